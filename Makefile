@@ -1,0 +1,55 @@
+# machidata — two commands on a fresh machine: `make demo` and `make test`.
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+export MACHIDATA_HOME ?= $(CURDIR)/var
+STAMP := $(VENV)/.installed
+DEVSTAMP := $(VENV)/.installed-dev
+
+.PHONY: demo test lint typecheck bench install install-dev browser clean help
+
+help:
+	@echo "make demo   … 仮想環境を作り、デモ内容を読み込み、http://127.0.0.1:8000 で起動します"
+	@echo "make test   … 開発用の依存を入れて全テストを実行します"
+	@echo "make lint   … ruff / import-linter / mypy"
+	@echo "make bench  … ベンチマーク（docs/benchmarks.md に結果を書きます）"
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install -q --upgrade pip
+
+$(STAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e .
+	touch $@
+
+$(DEVSTAMP): pyproject.toml | $(BIN)/python
+	$(BIN)/pip install -q -e '.[dev]'
+	touch $(STAMP) $@
+
+install: $(STAMP)
+install-dev: $(DEVSTAMP)
+
+demo: $(STAMP)
+	$(BIN)/machidata demo --port $${PORT:-8000}
+
+# Browser tests need Debian's Chromium (Playwright cannot download its own browser here).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
+	  else echo "chromium がありません: sudo apt-get install -y chromium"; fi; }
+
+test: $(DEVSTAMP) browser
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
+	$(BIN)/mypy machidata
+	MACHIDATA_HOME=$$(mktemp -d) $(BIN)/pytest -n 2 -q
+
+lint: $(DEVSTAMP)
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/mypy machidata
+
+bench: $(DEVSTAMP)
+	$(BIN)/python -m bench
+
+clean:
+	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -1,0 +1,25 @@
+"""Project-wide pytest fixtures."""
+
+from __future__ import annotations
+
+import pytest
+
+from machidata.core.testing import Actors, Org, make_actors, make_org
+
+
+@pytest.fixture
+def org(db: None) -> Org:
+    """A small organisation tree."""
+    return make_org()
+
+
+@pytest.fixture
+def actors(org: Org) -> Actors:
+    """One user per kind of actor, with the health 課 as the owner of test datasets."""
+    return make_actors(org)
+
+
+@pytest.fixture(autouse=True)
+def _jobs_inline(settings: pytest.FixtureRequest) -> None:
+    """Background jobs run inline in tests unless a test starts a real worker."""
+    settings.MACHIDATA_JOBS_IMMEDIATE = True  # type: ignore[attr-defined]

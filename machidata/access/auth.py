@@ -1,0 +1,48 @@
+"""API authentication: personal bearer tokens and the browser session (CSRF-checked)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django.http import HttpRequest
+from django.utils import timezone
+from ninja.security import APIKeyCookie, HttpBearer
+
+from machidata.access.models import ApiToken, hash_token
+from machidata.access.policy import ANONYMOUS, Actor, actor_for
+
+
+class BearerTokenAuth(HttpBearer):
+    """``Authorization: Bearer mdt_…`` with a personal token that has not been revoked."""
+
+    def authenticate(self, request: HttpRequest, token: str) -> Actor | None:
+        found = (
+            ApiToken.objects.select_related("user")
+            .filter(token_hash=hash_token(token), revoked_at__isnull=True, user__is_active=True)
+            .first()
+        )
+        if found is None:
+            return None
+        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        actor = actor_for(found.user)
+        request.user = found.user
+        request.actor = actor  # type: ignore[attr-defined]
+        return actor
+
+
+class SessionActorAuth(APIKeyCookie):
+    """The browser session; state-changing calls are CSRF-checked by django-ninja. Anonymous allowed."""
+
+    param_name = "sessionid"
+
+    def __init__(self) -> None:
+        super().__init__(csrf=True)
+
+    def _get_key(self, request: HttpRequest) -> str | None:
+        super()._get_key(request)  # runs django-ninja's CSRF check on unsafe methods
+        return "session"
+
+    def authenticate(self, request: HttpRequest, key: str | None) -> Any:
+        actor = getattr(request, "actor", None) or actor_for(getattr(request, "user", None))
+        # Anonymous callers reach public data only; the policy decides per object.
+        return actor if actor is not None else ANONYMOUS

@@ -1,0 +1,179 @@
+"""Organisation (effective-dated units), memberships with roles, and personal API tokens."""
+
+from __future__ import annotations
+
+import datetime as dt
+import hashlib
+import secrets
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class UnitKind(models.TextChoices):
+    """Levels of a Japanese city's organisation."""
+
+    BUREAU = "bureau", "局"
+    WARD_OFFICE = "ward_office", "区役所"
+    COMMISSION = "commission", "行政委員会"
+    ENTERPRISE = "enterprise", "公営企業"
+    DEPARTMENT = "department", "部"
+    DIVISION = "division", "課"
+    SECTION = "section", "係"
+
+
+TOP_LEVEL_KINDS = {UnitKind.BUREAU, UnitKind.WARD_OFFICE, UnitKind.COMMISSION, UnitKind.ENTERPRISE}
+
+
+class Role(models.TextChoices):
+    """What a membership lets a person do in their unit."""
+
+    VIEWER = "viewer", "閲覧"
+    EDITOR = "editor", "編集（データ所有者）"
+    ADMIN = "admin", "管理（データ戦略課）"
+
+
+class Classification(models.TextChoices):
+    """機密性 of a catalog entry, as the city's information security policy labels it."""
+
+    PUBLIC = "public", "公開（機密性1・オープンデータ）"
+    INTERNAL = "internal", "庁内（機密性2）"
+    RESTRICTED = "restricted", "所属限定（機密性2）"
+    CONFIDENTIAL = "confidential", "機密（機密性3）"
+
+
+class PersonalData(models.TextChoices):
+    """Personal-data class of the content (個人情報保護法の区分)."""
+
+    NONE = "none", "なし"
+    PERSONAL = "personal", "個人情報"
+    SENSITIVE = "sensitive", "要配慮個人情報"
+    PSEUDONYMISED = "pseudonymised", "仮名加工情報"
+    ANONYMISED = "anonymised", "匿名加工情報"
+
+
+class UnitQuerySet(models.QuerySet["Unit"]):
+    def active_on(self, day: dt.date | None = None) -> UnitQuerySet:
+        """Units in force on ``day`` (today by default)."""
+        day = day or timezone.localdate()
+        return self.filter(Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+
+class Unit(models.Model):
+    """A unit of the organisation (局・区役所・部・課・係), valid from one date to another."""
+
+    code = models.CharField("所属コード", max_length=32)
+    name = models.CharField("名称", max_length=200)
+    kind = models.CharField("種別", max_length=20, choices=UnitKind.choices)
+    parent = models.ForeignKey(
+        "self",
+        verbose_name="上位組織",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="children",
+    )
+    mailbox = models.EmailField("代表メール", blank=True)
+    phone = models.CharField("代表電話", max_length=40, blank=True)
+    valid_from = models.DateField("有効開始日", default=dt.date(2000, 4, 1))
+    valid_to = models.DateField("有効終了日", null=True, blank=True)
+    successor = models.ForeignKey(
+        "self",
+        verbose_name="統合・移管先",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="predecessors",
+    )
+
+    objects = UnitQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "組織"
+        verbose_name_plural = "組織"
+        ordering = ["code"]
+        constraints = [
+            models.UniqueConstraint(fields=["code", "valid_from"], name="unit_code_valid_from_unique"),
+        ]
+
+    def __str__(self) -> str:
+        return self.full_name
+
+    @property
+    def full_name(self) -> str:
+        """Name with the chain of parents, e.g. 政策局 総合政策部 データ戦略課."""
+        names = []
+        node: Unit | None = self
+        seen = 0
+        while node is not None and seen < 8:
+            names.append(node.name)
+            node = node.parent
+            seen += 1
+        return " ".join(reversed(names))
+
+    def is_active(self, day: dt.date | None = None) -> bool:
+        """Whether the unit is in force on ``day``."""
+        day = day or timezone.localdate()
+        return self.valid_from <= day and (self.valid_to is None or self.valid_to >= day)
+
+
+class MembershipQuerySet(models.QuerySet["Membership"]):
+    def active_on(self, day: dt.date | None = None) -> MembershipQuerySet:
+        """Memberships in force on ``day`` (today by default)."""
+        day = day or timezone.localdate()
+        return self.filter(Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+
+class Membership(models.Model):
+    """A person's place in a 課 or 係 with a role, effective-dated (staff move every April)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
+    unit = models.ForeignKey(Unit, verbose_name="所属", on_delete=models.PROTECT, related_name="memberships")
+    role = models.CharField("役割", max_length=10, choices=Role.choices, default=Role.VIEWER)
+    valid_from = models.DateField("有効開始日", default=dt.date(2000, 4, 1))
+    valid_to = models.DateField("有効終了日", null=True, blank=True)
+
+    objects = MembershipQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "所属・役割"
+        verbose_name_plural = "所属・役割"
+        ordering = ["user_id", "valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.user} — {self.unit.name}（{self.get_role_display()}）"
+
+
+TOKEN_PREFIX = "mdt_"  # noqa: S105 - a public prefix that makes leaked tokens recognisable, not a secret
+
+
+def hash_token(raw: str) -> str:
+    """SHA-256 of a token; only the hash is stored."""
+    return hashlib.sha256(raw.encode()).hexdigest()
+
+
+class ApiToken(models.Model):
+    """A personal API token (``Authorization: Bearer …``); the raw value is shown once."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="api_tokens")
+    name = models.CharField("名前", max_length=100)
+    token_hash = models.CharField(max_length=64, unique=True)
+    prefix = models.CharField(max_length=12)
+    created_at = models.DateTimeField(auto_now_add=True)
+    last_used_at = models.DateTimeField(null=True, blank=True)
+    revoked_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "APIトークン"
+        verbose_name_plural = "APIトークン"
+        ordering = ["-created_at"]
+
+    def __str__(self) -> str:
+        return f"{self.name} ({self.prefix}…)"
+
+    @staticmethod
+    def generate() -> str:
+        """A new random raw token."""
+        return TOKEN_PREFIX + secrets.token_urlsafe(32)

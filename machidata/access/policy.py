@@ -1,0 +1,300 @@
+"""The one place where access is decided.
+
+Everything — pages, API endpoints, listings, 絞り込み counts, exports, the Django admin — asks this
+module, either per object (:func:`can`, :func:`access_dataset`) or per queryset (:func:`restrict`).
+Both are derived from the same table, :data:`RULES`, so they cannot disagree.
+
+An actor stands in one or more *standings* towards a dataset:
+
+* ``anonymous`` — not signed in (the public);
+* ``staff`` — any signed-in member of staff;
+* ``owner`` — a member (any role) of the owning 課 or one of its 係;
+* ``owner_editor`` — an 編集 (データ所有者) member of the owning 課;
+* ``granted`` / ``granted_editor`` — holds a read / edit grant on the dataset (user or unit);
+* ``admin`` — 管理 (データ戦略課) or a superuser.
+
+A dataset is described by its classification and personal-data class (and, for 機密, whether its
+owner lets staff discover it). An action is allowed when any of the actor's standings allows it.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from enum import StrEnum
+from typing import TYPE_CHECKING, Any, Final
+
+from django.db.models import Exists, OuterRef, Q, QuerySet
+from django.utils import timezone
+
+from machidata.access.models import Classification, Membership, PersonalData, Role, Unit, UnitKind
+from machidata.core.errors import NotFound, PermissionDenied
+
+if TYPE_CHECKING:
+    from machidata.catalog.models import Dataset
+
+
+class Action(StrEnum):
+    """What an actor wants to do with a dataset."""
+
+    DISCOVER = "discover"  # see that it exists: title, owner, contact, description
+    READ = "read"  # preview, query, download the data
+    EDIT = "edit"  # change metadata, upload versions, retire
+    ADMINISTER = "administer"  # classification overrides, grants, ownership transfer, Django admin
+
+
+class Standing(StrEnum):
+    """How an actor relates to one dataset."""
+
+    ANONYMOUS = "anonymous"
+    STAFF = "staff"
+    OWNER = "owner"
+    OWNER_EDITOR = "owner_editor"
+    GRANTED = "granted"
+    GRANTED_EDITOR = "granted_editor"
+    ADMIN = "admin"
+
+
+C = Classification
+P = PersonalData
+A = Action
+S = Standing
+
+ALL_CLASSIFICATIONS: Final = tuple(C)
+ALL_PERSONAL: Final = tuple(P)
+# Personal data that only its owner (and those granted) may read, whatever the classification:
+# 個人情報 is used within the purpose it was collected for (個人情報保護法 第69条).
+RESTRICTED_PERSONAL: Final = frozenset({P.PERSONAL, P.SENSITIVE, P.PSEUDONYMISED})
+
+
+@dataclass(frozen=True)
+class Subject:
+    """The properties of a dataset the policy looks at."""
+
+    classification: str
+    personal_data: str
+    discoverable: bool = False
+
+
+def decide(standing: Standing, action: Action, subject: Subject) -> bool:  # noqa: PLR0911 - one branch per standing reads as the table it is
+    """The policy table: may an actor in ``standing`` perform ``action`` on ``subject``?"""
+    c, p = subject.classification, subject.personal_data
+    personal = p in RESTRICTED_PERSONAL
+    if standing is S.ANONYMOUS:
+        return action in {A.DISCOVER, A.READ} and c == C.PUBLIC and not personal
+    if standing is S.STAFF:
+        if action is A.DISCOVER:
+            return c != C.CONFIDENTIAL or subject.discoverable
+        if action is A.READ:
+            return c in {C.PUBLIC, C.INTERNAL} and not personal
+        return False
+    if standing is S.OWNER or standing is S.GRANTED:
+        return action in {A.DISCOVER, A.READ}
+    if standing is S.OWNER_EDITOR or standing is S.GRANTED_EDITOR:
+        return action in {A.DISCOVER, A.READ, A.EDIT}
+    if standing is S.ADMIN:
+        # 管理 administers every entry's metadata, but reads 機密 or personal data only with a grant.
+        if action is A.READ:
+            return c != C.CONFIDENTIAL and not personal
+        return True
+    raise ValueError(standing)  # pragma: no cover - exhaustive over Standing
+
+
+def all_subjects() -> list[Subject]:
+    """Every distinct kind of dataset the policy distinguishes (for tests and query building)."""
+    subjects = []
+    for c in ALL_CLASSIFICATIONS:
+        for p in ALL_PERSONAL:
+            for discoverable in (False, True) if c == C.CONFIDENTIAL else (False,):
+                subjects.append(Subject(c.value, p.value, discoverable))
+    return subjects
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The requesting person (or the anonymous public), resolved once per request."""
+
+    user_id: int | None = None
+    username: str = ""
+    is_admin: bool = False
+    unit_ids: frozenset[int] = field(default_factory=frozenset)
+    editor_unit_ids: frozenset[int] = field(default_factory=frozenset)
+
+    @property
+    def is_authenticated(self) -> bool:
+        """Whether this is a signed-in member of staff."""
+        return self.user_id is not None
+
+    def label(self) -> str:
+        """How the actor appears in logs and the audit trail."""
+        return self.username or "anonymous"
+
+
+ANONYMOUS: Final = Actor()
+
+
+def _section_scope(unit_ids: Iterable[int], day: dt.date) -> set[int]:
+    """Expand units to their 課 and all its 係: a 係 member belongs to the owning 課 and vice versa."""
+    units = {u.id: u for u in Unit.objects.active_on(day).only("id", "parent_id", "kind")}
+    scope: set[int] = set()
+    for uid in unit_ids:
+        node = units.get(uid)
+        if node is None:
+            continue
+        # climb from a 係 to its 課
+        while node.kind == UnitKind.SECTION and node.parent_id in units:
+            node = units[node.parent_id]
+        root = node.id
+        scope.add(root)
+        frontier = [root]
+        while frontier:
+            parent = frontier.pop()
+            for u in units.values():
+                if u.parent_id == parent and u.kind == UnitKind.SECTION and u.id not in scope:
+                    scope.add(u.id)
+                    frontier.append(u.id)
+    return scope
+
+
+def actor_for(user: Any, *, day: dt.date | None = None) -> Actor:
+    """Resolve a Django user (or AnonymousUser/None) into an Actor with today's memberships."""
+    if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
+        return ANONYMOUS
+    day = day or timezone.localdate()
+    memberships = list(Membership.objects.active_on(day).filter(user=user).values_list("unit_id", "role"))
+    is_admin = bool(user.is_superuser) or any(role == Role.ADMIN for _, role in memberships)
+    unit_ids = _section_scope((uid for uid, _ in memberships), day)
+    editor_ids = _section_scope((uid for uid, role in memberships if role == Role.EDITOR), day)
+    return Actor(
+        user_id=user.pk,
+        username=user.get_username(),
+        is_admin=is_admin,
+        unit_ids=frozenset(unit_ids),
+        editor_unit_ids=frozenset(editor_ids),
+    )
+
+
+def _standings_q(actor: Actor) -> dict[Standing, Q]:
+    """For each standing the actor may hold, the condition on a dataset row that gives it."""
+    from machidata.catalog.models import DatasetGrant, GrantLevel
+
+    if not actor.is_authenticated:
+        return {S.ANONYMOUS: Q()}
+    today = timezone.localdate()
+    grants = DatasetGrant.objects.filter(dataset=OuterRef("pk")).filter(
+        Q(user_id=actor.user_id) | Q(unit_id__in=actor.unit_ids),
+        Q(expires_on__isnull=True) | Q(expires_on__gte=today),
+    )
+    standings: dict[Standing, Q] = {
+        S.STAFF: Q(),
+        S.OWNER: Q(owner_id__in=actor.unit_ids),
+        S.OWNER_EDITOR: Q(owner_id__in=actor.editor_unit_ids),
+        S.GRANTED: Q(Exists(grants)),
+        S.GRANTED_EDITOR: Q(Exists(grants.filter(level=GrantLevel.EDIT))),
+    }
+    if actor.is_admin:
+        standings[S.ADMIN] = Q()
+    return standings
+
+
+def _subject_q(subject: Subject) -> Q:
+    q = Q(classification=subject.classification, personal_data=subject.personal_data)
+    if subject.classification == C.CONFIDENTIAL:
+        q &= Q(discoverable=subject.discoverable)
+    return q
+
+
+def dataset_q(actor: Actor, action: Action) -> Q:
+    """A filter on Dataset that keeps exactly the rows ``actor`` may ``action`` (built from :func:`decide`)."""
+    allowed = Q(pk__in=[])
+    subjects = all_subjects()
+    for standing, where in _standings_q(actor).items():
+        ok = [s for s in subjects if decide(standing, action, s)]
+        if not ok:
+            continue
+        if len(ok) == len(subjects):
+            allowed |= where
+            continue
+        kinds = Q(pk__in=[])
+        for s in ok:
+            kinds |= _subject_q(s)
+        allowed |= where & kinds
+    return allowed
+
+
+def restrict(queryset: QuerySet[Dataset], actor: Actor, action: Action) -> QuerySet[Dataset]:
+    """Restrict a Dataset queryset to what ``actor`` may ``action``."""
+    return queryset.filter(dataset_q(actor, action))
+
+
+def restrict_related(queryset: QuerySet[Any], actor: Actor, action: Action, *, via: str) -> QuerySet[Any]:
+    """Restrict any queryset whose rows belong to a dataset reached through the lookup ``via``."""
+    from machidata.catalog.models import Dataset
+
+    return queryset.filter(**{f"{via}__in": restrict(Dataset.objects.all(), actor, action).values("pk")})
+
+
+def standings_of(actor: Actor, dataset: Dataset) -> set[Standing]:
+    """The standings ``actor`` holds towards one dataset (evaluated in Python, same rules)."""
+    from machidata.catalog.models import Dataset
+
+    if not actor.is_authenticated:
+        return {S.ANONYMOUS}
+    held = {S.STAFF}
+    if dataset.owner_id in actor.unit_ids:
+        held.add(S.OWNER)
+    if dataset.owner_id in actor.editor_unit_ids:
+        held.add(S.OWNER_EDITOR)
+    if actor.is_admin:
+        held.add(S.ADMIN)
+    base = _standings_q(actor)
+    for standing in (S.GRANTED, S.GRANTED_EDITOR):
+        if Dataset.objects.filter(pk=dataset.pk).filter(base[standing]).exists():
+            held.add(standing)
+    return held
+
+
+def subject_of(dataset: Dataset) -> Subject:
+    """The policy-relevant properties of a dataset."""
+    return Subject(dataset.classification, dataset.personal_data, bool(dataset.discoverable))
+
+
+def can(actor: Actor, action: Action, dataset: Dataset) -> bool:
+    """Whether ``actor`` may perform ``action`` on ``dataset``."""
+    subject = subject_of(dataset)
+    return any(decide(s, action, subject) for s in standings_of(actor, dataset))
+
+
+def allowed_actions(actor: Actor, dataset: Dataset) -> set[Action]:
+    """Every action ``actor`` may perform on ``dataset`` (for showing buttons)."""
+    subject = subject_of(dataset)
+    held = standings_of(actor, dataset)
+    return {a for a in Action if any(decide(s, a, subject) for s in held)}
+
+
+def access_dataset(
+    actor: Actor, action: Action, *, slug: str | None = None, pk: int | None = None
+) -> Dataset:
+    """Fetch one dataset for ``action``: 404 when missing or not discoverable, 403 when seen but not allowed."""
+    from machidata.catalog.models import Dataset
+
+    lookup: dict[str, Any] = {"slug": slug} if slug is not None else {"pk": pk}
+    try:
+        dataset = restrict(Dataset.objects.select_related("owner"), actor, A.DISCOVER).get(**lookup)
+    except (Dataset.DoesNotExist, ValueError):
+        raise NotFound("データセットが見つかりません。") from None
+    if action is not A.DISCOVER and not can(actor, action, dataset):
+        raise PermissionDenied()
+    return dataset
+
+
+def require_admin(actor: Actor) -> None:
+    """Refuse anyone but 管理 (データ戦略課): answers 404 so admin pages do not reveal themselves."""
+    if not actor.is_admin:
+        raise NotFound()
+
+
+def may_create_dataset(actor: Actor, owner_id: int) -> bool:
+    """An 編集 member may register entries for their own 課; 管理 for any 課."""
+    return actor.is_admin or owner_id in actor.editor_unit_ids

@@ -1,0 +1,86 @@
+"""Writing audit events; called by every service inside its own transaction."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from typing import Any
+
+from django.db import connection, transaction
+from django.utils import timezone
+
+from machidata.access.policy import Actor
+from machidata.audit.models import AuditEvent
+from machidata.core.context import current_request_meta
+
+GENESIS = "0" * 64
+_ADVISORY_LOCK_KEY = 4_310_001  # arbitrary constant: serialises chain appends on PostgreSQL
+
+
+def _digest(prev_hash: str, payload: dict[str, Any]) -> str:
+    body = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
+    return hashlib.sha256((prev_hash + body).encode()).hexdigest()
+
+
+def _payload(event: AuditEvent) -> dict[str, Any]:
+    return {
+        "created_at": event.created_at.isoformat(),
+        "actor_id": event.actor_id,
+        "actor_label": event.actor_label,
+        "action": event.action,
+        "object_type": event.object_type,
+        "object_id": event.object_id,
+        "object_repr": event.object_repr,
+        "changes": event.changes,
+    }
+
+
+def audit_record(
+    *,
+    actor: Actor,
+    action: str,
+    obj: Any = None,
+    object_type: str = "",
+    object_id: str = "",
+    object_repr: str = "",
+    changes: dict[str, Any] | None = None,
+) -> AuditEvent:
+    """Append one audit event; must run inside the caller's transaction so both commit or neither."""
+    if not transaction.get_connection().in_atomic_block:
+        raise RuntimeError("audit_record must be called inside transaction.atomic()")
+    if obj is not None:
+        object_type = object_type or obj._meta.label_lower
+        object_id = object_id or str(obj.pk)
+        object_repr = object_repr or str(obj)[:300]
+    if connection.vendor == "postgresql":
+        with connection.cursor() as cur:
+            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
+    # On SQLite the IMMEDIATE transaction already holds the database's write lock.
+    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
+    meta = current_request_meta()
+    event = AuditEvent(
+        created_at=timezone.now(),
+        actor_id=actor.user_id,
+        actor_label=actor.label(),
+        action=action,
+        object_type=object_type,
+        object_id=object_id,
+        object_repr=object_repr,
+        changes=json.loads(json.dumps(changes or {}, ensure_ascii=False, default=str)),
+        request_id=meta.get("request_id", ""),
+        ip=meta.get("ip") or None,
+        prev_hash=last or GENESIS,
+    )
+    event.hash = _digest(event.prev_hash, _payload(event))
+    event.save()
+    return event
+
+
+def audit_verify_chain() -> tuple[bool, int | None]:
+    """Recompute the chain; returns (ok, id of the first broken event)."""
+    prev = GENESIS
+    for event in AuditEvent.objects.order_by("id").iterator():
+        if event.prev_hash != prev or _digest(prev, _payload(event)) != event.hash:
+            return False, event.pk
+        prev = event.hash
+    return True, None

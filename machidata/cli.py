@@ -1,0 +1,63 @@
+"""The ``machidata`` command.
+
+Each sub-command is a Django management command owned by the room it belongs to (``serve`` in
+jobs, ``demo`` in demo, ``import-inventory`` in catalog, …); this module only maps the hyphenated
+names users type onto them, so ``--help`` and error handling are Django's own.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+
+COMMANDS: dict[str, tuple[str, str]] = {
+    "demo": ("demo", "デモ用の内容を読み込んで起動します（--load-only で読み込みのみ）"),
+    "serve": ("serve", "本番用サーバーと処理ランナーを起動します"),
+    "migrate": ("migrate", "データベースを最新の構造にします"),
+    "createuser": ("createuser", "職員アカウントを作成します（所属・役割・APIトークン）"),
+    "import-inventory": ("import_inventory", "データ棚卸表（Excel/CSV）をカタログに取り込みます"),
+    "import-organisation": ("import_organisation", "組織・職員名簿を取り込み、組織改正を適用します"),
+    "check": ("deploycheck", "本番運用の設定を点検します"),
+    "worker": ("worker", "処理ランナーだけを起動します"),
+    "verify-audit": ("verify_audit", "監査ログの改ざん検知（ハッシュ連鎖）を確認します"),
+}
+
+
+def _usage() -> str:
+    lines = ["使い方: machidata <コマンド> [オプション]", "", "コマンド:"]
+    width = max(len(name) for name in COMMANDS)
+    for name, (_, text) in COMMANDS.items():
+        lines.append(f"  {name.ljust(width)}  {text}")
+    lines += ["", "各コマンドの詳細: machidata <コマンド> --help"]
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Entry point of the ``machidata`` console script."""
+    args = list(sys.argv[1:] if argv is None else argv)
+    if not args or args[0] in {"-h", "--help", "help"}:
+        print(_usage())  # noqa: T201 - CLI output
+        return 0
+    name, rest = args[0], args[1:]
+    if name not in COMMANDS:
+        print(f"エラー: '{name}' というコマンドはありません。\n\n{_usage()}", file=sys.stderr)  # noqa: T201
+        return 2
+    os.environ.setdefault("DJANGO_SETTINGS_MODULE", "machidata.config.settings")
+    try:
+        import django
+
+        django.setup()
+    except Exception as exc:
+        print(f"エラー: 設定を読み込めません: {exc}", file=sys.stderr)  # noqa: T201
+        return 1
+    from django.core.management import execute_from_command_line
+
+    try:
+        execute_from_command_line(["machidata", COMMANDS[name][0], *rest])
+    except SystemExit as exc:
+        return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    return 0
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,267 @@
+"""The one settings module of machidata.
+
+Every knob is read from the environment once, here, with a default and a comment. ``docs/settings.md``
+documents each ``MACHIDATA_*``/``DATABASE_URL`` name that appears in this file (a test checks that).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+
+import dj_database_url
+from django.core.exceptions import ImproperlyConfigured
+
+
+def _env(name: str, default: str) -> str:
+    return os.environ.get(name, default)
+
+
+def _env_bool(name: str, default: bool) -> bool:
+    raw = os.environ.get(name)
+    if raw is None:
+        return default
+    return raw.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def _env_list(name: str, default: str) -> list[str]:
+    return [part.strip() for part in _env(name, default).split(",") if part.strip()]
+
+
+BASE_DIR = Path(__file__).resolve().parent.parent
+
+# Where machidata keeps everything it writes: the SQLite database, the lake, uploads, the job queue,
+# the generated secret key and the cache. One folder so a backup is one copy.
+MACHIDATA_HOME = Path(_env("MACHIDATA_HOME", str(Path.cwd() / "var"))).resolve()
+
+# Production mode: refuses a missing/short/known secret key, turns DEBUG off and cookies secure.
+MACHIDATA_PRODUCTION = _env_bool("MACHIDATA_PRODUCTION", False)
+
+# Debug pages; never on in production.
+DEBUG = _env_bool("MACHIDATA_DEBUG", False) and not MACHIDATA_PRODUCTION
+
+# Host names the server answers to, comma separated.
+ALLOWED_HOSTS = _env_list("MACHIDATA_ALLOWED_HOSTS", "127.0.0.1,localhost,[::1],testserver")
+
+# Origins trusted for CSRF when served behind a proxy (e.g. https://data.city.example.lg.jp).
+CSRF_TRUSTED_ORIGINS = _env_list("MACHIDATA_CSRF_TRUSTED_ORIGINS", "")
+
+# Upper bound on an uploaded file in bytes (default 2 GiB); larger uploads are refused with a message.
+MACHIDATA_MAX_UPLOAD_BYTES = int(_env("MACHIDATA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
+
+# Number of items per page in lists (catalog, audit log, jobs).
+MACHIDATA_PAGE_SIZE = int(_env("MACHIDATA_PAGE_SIZE", "20"))
+
+# Name of the organisation shown in the header (city name).
+MACHIDATA_CITY_NAME = _env("MACHIDATA_CITY_NAME", "熊本市")
+
+# 全国地方公共団体コード of the city running this instance (used as the default for new entries).
+MACHIDATA_LG_CODE = _env("MACHIDATA_LG_CODE", "431001")
+
+# Run background jobs inline in the calling process (tests); the job runner is not needed then.
+MACHIDATA_JOBS_IMMEDIATE = _env_bool("MACHIDATA_JOBS_IMMEDIATE", False)
+
+# Seconds without a heartbeat after which a running job is considered dead and recovered.
+MACHIDATA_JOB_STALE_SECONDS = int(_env("MACHIDATA_JOB_STALE_SECONDS", "120"))
+
+# Log format: "json" (one JSON object per line, for collection) or "text".
+MACHIDATA_LOG_FORMAT = _env("MACHIDATA_LOG_FORMAT", "json")
+
+# Log level for machidata's own loggers.
+MACHIDATA_LOG_LEVEL = _env("MACHIDATA_LOG_LEVEL", "INFO")
+
+# Secret key: from the environment, else generated once into MACHIDATA_HOME/secret_key.
+KNOWN_BAD_SECRET_KEYS = frozenset({"changeme", "secret", "django-insecure", "dev", "test", "machidata"})
+_MIN_SECRET_LENGTH = 50
+
+
+def _secret_key() -> str:
+    key = os.environ.get("MACHIDATA_SECRET_KEY", "")
+    if key:
+        if MACHIDATA_PRODUCTION and (
+            len(key) < _MIN_SECRET_LENGTH
+            or key.lower() in KNOWN_BAD_SECRET_KEYS
+            or key.startswith("django-insecure")
+            or len(set(key)) < 5
+        ):
+            raise ImproperlyConfigured(
+                "MACHIDATA_SECRET_KEY が短すぎるか、既知の値です。50文字以上のランダムな値を設定してください。"
+            )
+        return key
+    path = MACHIDATA_HOME / "secret_key"
+    if path.exists():
+        return path.read_text().strip()
+    if MACHIDATA_PRODUCTION:
+        raise ImproperlyConfigured(
+            "本番モードでは MACHIDATA_SECRET_KEY を設定してください（`machidata check` で確認できます）。"
+        )
+    MACHIDATA_HOME.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(64)
+    # Written with owner-only permissions; the key never appears in the repository.
+    fd = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(key)
+    return key
+
+
+SECRET_KEY = _secret_key()
+
+INSTALLED_APPS = [
+    "django.contrib.admin",
+    "django.contrib.auth",
+    "django.contrib.contenttypes",
+    "django.contrib.sessions",
+    "django.contrib.messages",
+    "whitenoise.runserver_nostatic",
+    "django.contrib.staticfiles",
+    "django.contrib.humanize",
+    "ninja",
+    "machidata.core",
+    "machidata.access",
+    "machidata.audit",
+    "machidata.catalog",
+    "machidata.jobs",
+    "machidata.demo",
+]
+
+MIDDLEWARE = [
+    "django.middleware.security.SecurityMiddleware",
+    "whitenoise.middleware.WhiteNoiseMiddleware",
+    "machidata.core.middleware.RequestIdMiddleware",
+    "django.contrib.sessions.middleware.SessionMiddleware",
+    "django.middleware.locale.LocaleMiddleware",
+    "django.middleware.common.CommonMiddleware",
+    "django.middleware.csrf.CsrfViewMiddleware",
+    "django.contrib.auth.middleware.AuthenticationMiddleware",
+    "machidata.core.middleware.ActorMiddleware",
+    "django.contrib.messages.middleware.MessageMiddleware",
+    "django.middleware.clickjacking.XFrameOptionsMiddleware",
+    "machidata.core.middleware.ContentSecurityPolicyMiddleware",
+]
+
+ROOT_URLCONF = "machidata.config.urls"
+WSGI_APPLICATION = "machidata.config.wsgi.application"
+ASGI_APPLICATION = "machidata.config.asgi.application"
+
+TEMPLATES = [
+    {
+        "BACKEND": "django.template.backends.django.DjangoTemplates",
+        "DIRS": [],
+        "APP_DIRS": True,
+        "OPTIONS": {
+            "context_processors": [
+                "django.template.context_processors.request",
+                "django.contrib.auth.context_processors.auth",
+                "django.contrib.messages.context_processors.messages",
+                "machidata.core.context.site",
+            ],
+        },
+    },
+]
+
+# Metadata database: SQLite under MACHIDATA_HOME by default; PostgreSQL via DATABASE_URL
+# (e.g. postgresql://machidata:pw@127.0.0.1:5432/machidata).
+DATABASE_URL = _env("DATABASE_URL", "")
+if DATABASE_URL:
+    DATABASES = {"default": dj_database_url.parse(DATABASE_URL, conn_max_age=60, conn_health_checks=True)}
+else:
+    DATABASES = {
+        "default": {
+            "ENGINE": "django.db.backends.sqlite3",
+            "NAME": MACHIDATA_HOME / "machidata.sqlite3",
+            "OPTIONS": {
+                # Several processes (web workers, job runner) share the file: IMMEDIATE transactions take
+                # the write lock up front so two writers queue instead of failing half-way; WAL lets
+                # readers go on during a write; the busy timeout waits for the lock instead of erroring.
+                "transaction_mode": "IMMEDIATE",
+                "timeout": 20,
+                "init_command": (
+                    "PRAGMA journal_mode=WAL; PRAGMA synchronous=NORMAL; PRAGMA foreign_keys=ON; "
+                    "PRAGMA busy_timeout=20000;"
+                ),
+            },
+        }
+    }
+
+DEFAULT_AUTO_FIELD = "django.db.models.BigAutoField"
+
+# A cache shared by all processes (web workers and job runner): Django's database cache, no extra server.
+CACHES = {
+    "default": {
+        "BACKEND": "django.core.cache.backends.db.DatabaseCache",
+        "LOCATION": "machidata_cache",
+        "TIMEOUT": 300,
+    }
+}
+
+AUTH_PASSWORD_VALIDATORS = [
+    {"NAME": "django.contrib.auth.password_validation.UserAttributeSimilarityValidator"},
+    {"NAME": "django.contrib.auth.password_validation.MinimumLengthValidator", "OPTIONS": {"min_length": 10}},
+    {"NAME": "django.contrib.auth.password_validation.CommonPasswordValidator"},
+    {"NAME": "django.contrib.auth.password_validation.NumericPasswordValidator"},
+]
+
+LANGUAGE_CODE = "ja"
+LANGUAGES = [("ja", "日本語"), ("en", "English")]
+TIME_ZONE = "Asia/Tokyo"
+USE_I18N = True
+USE_TZ = True
+
+STATIC_URL = "/static/"
+STATIC_ROOT = MACHIDATA_HOME / "static"
+MEDIA_ROOT = MACHIDATA_HOME / "uploads"
+STORAGES = {
+    "default": {"BACKEND": "django.core.files.storage.FileSystemStorage"},
+    "staticfiles": {
+        "BACKEND": (
+            "whitenoise.storage.CompressedManifestStaticFilesStorage"
+            if MACHIDATA_PRODUCTION
+            else "django.contrib.staticfiles.storage.StaticFilesStorage"
+        )
+    },
+}
+WHITENOISE_USE_FINDERS = not MACHIDATA_PRODUCTION
+
+LOGIN_URL = "login"
+LOGIN_REDIRECT_URL = "catalog:list"
+LOGOUT_REDIRECT_URL = "login"
+
+# Upload limits Django enforces before our own checks.
+DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
+FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
+DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000
+
+SESSION_COOKIE_HTTPONLY = True
+SESSION_COOKIE_SAMESITE = "Lax"
+CSRF_COOKIE_SAMESITE = "Lax"
+SESSION_COOKIE_SECURE = MACHIDATA_PRODUCTION
+CSRF_COOKIE_SECURE = MACHIDATA_PRODUCTION
+SECURE_CONTENT_TYPE_NOSNIFF = True
+SECURE_REFERRER_POLICY = "same-origin"
+X_FRAME_OPTIONS = "DENY"
+
+LOGGING = {
+    "version": 1,
+    "disable_existing_loggers": False,
+    "filters": {"request": {"()": "machidata.core.logging.RequestContextFilter"}},
+    "formatters": {
+        "json": {"()": "machidata.core.logging.JsonFormatter"},
+        "text": {"format": "%(asctime)s %(levelname)s %(name)s [%(request_id)s %(actor)s] %(message)s"},
+    },
+    "handlers": {
+        "console": {
+            "class": "logging.StreamHandler",
+            "formatter": MACHIDATA_LOG_FORMAT if MACHIDATA_LOG_FORMAT in {"json", "text"} else "json",
+            "filters": ["request"],
+        }
+    },
+    "root": {"handlers": ["console"], "level": "WARNING"},
+    "loggers": {
+        "machidata": {"handlers": ["console"], "level": MACHIDATA_LOG_LEVEL, "propagate": False},
+        "django.request": {"handlers": ["console"], "level": "WARNING", "propagate": False},
+    },
+}
+
+if MACHIDATA_PRODUCTION and not DATABASE_URL and not MACHIDATA_HOME.exists():
+    raise ImproperlyConfigured(f"MACHIDATA_HOME ({MACHIDATA_HOME}) がありません。")

@@ -1,0 +1,22 @@
+"""URL map: each room mounts its own urls; the JSON API is the one NinjaAPI in config/api.py."""
+
+from django.contrib import admin
+from django.contrib.auth import views as auth_views
+from django.urls import include, path
+
+from machidata.config.api import api
+from machidata.core import views as core_views
+
+urlpatterns = [
+    path("", core_views.home, name="home"),
+    path("healthz", core_views.health, name="health"),
+    path("readyz", core_views.ready, name="ready"),
+    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("logout/", auth_views.LogoutView.as_view(), name="logout"),
+    path("catalog/", include("machidata.catalog.urls")),
+    path("org/", include("machidata.access.urls")),
+    path("audit/", include("machidata.audit.urls")),
+    path("jobs/", include("machidata.jobs.urls")),
+    path("api/v1/", api.urls),
+    path("admin/", admin.site.urls),
+]

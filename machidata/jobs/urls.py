@@ -1,0 +1,6 @@
+from django.urls import path
+
+from machidata.jobs import views
+
+app_name = "jobs"
+urlpatterns = [path("", views.job_list, name="list")]
