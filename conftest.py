@@ -23,3 +23,9 @@ def actors(org: Org) -> Actors:
 def _jobs_inline(settings: pytest.FixtureRequest) -> None:
     """Background jobs run inline in tests unless a test starts a real worker."""
     settings.MACHIDATA_JOBS_IMMEDIATE = True  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
+    """PBKDF2's deliberate slowness is for production; tests create hundreds of users."""
+    settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]

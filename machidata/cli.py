@@ -47,7 +47,7 @@ def main(argv: list[str] | None = None) -> int:
         import django
 
         django.setup()
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - configuration errors get one clear line, not a traceback
         print(f"エラー: 設定を読み込めません: {exc}", file=sys.stderr)  # noqa: T201
         return 1
     from django.core.management import execute_from_command_line

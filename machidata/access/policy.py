@@ -175,26 +175,31 @@ def actor_for(user: Any, *, day: dt.date | None = None) -> Actor:
     )
 
 
+# Q() is "no condition" but vanishes when OR-ed (Q(x) | Q() == Q(x)), so "every row" is spelled out.
+_EVERY_ROW: Final = Q(pk__isnull=False)
+_NO_ROW: Final = Q(pk__in=[])
+
+
 def _standings_q(actor: Actor) -> dict[Standing, Q]:
     """For each standing the actor may hold, the condition on a dataset row that gives it."""
     from machidata.catalog.models import DatasetGrant, GrantLevel
 
     if not actor.is_authenticated:
-        return {S.ANONYMOUS: Q()}
+        return {S.ANONYMOUS: _EVERY_ROW}
     today = timezone.localdate()
     grants = DatasetGrant.objects.filter(dataset=OuterRef("pk")).filter(
         Q(user_id=actor.user_id) | Q(unit_id__in=actor.unit_ids),
         Q(expires_on__isnull=True) | Q(expires_on__gte=today),
     )
     standings: dict[Standing, Q] = {
-        S.STAFF: Q(),
+        S.STAFF: _EVERY_ROW,
         S.OWNER: Q(owner_id__in=actor.unit_ids),
         S.OWNER_EDITOR: Q(owner_id__in=actor.editor_unit_ids),
         S.GRANTED: Q(Exists(grants)),
         S.GRANTED_EDITOR: Q(Exists(grants.filter(level=GrantLevel.EDIT))),
     }
     if actor.is_admin:
-        standings[S.ADMIN] = Q()
+        standings[S.ADMIN] = _EVERY_ROW
     return standings
 
 
@@ -207,7 +212,7 @@ def _subject_q(subject: Subject) -> Q:
 
 def dataset_q(actor: Actor, action: Action) -> Q:
     """A filter on Dataset that keeps exactly the rows ``actor`` may ``action`` (built from :func:`decide`)."""
-    allowed = Q(pk__in=[])
+    allowed = _NO_ROW
     subjects = all_subjects()
     for standing, where in _standings_q(actor).items():
         ok = [s for s in subjects if decide(standing, action, s)]
@@ -216,7 +221,7 @@ def dataset_q(actor: Actor, action: Action) -> Q:
         if len(ok) == len(subjects):
             allowed |= where
             continue
-        kinds = Q(pk__in=[])
+        kinds = _NO_ROW
         for s in ok:
             kinds |= _subject_q(s)
         allowed |= where & kinds

@@ -36,7 +36,7 @@ class AuditEvent(models.Model):
         """Only inserts: an audit event is never changed once written."""
         if self.pk is not None:
             raise RuntimeError("監査ログは変更できません。")
-        super().save(*args, **kwargs)  # type: ignore[arg-type]
+        super().save(*args, **kwargs)  # type: ignore[arg-type,unused-ignore]
 
     def delete(self, *args: object, **kwargs: object) -> tuple[int, dict[str, int]]:
         """Audit events are never deleted."""

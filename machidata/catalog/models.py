@@ -222,3 +222,125 @@ class DatasetGrant(models.Model):
     def __str__(self) -> str:
         who = self.user or self.unit
         return f"{self.dataset} → {who}（{self.get_level_display()}）"
+
+
+class InventoryTemplate(models.Model):
+    """A saved column mapping for one bureau's inventory (棚卸表) layout, reused on the next import."""
+
+    name = models.CharField("テンプレート名", max_length=100, unique=True)
+    # Japanese column header in the sheet → catalog field name (e.g. {"データ名": "title"}).
+    mapping = models.JSONField("列の対応", default=dict)
+    # The headers the template was made from, to recognise the same layout automatically.
+    headers = models.JSONField("元の列見出し", default=list)
+    sheet = models.CharField("シート名", max_length=100, blank=True)
+    header_row = models.PositiveIntegerField("見出し行", default=1)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "棚卸表テンプレート"
+        verbose_name_plural = "棚卸表テンプレート"
+        ordering = ["name"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ValidationPolicy(models.TextChoices):
+    """What happens to a new version that breaks the table's 項目定義."""
+
+    REJECT = "reject", "受け付けない"
+    WARN = "warn", "警告つきで受け付ける"
+
+
+class Table(models.Model):
+    """A table (表) of a dataset; its data is one Delta table under MACHIDATA_HOME/lake/, written by lake/."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.PROTECT, related_name="tables")
+    name = models.SlugField("表の名前", max_length=100, help_text="半角英数字（URL とファイル名に使います）")
+    title = models.CharField("表のタイトル", max_length=200)
+    description = models.TextField("説明", blank=True)
+    # Frictionless Table Schema (fields with name, title, type, format, unit, constraints, missingValues).
+    schema = models.JSONField("項目定義", default=dict, blank=True)
+    validation_policy = models.CharField(
+        "項目定義に合わない版",
+        max_length=10,
+        choices=ValidationPolicy.choices,
+        default=ValidationPolicy.REJECT,
+    )
+    storage_key = models.CharField(max_length=64, unique=True, help_text="lake/ 内のフォルダ名（不変）")
+    current_version = models.ForeignKey(
+        "TableVersion", null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    # Writer lease: only one writer per table at a time (see lake.protocol).
+    lease_holder = models.CharField(max_length=100, blank=True)
+    lease_expires_at = models.DateTimeField(null=True, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "表"
+        verbose_name_plural = "表"
+        ordering = ["dataset_id", "name"]
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "name"], name="table_name_unique_in_dataset")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset.title} / {self.title}"
+
+
+class VersionStatus(models.TextChoices):
+    """Where a version is in the write protocol."""
+
+    PENDING = "pending", "書き込み中"
+    COMMITTED = "committed", "確定"
+    ABANDONED = "abandoned", "中断（取り消し済み）"
+
+
+class VersionMode(models.TextChoices):
+    """How a version was made from the previous one."""
+
+    REPLACE = "replace", "置き換え"
+    APPEND = "append", "追加"
+    RESTORE = "restore", "過去の版に戻す"
+
+
+class TableVersion(models.Model):
+    """One version (版) of a table: a committed Delta version with who/when/what and its reports."""
+
+    table = models.ForeignKey(Table, on_delete=models.PROTECT, related_name="versions")
+    number = models.PositiveIntegerField("版")
+    status = models.CharField(max_length=10, choices=VersionStatus.choices, default=VersionStatus.PENDING)
+    delta_version = models.BigIntegerField(null=True, blank=True)
+    mode = models.CharField("方法", max_length=10, choices=VersionMode.choices, default=VersionMode.REPLACE)
+    job_id = models.CharField(max_length=64, blank=True, db_index=True)
+    rows = models.BigIntegerField("行数", null=True, blank=True)
+    bytes = models.BigIntegerField("サイズ", null=True, blank=True)
+    schema = models.JSONField("項目定義", default=dict, blank=True)
+    source_name = models.CharField("元ファイル名", max_length=300, blank=True)
+    source_sha256 = models.CharField(max_length=64, blank=True)
+    note = models.TextField("メモ", blank=True)
+    restored_from = models.ForeignKey(
+        "self", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    # Reports kept with the version: validation, machine-readability, personal-data screen, ingest options.
+    reports = models.JSONField(default=dict, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+    committed_at = models.DateTimeField(null=True, blank=True)
+
+    class Meta:
+        verbose_name = "版"
+        verbose_name_plural = "版"
+        ordering = ["table_id", "-number"]
+        constraints = [
+            models.UniqueConstraint(fields=["table", "number"], name="version_number_unique_in_table"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.table} 第{self.number}版"

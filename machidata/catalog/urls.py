@@ -1,6 +1,16 @@
-from django.urls import path
+"""Catalog URLs (namespace ``catalog``)."""
+
+from django.urls import include, path
 
 from machidata.catalog import views
 
 app_name = "catalog"
-urlpatterns = [path("", views.dataset_list, name="list")]
+urlpatterns = [
+    path("", views.dataset_list, name="list"),
+    path("new/", views.dataset_create_view, name="create"),
+    path("export.<str:fmt>", views.catalog_export, name="export"),
+    path("inventory/", include("machidata.catalog.inventory_urls")),
+    path("<slug:slug>/", views.dataset_detail, name="detail"),
+    path("<slug:slug>/edit/", views.dataset_edit_view, name="edit"),
+    path("<slug:slug>/retire/", views.dataset_retire_view, name="retire"),
+]

@@ -11,7 +11,11 @@ import secrets
 from pathlib import Path
 
 import dj_database_url
+import django_stubs_ext
 from django.core.exceptions import ImproperlyConfigured
+
+# Lets Django's generic classes be subscripted at run time (ModelAdmin[Job], QuerySet[Dataset]) for mypy.
+django_stubs_ext.monkeypatch()
 
 
 def _env(name: str, default: str) -> str:
@@ -169,7 +173,7 @@ else:
     DATABASES = {
         "default": {
             "ENGINE": "django.db.backends.sqlite3",
-            "NAME": MACHIDATA_HOME / "machidata.sqlite3",
+            "NAME": str(MACHIDATA_HOME / "machidata.sqlite3"),
             "OPTIONS": {
                 # Several processes (web workers, job runner) share the file: IMMEDIATE transactions take
                 # the write lock up front so two writers queue instead of failing half-way; WAL lets
@@ -265,3 +269,21 @@ LOGGING = {
 
 if MACHIDATA_PRODUCTION and not DATABASE_URL and not MACHIDATA_HOME.exists():
     raise ImproperlyConfigured(f"MACHIDATA_HOME ({MACHIDATA_HOME}) がありません。")
+
+# ---- jobs (background work) ----
+# Redis URL of the job queue in production (e.g. redis://127.0.0.1:6379/0; needs the `redis` package);
+# empty = the embedded default, a SQLite queue file that needs no extra server.
+MACHIDATA_REDIS_URL = _env("MACHIDATA_REDIS_URL", "")
+
+# The SQLite file of the job queue (used when MACHIDATA_REDIS_URL is empty).
+MACHIDATA_JOBS_QUEUE_FILE = Path(_env("MACHIDATA_JOBS_QUEUE_FILE", str(MACHIDATA_HOME / "jobs.sqlite3")))
+
+# Jobs run at the same time by one job runner (`machidata worker`, and the one `machidata serve` starts).
+MACHIDATA_JOB_WORKERS = int(_env("MACHIDATA_JOB_WORKERS", "2"))
+
+# Longest pause in seconds between two looks at an empty queue: smaller starts jobs sooner, costs a query.
+MACHIDATA_JOB_POLL_SECONDS = float(_env("MACHIDATA_JOB_POLL_SECONDS", "1"))
+
+# Seconds the job runner waits for running jobs to finish when stopped before leaving them (they are
+# then marked failed, so a restart never leaves them "running").
+MACHIDATA_JOB_SHUTDOWN_SECONDS = int(_env("MACHIDATA_JOB_SHUTDOWN_SECONDS", "10"))

@@ -29,7 +29,7 @@ def ready(request: HttpRequest) -> JsonResponse:
             cur.execute("SELECT 1")
         executor = MigrationExecutor(connection)
         pending = executor.migration_plan(executor.loader.graph.leaf_nodes())
-    except Exception as exc:
+    except Exception as exc:  # noqa: BLE001 - any failure means not ready; the reason is reported
         return JsonResponse({"status": "unavailable", "reason": type(exc).__name__}, status=503)
     if pending:
         return JsonResponse({"status": "unavailable", "reason": "migrations pending"}, status=503)
