@@ -6,10 +6,28 @@ from typing import Any
 
 from django.http import HttpRequest
 from django.utils import timezone
+from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from machidata.access.models import ApiToken, hash_token
 from machidata.access.policy import ANONYMOUS, Actor, actor_for
+
+INVALID_TOKEN = "APIトークンが無効です（取り消されたか、誤っています）。新しいトークンを発行してください。"  # noqa: S105 - a message
+SIGN_IN = "ログインするか、APIトークン（Authorization: Bearer …）を指定してください。"
+
+
+def api_actor(request: HttpRequest) -> Actor:
+    """The API caller (bearer token, else session, else the anonymous public)."""
+    actor = getattr(request, "auth", None)
+    return actor if isinstance(actor, Actor) else ANONYMOUS
+
+
+def api_staff(request: HttpRequest) -> Actor:
+    """The API caller, who must be signed-in staff (401 otherwise)."""
+    actor = api_actor(request)
+    if not actor.is_authenticated:
+        raise HttpError(401, SIGN_IN)
+    return actor
 
 
 class BearerTokenAuth(HttpBearer):
@@ -22,7 +40,8 @@ class BearerTokenAuth(HttpBearer):
             .first()
         )
         if found is None:
-            return None
+            # The caller meant to be someone: refuse rather than serve them as the anonymous public.
+            raise HttpError(401, INVALID_TOKEN)
         ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
         actor = actor_for(found.user)
         request.user = found.user

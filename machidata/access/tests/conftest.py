@@ -1,0 +1,51 @@
+"""Fixtures of the access tests: Kumamoto City's organisation as imported on 2024-04-01, with staff and data."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from machidata.access.models import Membership, Role, Unit
+from machidata.access.services import organisation_import_apply, system_actor
+from machidata.access.tests.orgdata import D2024, ORG_2024, STAFF_2025, rows_2025, write_xlsx
+from machidata.core.testing import make_dataset, make_user
+
+
+@dataclass
+class Kumamoto:
+    """The 2024 organisation with staff, datasets, and the 2025 reorganisation workbook."""
+
+    units: dict[str, Unit]
+    users: dict[str, Any]
+    datasets: dict[str, Any]
+    workbook_2025: Path
+
+
+def _member(username: str, name: str, unit: Unit, role: str) -> Any:
+    user = make_user(username, first_name=name)
+    Membership.objects.create(user=user, unit=unit, role=role, valid_from=D2024)
+    return user
+
+
+@pytest.fixture
+def kumamoto(db: None, tmp_path: Path) -> Kumamoto:
+    """Kumamoto City on 2024-04-01 (imported from the CP932 fixture) plus the 2025 workbook."""
+    organisation_import_apply(actor=system_actor("test"), org_file=ORG_2024, effective_date=D2024)
+    units = {u.code: u for u in Unit.objects.all()}
+    users = {
+        "k0001": _member("k0001", "熊本 太郎", units["110201"], Role.ADMIN),
+        "k0002": _member("k0002", "肥後 花子", units["150102"], Role.EDITOR),
+        "k0004": _member("k0004", "阿蘇 次郎", units["150102"], Role.VIEWER),
+        "k0005": _member("k0005", "天草 三郎", units["110202"], Role.EDITOR),
+    }
+    datasets = {
+        "care1": make_dataset(units["150102"], title="介護保険事業所一覧"),
+        "care2": make_dataset(units["150102"], title="高齢者人口の推移"),
+        "it": make_dataset(units["110202"], title="庁内システム台帳"),
+        "data": make_dataset(units["110201"], title="オープンデータ一覧"),
+    }
+    workbook = write_xlsx(tmp_path / "組織改正_令和7年度.xlsx", rows_2025(), STAFF_2025)
+    return Kumamoto(units, users, datasets, workbook)
