@@ -84,3 +84,28 @@ def audit_verify_chain() -> tuple[bool, int | None]:
             return False, event.pk
         prev = event.hash
     return True, None
+
+
+def audit_export(*, actor: Actor, filters: Any = None, encoding: str = "utf-8") -> bytes:
+    """The filtered audit log as CSV (管理 only); the export itself is recorded as "audit.export"."""
+    from dataclasses import asdict
+
+    from machidata.audit.exports import ENCODINGS, events_to_csv
+    from machidata.audit.selectors import AuditFilters, audit_event_list
+    from machidata.core.errors import InvalidInput
+
+    if encoding not in ENCODINGS:
+        raise InvalidInput("文字コードは utf-8 か cp932 を指定してください。", details={"encoding": encoding})
+    filters = filters or AuditFilters()
+    with transaction.atomic():
+        events = audit_event_list(actor=actor, filters=filters)
+        count = events.count()
+        body = events_to_csv(events.iterator(), encoding=encoding)
+        audit_record(
+            actor=actor,
+            action="audit.export",
+            object_type="audit.auditevent",
+            object_repr=f"監査ログCSV（{count}件）",
+            changes={"filters": asdict(filters), "count": count, "encoding": encoding},
+        )
+    return body

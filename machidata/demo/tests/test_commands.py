@@ -1,0 +1,60 @@
+"""``machidata demo``: migrate, load, print accounts; then hand over to ``serve`` unless --load-only."""
+
+from __future__ import annotations
+
+import io
+from typing import Any
+
+import pytest
+from django.core.management import call_command
+
+from machidata.catalog.models import Dataset
+from machidata.demo import content
+from machidata.demo.management.commands import demo as demo_command
+
+pytestmark = pytest.mark.django_db
+
+
+@pytest.fixture
+def calls(monkeypatch: pytest.MonkeyPatch, settings: Any, tmp_path: Any) -> list[tuple[str, dict[str, Any]]]:
+    """Record the commands ``demo`` calls instead of running migrate or a server."""
+    settings.MACHIDATA_HOME = tmp_path
+    seen: list[tuple[str, dict[str, Any]]] = []
+    monkeypatch.setattr(demo_command, "call_command", lambda name, **kw: seen.append((name, kw)))
+    return seen
+
+
+def test_load_only(calls: list[tuple[str, dict[str, Any]]]) -> None:
+    out = io.StringIO()
+    call_command("demo", "--load-only", stdout=out)
+    assert calls == [("migrate", {"interactive": False, "verbosity": 0})]
+    assert Dataset.objects.count() == len(content.DATASETS)
+    text = out.getvalue()
+    assert "読み込みました" in text
+    assert "demo-admin-2024" in text
+
+
+def test_second_run_says_nothing_changed(calls: list[tuple[str, dict[str, Any]]]) -> None:
+    call_command("demo", "--load-only", stdout=io.StringIO())
+    out = io.StringIO()
+    call_command("demo", "--load-only", stdout=out)
+    assert "変更なし" in out.getvalue()
+
+
+def test_serves_after_loading(calls: list[tuple[str, dict[str, Any]]]) -> None:
+    out = io.StringIO()
+    call_command("demo", "--port", "8123", "--host", "0.0.0.0", stdout=out)  # noqa: S104 - only passed to a stub
+    assert [name for name, _ in calls] == ["migrate", "serve"]
+    assert calls[1][1] == {"host": "0.0.0.0", "port": 8123}  # noqa: S104
+    assert "http://0.0.0.0:8123/" in out.getvalue()
+
+
+def test_default_port(calls: list[tuple[str, dict[str, Any]]]) -> None:
+    call_command("demo", stdout=io.StringIO())
+    assert calls[-1] == ("serve", {"host": "127.0.0.1", "port": 8000})
+
+
+def test_serve_command_exists() -> None:
+    from django.core.management import get_commands
+
+    assert "serve" in get_commands()
