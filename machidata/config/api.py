@@ -6,6 +6,8 @@ from typing import Any
 
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
+from ninja.errors import HttpError
+from ninja.errors import ValidationError as RequestValidationError
 
 from machidata.access.auth import BearerTokenAuth, SessionActorAuth
 from machidata.core.errors import MachidataError
@@ -25,6 +27,62 @@ def _domain_error(request: HttpRequest, exc: MachidataError) -> HttpResponse:
     if exc.details is not None:
         body["errors"] = exc.details
     return api.create_response(request, body, status=exc.status)
+
+
+_VALIDATION_JA = {
+    "missing": "必須の項目です。",
+    "string_type": "文字列で指定してください。",
+    "int_parsing": "整数で指定してください。",
+    "int_type": "整数で指定してください。",
+    "int_from_float": "整数で指定してください。",
+    "float_parsing": "数値で指定してください。",
+    "bool_parsing": "true か false で指定してください。",
+    "bool_type": "true か false で指定してください。",
+    "date_parsing": "日付を YYYY-MM-DD の形で指定してください。",
+    "date_from_datetime_parsing": "日付を YYYY-MM-DD の形で指定してください。",
+    "date_type": "日付を YYYY-MM-DD の形で指定してください。",
+    "datetime_parsing": "日時を ISO 8601 の形で指定してください。",
+    "list_type": "配列で指定してください。",
+    "dict_type": "オブジェクトで指定してください。",
+    "model_attributes_type": "オブジェクトで指定してください。",
+    "json_invalid": "JSON の形式が正しくありません。",
+    "too_long": "多すぎます（長すぎます）。",
+    "too_short": "少なすぎます（短すぎます）。",
+    "literal_error": "指定できない値です。",
+    "enum": "指定できない値です。",
+}
+_HTTP_ERROR_JA = {
+    "Unauthorized": "ログインするか、APIトークン（Authorization: Bearer …）を指定してください。",
+    "CSRF check Failed": "CSRFトークンを確認できません。ページを読み込み直してから、もう一度お試しください。",
+    "Cannot parse request body": "リクエストの本文を読み取れません。JSON の形式を確認してください。",
+    "Too many requests.": "リクエストが多すぎます。しばらく待ってから、もう一度お試しください。",
+    "Forbidden": "この操作を行う権限がありません。",
+}
+
+
+def _japanese(error: dict[str, Any]) -> dict[str, Any]:
+    msg = str(error.get("msg", ""))
+    if msg.isascii():  # pydantic's own English messages; our schema validators already speak Japanese
+        msg = _VALIDATION_JA.get(str(error.get("type")), "入力値が正しくありません。")
+    loc = [str(p) for p in error.get("loc", ()) if p not in ("body", "payload", "query", "params")]
+    return {"loc": loc, "msg": msg, "type": error.get("type")}
+
+
+@api.exception_handler(RequestValidationError)
+def _validation_error(request: HttpRequest, exc: RequestValidationError) -> HttpResponse:
+    errors = [_japanese(e) for e in exc.errors]
+    first = errors[0] if errors else {"loc": [], "msg": ""}
+    where = ".".join(first["loc"])
+    detail = f"入力内容を確認してください: {where + ': ' if where else ''}{first['msg']}"
+    return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
+
+
+@api.exception_handler(HttpError)
+def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
+    message = str(exc)
+    return api.create_response(
+        request, {"detail": _HTTP_ERROR_JA.get(message, message)}, status=exc.status_code
+    )
 
 
 def _mount() -> None:

@@ -15,3 +15,19 @@ def test_request_id_is_returned_and_kept_when_safe(client, db):
     generated = client.get("/healthz", HTTP_X_REQUEST_ID="<script>")
     assert generated["X-Request-ID"] != "<script>"
     assert len(generated["X-Request-ID"]) == 32
+
+
+def test_admin_site_requires_admin_role(actors):
+    from django.test import Client
+
+    staff = actors.users["staff"]
+    staff.is_staff = True
+    staff.save()
+    admin = actors.users["admin"]
+    admin.is_staff = True
+    admin.save()
+    c = Client()
+    c.force_login(staff)
+    assert c.get("/admin/").status_code == 302  # sent to the admin login: not for them
+    c.force_login(admin)
+    assert c.get("/admin/").status_code == 200
