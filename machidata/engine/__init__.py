@@ -1,0 +1,38 @@
+"""The query engine: TableQuery → Ibis → DuckDB over Parquet file lists, with limits, profiles, staging and exports.
+
+This package is a leaf (design guide §4): it knows file lists, schemas and queries, never users or
+models, and it is the only package that imports ``ibis`` or ``duckdb``. By the time a file path
+reaches it, access has been decided.
+"""
+
+from machidata.engine.compile import compile_sql, nfkc_lower
+from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
+from machidata.engine.exports import ExportResult, export
+from machidata.engine.profile import ColumnProfile, HistogramBin, profile_columns
+from machidata.engine.query import Filter, Sort, TableQuery, ValidatedQuery
+from machidata.engine.run import QueryResult, run_query
+from machidata.engine.staging import StagedParquet, stage_csv_to_parquet
+from machidata.engine.types import Kind, kind_of
+
+__all__ = [
+    "ColumnProfile",
+    "EngineError",
+    "EngineQueryError",
+    "EngineTimeout",
+    "ExportResult",
+    "Filter",
+    "HistogramBin",
+    "Kind",
+    "QueryResult",
+    "Sort",
+    "StagedParquet",
+    "TableQuery",
+    "ValidatedQuery",
+    "compile_sql",
+    "export",
+    "kind_of",
+    "nfkc_lower",
+    "profile_columns",
+    "run_query",
+    "stage_csv_to_parquet",
+]
