@@ -128,7 +128,53 @@ def _unique(names: list[str]) -> list[str]:
     return out
 
 
-def detect_block(grid: Grid, merged: Sequence[MergedRange] = (), *, header_row: int | None = None) -> TableBlock:
+def _count_header_rows(
+    rows: Grid, start: int, *, n: int, cols: list[int], widths: list[int], filled: set[tuple[int, int]]
+) -> int:
+    """Rows of words from ``start`` until one looks like data in the columns that are mostly data below.
+
+    Merged cells filled from above count as words.
+    """
+    body_sample = rows[start + 1 : min(n, start + 200)]
+    data_cols = [
+        c
+        for c in cols
+        if body_sample and sum(_is_data_like(r[c]) for r in body_sample) >= max(1, len(body_sample) // 2)
+    ]
+    header_rows = 1
+    while header_rows < MAX_HEADER_ROWS and start + header_rows < n:
+        row = rows[start + header_rows]
+        if _is_note(row) or widths[start + header_rows] == 0:
+            break
+        if data_cols:
+            if any(_is_data_like(row[c]) for c in data_cols):
+                break
+        else:
+            # An all-text table: a second header row exists only if it is made of merged-header leftovers,
+            # i.e. the row above had cells merged across columns.
+            above = start + header_rows - 1
+            if not any((above, c) in filled and rows[above][c] == rows[above][c - 1] for c in cols if c > 0):
+                break
+        header_rows += 1
+    return header_rows
+
+
+def _header_names(rows: Grid, start: int, header_rows: int, cols: list[int]) -> list[str]:
+    """Fill 大項目 to the right across blanks in the upper header rows, then join top to bottom."""
+    header = [list(rows[r]) for r in range(start, start + header_rows)]
+    for level in range(header_rows - 1):
+        last = None
+        for c in cols:
+            if _is_empty(header[level][c]):
+                header[level][c] = last
+            else:
+                last = header[level][c]
+    return _unique([_flatten([_text(header[level][c]) for level in range(header_rows)]) for c in cols])
+
+
+def detect_block(
+    grid: Grid, merged: Sequence[MergedRange] = (), *, header_row: int | None = None
+) -> TableBlock:
     """Locate title, header (possibly several merged rows), data, totals and notes in ``grid``.
 
     ``header_row`` (zero-based) overrides the detection of where the header starts; the number of
@@ -151,47 +197,19 @@ def detect_block(grid: Grid, merged: Sequence[MergedRange] = (), *, header_row: 
     if header_row is not None:
         start = header_row
     else:
-        while start < n - 1 and (widths[start] == 0 or widths[start] * 2 <= table_width) and not _is_note(rows[start]):
+        while (
+            start < n - 1
+            and (widths[start] == 0 or widths[start] * 2 <= table_width)
+            and not _is_note(rows[start])
+        ):
             start += 1
     title = [" ".join(_text(v) for v in rows[r] if not _is_empty(v)) for r in range(start) if widths[r]]
 
     # Columns that carry something anywhere from the header down (others are spacers).
     cols = [c for c in range(width) if any(not _is_empty(rows[r][c]) for r in range(start, n))]
 
-    # Header rows: from the start, rows whose cells are words, until a row looks like data in the
-    # columns that are mostly data below. Merged cells filled from above count as words.
-    body_sample = rows[start + 1 : min(n, start + 200)]
-    data_cols = [
-        c
-        for c in cols
-        if body_sample and sum(_is_data_like(r[c]) for r in body_sample) >= max(1, len(body_sample) // 2)
-    ]
-    header_rows = 1
-    while header_rows < MAX_HEADER_ROWS and start + header_rows < n:
-        row = rows[start + header_rows]
-        if _is_note(row) or widths[start + header_rows] == 0:
-            break
-        if data_cols:
-            if any(_is_data_like(row[c]) for c in data_cols):
-                break
-        else:
-            # An all-text table: a second header row exists only if it is made of merged-header leftovers,
-            # i.e. the row above had cells merged across columns.
-            above = start + header_rows - 1
-            if not any((above, c) in filled and rows[above][c] == rows[above][c - 1] for c in cols if c > 0):
-                break
-        header_rows += 1
-
-    # Flatten: fill 大項目 to the right across blanks in upper header rows, then join top to bottom.
-    header = [list(rows[r]) for r in range(start, start + header_rows)]
-    for level in range(header_rows - 1):
-        last = None
-        for c in cols:
-            if _is_empty(header[level][c]):
-                header[level][c] = last
-            else:
-                last = header[level][c]
-    names = _unique([_flatten([_text(header[level][c]) for level in range(header_rows)]) for c in cols])
+    header_rows = _count_header_rows(rows, start, n=n, cols=cols, widths=widths, filled=filled)
+    names = _header_names(rows, start, header_rows, cols)
 
     data_start = start + header_rows
     data_end = n

@@ -102,7 +102,9 @@ def test_empty_grid():
 def test_real_pharmacy_list_with_65535_formatted_rows():
     from python_calamine import CalamineWorkbook
 
-    sheet = CalamineWorkbook.from_path(str(SHARED / "431001_kumamoto_yakkyoku_list.xlsx")).get_sheet_by_index(0)
+    sheet = CalamineWorkbook.from_path(str(SHARED / "431001_kumamoto_yakkyoku_list.xlsx")).get_sheet_by_index(
+        0
+    )
     grid = sheet.to_python(skip_empty_area=True)
     block = detect_block(grid, sheet.merged_cell_ranges or [])
     assert block.columns[:3] == ["業務種別", "許可番号", "名称"]
