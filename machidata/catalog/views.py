@@ -13,6 +13,7 @@ from django.shortcuts import redirect, render
 from django.utils import timezone
 from django.views.decorators.http import require_http_methods
 
+from machidata.access.models import Classification
 from machidata.access.policy import Action, allowed_actions
 from machidata.catalog import selectors
 from machidata.catalog.exports import catalog_csv, catalog_xlsx
@@ -74,6 +75,8 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "dataset": dataset,
             "can_read": Action.READ in actions,
+            # A 機密 entry its owner lets staff discover shows only its title, owner and contact.
+            "limited": dataset.classification == Classification.CONFIDENTIAL and Action.READ not in actions,
             "can_edit": Action.EDIT in actions and not dataset.is_retired,
             "formats": list(dataset.formats.all()),
         },

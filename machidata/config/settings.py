@@ -287,3 +287,19 @@ MACHIDATA_JOB_POLL_SECONDS = float(_env("MACHIDATA_JOB_POLL_SECONDS", "1"))
 # Seconds the job runner waits for running jobs to finish when stopped before leaving them (they are
 # then marked failed, so a restart never leaves them "running").
 MACHIDATA_JOB_SHUTDOWN_SECONDS = int(_env("MACHIDATA_JOB_SHUTDOWN_SECONDS", "10"))
+
+# ---- data: lake and query engine ----
+# DuckDB threads per query (the embedded default shares two cores with the web server).
+MACHIDATA_ENGINE_THREADS = int(_env("MACHIDATA_ENGINE_THREADS", "2"))
+
+# DuckDB memory limit per query, in DuckDB's notation (e.g. 1GB, 512MB).
+MACHIDATA_ENGINE_MEMORY_LIMIT = _env("MACHIDATA_ENGINE_MEMORY_LIMIT", "1GB")
+
+# Seconds a query from a page or the API may run before it is stopped with a message.
+MACHIDATA_ENGINE_TIMEOUT_S = float(_env("MACHIDATA_ENGINE_TIMEOUT_S", "30"))
+
+# Most rows one page or API call returns (downloads are not capped by this).
+MACHIDATA_ENGINE_MAX_ROWS = int(_env("MACHIDATA_ENGINE_MAX_ROWS", "10000"))
+
+# Seconds a download (export of a whole version) may run.
+MACHIDATA_EXPORT_TIMEOUT_S = float(_env("MACHIDATA_EXPORT_TIMEOUT_S", "600"))

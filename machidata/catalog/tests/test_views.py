@@ -253,3 +253,23 @@ def test_export_csv_encodings_and_injection_guard(actors):
     text = sjis.content.decode("cp932")
     assert "髙橋の?野家データ" in text  # 𠮷 is outside CP932: replaced, never an error
     assert client.get(reverse("catalog:export", args=["pdf"])).status_code == 404
+
+
+def test_discoverable_confidential_entry_shows_only_title_owner_contact(actors):
+    d = make_dataset(
+        actors.org.health_div,
+        title="要保護児童の記録",
+        description="秘密の説明文",
+        keywords=["秘密のキーワード"],
+        location="file_share",
+        location_detail=r"\\fs01\機密\児童",
+        classification=Classification.CONFIDENTIAL,
+        discoverable=True,
+    )
+    staff_html = actors.client("staff").get(reverse("catalog:detail", args=[d.slug])).content.decode()
+    assert "要保護児童の記録" in staff_html
+    assert "健康づくり推進課" in staff_html
+    for secret in ("秘密の説明文", "秘密のキーワード", "fs01"):
+        assert secret not in staff_html
+    owner_html = actors.client("owner_viewer").get(reverse("catalog:detail", args=[d.slug])).content.decode()
+    assert "秘密の説明文" in owner_html
