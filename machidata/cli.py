@@ -20,6 +20,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "check": ("deploycheck", "本番運用の設定を点検します"),
     "worker": ("worker", "処理ランナーだけを起動します"),
     "verify-audit": ("verify_audit", "監査ログの改ざん検知（ハッシュ連鎖）を確認します"),
+    "purge-orphans": ("purge_orphans", "どの版からも参照されていないデータファイルを削除し記録します"),
 }
 
 

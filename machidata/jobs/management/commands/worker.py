@@ -37,9 +37,15 @@ class Command(BaseCommand):
         ensure_queue()
         # Jobs left "running" by a runner that died are failed now rather than shown as running forever.
         recovered = job_recover_stale()
+        # Tables whose writer died mid-write are rolled forward or restored before any new job runs.
+        from machidata.lake.protocol import recover_all
+
+        repaired = [r for r in recover_all() if r.rolled_forward or r.abandoned or r.restored_to is not None]
         connections.close_all()
         if recovered:
             self.stdout.write(f"停止した処理 {recovered} 件を「失敗」にしました。")
+        if repaired:
+            self.stdout.write(f"書き込み途中で止まった表 {len(repaired)} 件を復旧しました。")
         # Threads, not processes: job functions share one Django setup and open their own DB connections.
         consumer = huey.create_consumer(
             workers=workers,
