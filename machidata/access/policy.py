@@ -240,6 +240,22 @@ def restrict_related(queryset: QuerySet[Any], actor: Actor, action: Action, *, v
     return queryset.filter(**{f"{via}__in": restrict(Dataset.objects.all(), actor, action).values("pk")})
 
 
+def restrict_owned(
+    queryset: QuerySet[Any], actor: Actor, *, owner_field: str = "created_by"
+) -> QuerySet[Any]:
+    """Records that belong to a person (jobs, requests, tokens): their owner and 管理 see them, nobody else."""
+    if not actor.is_authenticated:
+        return queryset.none()
+    if actor.is_admin:
+        return queryset
+    return queryset.filter(**{f"{owner_field}_id": actor.user_id})
+
+
+def system_actor(name: str) -> Actor:
+    """The actor recorded for work nobody signed in did (recovery, schedules, demo loading)."""
+    return Actor(username=f"system:{name}")
+
+
 def standings_of(actor: Actor, dataset: Dataset) -> set[Standing]:
     """The standings ``actor`` holds towards one dataset (evaluated in Python, same rules)."""
     from machidata.catalog.models import Dataset

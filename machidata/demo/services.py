@@ -13,13 +13,13 @@ from django.contrib.auth import get_user_model
 from django.db import models, transaction
 
 from machidata.access.models import Membership, Role, Unit
-from machidata.access.policy import Actor
+from machidata.access.policy import system_actor
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Category, DataFormat, Dataset, Licence
 from machidata.demo import content
 
 # Jobs, imports and the demo loader act as "system": no user behind them, but still in the audit trail.
-SYSTEM: Final = Actor(username="system")
+SYSTEM: Final = system_actor("demo")
 VALID_FROM: Final = dt.date(2000, 4, 1)  # the organisation's "since ever" (as Unit's default)
 
 _ROLE_LABELS: Final = {"admin": "管理", "editor": "編集", "viewer": "閲覧"}

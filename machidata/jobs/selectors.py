@@ -4,18 +4,14 @@ from __future__ import annotations
 
 from django.db.models import QuerySet
 
-from machidata.access.policy import Actor
+from machidata.access.policy import Actor, restrict_owned
 from machidata.core.errors import NotFound
 from machidata.jobs.models import Job
 
 
 def restrict_jobs(queryset: QuerySet[Job], actor: Actor) -> QuerySet[Job]:
     """Keep the jobs ``actor`` may see: their own, or all for 管理; none for the anonymous public."""
-    if not actor.is_authenticated:
-        return queryset.none()
-    if actor.is_admin:
-        return queryset
-    return queryset.filter(created_by_id=actor.user_id)
+    return restrict_owned(queryset, actor, owner_field="created_by")
 
 
 def job_list(*, actor: Actor) -> QuerySet[Job]:

@@ -31,7 +31,7 @@ from django.db.models import F, Q
 from django.utils import timezone
 
 from machidata.access.models import Unit
-from machidata.access.policy import Actor, actor_for
+from machidata.access.policy import Actor, actor_for, system_actor
 from machidata.audit.services import audit_record
 from machidata.core.context import reset_request_meta, set_request_meta
 from machidata.core.errors import Conflict, MachidataError, NotFound
@@ -45,7 +45,7 @@ UNKNOWN_KIND_MESSAGE = "この種類の処理は実行できません（登録�
 # Seconds between two progress writes: progress may be reported per row, the database sees at most this.
 PROGRESS_INTERVAL = 0.5
 
-SYSTEM_ACTOR = Actor(username="system")
+SYSTEM_ACTOR = system_actor("jobs")
 
 
 def _generic_error(job_id: int) -> str:

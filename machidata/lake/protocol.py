@@ -25,7 +25,7 @@ from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
 
-from machidata.access.policy import Actor
+from machidata.access.policy import Actor, system_actor
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Table, TableVersion, VersionMode, VersionStatus
 from machidata.core.errors import Conflict, InvalidInput
@@ -48,7 +48,7 @@ TABLE_PROPERTIES = {
 }
 # Checkpoints speed up loading; expired-log cleanup stays off so every commit's JSON is kept.
 _POST_COMMIT = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
-SYSTEM_ACTOR = Actor(username="machidata:lake")
+SYSTEM_ACTOR = system_actor("lake")
 logger = logging.getLogger(__name__)
 
 # Batches to write: any iterable of record batches (a generator streams) or a RecordBatchReader.

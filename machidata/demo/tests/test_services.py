@@ -203,7 +203,7 @@ def test_load_is_audited_as_system_once(loaded: Path) -> None:
     assert events.count() == 1
     event = events.get()
     assert event.actor_id is None
-    assert event.actor_label == "system"
+    assert event.actor_label == "system:demo"
     assert event.changes["created"]["dataset"] == len(content.DATASETS)
     assert audit_verify_chain() == (True, None)
 

@@ -234,4 +234,4 @@ def test_restrict_jobs_owner_and_admin_only(actors: Actors) -> None:
     assert set(restrict_jobs(qs, _actor(actors, "owner_editor"))) == set()
     assert set(restrict_jobs(qs, _actor(actors, "admin"))) == {mine, system}
     assert set(restrict_jobs(qs, ANONYMOUS)) == set()
-    assert system.result == {"rows": 1, "actor": "system"}
+    assert system.result == {"rows": 1, "actor": "system:jobs"}
