@@ -142,6 +142,7 @@ MIDDLEWARE = [
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "machidata.core.middleware.ContentSecurityPolicyMiddleware",
+    "machidata.core.middleware.DomainErrorMiddleware",
 ]
 
 ROOT_URLCONF = "machidata.config.urls"

@@ -78,3 +78,32 @@ class ActorMiddleware:
             return self.get_response(request)
         finally:
             reset_request_meta(token)
+
+
+class DomainErrorMiddleware:
+    """Turn domain errors that escape a view into the same pages Django shows (404/403/400).
+
+    Views may simply call selectors and let ``NotFound``/``PermissionDenied`` propagate; hidden and
+    missing objects then answer the same 404 page everywhere.
+    """
+
+    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
+        self.get_response = get_response
+
+    def __call__(self, request: HttpRequest) -> HttpResponse:
+        return self.get_response(request)
+
+    def process_exception(self, request: HttpRequest, exception: Exception) -> HttpResponse | None:
+        """Map NotFound → 404, PermissionDenied → 403, other domain errors → 400 with their message."""
+        from django.http import Http404
+        from django.views import defaults
+
+        from machidata.core.errors import MachidataError, NotFound, PermissionDenied
+
+        if isinstance(exception, NotFound):
+            return defaults.page_not_found(request, Http404(exception.message))
+        if isinstance(exception, PermissionDenied):
+            return defaults.permission_denied(request, exception)
+        if isinstance(exception, MachidataError):
+            return defaults.bad_request(request, exception)
+        return None
