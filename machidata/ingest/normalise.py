@@ -1,0 +1,363 @@
+"""Normalise a batch of raw text cells to the typed columns of its Table Schema, keeping the raw text.
+
+Vectorised with pyarrow.compute through :mod:`machidata.jp.vector`. Values with no vectorised twin
+(年度, date ranges, 午前/午後 times, 年月, 団体コード check digits) are parsed once per DISTINCT value
+with the scalar jp function and spread back with ``take`` — never once per row.
+
+Raw values: a field with a raw column (:func:`raw_columns`: every non-string field, and the string
+fields whose sample text was changed by normalisation) gets ``<name>__raw`` (string), holding the
+cell's original text where the stored value is not an exact canonical spelling of it — ``1,234`` →
+1234, ``令和6年4月1日`` → 2024-04-01, ``x`` → null (suppressed), a tz-aware time converted to Japan
+time, a value that failed to parse — and null elsewhere. Booleans spelled with the field's declared
+``trueValues``/``falseValues`` (○/×) count as unchanged. String fields without a raw column are
+stored exactly as read (blank → null): infer saw no text to change in them.
+
+Dates and times are naive Japanese wall-clock values (timestamp without time zone); an explicit
+offset (``Z``, ``+00:00``) is converted to Asia/Tokyo by the jp parsers and the raw text kept.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import date, time
+from typing import Any
+
+import pyarrow as pa
+import pyarrow.compute as pc
+
+from machidata.ingest.schema import RAW_SUFFIX, Field, TableSchema, schema_to_arrow
+from machidata.ingest.validate import Issue
+from machidata.jp import vector as jv
+from machidata.jp.codes import is_valid_lg_code
+from machidata.jp.fiscal import parse_fiscal_year
+from machidata.jp.text import FALSE_WORDS, TRUE_WORDS
+from machidata.jp.wareki import parse_date, parse_date_range, parse_time
+
+Arr = Any
+SPLIT_SUFFIX = {"start": "開始", "end": "終了", "lat": "緯度", "lon": "経度"}
+HYPHENS = "-‐‑‒–—―−ー─━"
+POSTAL_PATTERN = f"^(?:〒 ?)?([0-9]{{3}})[{HYPHENS}]?([0-9]{{4}})$"
+PHONE_PATTERN = f"^(?:\\+81[ {HYPHENS}]?)?[0-9()]{{1,6}}(?:[ {HYPHENS}()]{{0,2}}[0-9]{{1,4}}){{1,3}}$"
+LATLON_PATTERN = "^\\(? ?(?P<lat>[+-]?[0-9]{1,3}(?:\\.[0-9]+)?) ?°? ?[,/、 ] ?(?P<lon>[+-]?[0-9]{1,3}(?:\\.[0-9]+)?) ?°? ?\\)?$"
+_PLAIN_NUMBER = "^-?[0-9]+(?:\\.[0-9]+)?$"
+_FAST_TIME = "^(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?$"
+_YEARMONTH = "^(?P<head>.+?) ?(?:年|[./-]) ?(?P<m>[0-9]{1,2}) ?月?$"
+_NULL_STR = pa.scalar(None, pa.string())
+TYPE_LABELS = {"integer": "整数", "number": "数値", "boolean": "真偽値（○/×、有/無など）", "date": "日付",
+               "datetime": "日時", "time": "時刻", "year": "西暦年", "yearmonth": "年月", "string": "文字列",
+               "geojson": "GeoJSON"}  # fmt: skip
+
+
+@dataclass
+class Parsed:
+    """One field parsed from its source column: typed values, which cells held a value, which read."""
+
+    typed: Arr
+    present: Arr  # the cell held a value (not blank, not a missing marker)
+    ok: Arr  # present and read as the field's type
+    changed: Arr  # the stored value is not an exact spelling of the raw text
+    message: Arr | str  # why a present cell failed (Japanese)
+
+
+@dataclass
+class NormaliseResult:
+    """A typed batch, raw text where values changed (by raw column key), and the cells that failed."""
+
+    batch: pa.RecordBatch
+    raw: dict[str, Arr]
+    issues: list[Issue] = field(default_factory=list)
+    failures: dict[str, int] = field(default_factory=dict)
+
+    def with_raw(self) -> pa.RecordBatch:
+        """The typed batch followed by its ``<name>__raw`` columns."""
+        arrays = list(self.batch.columns) + list(self.raw.values())
+        names = list(self.batch.schema.names) + [k + RAW_SUFFIX for k in self.raw]
+        return pa.RecordBatch.from_arrays(arrays, names=names)
+
+
+def raw_key(f: Field) -> str:
+    """The raw column key of a field: split parts (範囲の開始/終了, 緯度/経度) share their source's key."""
+    return f.name.rsplit("_", 1)[0] if f.part else f.name
+
+
+def raw_columns(schema: TableSchema) -> list[str]:
+    """Keys of the ``__raw`` columns every batch of this schema carries (see the module docstring)."""
+    keys: list[str] = []
+    for f in schema.fields:
+        if (f.type != "string" or f.kind or f.missing or f.inference.get("text_changed")) and raw_key(
+            f
+        ) not in keys:
+            keys.append(raw_key(f))
+    return keys
+
+
+def arrow_schema_with_raw(schema: TableSchema) -> pa.Schema:
+    """The Arrow schema of :meth:`NormaliseResult.with_raw` batches (what the lake stores)."""
+    base = schema_to_arrow(schema)
+    return pa.schema(list(base) + [pa.field(k + RAW_SUFFIX, pa.string()) for k in raw_columns(schema)])
+
+
+def by_distinct(values: Arr, fn: Callable[[str], Any], typ: pa.DataType) -> Arr:
+    """Apply a scalar parser once per distinct non-null value; errors give null."""
+    uniq = pc.drop_null(pc.unique(values))
+    out = []
+    for v in uniq.to_pylist():
+        try:
+            out.append(fn(v))
+        except (ValueError, TypeError):
+            out.append(None)
+    return pc.take(pa.array(out, typ), pc.index_in(values, value_set=uniq))
+
+
+def _false(n: int) -> Arr:
+    return pa.array([False] * n, pa.bool_()) if n else pa.array([], pa.bool_())
+
+
+def _present(raw: Arr, t: Arr, f: Field) -> Arr:
+    """Cells holding a value: not null/blank, not a jp missing marker (non-string), not a declared one."""
+    nonblank = pc.fill_null(pc.not_equal(t, ""), False)
+    if f.missing:
+        nonblank = pc.and_(
+            nonblank, pc.invert(pc.fill_null(pc.is_in(t, value_set=pa.array(list(f.missing))), False))
+        )
+    if f.type != "string":
+        nonblank = pc.and_(nonblank, pc.is_null(jv.missing_reasons(raw)))
+    return nonblank
+
+
+def _ne(a: Arr, b: Arr) -> Arr:
+    return pc.fill_null(pc.not_equal(a, b), True)
+
+
+def _yearmonth(s: str) -> str:
+    m = __import__("re").match(_YEARMONTH, s)
+    if m is None:
+        raise ValueError(s)
+    head = m["head"]
+    d = parse_date(f"{head}年{m['m']}月1日") if not head.isdigit() else date(int(head), int(m["m"]), 1)
+    return f"{d.year:04d}-{d.month:02d}"
+
+
+def _time(s: str) -> time:
+    return parse_time(s)
+
+
+def _lg(s: str) -> str:
+    if len(s) == 6 and not is_valid_lg_code(s):
+        raise ValueError(s)
+    if not s.isdigit() or len(s) not in (5, 6):
+        raise ValueError(s)
+    return s
+
+
+def _parse_numbers(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
+    if f.kind == "fiscal_year":
+        fy = by_distinct(
+            t, lambda s: int(s) if s.isdigit() and len(s) == 4 else parse_fiscal_year(s), pa.int64()
+        )
+        ok = pc.and_(present, pc.is_valid(fy))
+        return Parsed(
+            fy,
+            present,
+            ok,
+            _ne(raw, pc.cast(fy, pa.string())),
+            "年度（令和6年度、2024年度など）として読めません",
+        )
+    nc = jv.parse_numbers(raw)
+    unit_ok = pc.or_(pc.is_null(nc.unit), pc.fill_null(pc.equal(nc.unit, f.unit or ""), False))
+    ok = pc.and_(pc.and_(present, nc.ok), unit_ok)
+    message: Arr | str = pc.if_else(
+        pc.and_(nc.ok, pc.invert(unit_ok)),
+        pa.scalar(f"単位が項目定義（{f.unit or '単位なし'}）と違います"),
+        pa.scalar(f"{TYPE_LABELS[f.type]}として読めません"),
+    )
+    value = nc.value
+    if f.type in ("integer", "year"):
+        integral = pc.fill_null(pc.equal(pc.floor(value), value), False)
+        ok = pc.and_(ok, integral)
+        message = pc.if_else(
+            pc.and_(nc.ok, pc.invert(integral)), pa.scalar("小数は整数の項目に入りません"), message
+        )
+        safe = pc.if_else(ok, value, pa.scalar(None, pa.float64()))
+        typed = pc.cast(safe, pa.int64() if f.type == "integer" else pa.int32())
+        changed = _ne(raw, pc.cast(typed, pa.string()))
+    else:
+        typed = pc.if_else(ok, value, pa.scalar(None, pa.float64()))
+        changed = pc.invert(pc.fill_null(pc.match_substring_regex(raw, _PLAIN_NUMBER), False))
+    if f.kind == "latlon":
+        limit = 90 if f.part == "lat" or "緯" in f.title or "lat" in f.title.lower() else 180
+        in_range = pc.fill_null(pc.less_equal(pc.abs(typed), limit), False)
+        message = pc.if_else(pc.and_(ok, pc.invert(in_range)), pa.scalar(f"±{limit}の範囲外です"), message)
+        ok = pc.and_(ok, in_range)
+    return Parsed(typed, present, ok, changed, message)
+
+
+def _parse_dates(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
+    if f.part in ("start", "end"):
+        idx = 0 if f.part == "start" else 1
+        typed = by_distinct(t, lambda s: parse_date_range(s)[idx], pa.date32())
+        ranged = by_distinct(t, lambda s: str(parse_date_range(s)), pa.string())
+        ok = pc.and_(present, pc.is_valid(ranged))
+        return Parsed(typed, present, ok, present, "期間（開始日〜終了日）として読めません")
+    if f.type == "yearmonth":
+        typed = by_distinct(t, _yearmonth, pa.string())
+        return Parsed(
+            typed, present, pc.and_(present, pc.is_valid(typed)), _ne(raw, typed), "年月として読めません"
+        )
+    if f.type == "time":
+        s = pc.extract_regex(t, _FAST_TIME)
+        hit = pc.fill_null(pc.is_valid(s), False)
+        typed = by_distinct(pc.if_else(hit, _NULL_STR, t), _time, pa.time64("us"))
+        if pc.any(hit).as_py():
+
+            def num(name: str) -> Arr:
+                v = pc.struct_field(s, name)
+                return pc.cast(
+                    pc.if_else(pc.and_(hit, pc.fill_null(pc.not_equal(v, ""), False)), v, "0"), pa.int64()
+                )
+
+            h, m, sec = num("H"), num("M"), num("S")
+            good = pc.and_(
+                hit, pc.and_(pc.less_equal(h, 23), pc.and_(pc.less_equal(m, 59), pc.less_equal(sec, 59)))
+            )
+            micros = pc.multiply(pc.add(pc.add(pc.multiply(h, 3600), pc.multiply(m, 60)), sec), 1_000_000)
+            fast = pc.cast(pc.if_else(good, micros, pa.scalar(None, pa.int64())), pa.time64("us"))
+            typed = pc.if_else(hit, fast, typed)
+        canon = pc.strftime(
+            pc.cast(pc.cast(pc.cast(typed, pa.int64()), pa.timestamp("us")), pa.timestamp("s"), safe=False),
+            "%H:%M:%S",
+        )
+        changed = pc.and_(_ne(raw, canon), _ne(raw, pc.utf8_slice_codeunits(canon, 0, 5)))
+        return Parsed(typed, present, pc.and_(present, pc.is_valid(typed)), changed, "時刻として読めません")
+    stamps = jv.parse_datetimes(raw)
+    if f.type == "datetime":
+        canon = pc.strftime(pc.cast(stamps, pa.timestamp("s"), safe=False), "%Y-%m-%d %H:%M:%S")
+        changed = pc.and_(_ne(raw, canon), _ne(raw, pc.replace_substring(canon, " ", "T")))
+        return Parsed(stamps, present, pc.and_(present, pc.is_valid(stamps)), changed, "日時として読めません")
+    dates = jv.parse_dates(raw)
+    # A date column may hold Excel date-times at midnight ("2024-04-01 00:00:00"): take the date.
+    midnight = pc.fill_null(
+        pc.equal(pc.cast(pc.cast(stamps, pa.date32()), pa.timestamp("us")), stamps), False
+    )
+    dates = pc.coalesce(
+        dates, pc.if_else(midnight, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
+    )
+    changed = _ne(raw, pc.strftime(pc.cast(dates, pa.timestamp("s")), "%Y-%m-%d"))
+    return Parsed(dates, present, pc.and_(present, pc.is_valid(dates)), changed, "日付として読めません")
+
+
+def _parse_text(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
+    typed = pc.if_else(present, t, _NULL_STR)
+    ok, message = present, "読めません"
+    if f.kind == "postal_code":
+        hit = pc.fill_null(pc.match_substring_regex(t, POSTAL_PATTERN), False)
+        typed = pc.if_else(hit, pc.replace_substring_regex(t, POSTAL_PATTERN, "\\1-\\2"), typed)
+        ok, message = pc.and_(present, hit), "郵便番号（例: 860-8601）として読めません"
+    elif f.kind == "phone":
+        typed = pc.replace_substring_regex(typed, f"([0-9])[{HYPHENS[1:]}]([0-9])", "\\1-\\2")
+        ok = pc.and_(present, pc.fill_null(pc.match_substring_regex(t, PHONE_PATTERN), False))
+        message = "電話番号として読めません"
+    elif f.kind == "lg_code":
+        ok = pc.and_(present, pc.is_valid(by_distinct(t, _lg, pa.string())))
+        message = "全国地方公共団体コード（5桁、または検査数字付き6桁）として正しくありません"
+    elif f.kind == "latlon" and f.part:
+        s = pc.extract_regex(t, LATLON_PATTERN)
+        v = pc.cast(pc.struct_field(s, f.part), pa.float64())
+        limit = 90 if f.part == "lat" else 180
+        good = pc.fill_null(pc.less_equal(pc.abs(v), limit), False)
+        return Parsed(pc.if_else(good, v, pa.scalar(None, pa.float64())), present, pc.and_(present, good),
+                      present, "緯度・経度（例: 32.8031,130.7079）として読めません")  # fmt: skip
+    return Parsed(typed, present, ok, _ne(raw, typed), message)
+
+
+def _parse_bool(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
+    low = pc.utf8_lower(t)
+    trues = {w.lower() for w in f.true_values} | set(TRUE_WORDS)
+    falses = {w.lower() for w in f.false_values} | set(FALSE_WORDS)
+    is_true = pc.fill_null(pc.is_in(low, value_set=pa.array(sorted(trues))), False)
+    is_false = pc.fill_null(pc.is_in(low, value_set=pa.array(sorted(falses))), False)
+    typed = pc.if_else(is_true, True, pc.if_else(is_false, False, pa.scalar(None, pa.bool_())))
+    declared = pa.array(sorted(set(f.true_values) | set(f.false_values)) or ["true", "false"])
+    changed = pc.invert(pc.fill_null(pc.is_in(raw, value_set=declared), False))
+    return Parsed(
+        typed,
+        present,
+        pc.and_(present, pc.is_valid(typed)),
+        changed,
+        f"{TYPE_LABELS['boolean']}として読めません",
+    )
+
+
+def parse_field(column: Arr, f: Field) -> Parsed:
+    """Parse one source column as field ``f`` (also used by inference to measure a candidate type)."""
+    if isinstance(column, pa.ChunkedArray):
+        column = column.combine_chunks()
+    if column.type != pa.string():  # typed input (Parquet): cast, nothing to normalise
+        typed = pc.cast(column, f.arrow_type(), safe=False)
+        valid = pc.is_valid(column)
+        return Parsed(
+            typed, valid, pc.and_(valid, pc.is_valid(typed)), _false(len(column)), "型を変換できません"
+        )
+    t = jv.normalise_text(column)
+    present = _present(column, t, f)
+    if f.type in ("integer", "number", "year"):
+        if f.kind == "latlon" and f.part:
+            return _parse_text(column, t, f, present)
+        return _parse_numbers(column, t, f, present)
+    if f.type in ("date", "datetime", "time", "yearmonth"):
+        return _parse_dates(column, t, f, present)
+    if f.type == "boolean":
+        return _parse_bool(column, t, f, present)
+    return _parse_text(column, t, f, present)
+
+
+def _row_numbers(batch: pa.RecordBatch, row_offset: int) -> Callable[[int], int]:
+    if "__source_row" in batch.schema.names:  # readers that drop rows may say where each row was
+        rows = batch.column("__source_row").to_pylist()
+        return lambda i: int(rows[i])
+    return lambda i: row_offset + i
+
+
+def normalise_batch(
+    batch: pa.RecordBatch, schema: TableSchema, *, row_offset: int = 1, max_issues_per_column: int = 1000
+) -> NormaliseResult:
+    """Type every field of ``batch`` (raw strings) per ``schema``; ``row_offset``: source row of row 0."""
+    row_of = _row_numbers(batch, row_offset)
+    arrays: list[Arr] = []
+    raw: dict[str, Arr] = {k: pa.nulls(batch.num_rows, pa.string()) for k in raw_columns(schema)}
+    issues: list[Issue] = []
+    failures: dict[str, int] = {}
+    for f in schema.fields:
+        source = batch.column(f.source_column)
+        if f.type == "string" and f.name not in raw and not f.kind:
+            text = source if source.type == pa.string() else pc.cast(source, pa.string())
+            arrays.append(pc.if_else(pc.fill_null(pc.not_equal(text, ""), False), text, _NULL_STR))
+            continue
+        p = parse_field(source, f)
+        typed = pc.if_else(p.ok, p.typed, pa.scalar(None, p.typed.type))
+        if f.type == "time":  # parsed as time64, stored as "HH:MM:SS" text (see schema.ARROW_TYPES)
+            typed = pc.utf8_slice_codeunits(pc.cast(typed, pa.string()), 0, 8)
+        arrays.append(pc.cast(typed, f.arrow_type()))
+        failed = pc.and_(p.present, pc.invert(p.ok))
+        n_failed = pc.sum(pc.cast(failed, pa.int64())).as_py() or 0
+        if n_failed:
+            failures[f.name] = n_failed
+            idx = pc.indices_nonzero(failed)[:max_issues_per_column].to_pylist()
+            texts = source.take(idx).to_pylist()
+            msgs = (
+                p.message.take(idx).to_pylist() if not isinstance(p.message, str) else [p.message] * len(idx)
+            )
+            issues.extend(
+                Issue(row=row_of(i), column=f.name, raw=str(v), message=m, kind="type")
+                for i, v, m in zip(idx, texts, msgs, strict=True)
+            )
+        key = raw_key(f)
+        if key in raw and source.type == pa.string():
+            nonblank = pc.fill_null(pc.not_equal(source, ""), False)
+            keep = pc.and_(
+                nonblank, pc.or_(pc.invert(p.present), pc.or_(failed, pc.fill_null(p.changed, True)))
+            )
+            raw[key] = pc.if_else(pc.is_valid(raw[key]), raw[key], pc.if_else(keep, source, _NULL_STR))
+    out = pa.RecordBatch.from_arrays(arrays, schema=schema_to_arrow(schema))
+    return NormaliseResult(batch=out, raw=raw, issues=issues, failures=failures)
