@@ -88,9 +88,11 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount() -> None:
     from machidata.access.api import router as access_router
     from machidata.catalog.api import router as catalog_router
+    from machidata.catalog.table_api import router as table_router
     from machidata.jobs.api import router as jobs_router
 
     api.add_router("/datasets", catalog_router)
+    api.add_router("/datasets", table_router)
     api.add_router("/", access_router)
     api.add_router("/jobs", jobs_router)
 

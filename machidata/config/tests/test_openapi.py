@@ -40,6 +40,11 @@ def test_datasets_paths_and_operations(schema: dict[str, Any]) -> None:
         "/api/v1/datasets": ["get", "post"],
         "/api/v1/datasets/{slug}": ["get", "patch"],
         "/api/v1/datasets/{slug}/retire": ["post"],
+        "/api/v1/datasets/{slug}/tables": ["get"],
+        "/api/v1/datasets/{slug}/tables/{name}": ["get"],
+        "/api/v1/datasets/{slug}/tables/{name}/download": ["get"],
+        "/api/v1/datasets/{slug}/tables/{name}/rows": ["get"],
+        "/api/v1/datasets/{slug}/tables/{name}/versions": ["get"],
     }
     ids = {
         op["operationId"]
@@ -47,7 +52,10 @@ def test_datasets_paths_and_operations(schema: dict[str, Any]) -> None:
         if p.startswith("/api/v1/datasets")
         for op in ops.values()
     }
-    assert ids == {"dataset_list", "dataset_create", "dataset_detail", "dataset_update", "dataset_retire"}
+    assert ids == {
+        "dataset_list", "dataset_create", "dataset_detail", "dataset_update", "dataset_retire",
+        "table_list", "table_detail", "table_versions", "table_rows", "table_download",
+    }  # fmt: skip
     list_params = {p["name"] for p in paths["/api/v1/datasets"]["get"]["parameters"]}
     assert list_params == {
         "q", "department", "category", "classification", "format", "licence", "retired", "limit", "offset", "facets",
