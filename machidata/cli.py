@@ -17,6 +17,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "createuser": ("createuser", "職員アカウントを作成します（所属・役割・APIトークン）"),
     "import-inventory": ("import_inventory", "データ棚卸表（Excel/CSV）をカタログに取り込みます"),
     "import-organisation": ("import_organisation", "組織・職員名簿を取り込み、組織改正を適用します"),
+    "ingest": ("ingest", "ファイルを表に取り込み、新しい版を作ります"),
     "check": ("deploycheck", "本番運用の設定を点検します"),
     "worker": ("worker", "処理ランナーだけを起動します"),
     "verify-audit": ("verify_audit", "監査ログの改ざん検知（ハッシュ連鎖）を確認します"),

@@ -39,6 +39,26 @@ def actor_from_username(username: str) -> Actor:
     return actor_for(user)
 
 
+CLI_OPERATOR = "machidata-cli"
+
+
+def cli_operator_actor() -> Actor:
+    """The actor of a command run on the server without ``--as``: the operator, with 管理 rights.
+
+    Whoever runs commands on the server can already reach the database; a real (superuser) account
+    makes that explicit in the audit trail instead of acting as nobody. It cannot sign in (no password).
+    """
+    user_model = get_user_model()
+    user, created = user_model.objects.get_or_create(
+        username=CLI_OPERATOR,
+        defaults={"is_superuser": True, "is_staff": False, "is_active": True, "first_name": "コマンド実行者"},
+    )
+    if created:
+        user.set_unusable_password()
+        user.save(update_fields=["password"])
+    return actor_for(user)
+
+
 def system_actor(command: str) -> Actor:
     """The actor recorded when a command runs without ``--as``: the command and the OS account."""
     try:

@@ -13,4 +13,6 @@ urlpatterns = [
     path("<slug:slug>/", views.dataset_detail, name="detail"),
     path("<slug:slug>/edit/", views.dataset_edit_view, name="edit"),
     path("<slug:slug>/retire/", views.dataset_retire_view, name="retire"),
+    path("<slug:slug>/ingest/", include("machidata.ingest.urls")),
+    path("<slug:slug>/tables/", include("machidata.catalog.table_urls")),
 ]

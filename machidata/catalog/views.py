@@ -15,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 
 from machidata.access.models import Classification
 from machidata.access.policy import Action, allowed_actions
-from machidata.catalog import selectors
+from machidata.catalog import selectors, table_selectors
 from machidata.catalog.exports import catalog_csv, catalog_xlsx
 from machidata.catalog.forms import DatasetForm, RetireForm
 from machidata.catalog.services import dataset_create, dataset_retire, dataset_update
@@ -79,6 +79,7 @@ def dataset_detail(request: HttpRequest, slug: str) -> HttpResponse:
             "limited": dataset.classification == Classification.CONFIDENTIAL and Action.READ not in actions,
             "can_edit": Action.EDIT in actions and not dataset.is_retired,
             "formats": list(dataset.formats.all()),
+            "tables": table_selectors.tables_for(actor=request.actor, dataset=dataset),  # type: ignore[attr-defined]
         },
     )
 

@@ -126,6 +126,7 @@ INSTALLED_APPS = [
     "machidata.audit",
     "machidata.catalog",
     "machidata.jobs",
+    "machidata.ingest.apps.IngestConfig",
     "machidata.demo",
 ]
 

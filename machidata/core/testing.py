@@ -92,7 +92,9 @@ def make_dataset(owner: Unit, **fields: Any) -> Any:
     fields.setdefault("title", f"テストデータ{n}")
     fields.setdefault("classification", Classification.RESTRICTED)
     fields.setdefault("personal_data", PersonalData.NONE)
-    return Dataset.objects.create(identifier=f"T-{n:06d}", slug=f"test-{n}", owner=owner, **fields)
+    fields.setdefault("identifier", f"T-{n:06d}")
+    fields.setdefault("slug", f"test-{n}")
+    return Dataset.objects.create(owner=owner, **fields)
 
 
 # ---- the reusable permission suite -------------------------------------------------------------

@@ -1,0 +1,288 @@
+"""Ingest a file into a table: read → infer → screen → normalise and validate → commit one version.
+
+The steps stream: the file is read in Arrow batches, each batch is normalised and validated and
+handed to ``lake.write_version``, which commits one Delta version or nothing at all. A validation
+error under the table's "reject" policy, a マイナンバー column, a cancelled job or a crash leave the
+previous version current (the lake abandons the pending version and purges its files).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import itertools
+import shutil
+import uuid
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+from django.conf import settings
+from django.db import transaction
+from django.utils.text import slugify
+
+from machidata.access.policy import Action, Actor, can
+from machidata.audit.services import audit_record
+from machidata.catalog.models import Dataset, Table, TableVersion, ValidationPolicy
+from machidata.core.errors import InvalidInput, PermissionDenied
+
+SAMPLE_ROWS = 10_000
+MAX_REPORTED_ISSUES = 200
+Progress = Callable[[int, int | None, str | None], None]
+
+
+def _no_progress(done: int, total: int | None = None, phase: str | None = None) -> None:
+    return None
+
+
+def uploads_dir() -> Path:
+    """Where uploaded files wait for their ingest job."""
+    path = Path(settings.MACHIDATA_HOME) / "uploads" / "ingest"
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def store_upload(src: Path | Any, *, name: str) -> Path:
+    """Copy an uploaded file (path or Django UploadedFile) under uploads/ with a random name; refuse oversize."""
+    dest = uploads_dir() / f"{uuid.uuid4().hex}{Path(name).suffix.lower()[:10]}"
+    limit = settings.MACHIDATA_MAX_UPLOAD_BYTES
+    size = src.stat().st_size if isinstance(src, Path) else int(getattr(src, "size", 0) or 0)
+    if size > limit:
+        raise InvalidInput(
+            f"ファイルが大きすぎます（{size / 1024**2:,.0f} MB）。上限は {limit / 1024**2:,.0f} MB です。"
+        )
+    if isinstance(src, Path):
+        shutil.copyfile(src, dest)
+    else:
+        with dest.open("wb") as fh:
+            for chunk in src.chunks():
+                fh.write(chunk)
+    return dest
+
+
+def sha256_of(path: Path) -> str:
+    """SHA-256 of a file, read in chunks."""
+    h = hashlib.sha256()
+    with path.open("rb") as fh:
+        for chunk in iter(lambda: fh.read(1024 * 1024), b""):
+            h.update(chunk)
+    return h.hexdigest()
+
+
+def table_name_from(text: str) -> str:
+    """A safe table name (URL and folder) from a file or sheet name."""
+    name = slugify(Path(text).stem, allow_unicode=False)[:60].strip("-")
+    return name or f"table-{uuid.uuid4().hex[:8]}"
+
+
+@transaction.atomic
+def table_get_or_create(*, actor: Actor, dataset: Dataset, name: str, title: str = "") -> Table:
+    """The dataset's table ``name``, created (audited) when it does not exist yet."""
+    if not can(actor, Action.EDIT, dataset):
+        raise PermissionDenied("このデータセットにデータを取り込む権限がありません。")
+    table = Table.objects.filter(dataset=dataset, name=name).first()
+    if table is not None:
+        return table
+    table = Table.objects.create(
+        dataset=dataset, name=name, title=title or name, storage_key=uuid.uuid4().hex
+    )
+    audit_record(
+        actor=actor, action="table.create", obj=table, changes={"dataset": dataset.slug, "name": name}
+    )
+    return table
+
+
+@dataclass
+class IngestSummary:
+    """What an ingest committed (printed as JSON by the CLI, stored as the job's result)."""
+
+    dataset: str
+    table: str
+    version: int
+    rows: int
+    columns: list[dict[str, str]]
+    warnings: list[str] = field(default_factory=list)
+    issues: int = 0
+    readability_score: float | None = None
+    personal_data_columns: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return asdict(self)
+
+
+def _sample(
+    batches: Iterator[pa.RecordBatch], rows: int
+) -> tuple[list[pa.RecordBatch], Iterator[pa.RecordBatch]]:
+    """Take batches until ``rows`` rows are buffered; return them and the untouched rest."""
+    buffered: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        buffered.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            break
+    return buffered, batches
+
+
+def _empty_sample(columns: list[str]) -> pa.Table:
+    return pa.table({c: pa.array([], pa.string()) for c in columns})
+
+
+def _merge_wording(new: Any, old: dict[str, Any] | None) -> Any:
+    """Keep the titles, descriptions and units staff wrote in the 項目定義 for fields that still exist."""
+    from machidata.ingest.schema import TableSchema
+
+    if not old:
+        return new
+    previous = {f.name: f for f in TableSchema.from_dict(old).fields}
+    for f in new.fields:
+        before = previous.get(f.name)
+        if before is not None and before.type == f.type:
+            f.source = f.source_column  # the reader's column, whatever the title becomes
+            f.title = before.title or f.title
+            f.description = before.description or f.description
+            f.unit = before.unit if before.unit is not None else f.unit
+    return new
+
+
+def _pin_sources(schema: Any) -> dict[str, Any]:
+    """The schema as stored on the table: every field names its source column explicitly."""
+    for f in schema.fields:
+        f.source = f.source_column
+    return dict(schema.to_dict())
+
+
+def ingest_file(
+    *,
+    actor: Actor,
+    table: Table,
+    path: Path,
+    source_name: str,
+    mode: str = "replace",
+    options: dict[str, Any] | None = None,
+    note: str = "",
+    job_id: str = "",
+    progress: Progress = _no_progress,
+) -> TableVersion:
+    """Read ``path`` and commit it as the next version of ``table`` (replace or append), or nothing."""
+    from machidata.ingest import infer, normalise, readability, screen, validate
+    from machidata.ingest.readers import ReadOptions, read_source
+    from machidata.ingest.schema import TableSchema
+    from machidata.lake.protocol import write_version
+
+    if not can(actor, Action.EDIT, table.dataset):
+        raise PermissionDenied("このデータセットにデータを取り込む権限がありません。")
+    if mode not in {"replace", "append"}:
+        raise InvalidInput("取り込み方法は「置き換え」か「追加」を選んでください。")
+    opts = ReadOptions(**(options or {}))
+    if opts.max_bytes is None:
+        opts.max_bytes = settings.MACHIDATA_MAX_UPLOAD_BYTES
+    progress(0, None, "ファイルを読み取っています")
+    source = read_source(path, opts)
+    head, rest = _sample(source.batches, SAMPLE_ROWS)
+    sample = pa.Table.from_batches(head) if head else _empty_sample(source.columns)
+
+    progress(0, None, "項目の型と個人情報を調べています")
+    screening = screen.screen_sample(sample)  # a マイナンバー column stops here, before anything is written
+    if mode == "append" and table.current_version_id is not None and table.schema:
+        schema = TableSchema.from_dict(table.schema)
+        missing = [f.source_column for f in schema.fields if f.source_column not in source.columns]
+        extra = [c for c in source.columns if c not in {f.source_column for f in schema.fields}]
+        if missing or extra:
+            raise InvalidInput(
+                "追加するファイルの列が今の表と違います。"
+                + (f" 足りない列: {'、'.join(missing)}。" if missing else "")
+                + (f" 余分な列: {'、'.join(extra)}。" if extra else "")
+                + " 同じ形のファイルにするか、「置き換え」で取り込んでください。",
+                details={"missing": missing, "extra": extra},
+            )
+    else:
+        schema = _merge_wording(infer.infer_schema(sample, detection=source.detection), table.schema or None)
+    arrow_schema = normalise.arrow_schema_with_raw(schema)
+    report = validate.ValidationReport(limit=MAX_REPORTED_ISSUES)
+    unique = validate.UniqueState()
+    first_row = int(source.detection.get("data_start_row", 2) or 2)
+    rows_done = 0
+    reject = table.validation_policy == ValidationPolicy.REJECT
+
+    def typed_batches() -> Iterator[pa.RecordBatch]:
+        nonlocal rows_done
+        for batch in itertools.chain(head, rest):
+            result = normalise.normalise_batch(batch, schema, row_offset=first_row + rows_done)
+            issues = result.issues + validate.validate_batch(
+                result.batch, schema, row_offset=first_row + rows_done, state=unique
+            )
+            report.add(issues, extra_counts=result.failures)
+            if reject and not report.ok:
+                raise InvalidInput(
+                    f"{report.summary_ja()}。取り込みを中止しました（何も保存していません）。"
+                    "ファイルを直すか、表の設定を「警告つきで受け付ける」にしてください。",
+                    details=report.to_dict(),
+                )
+            rows_done += batch.num_rows
+            progress(rows_done, None, f"{rows_done:,} 行を取り込んでいます")
+            yield result.with_raw()
+
+    version = write_version(
+        table=table,
+        batches=typed_batches(),
+        schema=arrow_schema,
+        mode=mode,  # type: ignore[arg-type]
+        job_id=job_id or uuid.uuid4().hex,
+        actor_user_id=actor.user_id,
+        source_name=source_name,
+        source_sha256=sha256_of(path),
+        note=note,
+        reports={
+            "detection": _jsonable(source.detection),
+            "validation": report.to_dict(),
+            "screen": screening.to_dict(),
+            "readability": readability.readability_report(
+                sample, schema, detection=source.detection
+            ).to_dict(),
+            "options": _jsonable(asdict(opts)),
+        },
+    )
+    with transaction.atomic():
+        if mode == "replace" or not table.schema:
+            Table.objects.filter(pk=table.pk).update(schema=_pin_sources(schema))
+        audit_record(
+            actor=actor,
+            action="data.ingest",
+            obj=table,
+            changes={"version": version.number, "rows": version.rows, "mode": mode, "source": source_name},
+        )
+    progress(rows_done, rows_done, "完了")
+    return version
+
+
+def _jsonable(value: Any) -> Any:
+    """Detection dicts may hold tuples/paths; make them JSON values."""
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, str | int | float | bool) or value is None:
+        return value
+    return str(value)
+
+
+def summary_of(version: TableVersion) -> IngestSummary:
+    """The summary of a committed version."""
+    table = version.table
+    fields = (version.schema or {}).get("fields", [])
+    reports = version.reports or {}
+    return IngestSummary(
+        dataset=table.dataset.slug,
+        table=table.name,
+        version=version.number,
+        rows=int(version.rows or 0),
+        columns=[
+            {"name": f.get("name", ""), "type": f.get("arrow_type") or f.get("type", "")} for f in fields
+        ],
+        issues=int((reports.get("validation") or {}).get("total", 0) or 0),
+        readability_score=(reports.get("readability") or {}).get("score"),
+        personal_data_columns=sorted({f["column"] for f in (reports.get("screen") or {}).get("flags", [])}),
+    )

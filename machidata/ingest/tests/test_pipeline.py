@@ -1,0 +1,162 @@
+"""The whole ingest: real Japanese files through the CLI and the web pages into versioned tables."""
+
+from __future__ import annotations
+
+import io
+import json
+from pathlib import Path
+
+import pytest
+from django.core.management import call_command
+from django.core.management.base import CommandError
+from django.urls import reverse
+
+from machidata.audit.models import AuditEvent
+from machidata.catalog.models import Dataset, Table, TableVersion, VersionStatus
+from machidata.core.testing import make_dataset
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+REAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "real"
+needs_shared = pytest.mark.skipif(not REAL.exists(), reason="../shared is not beside the repository")
+
+
+@pytest.fixture(autouse=True)
+def _home(settings, tmp_path):
+    settings.MACHIDATA_HOME = tmp_path
+
+
+def _ingest(*args: str) -> dict:
+    out = io.StringIO()
+    call_command("ingest", *args, "--quiet", stdout=out)
+    return json.loads(out.getvalue())
+
+
+def _write(tmp_path: Path, name: str, text: str, encoding: str = "utf-8") -> Path:
+    path = tmp_path / name
+    path.write_bytes(text.encode(encoding))
+    return path
+
+
+@needs_shared
+def test_cli_ingests_real_pharmacy_list_creating_the_entry(actors):
+    summary = _ingest(
+        str(REAL / "431001_kumamoto_yakkyoku_list.xlsx"),
+        "--dataset", "yakkyoku", "--department", actors.org.health_div.code,
+    )  # fmt: skip
+    assert summary["dataset"] == "yakkyoku"
+    assert summary["version"] == 1
+    assert summary["rows"] == 400
+    names = [c["name"] for c in summary["columns"]]
+    assert "業務種別" in names
+    dataset = Dataset.objects.get(slug="yakkyoku")
+    assert dataset.owner == actors.org.health_div
+    assert dataset.classification == "restricted"
+    assert AuditEvent.objects.filter(action="data.ingest").count() == 1
+
+
+@needs_shared
+def test_cli_ingests_cp932_csv_with_multiline_cells(actors):
+    summary = _ingest(
+        str(REAL / "350001_yamaguchi_tourism.csv"),
+        "--dataset",
+        "tourism",
+        "--department",
+        actors.org.health_div.code,
+    )
+    assert summary["rows"] == 792
+    assert len(summary["columns"]) >= 30
+
+
+def test_replace_then_append_keeps_every_version(actors, tmp_path):
+    d = make_dataset(actors.org.health_div, slug="pop")
+    first = _write(tmp_path, "pop.csv", "区,人口\n中央区,186000\n東区,191000\n", "cp932")
+    more = _write(tmp_path, "more.csv", "区,人口\n西区,93000\n", "cp932")
+    s1 = _ingest(str(first), "--dataset", d.slug, "--table", "pop")
+    s2 = _ingest(str(more), "--dataset", d.slug, "--table", "pop", "--mode", "append")
+    assert (s1["version"], s1["rows"]) == (1, 2)
+    assert (s2["version"], s2["rows"]) == (2, 3)
+    table = Table.objects.get(dataset=d, name="pop")
+    assert table.current_version.number == 2
+
+
+def test_append_with_other_columns_is_refused_and_nothing_changes(actors, tmp_path):
+    d = make_dataset(actors.org.health_div, slug="pop2")
+    _ingest(str(_write(tmp_path, "a.csv", "区,人口\n中央区,1\n")), "--dataset", d.slug, "--table", "t")
+    bad = _write(tmp_path, "b.csv", "区,世帯数\n東区,2\n")
+    with pytest.raises(CommandError):
+        _ingest(str(bad), "--dataset", d.slug, "--table", "t", "--mode", "append")
+    table = Table.objects.get(dataset=d, name="t")
+    assert table.current_version.number == 1
+    assert table.current_version.rows == 1
+
+
+@pytest.mark.parametrize(
+    ("name", "content"),
+    [
+        ("empty.csv", b""),
+        ("binary.csv", b"\x00\x01\x02\x03PK\x00\x00" * 100),
+    ],
+)
+def test_bad_files_get_a_japanese_error_and_commit_nothing(actors, tmp_path, name, content):
+    d = make_dataset(actors.org.health_div, slug="bad")
+    path = tmp_path / name
+    path.write_bytes(content)
+    with pytest.raises(CommandError) as exc:
+        _ingest(str(path), "--dataset", d.slug, "--table", "t")
+    assert any("\u3040" <= ch <= "\u30ff" for ch in str(exc.value))
+    assert not TableVersion.objects.filter(status=VersionStatus.COMMITTED).exists()
+
+
+def test_mynumber_column_is_rejected(actors, tmp_path):
+    from machidata.jp.mynumber import mynumber_check_digit
+
+    numbers = []
+    for i in range(40):
+        body = f"{100000000 + i * 7919:011d}"
+        numbers.append(body + str(mynumber_check_digit(body)))
+    text = "氏名コード,番号\n" + "\n".join(f"A{i},{n}" for i, n in enumerate(numbers)) + "\n"
+    d = make_dataset(actors.org.health_div, slug="mn")
+    with pytest.raises(CommandError, match=r"個人番号|マイナンバー"):
+        _ingest(str(_write(tmp_path, "mn.csv", text)), "--dataset", d.slug, "--table", "t")
+    assert not TableVersion.objects.filter(status=VersionStatus.COMMITTED).exists()
+
+
+def test_web_upload_preview_and_job(actors, tmp_path):
+    d = make_dataset(actors.org.health_div, slug="web")
+    client = actors.client("owner_editor")
+    csv_bytes = "区,件数,日付\n中央区,１，２３４,令和6年4月1日\n東区,▲5,R6.4.2\n".encode("cp932")
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    upload = SimpleUploadedFile("kyukyu.csv", csv_bytes, content_type="text/csv")
+    response = client.post(
+        reverse("catalog:ingest_upload", args=[d.slug]), {"file": upload, "table": "", "mode": "replace"}
+    )
+    assert response.status_code == 302
+    preview = client.get(reverse("catalog:ingest_preview", args=[d.slug]))
+    assert preview.status_code == 200
+    html = preview.content.decode()
+    assert "中央区" in html
+    started = client.post(reverse("catalog:ingest_preview", args=[d.slug]), {"start": "1"})
+    assert started.status_code == 302
+    version = TableVersion.objects.get(table__dataset=d, status=VersionStatus.COMMITTED)
+    assert version.rows == 2
+
+
+def test_ingest_pages_are_for_editors_only(actors):
+    from machidata.core.testing import check_statuses
+
+    d = make_dataset(actors.org.health_div, slug="perm", classification="internal")
+    url = reverse("catalog:ingest_upload", args=[d.slug])
+    check_statuses(
+        actors,
+        lambda c: c.get(url),
+        {
+            "anonymous": 302,
+            "staff": 404,
+            "owner_viewer": 404,
+            "owner_editor": 200,
+            "other_editor": 404,
+            "admin": 200,
+        },
+    )

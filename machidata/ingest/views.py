@@ -1,0 +1,135 @@
+"""The ingest pages: upload → preview what was detected (adjustable) → start the job → its progress page."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+from django.contrib import messages
+from django.contrib.auth.decorators import login_required
+from django.http import Http404, HttpRequest, HttpResponse
+from django.shortcuts import redirect, render
+from django.views.decorators.http import require_http_methods
+
+from machidata.access.policy import Action, access_dataset, can
+from machidata.catalog.models import Table
+from machidata.core.errors import InvalidInput, NotFound
+from machidata.ingest import services
+from machidata.ingest.forms import OptionsForm, UploadForm
+
+SESSION_KEY = "machidata.ingest.pending"
+
+
+def _dataset(request: HttpRequest, slug: str) -> Any:
+    actor = request.actor  # type: ignore[attr-defined]
+    try:
+        dataset = access_dataset(actor, Action.DISCOVER, slug=slug)
+    except NotFound:
+        raise Http404 from None
+    if not can(actor, Action.EDIT, dataset) or dataset.is_retired:
+        raise Http404
+    return dataset
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def upload(request: HttpRequest, slug: str) -> HttpResponse:
+    """Step 1: choose the file and the table."""
+    dataset = _dataset(request, slug)
+    tables = [(t.name, t.title) for t in Table.objects.filter(dataset=dataset).order_by("name")]
+    form = UploadForm(request.POST or None, request.FILES or None, tables=tables)
+    if request.method == "POST" and form.is_valid():
+        uploaded = form.cleaned_data["file"]
+        try:
+            stored = services.store_upload(uploaded, name=uploaded.name)
+        except InvalidInput as exc:
+            form.add_error("file", exc.message)
+        else:
+            request.session[SESSION_KEY] = {
+                "dataset": dataset.slug,
+                "file": stored.name,
+                "source_name": uploaded.name[:300],
+                "table": form.cleaned_data["table"],
+                "new_table_title": form.cleaned_data["new_table_title"],
+                "mode": form.cleaned_data["mode"],
+                "note": form.cleaned_data["note"],
+                "options": {},
+            }
+            return redirect("catalog:ingest_preview", slug=dataset.slug)
+    return render(request, "ingest/upload.html", {"dataset": dataset, "form": form})
+
+
+def _pending(request: HttpRequest, dataset: Any) -> dict[str, Any]:
+    pending = request.session.get(SESSION_KEY)
+    if not pending or pending.get("dataset") != dataset.slug:
+        raise Http404
+    path = services.uploads_dir() / Path(pending["file"]).name  # only a name from our own session
+    if not path.is_file():
+        raise Http404
+    pending["path"] = path
+    return pending
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def preview(request: HttpRequest, slug: str) -> HttpResponse:
+    """Step 2: what was detected and how the first rows read; adjust and start."""
+    from machidata.ingest.preview import preview_file
+
+    dataset = _dataset(request, slug)
+    pending = _pending(request, dataset)
+    options = dict(pending.get("options") or {})
+    sheet_names: list[str] = []
+    if request.method == "POST":
+        form = OptionsForm(request.POST, sheet_names=pending.get("sheet_names") or [])
+        if form.is_valid():
+            options = form.read_options()
+            pending["options"] = options
+            request.session[SESSION_KEY] = {k: v for k, v in pending.items() if k != "path"}
+            if "start" in request.POST:
+                return _start(request, dataset, pending, options)
+    result = None
+    error = ""
+    try:
+        result = preview_file(pending["path"], options=options)
+        sheet_names = result.sheet_names
+    except InvalidInput as exc:
+        error = exc.message
+    pending["sheet_names"] = sheet_names
+    request.session[SESSION_KEY] = {k: v for k, v in pending.items() if k != "path"}
+    initial = {**options}
+    form = OptionsForm(initial=initial, sheet_names=sheet_names)
+    return render(
+        request,
+        "ingest/preview.html",
+        {"dataset": dataset, "pending": pending, "form": form, "result": result, "error": error},
+    )
+
+
+def _start(
+    request: HttpRequest, dataset: Any, pending: dict[str, Any], options: dict[str, Any]
+) -> HttpResponse:
+    from machidata.jobs.services import job_submit
+
+    actor = request.actor  # type: ignore[attr-defined]
+    name = pending["table"] or services.table_name_from(pending["source_name"])
+    table = services.table_get_or_create(
+        actor=actor, dataset=dataset, name=name, title=pending.get("new_table_title") or name
+    )
+    job = job_submit(
+        kind="ingest.file",
+        title=f"取り込み: {pending['source_name']} → {dataset.title} / {table.title}",
+        params={
+            "table_id": table.pk,
+            "path": str(pending["path"]),
+            "source_name": pending["source_name"],
+            "mode": pending["mode"],
+            "options": options,
+            "note": pending.get("note", ""),
+        },
+        actor=actor,
+        unit=dataset.owner,
+    )
+    request.session.pop(SESSION_KEY, None)
+    messages.success(request, "取り込みを始めました。進み具合はこのページで確認できます。")
+    return redirect("jobs:detail", job.pk)
