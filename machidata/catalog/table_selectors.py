@@ -59,6 +59,9 @@ __all__ = [
 ]
 
 ID_COLUMN: Final = "_id"
+# Ingestion keeps the original text of normalised cells in `<name>__raw` columns (for audit and
+# checking); pages and default API answers leave them out, a query that names them gets them.
+RAW_SUFFIX: Final = "__raw"
 PROFILE_CACHE_SECONDS: Final = 60 * 60 * 24 * 30  # versions never change; a month bounds the cache's size
 PROFILE_CACHE_PREFIX: Final = "catalog:profile:v1:"
 
@@ -296,7 +299,7 @@ def table_fields(table: Table, version: TableVersion | None = None) -> list[Fiel
         names = [(n, "") for n in declared]
     out = []
     for name, storage_type in names:
-        if name == ID_COLUMN:
+        if name == ID_COLUMN or name.endswith(RAW_SUFFIX):
             continue
         d = declared.get(name, {})
         kind = _kind(name, storage_type, d)
@@ -422,13 +425,18 @@ def table_rows(
         return RowsPage(
             fields=[], rows=[], raw=[], total=0, limit=limit, offset=query.offset, truncated=False
         )
+    schema = arrow_schema(version)
+    if query.fields is None:
+        query = query.model_copy(
+            update={"fields": tuple(n for n in schema.names if not n.endswith(RAW_SUFFIX))}
+        )
     try:
         result = run_query(
             files_for(version),
             query,
             max_rows=max_rows,
             timeout_s=settings.MACHIDATA_ENGINE_TIMEOUT_S,
-            schema=arrow_schema(version),
+            schema=schema,
             **_engine_kwargs(),
         )
     except EngineError as exc:

@@ -102,6 +102,7 @@ class IngestSummary:
     version: int
     rows: int
     columns: list[dict[str, str]]
+    raw_columns: list[str] = field(default_factory=list)  # original text kept where a value was normalised
     warnings: list[str] = field(default_factory=list)
     issues: int = 0
     readability_score: float | None = None

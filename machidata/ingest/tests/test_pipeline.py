@@ -160,3 +160,23 @@ def test_ingest_pages_are_for_editors_only(actors):
             "admin": 200,
         },
     )
+
+
+def test_raw_text_is_kept_but_not_shown_by_default(actors, tmp_path):
+    from machidata.access.policy import actor_for
+    from machidata.catalog.table_selectors import build_query, table_fields, table_rows
+
+    d = make_dataset(actors.org.health_div, slug="raw")
+    path = _write(tmp_path, "n.csv", "区,件数\n中央区,１，２３４\n東区,▲5\n", "cp932")
+    _ingest(str(path), "--dataset", d.slug, "--table", "t")
+    table = Table.objects.get(dataset=d, name="t")
+    assert [f.name for f in table_fields(table)] == ["区", "件数"]
+    page = table_rows(actor=actor_for(actors.users["owner_viewer"]), table=table)
+    assert page.columns == ["_id", "区", "件数"]
+    assert [r["件数"] for r in page.rows] == [1234, -5]
+    raw = table_rows(
+        actor=actor_for(actors.users["owner_viewer"]),
+        table=table,
+        query=build_query(fields=("件数", "件数__raw")),
+    )
+    assert [r["件数__raw"] for r in raw.rows] == ["１，２３４", "▲5"]
