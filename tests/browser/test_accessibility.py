@@ -167,3 +167,40 @@ def test_focus_is_visible(page: Any, site: dict[str, Any]) -> None:
     page.keyboard.press("Tab")
     outline = page.evaluate("getComputedStyle(document.activeElement).outlineStyle")
     assert outline != "none"
+
+
+def test_data_pages_have_no_violations(page: Any, site: dict[str, Any], tmp_path: Any, settings: Any) -> None:
+    """The ingest flow (upload, preview) and a table page with data, as the data owner."""
+    from pathlib import Path
+
+    from machidata.access.policy import actor_for
+    from machidata.ingest.services import ingest_file, table_get_or_create
+
+    settings.MACHIDATA_HOME = tmp_path
+    d = site["dataset"]
+    actor = actor_for(site["actors"].users["owner_editor"])
+    csv_path = Path(tmp_path) / "kenshin.csv"
+    csv_path.write_bytes(
+        "区,受診者数,実施日\n中央区,１，２３４,令和6年4月1日\n東区,▲5,R6.4.2\n".encode("cp932")
+    )
+    table = table_get_or_create(actor=actor, dataset=d, name="kenshin", title="健診の受診者数")
+    ingest_file(actor=actor, table=table, path=csv_path, source_name="kenshin.csv")
+
+    login(page, site, "owner_editor")
+    base = site["url"]
+    for path in (
+        reverse("catalog:table_detail", args=[d.slug, "kenshin"]),
+        reverse("catalog:table_detail", args=[d.slug, "kenshin"]) + "?sort=-受診者数&filter=区:eq:中央区",
+        reverse("catalog:table_schema_edit", args=[d.slug, "kenshin"]),
+        reverse("catalog:table_create", args=[d.slug]),
+        reverse("catalog:ingest_upload", args=[d.slug]),
+    ):
+        assert_accessible(page, base + path)
+    # through the upload form to the preview page (its state lives in the session)
+    page.goto(base + reverse("catalog:ingest_upload", args=[d.slug]))
+    page.set_input_files("#id_file", str(csv_path))
+    with page.expect_navigation():
+        page.click("main button[type=submit]")
+    assert "読み取り結果の確認" in page.content()
+    results = Axe().run(page, options=AXE_OPTIONS)
+    assert not results.response["violations"], [v["id"] for v in results.response["violations"]]
