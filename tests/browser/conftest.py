@@ -8,6 +8,11 @@ from collections.abc import Iterator
 from typing import Any
 
 import pytest
+from django.urls import reverse
+
+from machidata.access.models import Classification
+from machidata.catalog.models import Category, DataFormat, Licence
+from machidata.core.testing import make_actors, make_dataset
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 CHROMIUM_ARGS = [
@@ -22,6 +27,7 @@ CHROMIUM_ARGS = [
 ]
 
 pytestmark = pytest.mark.browser
+PASSWORD_SUFFIX = "-long-enough"  # core.testing.make_user: password "pw-<username>-long-enough"
 
 
 @pytest.fixture(scope="session")
@@ -47,3 +53,28 @@ def page(browser: Any) -> Iterator[Any]:
     pg = context.new_page()
     yield pg
     context.close()
+
+
+@pytest.fixture
+def site(live_server: Any) -> dict[str, Any]:
+    actors = make_actors()
+    Category.objects.create(code="health", name="健康・福祉")
+    Licence.objects.create(code="cc-by-4.0", name="CC BY 4.0", is_open=True)
+    DataFormat.objects.create(code="csv", name="CSV")
+    d = make_dataset(
+        actors.org.health_div,
+        title="乳幼児健診の受診状況",
+        description="## 概要\n\n区ごとの受診率です。\n\n- 1歳6か月児\n- 3歳児",
+        classification=Classification.INTERNAL,
+        keywords=["健診", "乳幼児"],
+    )
+    return {"url": live_server.url, "actors": actors, "dataset": d}
+
+
+def login(page: Any, site: dict[str, Any], name: str) -> None:
+    user = site["actors"].users[name]
+    page.goto(site["url"] + reverse("login"))
+    page.fill("#id_username", user.username)
+    page.fill("#id_password", f"pw-{user.username}{PASSWORD_SUFFIX}")
+    with page.expect_navigation():
+        page.click("button[type=submit]")

@@ -8,39 +8,13 @@ import pytest
 from axe_playwright_python.sync_playwright import Axe
 from django.urls import reverse
 
-from machidata.access.models import Classification
-from machidata.catalog.models import Category, DataFormat, Dataset, Licence
-from machidata.core.testing import make_actors, make_dataset
+from machidata.catalog.models import Dataset
+
+from .conftest import PASSWORD_SUFFIX, login
 
 pytestmark = [pytest.mark.browser, pytest.mark.django_db(transaction=True)]
 
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
-PASSWORD_SUFFIX = "-long-enough"
-
-
-@pytest.fixture
-def site(live_server: Any) -> dict[str, Any]:
-    actors = make_actors()
-    Category.objects.create(code="health", name="健康・福祉")
-    Licence.objects.create(code="cc-by-4.0", name="CC BY 4.0", is_open=True)
-    DataFormat.objects.create(code="csv", name="CSV")
-    d = make_dataset(
-        actors.org.health_div,
-        title="乳幼児健診の受診状況",
-        description="## 概要\n\n区ごとの受診率です。\n\n- 1歳6か月児\n- 3歳児",
-        classification=Classification.INTERNAL,
-        keywords=["健診", "乳幼児"],
-    )
-    return {"url": live_server.url, "actors": actors, "dataset": d}
-
-
-def login(page: Any, site: dict[str, Any], name: str) -> None:
-    user = site["actors"].users[name]
-    page.goto(site["url"] + reverse("login"))
-    page.fill("#id_username", user.username)
-    page.fill("#id_password", f"pw-{user.username}{PASSWORD_SUFFIX}")
-    with page.expect_navigation():
-        page.click("button[type=submit]")
 
 
 def assert_accessible(page: Any, path: str) -> None:
