@@ -171,6 +171,7 @@ def ingest_file(
     from machidata.ingest import infer, normalise, readability, screen, validate
     from machidata.ingest.readers import ReadOptions, read_source
     from machidata.ingest.schema import TableSchema
+    from machidata.lake.faults import fault_point
     from machidata.lake.protocol import write_version
 
     if not can(actor, Action.EDIT, table.dataset):
@@ -184,6 +185,7 @@ def ingest_file(
     source = read_source(path, opts)
     head, rest = _sample(source.batches, SAMPLE_ROWS)
     sample = pa.Table.from_batches(head) if head else _empty_sample(source.columns)
+    fault_point("during_parse")  # crash tests: the file is half read, nothing written yet
 
     progress(0, None, "項目の型と個人情報を調べています")
     screening = screen.screen_sample(sample)  # a マイナンバー column stops here, before anything is written
