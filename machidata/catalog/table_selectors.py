@@ -35,6 +35,7 @@ from machidata.engine import (
     Sort,
     TableQuery,
     export,
+    json_value,
     kind_of,
     profile_columns,
     run_query,
@@ -328,21 +329,9 @@ def geometry_column(table: Table, version: TableVersion | None = None) -> str | 
 # ---- rows -----------------------------------------------------------------------------------------
 
 
-def jsonable(value: Any) -> Any:  # noqa: PLR0911 - one branch per value type
-    """One cell as JSON: naive dates/times as ISO text (wall clock, never shifted), decimals as numbers."""
-    if isinstance(value, float):
-        return value if math.isfinite(value) else None
-    if isinstance(value, dt.date | dt.time):
-        return value.isoformat()
-    if isinstance(value, Decimal):
-        return float(value) if value.is_finite() else None
-    if isinstance(value, bytes):
-        return value.hex()
-    if isinstance(value, dict):
-        return {k: jsonable(v) for k, v in value.items()}
-    if isinstance(value, list):
-        return [jsonable(v) for v in value]
-    return value
+# One cell as JSON (naive dates/times as ISO wall-clock text, decimals as numbers): the engine's rule,
+# so API rows and JSON downloads agree.
+jsonable = json_value
 
 
 def display(value: Any) -> str:  # noqa: PLR0911 - one branch per value type

@@ -7,7 +7,7 @@ reaches it, access has been decided.
 
 from machidata.engine.compile import compile_sql, nfkc_lower
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
-from machidata.engine.exports import ExportResult, export
+from machidata.engine.exports import ExportResult, export, json_value
 from machidata.engine.profile import ColumnProfile, HistogramBin, profile_columns
 from machidata.engine.query import Filter, Sort, TableQuery, ValidatedQuery
 from machidata.engine.run import QueryResult, run_query
@@ -30,6 +30,7 @@ __all__ = [
     "ValidatedQuery",
     "compile_sql",
     "export",
+    "json_value",
     "kind_of",
     "nfkc_lower",
     "profile_columns",

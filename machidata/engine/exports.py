@@ -181,7 +181,7 @@ def _write_csv(schema: pa.Schema, batches: _capped, out: IO[bytes], encoding: Cs
     return rows, int(getattr(_replaced, "count", 0))
 
 
-def _jsonable(value: Any) -> Any:  # noqa: PLR0911 — one branch per value type
+def json_value(value: Any) -> Any:  # noqa: PLR0911 — one branch per value type
     """One cell as JSON: ISO dates and times, decimals as numbers, NaN/∞ as null, bytes as hex."""
     if isinstance(value, float):
         return value if math.isfinite(value) else None
@@ -192,9 +192,9 @@ def _jsonable(value: Any) -> Any:  # noqa: PLR0911 — one branch per value type
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, dict):
-        return {k: _jsonable(v) for k, v in value.items()}
+        return {k: json_value(v) for k, v in value.items()}
     if isinstance(value, list):
-        return [_jsonable(v) for v in value]
+        return [json_value(v) for v in value]
     return value
 
 
@@ -205,7 +205,7 @@ def _write_json(batches: _capped, out: IO[bytes]) -> int:
     for batch in batches:
         for record in batch.to_pylist():
             out.write(b",\n" if rows else b"\n")
-            clean = {k: _jsonable(v) for k, v in record.items()}
+            clean = {k: json_value(v) for k, v in record.items()}
             out.write(json.dumps(clean, ensure_ascii=False, allow_nan=False).encode("utf-8"))
             rows += 1
     out.write(b"\n]\n" if rows else b"]\n")
@@ -229,7 +229,7 @@ def _xlsx_cell(value: Any) -> Any:
     if isinstance(value, bytes):
         return value.hex()
     if isinstance(value, dict | list):
-        return json.dumps(_jsonable(value), ensure_ascii=False)
+        return json.dumps(json_value(value), ensure_ascii=False)
     if isinstance(value, float) and not math.isfinite(value):
         return None
     if isinstance(value, dt.datetime) and value.tzinfo is not None:
