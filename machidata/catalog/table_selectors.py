@@ -64,7 +64,7 @@ ID_COLUMN: Final = "_id"
 # checking); pages and default API answers leave them out, a query that names them gets them.
 RAW_SUFFIX: Final = "__raw"
 PROFILE_CACHE_SECONDS: Final = 60 * 60 * 24 * 30  # versions never change; a month bounds the cache's size
-PROFILE_CACHE_PREFIX: Final = "catalog:profile:v1:"
+PROFILE_CACHE_PREFIX: Final = "catalog:profile:v2:"
 
 # Plain words for column types (項目定義), never Arrow/DuckDB jargon on a page.
 KIND_WORDS: Final[dict[str, str]] = {
@@ -518,9 +518,11 @@ def _profile_key(version: TableVersion) -> str:
 
 
 def _compute_profile(version: TableVersion) -> list[dict[str, Any]]:
+    shown = [n for n in arrow_schema(version).names if n != ID_COLUMN and not n.endswith(RAW_SUFFIX)]
     try:
         profiles = profile_columns(
             files_for(version),
+            shown,
             timeout_s=max(settings.MACHIDATA_ENGINE_TIMEOUT_S, 60),
             **_engine_kwargs(),
         )

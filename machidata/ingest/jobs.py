@@ -43,4 +43,15 @@ def ingest_file_job(
         )
     finally:
         Path(path).unlink(missing_ok=True)
-    return summary_of(version).as_dict()
+    from django.urls import reverse
+
+    result = summary_of(version).as_dict()
+    # The job page shows ``message`` and ``link`` (a convention of the jobs room's result display).
+    result["message"] = (
+        f"「{table.title}」の第{version.number}版として {version.rows or 0:,} 行を取り込みました。"
+    )
+    result["link"] = {
+        "url": reverse("catalog:table_detail", args=[table.dataset.slug, table.name]),
+        "label": "取り込んだ表を見る",
+    }
+    return result

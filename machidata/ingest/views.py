@@ -16,6 +16,7 @@ from machidata.catalog.models import Table
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.ingest import services
 from machidata.ingest.forms import OptionsForm, UploadForm
+from machidata.ingest.screen import MyNumberDetected
 
 SESSION_KEY = "machidata.ingest.pending"
 
@@ -90,11 +91,15 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
                 return _start(request, dataset, pending, options)
     result = None
     error = ""
+    error_hint = False
     try:
         result = preview_file(pending["path"], options=options)
         sheet_names = result.sheet_names
+    except MyNumberDetected as exc:
+        error = exc.message
     except InvalidInput as exc:
         error = exc.message
+        error_hint = True  # most reading errors are fixed by an encoding or header-row override
     pending["sheet_names"] = sheet_names
     request.session[SESSION_KEY] = {k: v for k, v in pending.items() if k != "path"}
     initial = {**options}
@@ -102,7 +107,14 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     return render(
         request,
         "ingest/preview.html",
-        {"dataset": dataset, "pending": pending, "form": form, "result": result, "error": error},
+        {
+            "dataset": dataset,
+            "pending": pending,
+            "form": form,
+            "result": result,
+            "error": error,
+            "error_hint": error_hint,
+        },
     )
 
 
