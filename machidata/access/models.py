@@ -177,3 +177,22 @@ class ApiToken(models.Model):
     def generate() -> str:
         """A new random raw token."""
         return TOKEN_PREFIX + secrets.token_urlsafe(32)
+
+
+class UnitHistory(models.Model):
+    """How a unit was named and placed until a change took effect (renames and moves are dated too)."""
+
+    unit = models.ForeignKey(Unit, on_delete=models.CASCADE, related_name="history")
+    name = models.CharField("名称", max_length=200)
+    kind = models.CharField("種別", max_length=20, choices=UnitKind.choices)
+    parent = models.ForeignKey(Unit, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    valid_from = models.DateField("有効開始日")
+    valid_to = models.DateField("有効終了日")
+
+    class Meta:
+        verbose_name = "組織の変更履歴"
+        verbose_name_plural = "組織の変更履歴"
+        ordering = ["unit_id", "valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.valid_from}～{self.valid_to}）"

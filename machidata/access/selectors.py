@@ -9,7 +9,7 @@ from dataclasses import dataclass, field
 from django.db.models import QuerySet
 from django.utils import timezone
 
-from machidata.access.models import ApiToken, Membership, Unit, UnitKind
+from machidata.access.models import ApiToken, Membership, Unit, UnitHistory, UnitKind
 from machidata.access.policy import Actor, require_admin
 from machidata.core.errors import NotFound
 
@@ -36,6 +36,12 @@ def unit_tree(*, actor: Actor, day: dt.date | None = None) -> list[UnitNode]:
     require_admin(actor)
     day = day or timezone.localdate()
     units = list(Unit.objects.active_on(day).order_by("code"))
+    # Renames and moves are dated: show each unit as it was named and placed on ``day``.
+    past = {h.unit_id: h for h in UnitHistory.objects.filter(valid_from__lte=day, valid_to__gte=day)}
+    for u in units:
+        h = past.get(u.pk)
+        if h is not None:
+            u.name, u.kind, u.parent_id = h.name, h.kind, h.parent_id
     members = Counter(Membership.objects.active_on(day).values_list("unit_id", flat=True))
     datasets = Counter(Dataset.objects.live().values_list("owner_id", flat=True))
     nodes = {u.pk: UnitNode(u, members[u.pk], datasets[u.pk]) for u in units}

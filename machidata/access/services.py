@@ -150,12 +150,36 @@ def unit_update(
             unit.parent = parent
         if not changes:
             return unit
+        if effective_date is not None and {"name", "kind", "parent"} & changes.keys():
+            _remember_until(unit_id=unit.pk, before=changes, current=unit, effective_date=effective_date)
         unit.save()
         record: dict[str, Any] = dict(changes)
         if effective_date is not None:
             record["effective_date"] = effective_date.isoformat()
         audit_record(actor=actor, action="unit.update", obj=unit, changes=record)
     return unit
+
+
+def _remember_until(
+    *, unit_id: int, before: dict[str, list[Any]], current: Unit, effective_date: dt.date
+) -> None:
+    """Keep how the unit looked until the day before ``effective_date`` (the tree as of a past date uses it)."""
+    from machidata.access.models import UnitHistory
+
+    last = UnitHistory.objects.filter(unit_id=unit_id).order_by("-valid_to").first()
+    start = last.valid_to + dt.timedelta(days=1) if last else Unit.objects.get(pk=unit_id).valid_from
+    end = effective_date - dt.timedelta(days=1)
+    if end < start:
+        return  # a correction on the unit's first day: nothing to remember
+    old_parent_id = Unit.objects.get(pk=unit_id).parent_id
+    UnitHistory.objects.create(
+        unit_id=unit_id,
+        name=before["name"][0] if "name" in before else current.name,
+        kind=before["kind"][0] if "kind" in before else current.kind,
+        parent_id=old_parent_id,
+        valid_from=start,
+        valid_to=end,
+    )
 
 
 def dataset_owner_transfer(*, actor: Actor, dataset: Any, owner: Unit, reason: str = "") -> None:

@@ -315,3 +315,33 @@ def test_actor_from_username(db: None) -> None:
     assert actor_from_username("k0100").user_id == user.pk
     with pytest.raises(InvalidInput, match="登録されていない"):
         actor_from_username("nobody")
+
+
+def test_rename_and_move_are_dated_in_the_tree(org):
+    """A reorganisation's rename shows from its effective date; the tree of an earlier day keeps the old name."""
+    import datetime as dt
+
+    from machidata.access.policy import actor_for
+    from machidata.access.selectors import unit_tree
+    from machidata.access.services import unit_update
+    from machidata.core.testing import make_user
+
+    admin = actor_for(make_user(unit=org.data_strategy, role="admin"))
+    unit_update(
+        actor=admin, unit=org.health_div, name="健康推進課", parent=org.policy_bureau,
+        effective_date=dt.date(2025, 4, 1),
+    )  # fmt: skip
+
+    def names(day: dt.date) -> dict[str, list[str]]:
+        return {n.unit.name: [c.unit.name for c in n.children] for n in unit_tree(actor=admin, day=day)}
+
+    before = names(dt.date(2025, 3, 31))
+    assert "健康づくり推進課" in before["健康福祉局"]
+    assert "健康推進課" not in before["政策局"]
+    after = names(dt.date(2025, 4, 1))
+    assert "健康推進課" in after["政策局"]
+    assert "健康づくり推進課" not in after["健康福祉局"]
+    # a second change keeps the chain of periods
+    unit_update(actor=admin, unit=org.health_div, name="健康増進課", effective_date=dt.date(2026, 4, 1))
+    assert "健康推進課" in names(dt.date(2025, 10, 1))["政策局"]
+    assert "健康増進課" in names(dt.date(2026, 4, 1))["政策局"]
