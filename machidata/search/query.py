@@ -1,0 +1,514 @@
+"""Searching the index: query building, access filter, 絞り込み counts, snippets, paging, もしかして.
+
+:func:`search` never raises on user input: empty, very long, punctuation-only, FTS syntax
+(``" * NEAR :``), emoji and unpaired surrogates all give a result (possibly empty, with a notice).
+Words are ANDed; when that finds nothing and the query has several words, any word may match
+(``matched_all_words`` is then False so the page can say so).
+"""
+
+from __future__ import annotations
+
+import html
+import json
+import logging
+from collections.abc import Collection, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any, Literal
+
+import tantivy
+
+from machidata.search.index import FACETS, FIELD_BOOSTS, READING_FIELDS, SearchIndex
+from machidata.search.normalise import (
+    QueryWord,
+    analyse,
+    analyse_word,
+    bigrams,
+    clean,
+    fold,
+    query_words,
+    runs,
+)
+from machidata.search.synonyms import Synonyms, default_synonyms
+
+log = logging.getLogger(__name__)
+
+Sort = Literal["relevance", "updated", "title"]
+# How much each stream counts; a whole-word match beats a bigram run, a reading match is weaker.
+STREAM_WEIGHTS = {"w": 1.0, "g": 0.7, "u": 0.4, "r": 0.6}
+SYNONYM_WEIGHT = 0.7
+MAX_PAGE = 1000
+MAX_PER_PAGE = 100
+NOTHING_SEARCHABLE = "検索できる文字（文字・数字）が含まれていません。言葉を変えて検索してください。"
+SEARCH_FAILED = "検索できませんでした。言葉を変えてもう一度お試しください。"
+SOME_WORDS = "すべての言葉を含むデータが見つからないため、いずれかの言葉を含むデータを表示しています。"
+
+Occur = tantivy.Occur
+Q = tantivy.Query
+
+Segments = list[tuple[str, bool]]
+
+
+@dataclass(slots=True)
+class Hit:
+    """One result: identifier, score, highlighted title and snippet, stored fields."""
+
+    identifier: str
+    score: float
+    title: Segments
+    snippet: Segments
+    doc: dict[str, Any]
+
+    @property
+    def title_html(self) -> str:
+        """The title with matches in ``<mark>``, HTML-escaped."""
+        return segments_html(self.title)
+
+    @property
+    def snippet_html(self) -> str:
+        """The description snippet with matches in ``<mark>``, HTML-escaped."""
+        return segments_html(self.snippet)
+
+
+@dataclass(slots=True)
+class SearchResults:
+    """A page of results with its totals, 絞り込み counts and notices."""
+
+    query: str
+    total: int
+    page: int
+    per_page: int
+    hits: list[Hit] = field(default_factory=list)
+    facets: dict[str, list[tuple[str, int]]] = field(default_factory=dict)
+    suggestions: list[str] = field(default_factory=list)
+    notice: str | None = None
+    matched_all_words: bool = True
+
+    @property
+    def pages(self) -> int:
+        """Number of pages (at least 1)."""
+        return max(1, -(-self.total // self.per_page))
+
+
+def segments_html(segments: Segments) -> str:
+    """Render highlight segments as escaped HTML with ``<mark>`` around matches."""
+    return "".join(f"<mark>{html.escape(t)}</mark>" if m else html.escape(t) for t, m in segments)
+
+
+# ---- query building --------------------------------------------------------------------------------
+
+
+def _seq(schema: tantivy.Schema, field_name: str, terms: tuple[str, ...]) -> tantivy.Query:
+    # tantivy refuses a phrase of one term (it panics), so one term is a term query.
+    if len(terms) == 1:
+        return Q.term_query(schema, field_name, terms[0])
+    return Q.phrase_query(schema, field_name, list(terms))
+
+
+def _should(queries: list[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return Q.boolean_query([(Occur.Should, q) for q in queries])
+
+
+def _must(queries: list[tantivy.Query]) -> tantivy.Query:
+    if len(queries) == 1:
+        return queries[0]
+    return Q.boolean_query([(Occur.Must, q) for q in queries])
+
+
+def word_query(schema: tantivy.Schema, qw: QueryWord, weight: float = 1.0) -> tantivy.Query:
+    """One query word: its words (all of them) or its bigram run or, for kana, its reading, in any field."""
+    clauses: list[tantivy.Query] = []
+    if qw.words:
+        per_term = [
+            _should(
+                [
+                    Q.boost_query(Q.term_query(schema, f"{f}_w", t), b * STREAM_WEIGHTS["w"] * weight)
+                    for f, b in FIELD_BOOSTS.items()
+                ]
+            )
+            for t in qw.words
+        ]
+        clauses.append(_must(per_term))
+    chars = "".join(runs(qw.folded))
+    if len(chars) == 1:
+        clauses.extend(
+            Q.boost_query(Q.term_query(schema, f"{f}_u", chars), b * STREAM_WEIGHTS["u"] * weight)
+            for f, b in FIELD_BOOSTS.items()
+        )
+    elif qw.bigrams:
+        clauses.extend(
+            Q.boost_query(_seq(schema, f"{f}_g", qw.bigrams), b * STREAM_WEIGHTS["g"] * weight)
+            for f, b in FIELD_BOOSTS.items()
+        )
+    if qw.reading_bigrams:
+        clauses.extend(
+            Q.boost_query(
+                _seq(schema, f"{f}_r", qw.reading_bigrams), FIELD_BOOSTS[f] * STREAM_WEIGHTS["r"] * weight
+            )
+            for f in READING_FIELDS
+        )
+    return _should(clauses)
+
+
+def _expanded(schema: tantivy.Schema, qw: QueryWord, synonyms: Synonyms) -> tantivy.Query:
+    clauses = [word_query(schema, qw)]
+    for variant in synonyms.expand(qw.text):
+        sw = analyse_word(variant)
+        if sw is not None:
+            clauses.append(word_query(schema, sw, SYNONYM_WEIGHT))
+    return _should(clauses)
+
+
+def access_filter(
+    schema: tantivy.Schema, allowed_ids: Collection[str] | None, allowed_terms: Collection[str] | None
+) -> tantivy.Query | None:
+    """The access restriction as a query (``None`` = unrestricted: both arguments ``None``)."""
+    if allowed_ids is None and allowed_terms is None:
+        return None
+    parts = []
+    if allowed_ids:
+        parts.append(Q.term_set_query(schema, "id", sorted(allowed_ids)))
+    if allowed_terms:
+        parts.append(Q.term_set_query(schema, "acl", sorted(allowed_terms)))
+    if not parts:
+        return Q.empty_query()
+    return _should(parts)
+
+
+def _filters(schema: tantivy.Schema, filters: Mapping[str, Collection[str]] | None) -> list[tantivy.Query]:
+    out = []
+    for name, values in (filters or {}).items():
+        vals = [v for v in values if isinstance(v, str) and v]
+        if name in FACETS and vals:
+            out.append(Q.term_set_query(schema, f"facet_{name}", vals))
+    return out
+
+
+def _restricted(scored: tantivy.Query, restrictions: list[tantivy.Query]) -> tantivy.Query:
+    if not restrictions:
+        return scored
+    # Restrictions score nothing: they only decide which documents may be counted and ranked.
+    return Q.boolean_query(
+        [(Occur.Must, scored)] + [(Occur.Must, Q.const_score_query(r, 0.0)) for r in restrictions]
+    )
+
+
+# ---- highlighting ----------------------------------------------------------------------------------
+
+
+def _needles(words: list[QueryWord], synonyms: Synonyms) -> tuple[set[str], set[str], list[str]]:
+    """Folded strings to mark, folded word terms to mark, and kana readings to mark."""
+    strings: set[str] = set()
+    terms: set[str] = set()
+    readings: list[str] = []
+    for qw in words:
+        variants = [qw, *(v for v in (analyse_word(s) for s in synonyms.expand(qw.text)) if v)]
+        for v in variants:
+            strings.update(r for r in runs(v.folded))
+            terms.update(v.words)
+            if v.reading_bigrams:
+                readings.append("".join(runs(v.folded)))
+    return strings, terms, readings
+
+
+@lru_cache(maxsize=20_000)
+def _fold_char(c: str) -> str:
+    return fold(c) if c.strip() else " "
+
+
+def _mark_strings(t: str, marks: list[bool], strings: set[str]) -> None:
+    # Fold character by character so a match in the folded text maps back to the shown text.
+    folded_chars: list[str] = []
+    index_map: list[int] = []
+    for i, c in enumerate(t):
+        for fc in _fold_char(c):
+            folded_chars.append(fc)
+            index_map.append(i)
+    folded = "".join(folded_chars)
+    for s in strings:
+        start = folded.find(s) if s else -1
+        while start != -1:
+            for k in range(start, start + len(s)):
+                marks[index_map[k]] = True
+            start = folded.find(s, start + 1)
+
+
+def _mark_morphemes(t: str, marks: list[bool], terms: set[str], readings: list[str]) -> None:
+    # Same-word variants (子ども for 子供) and readings (人口 for じんこう) need the analysis.
+    for mode in ("C", "A"):
+        pos = 0
+        for m in analyse(t, mode):
+            begin = t.find(m.surface, pos)
+            if begin == -1:
+                continue
+            pos = begin + len(m.surface)
+            hit = not m.skip and m.norm in terms
+            if hit or (len(m.reading) >= 2 and any(m.reading in r for r in readings)):
+                marks[begin:pos] = [True] * (pos - begin)
+
+
+def highlight(text: str, strings: set[str], terms: set[str], readings: list[str]) -> Segments:
+    """Split cleaned ``text`` into segments, marking folded substrings, same-word variants and readings."""
+    t = clean(text)
+    if not t:
+        return []
+    marks = [False] * len(t)
+    _mark_strings(t, marks, strings)
+    if terms or readings:
+        _mark_morphemes(t, marks, terms, readings)
+    segments: Segments = []
+    for c, mk in zip(t, marks, strict=True):
+        if segments and segments[-1][1] == mk:
+            segments[-1] = (segments[-1][0] + c, mk)
+        else:
+            segments.append((c, mk))
+    return segments
+
+
+def snippet(segments: Segments, chars: int) -> Segments:
+    """A window of about ``chars`` characters around the first match (the start if none)."""
+    text = "".join(s for s, _ in segments)
+    if len(text) <= chars:
+        return segments
+    first = 0
+    offset = 0
+    for s, m in segments:
+        if m:
+            first = offset
+            break
+        offset += len(s)
+    start = max(0, min(first - chars // 4, len(text) - chars))
+    end = start + chars
+    out: Segments = [("…", False)] if start > 0 else []
+    offset = 0
+    for s, m in segments:
+        a, b = offset, offset + len(s)
+        offset = b
+        lo, hi = max(a, start), min(b, end)
+        if lo < hi:
+            out.append((s[lo - a : hi - a], m))
+    if end < len(text):
+        out.append(("…", False))
+    return out
+
+
+# ---- suggestions -----------------------------------------------------------------------------------
+
+
+def _bigram_set(s: str) -> set[str]:
+    return {b for b in bigrams(s) if len(b) == 2}
+
+
+def suggestion_candidates(index: SearchIndex, query: str, limit: int = 10) -> list[str]:
+    """Title words closest to ``query`` by character-bigram (Dice) similarity, best first."""
+    key = "".join(runs(fold(query)))
+    qb = _bigram_set(key)
+    if not qb:
+        return []
+    sets = getattr(index, "_vocab_sets", None)
+    if sets is None or sets[0] is not index.vocabulary:
+        # Bigram sets of the vocabulary, computed once per loaded vocabulary.
+        sets = (index.vocabulary, [(t, s, _bigram_set(t)) for t, s in index.vocabulary.items()])
+        index._vocab_sets = sets  # type: ignore[attr-defined]
+    scored = []
+    for term, surface, tb in sets[1]:
+        if term == key:
+            continue
+        common = len(qb & tb)
+        if common:
+            dice = 2 * common / (len(qb) + len(tb))
+            if dice >= 0.34:
+                scored.append((-dice, len(term), surface))
+    scored.sort()
+    return [s for _, _, s in scored[:limit]]
+
+
+# ---- search ----------------------------------------------------------------------------------------
+
+
+def _page_args(page: Any, per_page: Any) -> tuple[int, int]:
+    try:
+        p = int(page)
+    except (TypeError, ValueError):
+        p = 1
+    try:
+        pp = int(per_page)
+    except (TypeError, ValueError):
+        pp = 20
+    return min(max(p, 1), MAX_PAGE), min(max(pp, 1), MAX_PER_PAGE)
+
+
+def search(
+    index: SearchIndex,
+    query: str,
+    *,
+    allowed_ids: Collection[str] | None = None,
+    allowed_terms: Collection[str] | None = None,
+    filters: Mapping[str, Collection[str]] | None = None,
+    sort: Sort = "relevance",
+    page: int = 1,
+    per_page: int = 20,
+    synonyms: Synonyms | None = None,
+    facets: Collection[str] = FACETS,
+    snippet_chars: int = 120,
+    suggest: bool = True,
+) -> SearchResults:
+    """Search the index for ``query`` among the entries the caller allows (see module docstring).
+
+    ``allowed_ids`` / ``allowed_terms``: the access policy's answer for the actor (both ``None`` means
+    unrestricted — only for system use). ``filters``: selected 絞り込み values per facet.
+    """
+    if not isinstance(query, str):
+        query = ""
+    page, per_page = _page_args(page, per_page)
+    synonyms = synonyms if synonyms is not None else default_synonyms()
+    schema = index.schema
+    results = SearchResults(query=clean(query), total=0, page=page, per_page=per_page)
+    allow = access_filter(schema, allowed_ids, allowed_terms)
+    restrictions = ([allow] if allow is not None else []) + _filters(schema, filters)
+    words = query_words(query)
+    if results.query and not words:
+        results.notice = NOTHING_SEARCHABLE
+        return results
+    if not words:
+        scored = Q.all_query()
+        if sort == "relevance":
+            sort = "updated"
+    else:
+        scored = _must([_expanded(schema, qw, synonyms) for qw in words])
+    try:
+        _execute(
+            index,
+            results,
+            scored,
+            restrictions=restrictions,
+            words=words,
+            synonyms=synonyms,
+            sort=sort,
+            facets=facets,
+            snippet_chars=snippet_chars,
+            suggest=suggest,
+        )
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # a tantivy panic arrives as pyo3's PanicException, a BaseException
+        log.exception("search failed for %r", query[:100])
+        results.hits, results.facets, results.total = [], {}, 0
+        results.notice = SEARCH_FAILED
+    return results
+
+
+def _execute(
+    index: SearchIndex,
+    results: SearchResults,
+    scored: tantivy.Query,
+    *,
+    restrictions: list[tantivy.Query],
+    words: list[QueryWord],
+    synonyms: Synonyms,
+    sort: Sort,
+    facets: Collection[str],
+    snippet_chars: int,
+    suggest: bool,
+) -> None:
+    searcher = index.searcher()
+    full = _restricted(scored, restrictions)
+    page, per_page = results.page, results.per_page
+    res = _run(searcher, full, sort, page, per_page)
+    if res.count == 0 and len(words) > 1:
+        any_word = _restricted(_should([_expanded(index.schema, qw, synonyms) for qw in words]), restrictions)
+        res = _run(searcher, any_word, sort, page, per_page)
+        if res.count:
+            full = any_word
+            results.matched_all_words = False
+            results.notice = SOME_WORDS
+    results.total = int(res.count)
+    results.hits = _hits(searcher, res.hits, words, synonyms, sort=sort, snippet_chars=snippet_chars)
+    if facets and results.total:
+        results.facets = facet_counts(searcher, full, facets)
+    if suggest and results.total == 0 and words:
+        results.suggestions = _suggestions(index, results.query, restrictions=restrictions, synonyms=synonyms)
+
+
+def _hits(
+    searcher: tantivy.Searcher,
+    raw_hits: list[tuple[Any, Any]],
+    words: list[QueryWord],
+    synonyms: Synonyms,
+    *,
+    sort: Sort,
+    snippet_chars: int,
+) -> list[Hit]:
+    strings, terms, readings = _needles(words, synonyms)
+    hits = []
+    for order_key, addr in raw_hits:
+        stored = searcher.doc(addr).to_dict()
+        doc = json.loads(bytes(stored["payload"][0]).decode())
+        if words:
+            title = highlight(doc["title"], strings, terms, readings)
+            desc = highlight(doc["description"], strings, terms, readings)
+        else:
+            title = [(clean(doc["title"]), False)]
+            d = clean(doc["description"])
+            desc = [(d, False)] if d else []
+        hits.append(
+            Hit(
+                identifier=doc["identifier"],
+                score=float(order_key) if sort == "relevance" else 0.0,
+                title=title,
+                snippet=snippet(desc, snippet_chars),
+                doc=doc,
+            )
+        )
+    return hits
+
+
+def _run(searcher: tantivy.Searcher, q: tantivy.Query, sort: Sort, page: int, per_page: int) -> Any:
+    offset = (page - 1) * per_page
+    if sort == "updated":
+        return searcher.search(q, per_page, offset=offset, order_by_field="updated", order=tantivy.Order.Desc)
+    if sort == "title":
+        return searcher.search(
+            q, per_page, offset=offset, order_by_field="title_sort", order=tantivy.Order.Asc
+        )
+    return searcher.search(q, per_page, offset=offset)
+
+
+def facet_counts(
+    searcher: tantivy.Searcher, q: tantivy.Query, facets: Collection[str]
+) -> dict[str, list[tuple[str, int]]]:
+    """絞り込み counts over the (already access-restricted) query's hits, largest first."""
+    names = [f for f in facets if f in FACETS]
+    agg = {name: {"terms": {"field": f"facet_{name}", "size": 500}} for name in names}
+    raw = searcher.aggregate(q, agg)
+    return {
+        name: [(b["key"], int(b["doc_count"])) for b in raw.get(name, {}).get("buckets", [])]
+        for name in names
+    }
+
+
+def _suggestions(
+    index: SearchIndex,
+    query: str,
+    *,
+    restrictions: list[tantivy.Query],
+    synonyms: Synonyms,
+    limit: int = 3,
+) -> list[str]:
+    schema = index.schema
+    # Only suggest words that find something the actor may discover: a suggestion taken from a
+    # hidden entry's title would reveal that it exists.
+    out: list[str] = []
+    searcher = index.searcher()
+    for cand in suggestion_candidates(index, query):
+        qw = analyse_word(cand)
+        if qw is None:
+            continue
+        q = _restricted(_expanded(schema, qw, synonyms), restrictions)
+        if _run(searcher, q, "relevance", 1, 1).count:
+            out.append(cand)
+            if len(out) >= limit:
+                break
+    return out
