@@ -46,3 +46,16 @@ def restore_version_job(ctx: JobContext, *, table_id: int, version_id: int, note
         )
     ctx.progress(new.rows or 0, new.rows or 0, phase="完了")
     return {"table_id": table.pk, "restored_from": old.number, "version": new.number, "rows": new.rows}
+
+
+# ---- schedules -------------------------------------------------------------------------------------
+
+from machidata.jobs.runner import crontab, periodic  # noqa: E402 - kept with the schedule it serves
+
+
+@periodic(crontab(minute="17"), name="system_datasets_refresh")
+def system_datasets_hourly() -> None:
+    """Every hour (at :17, away from the top-of-hour rush): refresh the system datasets when their rows changed."""
+    from machidata.catalog.system_datasets import system_datasets_refresh
+
+    system_datasets_refresh()

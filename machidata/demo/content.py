@@ -222,7 +222,7 @@ def _synthetic(*, number: int, slug: str, title: str, description: str, **fields
 
 
 DATASETS: Final[list[dict[str, Any]]] = [
-    # ---- the real files (contents are loaded by a later issue) ----
+    # ---- the real files (their contents are ingested by services.load_demo_data) ----
     _real(
         number=1,
         slug="kumamoto-hospitals",
@@ -589,14 +589,17 @@ DATASETS: Final[list[dict[str, Any]]] = [
         description=(
             "救急出動ごとの覚知時刻、現場到着時刻、出動場所、傷病程度、搬送先。傷病者の病歴等を含むため機密です。"
             "存在は庁内に示し、分析は利用申請のうえ仮名加工したもので行います（仙台市の救急需要予測の事例を参照）。"
+            "デモでは令和4〜6年度の出動約23万件（覚知日時、区、町名、事故種別、傷病程度、年齢区分、"
+            "現場到着所要時間、搬送の有無）を表「救急出動記録（令和4〜6年度、合成）」に取り込んでいます。"
         ),
         owner="70102000",
         category="safety",
         classification="confidential",
         discoverable=True,
         personal_data="sensitive",
-        location="business_system",
-        location_detail="消防指令管制システム（救急統計データ）",
+        # The demo ingests a generated table (machidata/demo/ambulance.py: 令和4〜6年度, about 228,000 rows).
+        location="machidata",
+        location_detail="消防指令管制システム（救急統計データ）から取り込み",
         frequency="daily",
         licence="internal-only",
         formats=["system"],

@@ -1,10 +1,17 @@
-"""Loading the demo content: idempotent upserts in one transaction, audited as the system actor."""
+"""Loading the demo content: idempotent upserts in one transaction, audited as the system actor.
+
+Then :func:`load_demo_data` fills the catalog entries with data: the real files of
+``../shared/data/real/`` and the generated 救急出動記録, each ingested as a new version only when its
+sha256 differs from the current version's, and finally the system datasets are refreshed.
+"""
 
 from __future__ import annotations
 
 import datetime as dt
+import time
 import unicodedata
 from collections import Counter
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
@@ -15,7 +22,15 @@ from django.db import models, transaction
 from machidata.access.models import Membership, Role, Unit
 from machidata.access.policy import system_actor
 from machidata.audit.services import audit_record
-from machidata.catalog.models import Category, DataFormat, Dataset, Licence
+from machidata.catalog.models import (
+    Category,
+    DataFormat,
+    Dataset,
+    Licence,
+    TableVersion,
+    ValidationPolicy,
+)
+from machidata.core.errors import MachidataError
 from machidata.demo import content
 
 # Jobs, imports and the demo loader act as "system": no user behind them, but still in the audit trail.
@@ -195,3 +210,170 @@ def accounts_table() -> str:
     out += ["| " + " | ".join(_pad(c, w) for c, w in zip(r, widths, strict=True)) + " |" for r in rows]
     out.append(line)
     return "\n".join(out)
+
+
+# ---- data: the real files and the generated ambulance table -----------------------------------------
+
+# machidata/demo/services.py → parents[2] is the repository, parents[3] the folder holding it and
+# ../shared (CI clones the repository with shared/ beside it).
+SHARED_REAL: Final = Path(__file__).resolve().parents[3] / "shared" / "data" / "real"
+AMBULANCE_SLUG: Final = "ambulance-dispatch-records"
+AMBULANCE_TABLE: Final = ("dispatches", "救急出動記録（令和4〜6年度、合成）")
+DEMO_NOTE: Final = "デモ用の内容として取り込み"
+
+Say = Callable[..., None]  # say(text, end="\n"): one progress line (or its start) in Japanese
+
+
+def _quiet(text: str, end: str = "\n") -> None:
+    return None
+
+
+@dataclass
+class DataSummary:
+    """What a data load did, by file name: ingested (rows), skipped (unchanged), missing, failed (message)."""
+
+    ingested: dict[str, int] = field(default_factory=dict)
+    skipped: list[str] = field(default_factory=list)
+    missing: list[str] = field(default_factory=list)
+    failed: dict[str, str] = field(default_factory=dict)
+    system: Any = None  # the system datasets' RefreshSummary, when refreshed
+
+
+def _sheets_of(path: Path) -> list[str] | None:
+    """Every sheet of a workbook with several sheets (combined into one table), else None (the reader picks)."""
+    if path.suffix.lower() not in {".xlsx", ".xlsm", ".xls", ".ods"}:
+        return None
+    from python_calamine import CalamineWorkbook  # the ingest readers' Excel library; names only, no cells
+
+    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        names = list(workbook.sheet_names)
+    finally:
+        workbook.close()
+    return names if len(names) > 1 else None
+
+
+def ingest_demo_file(
+    *,
+    dataset: Dataset,
+    path: Path,
+    table_name: str,
+    title: str,
+    label: str,
+    summary: DataSummary,
+    say: Say = _quiet,
+) -> TableVersion | None:
+    """Ingest ``path`` into ``dataset``'s table ``table_name`` unless its current version came from the same bytes.
+
+    Acts as the CLI operator (a superuser account: the demo's system actor cannot edit). A new table
+    accepts versions with warnings, since the real files are messy on purpose. Returns the new version,
+    or None when skipped or failed (recorded in ``summary``; the demo goes on with the next file).
+    """
+    from machidata.access.services import cli_operator_actor
+    from machidata.catalog.table_services import table_update_schema
+    from machidata.ingest.services import ingest_file, sha256_of, table_get_or_create
+
+    name = path.name
+    started = time.monotonic()
+    announced = False
+    try:
+        actor = cli_operator_actor()
+        table = table_get_or_create(actor=actor, dataset=dataset, name=table_name, title=title)
+        current = table.current_version
+        if current is not None and current.source_sha256 == sha256_of(path):
+            summary.skipped.append(name)
+            say(f"取り込み済みです: {name}（第{current.number}版と同じファイル、{current.rows or 0:,}行）")
+            return None
+        say(f"{label}: {name} … ", end="")
+        announced = True
+        if current is None and table.validation_policy != ValidationPolicy.WARN:
+            table = table_update_schema(actor=actor, table=table, validation_policy=ValidationPolicy.WARN)
+        sheets = _sheets_of(path)
+        version = ingest_file(
+            actor=actor,
+            table=table,
+            path=path,
+            source_name=name,
+            mode="replace",
+            options={"sheets": sheets} if sheets else {},
+            note=DEMO_NOTE + (f"（{len(sheets)}シートを結合）" if sheets else ""),
+        )
+    except MachidataError as exc:
+        summary.failed[name] = exc.message
+        say(("" if announced else f"{label}: {name} … ") + f"取り込めませんでした（{exc.message}）")
+        return None
+    summary.ingested[name] = int(version.rows or 0)
+    say(f"{version.rows or 0:,}行（第{version.number}版、{time.monotonic() - started:.1f}秒）")
+    return version
+
+
+def load_demo_data(
+    *,
+    home: Path,
+    real_dir: Path = SHARED_REAL,
+    files: Iterable[str] | None = None,
+    ambulance: bool = True,
+    system: bool = True,
+    say: Say = _quiet,
+) -> DataSummary:
+    """Ingest the real files and the generated 救急出動記録 into their catalog entries, then refresh the system datasets.
+
+    Call after :func:`load_demo` and outside any transaction (the lake commits on its own). ``files``
+    limits the real files (by file name; default: all of them). Unchanged files are skipped by sha256,
+    so a second run writes nothing; a missing ``real_dir`` is reported and skipped.
+    """
+    from machidata.demo.ambulance import write_ambulance
+    from machidata.ingest.services import table_name_from
+
+    summary = DataSummary()
+    wanted = set(files) if files is not None else None
+    entries = [e for e in content.DATASETS if e["real_file"] and (wanted is None or e["real_file"] in wanted)]
+    if entries and not real_dir.is_dir():
+        say(f"実データのフォルダ（{real_dir}）が見つからないため、実データの取り込みを省略します。")
+        summary.missing.extend(e["real_file"] for e in entries)
+        entries = []
+    for entry in entries:
+        path = real_dir / entry["real_file"]
+        dataset = Dataset.objects.filter(identifier=entry["identifier"]).first()
+        if dataset is None or not path.is_file():
+            say(f"実データ「{entry['real_file']}」（またはそのカタログ項目）が見つからないため省略します。")
+            summary.missing.append(entry["real_file"])
+            continue
+        ingest_demo_file(
+            dataset=dataset,
+            path=path,
+            table_name=table_name_from(entry["real_file"]),
+            title=dataset.title,
+            label="実データを取り込んでいます",
+            summary=summary,
+            say=say,
+        )
+    if ambulance:
+        dataset = Dataset.objects.filter(slug=AMBULANCE_SLUG).first()
+        if dataset is None:
+            say("救急出動記録のカタログ項目がないため、合成データの取り込みを省略します。")
+        else:
+            say("合成データを作っています: 救急出動記録 … ", end="")
+            started = time.monotonic()
+            path = write_ambulance(Path(home) / "demo")
+            say(f"{time.monotonic() - started:.1f}秒")
+            ingest_demo_file(
+                dataset=dataset,
+                path=path,
+                table_name=AMBULANCE_TABLE[0],
+                title=AMBULANCE_TABLE[1],
+                label="合成データを取り込んでいます",
+                summary=summary,
+                say=say,
+            )
+    if system:
+        from machidata.catalog.system_datasets import system_datasets_refresh
+
+        say("システムデータ（まちデータの利用状況）を更新しています … ", end="")
+        refreshed = system_datasets_refresh()
+        summary.system = refreshed
+        if refreshed.skipped:
+            say(refreshed.skipped)
+        else:
+            say(f"新しい版 {len(refreshed.written)} 表、変更なし {len(refreshed.unchanged)} 表")
+    return summary
