@@ -28,6 +28,7 @@ from machidata.catalog.models import Dataset, Table, TableVersion, ValidationPol
 from machidata.core.errors import InvalidInput, PermissionDenied
 
 SAMPLE_ROWS = 10_000
+SHEET_COLUMN = "シート名"  # added by the Excel reader when several sheets are combined
 MAX_REPORTED_ISSUES = 200
 Progress = Callable[[int, int | None, str | None], None]
 
@@ -155,6 +156,30 @@ def _pin_sources(schema: Any) -> dict[str, Any]:
     return dict(schema.to_dict())
 
 
+def _schema_for(*, table: Table, source: Any, sample: pa.Table, mode: str) -> Any:
+    """The 項目定義 to write with: the table's own for an append (columns must match), else inferred."""
+    from machidata.ingest import infer
+    from machidata.ingest.schema import TableSchema
+
+    if mode == "append" and table.current_version_id is not None and table.schema:
+        schema = TableSchema.from_dict(table.schema)
+        missing = [f.source_column for f in schema.fields if f.source_column not in source.columns]
+        extra = [c for c in source.columns if c not in {f.source_column for f in schema.fields}]
+        if missing or extra:
+            raise InvalidInput(
+                "追加するファイルの列が今の表と違います。"
+                + (f" 足りない列: {'、'.join(missing)}。" if missing else "")
+                + (f" 余分な列: {'、'.join(extra)}。" if extra else "")
+                + " 同じ形のファイルにするか、「置き換え」で取り込んでください。",
+                details={"missing": missing, "extra": extra},
+            )
+        return schema
+    # The sheet-name column of combined sheets (４月, ５月 …) is a label, not a number of months.
+    overrides = {SHEET_COLUMN: {"type": "string"}} if SHEET_COLUMN in source.columns else None
+    inferred = infer.infer_schema(sample, detection=source.detection, field_overrides=overrides)
+    return _merge_wording(inferred, table.schema or None)
+
+
 def ingest_file(
     *,
     actor: Actor,
@@ -168,9 +193,9 @@ def ingest_file(
     progress: Progress = _no_progress,
 ) -> TableVersion:
     """Read ``path`` and commit it as the next version of ``table`` (replace or append), or nothing."""
-    from machidata.ingest import infer, normalise, readability, screen, validate
+    from machidata.ingest import normalise, readability, screen, validate
     from machidata.ingest.readers import ReadOptions, read_source
-    from machidata.ingest.schema import TableSchema
+    from machidata.ingest.schema import schema_to_arrow
     from machidata.lake.faults import fault_point
     from machidata.lake.protocol import write_version
 
@@ -189,21 +214,10 @@ def ingest_file(
 
     progress(0, None, "項目の型と個人情報を調べています")
     screening = screen.screen_sample(sample)  # a マイナンバー column stops here, before anything is written
-    if mode == "append" and table.current_version_id is not None and table.schema:
-        schema = TableSchema.from_dict(table.schema)
-        missing = [f.source_column for f in schema.fields if f.source_column not in source.columns]
-        extra = [c for c in source.columns if c not in {f.source_column for f in schema.fields}]
-        if missing or extra:
-            raise InvalidInput(
-                "追加するファイルの列が今の表と違います。"
-                + (f" 足りない列: {'、'.join(missing)}。" if missing else "")
-                + (f" 余分な列: {'、'.join(extra)}。" if extra else "")
-                + " 同じ形のファイルにするか、「置き換え」で取り込んでください。",
-                details={"missing": missing, "extra": extra},
-            )
-    else:
-        schema = _merge_wording(infer.infer_schema(sample, detection=source.detection), table.schema or None)
-    arrow_schema = normalise.arrow_schema_with_raw(schema)
+    schema = _schema_for(table=table, source=source, sample=sample, mode=mode)
+    # Typed sources (Parquet) have no original text to keep; text sources keep it in `__raw` columns.
+    typed_source = bool(source.detection.get("typed"))
+    arrow_schema = schema_to_arrow(schema) if typed_source else normalise.arrow_schema_with_raw(schema)
     report = validate.ValidationReport(limit=MAX_REPORTED_ISSUES)
     unique = validate.UniqueState()
     first_row = int(source.detection.get("data_start_row", 2) or 2)
@@ -226,7 +240,7 @@ def ingest_file(
                 )
             rows_done += batch.num_rows
             progress(rows_done, None, f"{rows_done:,} 行を取り込んでいます")
-            yield result.with_raw()
+            yield result.batch if typed_source else result.with_raw()
 
     version = write_version(
         table=table,

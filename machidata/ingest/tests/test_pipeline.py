@@ -180,3 +180,39 @@ def test_raw_text_is_kept_but_not_shown_by_default(actors, tmp_path):
         query=build_query(fields=("件数", "件数__raw")),
     )
     assert [r["件数__raw"] for r in raw.rows] == ["１，２３４", "▲5"]
+
+
+def test_parquet_keeps_its_types_and_adds_no_raw_columns(actors, tmp_path):
+    import datetime as dt
+
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+
+    path = tmp_path / "typed.parquet"
+    pq.write_table(
+        pa.table({"区": ["中央区", "東区"], "件数": [3, 4], "日時": [dt.datetime(2024, 3, 31, 23, 30)] * 2}),
+        path,
+    )
+    d = make_dataset(actors.org.health_div, slug="pq")
+    summary = _ingest(str(path), "--dataset", d.slug, "--table", "t")
+    assert summary["raw_columns"] == []
+    assert {c["name"] for c in summary["columns"]} == {"_id", "区", "件数", "日時"}
+
+
+def test_combined_sheet_names_stay_text(actors, tmp_path):
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    wb.active.title = "４月"
+    wb.active.append(["店名", "件数"])
+    wb.active.append(["A店", 1])
+    ws = wb.create_sheet("5月")
+    ws.append(["店名", "件数"])
+    ws.append(["B店", 2])
+    path = tmp_path / "months.xlsx"
+    wb.save(path)
+    d = make_dataset(actors.org.health_div, slug="months")
+    summary = _ingest(str(path), "--dataset", d.slug, "--table", "t", "--sheet", "４月", "--sheet", "5月")
+    types = {c["name"]: c["type"] for c in summary["columns"]}
+    assert types["シート名"] == "string"
+    assert summary["rows"] == 2
