@@ -49,6 +49,7 @@ lint: $(DEVSTAMP)
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports && $(BIN)/mypy machidata
 
 bench: $(DEVSTAMP)
+	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
 
 clean:

@@ -3,7 +3,8 @@
 Setting ``MACHIDATA_LAKE_FAULT=<point>`` makes the writer die at once (``os._exit(137)``, like a
 SIGKILL: no ``finally``, no rollback handlers) when it reaches that point. The points, in order:
 
-- ``during_parse``: (ingest) the start of the file is read and sampled; no row, no file written.
+- ``during_parse`` (reached by ingest, before the lake is called; not in :data:`POINTS`, which lists
+  the writer's own points): the start of the file is read and sampled; no row, no file written.
 - ``after_pending_row``: the pending TableVersion row is committed, nothing written to Delta yet.
 - ``during_delta_write``: Parquet files are being written; fires after
   ``MACHIDATA_LAKE_FAULT_BATCHES`` (default 2) batches were handed to the Delta writer.
@@ -18,7 +19,6 @@ import os
 FAULT_ENV = "MACHIDATA_LAKE_FAULT"
 FAULT_BATCHES_ENV = "MACHIDATA_LAKE_FAULT_BATCHES"
 POINTS = (
-    "during_parse",
     "after_pending_row",
     "during_delta_write",
     "after_delta_commit",

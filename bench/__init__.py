@@ -1,0 +1,1 @@
+"""Benchmarks of machidata (``make bench``): the ingest pipeline and the personal-data screen."""

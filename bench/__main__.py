@@ -1,0 +1,22 @@
+"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench pii``: the screen's precision/recall."""
+
+from __future__ import annotations
+
+import sys
+
+
+def main() -> None:
+    """Dispatch to the ingest benchmark (default) or the personal-data screen measurement."""
+    args = sys.argv[1:]
+    if args and args[0] == "pii":
+        from bench.pii_screen import main as pii_main
+
+        pii_main()
+        return
+    from bench.ingest import main as ingest_main
+
+    ingest_main(args)
+
+
+if __name__ == "__main__":
+    main()
