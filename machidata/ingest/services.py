@@ -28,6 +28,7 @@ from machidata.catalog.models import Dataset, Table, TableVersion, ValidationPol
 from machidata.core.errors import InvalidInput, PermissionDenied
 
 SAMPLE_ROWS = 10_000
+BATCH_ROWS = 65_536  # rows per normalise call: each call has a fixed cost (regex compiles), so not too few
 SHEET_COLUMN = "シート名"  # added by the Excel reader when several sheets are combined
 MAX_REPORTED_ISSUES = 200
 Progress = Callable[[int, int | None, str | None], None]
@@ -180,6 +181,20 @@ def _schema_for(*, table: Table, source: Any, sample: pa.Table, mode: str) -> An
     return _merge_wording(inferred, table.schema or None)
 
 
+def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
+    """Join the reader's small batches (its parse blocks are ~1 MB) into batches of about ``rows`` rows."""
+    pending: list[pa.RecordBatch] = []
+    count = 0
+    for batch in batches:
+        pending.append(batch)
+        count += batch.num_rows
+        if count >= rows:
+            yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+            pending, count = [], 0
+    if count:
+        yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
+
+
 def ingest_file(
     *,
     actor: Actor,
@@ -226,7 +241,7 @@ def ingest_file(
 
     def typed_batches() -> Iterator[pa.RecordBatch]:
         nonlocal rows_done
-        for batch in itertools.chain(head, rest):
+        for batch in _coalesce(itertools.chain(head, rest), BATCH_ROWS):
             result = normalise.normalise_batch(batch, schema, row_offset=first_row + rows_done)
             issues = result.issues + validate.validate_batch(
                 result.batch, schema, row_offset=first_row + rows_done, state=unique
