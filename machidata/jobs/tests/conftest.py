@@ -65,3 +65,16 @@ def queued_job(*, actor: Any, title: str = "待機中の処理") -> Job:
         return job_submit(kind="tests.count", title=title, params={"rows": 3}, actor=actor)
     finally:
         settings.MACHIDATA_JOBS_IMMEDIATE = old
+
+
+@pytest.fixture
+def done_job(actors: Any) -> Job:
+    """A finished job of owner_viewer (jobs run inline in tests)."""
+    from machidata.access.policy import actor_for
+
+    return job_submit(
+        kind="tests.count",
+        title="人口データの取り込み",
+        params={"rows": 12},
+        actor=actor_for(actors.users["owner_viewer"]),
+    )

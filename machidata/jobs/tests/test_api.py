@@ -8,7 +8,6 @@ from django.test import Client
 from machidata.access.policy import actor_for
 from machidata.core.testing import Actors, check_statuses, make_token
 from machidata.jobs.models import Job, JobStatus
-from machidata.jobs.services import job_submit
 from machidata.jobs.tests.conftest import queued_job
 
 pytestmark = pytest.mark.django_db
@@ -22,16 +21,6 @@ DETAIL_EXPECTED = {
     "other_editor": 404,
     "admin": 200,
 }
-
-
-@pytest.fixture
-def done_job(actors: Actors) -> Job:
-    return job_submit(
-        kind="tests.count",
-        title="統計表の取り込み",
-        params={"rows": 4},
-        actor=actor_for(actors.users["owner_viewer"]),
-    )
 
 
 def test_list_statuses_and_scope(actors: Actors, done_job: Job) -> None:
@@ -58,8 +47,8 @@ def test_detail_statuses_and_shape(actors: Actors, done_job: Job) -> None:
     body = actors.client("owner_viewer").get(f"{BASE}/{done_job.pk}").json()
     assert body["status"] == "succeeded"
     assert body["status_label"] == "完了"
-    assert body["result"] == {"rows": 4, "actor": actors.users["owner_viewer"].username}
-    assert (body["progress_done"], body["progress_total"], body["percent"]) == (4, 4, 100)
+    assert body["result"] == {"rows": 12, "actor": actors.users["owner_viewer"].username}
+    assert (body["progress_done"], body["progress_total"], body["percent"]) == (12, 12, 100)
     assert body["progress_unit_label"] == "行"
     assert body["created_by"] == actors.users["owner_viewer"].username
     assert body["error"] == ""

@@ -23,16 +23,6 @@ DETAIL_EXPECTED = {
 }
 
 
-@pytest.fixture
-def done_job(actors: Actors) -> Job:
-    return job_submit(
-        kind="tests.count",
-        title="人口データの取り込み",
-        params={"rows": 12},
-        actor=actor_for(actors.users["owner_viewer"]),
-    )
-
-
 def test_list_requires_login_and_shows_own_jobs(actors: Actors, done_job: Job) -> None:
     url = reverse("jobs:list")
     check_statuses(actors, lambda c: c.get(url), dict.fromkeys(DETAIL_EXPECTED, 200) | {"anonymous": 302})
