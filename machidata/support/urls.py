@@ -1,0 +1,4 @@
+"""URLs of the support pages (/support/)."""
+
+app_name = "support"
+urlpatterns: list = []
