@@ -372,3 +372,8 @@ def monthly_summary(*, fy: int) -> list[MonthRow]:
         if start <= day <= end:
             row(day, t.unit).scores.append(t.score)
     return [rows[k] for k in sorted(rows)]
+
+
+def user_by_username(username: str) -> Any:
+    """An active member of staff by user name (None when there is none)."""
+    return get_user_model().objects.filter(username=username, is_active=True).first()
