@@ -208,11 +208,13 @@ def _scores(course_ids: Iterable[int]) -> dict[int, list[int]]:
         if (course_id, user_id) not in seen:
             seen.add((course_id, user_id))
             out[course_id].append(score)
-    for course_id, user_id, score in Attendance.objects.filter(
+    for course_id, sheet_user, sheet_score in Attendance.objects.filter(
         session__course_id__in=ids, score__isnull=False
     ).values_list("session__course_id", "user_id", "score"):
-        if user_id is None or (course_id, user_id) not in seen:  # a test in machidata wins over the sheet
-            out[course_id].append(score)
+        if sheet_score is None:
+            continue
+        if sheet_user is None or (course_id, sheet_user) not in seen:  # a test in machidata wins over the sheet
+            out[course_id].append(sheet_score)
     return out
 
 
@@ -235,7 +237,7 @@ def course_understanding(*, courses: Iterable[Course]) -> dict[int, Understandin
 
 def my_trainings(*, actor: Actor) -> tuple[QuerySet[Attendance], QuerySet[TestAttempt]]:
     """The actor's own attendances and test results."""
-    if not actor.is_authenticated:
+    if actor.user_id is None:
         return Attendance.objects.none(), TestAttempt.objects.none()
     attendances = Attendance.objects.filter(user_id=actor.user_id).select_related("session__course")
     attempts = TestAttempt.objects.filter(user_id=actor.user_id).select_related("course")

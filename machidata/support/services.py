@@ -544,6 +544,8 @@ def _answer_key(answers: Mapping[Any, Any]) -> dict[int, int]:
 def test_submit(*, actor: Actor, course: Course, answers: Mapping[Any, Any]) -> TestAttempt:
     """Score a comprehension test: every question answered with one of its choices; 100 点 満点."""
     _require_staff(actor)
+    user_id = actor.user_id
+    assert user_id is not None  # _require_staff
     if not course.is_active:
         raise NotFound("研修が見つかりません。")
     questions = list(course.questions.values_list("pk", flat=True))
@@ -565,8 +567,8 @@ def test_submit(*, actor: Actor, course: Course, answers: Mapping[Any, Any]) -> 
     with transaction.atomic():
         attempt = TestAttempt.objects.create(
             course=course,
-            user_id=actor.user_id,
-            unit=home_unit(actor.user_id) if actor.user_id else None,
+            user_id=user_id,
+            unit=home_unit(user_id),
             answers={str(q): c for q, c in given.items()},
             correct=correct,
             total=total,

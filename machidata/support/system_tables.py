@@ -60,7 +60,7 @@ def _consultation_rows(own: Dataset) -> list[tuple[Any, ...]]:
                 c.unit.name,
                 c.get_urgency_display(),
                 c.get_status_display(),
-                int(c.spent),  # type: ignore[attr-defined]
+                int(c.spent),
                 _local_date(c.closed_at),
                 c.is_synthetic,
             )
