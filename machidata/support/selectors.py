@@ -213,7 +213,9 @@ def _scores(course_ids: Iterable[int]) -> dict[int, list[int]]:
     ).values_list("session__course_id", "user_id", "score"):
         if sheet_score is None:
             continue
-        if sheet_user is None or (course_id, sheet_user) not in seen:  # a test in machidata wins over the sheet
+        if (
+            sheet_user is None or (course_id, sheet_user) not in seen
+        ):  # a test in machidata wins over the sheet
             out[course_id].append(sheet_score)
     return out
 
