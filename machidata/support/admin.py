@@ -34,7 +34,23 @@ class SupportAdmin(AuditedAdmin):
                 )
 
 
-class ChoiceInline(admin.TabularInline):
+class PolicyInline(admin.TabularInline):
+    """Inline rows follow the policy too (管理), not Django's per-model permissions."""
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin_actor(request).is_admin
+
+    def has_add_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin_actor(request).is_admin
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin_actor(request).is_admin
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin_actor(request).is_admin
+
+
+class ChoiceInline(PolicyInline):
     """The choices of a question; mark exactly one as correct."""
 
     model = Choice
@@ -50,7 +66,7 @@ class QuestionAdmin(SupportAdmin):
     inlines = [ChoiceInline]
 
 
-class SessionInline(admin.TabularInline):
+class SessionInline(PolicyInline):
     """The dates a course is held."""
 
     model = Session
