@@ -251,6 +251,15 @@ def restrict_owned(
     return queryset.filter(**{f"{owner_field}_id": actor.user_id})
 
 
+def restrict_unit_owned(queryset: QuerySet[Any], actor: Actor, *, unit_field: str = "unit") -> QuerySet[Any]:
+    """Records that belong to a 課 (consultations): its members (係 included) and 管理 see them, nobody else."""
+    if not actor.is_authenticated:
+        return queryset.none()
+    if actor.is_admin:
+        return queryset
+    return queryset.filter(**{f"{unit_field}_id__in": actor.unit_ids})
+
+
 def system_actor(name: str) -> Actor:
     """The actor recorded for work nobody signed in did (recovery, schedules, demo loading)."""
     return Actor(username=f"system:{name}")

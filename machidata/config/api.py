@@ -90,11 +90,13 @@ def _mount() -> None:
     from machidata.catalog.api import router as catalog_router
     from machidata.catalog.table_api import router as table_router
     from machidata.jobs.api import router as jobs_router
+    from machidata.support.api import router as support_router
 
     api.add_router("/datasets", catalog_router)
     api.add_router("/datasets", table_router)
     api.add_router("/", access_router)
     api.add_router("/jobs", jobs_router)
+    api.add_router("/support", support_router)
 
 
 _mount()

@@ -127,6 +127,7 @@ INSTALLED_APPS = [
     "machidata.catalog",
     "machidata.jobs",
     "machidata.ingest.apps.IngestConfig",
+    "machidata.support",
     "machidata.demo",
 ]
 

@@ -17,6 +17,7 @@ urlpatterns = [
     path("org/", include("machidata.access.urls")),
     path("audit/", include("machidata.audit.urls")),
     path("jobs/", include("machidata.jobs.urls")),
+    path("support/", include("machidata.support.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

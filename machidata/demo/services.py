@@ -32,6 +32,7 @@ from machidata.catalog.models import (
 )
 from machidata.core.errors import MachidataError
 from machidata.demo import content
+from machidata.support.demo import load_support_demo
 
 # Jobs, imports and the demo loader act as "system": no user behind them, but still in the audit trail.
 SYSTEM: Final = system_actor("demo")
@@ -169,6 +170,7 @@ def load_demo(*, home: Path) -> DemoSummary:
         }
         users = _load_accounts(refs["unit"], summary)
         _load_datasets(refs, users["admin"], summary)
+        summary.created.update(load_support_demo(users=users))
         if summary.changed:
             audit_record(
                 actor=SYSTEM,
