@@ -89,12 +89,14 @@ def _mount() -> None:
     from machidata.access.api import router as access_router
     from machidata.catalog.api import router as catalog_router
     from machidata.catalog.table_api import router as table_router
+    from machidata.datarequests.api import router as datarequests_router
     from machidata.jobs.api import router as jobs_router
 
     api.add_router("/datasets", catalog_router)
     api.add_router("/datasets", table_router)
     api.add_router("/", access_router)
     api.add_router("/jobs", jobs_router)
+    api.add_router("/data-requests", datarequests_router)
 
 
 _mount()

@@ -17,6 +17,8 @@ urlpatterns = [
     path("org/", include("machidata.access.urls")),
     path("audit/", include("machidata.audit.urls")),
     path("jobs/", include("machidata.jobs.urls")),
+    path("data-requests/", include("machidata.datarequests.urls")),
+    path("notifications/", include("machidata.notify.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
