@@ -3,14 +3,12 @@
 Signed-in callers only (401 otherwise); requests the caller may not see answer 404.
 """
 
-from __future__ import annotations
-
-from typing import Any, Literal
-
+# No ``from __future__ import annotations`` here: @paginate re-reads the list endpoint's parameter
+# annotations in django-ninja's own namespace, where the string "Query[...]" cannot be resolved.
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router, Status
 from ninja.pagination import PageNumberPagination, paginate
 
 from machidata.access.auth import api_staff
@@ -23,6 +21,7 @@ from machidata.datarequests.schemas import (
     DataRequestIn,
     DataRequestOut,
     EventOut,
+    RequestListParams,
     RouteIn,
     WithdrawIn,
 )
@@ -30,24 +29,20 @@ from machidata.datarequests.selectors import data_request_get, data_request_list
 
 router = Router(tags=["data-requests"])
 
-Status = Literal["received", "routed", "answered", "withdrawn"]
-
 
 @router.get("/", response=list[DataRequestOut], summary="データの要望の一覧")
 @paginate(PageNumberPagination, page_size=settings.MACHIDATA_PAGE_SIZE)
-def list_requests(
-    request: HttpRequest, scope: Literal["mine", "department", "all"] = "all", status: Status | None = None
-) -> QuerySet[DataRequest]:
+def list_requests(request: HttpRequest, params: Query[RequestListParams]) -> QuerySet[DataRequest]:
     """Requests the caller may see (mine, routed to my 課, or all seen), newest first."""
-    return data_request_list(actor=api_staff(request), scope=scope, status=status)
+    return data_request_list(actor=api_staff(request), scope=params.scope, status=params.status)
 
 
 @router.post("/", response={201: DataRequestDetailOut}, summary="データの要望を出す")
-def create_request(request: HttpRequest, payload: DataRequestIn) -> tuple[int, DataRequest]:
+def create_request(request: HttpRequest, payload: DataRequestIn) -> Status:
     """File a request for data that could not be found; 管理 is notified."""
     actor = api_staff(request)
     created = services.data_request_create(actor=actor, **payload.dict())
-    return 201, data_request_get(actor=actor, pk=created.pk)
+    return Status(201, data_request_get(actor=actor, pk=created.pk))
 
 
 @router.get("/{int:request_id}", response=DataRequestDetailOut, summary="データの要望と経過")
@@ -85,8 +80,8 @@ def withdraw_request(request: HttpRequest, request_id: int, payload: WithdrawIn)
 
 
 @router.post("/{int:request_id}/comments", response={201: EventOut}, summary="コメント")
-def comment_request(request: HttpRequest, request_id: int, payload: CommentIn) -> tuple[int, Any]:
+def comment_request(request: HttpRequest, request_id: int, payload: CommentIn) -> Status:
     """Add a comment to the request's timeline."""
     actor = api_staff(request)
     req = data_request_get(actor=actor, pk=request_id)
-    return 201, services.data_request_comment(actor=actor, request=req, body=payload.body)
+    return Status(201, services.data_request_comment(actor=actor, request=req, body=payload.body))

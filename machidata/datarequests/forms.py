@@ -19,13 +19,13 @@ class UnitChoiceField(forms.ModelChoiceField[Unit]):
 
 
 class _Described(forms.Form):
-    """Links each help text to its input (aria-describedby), as _field.html renders it."""
+    """Links each help text to its input (aria-describedby), as _field.html renders it (auto_id "id_%s")."""
 
     def __init__(self, *args: Any, **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)
         for name, field in self.fields.items():
             if field.help_text:
-                field.widget.attrs.setdefault("aria-describedby", f"{self.auto_id % name}_help")
+                field.widget.attrs.setdefault("aria-describedby", f"id_{name}_help")
 
 
 class RequestForm(_Described):

@@ -20,6 +20,13 @@ class UnitRef(Schema):
     name: str
 
 
+class RequestListParams(Schema):
+    """Which requests the list returns."""
+
+    scope: Literal["mine", "department", "all"] = "all"
+    status: Literal["received", "routed", "answered", "withdrawn"] | None = None
+
+
 class DataRequestIn(Schema):
     """A new request."""
 
