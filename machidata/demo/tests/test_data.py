@@ -150,4 +150,4 @@ def test_system_datasets_refreshed_at_the_end(home: Path, tmp_path: Path) -> Non
     assert sorted(summary.system.written) == ["catalog", "data_requests", "downloads", "searches", "versions"]
     entry = Dataset.objects.get(slug="machidata-usage")
     assert entry.owner.name == "データ戦略課"
-    assert "システムデータ（まちデータの利用状況）を更新しています … 新しい版 4 表" in say.text
+    assert "システムデータ（まちデータの利用状況）を更新しています … 新しい版 5 表" in say.text
