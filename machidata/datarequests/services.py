@@ -73,7 +73,9 @@ def _text(value: Any, *, field: str, label: str, required: bool, limit: int, err
 
 def _locked(request: DataRequest, step: str, actor: Actor) -> DataRequest:
     """The request re-read inside the transaction, checked for the actor's role and the status."""
-    current = DataRequest.objects.select_related("requested_by", "routed_unit").get(pk=request.pk)
+    # Row lock on PostgreSQL (two 管理 routing at once queue up); SQLite's IMMEDIATE transaction already
+    # holds the write lock. No select_related: FOR UPDATE refuses the nullable side of an outer join.
+    current = DataRequest.objects.select_for_update().get(pk=request.pk)
     if step not in request_roles(actor, current):
         raise PermissionDenied(NOT_YOURS[step])
     if current.status not in TRANSITIONS[step]:
