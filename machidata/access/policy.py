@@ -251,6 +251,22 @@ def restrict_owned(
     return queryset.filter(**{f"{owner_field}_id": actor.user_id})
 
 
+def restrict_routed(
+    queryset: QuerySet[Any], actor: Actor, *, owner_field: str = "created_by", unit_field: str = "unit"
+) -> QuerySet[Any]:
+    """Records a person files and 管理 routes to a 課 (data requests): the filer, the routed 課 and 管理 see them.
+
+    "The routed 課" is the owner standing: any member of that 課 or one of its 係 (as for datasets).
+    """
+    if not actor.is_authenticated:
+        return queryset.none()
+    if actor.is_admin:
+        return queryset
+    return queryset.filter(
+        Q(**{f"{owner_field}_id": actor.user_id}) | Q(**{f"{unit_field}_id__in": actor.unit_ids})
+    )
+
+
 def restrict_unit_owned(queryset: QuerySet[Any], actor: Actor, *, unit_field: str = "unit") -> QuerySet[Any]:
     """Records that belong to a 課 (consultations): its members (係 included) and 管理 see them, nobody else."""
     if not actor.is_authenticated:
@@ -258,6 +274,11 @@ def restrict_unit_owned(queryset: QuerySet[Any], actor: Actor, *, unit_field: st
     if actor.is_admin:
         return queryset
     return queryset.filter(**{f"{unit_field}_id__in": actor.unit_ids})
+
+
+def unit_scope(unit_id: int, *, day: dt.date | None = None) -> set[int]:
+    """The units whose members hold the owner standing towards ``unit_id``: its 課 and every 係 of it."""
+    return _section_scope([unit_id], day or timezone.localdate())
 
 
 def system_actor(name: str) -> Actor:

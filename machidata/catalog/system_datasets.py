@@ -371,6 +371,23 @@ TABLES: Final[tuple[SystemTable, ...]] = (
 )
 
 
+# Tables of rooms above the catalog (e.g. data requests), added from their AppConfig.ready(): the
+# catalog must not import them, so they register here instead.
+_REGISTERED: list[SystemTable] = []
+
+
+def register_system_table(spec: SystemTable) -> None:
+    """Add a system table defined by another room (a second registration of the same name replaces the first)."""
+    if any(t.name == spec.name for t in TABLES):
+        raise ValueError(f"system table {spec.name!r} is already one of the catalog's own")
+    _REGISTERED[:] = [t for t in _REGISTERED if t.name != spec.name] + [spec]
+
+
+def system_tables() -> tuple[SystemTable, ...]:
+    """Every system table: the catalog's own, then the registered ones."""
+    return (*TABLES, *_REGISTERED)
+
+
 def build_table(spec: SystemTable, own: Dataset) -> pa.Table:
     """The rows of one system table as an Arrow table with its explicit schema."""
     rows = spec.rows(own)
@@ -423,7 +440,7 @@ def system_dataset_ensure() -> Dataset | None:
             spatial="",
         )
         audit_record(actor=SYSTEM, action="dataset.create", obj=dataset, changes={"slug": SLUG})
-    for spec in TABLES:
+    for spec in system_tables():
         table = Table.objects.filter(dataset=dataset, name=spec.name).first()
         if table is None:
             table = Table.objects.create(
@@ -449,7 +466,7 @@ def system_datasets_refresh() -> RefreshSummary:
     if dataset is None:
         summary.skipped = f"「{OWNER_NAME}」という所属がないため、システムデータは作りません。"
         return summary
-    for spec in TABLES:
+    for spec in system_tables():
         table = Table.objects.select_related("current_version").get(dataset=dataset, name=spec.name)
         data = build_table(spec, dataset)
         digest = content_hash(data)

@@ -127,7 +127,9 @@ INSTALLED_APPS = [
     "machidata.catalog",
     "machidata.jobs",
     "machidata.ingest.apps.IngestConfig",
-    "machidata.support",
+    "machidata.support.apps.SupportConfig",
+    "machidata.notify",
+    "machidata.datarequests.apps.DataRequestsConfig",
     "machidata.demo",
 ]
 
@@ -306,3 +308,22 @@ MACHIDATA_ENGINE_MAX_ROWS = int(_env("MACHIDATA_ENGINE_MAX_ROWS", "10000"))
 
 # Seconds a download (export of a whole version) may run.
 MACHIDATA_EXPORT_TIMEOUT_S = float(_env("MACHIDATA_EXPORT_TIMEOUT_S", "600"))
+
+# ---- notifications (お知らせ) ----
+# Also e-mail each notification to recipients with an address on file (the in-app notice is always made).
+MACHIDATA_NOTIFY_EMAIL = _env_bool("MACHIDATA_NOTIFY_EMAIL", False)
+
+# Django e-mail backend: the console (default, prints the mail), the file backend (into
+# MACHIDATA_HOME/mail) or django.core.mail.backends.smtp.EmailBackend with the city's mail relay.
+EMAIL_BACKEND = _env("MACHIDATA_EMAIL_BACKEND", "django.core.mail.backends.console.EmailBackend")
+EMAIL_FILE_PATH = MACHIDATA_HOME / "mail"
+
+# The mail relay for the SMTP backend (host and port).
+EMAIL_HOST = _env("MACHIDATA_EMAIL_HOST", "localhost")
+EMAIL_PORT = int(_env("MACHIDATA_EMAIL_PORT", "25"))
+
+# Sender address of notification e-mails.
+DEFAULT_FROM_EMAIL = _env("MACHIDATA_EMAIL_FROM", "machidata@localhost")
+
+# Address of this site put before links in e-mails (e.g. https://data.city.example.lg.jp); empty = path only.
+MACHIDATA_SITE_URL = _env("MACHIDATA_SITE_URL", "")

@@ -18,6 +18,8 @@ urlpatterns = [
     path("audit/", include("machidata.audit.urls")),
     path("jobs/", include("machidata.jobs.urls")),
     path("support/", include("machidata.support.urls")),
+    path("data-requests/", include("machidata.datarequests.urls")),
+    path("notifications/", include("machidata.notify.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -901,3 +901,72 @@ DATASETS: Final[list[dict[str, Any]]] = [
 
 # The file names of entries that describe real files in shared/data/real/.
 REAL_FILES: Final[dict[str, str]] = {d["identifier"]: d["real_file"] for d in DATASETS if d["real_file"]}
+
+# ---- data requests (データの要望) -------------------------------------------------------------------
+# Filed, routed and answered through the services (so the timeline, audit trail and notices are real).
+# route: unit code or None; answer: (by, kind, text, dataset slug or "", days until the expected date).
+DATA_REQUESTS: Final[list[dict[str, Any]]] = [
+    {
+        "requester": "staff",
+        "title": "町丁別の空き家の件数",
+        "description": "町丁別・年度別の空き家の件数（空き家実態調査の結果など）。",
+        "purpose": "火災予防の巡回計画で、空き家の多い地区を優先するため。",
+        "period": "直近3年",
+        "query": "空き家",
+        "route": None,
+        "answer": None,
+    },
+    {
+        "requester": "staff",
+        "title": "乳幼児健診の受診率（区別・年度別）",
+        "description": "1歳6か月児健診・3歳児健診の区別・年度別の受診率。",
+        "purpose": "子育て世帯向けの防火啓発の時期と場所を決めるため。",
+        "period": "令和4年度～令和6年度",
+        "query": "乳幼児健診 受診率",
+        "route": "30201000",
+        "answer": None,
+    },
+    {
+        "requester": "steward",
+        "title": "保育所の入所待ち児童数（町丁別）",
+        "description": "4月1日時点の保育所入所待ち児童数を町丁別に。",
+        "purpose": "母子保健の訪問計画と保育の需要を重ねて見るため。",
+        "period": "令和5年度～",
+        "query": "待機児童 町丁",
+        "route": "31102000",
+        "answer": ("steward2", "will_create", "4月1日時点の集計を町丁別に作り直して登録します。", "", 60),
+    },
+    {
+        "requester": "steward2",
+        "title": "救急出動の件数（町丁別・月別）",
+        "description": "保育施設の周辺での救急出動の件数を町丁別・月別に。",
+        "purpose": "保育施設の安全対策の優先順位を決めるため。",
+        "period": "令和4年度～令和6年度",
+        "query": "救急 町丁別",
+        "route": "70102000",
+        "answer": (
+            "admin",
+            "exists",
+            "救急出動記録（個票）にあります。個票は機密のため、町丁別・月別の集計を救急課へ利用申請してください。",
+            "ambulance-dispatch-records",
+            0,
+        ),
+        "comment": ("steward2", "ありがとうございます。救急課に利用申請します。"),
+    },
+    {
+        "requester": "staff",
+        "title": "特定健診の受診率（町丁別）",
+        "description": "国民健康保険の特定健診の受診率を町丁別に。",
+        "purpose": "救急出動の多い地区と健康づくりの状況を比べるため。",
+        "period": "令和5年度",
+        "query": "特定健診",
+        "route": "30201000",
+        "answer": (
+            "steward",
+            "exists",
+            "特定健診の結果（機密）を健康づくり推進課で持っています。町丁別の集計値の提供は健康づくり係へご相談ください。",
+            "",
+            0,
+        ),
+    },
+]

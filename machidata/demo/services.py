@@ -18,6 +18,7 @@ from typing import Any, Final
 
 from django.contrib.auth import get_user_model
 from django.db import models, transaction
+from django.utils import timezone
 
 from machidata.access.models import Membership, Role, Unit
 from machidata.access.policy import system_actor
@@ -145,6 +146,43 @@ def _load_datasets(refs: dict[str, dict[str, Any]], created_by: Any, summary: De
                 summary.updated["dataset.formats"] += 1
 
 
+def _load_data_requests(users: dict[str, Any], units: dict[str, Unit], summary: DemoSummary) -> None:
+    """File, route and answer the demo's data requests through their services (skipped when already there)."""
+    from machidata.access.policy import actor_for
+    from machidata.datarequests import services as requests
+    from machidata.datarequests.models import DataRequest
+
+    admin = actor_for(users["admin"])
+    for entry in content.DATA_REQUESTS:
+        requester = users[entry["requester"]]
+        if DataRequest.objects.filter(requested_by=requester, title=entry["title"]).exists():
+            continue
+        req = requests.data_request_create(
+            actor=actor_for(requester),
+            title=entry["title"],
+            description=entry["description"],
+            purpose=entry["purpose"],
+            period=entry["period"],
+            search_query=entry["query"],
+        )
+        summary.created["datarequest"] += 1
+        if entry["route"]:
+            requests.data_request_route(actor=admin, request=req, unit_id=units[entry["route"]].pk)
+        if entry["answer"]:
+            by, kind, text, slug, days = entry["answer"]
+            requests.data_request_answer(
+                actor=actor_for(users[by]),
+                request=req,
+                kind=kind,
+                text=text,
+                dataset=slug,
+                expected_on=timezone.localdate() + dt.timedelta(days=days) if kind == "will_create" else None,
+            )
+        if entry.get("comment"):
+            by, body = entry["comment"]
+            requests.data_request_comment(actor=actor_for(users[by]), request=req, body=body)
+
+
 def load_demo(*, home: Path) -> DemoSummary:
     """Load (or bring back to its published state) the demo organisation, vocabularies, accounts and catalog.
 
@@ -171,6 +209,7 @@ def load_demo(*, home: Path) -> DemoSummary:
         users = _load_accounts(refs["unit"], summary)
         _load_datasets(refs, users["admin"], summary)
         summary.created.update(load_support_demo(users=users))
+        _load_data_requests(users, refs["unit"], summary)
         if summary.changed:
             audit_record(
                 actor=SYSTEM,

@@ -10,3 +10,11 @@ class SupportConfig(AppConfig):
 
     name = "machidata.support"
     verbose_name = "相談・研修"
+
+    def ready(self) -> None:
+        """Register the 相談 and 研修 system tables (catalog sits lower and must not import this app)."""
+        from machidata.catalog.system_datasets import register_system_table
+        from machidata.support.system_tables import TABLES
+
+        for spec in TABLES:
+            register_system_table(spec)

@@ -44,6 +44,12 @@ def test_nothing_without_the_data_strategy_division(lake_home: Path) -> None:
     assert not Dataset.objects.filter(slug=sd.SLUG).exists()
 
 
+@pytest.fixture(autouse=True)
+def _catalog_tables_only(monkeypatch: pytest.MonkeyPatch) -> None:
+    """These tests are about the catalog's own tables; rooms above register theirs and test them."""
+    monkeypatch.setattr(sd, "_REGISTERED", [])
+
+
 def test_creates_the_entry_and_writes_only_when_rows_change(actors: Actors, lake_home: Path) -> None:
     first = sd.system_datasets_refresh()
     assert first.written == {"catalog": 1, "versions": 1, "downloads": 1, "searches": 1}
@@ -211,3 +217,24 @@ def test_hourly_schedule(actors: Actors, lake_home: Path) -> None:
     assert not schedule.schedule(dt.datetime(2024, 4, 1, 10, 18))
     schedule.fn()
     assert Table.objects.filter(dataset__slug=sd.SLUG, current_version__isnull=False).count() == 4
+
+
+def test_registered_tables_are_refreshed_after_the_catalogs_own(
+    actors: Actors, lake_home: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    extra = sd.SystemTable(
+        "extra",
+        "追加",
+        "登録された表",
+        (sd.Column("n", pa.int64(), "integer", "数"),),
+        lambda own: [(1,), (2,)],
+    )
+    sd.register_system_table(extra)
+    sd.register_system_table(extra)  # registering again replaces, never duplicates
+    assert [t.name for t in sd.system_tables()] == ["catalog", "versions", "downloads", "searches", "extra"]
+    with pytest.raises(ValueError, match="already"):
+        sd.register_system_table(sd.SystemTable("catalog", "x", "x", (), lambda own: []))
+    summary = sd.system_datasets_refresh()
+    assert summary.written["extra"] == 1
+    table = Table.objects.get(dataset__slug=sd.SLUG, name="extra")
+    assert table.title == "追加"
