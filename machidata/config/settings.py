@@ -128,6 +128,7 @@ INSTALLED_APPS = [
     "machidata.jobs",
     "machidata.ingest.apps.IngestConfig",
     "machidata.demo",
+    "machidata.search.apps.SearchConfig",
 ]
 
 MIDDLEWARE = [
@@ -305,3 +306,7 @@ MACHIDATA_ENGINE_MAX_ROWS = int(_env("MACHIDATA_ENGINE_MAX_ROWS", "10000"))
 
 # Seconds a download (export of a whole version) may run.
 MACHIDATA_EXPORT_TIMEOUT_S = float(_env("MACHIDATA_EXPORT_TIMEOUT_S", "600"))
+
+# ---- search ----
+# Folder of the catalog search index (outside the metadata database); empty = MACHIDATA_HOME/search.
+MACHIDATA_SEARCH_DIR = _env("MACHIDATA_SEARCH_DIR", "")

@@ -46,7 +46,8 @@ FIELD_BOOSTS: dict[str, float] = {
 # of a few kana matches by chance too often.
 READING_FIELDS = ("title", "keywords", "category", "department")
 STREAMS = ("w", "g", "u", "r")
-FACETS = ("department", "category", "classification", "format", "licence")
+# ``state`` (live/retired) is a facet too, so retired entries are filtered like any other choice.
+FACETS = ("department", "category", "classification", "format", "licence", "state")
 SUGGEST_FILE = "suggest.json"
 _HEAP = 64_000_000
 
