@@ -95,6 +95,7 @@ def _mount() -> None:
     api.add_router("/datasets", table_router)
     api.add_router("/", access_router)
     api.add_router("/jobs", jobs_router)
+    api.add_router("/search", __import__("machidata.search.api", fromlist=["router"]).router)
 
 
 _mount()

@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from django.db.models import Prefetch, Q, QuerySet
 from django.utils import timezone
 
+from machidata.access.models import Unit
 from machidata.access.policy import Action, Actor, Standing, Subject, all_subjects, decide
 from machidata.catalog.models import Dataset, DatasetGrant, Location, Table
 from machidata.search.index import SearchDocument
@@ -38,8 +39,8 @@ def _column_words(tables: Iterable[Table]) -> list[str]:
 
 def dataset_document(d: Dataset) -> SearchDocument:
     """The index document of one catalog entry (expects owner, parents, category, licence, formats, tables loaded)."""
-    department = []
-    unit = d.owner
+    department: list[str] = []
+    unit: Unit | None = d.owner
     while unit is not None and len(department) < 8:  # a cycle in bad data must not loop forever
         department.append(unit.name)
         unit = unit.parent

@@ -184,7 +184,7 @@ def _related_categories(q: str, counts: list[tuple[str, int]]) -> list[FacetValu
 
 
 def _department_of(actor: Actor) -> str:
-    if not actor.is_authenticated:
+    if actor.user_id is None:
         return ""
     names = (
         Membership.objects.active_on()
