@@ -29,3 +29,9 @@ def _jobs_inline(settings: pytest.FixtureRequest) -> None:
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     """PBKDF2's deliberate slowness is for production; tests create hundreds of users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
+def _search_index_per_test(settings: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathFactory) -> None:
+    """Each test searches its own index folder, so no index state leaks between tests."""
+    settings.MACHIDATA_SEARCH_DIR = str(tmp_path_factory.mktemp("search") / "index")  # type: ignore[attr-defined]

@@ -1,4 +1,4 @@
-"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench pii``: the screen's precision/recall."""
+"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench pii``: the screen's precision/recall; ``python -m bench search-speed``: search latency."""
 
 from __future__ import annotations
 
@@ -8,6 +8,11 @@ import sys
 def main() -> None:
     """Dispatch to the ingest benchmark (default) or the personal-data screen measurement."""
     args = sys.argv[1:]
+    if args and args[0] == "search-speed":
+        from bench.search_speed import main as speed_main
+
+        speed_main(args[1:])
+        return
     if args and args[0] == "pii":
         from bench.pii_screen import main as pii_main
 

@@ -22,6 +22,7 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "worker": ("worker", "処理ランナーだけを起動します"),
     "verify-audit": ("verify_audit", "監査ログの改ざん検知（ハッシュ連鎖）を確認します"),
     "purge-orphans": ("purge_orphans", "どの版からも参照されていないデータファイルを削除し記録します"),
+    "reindex": ("reindex", "カタログの検索索引を作り直します"),
 }
 
 

@@ -64,7 +64,7 @@ DESCRIPTION: Final = (
     "- カタログ: データセット1件につき1行\n"
     "- 表と版: 確定した版1つにつき1行（この利用状況データ自身の版は除きます）\n"
     "- ダウンロード: データのダウンロード1回につき1行（監査ログから）\n"
-    "- 検索: カタログ検索1回につき1行（監査ログから）\n\n"
+    "- 検索: カタログ検索1回につき1行（監査ログから）。件数が0の行は、見つからなかった検索＝市のまだ満たされていないデータの需要で、所属・検索語で絞り込めます\n\n"
     "職員なら誰でも見られるため、機密のデータセットは存在を示してよいものだけ名前を出し、"
     "表の名前と元ファイル名は出していません。日時は日本時間です。"
 )
@@ -312,7 +312,8 @@ SEARCH_COLUMNS: Final = (
     Column("利用者", pa.string(), "string", "利用者IDがない場合の記録（anonymous＝一般公開の利用者など）"),
     Column("検索語", pa.string(), "string", "入力した検索語"),
     Column("絞り込み", pa.string(), "string", "指定した絞り込みの条件"),
-    Column("件数", pa.int64(), "integer", "見つかったデータセットの数"),
+    Column("件数", pa.int64(), "integer", "見つかったデータセットの数（0件の検索は、市のまだ満たされていないデータの需要です）"),
+    Column("所属", pa.string(), "string", "検索した職員の所属（課・係の名前。ログインしていない場合は空欄）"),
 )
 
 
@@ -332,6 +333,7 @@ def _search_rows(own: Dataset) -> list[tuple[Any, ...]]:
                 _str(query),
                 _str(filters if isinstance(filters, str) or filters is None else _compact(filters)),
                 _int(count),
+                _str(c.get("department")),
             )
         )
     return rows
@@ -366,7 +368,12 @@ TABLES: Final[tuple[SystemTable, ...]] = (
         _download_rows,
     ),
     SystemTable(
-        "searches", "検索", "カタログ検索1回につき1行（監査ログから）。", SEARCH_COLUMNS, _search_rows
+        "searches",
+        "検索",
+        "カタログ検索1回につき1行（監査ログから）。件数が0の行で絞り込むと、見つからなかった検索"
+        "（市のまだ満たされていないデータの需要）を所属・検索語ごとに数えられます。",
+        SEARCH_COLUMNS,
+        _search_rows
     ),
 )
 

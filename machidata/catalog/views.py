@@ -7,7 +7,6 @@ from typing import Any
 from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
-from django.core.paginator import Paginator
 from django.http import Http404, HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.utils import timezone
@@ -20,14 +19,7 @@ from machidata.catalog.exports import catalog_csv, catalog_xlsx
 from machidata.catalog.forms import DatasetForm, RetireForm
 from machidata.catalog.services import dataset_create, dataset_retire, dataset_update
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-
-FACET_LABELS = {
-    "department": "データ所有者（所管課）",
-    "category": "分野",
-    "classification": "公開区分",
-    "format": "形式",
-    "licence": "ライセンス",
-}
+from machidata.search.selectors import FACET_LABELS, SORTS, SearchParams, catalog_search
 
 
 def _get(request: HttpRequest, slug: str, action: Action) -> Any:
@@ -38,26 +30,27 @@ def _get(request: HttpRequest, slug: str, action: Action) -> Any:
 
 
 def dataset_list(request: HttpRequest) -> HttpResponse:
-    """The catalog: what data exists, who owns it, narrowed by 絞り込み, paged."""
+    """The catalog: search (ranked, highlighted) and browse what data exists, narrowed by 絞り込み, paged."""
     actor = request.actor  # type: ignore[attr-defined]
-    filters = selectors.CatalogFilters.from_query(request.GET)
-    qs = selectors.dataset_list(actor=actor, filters=filters)
-    page = Paginator(qs, settings.MACHIDATA_PAGE_SIZE).get_page(request.GET.get("page"))
-    facets = selectors.dataset_facets(actor=actor, filters=filters)
+    params = SearchParams.from_query(request.GET)
+    result = catalog_search(actor=actor, params=params)
     query = request.GET.copy()
     query.pop("page", None)
     active = [
-        (key, v.value, v.label) for key, values in facets.items() for v in values if v.selected
+        (key, v.value, v.label) for key, values in result.facets.items() for v in values if v.selected
     ]  # shown as removable chips
     return render(
         request,
         "catalog/dataset_list.html",
         {
-            "page_obj": page,
-            "datasets": page.object_list,
-            "facets": [(key, FACET_LABELS[key], values) for key, values in facets.items() if values],
-            "filters": filters,
+            "result": result,
+            "hits": result.hits,
+            "datasets": [h.dataset for h in result.hits],
+            "facets": [(key, FACET_LABELS[key], values) for key, values in result.facets.items() if values],
+            "filters": params,
             "active_filters": active,
+            "sorts": list(SORTS.items()),
+            "sort": params.sort if params.sort in SORTS else "relevance",
             "query_without_page": (query.urlencode() + "&") if query else "",
             "export_query": query.urlencode(),
             "can_create": actor.is_admin or bool(actor.editor_unit_ids),

@@ -131,6 +131,7 @@ INSTALLED_APPS = [
     "machidata.notify",
     "machidata.datarequests.apps.DataRequestsConfig",
     "machidata.demo",
+    "machidata.search.apps.SearchConfig",
 ]
 
 MIDDLEWARE = [
@@ -327,3 +328,7 @@ DEFAULT_FROM_EMAIL = _env("MACHIDATA_EMAIL_FROM", "machidata@localhost")
 
 # Address of this site put before links in e-mails (e.g. https://data.city.example.lg.jp); empty = path only.
 MACHIDATA_SITE_URL = _env("MACHIDATA_SITE_URL", "")
+
+# ---- search ----
+# Folder of the catalog search index (outside the metadata database); empty = MACHIDATA_HOME/search.
+MACHIDATA_SEARCH_DIR = _env("MACHIDATA_SEARCH_DIR", "")

@@ -19,6 +19,8 @@ writes a fresh index beside the old one and swaps directories, so readers never 
 from __future__ import annotations
 
 import json
+import multiprocessing
+import os
 import shutil
 import threading
 from collections.abc import Iterable
@@ -46,9 +48,12 @@ FIELD_BOOSTS: dict[str, float] = {
 # of a few kana matches by chance too often.
 READING_FIELDS = ("title", "keywords", "category", "department")
 STREAMS = ("w", "g", "u", "r")
-FACETS = ("department", "category", "classification", "format", "licence")
+# ``state`` (live/retired) is a facet too, so retired entries are filtered like any other choice.
+FACETS = ("department", "category", "classification", "format", "licence", "state")
 SUGGEST_FILE = "suggest.json"
 _HEAP = 64_000_000
+# A full build holds more in memory before flushing a segment: fewer, larger segments and merges.
+_BUILD_HEAP = 512_000_000
 
 
 @dataclass(slots=True)
@@ -93,12 +98,9 @@ def _field_values(doc: SearchDocument, name: str) -> str | list[str]:
     return value if isinstance(value, str) else list(value)
 
 
-def to_tantivy(doc: SearchDocument) -> tantivy.Document:
-    """Turn a :class:`SearchDocument` into a tantivy document (all analysis happens here)."""
-    td = tantivy.Document()
-    td.add_text("id", doc.identifier)
-    for term in doc.acl:
-        td.add_text("acl", term)
+def analyse_document(doc: SearchDocument) -> dict[str, Any]:
+    """All the Japanese analysis of one document, as plain data (picklable, so worker processes can do it)."""
+    streams: dict[str, str] = {}
     for name in FIELD_BOOSTS:
         values = _field_values(doc, name)
         ft = field_terms(values, with_reading=name in READING_FIELDS)
@@ -107,12 +109,7 @@ def to_tantivy(doc: SearchDocument) -> tantivy.Document:
                 continue
             terms = getattr(ft, stream)
             if terms:
-                td.add_text(f"{name}_{stream}", " ".join(terms))
-    for name in FACETS:
-        for v in doc.facets.get(name, []):
-            td.add_text(f"facet_{name}", v)
-    td.add_integer("updated", int(doc.updated_at.timestamp()) if doc.updated_at else 0)
-    td.add_text("title_sort", fold(doc.title) or "\uffff")
+                streams[f"{name}_{stream}"] = " ".join(terms)
     payload = {
         "identifier": doc.identifier,
         "title": doc.title,
@@ -124,8 +121,37 @@ def to_tantivy(doc: SearchDocument) -> tantivy.Document:
         "updated_at": doc.updated_at.isoformat() if doc.updated_at else None,
         "extra": doc.extra,
     }
-    td.add_bytes("payload", json.dumps(payload, ensure_ascii=False).encode())
+    return {
+        "id": doc.identifier,
+        "acl": list(doc.acl),
+        "streams": streams,
+        "facets": {name: list(doc.facets.get(name, [])) for name in FACETS},
+        "updated": int(doc.updated_at.timestamp()) if doc.updated_at else 0,
+        "title_sort": fold(doc.title) or "\uffff",
+        "payload": json.dumps(payload, ensure_ascii=False).encode(),
+        "vocabulary": list(_title_vocabulary([doc]).items()),
+    }
+
+
+def _from_analysed(a: dict[str, Any]) -> tantivy.Document:
+    td = tantivy.Document()
+    td.add_text("id", a["id"])
+    for term in a["acl"]:
+        td.add_text("acl", term)
+    for field_name, text in a["streams"].items():
+        td.add_text(field_name, text)
+    for name, values in a["facets"].items():
+        for v in values:
+            td.add_text(f"facet_{name}", v)
+    td.add_integer("updated", a["updated"])
+    td.add_text("title_sort", a["title_sort"])
+    td.add_bytes("payload", a["payload"])
     return td
+
+
+def to_tantivy(doc: SearchDocument) -> tantivy.Document:
+    """Turn a :class:`SearchDocument` into a tantivy document (all analysis happens here)."""
+    return _from_analysed(analyse_document(doc))
 
 
 def _title_vocabulary(docs: Iterable[SearchDocument]) -> dict[str, str]:
@@ -216,8 +242,29 @@ class SearchIndex:
         return int(self.searcher().num_docs)
 
 
-def build_index(path: str | Path, docs: Iterable[SearchDocument]) -> SearchIndex:
-    """(Re)build the whole index at ``path`` from ``docs``: written beside it, then swapped in."""
+def _analysed(docs: list[SearchDocument], workers: int) -> Iterable[dict[str, Any]]:
+    if workers <= 1 or len(docs) < 2000:
+        yield from (analyse_document(d) for d in docs)
+        return
+    # The analysis (SudachiPy and folding) is pure Python and dominates a build: spread it over
+    # processes; tantivy's writer threads index what they send back.
+    ctx = multiprocessing.get_context("spawn")
+    pool = ctx.Pool(workers)
+    try:
+        yield from pool.imap(analyse_document, docs, chunksize=500)
+    finally:
+        pool.close()
+        pool.join()
+
+
+def build_index(
+    path: str | Path, docs: Iterable[SearchDocument], *, workers: int | None = None
+) -> SearchIndex:
+    """(Re)build the whole index at ``path`` from ``docs``: written beside it, then swapped in.
+
+    One writer with a large heap and a single commit; ``workers`` processes do the Japanese analysis
+    (default: one per CPU core, at most 4).
+    """
     path = Path(path)
     tmp = path.with_name(path.name + ".building")
     old = path.with_name(path.name + ".old")
@@ -226,13 +273,17 @@ def build_index(path: str | Path, docs: Iterable[SearchDocument]) -> SearchIndex
             shutil.rmtree(p)
     tmp.mkdir(parents=True)
     docs = list(docs)
+    workers = workers if workers is not None else min(4, os.cpu_count() or 1)
     index = tantivy.Index(_schema(), path=str(tmp))
-    writer = index.writer(heap_size=_HEAP)
-    for d in docs:
-        writer.add_document(to_tantivy(d))
+    writer = index.writer(heap_size=_BUILD_HEAP)
+    vocabulary: dict[str, str] = {}
+    for analysed in _analysed(docs, workers):
+        writer.add_document(_from_analysed(analysed))
+        for key, surface in analysed["vocabulary"]:
+            vocabulary.setdefault(key, surface)
     writer.commit()
     writer.wait_merging_threads()
-    (tmp / SUGGEST_FILE).write_text(json.dumps(_title_vocabulary(docs), ensure_ascii=False), encoding="utf-8")
+    (tmp / SUGGEST_FILE).write_text(json.dumps(vocabulary, ensure_ascii=False), encoding="utf-8")
     if path.exists():
         path.rename(old)
     tmp.rename(path)

@@ -187,7 +187,12 @@ def test_search_rows(actors: Actors, lake_home: Path) -> None:
         audit_record(
             actor=actor_for(actors.users["staff"]),
             action="catalog.search",
-            changes={"q": "人口 町丁別", "results": 3, "filters": {"category": "population"}},
+            changes={
+                "q": "人口 町丁別",
+                "results": 3,
+                "filters": {"category": "population"},
+                "department": "警防課",
+            },
         )
     sd.system_datasets_refresh()
     [row] = _rows("searches")
@@ -195,6 +200,7 @@ def test_search_rows(actors: Actors, lake_home: Path) -> None:
     assert row["検索語"] == "人口 町丁別"
     assert row["件数"] == 3
     assert row["絞り込み"] == '{"category": "population"}'
+    assert row["所属"] == "警防課"
 
 
 def test_wall_clock_crosses_the_fiscal_year_at_tokyo_midnight() -> None:
