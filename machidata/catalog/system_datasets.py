@@ -312,7 +312,12 @@ SEARCH_COLUMNS: Final = (
     Column("利用者", pa.string(), "string", "利用者IDがない場合の記録（anonymous＝一般公開の利用者など）"),
     Column("検索語", pa.string(), "string", "入力した検索語"),
     Column("絞り込み", pa.string(), "string", "指定した絞り込みの条件"),
-    Column("件数", pa.int64(), "integer", "見つかったデータセットの数（0件の検索は、市のまだ満たされていないデータの需要です）"),
+    Column(
+        "件数",
+        pa.int64(),
+        "integer",
+        "見つかったデータセットの数（0件の検索は、市のまだ満たされていないデータの需要です）",
+    ),
     Column("所属", pa.string(), "string", "検索した職員の所属（課・係の名前。ログインしていない場合は空欄）"),
 )
 
@@ -373,7 +378,7 @@ TABLES: Final[tuple[SystemTable, ...]] = (
         "カタログ検索1回につき1行（監査ログから）。件数が0の行で絞り込むと、見つからなかった検索"
         "（市のまだ満たされていないデータの需要）を所属・検索語ごとに数えられます。",
         SEARCH_COLUMNS,
-        _search_rows
+        _search_rows,
     ),
 )
 

@@ -147,7 +147,15 @@ def test_system_datasets_refreshed_at_the_end(home: Path, tmp_path: Path) -> Non
     say = Lines()
     summary = load_demo_data(home=home, real_dir=tmp_path / "nowhere", ambulance=False, say=say)
     assert summary.system is not None
-    assert sorted(summary.system.written) == ["catalog", "consultations", "data_requests", "downloads", "searches", "training", "versions"]
+    assert sorted(summary.system.written) == [
+        "catalog",
+        "consultations",
+        "data_requests",
+        "downloads",
+        "searches",
+        "training",
+        "versions",
+    ]
     entry = Dataset.objects.get(slug="machidata-usage")
     assert entry.owner.name == "データ戦略課"
     assert "システムデータ（まちデータの利用状況）を更新しています … 新しい版 7 表" in say.text
