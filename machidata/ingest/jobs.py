@@ -20,6 +20,7 @@ def ingest_file_job(
     mode: str = "replace",
     options: dict[str, Any] | None = None,
     note: str = "",
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Ingest an uploaded file into a table; the result is the version summary."""
     from machidata.ingest.services import ingest_file, summary_of
@@ -40,6 +41,7 @@ def ingest_file_job(
             note=note,
             job_id=f"job-{ctx.job_id}",
             progress=progress,
+            overrides=overrides,
         )
     finally:
         Path(path).unlink(missing_ok=True)
