@@ -199,6 +199,9 @@ class VersionRow:
     note: str
     restored_from: int | None
     is_current: bool
+    readability_score: int | None = None
+    personal_columns: tuple[str, ...] = ()
+    issues: int = 0
 
     @property
     def viewable(self) -> bool:
@@ -240,9 +243,71 @@ def version_list(*, actor: Actor, table: Table) -> list[VersionRow]:
                 note=v.note,
                 restored_from=v.restored_from.number if v.restored_from is not None else None,
                 is_current=v.pk == table.current_version_id,
+                **_report_summary(
+                    v.restored_from.reports
+                    if v.restored_from is not None and not (v.reports or {}).get("readability")
+                    else v.reports or {}
+                ),
             )
         )
     return out
+
+
+def _report_summary(reports: dict[str, Any]) -> dict[str, Any]:
+    """The one-line figures of a version's reports for 更新履歴: score, flagged columns, validation issues."""
+    score = (reports.get("readability") or {}).get("score")
+    flags = (reports.get("screen") or {}).get("flags") or []
+    return {
+        "readability_score": int(score) if isinstance(score, int | float) else None,
+        "personal_columns": tuple(dict.fromkeys(str(f.get("column", "")) for f in flags)),
+        "issues": int((reports.get("validation") or {}).get("total") or 0),
+    }
+
+
+MAX_SHOWN_ISSUES: Final = 50
+
+
+def version_reports(*, actor: Actor, table: Table, version: TableVersion | None) -> dict[str, Any] | None:
+    """What ingestion found in a version's file (READ: the report quotes cells): personal-data flags,
+    the machine-readability report, validation issues and staff's overrides; ``None`` for a version
+    written without reports (a restore copies its source's reports; hand-written versions have none).
+    """
+    from machidata.ingest.labels import REASON_LABELS, TYPE_LABELS
+
+    version = _readable_version(actor, table, version)
+    source = version
+    for _ in range(20):  # a restored version has the data, hence the findings, of the one it copies
+        if source is None or source.restored_from_id is None or source.reports.get("readability"):
+            break
+        source = source.restored_from
+    reports = (source.reports or {}) if source is not None else {}
+    if not any(k in reports for k in ("screen", "readability", "validation")):
+        return None
+    validation = reports.get("validation") or {}
+    overrides = reports.get("overrides") or {}
+    override_lines = [
+        f"列「{c}」: "
+        + "、".join(
+            (
+                f"型={TYPE_LABELS.get(v, v)}"
+                if k == "type"
+                else f"{'単位' if k == 'unit' else '項目名'}={v or 'なし'}"
+            )
+            for k, v in props.items()
+        )
+        for c, props in (overrides.get("fields") or {}).items()
+    ] + [f"記号「{m}」= {REASON_LABELS.get(r, r)}" for m, r in (overrides.get("missing") or {}).items()]
+    return {
+        "screen": reports.get("screen") or {"flags": []},
+        "readability": reports.get("readability"),
+        "validation": {
+            "total": int(validation.get("total") or 0),
+            "rows_checked": validation.get("rows_checked"),
+            "issues": list(validation.get("issues") or [])[:MAX_SHOWN_ISSUES],
+        },
+        "overrides": override_lines,
+        "from_number": source.number if source is not None and source is not version else None,
+    }
 
 
 # ---- 項目定義 ----------------------------------------------------------------------------------------

@@ -187,6 +187,7 @@ def table_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
         "profile_error": "",
     }
     if can_read and version is not None:
+        ctx["reports"] = ts.version_reports(actor=actor, table=table, version=version)
         ctx.update(_preview(request, table, version, fields))
         try:
             ctx["profile"] = ts.profile_for_display(
