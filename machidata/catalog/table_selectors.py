@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -64,7 +65,10 @@ ID_COLUMN: Final = "_id"
 # checking); pages and default API answers leave them out, a query that names them gets them.
 RAW_SUFFIX: Final = "__raw"
 PROFILE_CACHE_SECONDS: Final = 60 * 60 * 24 * 30  # versions never change; a month bounds the cache's size
-PROFILE_CACHE_PREFIX: Final = "catalog:profile:v2:"
+PROFILE_CACHE_PREFIX: Final = "catalog:profile:v3:"  # v3: distinct counts capped, exact on small versions
+# Up to this many rows a profile counts distinct values exactly (a fraction of a second per column on
+# two cores); above, DuckDB's estimate (a few % off, capped at the values present) keeps it fast.
+EXACT_DISTINCT_ROWS: Final = 250_000
 
 # Plain words for column types (項目定義), never Arrow/DuckDB jargon on a page.
 KIND_WORDS: Final[dict[str, str]] = {
@@ -434,9 +438,10 @@ class RowsPage:
     version: TableVersion | None = None
     columns: list[str] = field(default_factory=list)
 
-    def display_rows(self) -> list[list[str]]:
-        """Rows as lists of display text in column order (for the preview table)."""
-        return [[display(r.get(c)) for c in self.columns] for r in self.raw]
+    def display_rows(self, plain_columns: frozenset[str] | set[str] = frozenset()) -> list[list[str]]:
+        """Rows as lists of display text in column order (for the preview table); codes as plain digits."""
+        show = [(c, _digits if c in plain_columns else display) for c in self.columns]
+        return [[fn(r.get(c)) if r.get(c) is not None else "" for c, fn in show] for r in self.raw]
 
 
 def _with_stable_order(query: TableQuery) -> TableQuery:
@@ -589,6 +594,7 @@ def _compute_profile(version: TableVersion) -> list[dict[str, Any]]:
             files_for(version),
             shown,
             timeout_s=max(settings.MACHIDATA_ENGINE_TIMEOUT_S, 60),
+            exact_distinct=(version.rows or 0) <= EXACT_DISTINCT_ROWS,
             **_engine_kwargs(),
         )
     except EngineError as exc:
@@ -609,6 +615,7 @@ def _compute_profile(version: TableVersion) -> list[dict[str, Any]]:
                 "rows": p.rows,
                 "nulls": p.nulls,
                 "distinct": p.distinct,
+                "distinct_exact": p.distinct_exact,
                 "min": jsonable(p.min),
                 "max": jsonable(p.max),
                 "top": [[jsonable(v), n] for v, n in p.top],
@@ -632,16 +639,33 @@ def table_profile(*, actor: Actor, table: Table, version: TableVersion | None = 
     return profile
 
 
-def profile_for_display(profile: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Profiles with display text and histogram shares (0–100) for bars drawn with <meter>."""
+def _bin_label(b: dict[str, Any], kind: str, as_text: Any) -> str:
+    """``1001 ～ 1020`` for whole-number bins (both ends included), ``start ～ end`` otherwise."""
+    start, end = b["start"], b["end"]
+    if kind == "integer" and isinstance(start, int | float) and isinstance(end, int | float):
+        first, last = int(start), int(end) - 1  # integer bins are [start, end) with whole edges
+        return as_text(first) if last <= first else f"{as_text(first)} ～ {as_text(last)}"
+    return f"{as_text(start)} ～ {as_text(end)}"
+
+
+def profile_for_display(
+    profile: list[dict[str, Any]], *, plain_columns: frozenset[str] | set[str] = frozenset()
+) -> list[dict[str, Any]]:
+    """Profiles with display text and histogram shares (0–100) for bars drawn with <meter>.
+
+    ``plain_columns``: number columns that are codes or years (受付番号, 年度): digits without
+    thousands separators (see :func:`plain_number_columns`).
+    """
     out = []
     for p in profile:
+        plain = p["name"] in plain_columns
+        as_text = _digits if plain else _plain
         hist = p.get("histogram") or []
         peak = max((b["count"] for b in hist), default=0)
         bins = [
             {
                 **b,
-                "label": f"{_plain(b['start'])} ～ {_plain(b['end'])}",
+                "label": _bin_label(b, p["kind"], as_text),
                 "share": round(100 * b["count"] / peak) if peak else 0,
             }
             for b in hist
@@ -652,13 +676,14 @@ def profile_for_display(profile: list[dict[str, Any]]) -> list[dict[str, Any]]:
             {
                 **p,
                 "type_label": KIND_WORDS.get(p["kind"], KIND_WORDS["other"]),
-                "min_text": _plain(p.get("min")),
-                "max_text": _plain(p.get("max")),
+                "min_text": as_text(p.get("min")),
+                "max_text": as_text(p.get("max")),
+                "distinct_text": _distinct_text(p),
                 "null_share": f"{100 * p['nulls'] / rows:.1f}" if rows else "0",
                 "bins": bins,
                 "top_rows": [
                     {
-                        "value": _plain(v) if v is not None else "（空欄）",
+                        "value": as_text(v) if v is not None else "（空欄）",
                         "count": n,
                         "share": round(100 * n / top_peak) if top_peak else 0,
                     }
@@ -667,6 +692,47 @@ def profile_for_display(profile: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _distinct_text(p: dict[str, Any]) -> str:
+    if p.get("distinct") is None:
+        return "—"
+    text = f"{p['distinct']:,}"
+    # Cached profiles from before the cap have no flag: they were approximate.
+    return text if p.get("distinct_exact", False) else f"約 {text}"
+
+
+def _digits(value: Any) -> str:
+    """A code or year as written: 20240001, not 20,240,001 nor 2.024e+07."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _plain(value)
+
+
+# Column titles that name a code, a number used as a label or a year: shown as plain digits.
+_CODE_TITLE = re.compile(r"番号|コード|ＩＤ|№|年度|西暦|^年$|(?<![A-Za-z])(?:ID|Id|id|No|NO|code|CODE)\.?$")
+_CODE_KINDS: Final = frozenset({"fiscal_year", "lg_code", "postal_code", "phone"})
+
+
+def plain_number_columns(table: Table, version: TableVersion | None = None) -> frozenset[str]:
+    """Integer columns that are identifiers or years (受付番号, 郵便番号, 団体コード, 年度, 西暦): never 1,001."""
+    declared = _schema_fields(table)
+    out = set()
+    for f in table_fields(table, version):
+        d = declared.get(f.name, {})
+        kind = (d.get("machidata") or {}).get("kind")
+        if f.kind != "integer":
+            continue
+        if (
+            d.get("type") == "year"
+            or kind in _CODE_KINDS
+            or _CODE_TITLE.search(f.name)
+            or _CODE_TITLE.search(f.title)
+        ):
+            out.add(f.name)
+    return frozenset(out)
 
 
 def _plain(value: Any) -> str:
