@@ -83,7 +83,12 @@ def test_reports_quote_cells_so_they_need_read(actors, table):
 def test_a_restored_version_shows_the_report_of_the_version_it_copies(actors, table):
     client = actors.client("owner_editor")
     restore = reverse("catalog:table_restore", args=[table.dataset.slug, table.name, 1])
-    assert client.post(restore).status_code == 302
+    response = client.post(restore)
+    assert response.status_code == 302
+    # The restore job's page links back to the table (jobs' result convention: message + link).
+    job_page = client.get(response["Location"]).content.decode()
+    assert "を第1版に戻し、第3版（3 行）を作りました。" in job_page
+    assert f'href="{_url(table)}"' in job_page
     html = client.get(_url(table)).content.decode()
     assert "取り込み時の確認結果（第3版）" in html
     assert "第1版を取り込んだときの確認結果を表示しています" in html
