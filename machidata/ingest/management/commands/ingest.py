@@ -90,6 +90,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"ファイル「{path}」が見つかりません。")
         try:
+            overrides = _overrides(o)  # checked before anything is created
             actor = actor_from_username(o["as_user"]) if o["as_user"] else cli_operator_actor()
             dataset = Dataset.objects.filter(slug=o["dataset"]).first()
             if dataset is None:
@@ -119,7 +120,6 @@ class Command(BaseCommand):
                 }.items()
                 if v
             }
-            overrides = _overrides(o)
             version = ingest_file(
                 actor=actor,
                 table=table,
