@@ -72,7 +72,7 @@ EXACT_DISTINCT_ROWS: Final = 250_000
 
 # Plain words for column types (項目定義), never Arrow/DuckDB jargon on a page.
 KIND_WORDS: Final[dict[str, str]] = {
-    "string": "文字",
+    "string": "文字列",
     "integer": "整数",
     "number": "小数",
     "boolean": "真偽（はい・いいえ）",
@@ -357,6 +357,23 @@ def _kind(name: str, storage_type: str, declared: dict[str, Any]) -> str:
     return kind_of(dtype) if dtype else "other"
 
 
+# How each 項目定義 type is stored (the engine's kind of its Arrow type; see ingest.schema).
+_STORED_AS: Final = {"string": "string", "integer": "integer", "year": "integer", "number": "number",
+                     "boolean": "boolean", "date": "date", "datetime": "datetime", "time": "string",
+                     "yearmonth": "string"}  # fmt: skip
+
+
+def _type_label(kind: str, declared: dict[str, Any]) -> str:
+    """The word staff see: the 項目定義's own type and kind when it has them (年度, 郵便番号), else the stored kind."""
+    from machidata.ingest.labels import TYPE_LABELS, type_label
+
+    dtype = str(declared.get("type") or "")
+    # An earlier version may have stored the column with another type than today's 項目定義 says.
+    if dtype in TYPE_LABELS and _STORED_AS.get(dtype) == kind:
+        return type_label(dtype, (declared.get("machidata") or {}).get("kind"))
+    return KIND_WORDS.get(kind, KIND_WORDS["other"])
+
+
 def table_fields(table: Table, version: TableVersion | None = None) -> list[FieldInfo]:
     """The columns of a version (or of the table's 項目定義 when it has no data yet), `_id` left out."""
     declared = _schema_fields(table)
@@ -378,7 +395,7 @@ def table_fields(table: Table, version: TableVersion | None = None) -> list[Fiel
                 name=name,
                 title=str(d.get("title") or ""),
                 kind=kind,
-                type_label=KIND_WORDS.get(kind, KIND_WORDS["other"]),
+                type_label=_type_label(kind, d),
                 unit=str(d.get("unit") or ""),
                 description=str(d.get("description") or ""),
                 storage_type=storage_type,
@@ -649,7 +666,10 @@ def _bin_label(b: dict[str, Any], kind: str, as_text: Any) -> str:
 
 
 def profile_for_display(
-    profile: list[dict[str, Any]], *, plain_columns: frozenset[str] | set[str] = frozenset()
+    profile: list[dict[str, Any]],
+    *,
+    plain_columns: frozenset[str] | set[str] = frozenset(),
+    type_labels: dict[str, str] | None = None,
 ) -> list[dict[str, Any]]:
     """Profiles with display text and histogram shares (0–100) for bars drawn with <meter>.
 
@@ -675,7 +695,8 @@ def profile_for_display(
         out.append(
             {
                 **p,
-                "type_label": KIND_WORDS.get(p["kind"], KIND_WORDS["other"]),
+                "type_label": (type_labels or {}).get(p["name"])
+                or KIND_WORDS.get(p["kind"], KIND_WORDS["other"]),
                 "min_text": as_text(p.get("min")),
                 "max_text": as_text(p.get("max")),
                 "distinct_text": _distinct_text(p),

@@ -193,6 +193,7 @@ def table_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
             ctx["profile"] = ts.profile_for_display(
                 ts.table_profile(actor=actor, table=table, version=version),
                 plain_columns=ts.plain_number_columns(table, version),
+                type_labels={f.name: f.type_label for f in fields},
             )
         except InvalidInput as exc:
             ctx["profile_error"] = exc.message

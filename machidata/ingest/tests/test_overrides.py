@@ -192,3 +192,36 @@ def test_romanise_titles():
     assert romanise("AED設置場所2024") == "aed-setchi-basho-2024"
     assert kana_to_romaji("キッチャテン") == "kitchaten"
     assert kana_to_romaji("ジュウショ") == "jusho"
+
+
+@pytest.mark.django_db(transaction=True)
+def test_type_words_are_japanese_on_every_staff_page(actors, settings, tmp_path):
+    """Preview, job result, 項目定義, profile and 項目定義 edit show 整数/文字列（郵便番号）, never the codes."""
+    settings.MACHIDATA_HOME = tmp_path
+    d = make_dataset(actors.org.health_div, slug="words")
+    client = actors.client("owner_editor")
+    csv = "郵便番号,年度,人口,開設日\n860-0001,令和5年度,100,令和6年4月1日\n862-0950,令和6年度,200,令和6年5月1日\n"
+    upload = SimpleUploadedFile("w.csv", csv.encode("utf-8"), content_type="text/csv")
+    client.post(reverse("catalog:ingest_upload", args=[d.slug]), {"file": upload, "mode": "replace"})
+    preview = client.get(reverse("catalog:ingest_preview", args=[d.slug])).content.decode()
+    for word in ("文字列（郵便番号）", "整数（年度）", "整数", "日付"):
+        assert word in preview, word
+    job = client.post(reverse("catalog:ingest_preview", args=[d.slug]), {"start": "1"}, follow=True)
+    job_html = job.content.decode()
+    assert "列「郵便番号」: 文字列（郵便番号）" in job_html
+    assert "列「人口」: 整数" in job_html
+    assert "int64" not in job_html
+    table = Table.objects.get(dataset=d)
+    page = client.get(reverse("catalog:table_detail", args=[d.slug, table.name])).content.decode()
+    assert "<td>文字列（郵便番号）</td>" in page  # 項目定義
+    assert "<code>年度</code>（整数（年度））" in page  # profile heading
+    edit = client.get(reverse("catalog:table_schema_edit", args=[d.slug, table.name])).content.decode()
+    assert "（日付）" in edit
+    for code in (">integer<", ">date<", ">string<", "postal_code", "fiscal_year"):
+        assert code not in page, code
+        assert code not in preview, code
+    api = client.get(f"/api/v1/datasets/{d.slug}/tables/{table.name}")
+    assert api.status_code == 200
+    api_fields = {f["name"]: f for f in api.json()["fields"]}
+    assert api_fields["郵便番号"]["type"] == "string"  # the API keeps the codes
+    assert api_fields["郵便番号"]["type_label"] == "文字列（郵便番号）"
