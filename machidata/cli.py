@@ -2,7 +2,8 @@
 
 Each sub-command is a Django management command owned by the room it belongs to (``serve`` in
 jobs, ``demo`` in demo, ``import-inventory`` in catalog, …); this module only maps the hyphenated
-names users type onto them, so ``--help`` and error handling are Django's own.
+names users type onto them, so ``--help`` is Django's own; errors are printed as one Japanese line
+(「エラー: …」, exit status 1) instead of Django's English "CommandError: …".
 """
 
 from __future__ import annotations
@@ -53,12 +54,35 @@ def main(argv: list[str] | None = None) -> int:
     except Exception as exc:  # noqa: BLE001 - configuration errors get one clear line, not a traceback
         print(f"エラー: 設定を読み込めません: {exc}", file=sys.stderr)  # noqa: T201
         return 1
-    from django.core.management import execute_from_command_line
+    return _run(COMMANDS[name][0], rest)
 
+
+def _run(command: str, rest: list[str]) -> int:
+    """Run one management command; its errors become one Japanese line and exit status 1."""
+    from django.core.management import execute_from_command_line
+    from django.core.management.base import CommandError, SystemCheckError
+
+    from machidata.core.errors import MachidataError
+
+    wants_traceback = "--traceback" in rest
+    # With --traceback Django re-raises a CommandError instead of printing "CommandError: …" in
+    # English; we print one Japanese line instead (unless the user asked for the traceback).
+    argv = ["machidata", command, *rest] + ([] if wants_traceback else ["--traceback"])
     try:
-        execute_from_command_line(["machidata", COMMANDS[name][0], *rest])
+        execute_from_command_line(argv)
     except SystemExit as exc:
         return int(exc.code or 0) if not isinstance(exc.code, str) else 1
+    except (CommandError, MachidataError) as exc:
+        if wants_traceback:
+            raise
+        if isinstance(exc, SystemCheckError):  # already a formatted list of findings
+            print(str(exc), file=sys.stderr)  # noqa: T201 - CLI output
+            return exc.returncode or 1
+        message = exc.message if isinstance(exc, MachidataError) else str(exc)
+        # A progress bar may own the current line of the terminal: clear it first.
+        prefix = "\r\x1b[2K" if sys.stderr.isatty() else ""
+        print(f"{prefix}エラー: {message}", file=sys.stderr)  # noqa: T201 - CLI output
+        return getattr(exc, "returncode", 1) or 1
     return 0
 
 

@@ -167,11 +167,21 @@ def main() -> int:  # noqa: PLR0915 — one linear walk through the guide reads 
         shot(page, "04-personal-data-flags.png", selector="section[aria-labelledby=pii-h]")
         shot(page, "05-readability.png", top=top_of(page, "section[aria-labelledby=mr-h]"), height=560)
 
+        # 項目定義を取り込む前に直す: 電話番号の項目名、記号の意味
+        fields = page.locator("section[aria-labelledby=fields-h] tbody tr")
+        row = fields.filter(has=page.locator("th", has_text="電話番号")).first
+        row.locator("input[name$=_title]").fill("電話番号（代表）")
+        with page.expect_navigation():
+            page.click("main button[name=reread]")
+        shot(page, "18-overrides.png", top=top_of(page, "section[aria-labelledby=fields-h]"), height=640)
+
         # 3. 取り込み → 処理の進み具合
         state = start_and_wait(page)
         assert state == "完了", state
         shot(page, "06-job.png", top=0, height=800)
-        table_url = f"{BASE}/catalog/{slug}/tables/350001_yamaguchi_tourism/"
+        page.click("main a:has-text('取り込んだ表を見る')")
+        table_url = page.url.split("?")[0]
+        sys.stdout.write(f"表: {table_url}\n")
 
         # 表のページ
         page.goto(table_url)
@@ -188,8 +198,9 @@ def main() -> int:  # noqa: PLR0915 — one linear walk through the guide reads 
         shot(
             page,
             "09-profile.png",
-            selector="section[aria-labelledby=profile-h] > section:has(h3:has-text('開始時間（文字）'))",
+            selector="section[aria-labelledby=profile-h] > section:has(h3:has-text('開始時間（時刻）'))",
         )
+        shot(page, "19-table-reports.png", top=top_of(page, "section[aria-labelledby=reports-h]"), height=700)
         shot(page, "10-download.png", selector="section[aria-labelledby=download-h]")
 
         # Excel: 薬局一覧（和暦の期間が1つのセルに）
@@ -204,7 +215,7 @@ def main() -> int:  # noqa: PLR0915 — one linear walk through the guide reads 
             box.check()
         with page.expect_navigation():
             page.click("main button[name=reread]")
-        shot(page, "12-sheets.png", selector="main form.form fieldset")
+        shot(page, "12-sheets.png", selector="main form.form fieldset:has(legend:has-text('読み取りの設定'))")
 
         # マイナンバーは取り込めない
         choose_file(page, slug, mynumber_csv(tmp), title="給付金の受付")
@@ -241,6 +252,12 @@ def main() -> int:  # noqa: PLR0915 — one linear walk through the guide reads 
         with page.expect_navigation():
             page.click("section[aria-labelledby=history-h] button:has-text('この版に戻す')")
         sys.stdout.write(f"この版に戻す → {page.url}\n")
+        for _ in range(60):  # the restore job's page links back to the table when it is done
+            if "状態：完了" in page.inner_text("main"):
+                break
+            time.sleep(1)
+            page.reload()
+        shot(page, "20-restore-job.png", top=0, height=560)
         for _ in range(60):  # the restore is written by a job: wait until 第3版 is no longer 書き込み中
             page.goto(table_url)
             history = page.inner_text("section[aria-labelledby=history-h]")

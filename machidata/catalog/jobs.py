@@ -45,7 +45,20 @@ def restore_version_job(ctx: JobContext, *, table_id: int, version_id: int, note
             },
         )
     ctx.progress(new.rows or 0, new.rows or 0, phase="完了")
-    return {"table_id": table.pk, "restored_from": old.number, "version": new.number, "rows": new.rows}
+    from django.urls import reverse
+
+    return {
+        "table_id": table.pk,
+        "restored_from": old.number,
+        "version": new.number,
+        "rows": new.rows,
+        # The job page shows ``message`` and ``link`` (the jobs room's result convention).
+        "message": f"「{table.title}」を第{old.number}版に戻し、第{new.number}版（{new.rows or 0:,} 行）を作りました。",
+        "link": {
+            "url": reverse("catalog:table_detail", args=[table.dataset.slug, table.name]),
+            "label": "表を見る",
+        },
+    }
 
 
 # ---- schedules -------------------------------------------------------------------------------------

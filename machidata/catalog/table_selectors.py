@@ -11,6 +11,7 @@ from __future__ import annotations
 import datetime as dt
 import json
 import math
+import re
 import tempfile
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
@@ -64,11 +65,14 @@ ID_COLUMN: Final = "_id"
 # checking); pages and default API answers leave them out, a query that names them gets them.
 RAW_SUFFIX: Final = "__raw"
 PROFILE_CACHE_SECONDS: Final = 60 * 60 * 24 * 30  # versions never change; a month bounds the cache's size
-PROFILE_CACHE_PREFIX: Final = "catalog:profile:v2:"
+PROFILE_CACHE_PREFIX: Final = "catalog:profile:v3:"  # v3: distinct counts capped, exact on small versions
+# Up to this many rows a profile counts distinct values exactly (a fraction of a second per column on
+# two cores); above, DuckDB's estimate (a few % off, capped at the values present) keeps it fast.
+EXACT_DISTINCT_ROWS: Final = 250_000
 
 # Plain words for column types (項目定義), never Arrow/DuckDB jargon on a page.
 KIND_WORDS: Final[dict[str, str]] = {
-    "string": "文字",
+    "string": "文字列",
     "integer": "整数",
     "number": "小数",
     "boolean": "真偽（はい・いいえ）",
@@ -199,6 +203,9 @@ class VersionRow:
     note: str
     restored_from: int | None
     is_current: bool
+    readability_score: int | None = None
+    personal_columns: tuple[str, ...] = ()
+    issues: int = 0
 
     @property
     def viewable(self) -> bool:
@@ -240,9 +247,71 @@ def version_list(*, actor: Actor, table: Table) -> list[VersionRow]:
                 note=v.note,
                 restored_from=v.restored_from.number if v.restored_from is not None else None,
                 is_current=v.pk == table.current_version_id,
+                **_report_summary(
+                    v.restored_from.reports
+                    if v.restored_from is not None and not (v.reports or {}).get("readability")
+                    else v.reports or {}
+                ),
             )
         )
     return out
+
+
+def _report_summary(reports: dict[str, Any]) -> dict[str, Any]:
+    """The one-line figures of a version's reports for 更新履歴: score, flagged columns, validation issues."""
+    score = (reports.get("readability") or {}).get("score")
+    flags = (reports.get("screen") or {}).get("flags") or []
+    return {
+        "readability_score": int(score) if isinstance(score, int | float) else None,
+        "personal_columns": tuple(dict.fromkeys(str(f.get("column", "")) for f in flags)),
+        "issues": int((reports.get("validation") or {}).get("total") or 0),
+    }
+
+
+MAX_SHOWN_ISSUES: Final = 50
+
+
+def version_reports(*, actor: Actor, table: Table, version: TableVersion | None) -> dict[str, Any] | None:
+    """What ingestion found in a version's file (READ: the report quotes cells): personal-data flags,
+    the machine-readability report, validation issues and staff's overrides; ``None`` for a version
+    written without reports (a restore copies its source's reports; hand-written versions have none).
+    """
+    from machidata.ingest.labels import REASON_LABELS, TYPE_LABELS
+
+    version = _readable_version(actor, table, version)
+    source = version
+    for _ in range(20):  # a restored version has the data, hence the findings, of the one it copies
+        if source is None or source.restored_from_id is None or source.reports.get("readability"):
+            break
+        source = source.restored_from
+    reports = (source.reports or {}) if source is not None else {}
+    if not any(k in reports for k in ("screen", "readability", "validation")):
+        return None
+    validation = reports.get("validation") or {}
+    overrides = reports.get("overrides") or {}
+    override_lines = [
+        f"列「{c}」: "
+        + "、".join(
+            (
+                f"型={TYPE_LABELS.get(v, v)}"
+                if k == "type"
+                else f"{'単位' if k == 'unit' else '項目名'}={v or 'なし'}"
+            )
+            for k, v in props.items()
+        )
+        for c, props in (overrides.get("fields") or {}).items()
+    ] + [f"記号「{m}」= {REASON_LABELS.get(r, r)}" for m, r in (overrides.get("missing") or {}).items()]
+    return {
+        "screen": reports.get("screen") or {"flags": []},
+        "readability": reports.get("readability"),
+        "validation": {
+            "total": int(validation.get("total") or 0),
+            "rows_checked": validation.get("rows_checked"),
+            "issues": list(validation.get("issues") or [])[:MAX_SHOWN_ISSUES],
+        },
+        "overrides": override_lines,
+        "from_number": source.number if source is not None and source is not version else None,
+    }
 
 
 # ---- 項目定義 ----------------------------------------------------------------------------------------
@@ -288,6 +357,23 @@ def _kind(name: str, storage_type: str, declared: dict[str, Any]) -> str:
     return kind_of(dtype) if dtype else "other"
 
 
+# How each 項目定義 type is stored (the engine's kind of its Arrow type; see ingest.schema).
+_STORED_AS: Final = {"string": "string", "integer": "integer", "year": "integer", "number": "number",
+                     "boolean": "boolean", "date": "date", "datetime": "datetime", "time": "string",
+                     "yearmonth": "string"}  # fmt: skip
+
+
+def _type_label(kind: str, declared: dict[str, Any]) -> str:
+    """The word staff see: the 項目定義's own type and kind when it has them (年度, 郵便番号), else the stored kind."""
+    from machidata.ingest.labels import TYPE_LABELS, type_label
+
+    dtype = str(declared.get("type") or "")
+    # An earlier version may have stored the column with another type than today's 項目定義 says.
+    if dtype in TYPE_LABELS and _STORED_AS.get(dtype) == kind:
+        return type_label(dtype, (declared.get("machidata") or {}).get("kind"))
+    return KIND_WORDS.get(kind, KIND_WORDS["other"])
+
+
 def table_fields(table: Table, version: TableVersion | None = None) -> list[FieldInfo]:
     """The columns of a version (or of the table's 項目定義 when it has no data yet), `_id` left out."""
     declared = _schema_fields(table)
@@ -309,7 +395,7 @@ def table_fields(table: Table, version: TableVersion | None = None) -> list[Fiel
                 name=name,
                 title=str(d.get("title") or ""),
                 kind=kind,
-                type_label=KIND_WORDS.get(kind, KIND_WORDS["other"]),
+                type_label=_type_label(kind, d),
                 unit=str(d.get("unit") or ""),
                 description=str(d.get("description") or ""),
                 storage_type=storage_type,
@@ -369,9 +455,10 @@ class RowsPage:
     version: TableVersion | None = None
     columns: list[str] = field(default_factory=list)
 
-    def display_rows(self) -> list[list[str]]:
-        """Rows as lists of display text in column order (for the preview table)."""
-        return [[display(r.get(c)) for c in self.columns] for r in self.raw]
+    def display_rows(self, plain_columns: frozenset[str] | set[str] = frozenset()) -> list[list[str]]:
+        """Rows as lists of display text in column order (for the preview table); codes as plain digits."""
+        show = [(c, _digits if c in plain_columns else display) for c in self.columns]
+        return [[fn(r.get(c)) if r.get(c) is not None else "" for c, fn in show] for r in self.raw]
 
 
 def _with_stable_order(query: TableQuery) -> TableQuery:
@@ -524,6 +611,7 @@ def _compute_profile(version: TableVersion) -> list[dict[str, Any]]:
             files_for(version),
             shown,
             timeout_s=max(settings.MACHIDATA_ENGINE_TIMEOUT_S, 60),
+            exact_distinct=(version.rows or 0) <= EXACT_DISTINCT_ROWS,
             **_engine_kwargs(),
         )
     except EngineError as exc:
@@ -544,6 +632,7 @@ def _compute_profile(version: TableVersion) -> list[dict[str, Any]]:
                 "rows": p.rows,
                 "nulls": p.nulls,
                 "distinct": p.distinct,
+                "distinct_exact": p.distinct_exact,
                 "min": jsonable(p.min),
                 "max": jsonable(p.max),
                 "top": [[jsonable(v), n] for v, n in p.top],
@@ -567,16 +656,36 @@ def table_profile(*, actor: Actor, table: Table, version: TableVersion | None = 
     return profile
 
 
-def profile_for_display(profile: list[dict[str, Any]]) -> list[dict[str, Any]]:
-    """Profiles with display text and histogram shares (0–100) for bars drawn with <meter>."""
+def _bin_label(b: dict[str, Any], kind: str, as_text: Any) -> str:
+    """``1001 ～ 1020`` for whole-number bins (both ends included), ``start ～ end`` otherwise."""
+    start, end = b["start"], b["end"]
+    if kind == "integer" and isinstance(start, int | float) and isinstance(end, int | float):
+        first, last = int(start), int(end) - 1  # integer bins are [start, end) with whole edges
+        return as_text(first) if last <= first else f"{as_text(first)} ～ {as_text(last)}"
+    return f"{as_text(start)} ～ {as_text(end)}"
+
+
+def profile_for_display(
+    profile: list[dict[str, Any]],
+    *,
+    plain_columns: frozenset[str] | set[str] = frozenset(),
+    type_labels: dict[str, str] | None = None,
+) -> list[dict[str, Any]]:
+    """Profiles with display text and histogram shares (0–100) for bars drawn with <meter>.
+
+    ``plain_columns``: number columns that are codes or years (受付番号, 年度): digits without
+    thousands separators (see :func:`plain_number_columns`).
+    """
     out = []
     for p in profile:
+        plain = p["name"] in plain_columns
+        as_text = _digits if plain else _plain
         hist = p.get("histogram") or []
         peak = max((b["count"] for b in hist), default=0)
         bins = [
             {
                 **b,
-                "label": f"{_plain(b['start'])} ～ {_plain(b['end'])}",
+                "label": _bin_label(b, p["kind"], as_text),
                 "share": round(100 * b["count"] / peak) if peak else 0,
             }
             for b in hist
@@ -586,14 +695,16 @@ def profile_for_display(profile: list[dict[str, Any]]) -> list[dict[str, Any]]:
         out.append(
             {
                 **p,
-                "type_label": KIND_WORDS.get(p["kind"], KIND_WORDS["other"]),
-                "min_text": _plain(p.get("min")),
-                "max_text": _plain(p.get("max")),
+                "type_label": (type_labels or {}).get(p["name"])
+                or KIND_WORDS.get(p["kind"], KIND_WORDS["other"]),
+                "min_text": as_text(p.get("min")),
+                "max_text": as_text(p.get("max")),
+                "distinct_text": _distinct_text(p),
                 "null_share": f"{100 * p['nulls'] / rows:.1f}" if rows else "0",
                 "bins": bins,
                 "top_rows": [
                     {
-                        "value": _plain(v) if v is not None else "（空欄）",
+                        "value": as_text(v) if v is not None else "（空欄）",
                         "count": n,
                         "share": round(100 * n / top_peak) if top_peak else 0,
                     }
@@ -602,6 +713,47 @@ def profile_for_display(profile: list[dict[str, Any]]) -> list[dict[str, Any]]:
             }
         )
     return out
+
+
+def _distinct_text(p: dict[str, Any]) -> str:
+    if p.get("distinct") is None:
+        return "—"
+    text = f"{p['distinct']:,}"
+    # Cached profiles from before the cap have no flag: they were approximate.
+    return text if p.get("distinct_exact", False) else f"約 {text}"
+
+
+def _digits(value: Any) -> str:
+    """A code or year as written: 20240001, not 20,240,001 nor 2.024e+07."""
+    if isinstance(value, float) and value.is_integer():
+        return str(int(value))
+    if isinstance(value, int) and not isinstance(value, bool):
+        return str(value)
+    return _plain(value)
+
+
+# Column titles that name a code, a number used as a label or a year: shown as plain digits.
+_CODE_TITLE = re.compile(r"番号|コード|ＩＤ|№|年度|西暦|^年$|(?<![A-Za-z])(?:ID|Id|id|No|NO|code|CODE)\.?$")
+_CODE_KINDS: Final = frozenset({"fiscal_year", "lg_code", "postal_code", "phone"})
+
+
+def plain_number_columns(table: Table, version: TableVersion | None = None) -> frozenset[str]:
+    """Integer columns that are identifiers or years (受付番号, 郵便番号, 団体コード, 年度, 西暦): never 1,001."""
+    declared = _schema_fields(table)
+    out = set()
+    for f in table_fields(table, version):
+        d = declared.get(f.name, {})
+        kind = (d.get("machidata") or {}).get("kind")
+        if f.kind != "integer":
+            continue
+        if (
+            d.get("type") == "year"
+            or kind in _CODE_KINDS
+            or _CODE_TITLE.search(f.name)
+            or _CODE_TITLE.search(f.title)
+        ):
+            out.add(f.name)
+    return frozenset(out)
 
 
 def _plain(value: Any) -> str:

@@ -119,7 +119,7 @@ def _preview(request: HttpRequest, table: Table, version: Any, fields: list[ts.F
             }
         )
     ctx["headers"] = headers
-    ctx["rows"] = page.display_rows()
+    ctx["rows"] = page.display_rows(ts.plain_number_columns(table, version))
     ctx["first_row"] = page.offset + 1 if page.total else 0
     ctx["last_row"] = page.offset + len(page.raw)
     return ctx
@@ -187,10 +187,13 @@ def table_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
         "profile_error": "",
     }
     if can_read and version is not None:
+        ctx["reports"] = ts.version_reports(actor=actor, table=table, version=version)
         ctx.update(_preview(request, table, version, fields))
         try:
             ctx["profile"] = ts.profile_for_display(
-                ts.table_profile(actor=actor, table=table, version=version)
+                ts.table_profile(actor=actor, table=table, version=version),
+                plain_columns=ts.plain_number_columns(table, version),
+                type_labels={f.name: f.type_label for f in fields},
             )
         except InvalidInput as exc:
             ctx["profile_error"] = exc.message

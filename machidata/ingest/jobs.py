@@ -20,6 +20,7 @@ def ingest_file_job(
     mode: str = "replace",
     options: dict[str, Any] | None = None,
     note: str = "",
+    overrides: dict[str, Any] | None = None,
 ) -> dict[str, Any]:
     """Ingest an uploaded file into a table; the result is the version summary."""
     from machidata.ingest.services import ingest_file, summary_of
@@ -40,6 +41,7 @@ def ingest_file_job(
             note=note,
             job_id=f"job-{ctx.job_id}",
             progress=progress,
+            overrides=overrides,
         )
     finally:
         Path(path).unlink(missing_ok=True)
@@ -50,8 +52,33 @@ def ingest_file_job(
     result["message"] = (
         f"「{table.title}」の第{version.number}版として {version.rows or 0:,} 行を取り込みました。"
     )
+    # Staff read the details in Japanese words; the codes stay in the result for scripts and the API.
+    result["details"] = _details(version)
     result["link"] = {
         "url": reverse("catalog:table_detail", args=[table.dataset.slug, table.name]),
         "label": "取り込んだ表を見る",
     }
     return result
+
+
+def _details(version: Any) -> list[str]:
+    """The version's summary as lines staff read: rows, each column with its type word, findings."""
+    from machidata.ingest.labels import type_label
+
+    reports = version.reports or {}
+    lines = [f"第{version.number}版: {version.rows or 0:,} 行"]
+    schema = Table.objects.filter(pk=version.table_id).values_list("schema", flat=True).first() or {}
+    for f in schema.get("fields") or []:
+        label = type_label(str(f.get("type", "string")), (f.get("machidata") or {}).get("kind"))
+        unit = f"・単位 {f['unit']}" if f.get("unit") else ""
+        lines.append(f"列「{f.get('title') or f.get('name')}」: {label}{unit}")
+    score = (reports.get("readability") or {}).get("score")
+    if score is not None:
+        lines.append(f"機械判読性: {score} 点")
+    flagged = list(dict.fromkeys(f.get("column") for f in (reports.get("screen") or {}).get("flags") or []))
+    if flagged:
+        lines.append(f"個人情報の可能性がある列: {'、'.join(str(c) for c in flagged)}")
+    issues = int((reports.get("validation") or {}).get("total") or 0)
+    if issues:
+        lines.append(f"項目定義と合わない値: {issues:,} 件")
+    return lines

@@ -157,9 +157,11 @@ def _pin_sources(schema: Any) -> dict[str, Any]:
     return dict(schema.to_dict())
 
 
-def _schema_for(*, table: Table, source: Any, sample: pa.Table, mode: str) -> Any:
+def _schema_for(
+    *, table: Table, source: Any, sample: pa.Table, mode: str, overrides: dict[str, Any] | None = None
+) -> Any:
     """The 項目定義 to write with: the table's own for an append (columns must match), else inferred."""
-    from machidata.ingest import infer
+    from machidata.ingest import overrides as ov
     from machidata.ingest.schema import TableSchema
 
     if mode == "append" and table.current_version_id is not None and table.schema:
@@ -176,9 +178,11 @@ def _schema_for(*, table: Table, source: Any, sample: pa.Table, mode: str) -> An
             )
         return schema
     # The sheet-name column of combined sheets (４月, ５月 …) is a label, not a number of months.
-    overrides = {SHEET_COLUMN: {"type": "string"}} if SHEET_COLUMN in source.columns else None
-    inferred = infer.infer_schema(sample, detection=source.detection, field_overrides=overrides)
-    return _merge_wording(inferred, table.schema or None)
+    base = {SHEET_COLUMN: {"type": "string"}} if SHEET_COLUMN in source.columns else None
+    inferred = ov.infer_with_overrides(
+        sample, detection=source.detection, overrides=overrides, base_fields=base
+    )
+    return ov.apply_wording(_merge_wording(inferred, table.schema or None), overrides)
 
 
 def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
@@ -206,8 +210,12 @@ def ingest_file(
     note: str = "",
     job_id: str = "",
     progress: Progress = _no_progress,
+    overrides: dict[str, Any] | None = None,
 ) -> TableVersion:
-    """Read ``path`` and commit it as the next version of ``table`` (replace or append), or nothing."""
+    """Read ``path`` and commit it as the next version of ``table`` (replace or append), or nothing.
+
+    ``overrides``: staff's types, units, titles and symbol meanings (see ``ingest.overrides``).
+    """
     from machidata.ingest import normalise, readability, screen, validate
     from machidata.ingest.readers import ReadOptions, read_source
     from machidata.ingest.schema import schema_to_arrow
@@ -229,7 +237,7 @@ def ingest_file(
 
     progress(0, None, "項目の型と個人情報を調べています")
     screening = screen.screen_sample(sample)  # a マイナンバー column stops here, before anything is written
-    schema = _schema_for(table=table, source=source, sample=sample, mode=mode)
+    schema = _schema_for(table=table, source=source, sample=sample, mode=mode, overrides=overrides)
     # Typed sources (Parquet) have no original text to keep; text sources keep it in `__raw` columns.
     typed_source = bool(source.detection.get("typed"))
     arrow_schema = schema_to_arrow(schema) if typed_source else normalise.arrow_schema_with_raw(schema)
@@ -275,6 +283,7 @@ def ingest_file(
                 sample, schema, detection=source.detection
             ).to_dict(),
             "options": _jsonable(asdict(opts)),
+            "overrides": _jsonable(overrides or {}),
         },
     )
     with transaction.atomic():

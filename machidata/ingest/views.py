@@ -13,9 +13,11 @@ from django.views.decorators.http import require_http_methods
 
 from machidata.access.policy import Action, access_dataset, can
 from machidata.catalog.models import Table
+from machidata.catalog.table_names import table_name_for
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.ingest import services
-from machidata.ingest.forms import OptionsForm, UploadForm
+from machidata.ingest.forms import OptionsForm, OverridesForm, UploadForm
+from machidata.ingest.overrides import clean_overrides, describe
 from machidata.ingest.screen import MyNumberDetected
 
 SESSION_KEY = "machidata.ingest.pending"
@@ -80,20 +82,29 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     dataset = _dataset(request, slug)
     pending = _pending(request, dataset)
     options = dict(pending.get("options") or {})
+    overrides = dict(pending.get("overrides") or {})
     sheet_names: list[str] = []
+    override_error = ""
     if request.method == "POST":
         form = OptionsForm(request.POST, sheet_names=pending.get("sheet_names") or [])
-        if form.is_valid():
+        shown = pending.get("shown") or {}
+        ov_form = OverridesForm(request.POST, columns=shown.get("columns"), markers=shown.get("markers"))
+        if form.is_valid() and ov_form.is_valid():
             options = form.read_options()
+            try:
+                overrides = clean_overrides(ov_form.read_overrides(previous=overrides))
+            except InvalidInput as exc:
+                override_error = exc.message
             pending["options"] = options
-            request.session[SESSION_KEY] = {k: v for k, v in pending.items() if k != "path"}
-            if "start" in request.POST:
-                return _start(request, dataset, pending, options)
+            pending["overrides"] = overrides
+            _save(request, pending)
+            if "start" in request.POST and not override_error:
+                return _start(request, dataset, pending, options, overrides)
     result = None
     error = ""
     error_hint = False
     try:
-        result = preview_file(pending["path"], options=options)
+        result = preview_file(pending["path"], options=options, overrides=overrides)
         sheet_names = result.sheet_names
     except MyNumberDetected as exc:
         error = exc.message
@@ -101,9 +112,26 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
         error = exc.message
         error_hint = True  # most reading errors are fixed by an encoding or header-row override
     pending["sheet_names"] = sheet_names
-    request.session[SESSION_KEY] = {k: v for k, v in pending.items() if k != "path"}
-    initial = {**options}
-    form = OptionsForm(initial=initial, sheet_names=sheet_names)
+    if result is not None and overrides.get("fields"):
+        # Columns of an earlier reading (another header row or sheet) no longer apply.
+        overrides["fields"] = {c: p for c, p in overrides["fields"].items() if c in result.columns}
+        pending["overrides"] = {k: v for k, v in overrides.items() if v}
+    forced = {c: p["type"] for c, p in (overrides.get("fields") or {}).items() if "type" in p}
+    shown_columns = [
+        {
+            "source": c.source,
+            "inferred_label": "自動" if c.source in forced else c.type_label,
+            "forced_type": forced.get(c.source, ""),
+            "unit": c.unit,
+            "title": c.title,
+        }
+        for c in (result.column_views if result else [])
+    ]
+    markers = {**(result.markers if result else {}), **(overrides.get("missing") or {})}
+    pending["shown"] = {"columns": shown_columns, "markers": markers}
+    _save(request, pending)
+    form = OptionsForm(initial={**options}, sheet_names=sheet_names)
+    ov_form = OverridesForm(columns=shown_columns, markers=markers)
     return render(
         request,
         "ingest/preview.html",
@@ -111,6 +139,9 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
             "dataset": dataset,
             "pending": pending,
             "form": form,
+            "ov_form": ov_form,
+            "override_lines": describe(overrides),
+            "override_error": override_error,
             "result": result,
             "error": error,
             "error_hint": error_hint,
@@ -118,16 +149,24 @@ def preview(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _save(request: HttpRequest, pending: dict[str, Any]) -> None:
+    request.session[SESSION_KEY] = {k: v for k, v in pending.items() if k != "path"}
+
+
 def _start(
-    request: HttpRequest, dataset: Any, pending: dict[str, Any], options: dict[str, Any]
+    request: HttpRequest,
+    dataset: Any,
+    pending: dict[str, Any],
+    options: dict[str, Any],
+    overrides: dict[str, Any],
 ) -> HttpResponse:
     from machidata.jobs.services import job_submit
 
     actor = request.actor  # type: ignore[attr-defined]
-    name = pending["table"] or services.table_name_from(pending["source_name"])
-    table = services.table_get_or_create(
-        actor=actor, dataset=dataset, name=name, title=pending.get("new_table_title") or name
-    )
+    title = pending.get("new_table_title") or Path(pending["source_name"]).stem
+    # A new table is named after its title (romanised, unique in the dataset), not the file.
+    name = pending["table"] or table_name_for(dataset=dataset, title=title)
+    table = services.table_get_or_create(actor=actor, dataset=dataset, name=name, title=title)
     job = job_submit(
         kind="ingest.file",
         title=f"取り込み: {pending['source_name']} → {dataset.title} / {table.title}",
@@ -138,6 +177,7 @@ def _start(
             "mode": pending["mode"],
             "options": options,
             "note": pending.get("note", ""),
+            "overrides": overrides,
         },
         actor=actor,
         unit=dataset.owner,

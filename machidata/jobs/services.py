@@ -348,12 +348,14 @@ def _run(job: Job, spec: JobKind, ctx: JobContext) -> None:
         _finish(job.pk, JobStatus.CANCELLED, progress_done=ctx.done, phase=ctx.phase)
     except MachidataError as exc:
         logger.info("job %s failed: %s", job.pk, exc.message)
-        _finish(job.pk, JobStatus.FAILED, error=exc.message, progress_done=ctx.done)
+        _finish(job.pk, JobStatus.FAILED, error=exc.message, progress_done=ctx.done, phase=ctx.phase)
     except Exception:
         logger.exception("job %s (%s) failed", job.pk, job.kind, extra={"job_id": job.pk})
         if not immediate:
             close_old_connections()  # a broken connection must not also lose the failure record
-        _finish(job.pk, JobStatus.FAILED, error=_generic_error(job.pk), progress_done=ctx.done)
+        _finish(
+            job.pk, JobStatus.FAILED, error=_generic_error(job.pk), progress_done=ctx.done, phase=ctx.phase
+        )
     else:
         total = ctx.total if ctx.total is not None else ctx.done
         _finish(job.pk, JobStatus.SUCCEEDED, result=result, progress_done=ctx.done, progress_total=total)

@@ -34,3 +34,28 @@ def test_every_command_has_help(name, capsys):
         execute_from_command_line(["machidata", cli.COMMANDS[name][0], "--help"])
     assert exc.value.code == 0
     assert "usage" in capsys.readouterr().out.lower()
+
+
+def test_command_error_is_one_japanese_line_without_django_prefix(capsys, tmp_path):
+    missing = tmp_path / "nai.csv"
+    assert cli.main(["ingest", str(missing), "--dataset", "x", "--quiet"]) == 1
+    err = capsys.readouterr().err
+    assert err == f"エラー: ファイル「{missing}」が見つかりません。\n"
+    assert "CommandError" not in err
+
+
+@pytest.mark.django_db
+def test_domain_error_of_a_command_is_one_japanese_line(capsys, tmp_path):
+    path = tmp_path / "a.csv"
+    path.write_text("区,人口\n中央区,1\n", encoding="utf-8")
+    assert cli.main(["ingest", str(path), "--dataset", "x", "--quiet", "--type", "人口=数値"]) == 1
+    err = capsys.readouterr().err
+    assert err.startswith("エラー: 列「人口」の型「数値」は使えません。")
+    assert "Traceback" not in err
+
+
+def test_traceback_option_still_shows_the_traceback(tmp_path):
+    from django.core.management.base import CommandError
+
+    with pytest.raises(CommandError):
+        cli.main(["ingest", str(tmp_path / "nai.csv"), "--dataset", "x", "--traceback"])

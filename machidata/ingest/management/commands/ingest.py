@@ -45,6 +45,35 @@ class Command(BaseCommand):
             default=Classification.RESTRICTED.value,
             help="新しいデータセットの公開区分（既定: restricted＝所属限定）",
         )
+        parser.add_argument(
+            "--type",
+            dest="types",
+            action="append",
+            metavar="列名=型",
+            help="列の型を指定（推定より優先。例: --type 受付番号=string。型: string, integer, number, "
+            "boolean, date, datetime, time, year, yearmonth）。繰り返し指定できます",
+        )
+        parser.add_argument(
+            "--unit",
+            dest="units",
+            action="append",
+            metavar="列名=単位",
+            help="列の単位を指定（例: --unit 人口=人）",
+        )
+        parser.add_argument(
+            "--column-title",
+            dest="column_titles",
+            action="append",
+            metavar="列名=項目名",
+            help="列の項目名を指定（例: --column-title 人口=人口（人））",
+        )
+        parser.add_argument(
+            "--missing",
+            action="append",
+            metavar="記号=意味",
+            help="空欄を表す記号の意味（例: --missing x=suppressed --missing -=none。"
+            "意味: none＝該当なし, suppressed＝秘匿, unknown＝不詳。「-」で始まる記号は --missing=-=none と書きます）",
+        )
         parser.add_argument("--note", default="", help="版のメモ")
         parser.add_argument(
             "--as", dest="as_user", help="実行する職員のユーザー名（省略時はサーバーの運用者）"
@@ -61,6 +90,7 @@ class Command(BaseCommand):
         if not path.is_file():
             raise CommandError(f"ファイル「{path}」が見つかりません。")
         try:
+            overrides = _overrides(o)  # checked before anything is created
             actor = actor_from_username(o["as_user"]) if o["as_user"] else cli_operator_actor()
             dataset = Dataset.objects.filter(slug=o["dataset"]).first()
             if dataset is None:
@@ -99,6 +129,7 @@ class Command(BaseCommand):
                 options=options,
                 note=o["note"],
                 progress=(lambda *a: None) if o["quiet"] else _Bar(path.stat().st_size),
+                overrides=overrides,
             )
         except MachidataError as exc:
             raise CommandError(exc.message) from exc
@@ -119,6 +150,22 @@ class Command(BaseCommand):
                 "新しいデータセットを作るには --department で所管課の所属コードを指定してください。"
             )
         return unit
+
+
+def _overrides(o: dict[str, Any]) -> dict[str, Any]:
+    """``--type/--unit/--column-title/--missing`` as the overrides of ``ingest.overrides`` (checked)."""
+    from machidata.ingest.overrides import clean_overrides, parse_pairs
+
+    fields: dict[str, dict[str, Any]] = {}
+    for key, option, what in (
+        ("type", "types", "--type"),
+        ("unit", "units", "--unit"),
+        ("title", "column_titles", "--column-title"),
+    ):
+        for column, value in parse_pairs(o.get(option), what=what).items():
+            fields.setdefault(column, {})[key] = value
+    missing = parse_pairs(o.get("missing"), what="--missing")
+    return clean_overrides({"fields": fields, "missing": missing})
 
 
 class _Bar:
