@@ -51,6 +51,7 @@ CANONICAL = {"integer": ("^(?:0|-?[1-9][0-9]{0,14})$", pa.int64()),
              "year": ("^(?:0|-?[1-9][0-9]{0,14})$", pa.int64()),
              "number": ("^-?[0-9]+(?:\\.[0-9]+)?$", pa.float64()),
              "date": ("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", pa.date32())}  # fmt: skip
+PROBE_ROWS = 512  # cells looked at before trying a cast of the whole column
 MAX_CACHED_VALUES = 50_000  # distinct values kept per field across batches (bounds memory)
 TYPE_LABELS = {"integer": "整数", "number": "数値", "boolean": "真偽値（○/×、有/無など）", "date": "日付",
                "datetime": "日時", "time": "時刻", "year": "西暦年", "yearmonth": "年月", "string": "文字列",
@@ -66,6 +67,7 @@ class Parsed:
     ok: Arr  # present and read as the field's type
     changed: Arr  # the stored value is not an exact spelling of the raw text
     message: Arr | str  # why a present cell failed (Japanese)
+    clean: bool = False  # every non-blank cell read as spelled (present, ok, unchanged): nothing to keep
 
 
 @dataclass
@@ -119,7 +121,7 @@ def by_distinct(values: Arr, fn: Callable[[str], Any], typ: pa.DataType) -> Arr:
 
 
 def _false(n: int) -> Arr:
-    return pa.array([False] * n, pa.bool_()) if n else pa.array([], pa.bool_())
+    return pa.repeat(False, n)
 
 
 def _present(raw: Arr, t: Arr, f: Field) -> Arr:
@@ -364,9 +366,16 @@ def _parse_distinct(raw: Arr, f: Field, cache: ParseCache | None) -> Parsed:
         if cache is not None and len(table.values) <= cache.max_values:
             cache.seen[f.name] = table
     assert table is not None
-    rows = pc.take(pc.index_in(uniq, value_set=table.values), indices)
-    typed, present, ok, changed, message = (pc.take(c, rows) for c in table.columns)
-    return Parsed(typed, present, ok, changed, message)
+    at = pc.index_in(uniq, value_set=table.values)
+    rows = pc.take(at, indices)
+    typed, present, ok, changed, message = table.columns
+    if not pc.any(pc.and_(pc.take(present, at), pc.invert(pc.take(ok, at)))).as_py():
+        message = ""  # no cell of this batch failed: the messages are not needed
+    else:
+        message = pc.take(message, rows)
+    return Parsed(
+        pc.take(typed, rows), pc.take(present, rows), pc.take(ok, rows), pc.take(changed, rows), message
+    )
 
 
 def _canonical(raw: Arr, f: Field) -> tuple[Arr, Arr] | None:
@@ -378,8 +387,15 @@ def _canonical(raw: Arr, f: Field) -> tuple[Arr, Arr] | None:
     if f.kind or f.part or f.type not in CANONICAL:
         return None
     pattern, typ = CANONICAL[f.type]
+    # A failing cast costs as much as 30 successful ones, and a messy column fails at its first
+    # cells: probe the head before casting the whole column.
+    probe = raw.slice(0, PROBE_ROWS)
+    if not pc.any(pc.match_substring_regex(probe, pattern)).as_py():
+        return None
     nonblank = pc.not_equal(raw, "")
     try:  # a clean column casts whole: then only spellings Arrow reads but we do not are excluded
+        if not pc.all(pc.or_(pc.equal(probe, ""), pc.match_substring_regex(probe, pattern))).as_py():
+            raise pa.ArrowInvalid("the head has cells that are not canonical")
         typed = pc.cast(raw if pc.all(nonblank).as_py() else pc.if_else(nonblank, raw, _NULL_STR), typ)
         hit = pc.and_(nonblank, _arrow_only_spellings(raw, typed, f.type))
     except pa.ArrowInvalid:  # some cells are not canonical: find the rest by the pattern
@@ -439,7 +455,7 @@ def parse_field(column: Arr, f: Field, cache: ParseCache | None = None) -> Parse
     typed, hit = canon
     rest = pc.and_(pc.not_equal(raw, ""), pc.invert(hit))
     if not pc.any(rest).as_py():
-        return Parsed(typed, hit, hit, _false(len(raw)), "")
+        return Parsed(typed, hit, hit, _false(len(raw)), "", clean=True)
     p = _parse_distinct(pc.filter(raw, rest), f, cache)
     return Parsed(
         pc.replace_with_mask(pc.cast(typed, p.typed.type), rest, p.typed),
@@ -481,10 +497,12 @@ def normalise_batch(
             arrays.append(pc.if_else(pc.fill_null(pc.not_equal(text, ""), False), text, _NULL_STR))
             continue
         p = parse_field(source, f, cache)
-        typed = pc.if_else(p.ok, p.typed, pa.scalar(None, p.typed.type))
+        typed = p.typed if p.clean else pc.if_else(p.ok, p.typed, pa.scalar(None, p.typed.type))
         if f.type == "time":  # parsed as time64, stored as "HH:MM:SS" text (see schema.ARROW_TYPES)
             typed = pc.utf8_slice_codeunits(pc.cast(typed, pa.string()), 0, 8)
         arrays.append(pc.cast(typed, f.arrow_type()))
+        if p.clean:  # nothing failed, nothing changed: no issue, no raw text to keep
+            continue
         failed = pc.and_(p.present, pc.invert(p.ok))
         n_failed = pc.sum(pc.cast(failed, pa.int64())).as_py() or 0
         if n_failed:
