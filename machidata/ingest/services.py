@@ -243,6 +243,10 @@ def _ahead(items: Iterator[T], depth: int) -> Iterator[T]:
             put((True, end))
         except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
             put((False, exc))
+        finally:  # stopped early: close the upstream stages (and their threads) from this thread
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
 
     worker = threading.Thread(target=work, name="ingest-normalise", daemon=True)
     worker.start()
@@ -304,7 +308,8 @@ def ingest_file(
 
     def typed_batches() -> Iterator[pa.RecordBatch]:
         nonlocal rows_done
-        batches = _coalesce(itertools.chain(head, rest), BATCH_ROWS)
+        # Three stages on three threads: read (pyarrow parse, CP932 decode), normalise, write.
+        batches = _ahead(_coalesce(itertools.chain(head, rest), BATCH_ROWS), PREFETCH_BATCHES)
         for batch, result, issues in _ahead(_normalised(batches, schema, first_row), PREFETCH_BATCHES):
             report.add(result.issues + issues, extra_counts=result.failures)
             if reject and not report.ok:
