@@ -24,6 +24,7 @@ from machidata.ingest.normalise import (
     LATLON_PATTERN,
     SPLIT_SUFFIX,
     parse_field,
+    slash_order,
 )
 from machidata.ingest.schema import (
     Constraints,
@@ -36,6 +37,7 @@ from machidata.ingest.schema import (
 from machidata.jp import vector as jv
 from machidata.jp.codes import KUMAMOTO_WARDS
 from machidata.jp.text import FALSE_WORDS, NONE_MARKER_PATTERN, TRUE_WORDS, UNIT_SET
+from machidata.jp.wareki import SLASH_YEAR_LAST_PATTERN
 
 Arr = Any
 THRESHOLD = 0.95
@@ -101,7 +103,10 @@ def _candidates(title: str, values: Arr, threshold: float) -> list[Field]:
         c.append(Field(name="", type="integer", format="fiscal_year", kind="fiscal_year"))
     if _mostly(values, _RANGE_SEP, threshold):
         c.append(Field(name="", type="date", part="start"))
-    c += [Field(name="", type="date"), Field(name="", type="datetime")]
+    # Only cells of a date shape can read as dates: skip the date parsers for other columns.
+    if _mostly(values, jv.DATE_SHAPE_PATTERN, threshold):
+        fmt = _slash_format(values)
+        c += [Field(name="", type="date", format=fmt), Field(name="", type="datetime", format=fmt)]
     if _mostly(values, "^(午前|午後)? ?[0-9]{1,2}(:[0-9]{2}|時)", threshold):
         c.append(Field(name="", type="time"))
     if _mostly(values, "^.{1,8}(年|[./-]) ?[0-9]{1,2} ?月?$", threshold) and not digits:
@@ -114,9 +119,27 @@ def _candidates(title: str, values: Arr, threshold: float) -> list[Field]:
     return c
 
 
-def _refine_number(f: Field, column: Arr, present: Arr, title: str) -> Field:
+def _slash_format(values: Arr) -> str:
+    """The column's order of ``3/31/2023``-style dates, as a date ``format`` (``default`` if none).
+
+    A first part over 12 somewhere means day first, a second part over 12 month first; when every
+    such cell is ambiguous (3/1/2023), month first — the way US-locale spreadsheets export dates,
+    where these come from in Japanese files. Both seen: no order (ambiguous cells then fail).
+    """
+    s = pc.extract_regex(values, SLASH_YEAR_LAST_PATTERN)
+    s = pc.drop_null(s)
+    if not len(s):
+        return "default"
+    day_first = pc.any(pc.greater(pc.cast(pc.struct_field(s, "a"), pa.int64()), 12)).as_py()
+    month_first = pc.any(pc.greater(pc.cast(pc.struct_field(s, "b"), pa.int64()), 12)).as_py()
+    if day_first and month_first:
+        return "default"
+    return "%d/%m/%Y" if day_first else "%m/%d/%Y"
+
+
+def _refine_number(f: Field, t: Arr, present: Arr, title: str) -> Field:
     """Pick the unit (the commonest in cells, else the header's) and integer/year/lat/lon."""
-    nc = jv.parse_numbers(column)
+    nc = jv.parse_numbers_normalised(t)
     units = Counter(u for u in pc.filter(nc.unit, pc.and_(present, nc.ok)).to_pylist() if u)
     f.unit = units.most_common(1)[0][0] if units else _header_unit(title)
     whole = pc.filter(nc.value, pc.and_(present, nc.ok))
@@ -149,13 +172,13 @@ def _infer_column(title: str, column: Arr, threshold: float, overrides: dict[str
     if column.type != pa.string():
         return [Field(name="", title=title, type=arrow_to_field_type(column.type), source=title)]
     t = jv.normalise_text(column)
-    reasons = jv.missing_reasons(column)
+    reasons = jv.missing_reasons_normalised(t)
     marker_set = pa.array(list(overrides) or [""], pa.string())
     is_marker = pc.or_(pc.is_valid(reasons), pc.fill_null(pc.is_in(t, value_set=marker_set), False))
     present = pc.and_(pc.is_valid(t), pc.invert(is_marker))
     values = pc.filter(t, present)
     uniq = pc.unique(pc.drop_null(pc.filter(t, is_marker)))
-    uniq_reasons = jv.missing_reasons(uniq)
+    uniq_reasons = jv.missing_reasons_normalised(uniq)
     text_changed = bool(pc.any(pc.fill_null(pc.not_equal(t, column), False)).as_py())
     chosen = Field(name="", type="string")
     share, failures = 1.0, []
@@ -163,7 +186,7 @@ def _infer_column(title: str, column: Arr, threshold: float, overrides: dict[str
         cand.title, cand.source = title, title
         cand.missing = _missing_markers(uniq, uniq_reasons, cand.type, overrides)
         if cand.type == "number" and not cand.kind:
-            _refine_number(cand, column, present, title)
+            _refine_number(cand, t, present, title)
         p = parse_field(column, cand)
         s, n = _share(p.ok, p.present)
         if n and s >= threshold:
@@ -171,10 +194,14 @@ def _infer_column(title: str, column: Arr, threshold: float, overrides: dict[str
             break
     chosen.title, chosen.source = title, title
     chosen.missing = _missing_markers(uniq, uniq_reasons, chosen.type, overrides)
-    if chosen.type in ("date", "datetime") and _mostly(values, _WAREKI.pattern, 0.0001):
+    if (
+        chosen.type in ("date", "datetime")
+        and chosen.format == "default"
+        and _mostly(values, _WAREKI.pattern, 0.0001)
+    ):
         chosen.format = "wareki"  # told to the readability report: dates written as 和暦 text
     if chosen.type == "datetime":
-        stamps = pc.drop_null(jv.parse_datetimes(column))
+        stamps = pc.drop_null(jv.parse_datetimes(column, slash_order=slash_order(chosen)))
         if (
             len(stamps)
             and pc.all(pc.equal(pc.cast(pc.cast(stamps, pa.date32()), pa.timestamp("us")), stamps)).as_py()

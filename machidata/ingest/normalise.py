@@ -1,8 +1,11 @@
 """Normalise a batch of raw text cells to the typed columns of its Table Schema, keeping the raw text.
 
-Vectorised with pyarrow.compute through :mod:`machidata.jp.vector`. Values with no vectorised twin
-(年度, date ranges, 午前/午後 times, 年月, 団体コード check digits) are parsed once per DISTINCT value
-with the scalar jp function and spread back with ``take`` — never once per row.
+Vectorised with pyarrow.compute through :mod:`machidata.jp.vector`. Per column, cells already in
+canonical form (``1234``, ``12.5``, ``2024-04-01``) are typed by one Arrow cast; the other cells go
+through the jp parsers once per DISTINCT value (a :class:`ParseCache` keeps parsed values from batch
+to batch of one ingest) and are spread back with ``take``. Values with no vectorised twin (年度,
+date ranges, 午前/午後 times, 年月, 団体コード check digits) use the scalar jp function, also once
+per distinct value — never once per row.
 
 Raw values: a field with a raw column (:func:`raw_columns`: every non-string field, and the string
 fields whose sample text was changed by normalisation) gets ``<name>__raw`` (string), holding the
@@ -32,7 +35,7 @@ from machidata.jp import vector as jv
 from machidata.jp.codes import is_valid_lg_code
 from machidata.jp.fiscal import parse_fiscal_year
 from machidata.jp.text import FALSE_WORDS, TRUE_WORDS
-from machidata.jp.wareki import parse_date, parse_date_range, parse_time
+from machidata.jp.wareki import SlashOrder, parse_date, parse_date_range, parse_time
 
 Arr = Any
 SPLIT_SUFFIX = {"start": "開始", "end": "終了", "lat": "緯度", "lon": "経度"}
@@ -44,6 +47,15 @@ _PLAIN_NUMBER = "^-?[0-9]+(?:\\.[0-9]+)?$"
 _FAST_TIME = "^(?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?$"
 _YEARMONTH = "^(?P<head>.+?) ?(?:年|[./-]) ?(?P<m>[0-9]{1,2}) ?月?$"
 _NULL_STR = pa.scalar(None, pa.string())
+SLASH_FORMATS: dict[str, SlashOrder] = {"%m/%d/%Y": "mdy", "%d/%m/%Y": "dmy"}  # Field.format of dates
+# The canonical spelling of a type (what the stored value prints as) and the Arrow type to cast to.
+# Integers stop at 15 digits: the jp parser reads through float64, exact only below 2**53.
+CANONICAL = {"integer": ("^(?:0|-?[1-9][0-9]{0,14})$", pa.int64()),
+             "year": ("^(?:0|-?[1-9][0-9]{0,14})$", pa.int64()),
+             "number": ("^-?[0-9]+(?:\\.[0-9]+)?$", pa.float64()),
+             "date": ("^[0-9]{4}-[0-9]{2}-[0-9]{2}$", pa.date32())}  # fmt: skip
+PROBE_ROWS = 512  # cells looked at before trying a cast of the whole column
+MAX_CACHED_VALUES = 50_000  # distinct values kept per field across batches (bounds memory)
 TYPE_LABELS = {"integer": "整数", "number": "数値", "boolean": "真偽値（○/×、有/無など）", "date": "日付",
                "datetime": "日時", "time": "時刻", "year": "西暦年", "yearmonth": "年月", "string": "文字列",
                "geojson": "GeoJSON"}  # fmt: skip
@@ -58,6 +70,7 @@ class Parsed:
     ok: Arr  # present and read as the field's type
     changed: Arr  # the stored value is not an exact spelling of the raw text
     message: Arr | str  # why a present cell failed (Japanese)
+    clean: bool = False  # every non-blank cell read as spelled (present, ok, unchanged): nothing to keep
 
 
 @dataclass
@@ -111,7 +124,7 @@ def by_distinct(values: Arr, fn: Callable[[str], Any], typ: pa.DataType) -> Arr:
 
 
 def _false(n: int) -> Arr:
-    return pa.array([False] * n, pa.bool_()) if n else pa.array([], pa.bool_())
+    return pa.repeat(False, n)
 
 
 def _present(raw: Arr, t: Arr, f: Field) -> Arr:
@@ -122,7 +135,7 @@ def _present(raw: Arr, t: Arr, f: Field) -> Arr:
             nonblank, pc.invert(pc.fill_null(pc.is_in(t, value_set=pa.array(list(f.missing))), False))
         )
     if f.type != "string":
-        nonblank = pc.and_(nonblank, pc.is_null(jv.missing_reasons(raw)))
+        nonblank = pc.and_(nonblank, pc.is_null(jv.missing_reasons_normalised(t)))
     return nonblank
 
 
@@ -164,7 +177,7 @@ def _parse_numbers(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
             _ne(raw, pc.cast(fy, pa.string())),
             "年度（令和6年度、2024年度など）として読めません",
         )
-    nc = jv.parse_numbers(raw)
+    nc = jv.parse_numbers_normalised(t)
     unit_ok = pc.or_(pc.is_null(nc.unit), pc.fill_null(pc.equal(nc.unit, f.unit or ""), False))
     ok = pc.and_(pc.and_(present, nc.ok), unit_ok)
     message: Arr | str = pc.if_else(
@@ -175,7 +188,9 @@ def _parse_numbers(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
     value = nc.value
     if f.type in ("integer", "year"):
         integral = pc.fill_null(pc.equal(pc.floor(value), value), False)
-        ok = pc.and_(ok, integral)
+        # Beyond the Arrow type's range a value cannot be stored (it used to stop the whole ingest).
+        in_range = pc.fill_null(pc.less(pc.abs(value), float(2**63 if f.type == "integer" else 2**31)), False)
+        ok = pc.and_(ok, pc.and_(integral, in_range))
         message = pc.if_else(
             pc.and_(nc.ok, pc.invert(integral)), pa.scalar("小数は整数の項目に入りません"), message
         )
@@ -230,20 +245,24 @@ def _parse_dates(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
         )
         changed = pc.and_(_ne(raw, canon), _ne(raw, pc.utf8_slice_codeunits(canon, 0, 5)))
         return Parsed(typed, present, pc.and_(present, pc.is_valid(typed)), changed, "時刻として読めません")
-    stamps = jv.parse_datetimes(raw)
+    order = slash_order(f)
     if f.type == "datetime":
+        stamps = jv.parse_datetimes_normalised(raw, t, slash_order=order)
         canon = pc.strftime(pc.cast(stamps, pa.timestamp("s"), safe=False), "%Y-%m-%d %H:%M:%S")
         changed = pc.and_(_ne(raw, canon), _ne(raw, pc.replace_substring(canon, " ", "T")))
         return Parsed(stamps, present, pc.and_(present, pc.is_valid(stamps)), changed, "日時として読めません")
-    dates = jv.parse_dates(raw)
-    # A date column may hold Excel date-times at midnight ("2024-04-01 00:00:00"): take the date.
-    midnight = pc.fill_null(
-        pc.equal(pc.cast(pc.cast(stamps, pa.date32()), pa.timestamp("us")), stamps), False
-    )
-    dates = pc.coalesce(
-        dates, pc.if_else(midnight, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
-    )
-    changed = _ne(raw, pc.strftime(pc.cast(dates, pa.timestamp("s")), "%Y-%m-%d"))
+    dates = jv.parse_dates_normalised(raw, t, slash_order=order)
+    # A date column may hold Excel date-times at midnight ("2024-04-01 00:00:00", "… 0時"): take the
+    # date. Only a cell with a time (":" or 時) can be one, so most columns skip the datetime parser.
+    if pc.any(pc.match_substring_regex(t, "[:時]")).as_py():
+        stamps = jv.parse_datetimes_normalised(raw, t, slash_order=order)
+        midnight = pc.fill_null(
+            pc.equal(pc.cast(pc.cast(stamps, pa.date32()), pa.timestamp("us")), stamps), False
+        )
+        dates = pc.coalesce(
+            dates, pc.if_else(midnight, pc.cast(stamps, pa.date32()), pa.scalar(None, pa.date32()))
+        )
+    changed = _ne(raw, pc.cast(dates, pa.string()))
     return Parsed(dates, present, pc.and_(present, pc.is_valid(dates)), changed, "日付として読めません")
 
 
@@ -289,8 +308,140 @@ def _parse_bool(raw: Arr, t: Arr, f: Field, present: Arr) -> Parsed:
     )
 
 
-def parse_field(column: Arr, f: Field) -> Parsed:
-    """Parse one source column as field ``f`` (also used by inference to measure a candidate type)."""
+def slash_order(f: Field) -> SlashOrder | None:
+    """The month/day order of ``3/31/2023``-style dates in a date field (its ``format``), if decided."""
+    return SLASH_FORMATS.get(f.format)
+
+
+def _parse_text_column(raw: Arr, f: Field) -> Parsed:
+    """The jp parsers over a whole column (no nulls): normalised once, then read as ``f``'s type."""
+    t = jv.normalise_text(raw)
+    present = _present(raw, t, f)
+    if f.type in ("integer", "number", "year"):
+        if f.kind == "latlon" and f.part:
+            return _parse_text(raw, t, f, present)
+        return _parse_numbers(raw, t, f, present)
+    if f.type in ("date", "datetime", "time", "yearmonth"):
+        return _parse_dates(raw, t, f, present)
+    if f.type == "boolean":
+        return _parse_bool(raw, t, f, present)
+    return _parse_text(raw, t, f, present)
+
+
+@dataclass
+class _Seen:
+    """Distinct raw values of one field already parsed, with their parsed columns (aligned)."""
+
+    values: Arr
+    columns: list[Arr]
+
+
+@dataclass
+class ParseCache:
+    """Parsed distinct values per field, carried across the batches of one ingest (bounded)."""
+
+    seen: dict[str, _Seen] = field(default_factory=dict)
+    max_values: int = MAX_CACHED_VALUES
+
+
+def _message_array(message: Arr | str, n: int) -> Arr:
+    return pa.repeat(pa.scalar(message, pa.string()), n) if isinstance(message, str) else message
+
+
+def _parse_distinct(raw: Arr, f: Field, cache: ParseCache | None) -> Parsed:
+    """:func:`_parse_text_column`, run once per distinct value (and once per ingest with a cache)."""
+    enc = pc.dictionary_encode(raw)
+    uniq, indices = enc.dictionary, enc.indices
+    seen = cache.seen.get(f.name) if cache is not None else None
+    if seen is None and len(uniq) * 2 > len(raw):  # mostly distinct: a lookup would not pay
+        return _parse_text_column(raw, f)
+    known = pc.is_in(uniq, value_set=seen.values) if seen is not None else None
+    new = uniq if known is None else pc.filter(uniq, pc.invert(known))
+    table = seen
+    if len(new):
+        p = _parse_text_column(new, f)
+        cols = [p.typed, p.present, p.ok, p.changed, _message_array(p.message, len(new))]
+        if seen is None:
+            table = _Seen(new, cols)
+        else:
+            table = _Seen(pa.concat_arrays([seen.values, new]),
+                          [pa.concat_arrays([a, b]) for a, b in zip(seen.columns, cols, strict=True)])  # fmt: skip
+        if cache is not None and len(table.values) <= cache.max_values:
+            cache.seen[f.name] = table
+    assert table is not None
+    at = pc.index_in(uniq, value_set=table.values)
+    rows = pc.take(at, indices)
+    typed, present, ok, changed, message = table.columns
+    if not pc.any(pc.and_(pc.take(present, at), pc.invert(pc.take(ok, at)))).as_py():
+        message = ""  # no cell of this batch failed: the messages are not needed
+    else:
+        message = pc.take(message, rows)
+    return Parsed(
+        pc.take(typed, rows), pc.take(present, rows), pc.take(ok, rows), pc.take(changed, rows), message
+    )
+
+
+def _canonical(raw: Arr, f: Field) -> tuple[Arr, Arr] | None:
+    """Typed values and mask of the cells spelled exactly as stored (1234, 12.5, 2024-04-01), by one cast.
+
+    Those cells read the same through the jp parsers (present, read, unchanged); ``None`` when no
+    cell is such or the field's type has no such spelling. ``raw`` has no nulls.
+    """
+    if f.kind or f.part or f.type not in CANONICAL:
+        return None
+    pattern, typ = CANONICAL[f.type]
+    # A failing cast costs as much as 30 successful ones, and a messy column fails at its first
+    # cells: probe the head before casting the whole column.
+    probe = raw.slice(0, PROBE_ROWS)
+    if not pc.any(pc.match_substring_regex(probe, pattern)).as_py():
+        return None
+    nonblank = pc.not_equal(raw, "")
+    try:  # a clean column casts whole: then only spellings Arrow reads but we do not are excluded
+        if not pc.all(pc.or_(pc.equal(probe, ""), pc.match_substring_regex(probe, pattern))).as_py():
+            raise pa.ArrowInvalid("the head has cells that are not canonical")
+        typed = pc.cast(raw if pc.all(nonblank).as_py() else pc.if_else(nonblank, raw, _NULL_STR), typ)
+        hit = pc.and_(nonblank, _arrow_only_spellings(raw, typed, f.type))
+    except pa.ArrowInvalid:  # some cells are not canonical: find the rest by the pattern
+        hit = pc.fill_null(pc.match_substring_regex(raw, pattern), False)
+        if not pc.any(hit).as_py():
+            return None
+        try:
+            typed = pc.cast(pc.if_else(hit, raw, _NULL_STR), typ)
+        except pa.ArrowInvalid:  # e.g. 2023-02-30: leave the column to the jp parsers
+            return None
+    if f.type == "date":  # Arrow reads year 0, which the jp parser does not
+        hit = pc.and_(hit, pc.fill_null(pc.greater_equal(pc.year(typed), 1), False))
+    if f.missing:
+        hit = pc.and_(hit, pc.invert(pc.is_in(raw, value_set=pa.array(list(f.missing)))))
+    if f.type == "year":
+        hit = pc.and_(hit, pc.fill_null(pc.less(pc.abs(typed), 2**31), False))
+        typed = pc.cast(pc.if_else(hit, typed, pa.scalar(None, pa.int64())), pa.int32())
+    if not pc.any(hit).as_py():
+        return None
+    return typed, hit
+
+
+def _arrow_only_spellings(raw: Arr, typed: Arr, ftype: str) -> Arr:
+    """False for the cells Arrow's cast read but that are not canonical (007, -0, 1e3, +5, .5, inf)."""
+    if ftype == "date":  # Arrow reads exactly YYYY-MM-DD (year 0 is excluded by the caller)
+        return pc.is_valid(typed)
+    if ftype in ("integer", "year"):  # Arrow also reads leading zeros, -0 and 0x10
+        zero = pc.and_(pc.starts_with(raw, "0"), pc.greater(pc.binary_length(raw), 1))
+        bad = pc.or_(zero, pc.starts_with(raw, "-0"))
+        return pc.and_(pc.invert(bad), pc.fill_null(pc.less(pc.abs(typed), 10**15), True))
+    bad = pc.or_(pc.match_substring(raw, "e"), pc.match_substring(raw, "E"))  # 1e3, also "inf", "nan"
+    for prefix in ("+", ".", "-."):
+        bad = pc.or_(bad, pc.starts_with(raw, prefix))
+    bad = pc.or_(bad, pc.ends_with(raw, "."))
+    return pc.and_(pc.invert(bad), pc.fill_null(pc.is_finite(typed), True))
+
+
+def parse_field(column: Arr, f: Field, cache: ParseCache | None = None) -> Parsed:
+    """Parse one source column as field ``f`` (also used by inference to measure a candidate type).
+
+    Cells already in canonical form are cast in one Arrow call; the rest go to the jp parsers once
+    per distinct value (``cache`` carries parsed values from batch to batch of one ingest).
+    """
     if isinstance(column, pa.ChunkedArray):
         column = column.combine_chunks()
     if column.type != pa.string():  # typed input (Parquet): cast, nothing to normalise
@@ -299,17 +450,23 @@ def parse_field(column: Arr, f: Field) -> Parsed:
         return Parsed(
             typed, valid, pc.and_(valid, pc.is_valid(typed)), _false(len(column)), "型を変換できません"
         )
-    t = jv.normalise_text(column)
-    present = _present(column, t, f)
-    if f.type in ("integer", "number", "year"):
-        if f.kind == "latlon" and f.part:
-            return _parse_text(column, t, f, present)
-        return _parse_numbers(column, t, f, present)
-    if f.type in ("date", "datetime", "time", "yearmonth"):
-        return _parse_dates(column, t, f, present)
-    if f.type == "boolean":
-        return _parse_bool(column, t, f, present)
-    return _parse_text(column, t, f, present)
+    # A null cell reads exactly as a blank one (not present, nothing kept), so parse it as "".
+    raw = pc.fill_null(column, "") if column.null_count else column
+    canon = _canonical(raw, f)
+    if canon is None:
+        return _parse_distinct(raw, f, cache)
+    typed, hit = canon
+    rest = pc.and_(pc.not_equal(raw, ""), pc.invert(hit))
+    if not pc.any(rest).as_py():
+        return Parsed(typed, hit, hit, _false(len(raw)), "", clean=True)
+    p = _parse_distinct(pc.filter(raw, rest), f, cache)
+    return Parsed(
+        pc.replace_with_mask(pc.cast(typed, p.typed.type), rest, p.typed),
+        pc.replace_with_mask(hit, rest, p.present),
+        pc.replace_with_mask(hit, rest, p.ok),
+        pc.replace_with_mask(_false(len(raw)), rest, p.changed),
+        pc.replace_with_mask(pa.nulls(len(raw), pa.string()), rest, _message_array(p.message, len(p.ok))),
+    )
 
 
 def _row_numbers(batch: pa.RecordBatch, row_offset: int) -> Callable[[int], int]:
@@ -320,9 +477,17 @@ def _row_numbers(batch: pa.RecordBatch, row_offset: int) -> Callable[[int], int]
 
 
 def normalise_batch(
-    batch: pa.RecordBatch, schema: TableSchema, *, row_offset: int = 1, max_issues_per_column: int = 1000
+    batch: pa.RecordBatch,
+    schema: TableSchema,
+    *,
+    row_offset: int = 1,
+    max_issues_per_column: int = 1000,
+    cache: ParseCache | None = None,
 ) -> NormaliseResult:
-    """Type every field of ``batch`` (raw strings) per ``schema``; ``row_offset``: source row of row 0."""
+    """Type every field of ``batch`` (raw strings) per ``schema``; ``row_offset``: source row of row 0.
+
+    Pass one :class:`ParseCache` to every batch of an ingest: values parsed once are looked up after.
+    """
     row_of = _row_numbers(batch, row_offset)
     arrays: list[Arr] = []
     raw: dict[str, Arr] = {k: pa.nulls(batch.num_rows, pa.string()) for k in raw_columns(schema)}
@@ -334,11 +499,13 @@ def normalise_batch(
             text = source if source.type == pa.string() else pc.cast(source, pa.string())
             arrays.append(pc.if_else(pc.fill_null(pc.not_equal(text, ""), False), text, _NULL_STR))
             continue
-        p = parse_field(source, f)
-        typed = pc.if_else(p.ok, p.typed, pa.scalar(None, p.typed.type))
+        p = parse_field(source, f, cache)
+        typed = p.typed if p.clean else pc.if_else(p.ok, p.typed, pa.scalar(None, p.typed.type))
         if f.type == "time":  # parsed as time64, stored as "HH:MM:SS" text (see schema.ARROW_TYPES)
             typed = pc.utf8_slice_codeunits(pc.cast(typed, pa.string()), 0, 8)
         arrays.append(pc.cast(typed, f.arrow_type()))
+        if p.clean:  # nothing failed, nothing changed: no issue, no raw text to keep
+            continue
         failed = pc.and_(p.present, pc.invert(p.ok))
         n_failed = pc.sum(pc.cast(failed, pa.int64())).as_py() or 0
         if n_failed:

@@ -10,12 +10,14 @@ from __future__ import annotations
 
 import hashlib
 import itertools
+import queue
 import shutil
+import threading
 import uuid
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 import pyarrow as pa
 from django.conf import settings
@@ -31,6 +33,8 @@ SAMPLE_ROWS = 10_000
 BATCH_ROWS = 65_536  # rows per normalise call: each call has a fixed cost (regex compiles), so not too few
 SHEET_COLUMN = "シート名"  # added by the Excel reader when several sheets are combined
 MAX_REPORTED_ISSUES = 200
+PREFETCH_BATCHES = 2  # normalised batches the worker thread may hold ahead of the Delta writer
+T = TypeVar("T")
 Progress = Callable[[int, int | None, str | None], None]
 
 
@@ -199,6 +203,70 @@ def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.Recor
         yield from pa.Table.from_batches(pending).combine_chunks().to_batches()
 
 
+def _normalised(
+    batches: Iterator[pa.RecordBatch], schema: Any, first_row: int
+) -> Iterator[tuple[pa.RecordBatch, Any, list[Any]]]:
+    """Normalise and validate batch by batch (run on the worker thread: no database access here)."""
+    from machidata.ingest import normalise, validate
+
+    parsed = normalise.ParseCache()  # distinct values parsed once per ingest, not once per batch
+    unique = validate.UniqueState()
+    done = 0
+    for batch in batches:
+        offset = first_row + done
+        result = normalise.normalise_batch(batch, schema, row_offset=offset, cache=parsed)
+        issues = validate.validate_batch(result.batch, schema, row_offset=offset, state=unique)
+        done += batch.num_rows
+        yield batch, result, issues
+
+
+def _ahead(items: Iterator[T], depth: int) -> Iterator[T]:
+    """Yield ``items`` computed on a worker thread, at most ``depth`` ahead of the consumer.
+
+    pyarrow.compute and the Delta writer release the GIL, so normalising batch n+1 overlaps
+    writing batch n. An exception in the worker is raised here; stopping early stops the worker.
+    """
+    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+    stop = threading.Event()
+    end = object()
+
+    def put(item: tuple[bool, Any]) -> bool:
+        while not stop.is_set():
+            try:
+                box.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def work() -> None:
+        try:
+            for item in items:
+                if not put((True, item)):
+                    return
+            put((True, end))
+        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+            put((False, exc))
+        finally:  # stopped early: close the upstream stages (and their threads) from this thread
+            close = getattr(items, "close", None)
+            if close is not None:
+                close()
+
+    worker = threading.Thread(target=work, name="ingest-normalise", daemon=True)
+    worker.start()
+    try:
+        while True:
+            ok, item = box.get()
+            if not ok:
+                raise item
+            if item is end:
+                return
+            yield item
+    finally:
+        stop.set()
+        worker.join()
+
+
 def ingest_file(
     *,
     actor: Actor,
@@ -242,19 +310,16 @@ def ingest_file(
     typed_source = bool(source.detection.get("typed"))
     arrow_schema = schema_to_arrow(schema) if typed_source else normalise.arrow_schema_with_raw(schema)
     report = validate.ValidationReport(limit=MAX_REPORTED_ISSUES)
-    unique = validate.UniqueState()
     first_row = int(source.detection.get("data_start_row", 2) or 2)
     rows_done = 0
     reject = table.validation_policy == ValidationPolicy.REJECT
 
     def typed_batches() -> Iterator[pa.RecordBatch]:
         nonlocal rows_done
-        for batch in _coalesce(itertools.chain(head, rest), BATCH_ROWS):
-            result = normalise.normalise_batch(batch, schema, row_offset=first_row + rows_done)
-            issues = result.issues + validate.validate_batch(
-                result.batch, schema, row_offset=first_row + rows_done, state=unique
-            )
-            report.add(issues, extra_counts=result.failures)
+        # Three stages on three threads: read (pyarrow parse, CP932 decode), normalise, write.
+        batches = _ahead(_coalesce(itertools.chain(head, rest), BATCH_ROWS), PREFETCH_BATCHES)
+        for batch, result, issues in _ahead(_normalised(batches, schema, first_row), PREFETCH_BATCHES):
+            report.add(result.issues + issues, extra_counts=result.failures)
             if reject and not report.ok:
                 raise InvalidInput(
                     f"{report.summary_ja()}。取り込みを中止しました（何も保存していません）。"

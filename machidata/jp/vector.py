@@ -10,6 +10,7 @@ Null input gives null output.
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any, NamedTuple
 
 import pyarrow as pa
@@ -27,10 +28,12 @@ from machidata.jp.text import (
 from machidata.jp.wareki import (
     COMPACT_PATTERN,
     ERA_BY_TOKEN,
+    SLASH_YEAR_LAST_PATTERN,
     WAREKI_KANJI_PATTERN,
     WAREKI_SEP_PATTERN,
     WESTERN_KANJI_PATTERN,
     WESTERN_SEP_PATTERN,
+    SlashOrder,
     WarekiError,
     parse_date,
     parse_datetime,
@@ -48,6 +51,9 @@ def _strings(arr: Arr) -> Arr:
     return arr if arr.type == pa.string() else pc.cast(arr, pa.string())
 
 
+_RARE_CHARS_PATTERN = f"[\t\n\r\f\v{ZERO_WIDTH_CHARS}]"
+
+
 def normalise_text(arr: Arr) -> Arr:
     """Twin of ``normalize_text``: NFKC, zero-width characters dropped, whitespace collapsed, trimmed."""
     t = _strings(arr)
@@ -57,10 +63,12 @@ def normalise_text(arr: Arr) -> Arr:
         t = pc.replace_with_mask(t, non_ascii, pc.utf8_normalize(pc.filter(t, non_ascii), "NFKC"))
     # Literal replacements are much faster than one regex pass; together they equal
     # ZERO_WIDTH_PATTERN -> "" and WHITESPACE_RUN_PATTERN -> " " in the scalar normalize_text.
-    for ch in ZERO_WIDTH_CHARS:
-        t = pc.replace_substring(t, ch, "")
-    for ch in "\t\n\r\f\v":
-        t = pc.replace_substring(t, ch, " ")
+    # One regex pass first: most columns hold none of these characters, so the ten passes are skipped.
+    if pc.any(pc.match_substring_regex(t, _RARE_CHARS_PATTERN)).as_py():
+        for ch in ZERO_WIDTH_CHARS:
+            t = pc.replace_substring(t, ch, "")
+        for ch in "\t\n\r\f\v":
+            t = pc.replace_substring(t, ch, " ")
     if pc.any(pc.match_substring(t, "  ")).as_py():
         t = pc.replace_substring_regex(t, " {2,}", " ")
     return pc.utf8_trim(t, " ")
@@ -68,10 +76,11 @@ def normalise_text(arr: Arr) -> Arr:
 
 def missing_reasons(arr: Arr) -> Arr:
     """Twin of ``parse_missing(...).reason``: 'empty'/'suppressed'/'unknown'/'none', null for values."""
-    return _missing(normalise_text(arr))
+    return missing_reasons_normalised(normalise_text(arr))
 
 
-def _missing(t: Arr) -> Arr:
+def missing_reasons_normalised(t: Arr) -> Arr:
+    """:func:`missing_reasons` of a column already passed through :func:`normalise_text`."""
     conds = pc.make_struct(
         pc.equal(t, ""),
         pc.is_in(t, value_set=pa.array(SUPPRESSED_MARKERS)),
@@ -102,8 +111,12 @@ def _blank_to_null(a: Arr) -> Arr:
 
 def parse_numbers(arr: Arr) -> NumberColumn:
     """Twin of ``parse_number``, column-wise; values are float64 (the scalar keeps exact Decimals)."""
-    t = normalise_text(arr)
-    missing = _missing(t)
+    return parse_numbers_normalised(normalise_text(arr))
+
+
+def parse_numbers_normalised(t: Arr) -> NumberColumn:
+    """:func:`parse_numbers` of a column already passed through :func:`normalise_text`."""
+    missing = missing_reasons_normalised(t)
     s = pc.extract_regex(t, NUMBER_PATTERN)
 
     def field(name: str) -> Arr:
@@ -156,25 +169,48 @@ def _days_from_civil(y: Arr, m: Arr, d: Arr) -> Arr:
     return pc.subtract(pc.add(pc.multiply(era, 146097), doe), 719468)
 
 
-def _fast_dates(t: Arr) -> tuple[Arr, Arr]:
+def _slash_fields(f: dict[str, Arr], hit: Arr, order: SlashOrder | None) -> None:
+    """Twin of ``wareki.slash_month_day``: set ``m``/``d`` from ``a``/``b`` (null where ambiguous)."""
+    a = pc.cast(pc.if_else(hit, f["a"], pa.scalar("0")), pa.int64())
+    b = pc.cast(pc.if_else(hit, f["b"], pa.scalar("0")), pa.int64())
+    if order is None:
+        month_first = pc.or_(pc.equal(a, b), pc.greater(b, 12))
+        day_first = pc.and_(pc.invert(month_first), pc.greater(a, 12))
+    else:
+        month_first = pa.scalar(order == "mdy")
+        day_first = pa.scalar(order == "dmy")
+    null = pa.scalar(None, pa.string())
+    f["m"] = pc.if_else(month_first, f["a"], pc.if_else(day_first, f["b"], null))
+    f["d"] = pc.if_else(month_first, f["b"], pc.if_else(day_first, f["a"], null))
+
+
+def _fast_dates(t: Arr, slash_order: SlashOrder | None = None) -> tuple[Arr, Arr]:
     """Dates for rows matching a shared pattern, and the mask of rows that matched one at all."""
     n = len(t)
     out = pa.nulls(n, pa.date32())
     matched = pa.array([False] * n)
     for pattern in (WAREKI_KANJI_PATTERN, WAREKI_SEP_PATTERN, WESTERN_KANJI_PATTERN, WESTERN_SEP_PATTERN,
-                    COMPACT_PATTERN):  # fmt: skip
+                    COMPACT_PATTERN, SLASH_YEAR_LAST_PATTERN):  # fmt: skip
+        if pattern == SLASH_YEAR_LAST_PATTERN and not pc.any(pc.match_substring(t, "/")).as_py():
+            continue
         s = pc.extract_regex(t, pattern)
         hit = pc.fill_null(pc.is_valid(s), False)
         if not pc.any(hit).as_py():
             continue
         names = {s.type.field(i).name for i in range(s.type.num_fields)}
         f = {name: pc.struct_field(s, name) for name in names}
+        if "a" in names:
+            _slash_fields(f, hit, slash_order)
+            names |= {"m", "d"}
+            hit_valid = pc.fill_null(pc.is_valid(f["m"]), False)
+        else:
+            hit_valid = hit
         if "s1" in names:  # the two separators must be the same, as in the scalar parser
             hit = pc.and_(hit, pc.fill_null(pc.equal(f["s1"], f["s2"]), False))
         safe = pc.if_else(hit, pc.replace_substring(f["y"], "元", "1"), pa.scalar("0"))
         year = pc.cast(safe, pa.int64())
-        month = pc.cast(pc.if_else(hit, f["m"], pa.scalar("0")), pa.int64())
-        day = pc.cast(pc.if_else(hit, f["d"], pa.scalar("0")), pa.int64())
+        month = pc.cast(pc.if_else(hit_valid, f["m"], pa.scalar("0")), pa.int64())
+        day = pc.cast(pc.if_else(hit_valid, f["d"], pa.scalar("0")), pa.int64())
         valid = pc.and_(
             pc.greater_equal(year, 1), pc.and_(pc.greater_equal(month, 1), pc.less_equal(month, 12))
         )
@@ -214,23 +250,41 @@ def _fallback(raw: Arr, result: Arr, todo: Arr, fn: Any, typ: pa.DataType) -> Ar
     return pc.replace_with_mask(result, todo, pa.array(values, typ))
 
 
-def parse_dates(arr: Arr) -> Arr:
+def parse_dates(arr: Arr, *, slash_order: SlashOrder | None = None) -> Arr:
     """Twin of ``parse_date``: a date32 array, null where the cell is null or not a valid date."""
     raw = _strings(arr)
-    t = normalise_text(raw)
-    out, matched = _fast_dates(t)
+    return parse_dates_normalised(raw, normalise_text(raw), slash_order=slash_order)
+
+
+def parse_dates_normalised(raw: Arr, t: Arr, *, slash_order: SlashOrder | None = None) -> Arr:
+    """:func:`parse_dates` given both the raw column and its :func:`normalise_text`."""
+    out, matched = _fast_dates(t, slash_order)
     todo = pc.and_(pc.invert(matched), pc.match_substring_regex(t, _SCALAR_EXTRAS_PATTERN))
-    return _fallback(raw, out, todo, parse_date, pa.date32())
+    return _fallback(raw, out, todo, partial(parse_date, slash_order=slash_order), pa.date32())
 
 
 _FAST_DATETIME = "^(?P<date>.+?)[ T](?P<H>[0-9]{1,2}):(?P<M>[0-9]{2})(?::(?P<S>[0-9]{2}))?$"
+# A necessary condition for ``parse_datetime`` to read a cell (the fallback skips the rest): its date
+# has 年, 月 and 日; or three digit runs joined by . / or - (R6.4.1, 2024/4/1, 3/31/2023); or it starts
+# with 8 digits (20240401), or with kanji numerals, followed by the end, a time or a suffix. So
+# addresses (…7丁目25-26), amounts and plain numbers never reach the scalar parser.
+_DIGITISH = "[0-9〇零一二三四五六七八九十]"
+_AFTER_DATE = "(?:$|[ T(付月火水木金土日])"
+DATE_SHAPE_PATTERN = (
+    f"年.*月.*日|{_DIGITISH}+[./-]{_DIGITISH}+[./-]{_DIGITISH}+|^[0-9]{{8}}{_AFTER_DATE}"
+    f"|^{_DIGITISH}*[〇零一二三四五六七八九十]{_DIGITISH}*{_AFTER_DATE}"
+)
 
 
-def parse_datetimes(arr: Arr) -> Arr:
+def parse_datetimes(arr: Arr, *, slash_order: SlashOrder | None = None) -> Arr:
     """Twin of ``parse_datetime``: timestamp[us] (naive, Japan time), null where unreadable."""
     raw = _strings(arr)
-    t = normalise_text(raw)
-    date_only, date_matched = _fast_dates(t)
+    return parse_datetimes_normalised(raw, normalise_text(raw), slash_order=slash_order)
+
+
+def parse_datetimes_normalised(raw: Arr, t: Arr, *, slash_order: SlashOrder | None = None) -> Arr:
+    """:func:`parse_datetimes` given both the raw column and its :func:`normalise_text`."""
+    date_only, date_matched = _fast_dates(t, slash_order)
     micros_per_day = 86_400_000_000
     out = pc.multiply(pc.cast(pc.cast(date_only, pa.int32()), pa.int64()), micros_per_day)
     decided = date_matched
@@ -238,7 +292,7 @@ def parse_datetimes(arr: Arr) -> Arr:
     hit = pc.fill_null(pc.is_valid(s), False)
     if pc.any(hit).as_py():
         date_part = pc.if_else(hit, pc.struct_field(s, "date"), pa.scalar(None, pa.string()))
-        dates, date_hit = _fast_dates(date_part)
+        dates, date_hit = _fast_dates(date_part, slash_order)
         hit = pc.and_(hit, date_hit)
 
         def num(name: str) -> Arr:
@@ -255,5 +309,7 @@ def parse_datetimes(arr: Arr) -> Arr:
         out = pc.if_else(hit, stamp, out)
         decided = pc.or_(decided, hit)
     result = pc.cast(out, pa.timestamp("us"))
-    todo = pc.and_(pc.invert(decided), pc.match_substring_regex(t, "[0-9〇零一二三四五六七八九十正]"))
-    return _fallback(raw, result, todo, parse_datetime, pa.timestamp("us"))
+    todo = pc.and_(pc.invert(decided), pc.match_substring_regex(t, DATE_SHAPE_PATTERN))
+    todo = pc.and_(todo, pc.match_substring_regex(t, "[0-9〇零一二三四五六七八九十正]"))
+    fn = partial(parse_datetime, slash_order=slash_order)
+    return _fallback(raw, result, todo, fn, pa.timestamp("us"))

@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta, timezone
+from typing import Literal
 
 from machidata.jp.text import normalize_text
 
@@ -70,10 +71,15 @@ WAREKI_SEP_PATTERN = (
 WESTERN_KANJI_PATTERN = f"^(?P<y>[0-9]{{4}}) ?年 ?(?P<m>{_MD}) ?月 ?(?P<d>{_MD}) ?日$"
 WESTERN_SEP_PATTERN = f"^(?P<y>[0-9]{{4}})(?P<s1>[./-])(?P<m>{_MD})(?P<s2>[./-])(?P<d>{_MD})$"
 COMPACT_PATTERN = "^(?P<y>[0-9]{4})(?P<m>[0-9]{2})(?P<d>[0-9]{2})$"
+# 3/31/2023 or 31/3/2023 (year last, as US-locale spreadsheets write dates). Which part is the month
+# is decided per column (``slash_order``); without one, only cells where it is unambiguous are read.
+SLASH_YEAR_LAST_PATTERN = "^(?P<a>[0-9]{1,2})/(?P<b>[0-9]{1,2})/(?P<y>[0-9]{4})$"
+SlashOrder = Literal["mdy", "dmy"]
 # Mutually exclusive; a separated form needs the same separator twice (2024/4-1 is rejected).
 DATE_PATTERNS = (WAREKI_KANJI_PATTERN, WAREKI_SEP_PATTERN, WESTERN_KANJI_PATTERN, WESTERN_SEP_PATTERN,
                  COMPACT_PATTERN)  # fmt: skip
 _DATE_RES = tuple(re.compile(p) for p in DATE_PATTERNS)
+_SLASH_YEAR_LAST = re.compile(SLASH_YEAR_LAST_PATTERN)
 
 
 def era_for(d: date) -> Era:
@@ -112,8 +118,23 @@ def _western(y: int, m: int, d: int) -> date:
         raise WarekiError(f"{y}年{m}月{d}日は存在しない日付です") from None
 
 
-def _fast(t: str) -> tuple[date, Era | None] | None:
+def slash_month_day(a: int, b: int, order: SlashOrder | None) -> tuple[int, int] | None:
+    """Month and day of ``a/b/YYYY``: by the column's ``order``, else only when unambiguous (else None)."""
+    if order == "mdy" or (order is None and (a == b or b > 12)):
+        return a, b
+    if order == "dmy" or (order is None and a > 12):
+        return b, a
+    return None
+
+
+def _fast(t: str, order: SlashOrder | None = None) -> tuple[date, Era | None] | None:
     """Match the shared patterns; ``None`` if none matches, WarekiError if one matches a bad date."""
+    sm = _SLASH_YEAR_LAST.match(t)
+    if sm is not None:
+        md = slash_month_day(int(sm["a"]), int(sm["b"]), order)
+        if md is None:
+            raise WarekiError(f"{t}は月/日/年か日/月/年か決められません（列の他の値で決めます）")
+        return _western(int(sm["y"]), md[0], md[1]), None
     for rx in _DATE_RES:
         m = rx.match(t)
         if m is None:
@@ -164,9 +185,9 @@ def kanji_digits(t: str) -> str:
     return _KANJI_NUM.sub(_kanji_number, t)
 
 
-def _parse_date_era(t: str) -> tuple[date, Era | None] | None:
+def _parse_date_era(t: str, order: SlashOrder | None = None) -> tuple[date, Era | None] | None:
     """Parse normalised text to (date, era written or None); None if it does not look like a date."""
-    r = _fast(t)
+    r = _fast(t, order)
     if r is not None:
         return r
     weekday: int | None = None
@@ -178,15 +199,19 @@ def _parse_date_era(t: str) -> tuple[date, Era | None] | None:
     t2 = kanji_digits(t2)
     if t2 == t:
         return None
-    r = _fast(t2)
+    r = _fast(t2, order)
     if r is not None and weekday is not None and r[0].weekday() != weekday:
         raise WarekiError(f"曜日（{_WEEKDAYS[weekday]}）が日付{_ja(r[0])}と合いません")
     return r
 
 
-def parse_date(s: str) -> date:
-    """Parse 令和6年4月1日, R6.4.1, H31/4/30, 令和元年5月1日, 2024/4/1, 2024-04-01, 20240401 and the like."""
-    r = _parse_date_era(normalize_text(s))
+def parse_date(s: str, *, slash_order: SlashOrder | None = None) -> date:
+    """Parse 令和6年4月1日, R6.4.1, H31/4/30, 令和元年5月1日, 2024/4/1, 2024-04-01, 20240401 and the like.
+
+    ``3/31/2023`` (year last) is read month first with ``slash_order="mdy"``, day first with
+    ``"dmy"``; without an order only when one part is over 12 or both are equal.
+    """
+    r = _parse_date_era(normalize_text(s), slash_order)
     if r is None:
         raise WarekiError(f"日付として読めません: {s!r}")
     return r[0]
@@ -262,17 +287,17 @@ def parse_time(s: str) -> time:
 _DATETIME_SPLIT = re.compile("T| |(?<=日)")
 
 
-def parse_datetime(s: str) -> datetime:
+def parse_datetime(s: str, *, slash_order: SlashOrder | None = None) -> datetime:
     """Parse a date with an optional time (令和6年4月1日 23:30, 2024/4/1 0:30:00) to naive Japan time."""
     t = normalize_text(s)
-    whole = _parse_date_era(t)
+    whole = _parse_date_era(t, slash_order)
     if whole is not None:
         return datetime.combine(whole[0], time())
     error: WarekiError | None = None
     for m in _DATETIME_SPLIT.finditer(t):
         left, right = t[: m.start()].strip(" "), t[m.end() :].strip(" ")
         try:
-            d = _parse_date_era(left) if left else None
+            d = _parse_date_era(left, slash_order) if left else None
             tt = _parse_time_tz(right) if d is not None else None
         except WarekiError as exc:
             error = exc

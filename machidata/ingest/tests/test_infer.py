@@ -48,6 +48,23 @@ def test_wareki_dates_and_format() -> None:
     assert (f.type, f.format) == ("date", "wareki")
 
 
+@pytest.mark.parametrize(
+    ("values", "fmt"),
+    [
+        (["3/1/2023", "3/31/2023", "4/1/2023"], "%m/%d/%Y"),  # 31 can only be the day
+        (["1/3/2023", "31/3/2023", ""], "%d/%m/%Y"),  # the first part is over 12: day first
+        (["3/1/2023", "3/1/2023"], "%m/%d/%Y"),  # all ambiguous: month first (US-locale export)
+    ],
+)
+def test_year_last_slash_dates_get_their_order(values: list[str], fmt: str) -> None:
+    f = _one(values, "調査日")
+    assert (f.type, f.format) == ("date", fmt)
+
+
+def test_year_last_slash_dates_in_both_orders_are_not_dates() -> None:
+    assert _one(["31/3/2023", "3/31/2023", "1/2/2023"]).type == "string"
+
+
 def test_excel_midnight_datetimes_are_dates() -> None:
     assert _one(["2024-04-01 00:00:00", "2024-04-02 00:00:00"]).type == "date"
 

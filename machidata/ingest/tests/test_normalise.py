@@ -3,11 +3,25 @@
 from __future__ import annotations
 
 import datetime as dt
+from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.compute as pc
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 
 from machidata.ingest.infer import infer_schema
-from machidata.ingest.normalise import arrow_schema_with_raw, normalise_batch, raw_columns
+from machidata.ingest.normalise import (
+    ParseCache,
+    Parsed,
+    _parse_text_column,
+    arrow_schema_with_raw,
+    normalise_batch,
+    parse_field,
+    raw_columns,
+)
+from machidata.ingest.readers import ReadOptions, read_source
 from machidata.ingest.schema import Field, TableSchema, schema_to_arrow
 
 
@@ -178,3 +192,112 @@ def test_issue_list_is_capped_but_counted() -> None:
     s = TableSchema(fields=[Field(name="n", title="n", type="integer")])
     r = normalise_batch(_batch({"n": ["a"] * 50}), s, max_issues_per_column=3)
     assert (len(r.issues), r.failures) == (3, {"n": 50})
+
+
+# --- fast paths: canonical cells by one cast, the rest once per distinct value ----------------------
+
+
+def _outcome(p: Parsed, raw: pa.Array) -> dict[str, list[object]]:
+    """What normalise_batch keeps of a parse: stored values, read/failed cells, raw text kept, messages."""
+    ok = pc.fill_null(p.ok, False)
+    failed = pc.and_(p.present, pc.invert(ok))
+    nonblank = pc.fill_null(pc.not_equal(raw, ""), False)
+    keep = pc.and_(nonblank, pc.or_(pc.invert(p.present), pc.or_(failed, pc.fill_null(p.changed, True))))
+    message = p.message if isinstance(p.message, str) else None
+    msgs = [
+        message if message is not None else p.message[i].as_py()
+        for i, f in enumerate(failed.to_pylist())
+        if f
+    ]
+    return {
+        "typed": pc.if_else(ok, p.typed, pa.scalar(None, p.typed.type)).to_pylist(),
+        "present": p.present.to_pylist(),
+        "ok": ok.to_pylist(),
+        "keep": keep.to_pylist(),
+        "messages": msgs,
+    }
+
+
+def _reference(column: list[str | None], f: Field) -> dict[str, list[object]]:
+    raw = pa.array(column, pa.string())
+    return _outcome(_parse_text_column(pc.fill_null(raw, ""), f), raw)
+
+
+FAST_FIELDS = [
+    Field(name="n", type="integer"),
+    Field(name="n", type="integer", missing={"-": "none", "999": "unknown"}),
+    Field(name="n", type="year"),
+    Field(name="n", type="number", unit="%"),
+    Field(name="n", type="date"),
+    Field(name="n", type="date", format="%m/%d/%Y"),
+    Field(name="n", type="time"),
+    Field(name="n", type="boolean", true_values=["○"], false_values=["×"]),
+    Field(name="n", type="string", kind="ward"),
+]
+CELLS = ["0", "7", "-12", "1234", "007", "-0", "1e3", "12.5", "-0.25", ".5", "5.", "999", "123456789012345",
+         "1234567890123456", "１，２３４", "▲12", "1,234円", "12.5%", "-", "－", "x", "", " ", " 12", "2024-04-01",
+         "0000-01-01", "2023-02-30", "2024-4-1", "令和6年4月1日", "R6.4.1", "3/31/2023", "3/1/2023",
+         "2024-04-01 00:00:00", "2024/4/1 0時", "23:30", "9:05", "○", "×", "中央区", None, "+5", "00", "0x10",
+         "-007", "inf", "-nan", "1E5", "+.5", "-.5", "1.", "99999999999", "2147483648"]  # fmt: skip
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.sampled_from(FAST_FIELDS), st.lists(st.sampled_from(CELLS), min_size=1, max_size=40), st.integers(1, 3)
+)
+def test_fast_paths_read_every_cell_as_the_jp_parsers_do(
+    f: Field, cells: list[str | None], split: int
+) -> None:
+    cache = ParseCache()
+    n = len(cells)
+    cut = n * split // 4
+    for part in (cells[:cut], cells[cut:], cells):  # the cache carries values from batch to batch
+        if part:
+            got = _outcome(parse_field(pa.array(part, pa.string()), f, cache), pa.array(part, pa.string()))
+            assert got == _reference(part, f)
+
+
+def test_iso_dates_with_one_wareki_cell() -> None:
+    f = Field(name="日", title="日", type="date")
+    cells = ["2024-04-01"] * 5 + ["令和6年4月2日"] + ["2024-04-03", ""]
+    r = _run({"日": cells}, [f])
+    assert r.batch.column("日").to_pylist() == [dt.date(2024, 4, 1)] * 5 + [
+        dt.date(2024, 4, 2),
+        dt.date(2024, 4, 3),
+        None,
+    ]
+    assert r.raw["日"].to_pylist() == [None] * 5 + ["令和6年4月2日", None, None]
+
+
+def test_plain_integers_with_one_full_width_and_dash_markers() -> None:
+    f = Field(name="件数", title="件数", type="integer", missing={"-": "none"})
+    r = _run({"件数": ["1", "22", "１，２３４", "-", "333", "－", "x1"]}, [f])
+    assert r.batch.column("件数").to_pylist() == [1, 22, 1234, None, 333, None, None]
+    assert r.raw["件数"].to_pylist() == [None, None, "１，２３４", "-", None, "－", "x1"]
+    assert r.failures == {"件数": 1}
+
+
+def test_cache_across_batches_gives_the_same_batches() -> None:
+    f = Field(name="日", title="日", type="date")
+    s = TableSchema(fields=[f])
+    cache = ParseCache()
+    first = ["R6.4.1"] * 4 + ["令和6年4月2日", "x"]
+    batches = [_batch({"日": first}), _batch({"日": ["x", "x", "R6.4.1", "2024/4/3"]})]
+    for b in batches:
+        assert normalise_batch(b, s, cache=cache).with_raw() == normalise_batch(b, s).with_raw()
+    assert len(cache.seen["日"].values) == 4
+
+
+def test_month_first_dates_of_the_takamatsu_population_file() -> None:
+    """高松市 地域・年齢別人口 (CC BY): surveyDate is written 3/1/2023 (1 March 2023, the file is 202303)."""
+    path = Path("/work/shared/data/real/372013_takamatsu_population_by_town_age_202303.csv")
+    if not path.exists():
+        pytest.skip("the real municipal files are not here")
+    source = read_source(path, ReadOptions())
+    sample = pa.Table.from_batches(list(source.batches))
+    schema = infer_schema(sample)
+    f = next(f for f in schema.fields if f.title == "surveyDate")
+    assert (f.type, f.format) == ("date", "%m/%d/%Y")
+    r = normalise_batch(sample.to_batches()[0], schema)
+    assert set(r.batch.column(f.name).to_pylist()) == {dt.date(2023, 3, 1)}
+    assert r.failures.get(f.name) is None

@@ -3,13 +3,14 @@
 from datetime import date, datetime
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from machidata.jp import vector
 from machidata.jp.text import TextParseError, normalize_text, parse_number
-from machidata.jp.wareki import WarekiError, parse_date, parse_datetime
+from machidata.jp.wareki import SlashOrder, WarekiError, parse_date, parse_datetime
 
 # The era table written out independently of machidata.jp.wareki: (name, letter, first day).
 ERAS = [
@@ -79,16 +80,19 @@ def date_texts(draw: st.DrawFn) -> str:
         text = f"{y}年{m}月{dd}日({wd})"
     elif style == 7:
         text = draw(st.sampled_from(["", "-", "x", "令和", "2024", "R6", "hello", "096-328-2111", "12,345"]))
-    else:
-        text = f"{y}/{m}/{dd}" + draw(st.sampled_from(["付", "", " "]))
+    else:  # slashes, the year first or last (2024/4/1付, 3/31/2023, 31/3/2023)
+        suffix = draw(st.sampled_from(["付", "", " "]))
+        text = draw(
+            st.sampled_from([f"{y}/{m}/{dd}{suffix}", f"{num(m)}/{num(dd)}/{y}", f"{num(dd)}/{num(m)}/{y}"])
+        )
     if draw(st.booleans()):
         text = full_width(text)
     return text
 
 
-def scalar_date(s: str) -> date | None:
+def scalar_date(s: str, order: SlashOrder | None = None) -> date | None:
     try:
-        return parse_date(s)
+        return parse_date(s, slash_order=order)
     except WarekiError:
         return None
 
@@ -117,9 +121,13 @@ def datetime_texts(draw: st.DrawFn) -> str:
     return draw(st.sampled_from(styles))
 
 
-def scalar_datetime(s: str) -> datetime | None:
+# Characters dates are written with, for random cells that may or may not be dates.
+ALPHABET_DATES = st.sampled_from(list("0123456789０１２二〇十年月日/.-: T令和R元付(火)曜午後時分"))
+
+
+def scalar_datetime(s: str, order: SlashOrder | None = None) -> datetime | None:
     try:
-        return parse_datetime(s)
+        return parse_datetime(s, slash_order=order)
     except WarekiError:
         return None
 
@@ -129,6 +137,48 @@ def scalar_datetime(s: str) -> datetime | None:
 def test_parse_datetimes_agrees_with_parse_datetime(texts: list[str]) -> None:
     got = vector.parse_datetimes(pa.array(texts)).to_pylist()
     assert got == [scalar_datetime(s) for s in texts]
+
+
+@FAST
+@given(st.lists(datetime_texts(), min_size=1, max_size=30), st.sampled_from(["mdy", "dmy"]))
+def test_slash_order_agrees_with_the_scalar_parsers(texts: list[str], order: SlashOrder) -> None:
+    assert vector.parse_dates(pa.array(texts), slash_order=order).to_pylist() == [
+        scalar_date(s, order) for s in texts
+    ]
+    assert vector.parse_datetimes(pa.array(texts), slash_order=order).to_pylist() == [
+        scalar_datetime(s, order) for s in texts
+    ]
+
+
+@FAST
+@given(st.lists(st.one_of(datetime_texts(), st.text(ALPHABET_DATES, max_size=16)), min_size=1, max_size=30))
+def test_date_shape_holds_for_every_cell_parse_datetime_reads(texts: list[str]) -> None:
+    # The vectorised datetime parser sends only cells of this shape to the scalar fallback.
+    shaped = pc.match_substring_regex(pa.array([normalize_text(s) for s in texts]), vector.DATE_SHAPE_PATTERN)
+    for s, ok in zip(texts, shaped.to_pylist(), strict=True):
+        if scalar_datetime(s) is not None:
+            assert ok, s
+
+
+@pytest.mark.parametrize(
+    ("raw", "order", "expected"),
+    [
+        ("3/31/2023", None, date(2023, 3, 31)),  # the second part is over 12: month first
+        ("31/3/2023", None, date(2023, 3, 31)),  # the first part is over 12: day first
+        ("3/3/2023", None, date(2023, 3, 3)),
+        ("3/1/2023", None, None),  # ambiguous without the column's order
+        ("3/1/2023", "mdy", date(2023, 3, 1)),
+        ("3/1/2023", "dmy", date(2023, 1, 3)),
+        ("３／１／２０２３", "mdy", date(2023, 3, 1)),
+        ("31/3/2023", "mdy", None),  # no 31st month
+        ("2/30/2023", "mdy", None),
+        ("2023/3/1", "dmy", date(2023, 3, 1)),  # year first is never reordered
+        ("3/1/23", "mdy", None),  # a two-digit year is not read
+    ],
+)
+def test_slash_year_last_dates(raw: str, order: SlashOrder | None, expected: date | None) -> None:
+    assert scalar_date(raw, order) == expected
+    assert vector.parse_dates(pa.array([raw]), slash_order=order).to_pylist() == [expected]
 
 
 UNITS = [
