@@ -109,7 +109,8 @@ def _candidates(title: str, values: Arr, threshold: float) -> list[Field]:
         c += [Field(name="", type="date", format=fmt), Field(name="", type="datetime", format=fmt)]
     if _mostly(values, "^(午前|午後)? ?[0-9]{1,2}(:[0-9]{2}|時)", threshold):
         c.append(Field(name="", type="time"))
-    if _mostly(values, "^.{1,8}(年|[./-]) ?[0-9]{1,2} ?月?$", threshold) and not digits:
+    # The year part is four digits or starts with an era (令和6, R6, H31): 1.5 and 12.25 are numbers.
+    if _mostly(values, "^([0-9]{4}|[^0-9].{0,7})(年|[./-]) ?[0-9]{1,2} ?月?$", threshold) and not digits:
         c.append(Field(name="", type="yearmonth"))
     if _mostly(values, LATLON_PATTERN, threshold) and not _mostly(values, "^[0-9]+[,、][0-9]{3}$", 0.5):
         c.append(Field(name="", type="number", kind="latlon", part="lat"))

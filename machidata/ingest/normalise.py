@@ -148,6 +148,8 @@ def _yearmonth(s: str) -> str:
     if m is None:
         raise ValueError(s)
     head = m["head"]
+    if head.isdigit() and len(head) != 4:  # 12.3 is a number, not the year 12
+        raise ValueError(s)
     d = parse_date(f"{head}年{m['m']}月1日") if not head.isdigit() else date(int(head), int(m["m"]), 1)
     return f"{d.year:04d}-{d.month:02d}"
 

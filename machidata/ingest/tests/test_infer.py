@@ -38,6 +38,12 @@ def test_percent_and_decimal_number() -> None:
     assert (f.type, f.unit) == ("number", "%")
 
 
+def test_short_decimals_are_numbers_not_year_months() -> None:
+    # 1.5 and 2.25 once matched the year-month shape ("year" 1, month 5).
+    assert _one(["1.5", "2.25", "3.75", "10.5"], "倍率").type == "number"
+    assert _one(["2024年4月", "令和6年5月", "2024/06", "R6.7"], "年月").type == "yearmonth"
+
+
 def test_unit_from_header_when_cells_have_none() -> None:
     assert _one(["6144", "28544"], "敷地面積計(㎡）").unit == "m2"
     assert _one(["10", "20"], "金額（千円）").unit == "千円"

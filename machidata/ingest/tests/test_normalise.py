@@ -43,6 +43,13 @@ def test_numbers_missing_markers_and_raw() -> None:
     assert r.failures == {"金額": 1}
 
 
+def test_year_month_needs_a_four_digit_year_or_an_era() -> None:
+    f = Field(name="年月", title="年月", type="yearmonth")
+    r = _run({"年月": ["2024年4月", "令和6年5月", "R6.7", "12.3", "2024/13"]}, [f])
+    assert r.batch.column("年月").to_pylist() == ["2024-04", "2024-05", "2024-07", None, None]
+    assert r.failures == {"年月": 2}
+
+
 def test_wrong_unit_and_fraction_in_integer() -> None:
     f = Field(name="人口", title="人口", type="integer", unit="人")
     r = _run({"人口": ["10人", "5千人", "1.5"]}, [f])
