@@ -149,10 +149,20 @@ def _as_list(v: Any) -> list[Any]:
 
 
 def readability_report(  # noqa: PLR0912, PLR0915 - one flat list of checks reads best
-    sample: pa.Table, schema: TableSchema, *, detection: dict[str, Any] | None = None, row_offset: int = 2
+    sample: pa.Table,
+    schema: TableSchema,
+    *,
+    detection: dict[str, Any] | None = None,
+    row_offset: int | None = None,
 ) -> ReadabilityReport:
-    """Check a sample against the machine-readability rules; ``row_offset``: source row of sample row 0."""
+    """Check a sample against the machine-readability rules; ``row_offset``: source row of sample row 0.
+
+    Without ``row_offset`` the detection's ``data_start_row`` is used (row 3 when a title row sits
+    above the header), so the rows named in the report are the rows the steward sees in the file.
+    """
     d = detection or {}
+    if row_offset is None:
+        row_offset = int(d.get("data_start_row", 2) or 2)
     fmt = str(d.get("format", "")).lower()
     checks: list[Check] = []
 

@@ -315,6 +315,7 @@ def _structure(  # noqa: PLR0917 - private; one call site passes what _plan foun
         "quotechar": quotechar,
         "header_row": header_start + 1,
         "header_rows": header_rows,
+        "data_start_row": header_start + 1 + header_rows,  # 1-based line of the first data row
         "title": title,
         "metadata_rows": metadata_rows,
         "header_line_breaks": broken,

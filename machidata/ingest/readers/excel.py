@@ -240,6 +240,8 @@ def read_excel(path: Path, options: ReadOptions, *, fmt: str, size: int) -> Sour
         "combinable_sheets": combinable,
         "header_row": first.first_row + first.block.header_start + 1,
         "header_rows": first.block.header_rows,
+        # 1-based sheet row of the first data row (rows named in reports are the sheet's rows)
+        "data_start_row": first.first_row + first.block.header_start + 1 + first.block.header_rows,
         "title": first.block.title,
         "notes": [n for s in sheets for n in s.block.notes],
         "totals": [

@@ -90,6 +90,12 @@ def test_messy_excel_sheet() -> None:
     assert "セルの結合を解除" in fix
 
 
+def test_rows_are_named_as_in_the_file_below_a_title_row() -> None:
+    detection = {"format": "csv", "title": ["令和6年度 一覧"], "header_row": 2, "data_start_row": 3}
+    failed = _failed(_report({"名称": ["熊本", "南区 "]}, detection))
+    assert failed["L1-06"] == ["4行目「名称」: 南区 "]
+
+
 def test_symbols_without_definition_and_blank_numbers() -> None:
     r = _report({"人口": ["10", "x", "", "20", "30"]}, {"format": "csv", "notes": []})
     failed = _failed(r)
