@@ -428,7 +428,9 @@ class ForumTopic(models.Model):
 class ForumThread(models.Model):
     """A thread of the staff forum: a first post and its replies; ``folded`` feeds the search."""
 
-    topic = models.ForeignKey(ForumTopic, verbose_name="話題", on_delete=models.PROTECT, related_name="threads")
+    topic = models.ForeignKey(
+        ForumTopic, verbose_name="話題", on_delete=models.PROTECT, related_name="threads"
+    )
     title = models.CharField("題名", max_length=200)
     body = models.TextField("本文")
     created_by = models.ForeignKey(

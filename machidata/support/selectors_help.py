@@ -55,7 +55,9 @@ def guide_get(*, actor: Actor, slug: str) -> Guide:
 
 def guide_version(*, guide: Guide, number: int | None = None) -> GuideVersion:
     """A version of the guide (the current one by default)."""
-    version = guide.versions.select_related("edited_by").filter(number=number or guide.current_version).first()
+    version = (
+        guide.versions.select_related("edited_by").filter(number=number or guide.current_version).first()
+    )
     if version is None:
         raise NotFound("その版は見つかりません。")
     return version

@@ -21,8 +21,21 @@ from machidata.search.normalise import fold
 from machidata.support.models import Case, CaseField, CaseStatus, EvidenceLevel
 from machidata.support.services import home_unit
 
-TEXT_FIELDS: Final = ("title", "municipality", "summary", "data_used", "insight", "policy_change", "source_title")
-REQUIRED: Final = {"title": "事例名", "municipality": "自治体", "data_used": "使用データ", "insight": "得られた知見"}
+TEXT_FIELDS: Final = (
+    "title",
+    "municipality",
+    "summary",
+    "data_used",
+    "insight",
+    "policy_change",
+    "source_title",
+)
+REQUIRED: Final = {
+    "title": "事例名",
+    "municipality": "自治体",
+    "data_used": "使用データ",
+    "insight": "得られた知見",
+}
 LIMITS: Final = {"title": 200, "municipality": 60, "source_title": 300}
 HOME_CITY: Final = "熊本市"
 
@@ -199,7 +212,5 @@ def case_copy(*, actor: Actor, case: Case, unit_id: int | None = None) -> Case:
         refold(copy)
         copy.save()
         copy.datasets.set(restrict(case.datasets.all(), actor, Action.DISCOVER))
-        audit_record(
-            actor=actor, action="case.copy", obj=copy, changes={"from": case.pk, "unit": unit.code}
-        )
+        audit_record(actor=actor, action="case.copy", obj=copy, changes={"from": case.pk, "unit": unit.code})
     return copy

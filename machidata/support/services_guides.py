@@ -53,7 +53,13 @@ def guide_create(
             raise Conflict(f"識別名「{slug}」のガイドブックはすでにあります。")
         guide = Guide.objects.create(slug=slug, title=title, order=order, current_version=1)
         GuideVersion.objects.create(
-            guide=guide, number=1, title=title, body=body, checklist=items, note="作成", edited_by_id=actor.user_id
+            guide=guide,
+            number=1,
+            title=title,
+            body=body,
+            checklist=items,
+            note="作成",
+            edited_by_id=actor.user_id,
         )
         audit_record(actor=actor, action="guide.create", obj=guide, changes={"slug": slug, "version": 1})
     return guide
@@ -81,14 +87,17 @@ def guide_save(
             )
         number = locked.current_version + 1
         version = GuideVersion.objects.create(
-            guide=locked, number=number, title=title, body=body, checklist=items, note=note,
+            guide=locked,
+            number=number,
+            title=title,
+            body=body,
+            checklist=items,
+            note=note,
             edited_by_id=actor.user_id,
-        )  # fmt: skip
+        )
         locked.title = title
         locked.current_version = number
         locked.save(update_fields=["title", "current_version", "updated_at"])
-        audit_record(
-            actor=actor, action="guide.save", obj=locked, changes={"version": number, "note": note}
-        )
+        audit_record(actor=actor, action="guide.save", obj=locked, changes={"version": number, "note": note})
     guide.refresh_from_db()
     return version

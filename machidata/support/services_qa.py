@@ -64,9 +64,7 @@ def question_answer(*, actor: Actor, question: DatasetQuestion, answer: str) -> 
         question.answered_by_id = actor.user_id
         question.answered_at = timezone.now()
         question.save(update_fields=["answer", "answered_by", "answered_at"])
-        audit_record(
-            actor=actor, action="question.answer", obj=question, changes={"corrected": bool(before)}
-        )
+        audit_record(actor=actor, action="question.answer", obj=question, changes={"corrected": bool(before)})
     return question
 
 
