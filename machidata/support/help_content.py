@@ -3,7 +3,7 @@
 The guides are written for machidata as it is (staff edit them afterwards; every save is a version).
 The cases are written from 熊本市「データに基づく事業立案等推進戦略（案）」参考資料 — (1) 統計データ
 利活用事例集（出典: 総務省統計局）and (2) その他、他都市事例 — each citing the strategy and the URL
-the strategy gives; ``/work/shared/seed/kumamoto-data-strategy.txt`` holds that text and a test checks
+the strategy gives; ``../shared/seed/kumamoto-data-strategy.txt`` (beside the checkout) holds that text and a test checks
 every case against it.
 """
 

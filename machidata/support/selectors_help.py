@@ -125,14 +125,18 @@ def topic_list(*, actor: Actor) -> QuerySet[ForumTopic]:
     """Forum topics with their thread counts (staff)."""
     if not actor.is_authenticated:
         return ForumTopic.objects.none()
-    return ForumTopic.objects.annotate(n_threads=Count("threads"))
+    return ForumTopic.objects.annotate(n_threads=Count("threads")).order_by("order", "id")
 
 
 def thread_search(*, actor: Actor, q: str = "", topic: str = "") -> QuerySet[ForumThread]:
     """Forum threads (staff), newest activity first; every folded word of ``q`` must occur."""
     if not actor.is_authenticated:
         return ForumThread.objects.none()
-    qs = ForumThread.objects.select_related("topic", "created_by").annotate(n_replies=Count("replies"))
+    qs = (
+        ForumThread.objects.select_related("topic", "created_by")
+        .annotate(n_replies=Count("replies"))
+        .order_by("-last_post_at", "-id")
+    )
     if topic:
         qs = qs.filter(topic__slug=topic)
     for term in _terms(q):
