@@ -10,7 +10,7 @@ from django.http import HttpRequest
 
 from machidata.audit.services import audit_record
 from machidata.catalog.admin import AuditedAdmin, admin_actor
-from machidata.support.models import Choice, Course, Headcount, Question, Session
+from machidata.support.models import Choice, Course, ForumTopic, Headcount, Question, Session
 
 
 class SupportAdmin(AuditedAdmin):
@@ -96,3 +96,11 @@ class HeadcountAdmin(SupportAdmin):
     """Staff numbers per 課: the denominator of training coverage."""
 
     list_display = ("unit", "staff", "as_of")
+
+
+@admin.register(ForumTopic)
+class ForumTopicAdmin(SupportAdmin):
+    """The topics of the staff forum (guides, questions and cases are edited on their own pages)."""
+
+    list_display = ("name", "slug", "order")
+    prepopulated_fields = {"slug": ("name",)}

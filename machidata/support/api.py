@@ -233,3 +233,9 @@ def core_staff(request: HttpRequest) -> list[CoreStaffOut]:
     """The コア人材 in force: whom to ask in each 課."""
     api_staff(request)
     return [CoreStaffOut.of(e) for e in selectors.core_staff_list()]
+
+
+# Guides, Q&A, forum, FAQ and the case library live in api_help to keep this file small.
+from machidata.support.api_help import router as help_router  # noqa: E402 - mounted after the routes above
+
+router.add_router("", help_router)

@@ -17,6 +17,7 @@ from typing import Any, Final
 from django.utils import timezone
 
 from machidata.access.models import Unit, UnitKind
+from machidata.support.demo_help import load_help_demo
 from machidata.support.models import (
     Attendance,
     AttendanceSource,
@@ -350,7 +351,7 @@ def _consultations(  # noqa: PLR0917 - private; one call site
 
 def load_support_demo(*, users: dict[str, Any], today: dt.date | None = None) -> Counter[str]:
     """Create a year of synthetic consultations, courses, sessions, attendance and tests (once)."""
-    made: Counter[str] = Counter()
+    made: Counter[str] = load_help_demo(users=users)  # guides, forum, cases: each part once
     if Course.objects.filter(is_synthetic=True).exists():
         return made
     today = today or timezone.localdate()

@@ -320,3 +320,238 @@ class Headcount(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit.name}: {self.staff}人（{self.as_of}）"
+
+
+# ---- guidebooks (ガイドブック) ---------------------------------------------------------------------
+
+
+class Guide(models.Model):
+    """A guidebook of データ戦略課, known by its slug; its text lives in numbered versions."""
+
+    slug = models.SlugField("識別名", max_length=60, unique=True)
+    title = models.CharField("題名", max_length=200)  # mirrors the current version, for listing
+    order = models.PositiveSmallIntegerField("表示順", default=0)
+    current_version = models.PositiveIntegerField("現在の版", default=0)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "ガイドブック"
+        verbose_name_plural = "ガイドブック"
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def current(self) -> GuideVersion | None:
+        """The version in force (the latest)."""
+        return self.versions.filter(number=self.current_version).first()
+
+
+class GuideVersion(models.Model):
+    """One saved version of a guide: its text (Markdown), its checklist and who changed what."""
+
+    guide = models.ForeignKey(Guide, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField("版")
+    title = models.CharField("題名", max_length=200)
+    body = models.TextField("本文（Markdown）")
+    checklist = models.JSONField("チェックリスト", default=list, blank=True)  # [str, ...]
+    note = models.CharField("変更内容", max_length=300, blank=True)
+    edited_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("保存日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "ガイドブックの版"
+        verbose_name_plural = "ガイドブックの版"
+        ordering = ["guide_id", "-number"]
+        constraints = [models.UniqueConstraint(fields=["guide", "number"], name="guide_version_once")]
+
+    def __str__(self) -> str:
+        return f"{self.title}（第{self.number}版）"
+
+
+# ---- Q&A and community (質問・掲示板・よくある質問) -----------------------------------------------------
+
+
+class DatasetQuestion(models.Model):
+    """A question to a dataset's owner, answered in place; seen by whoever may discover the dataset."""
+
+    dataset = models.ForeignKey(
+        "catalog.Dataset", verbose_name="データセット", on_delete=models.CASCADE, related_name="questions"
+    )
+    body = models.TextField("質問")
+    asked_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    asked_at = models.DateTimeField("質問日時")
+    answer = models.TextField("回答", blank=True)
+    answered_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    answered_at = models.DateTimeField("回答日時", null=True, blank=True)
+    is_faq = models.BooleanField("よくある質問", default=False)
+    is_synthetic = models.BooleanField("デモ用の合成データ", default=False)
+
+    class Meta:
+        verbose_name = "データへの質問"
+        verbose_name_plural = "データへの質問"
+        ordering = ["-asked_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+    @property
+    def is_answered(self) -> bool:
+        """Whether the owner (or 管理) has answered."""
+        return bool(self.answer)
+
+
+class ForumTopic(models.Model):
+    """A topic of the staff forum (職員どうしの掲示板), set up by 管理."""
+
+    slug = models.SlugField("識別名", max_length=60, unique=True)
+    name = models.CharField("話題", max_length=100)
+    description = models.CharField("説明", max_length=300, blank=True)
+    order = models.PositiveSmallIntegerField("表示順", default=0)
+
+    class Meta:
+        verbose_name = "掲示板の話題"
+        verbose_name_plural = "掲示板の話題"
+        ordering = ["order", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class ForumThread(models.Model):
+    """A thread of the staff forum: a first post and its replies; ``folded`` feeds the search."""
+
+    topic = models.ForeignKey(
+        ForumTopic, verbose_name="話題", on_delete=models.PROTECT, related_name="threads"
+    )
+    title = models.CharField("題名", max_length=200)
+    body = models.TextField("本文")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("投稿日時")
+    last_post_at = models.DateTimeField("最終投稿日時")
+    is_faq = models.BooleanField("よくある質問", default=False)
+    folded = models.TextField(editable=False, default="")  # search.normalise.fold of title, body, replies
+    is_synthetic = models.BooleanField("デモ用の合成データ", default=False)
+
+    class Meta:
+        verbose_name = "掲示板のスレッド"
+        verbose_name_plural = "掲示板のスレッド"
+        ordering = ["-last_post_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+
+class ForumReply(models.Model):
+    """A reply in a forum thread."""
+
+    thread = models.ForeignKey(ForumThread, on_delete=models.CASCADE, related_name="replies")
+    body = models.TextField("本文")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("投稿日時")
+
+    class Meta:
+        verbose_name = "掲示板の返信"
+        verbose_name_plural = "掲示板の返信"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return self.body[:60]
+
+
+# ---- case library (事例集) -------------------------------------------------------------------------
+
+
+class CaseField(models.TextChoices):
+    """The field a case belongs to (the strategy's reference cases use these)."""
+
+    ECONOMY = "economy", "雇用・経済"
+    HEALTH = "health", "健康・福祉"
+    CHILDREN = "children", "子ども・教育"
+    TRANSPORT = "transport", "交通"
+    DISASTER = "disaster", "防災・危機管理"
+    SAFETY = "safety", "住民生活・安全"
+    ADMINISTRATION = "administration", "行政運営"
+    POLICY = "policy", "政策形成プロセス"
+    ENVIRONMENT = "environment", "データ分析環境"
+    PEOPLE = "people", "データ人材の育成"
+    OTHER = "other", "その他"
+
+
+class EvidenceLevel(models.TextChoices):
+    """How strong the evidence behind the case is, from describing the present to a controlled trial."""
+
+    PRACTICE = "practice", "取組の紹介（体制・しくみ）"
+    DESCRIPTIVE = "descriptive", "現状の見える化"
+    COMPARISON = "comparison", "比較・傾向の分析"
+    PREDICTION = "prediction", "予測・シミュレーション"
+    CAUSAL = "causal", "効果検証（因果推論）"
+    RCT = "rct", "ランダム化比較試験"
+
+
+class CaseStatus(models.TextChoices):
+    """A case is a draft of its 課 until published to all staff."""
+
+    DRAFT = "draft", "下書き"
+    PUBLISHED = "published", "公開中（庁内）"
+
+
+class Case(models.Model):
+    """A case of data use (事例): what data, what was learnt, what changed, and how strong the evidence is."""
+
+    title = models.CharField("事例名", max_length=200)
+    field = models.CharField("分野", max_length=20, choices=CaseField.choices)
+    municipality = models.CharField("自治体", max_length=60)
+    summary = models.TextField("概要", blank=True)
+    data_used = models.TextField("使用データ")
+    insight = models.TextField("得られた知見")
+    policy_change = models.TextField("政策等の改善", blank=True)
+    evidence_level = models.CharField("根拠の強さ", max_length=20, choices=EvidenceLevel.choices)
+    source_title = models.CharField("出典", max_length=300, blank=True)
+    source_url = models.URLField("参照URL", max_length=500, blank=True)
+    datasets = models.ManyToManyField(
+        "catalog.Dataset", verbose_name="関係するデータ", blank=True, related_name="cases"
+    )
+    unit = models.ForeignKey(
+        Unit,
+        verbose_name="登録した課",
+        null=True,
+        blank=True,
+        on_delete=models.PROTECT,
+        related_name="cases",
+    )  # empty: a reference case of データ戦略課 (other cities)
+    status = models.CharField("状態", max_length=10, choices=CaseStatus.choices, default=CaseStatus.DRAFT)
+    copied_from = models.ForeignKey(
+        "self",
+        verbose_name="横展開の元になった事例",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="copies",
+    )
+    is_reference = models.BooleanField("戦略の参考事例", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+    folded = models.TextField(editable=False, default="")  # search.normalise.fold of the text fields
+
+    class Meta:
+        verbose_name = "事例"
+        verbose_name_plural = "事例"
+        ordering = ["-is_reference", "field", "municipality", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.municipality}: {self.title}"

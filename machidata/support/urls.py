@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from machidata.support import views
+from machidata.support import views, views_help
 
 app_name = "support"
 urlpatterns = [
@@ -23,4 +23,23 @@ urlpatterns = [
     path("training/core/", views.core_staff, name="core"),
     path("training/core/<int:pk>/end/", views.core_staff_end, name="core_end"),
     path("summary/", views.summary, name="summary"),
+    path("guides/", views_help.guide_list, name="guides"),
+    path("guides/<slug:slug>/", views_help.guide_detail, name="guide"),
+    path("guides/<slug:slug>/history/", views_help.guide_history, name="guide_history"),
+    path("guides/<slug:slug>/v/<int:number>/", views_help.guide_detail, name="guide_version"),
+    path("guides/<slug:slug>/edit/", views_help.guide_edit, name="guide_edit"),
+    path("questions/<slug:slug>/", views_help.dataset_questions, name="dataset_questions"),
+    path("questions/<int:pk>/answer/", views_help.question_answer, name="question_answer"),
+    path("questions/<int:pk>/faq/", views_help.question_faq, name="question_faq"),
+    path("forum/", views_help.forum, name="forum"),
+    path("forum/new/", views_help.thread_new, name="thread_new"),
+    path("forum/<int:pk>/", views_help.thread_detail, name="thread"),
+    path("forum/<int:pk>/faq/", views_help.thread_faq, name="thread_faq"),
+    path("faq/", views_help.faq, name="faq"),
+    path("cases/", views_help.case_list, name="cases"),
+    path("cases/new/", views_help.case_new, name="case_new"),
+    path("cases/<int:pk>/", views_help.case_detail, name="case"),
+    path("cases/<int:pk>/edit/", views_help.case_edit, name="case_edit"),
+    path("cases/<int:pk>/publish/", views_help.case_publish, name="case_publish"),
+    path("cases/<int:pk>/copy/", views_help.case_copy, name="case_copy"),
 ]

@@ -1,0 +1,216 @@
+"""Writes of the case library (事例集): staff add their 課's cases, publish them, and copy one (横展開).
+
+A case belongs to a 課 (its members and 管理 edit it) or, for the strategy's reference cases of other
+cities, to データ戦略課 alone (``unit`` empty, 管理 only). A draft is seen by its 課 and 管理; a
+published case by every member of staff.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from typing import Any, Final
+
+from django.core.exceptions import ValidationError
+from django.core.validators import URLValidator
+from django.db import transaction
+
+from machidata.access.policy import Action, Actor, restrict
+from machidata.audit.services import audit_record
+from machidata.core.errors import InvalidInput, PermissionDenied
+from machidata.search.normalise import fold
+from machidata.support.models import Case, CaseField, CaseStatus, EvidenceLevel
+from machidata.support.services import home_unit
+
+TEXT_FIELDS: Final = (
+    "title",
+    "municipality",
+    "summary",
+    "data_used",
+    "insight",
+    "policy_change",
+    "source_title",
+)
+REQUIRED: Final = {
+    "title": "事例名",
+    "municipality": "自治体",
+    "data_used": "使用データ",
+    "insight": "得られた知見",
+}
+LIMITS: Final = {"title": 200, "municipality": 60, "source_title": 300}
+HOME_CITY: Final = "熊本市"
+
+
+def may_edit_case(actor: Actor, case: Case) -> bool:
+    """The case's 課 (係 included) and 管理 edit it; reference cases (no 課) only 管理."""
+    return actor.is_admin or (case.unit_id is not None and case.unit_id in actor.unit_ids)
+
+
+def refold(case: Case) -> None:
+    """Recompute the folded text the case search matches against."""
+    parts = [getattr(case, f) for f in TEXT_FIELDS]
+    parts += [case.get_field_display(), case.get_evidence_level_display()]
+    case.folded = fold("\n".join(p for p in parts if p))
+
+
+def _clean(values: Mapping[str, Any]) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for name in TEXT_FIELDS:
+        text = str(values.get(name) or "").strip()
+        if name in REQUIRED and not text:
+            raise InvalidInput(f"{REQUIRED[name]}を入力してください。")
+        if name in LIMITS and len(text) > LIMITS[name]:
+            raise InvalidInput(f"{name}は{LIMITS[name]}文字以内で入力してください。")
+        out[name] = text
+    if values.get("field") not in CaseField.values:
+        raise InvalidInput("分野を選んでください。")
+    if values.get("evidence_level") not in EvidenceLevel.values:
+        raise InvalidInput("根拠の強さを選んでください。")
+    out["field"] = values["field"]
+    out["evidence_level"] = values["evidence_level"]
+    url = str(values.get("source_url") or "").strip()
+    if url:
+        try:
+            URLValidator(schemes=["http", "https"])(url)
+        except ValidationError:
+            raise InvalidInput("参照URLは http:// か https:// で始まるURLを入力してください。") from None
+    out["source_url"] = url
+    return out
+
+
+def _datasets(actor: Actor, dataset_ids: Iterable[int]) -> list[Any]:
+    from machidata.catalog.models import Dataset
+
+    wanted = set(dataset_ids)
+    found = list(restrict(Dataset.objects.filter(pk__in=wanted), actor, Action.DISCOVER))
+    if len(found) != len(wanted):
+        raise InvalidInput("関係するデータに、見つからないもの（または見る権限のないもの）があります。")
+    return found
+
+
+def case_create(
+    *,
+    actor: Actor,
+    values: Mapping[str, Any],
+    dataset_ids: Iterable[int] = (),
+    unit_id: int | None = None,
+    reference: bool = False,
+    publish: bool = False,
+) -> Case:
+    """Add a case for one of the actor's 課 (管理: for any 課, or a reference case with no 課)."""
+    from machidata.access.models import Unit
+
+    if not actor.is_authenticated:
+        raise PermissionDenied("ログインしてください。")
+    data = _clean(values)
+    if reference:
+        if not actor.is_admin:
+            raise PermissionDenied("参考事例を登録できるのはデータ戦略課（管理）だけです。")
+        unit = None
+    elif unit_id is None:
+        unit = home_unit(actor.user_id) if actor.user_id else None
+        if unit is None:
+            raise InvalidInput("所属が登録されていないため事例を登録できません。")
+    else:
+        if not actor.is_admin and unit_id not in actor.unit_ids:
+            raise InvalidInput("事例を登録できるのは自分の所属の分だけです。")
+        unit = Unit.objects.filter(pk=unit_id).first()
+        if unit is None:
+            raise InvalidInput("所属が見つかりません。")
+    datasets = _datasets(actor, dataset_ids)
+    with transaction.atomic():
+        case = Case(
+            **data,
+            unit=unit,
+            is_reference=reference,
+            created_by_id=actor.user_id,
+            status=CaseStatus.PUBLISHED if publish else CaseStatus.DRAFT,
+        )
+        refold(case)
+        case.save()
+        case.datasets.set(datasets)
+        audit_record(
+            actor=actor,
+            action="case.create",
+            obj=case,
+            changes={"unit": unit.code if unit else None, "status": case.status},
+        )
+    return case
+
+
+def case_update(
+    *, actor: Actor, case: Case, values: Mapping[str, Any], dataset_ids: Iterable[int] | None = None
+) -> Case:
+    """Change a case's text, field, evidence level, source and related datasets."""
+    if not may_edit_case(actor, case):
+        raise PermissionDenied("この事例を編集できるのは登録した課とデータ戦略課だけです。")
+    data = _clean(values)
+    datasets = _datasets(actor, dataset_ids) if dataset_ids is not None else None
+    with transaction.atomic():
+        changed = sorted(k for k, v in data.items() if getattr(case, k) != v)
+        for k, v in data.items():
+            setattr(case, k, v)
+        refold(case)
+        case.save()
+        if datasets is not None:
+            # datasets the editor cannot see stay linked: they were linked by someone who could
+            hidden = case.datasets.exclude(pk__in=restrict(case.datasets.all(), actor, Action.DISCOVER))
+            case.datasets.set([*datasets, *hidden])
+        audit_record(actor=actor, action="case.update", obj=case, changes={"fields": changed})
+    return case
+
+
+def case_publish(*, actor: Actor, case: Case, publish: bool = True) -> Case:
+    """Publish a draft to all staff, or take a case back to draft."""
+    if not may_edit_case(actor, case):
+        raise PermissionDenied("この事例を公開できるのは登録した課とデータ戦略課だけです。")
+    status = CaseStatus.PUBLISHED if publish else CaseStatus.DRAFT
+    if case.status == status:
+        raise InvalidInput("この事例はすでに" + ("公開中です。" if publish else "下書きです。"))
+    with transaction.atomic():
+        case.status = status
+        case.save(update_fields=["status", "updated_at"])
+        audit_record(actor=actor, action="case.publish", obj=case, changes={"status": status})
+    return case
+
+
+def case_copy(*, actor: Actor, case: Case, unit_id: int | None = None) -> Case:
+    """横展開: a draft for the actor's 課, starting from ``case`` and linked to it.
+
+    The text is copied as a starting point and the municipality becomes 熊本市; the related datasets
+    the copier may discover are kept. Dashboards, recipes and logic models do not exist yet in
+    machidata, so nothing else is copied.
+    """
+    from machidata.access.models import Unit
+
+    if not actor.is_authenticated:
+        raise PermissionDenied("ログインしてください。")
+    if unit_id is None:
+        unit = home_unit(actor.user_id) if actor.user_id else None
+    elif actor.is_admin or unit_id in actor.unit_ids:
+        unit = Unit.objects.filter(pk=unit_id).first()
+    else:
+        raise InvalidInput("横展開の先は自分の所属だけです。")
+    if unit is None:
+        raise InvalidInput("所属が登録されていないため横展開できません。")
+    with transaction.atomic():
+        copy = Case(
+            title=case.title[:190] + "（横展開）",
+            field=case.field,
+            municipality=HOME_CITY,
+            summary=f"{case.municipality}の事例「{case.title}」を参考に始めた取組です。\n\n{case.summary}".strip(),
+            data_used=case.data_used,
+            insight=case.insight,
+            policy_change=case.policy_change,
+            evidence_level=case.evidence_level,
+            source_title=case.source_title,
+            source_url=case.source_url,
+            unit=unit,
+            status=CaseStatus.DRAFT,
+            copied_from=case,
+            created_by_id=actor.user_id,
+        )
+        refold(copy)
+        copy.save()
+        copy.datasets.set(restrict(case.datasets.all(), actor, Action.DISCOVER))
+        audit_record(actor=actor, action="case.copy", obj=copy, changes={"from": case.pk, "unit": unit.code})
+    return copy
