@@ -12,6 +12,7 @@ from machidata.catalog.models import Dataset
 from machidata.demo import content
 from machidata.demo.management.commands import demo as demo_command
 from machidata.demo.services import DataSummary
+from machidata.search.models import IndexPending
 
 pytestmark = pytest.mark.django_db
 
@@ -49,6 +50,9 @@ def test_load_only(calls: list[tuple[str, dict[str, Any]]], tmp_path: Any) -> No
     assert "実データを取り込んでいます: a.csv … 3行（第1版、0.1秒）\n" in text
     assert "新しい版 1 件、取り込み済み 1 件" in text
     assert "demo-admin-2024" in text
+    # The first search of the served demo finds the catalog: the index is brought up to date here.
+    assert f"検索索引を更新しています … {Dataset.objects.count()}件" in text
+    assert not IndexPending.objects.exists()
 
 
 def test_no_data_skips_the_ingests(calls: list[tuple[str, dict[str, Any]]]) -> None:

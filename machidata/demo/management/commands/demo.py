@@ -53,6 +53,11 @@ class Command(BaseCommand):
                 + (f"、失敗 {len(data.failed)} 件" if data.failed else "")
                 + f"（{time.monotonic() - started:.0f}秒）。"
             )
+        from machidata.search.services import index_apply_pending
+
+        # The runner would apply these within a minute; do it now so the first search finds the demo.
+        self.say("検索索引を更新しています … ", end="")
+        self.say(f"{index_apply_pending()}件")
         self.stdout.write("")
         self.stdout.write("デモ用アカウント（デモ専用です。本番では使わないでください）:")
         self.stdout.write(accounts_table())
