@@ -21,7 +21,7 @@ import tantivy
 from machidata.search.index import FACETS, FIELD_BOOSTS, READING_FIELDS, SearchIndex
 from machidata.search.normalise import (
     QueryWord,
-    analyse,
+    analyse_both,
     analyse_word,
     bigrams,
     clean,
@@ -236,34 +236,57 @@ def _mark_strings(t: str, marks: list[bool], strings: set[str]) -> None:
 
 
 def _mark_morphemes(t: str, marks: list[bool], terms: set[str], readings: list[str]) -> None:
-    # Same-word variants (子ども for 子供) and readings (人口 for じんこう) need the analysis.
-    for mode in ("C", "A"):
-        pos = 0
-        for m in analyse(t, mode):
-            begin = t.find(m.surface, pos)
-            if begin == -1:
-                continue
-            pos = begin + len(m.surface)
-            hit = not m.skip and m.norm in terms
-            if hit or (len(m.reading) >= 2 and any(m.reading in r for r in readings)):
-                marks[begin:pos] = [True] * (pos - begin)
+    # Same-word variants (子ども for 子供) and readings (人口 for じんこう) need the analysis. Only for
+    # documents indexed before highlight tokens were stored: otherwise :func:`_mark_tokens` does it.
+    c, a = analyse_both(t)
+    for m in (*c, *a):
+        hit = not m.skip and m.norm in terms
+        if hit or (len(m.reading) >= 2 and any(m.reading in r for r in readings)):
+            marks[m.begin : m.end] = [True] * (m.end - m.begin)
 
 
-def highlight(text: str, strings: set[str], terms: set[str], readings: list[str]) -> Segments:
-    """Split cleaned ``text`` into segments, marking folded substrings, same-word variants and readings."""
+def _mark_tokens(marks: list[bool], tokens: list[list[Any]], terms: set[str], readings: list[str]) -> None:
+    # The stored units of the text (see normalise.highlight_tokens): a variant's normalized form
+    # or a reading inside a kana query word marks the unit.
+    n = len(marks)
+    for begin, end, norm, rd in tokens:
+        if end > n:
+            continue
+        if (norm and norm in terms) or (rd and readings and any(rd in r for r in readings)):
+            marks[begin:end] = [True] * (end - begin)
+
+
+def highlight(
+    text: str,
+    strings: set[str],
+    terms: set[str],
+    readings: list[str],
+    tokens: list[list[Any]] | None = None,
+) -> Segments:
+    """Split cleaned ``text`` into segments, marking folded substrings, same-word variants and readings.
+
+    ``tokens``: the text's stored highlight tokens (``normalise.highlight_tokens``); without them
+    the text is analysed here, which costs far more.
+    """
     t = clean(text)
     if not t:
         return []
     marks = [False] * len(t)
-    _mark_strings(t, marks, strings)
-    if terms or readings:
-        _mark_morphemes(t, marks, terms, readings)
+    if tokens is None:
+        _mark_strings(t, marks, strings)
+        if terms or readings:
+            _mark_morphemes(t, marks, terms, readings)
+    else:
+        # A word term written as in the text is found by the string pass; the tokens add variants.
+        _mark_strings(t, marks, strings | terms)
+        if terms or readings:
+            _mark_tokens(marks, tokens, terms, readings)
     segments: Segments = []
-    for c, mk in zip(t, marks, strict=True):
-        if segments and segments[-1][1] == mk:
-            segments[-1] = (segments[-1][0] + c, mk)
-        else:
-            segments.append((c, mk))
+    start = 0
+    for i in range(1, len(t) + 1):
+        if i == len(t) or marks[i] != marks[start]:
+            segments.append((t[start:i], marks[start]))
+            start = i
     return segments
 
 
@@ -446,9 +469,10 @@ def _hits(
     for order_key, addr in raw_hits:
         stored = searcher.doc(addr).to_dict()
         doc = json.loads(bytes(stored["payload"][0]).decode())
+        hl = doc.pop("hl", None) or {}
         if words:
-            title = highlight(doc["title"], strings, terms, readings)
-            desc = highlight(doc["description"], strings, terms, readings)
+            title = highlight(doc["title"], strings, terms, readings, hl.get("title"))
+            desc = highlight(doc["description"], strings, terms, readings, hl.get("description"))
         else:
             title = [(clean(doc["title"]), False)]
             d = clean(doc["description"])
