@@ -6,7 +6,8 @@ orthographic variants real catalogs have), sampled with replacement and a fixed 
 query does what the catalog page does against the index for a member of staff: the access filter
 (公開・庁内・所属限定 subjects, the own 課's entries, a few granted entries), ranking, the page's hits
 with highlighted snippets, the 絞り込み counts of every group, the counts of a group that has a
-selection without its own selection, and the count of retired entries. One process, one thread.
+selection without its own selection, and the count of retired entries (since 2026-11-26 all in one
+``search(..., exclusive_counts=True)`` call, as ``catalog_search`` makes it). One process, one thread.
 """
 
 from __future__ import annotations
@@ -128,16 +129,18 @@ def _queries(
 
 
 def page_search(index: Any, q: str, filters: dict[str, list[str]], allow: dict[str, Any]) -> Any:
-    """What catalog_search asks the index for one page (hits, all counts, per-group counts, retired)."""
+    """What catalog_search asks the index for one page: hits, total, every 絞り込み count (a chosen
+    group counted without its own selection) and the retired count, in one call."""
     from machidata.search.query import search
 
-    base = {**filters, "state": ["live"]}
-    res = search(index, q, filters=base, facets=(*FACET_GROUPS, "state"), **allow)
-    for group in filters:
-        others = {k: v for k, v in base.items() if k != group}
-        search(index, q, filters=others, per_page=1, facets=(group,), suggest=False, **allow)
-    search(index, q, filters={**filters, "state": ["retired"]}, per_page=1, facets=(), suggest=False, **allow)
-    return res
+    return search(
+        index,
+        q,
+        filters={**filters, "state": ["live"]},
+        facets=(*FACET_GROUPS, "state"),
+        exclusive_counts=True,
+        **allow,
+    )
 
 
 def main(argv: list[str] | None = None) -> dict[str, Any]:

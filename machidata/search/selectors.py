@@ -229,6 +229,9 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
         "sort": sort,
     }
     filters = {**active, "state": state}
+    # One call gives the page, the total and every 絞り込み count: a group with a selection is
+    # counted without its own selection (so its other choices show how many entries they would
+    # add), and so is the state, which gives the number of retired entries.
     res = search(
         index,
         params.q[: MAX_QUERY_CHARS * 5],
@@ -236,6 +239,7 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
         page=params.page,
         per_page=params.per_page,
         facets=(*FACET_GROUPS, "state"),
+        exclusive_counts=True,
         **kwargs,
     )
     pages = res.pages
@@ -248,36 +252,12 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
             page=pages,
             per_page=params.per_page,
             facets=(*FACET_GROUPS, "state"),
+            exclusive_counts=True,
             **kwargs,
         )
     counts = dict(res.facets)
-    # A group with a selection is counted without its own selection, so the other choices of the
-    # group still show how many entries they would add (as the list page always did).
-    for group in active:
-        others = {k: v for k, v in filters.items() if k != group}
-        sub = search(
-            index,
-            params.q[: MAX_QUERY_CHARS * 5],
-            filters=others,
-            per_page=1,
-            facets=(group,),
-            suggest=False,
-            **kwargs,
-        )
-        counts[group] = sub.facets.get(group, [])
     facets = {g: _facet_values(g, counts.get(g, []), active.get(g, [])) for g in FACET_GROUPS}
-    retired = 0
-    if not params.include_retired:
-        any_state = search(
-            index,
-            params.q[: MAX_QUERY_CHARS * 5],
-            filters={**active, "state": ["retired"]},
-            per_page=1,
-            facets=(),
-            suggest=False,
-            **kwargs,
-        )
-        retired = any_state.total
+    retired = 0 if params.include_retired else dict(counts.get("state", [])).get("retired", 0)
     hits = _hits(actor, res.hits)
     related: list[FacetValue] = []
     if res.total == 0 and params.q.strip() and not res.notice:
