@@ -590,7 +590,12 @@ def _execute(
     # Exclusive counts are shown even without a hit: the selection itself may be what found nothing.
     if facets and (total or exclusive_counts):
         results.facets = {name: counts.get(name, []) for name in facets}
-    if suggest and total == 0 and words:
+    # もしかして is for words that find nothing. When a group counted without its own selection
+    # shows entries, the words are fine and the 絞り込み ruled them out: the counts say so already.
+    found_elsewhere = any(
+        counts.get(name) for name in (*plan.exclusive, *([_SINGLE_VALUED] if plan.pivot else []))
+    )
+    if suggest and total == 0 and words and not found_elsewhere:
         results.suggestions = _suggestions(index, results.query, restrictions=restrictions, synonyms=synonyms)
 
 
@@ -657,6 +662,11 @@ def facet_counts(
     }
 
 
+def _exists(searcher: tantivy.Searcher, q: tantivy.Query) -> bool:
+    # The best hit without a count: tantivy can skip blocks instead of visiting every match.
+    return bool(searcher.search(q, 1, count=False).hits)
+
+
 def _suggestions(
     index: SearchIndex,
     query: str,
@@ -670,12 +680,19 @@ def _suggestions(
     # hidden entry's title would reveal that it exists.
     out: list[str] = []
     searcher = index.searcher()
+    candidates = []
     for cand in suggestion_candidates(index, query):
         qw = analyse_word(cand)
-        if qw is None:
-            continue
-        q = _restricted(_expanded(schema, qw, synonyms), restrictions)
-        if _run(searcher, q, "relevance", 1, 1).count:
+        if qw is not None:
+            candidates.append((cand, _expanded(schema, qw, synonyms)))
+    if not candidates:
+        return out
+    # One pass first: when no candidate finds anything (often: the 絞り込み chosen rule them all
+    # out), that is the answer, without a pass per candidate.
+    if not _exists(searcher, _restricted(_should([q for _, q in candidates]), restrictions)):
+        return out
+    for cand, expanded in candidates:
+        if _exists(searcher, _restricted(expanded, restrictions)):
             out.append(cand)
             if len(out) >= limit:
                 break
