@@ -438,6 +438,47 @@ def search(
     return results
 
 
+def matching_identifiers(
+    index: SearchIndex,
+    query: str,
+    *,
+    allowed_ids: Collection[str] | None = None,
+    allowed_terms: Collection[str] | None = None,
+    filters: Mapping[str, Collection[str]] | None = None,
+    sort: Sort = "relevance",
+    synonyms: Synonyms | None = None,
+    limit: int = 50_000,
+) -> list[str]:
+    """Identifiers of every entry :func:`search` would list for the same arguments (all its pages, in
+    its order, at most ``limit``): what an export of the result list contains."""
+    if not isinstance(query, str):
+        query = ""
+    synonyms = synonyms if synonyms is not None else default_synonyms()
+    schema = index.schema
+    words = query_words(query)
+    if clean(query) and not words:
+        return []
+    if not words:
+        scored = Q.all_query()
+        sort = "updated" if sort == "relevance" else sort
+    else:
+        scored = _must([_expanded(schema, qw, synonyms) for qw in words])
+    allow = access_filter(schema, allowed_ids, allowed_terms)
+    restrictions = ([allow] if allow is not None else []) + _filters(schema, filters)
+    searcher = index.searcher()
+    try:
+        res = _run(searcher, _restricted(scored, restrictions), sort, 1, max(1, limit))
+        if res.count == 0 and len(words) > 1:
+            any_word = _should([_expanded(schema, qw, synonyms) for qw in words])
+            res = _run(searcher, _restricted(any_word, restrictions), sort, 1, max(1, limit))
+        return [str(searcher.doc(addr).get_first("id")) for _, addr in res.hits]
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # a tantivy panic arrives as pyo3's PanicException, a BaseException
+        log.exception("listing the matches failed for %r", query[:100])
+        return []
+
+
 def _chosen(filters: Mapping[str, Collection[str]] | None) -> dict[str, list[str]]:
     """The selected 絞り込み values that can restrict anything: known groups, non-empty strings."""
     out: dict[str, list[str]] = {}
