@@ -347,3 +347,26 @@ def _plain_by_hand(query_ids: set[str], chosen: dict[str, list[str]], group: str
 @pytest.fixture(scope="module")
 def count_index(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
     return build_index(tmp_path_factory.mktemp("counts") / "index", COUNT_DOCS)
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("子ども医療費助成件数。こどもの医療費を助成した件数です。", "子供"),
+        ("市内の認可保育所ごとの入所児童数です。詳しくは所管課にお問い合わせください。", "ほいくしょ"),
+        ("救急車の出動件数と搬送人員（令和５年度）。", "きゅうきゅう 搬送"),
+        ("引越し手続件数。転居届出件数も含みます。" * 5, "引っ越し"),
+        ("ＡＥＤ設置場所一覧", "aed"),
+    ],
+)
+def test_highlight_from_stored_tokens_matches_analysing_the_text(text: str, query: str) -> None:
+    from machidata.search.normalise import highlight_tokens, query_words
+    from machidata.search.query import _needles, highlight
+    from machidata.search.synonyms import default_synonyms
+
+    strings, terms, readings = _needles(query_words(query), default_synonyms())
+    tokens = [list(t) for t in highlight_tokens(text)]  # as they come back from the stored JSON
+    stored = highlight(text, strings, terms, readings, tokens)
+    analysed = highlight(text, strings, terms, readings)
+    assert stored == analysed
+    assert any(marked for _, marked in stored)
