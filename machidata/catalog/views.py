@@ -19,7 +19,13 @@ from machidata.catalog.exports import catalog_csv, catalog_xlsx
 from machidata.catalog.forms import DatasetForm, RetireForm
 from machidata.catalog.services import dataset_create, dataset_retire, dataset_update
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from machidata.search.selectors import FACET_LABELS, SORTS, SearchParams, catalog_search
+from machidata.search.selectors import (
+    FACET_LABELS,
+    SORTS,
+    SearchParams,
+    catalog_search,
+    catalog_search_datasets,
+)
 
 
 def _get(request: HttpRequest, slug: str, action: Action) -> Any:
@@ -172,8 +178,8 @@ def dataset_retire_view(request: HttpRequest, slug: str) -> HttpResponse:
 def catalog_export(request: HttpRequest, fmt: str) -> HttpResponse:
     """The filtered list as the データ一覧表 (Excel) or CSV, only with entries the actor may discover."""
     actor = request.actor  # type: ignore[attr-defined]
-    filters = selectors.CatalogFilters.from_query(request.GET)
-    datasets = selectors.dataset_list(actor=actor, filters=filters)
+    # Exactly what the search page lists for the same parameters (all pages, in its order).
+    datasets = catalog_search_datasets(actor=actor, params=SearchParams.from_query(request.GET))
     stamp = timezone.localtime().strftime("%Y%m%d")
     if fmt == "xlsx":
         body = catalog_xlsx(

@@ -31,7 +31,7 @@ from typing import Any
 
 import tantivy
 
-from machidata.search.normalise import analyse, clean, field_terms, fold, runs
+from machidata.search.normalise import analyse, clean, field_terms, fold, highlight_tokens, runs
 
 # Searched fields and their boosts: a title match outranks a keyword match, which outranks the
 # category/department, the description, then column names and the rest.
@@ -120,6 +120,8 @@ def analyse_document(doc: SearchDocument) -> dict[str, Any]:
         "facets": doc.facets,
         "updated_at": doc.updated_at.isoformat() if doc.updated_at else None,
         "extra": doc.extra,
+        # Offsets, variants and readings of the shown texts, so a query highlights without analysing.
+        "hl": {"title": highlight_tokens(doc.title), "description": highlight_tokens(doc.description)},
     }
     return {
         "id": doc.identifier,

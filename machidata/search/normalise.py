@@ -21,7 +21,7 @@ import threading
 import unicodedata
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, NamedTuple
 
 # A term that never occurs in text: it separates runs so a bigram phrase cannot cross punctuation.
 SEP = "|"
@@ -135,57 +135,111 @@ _local = threading.local()
 _SKIP_POS = {"補助記号", "空白", "助詞", "助動詞"}
 
 
-def _tokenizer() -> Any:
-    # SudachiPy tokenizers are not thread-safe; one per thread. The dictionary is inside the
-    # sudachidict_core wheel, so nothing is downloaded at run time.
-    tok = getattr(_local, "tok", None)
-    if tok is None:
+def _dictionary() -> Any:
+    # SudachiPy tokenizers are not thread-safe; one dictionary and tokenizer per thread. The
+    # dictionary is inside the sudachidict_core wheel, so nothing is downloaded at run time.
+    d = getattr(_local, "dict", None)
+    if d is None:
         from sudachipy import Dictionary
 
-        _local.tok = tok = Dictionary(dict="core").tokenizer()
+        _local.dict = d = Dictionary(dict="core")
+    return d
+
+
+def _tokenizer() -> Any:
+    tok = getattr(_local, "tok", None)
+    if tok is None:
+        _local.tok = tok = _dictionary().tokenizer()
     return tok
 
 
-@dataclass(frozen=True, slots=True)
-class Morpheme:
-    """One analysed word: its surface, folded normalized form and folded reading."""
+class Morpheme(NamedTuple):
+    """One analysed word: its surface, folded normalized form and folded reading, and where it is.
+
+    ``begin``/``end`` are character offsets in the analysed (cleaned) text. A named tuple, not a
+    dataclass: a build makes millions of them and a tuple is several times cheaper to create.
+    """
 
     surface: str
     norm: str
     reading: str
     skip: bool
+    begin: int
+    end: int
 
 
 # Morphemes repeat a lot across a catalog: fold each distinct one once.
 _fold_word = lru_cache(maxsize=200_000)(fold)
 _HAS_JA = re.compile(r"[ぁ-ゖァ-ヺ一-龯々]")
+# Texts up to this long are cached whole; longer ones (descriptions) are analysed sentence by
+# sentence and each sentence is cached, because catalog descriptions repeat sentences
+# (詳しくは所管課にお問い合わせください。) far more than whole texts.
+_CACHED_CHARS = 160
+_SENTENCE = re.compile(r"[^。！？\n]*(?:[。！？\n]+|$)")
 
 
 def _analyse(text: str, mode: str) -> tuple[Morpheme, ...]:
-    # Titles, keywords and names repeat across a catalog and are cached; long descriptions are not,
-    # so the cache stays small.
-    if len(text) <= 64:
-        return _analyse_cached(text, mode)
-    return _analyse_uncached(text, mode)
+    c, a = analyse_both(text)
+    return c if mode == "C" else a
 
 
-@lru_cache(maxsize=50_000)
-def _analyse_cached(text: str, mode: str) -> tuple[Morpheme, ...]:
-    return _analyse_uncached(text, mode)
+def analyse_both(text: str) -> tuple[tuple[Morpheme, ...], tuple[Morpheme, ...]]:
+    """Long units (mode C) and short units (mode A) of cleaned ``text``, with offsets in ``text``."""
+    if len(text) <= _CACHED_CHARS:
+        return _analyse_cached(text)
+    c: list[Morpheme] = []
+    a: list[Morpheme] = []
+    offset = 0
+    for sentence in _SENTENCE.findall(text[:12_000]):
+        if not sentence:
+            continue
+        sc, sa = _analyse_cached(sentence) if len(sentence) <= _CACHED_CHARS else _analyse_uncached(sentence)
+        if offset:
+            sc = tuple(m._replace(begin=m.begin + offset, end=m.end + offset) for m in sc)
+            sa = tuple(m._replace(begin=m.begin + offset, end=m.end + offset) for m in sa)
+        c.extend(sc)
+        a.extend(sa)
+        offset += len(sentence)
+    return tuple(c), tuple(a)
 
 
-def _analyse_uncached(text: str, mode: str) -> tuple[Morpheme, ...]:
+# Bounded: an entry holds a few dozen morphemes (a few kB), and build workers each have one.
+@lru_cache(maxsize=20_000)
+def _analyse_cached(text: str) -> tuple[tuple[Morpheme, ...], tuple[Morpheme, ...]]:
+    return _analyse_uncached(text)
+
+
+@lru_cache(maxsize=2048)
+def _skip_pos(pos_id: int) -> bool:
+    return bool(_dictionary().pos_of(pos_id)[0] in _SKIP_POS)
+
+
+def _morpheme(m: Any) -> Morpheme:
+    surface = m.surface()
+    norm = _fold_word(m.normalized_form())
+    reading = _fold_word(m.reading_form()) if _HAS_JA.search(surface) else _fold_word(surface)
+    skip = _skip_pos(m.part_of_speech_id()) or not runs(norm)
+    return Morpheme(surface, norm, reading, skip, m.begin(), m.end())
+
+
+def _analyse_uncached(text: str) -> tuple[tuple[Morpheme, ...], tuple[Morpheme, ...]]:
+    # One analysis in mode C; the short units come from splitting each long unit (what a second
+    # analysis in mode A would give, at a fraction of the cost).
     from sudachipy import SplitMode
 
-    out: list[Morpheme] = []
+    c: list[Morpheme] = []
+    a: list[Morpheme] = []
+    split_a = SplitMode.A
     # Sudachi refuses inputs above ~49,000 bytes; catalog fields are far below, cut anyway.
-    for m in _tokenizer().tokenize(text[:12_000], getattr(SplitMode, mode)):
-        surface = m.surface()
-        pos = m.part_of_speech()[0]
-        norm = _fold_word(m.normalized_form())
-        reading = _fold_word(m.reading_form() if _HAS_JA.search(surface) else surface)
-        out.append(Morpheme(surface, norm, reading, pos in _SKIP_POS or not runs(norm)))
-    return tuple(out)
+    for m in _tokenizer().tokenize(text[:12_000], SplitMode.C):
+        mc = _morpheme(m)
+        c.append(mc)
+        parts = m.split(split_a)
+        if len(parts) > 1:
+            a.extend(_morpheme(p) for p in parts)
+        else:
+            a.append(mc)
+    return tuple(c), tuple(a)
 
 
 def analyse(text: str, mode: str = "C") -> tuple[Morpheme, ...]:
@@ -234,25 +288,63 @@ class FieldTerms:
     r: list[str] = field(default_factory=list)
 
 
+def _text_terms_uncached(text: str, with_reading: bool) -> tuple[tuple[str, ...], ...] | None:
+    folded = fold(text)
+    if not folded:
+        return None
+    r = tuple(bigrams(reading(text))) if with_reading else ()
+    return (tuple(words(text)), tuple(bigrams(folded)), tuple(unigrams(folded)), r)
+
+
+# Category, department, licence, keyword and column values repeat across most entries of a catalog:
+# their terms are made once.
+_text_terms_cached = lru_cache(maxsize=50_000)(_text_terms_uncached)
+
+
+def _text_terms(text: str, with_reading: bool) -> tuple[tuple[str, ...], ...] | None:
+    if len(text) <= 64:
+        return _text_terms_cached(text, with_reading)
+    return _text_terms_uncached(text, with_reading)
+
+
 def field_terms(values: str | list[str], *, with_reading: bool = False) -> FieldTerms:
     """Index terms of one field (a text or a list of texts such as keywords or column names)."""
     texts = [values] if isinstance(values, str) else list(values)
     ft = FieldTerms()
+    streams = (ft.w, ft.g, ft.u, ft.r)
     for text in texts:
-        folded = fold(text)
-        if not folded:
+        terms = _text_terms(text, with_reading)
+        if terms is None:
             continue
-        for stream, terms in (("w", words(text)), ("g", bigrams(folded)), ("u", unigrams(folded))):
-            target = getattr(ft, stream)
-            if target and terms:
+        for target, new in zip(streams, terms, strict=True):
+            if target and new:
                 target.append(SEP)
-            target.extend(terms)
-        if with_reading:
-            rb = bigrams(reading(text))
-            if ft.r and rb:
-                ft.r.append(SEP)
-            ft.r.extend(rb)
+            target.extend(new)
     return ft
+
+
+def highlight_tokens(text: str) -> list[tuple[int, int, str, str]]:
+    """What highlighting needs from the analysis of ``text``, made once when a document is indexed.
+
+    For each long and short unit: its offsets in ``clean(text)``, its folded normalized form when it
+    differs from the folded surface (a variant: 子ども → 子供; plain words are found by the string
+    pass) and its folded reading when it has two characters or more (kana queries); units with
+    neither are left out.
+    """
+    cleaned = clean(text)
+    if not cleaned:
+        return []
+    c, a = analyse_both(cleaned)
+    out: dict[tuple[int, int], tuple[int, int, str, str]] = {}
+    for m in (*c, *a):
+        key = (m.begin, m.end)
+        if key in out:
+            continue
+        norm = "" if m.skip or m.norm == _fold_word(m.surface) else m.norm
+        rd = m.reading if len(m.reading) >= 2 else ""
+        if norm or rd:
+            out[key] = (m.begin, m.end, norm, rd)
+    return list(out.values())
 
 
 @dataclass(frozen=True, slots=True)

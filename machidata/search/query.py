@@ -21,7 +21,7 @@ import tantivy
 from machidata.search.index import FACETS, FIELD_BOOSTS, READING_FIELDS, SearchIndex
 from machidata.search.normalise import (
     QueryWord,
-    analyse,
+    analyse_both,
     analyse_word,
     bigrams,
     clean,
@@ -161,6 +161,20 @@ def _expanded(schema: tantivy.Schema, qw: QueryWord, synonyms: Synonyms) -> tant
     return _should(clauses)
 
 
+# Up to this many values, a restriction is a union of term queries, which tantivy intersects with
+# the query lazily (skipping through posting lists); a term-set query instead marks every document
+# of every value in a bit set first, which for a value most entries have (class:public, state:live)
+# costs a pass over the whole index on every search.
+_TERM_UNION_MAX = 64
+
+
+def _any_term(schema: tantivy.Schema, field_name: str, values: Collection[str]) -> tantivy.Query:
+    vals = sorted(set(values))
+    if len(vals) > _TERM_UNION_MAX:
+        return Q.term_set_query(schema, field_name, vals)
+    return _should([Q.term_query(schema, field_name, v) for v in vals])
+
+
 def access_filter(
     schema: tantivy.Schema, allowed_ids: Collection[str] | None, allowed_terms: Collection[str] | None
 ) -> tantivy.Query | None:
@@ -169,21 +183,17 @@ def access_filter(
         return None
     parts = []
     if allowed_ids:
+        # Identifiers match one document each: a term set is cheap here, however many there are.
         parts.append(Q.term_set_query(schema, "id", sorted(allowed_ids)))
     if allowed_terms:
-        parts.append(Q.term_set_query(schema, "acl", sorted(allowed_terms)))
+        parts.append(_any_term(schema, "acl", allowed_terms))
     if not parts:
         return Q.empty_query()
     return _should(parts)
 
 
 def _filters(schema: tantivy.Schema, filters: Mapping[str, Collection[str]] | None) -> list[tantivy.Query]:
-    out = []
-    for name, values in (filters or {}).items():
-        vals = [v for v in values if isinstance(v, str) and v]
-        if name in FACETS and vals:
-            out.append(Q.term_set_query(schema, f"facet_{name}", vals))
-    return out
+    return [_any_term(schema, f"facet_{name}", vals) for name, vals in _chosen(filters).items()]
 
 
 def _restricted(scored: tantivy.Query, restrictions: list[tantivy.Query]) -> tantivy.Query:
@@ -236,34 +246,57 @@ def _mark_strings(t: str, marks: list[bool], strings: set[str]) -> None:
 
 
 def _mark_morphemes(t: str, marks: list[bool], terms: set[str], readings: list[str]) -> None:
-    # Same-word variants (子ども for 子供) and readings (人口 for じんこう) need the analysis.
-    for mode in ("C", "A"):
-        pos = 0
-        for m in analyse(t, mode):
-            begin = t.find(m.surface, pos)
-            if begin == -1:
-                continue
-            pos = begin + len(m.surface)
-            hit = not m.skip and m.norm in terms
-            if hit or (len(m.reading) >= 2 and any(m.reading in r for r in readings)):
-                marks[begin:pos] = [True] * (pos - begin)
+    # Same-word variants (子ども for 子供) and readings (人口 for じんこう) need the analysis. Only for
+    # documents indexed before highlight tokens were stored: otherwise :func:`_mark_tokens` does it.
+    c, a = analyse_both(t)
+    for m in (*c, *a):
+        hit = not m.skip and m.norm in terms
+        if hit or (len(m.reading) >= 2 and any(m.reading in r for r in readings)):
+            marks[m.begin : m.end] = [True] * (m.end - m.begin)
 
 
-def highlight(text: str, strings: set[str], terms: set[str], readings: list[str]) -> Segments:
-    """Split cleaned ``text`` into segments, marking folded substrings, same-word variants and readings."""
+def _mark_tokens(marks: list[bool], tokens: list[list[Any]], terms: set[str], readings: list[str]) -> None:
+    # The stored units of the text (see normalise.highlight_tokens): a variant's normalized form
+    # or a reading inside a kana query word marks the unit.
+    n = len(marks)
+    for begin, end, norm, rd in tokens:
+        if end > n:
+            continue
+        if (norm and norm in terms) or (rd and readings and any(rd in r for r in readings)):
+            marks[begin:end] = [True] * (end - begin)
+
+
+def highlight(
+    text: str,
+    strings: set[str],
+    terms: set[str],
+    readings: list[str],
+    tokens: list[list[Any]] | None = None,
+) -> Segments:
+    """Split cleaned ``text`` into segments, marking folded substrings, same-word variants and readings.
+
+    ``tokens``: the text's stored highlight tokens (``normalise.highlight_tokens``); without them
+    the text is analysed here, which costs far more.
+    """
     t = clean(text)
     if not t:
         return []
     marks = [False] * len(t)
-    _mark_strings(t, marks, strings)
-    if terms or readings:
-        _mark_morphemes(t, marks, terms, readings)
+    if tokens is None:
+        _mark_strings(t, marks, strings)
+        if terms or readings:
+            _mark_morphemes(t, marks, terms, readings)
+    else:
+        # A word term written as in the text is found by the string pass; the tokens add variants.
+        _mark_strings(t, marks, strings | terms)
+        if terms or readings:
+            _mark_tokens(marks, tokens, terms, readings)
     segments: Segments = []
-    for c, mk in zip(t, marks, strict=True):
-        if segments and segments[-1][1] == mk:
-            segments[-1] = (segments[-1][0] + c, mk)
-        else:
-            segments.append((c, mk))
+    start = 0
+    for i in range(1, len(t) + 1):
+        if i == len(t) or marks[i] != marks[start]:
+            segments.append((t[start:i], marks[start]))
+            start = i
     return segments
 
 
@@ -354,11 +387,14 @@ def search(
     facets: Collection[str] = FACETS,
     snippet_chars: int = 120,
     suggest: bool = True,
+    exclusive_counts: bool = False,
 ) -> SearchResults:
     """Search the index for ``query`` among the entries the caller allows (see module docstring).
 
     ``allowed_ids`` / ``allowed_terms``: the access policy's answer for the actor (both ``None`` means
     unrestricted — only for system use). ``filters``: selected 絞り込み values per facet.
+    ``exclusive_counts``: count a facet group that has a selection without its own selection (so
+    its other choices show how many entries they would add), as the catalog page does.
     """
     if not isinstance(query, str):
         query = ""
@@ -367,7 +403,7 @@ def search(
     schema = index.schema
     results = SearchResults(query=clean(query), total=0, page=page, per_page=per_page)
     allow = access_filter(schema, allowed_ids, allowed_terms)
-    restrictions = ([allow] if allow is not None else []) + _filters(schema, filters)
+    chosen = _chosen(filters)
     words = query_words(query)
     if results.query and not words:
         results.notice = NOTHING_SEARCHABLE
@@ -383,11 +419,13 @@ def search(
             index,
             results,
             scored,
-            restrictions=restrictions,
+            allow=allow,
+            chosen=chosen,
             words=words,
             synonyms=synonyms,
             sort=sort,
-            facets=facets,
+            facets=[f for f in facets if f in FACETS],
+            exclusive_counts=exclusive_counts,
             snippet_chars=snippet_chars,
             suggest=suggest,
         )
@@ -400,35 +438,205 @@ def search(
     return results
 
 
+def matching_identifiers(
+    index: SearchIndex,
+    query: str,
+    *,
+    allowed_ids: Collection[str] | None = None,
+    allowed_terms: Collection[str] | None = None,
+    filters: Mapping[str, Collection[str]] | None = None,
+    sort: Sort = "relevance",
+    synonyms: Synonyms | None = None,
+    limit: int = 50_000,
+) -> list[str]:
+    """Identifiers of every entry :func:`search` would list for the same arguments (all its pages, in
+    its order, at most ``limit``): what an export of the result list contains."""
+    if not isinstance(query, str):
+        query = ""
+    synonyms = synonyms if synonyms is not None else default_synonyms()
+    schema = index.schema
+    words = query_words(query)
+    if clean(query) and not words:
+        return []
+    if not words:
+        scored = Q.all_query()
+        sort = "updated" if sort == "relevance" else sort
+    else:
+        scored = _must([_expanded(schema, qw, synonyms) for qw in words])
+    allow = access_filter(schema, allowed_ids, allowed_terms)
+    restrictions = ([allow] if allow is not None else []) + _filters(schema, filters)
+    searcher = index.searcher()
+    try:
+        res = _run(searcher, _restricted(scored, restrictions), sort, 1, max(1, limit))
+        if res.count == 0 and len(words) > 1:
+            any_word = _should([_expanded(schema, qw, synonyms) for qw in words])
+            res = _run(searcher, _restricted(any_word, restrictions), sort, 1, max(1, limit))
+        return [str(searcher.doc(addr).get_first("id")) for _, addr in res.hits]
+    except (KeyboardInterrupt, SystemExit, GeneratorExit):
+        raise
+    except BaseException:  # a tantivy panic arrives as pyo3's PanicException, a BaseException
+        log.exception("listing the matches failed for %r", query[:100])
+        return []
+
+
+def _chosen(filters: Mapping[str, Collection[str]] | None) -> dict[str, list[str]]:
+    """The selected 絞り込み values that can restrict anything: known groups, non-empty strings."""
+    out: dict[str, list[str]] = {}
+    for name, values in (filters or {}).items():
+        if name in FACETS:
+            given = [values] if isinstance(values, str) else values
+            vals = list(dict.fromkeys(v for v in given if isinstance(v, str) and v))
+            if vals:
+                out[name] = vals
+    return out
+
+
+def _filter_string(chosen: Mapping[str, list[str]]) -> str:
+    """Selected values as a tantivy query string (for a filter aggregation); ``*`` when none."""
+    if not chosen:
+        return "*"
+    parts = []
+    for name, values in chosen.items():
+        quoted = " ".join('"' + v.replace("\\", "\\\\").replace('"', '\\"') + '"' for v in values)
+        parts.append(f"facet_{name}:IN [{quoted}]")
+    return " AND ".join(parts)
+
+
+def _terms_agg(groups: Collection[str]) -> dict[str, Any]:
+    return {name: {"terms": {"field": f"facet_{name}", "size": 500}} for name in groups}
+
+
+def _buckets(raw: Mapping[str, Any], name: str) -> list[tuple[str, int]]:
+    return [(b["key"], int(b["doc_count"])) for b in raw.get(name, {}).get("buckets", [])]
+
+
+# A facet every document has exactly one value of (index.FACETS): it can split the counting pass
+# into buckets instead of filtering it.
+_SINGLE_VALUED = "state"
+
+
+@dataclass(slots=True)
+class _CountPlan:
+    """How one aggregation gives the total and every 絞り込み count (see :func:`_count`)."""
+
+    fixed: dict[str, list[str]]  # selections that restrict the whole pass
+    exclusive: dict[str, list[str]]  # selections each counted group drops from its own counts
+    pivot: list[str] | None  # the selected states, when the state is counted exclusively
+    groups: list[str]  # groups counted over every selection (besides the pivot)
+
+
+def _plan(chosen: dict[str, list[str]], facets: list[str], exclusive: bool) -> _CountPlan:
+    excl = {k: v for k, v in chosen.items() if exclusive and k in facets}
+    fixed = {k: v for k, v in chosen.items() if k not in excl}
+    # Only a selected state splits the pass: an entry without a state then matches no selection.
+    pivot = excl.pop(_SINGLE_VALUED, None)
+    groups = [g for g in facets if g not in excl and not (pivot is not None and g == _SINGLE_VALUED)]
+    return _CountPlan(fixed, excl, pivot, groups)
+
+
+def _inner_aggs(plan: _CountPlan) -> dict[str, Any]:
+    # "all": every exclusive selection, the groups counted normally; "without_<g>": every
+    # exclusive selection but g's, counting g. A filter aggregation marks the documents of its
+    # selection in a bit set, so only the (usually narrow) chosen 絞り込み values are filtered.
+    aggs: dict[str, Any] = {
+        "all": {"filter": _filter_string(plan.exclusive), "aggs": _terms_agg(plan.groups)}
+    }
+    for name in plan.exclusive:
+        others = {k: v for k, v in plan.exclusive.items() if k != name}
+        aggs[f"without_{name}"] = {"filter": _filter_string(others), "aggs": _terms_agg([name])}
+    return aggs
+
+
+def _count(
+    searcher: tantivy.Searcher,
+    schema: tantivy.Schema,
+    scored: tantivy.Query,
+    allow: tantivy.Query | None,
+    plan: _CountPlan,
+) -> tuple[int, dict[str, list[tuple[str, int]]]]:
+    """The total and the 絞り込み counts, in one aggregation over the entries the query finds.
+
+    The query, the access filter and the non-exclusive selections restrict the pass. With the
+    state counted exclusively, the pass is split by state (every entry has one) and the selected
+    states' buckets are added up, so filtering by state costs nothing.
+    """
+    restrictions = ([allow] if allow is not None else []) + _filters(schema, plan.fixed)
+    base = _restricted(scored, restrictions)
+    inner = _inner_aggs(plan)
+    if plan.pivot is None:
+        raw = searcher.aggregate(base, inner)
+        parts = [raw]
+        state_counts: list[tuple[str, int]] = []
+    else:
+        raw = searcher.aggregate(
+            base, {"s": {"terms": {"field": f"facet_{_SINGLE_VALUED}", "size": 50}, "aggs": inner}}
+        )
+        buckets = raw.get("s", {}).get("buckets", [])
+        state_counts = [(b["key"], int(b.get("all", {}).get("doc_count", 0))) for b in buckets]
+        state_counts = [(k, n) for k, n in state_counts if n]
+        parts = [b for b in buckets if b["key"] in plan.pivot]
+    total = sum(int(p.get("all", {}).get("doc_count", 0)) for p in parts)
+    summed: dict[str, dict[str, int]] = {}
+    for p in parts:
+        for key, value in p.items():
+            if not (key == "all" or key.startswith("without_")) or not isinstance(value, dict):
+                continue
+            for name in value:
+                if name == "doc_count":
+                    continue
+                target = summed.setdefault(name, {})
+                for k, n in _buckets(value, name):
+                    target[k] = target.get(k, 0) + n
+    counts = {name: sorted(c.items(), key=lambda kv: (-kv[1], kv[0])) for name, c in summed.items()}
+    if plan.pivot is not None:
+        counts[_SINGLE_VALUED] = sorted(state_counts, key=lambda kv: (-kv[1], kv[0]))
+    return total, counts
+
+
 def _execute(
     index: SearchIndex,
     results: SearchResults,
     scored: tantivy.Query,
     *,
-    restrictions: list[tantivy.Query],
+    allow: tantivy.Query | None,
+    chosen: dict[str, list[str]],
     words: list[QueryWord],
     synonyms: Synonyms,
     sort: Sort,
-    facets: Collection[str],
+    facets: list[str],
+    exclusive_counts: bool,
     snippet_chars: int,
     suggest: bool,
 ) -> None:
     searcher = index.searcher()
-    full = _restricted(scored, restrictions)
-    page, per_page = results.page, results.per_page
-    res = _run(searcher, full, sort, page, per_page)
-    if res.count == 0 and len(words) > 1:
-        any_word = _restricted(_should([_expanded(index.schema, qw, synonyms) for qw in words]), restrictions)
-        res = _run(searcher, any_word, sort, page, per_page)
-        if res.count:
-            full = any_word
+    restrictions = ([allow] if allow is not None else []) + _filters(index.schema, chosen)
+    plan = _plan(chosen, facets, exclusive_counts)
+    # Counting first: one aggregation gives the total and every 絞り込み count, so the ranking pass
+    # below needs no count and only runs when the page has hits.
+    total, counts = _count(searcher, index.schema, scored, allow, plan)
+    if total == 0 and len(words) > 1:
+        any_word = _should([_expanded(index.schema, qw, synonyms) for qw in words])
+        total, counts = _count(searcher, index.schema, any_word, allow, plan)
+        if total:
+            scored = any_word
             results.matched_all_words = False
             results.notice = SOME_WORDS
-    results.total = int(res.count)
-    results.hits = _hits(searcher, res.hits, words, synonyms, sort=sort, snippet_chars=snippet_chars)
-    if facets and results.total:
-        results.facets = facet_counts(searcher, full, facets)
-    if suggest and results.total == 0 and words:
+    results.total = total
+    offset = (results.page - 1) * results.per_page
+    if total > offset:
+        res = _run(
+            searcher, _restricted(scored, restrictions), sort, results.page, results.per_page, count=False
+        )
+        results.hits = _hits(searcher, res.hits, words, synonyms, sort=sort, snippet_chars=snippet_chars)
+    # Exclusive counts are shown even without a hit: the selection itself may be what found nothing.
+    if facets and (total or exclusive_counts):
+        results.facets = {name: counts.get(name, []) for name in facets}
+    # もしかして is for words that find nothing. When a group counted without its own selection
+    # shows entries, the words are fine and the 絞り込み ruled them out: the counts say so already.
+    found_elsewhere = any(
+        counts.get(name) for name in (*plan.exclusive, *([_SINGLE_VALUED] if plan.pivot else []))
+    )
+    if suggest and total == 0 and words and not found_elsewhere:
         results.suggestions = _suggestions(index, results.query, restrictions=restrictions, synonyms=synonyms)
 
 
@@ -446,9 +654,10 @@ def _hits(
     for order_key, addr in raw_hits:
         stored = searcher.doc(addr).to_dict()
         doc = json.loads(bytes(stored["payload"][0]).decode())
+        hl = doc.pop("hl", None) or {}
         if words:
-            title = highlight(doc["title"], strings, terms, readings)
-            desc = highlight(doc["description"], strings, terms, readings)
+            title = highlight(doc["title"], strings, terms, readings, hl.get("title"))
+            desc = highlight(doc["description"], strings, terms, readings, hl.get("description"))
         else:
             title = [(clean(doc["title"]), False)]
             d = clean(doc["description"])
@@ -465,15 +674,20 @@ def _hits(
     return hits
 
 
-def _run(searcher: tantivy.Searcher, q: tantivy.Query, sort: Sort, page: int, per_page: int) -> Any:
+def _run(
+    searcher: tantivy.Searcher, q: tantivy.Query, sort: Sort, page: int, per_page: int, *, count: bool = True
+) -> Any:
     offset = (page - 1) * per_page
     if sort == "updated":
-        return searcher.search(q, per_page, offset=offset, order_by_field="updated", order=tantivy.Order.Desc)
+        return searcher.search(
+            q, per_page, count=count, offset=offset, order_by_field="updated", order=tantivy.Order.Desc
+        )
     if sort == "title":
         return searcher.search(
-            q, per_page, offset=offset, order_by_field="title_sort", order=tantivy.Order.Asc
+            q, per_page, count=count, offset=offset, order_by_field="title_sort", order=tantivy.Order.Asc
         )
-    return searcher.search(q, per_page, offset=offset)
+    # Without a count, tantivy can skip blocks that cannot reach the top of the page.
+    return searcher.search(q, per_page, count=count, offset=offset)
 
 
 def facet_counts(
@@ -489,6 +703,11 @@ def facet_counts(
     }
 
 
+def _exists(searcher: tantivy.Searcher, q: tantivy.Query) -> bool:
+    # The best hit without a count: tantivy can skip blocks instead of visiting every match.
+    return bool(searcher.search(q, 1, count=False).hits)
+
+
 def _suggestions(
     index: SearchIndex,
     query: str,
@@ -502,12 +721,19 @@ def _suggestions(
     # hidden entry's title would reveal that it exists.
     out: list[str] = []
     searcher = index.searcher()
+    candidates = []
     for cand in suggestion_candidates(index, query):
         qw = analyse_word(cand)
-        if qw is None:
-            continue
-        q = _restricted(_expanded(schema, qw, synonyms), restrictions)
-        if _run(searcher, q, "relevance", 1, 1).count:
+        if qw is not None:
+            candidates.append((cand, _expanded(schema, qw, synonyms)))
+    if not candidates:
+        return out
+    # One pass first: when no candidate finds anything (often: the 絞り込み chosen rule them all
+    # out), that is the answer, without a pass per candidate.
+    if not _exists(searcher, _restricted(_should([q for _, q in candidates]), restrictions)):
+        return out
+    for cand, expanded in candidates:
+        if _exists(searcher, _restricted(expanded, restrictions)):
             out.append(cand)
             if len(out) >= limit:
                 break

@@ -23,7 +23,7 @@ from machidata.catalog.models import Category, DataFormat, Dataset, Licence
 from machidata.search.documents import access_filter_for
 from machidata.search.models import SynonymGroup
 from machidata.search.normalise import MAX_QUERY_CHARS, bigrams, fold
-from machidata.search.query import Segments, search, segments_html
+from machidata.search.query import Segments, matching_identifiers, search, segments_html
 from machidata.search.services import ensure_current, get_index
 from machidata.search.synonyms import DEFAULT_SYNONYMS, Synonyms, parse_synonyms
 
@@ -229,6 +229,9 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
         "sort": sort,
     }
     filters = {**active, "state": state}
+    # One call gives the page, the total and every 絞り込み count: a group with a selection is
+    # counted without its own selection (so its other choices show how many entries they would
+    # add), and so is the state, which gives the number of retired entries.
     res = search(
         index,
         params.q[: MAX_QUERY_CHARS * 5],
@@ -236,6 +239,7 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
         page=params.page,
         per_page=params.per_page,
         facets=(*FACET_GROUPS, "state"),
+        exclusive_counts=True,
         **kwargs,
     )
     pages = res.pages
@@ -248,36 +252,12 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
             page=pages,
             per_page=params.per_page,
             facets=(*FACET_GROUPS, "state"),
+            exclusive_counts=True,
             **kwargs,
         )
     counts = dict(res.facets)
-    # A group with a selection is counted without its own selection, so the other choices of the
-    # group still show how many entries they would add (as the list page always did).
-    for group in active:
-        others = {k: v for k, v in filters.items() if k != group}
-        sub = search(
-            index,
-            params.q[: MAX_QUERY_CHARS * 5],
-            filters=others,
-            per_page=1,
-            facets=(group,),
-            suggest=False,
-            **kwargs,
-        )
-        counts[group] = sub.facets.get(group, [])
     facets = {g: _facet_values(g, counts.get(g, []), active.get(g, [])) for g in FACET_GROUPS}
-    retired = 0
-    if not params.include_retired:
-        any_state = search(
-            index,
-            params.q[: MAX_QUERY_CHARS * 5],
-            filters={**active, "state": ["retired"]},
-            per_page=1,
-            facets=(),
-            suggest=False,
-            **kwargs,
-        )
-        retired = any_state.total
+    retired = 0 if params.include_retired else dict(counts.get("state", [])).get("retired", 0)
     hits = _hits(actor, res.hits)
     related: list[FacetValue] = []
     if res.total == 0 and params.q.strip() and not res.notice:
@@ -310,6 +290,45 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
         notice=res.notice,
         matched_all_words=res.matched_all_words,
     )
+
+
+# The データ一覧表 export lists at most this many entries (a whole city catalog fits).
+EXPORT_MAX = 50_000
+
+
+def catalog_search_datasets(*, actor: Actor, params: SearchParams) -> list[Dataset]:
+    """Every entry the search page lists for ``params`` (all pages, in its order), for the export.
+
+    The same index query, access filter and 絞り込み as :func:`catalog_search`, so the export holds
+    exactly what the search shows; rows come from the database, dropping any the actor can no
+    longer discover.
+    """
+    ensure_current()
+    allow = access_filter_for(actor)
+    state = ["live", "retired"] if params.include_retired else ["live"]
+    sort = params.sort if params.sort in SORTS else "relevance"
+    ids = matching_identifiers(
+        get_index(),
+        params.q[: MAX_QUERY_CHARS * 5],
+        allowed_ids=allow.ids,
+        allowed_terms=allow.terms,
+        filters={**params.active_filters(), "state": state},
+        sort=sort,  # type: ignore[arg-type]
+        synonyms=current_synonyms(),
+        limit=EXPORT_MAX,
+    )
+    pks = [int(i) for i in ids if i.isdigit()]
+    rows: dict[int, Dataset] = {}
+    # In batches: a database accepts only so many parameters in one IN (…).
+    for start in range(0, len(pks), 2000):
+        batch = pks[start : start + 2000]
+        rows.update(
+            (d.pk, d)
+            for d in restrict(Dataset.objects.filter(pk__in=batch), actor, Action.DISCOVER)
+            .select_related("owner", "owner__parent", "category", "licence")
+            .prefetch_related("formats")
+        )
+    return [rows[pk] for pk in pks if pk in rows]
 
 
 def _hits(actor: Actor, raw: list[Any]) -> list[SearchHit]:

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
+import io
 from typing import Any
 
 import pytest
@@ -397,3 +399,36 @@ def test_japanese_notice_for_some_words(actors: Actors, catalog: dict[str, Any])
     r = actors.client("staff").get(reverse(LIST), {"q": "救急 ぜったいにないことば"})
     assert r.context["result"].matched_all_words is False
     assert "いずれかの言葉" in r.content.decode()
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"q": "こども"},  # a kana query: finds 子ども by its variant, which a substring match cannot
+        {"q": "件数", "sort": "title"},
+        {"q": "件数", "category": "fire"},
+        {"q": "児童"},
+        {},
+    ],
+)
+def test_export_lists_exactly_what_the_search_shows(
+    actors: Actors, catalog: dict[str, Any], settings: Any, params: dict[str, str]
+) -> None:
+    settings.MACHIDATA_PAGE_SIZE = 1  # the export holds every page, in the page's order
+    for name in ("staff", "owner_viewer"):
+        client = actors.client(name)
+        shown: list[str] = []
+        page = 1
+        while True:
+            r = client.get(reverse(LIST), {**params, "page": page})
+            shown += _titles(r)
+            if page >= r.context["result"].pages:
+                break
+            page += 1
+        body = client.get(reverse("catalog:export", args=["csv"]), params).content.decode("utf-8-sig")
+        rows = list(csv.reader(io.StringIO(body)))
+        col = rows[0].index("データ名")
+        exported = [row[col] for row in rows[1:]]
+        assert exported == shown, (name, params)
+        if params == {"q": "こども"} and name == "staff":
+            assert exported == ["子ども医療費助成の件数"]

@@ -175,3 +175,16 @@ def test_full_and_half_width_ascii_give_identical_terms(s: str) -> None:
     a, b = field_terms(s), field_terms(_to_fullwidth(s))
     assert (a.w, a.g, a.u) == (b.w, b.g, b.u)
     assert field_terms(s.upper()).g == field_terms(s.lower()).g
+
+
+def test_long_texts_are_analysed_by_sentence_with_offsets_in_the_whole_text() -> None:
+    from machidata.search.normalise import analyse_both, clean
+
+    text = clean("救急車の出動件数です。" * 20 + "子どもの医療費！最後の文")
+    assert len(text) > 160  # the sentence-by-sentence path
+    long_units, short_units = analyse_both(text)
+    for m in (*long_units, *short_units):
+        assert text[m.begin : m.end] == m.surface
+    assert "".join(m.surface for m in long_units) == text
+    assert "".join(m.surface for m in short_units) == text
+    assert [m.norm for m in long_units if m.surface == "子ども"] == ["子供"]

@@ -260,3 +260,113 @@ def test_bad_input_gives_sensible_results(index) -> None:  # type: ignore[no-unt
     assert ids(search(index, '"救急*', allowed_terms=STAFF)) == ["ambulance"]
     assert search(index, "人口" * 5000, allowed_terms=STAFF).total >= 1
     assert search(index, None, allowed_terms=STAFF).total == 10  # type: ignore[arg-type]
+
+
+# ---- one-pass 絞り込み counts, checked against counting the documents by hand --------------------------
+
+_FORMATS = [["csv"], ["csv", "xlsx"], ["pdf"], ["xlsx"], []]
+COUNT_DOCS = [
+    SearchDocument(
+        identifier=f"c{i}",
+        title=f"救急出動件数 {i}" if i % 3 else f"人口 {i}",
+        facets={
+            "category": [["safety", "population", 'we"ird\\cat'][i % 3]],
+            "department": [["d1", "d2"][i % 2]],
+            "classification": [["public", "internal", "confidential"][i % 3]],
+            "format": _FORMATS[i % 5],
+            "state": ["retired" if i % 7 == 0 else "live"],
+        },
+        acl=[f"class:{['public', 'internal', 'confidential'][i % 3]}"],
+        updated_at=datetime(2025, 1, 1 + i % 28, tzinfo=UTC),
+    )
+    for i in range(60)
+]
+COUNT_GROUPS = ("category", "department", "classification", "format", "state")
+
+
+def _by_hand(query_ids: set[str], chosen: dict[str, list[str]], group: str) -> dict[str, int]:
+    # The counts of ``group`` among the allowed documents the query finds that match every selection
+    # except the group's own (what the catalog page shows next to each choice).
+    out: dict[str, int] = {}
+    for d in COUNT_DOCS:
+        if d.identifier not in query_ids or "class:confidential" in d.acl:
+            continue
+        if all(set(d.facets.get(k, [])) & set(v) for k, v in chosen.items() if k != group):
+            for value in d.facets.get(group, []):
+                out[value] = out.get(value, 0) + 1
+    return out
+
+
+@pytest.mark.parametrize(
+    "chosen",
+    [
+        {},
+        {"state": ["live"]},
+        {"state": ["live", "retired"]},
+        {"category": ["safety"], "state": ["live"]},
+        {"category": ["safety", 'we"ird\\cat'], "format": ["xlsx", "csv"], "state": ["live"]},
+        {"format": ["csv"], "department": ["d2"]},
+        {"department": ["nothing"], "state": ["retired"]},
+    ],
+)
+@pytest.mark.parametrize("q", ["", "救急"])
+def test_exclusive_counts_in_one_pass_match_counting_by_hand(count_index, chosen, q) -> None:  # type: ignore[no-untyped-def]
+    idx = count_index
+    res = search(idx, q, allowed_terms=STAFF, filters=chosen, facets=COUNT_GROUPS, exclusive_counts=True)
+    found = {d.identifier for d in COUNT_DOCS if not q or q in d.title}
+    expected_total = sum(
+        1
+        for d in COUNT_DOCS
+        if d.identifier in found
+        and "class:confidential" not in d.acl
+        and all(set(d.facets.get(k, [])) & set(v) for k, v in chosen.items())
+    )
+    assert res.total == expected_total
+    assert len(res.hits) == min(20, expected_total)
+    for group in COUNT_GROUPS:
+        assert dict(res.facets[group]) == _by_hand(found, chosen, group), group
+    # Without exclusive counts, every group is counted under every selection.
+    plain = search(idx, q, allowed_terms=STAFF, filters=chosen, facets=COUNT_GROUPS)
+    assert plain.total == expected_total
+    if expected_total:
+        for group in COUNT_GROUPS:
+            assert dict(plain.facets[group]) == _plain_by_hand(found, chosen, group), group
+
+
+def _plain_by_hand(query_ids: set[str], chosen: dict[str, list[str]], group: str) -> dict[str, int]:
+    out: dict[str, int] = {}
+    for d in COUNT_DOCS:
+        if d.identifier not in query_ids or "class:confidential" in d.acl:
+            continue
+        if all(set(d.facets.get(k, [])) & set(v) for k, v in chosen.items()):
+            for value in d.facets.get(group, []):
+                out[value] = out.get(value, 0) + 1
+    return out
+
+
+@pytest.fixture(scope="module")
+def count_index(tmp_path_factory: pytest.TempPathFactory):  # type: ignore[no-untyped-def]
+    return build_index(tmp_path_factory.mktemp("counts") / "index", COUNT_DOCS)
+
+
+@pytest.mark.parametrize(
+    ("text", "query"),
+    [
+        ("子ども医療費助成件数。こどもの医療費を助成した件数です。", "子供"),
+        ("市内の認可保育所ごとの入所児童数です。詳しくは所管課にお問い合わせください。", "ほいくしょ"),
+        ("救急車の出動件数と搬送人員（令和５年度）。", "きゅうきゅう 搬送"),
+        ("引越し手続件数。転居届出件数も含みます。" * 5, "引っ越し"),
+        ("ＡＥＤ設置場所一覧", "aed"),
+    ],
+)
+def test_highlight_from_stored_tokens_matches_analysing_the_text(text: str, query: str) -> None:
+    from machidata.search.normalise import highlight_tokens, query_words
+    from machidata.search.query import _needles, highlight
+    from machidata.search.synonyms import default_synonyms
+
+    strings, terms, readings = _needles(query_words(query), default_synonyms())
+    tokens = [list(t) for t in highlight_tokens(text)]  # as they come back from the stored JSON
+    stored = highlight(text, strings, terms, readings, tokens)
+    analysed = highlight(text, strings, terms, readings)
+    assert stored == analysed
+    assert any(marked for _, marked in stored)
