@@ -118,7 +118,7 @@ def bureau_of_units() -> dict[int, int]:
     for uid in parents:
         node, hops = uid, 0
         while parents.get(node) is not None and hops < 16:  # a guard against a cycle in bad data
-            node, hops = parents[node], hops + 1  # type: ignore[assignment]
+            node, hops = parents[node], hops + 1
         top[uid] = node
     return top
 
@@ -156,7 +156,7 @@ def _audit_counts() -> dict[str, Any]:
     return counts
 
 
-def _audit_events(fy: int) -> QuerySet[AuditEvent]:
+def _audit_events(fy: int) -> QuerySet[Any]:  # annotated with month
     begin, end = _bounds(fy)
     return AuditEvent.objects.filter(created_at__gte=begin, created_at__lt=end, actor__isnull=False).annotate(
         month=TruncMonth("created_at", tzinfo=TOKYO)

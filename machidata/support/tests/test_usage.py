@@ -6,12 +6,13 @@ import datetime as dt
 from typing import Any
 
 import pytest
+from django.urls import reverse
 
 from machidata.access.models import Membership
 from machidata.access.policy import ANONYMOUS, actor_for, require_member_of
 from machidata.audit.models import AuditEvent
 from machidata.core.errors import NotFound
-from machidata.core.testing import Actors, make_user
+from machidata.core.testing import Actors, check_statuses, make_user
 from machidata.support import usage
 from machidata.support.models import Attendance, Consultation, Course, Session
 
@@ -213,3 +214,129 @@ def test_require_member_of(actors: Actors) -> None:
         require_member_of(actor_for(actors.users["staff"]), health_units)
     with pytest.raises(NotFound):
         require_member_of(ANONYMOUS, health_units)
+
+
+# ---- pages and API -------------------------------------------------------------------------------
+
+HEALTH_PAGE = {
+    "anonymous": 302,
+    "staff": 404,
+    "owner_viewer": 200,
+    "owner_editor": 200,
+    "other_editor": 404,
+    "admin": 200,
+}
+
+
+def test_bureau_page_visibility(events: Actors) -> None:
+    health = reverse("support:usage_bureau", args=[events.org.health_bureau.pk])
+    check_statuses(events, lambda c: c.get(health, {"fy": 2024}), HEALTH_PAGE, label="health page")
+    fire = reverse("support:usage_bureau", args=[events.org.fire_bureau.pk])
+    check_statuses(
+        events,
+        lambda c: c.get(fire),
+        {"staff": 200, "other_editor": 200, "owner_viewer": 404, "owner_editor": 404, "admin": 200},
+        label="fire page",
+    )
+    # a 課 is not a 局: no page
+    div = reverse("support:usage_bureau", args=[events.org.health_div.pk])
+    check_statuses(events, lambda c: c.get(div), {"owner_editor": 404, "admin": 404}, label="division")
+
+
+def test_home_and_rollout_visibility(events: Actors) -> None:
+    home = reverse("support:usage")
+    check_statuses(
+        events,
+        lambda c: c.get(home),
+        {
+            "anonymous": 302,
+            "staff": 200,
+            "owner_viewer": 200,
+            "owner_editor": 200,
+            "other_editor": 200,
+            "admin": 200,
+        },
+    )
+    rollout = reverse("support:usage_rollout")
+    check_statuses(
+        events,
+        lambda c: c.get(rollout),
+        {
+            "anonymous": 302,
+            "staff": 404,
+            "owner_viewer": 404,
+            "owner_editor": 404,
+            "other_editor": 404,
+            "admin": 200,
+        },
+    )
+
+
+def test_bureau_page_shows_figures_and_not_built(events: Actors) -> None:
+    page = events.client("owner_viewer").get(
+        reverse("support:usage_bureau", args=[events.org.health_bureau.pk]), {"fy": 2024}
+    )
+    html = page.content.decode()
+    assert "健康福祉局の利用状況（2024年度）" in html
+    # April searches: health 2 of the city's 2; May searches: health 0 of 2
+    assert "2 / 2（100.0%）" in html
+    assert "0 / 2（0.0%）" in html
+    # the year's datasets: health 1, city 1, 100%
+    assert '<th scope="row">登録したデータセット</th><td>1</td><td>1</td><td>100.0%</td>' in html
+    for label in ("ダッシュボードの閲覧", "作成したグラフ", "オープンデータのダウンロード"):
+        assert f'<th scope="row">{label}</th><td colspan="3">（未実装の機能）</td>' in html
+
+
+def test_home_lists_own_bureau_and_admin_sees_all(events: Actors) -> None:
+    html = events.client("staff").get(reverse("support:usage"), {"fy": 2024}).content.decode()
+    assert reverse("support:usage_bureau", args=[events.org.fire_bureau.pk]) in html
+    assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) not in html
+    assert '<th scope="row">作成したグラフ</th><td colspan="1">（未実装の機能）</td>' in html
+    admin = events.client("admin").get(reverse("support:usage"), {"fy": 2024}).content.decode()
+    assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) in admin
+    assert "局別（年度の合計）" in admin
+
+
+def test_rollout_page(events: Actors) -> None:
+    html = events.client("admin").get(reverse("support:usage_rollout"), {"fy": 2024}).content.decode()
+    assert "利用あり" in html
+    assert "未利用" in html
+    assert "6 / 6" in html  # health used every feature
+    assert "2 / 6" in html  # fire: searches and training
+
+
+def test_api_city_and_bureau(events: Actors) -> None:
+    url = "/api/v1/support/usage"
+    check_statuses(
+        events,
+        lambda c: c.get(url, {"fy": 2024, "bureau": events.org.health_bureau.pk}),
+        {
+            "anonymous": 401,
+            "staff": 404,
+            "owner_viewer": 200,
+            "owner_editor": 200,
+            "other_editor": 404,
+            "admin": 200,
+        },
+        label="api bureau",
+    )
+    check_statuses(
+        events, lambda c: c.get(url, {"fy": 2024}), {"anonymous": 401, "staff": 200}, label="api city"
+    )
+    body = events.client("owner_editor").get(url, {"fy": 2024, "bureau": events.org.health_bureau.pk}).json()
+    assert body["bureau"] == "健康福祉局"
+    april = body["months"][0]
+    assert april["month"] == "2024-04"
+    assert april["bureau"]["searches"] == 2
+    assert april["city"]["searches"] == 2
+    assert april["share"]["searches"] == 100.0
+    assert april["bureau"]["charts"] is None  # 未実装: null, not 0
+    assert body["total"]["city"]["active_users"] == 5
+    assert body["total"]["bureau"]["active_users"] == 3
+    assert body["total"]["share"]["active_users"] == 60.0
+    assert {m["key"]: m["implemented"] for m in body["metrics"]}["dashboard_views"] is False
+    assert len(body["months"]) == 12
+    city = events.client("staff").get(url, {"fy": 2024}).json()
+    assert city["bureau"] is None
+    assert city["months"][1]["city"]["active_users"] == 3
+    assert events.client("staff").get(url, {"fy": 1900}).status_code == 400
