@@ -340,3 +340,12 @@ def test_api_city_and_bureau(events: Actors) -> None:
     assert city["bureau"] is None
     assert city["months"][1]["city"]["active_users"] == 3
     assert events.client("staff").get(url, {"fy": 1900}).status_code == 400
+
+
+def test_figures_are_database_aggregates(events: Actors, django_assert_max_num_queries: Any) -> None:
+    # one query for the unit tree, four on the audit log, one each for consultations and attendance
+    for _ in range(30):
+        event(events.users["staff"], "catalog.search", utc(2024, 8, 1, 1), q="x", results=1)
+    with django_assert_max_num_queries(7):
+        u = usage.compute_usage(2024)
+    assert u.city_month(dt.date(2024, 8, 1))["searches"] == 30
