@@ -349,3 +349,11 @@ def require_admin(actor: Actor) -> None:
 def may_create_dataset(actor: Actor, owner_id: int) -> bool:
     """An 編集 member may register entries for their own 課; 管理 for any 課."""
     return actor.is_admin or owner_id in actor.editor_unit_ids
+
+
+def require_member_of(actor: Actor, unit_ids: Iterable[int]) -> None:
+    """Refuse anyone but 管理 and members of one of ``unit_ids`` (e.g. a 局's units): answers 404."""
+    if actor.is_admin:
+        return
+    if not actor.is_authenticated or not actor.unit_ids & set(unit_ids):
+        raise NotFound()

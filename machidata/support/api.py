@@ -239,3 +239,8 @@ def core_staff(request: HttpRequest) -> list[CoreStaffOut]:
 from machidata.support.api_help import router as help_router  # noqa: E402 - mounted after the routes above
 
 router.add_router("", help_router)
+
+# Usage and adoption figures by 局 live in api_usage.
+from machidata.support.api_usage import router as usage_router  # noqa: E402 - mounted after the routes above
+
+router.add_router("", usage_router)

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from machidata.support import views, views_help
+from machidata.support import views, views_help, views_usage
 
 app_name = "support"
 urlpatterns = [
@@ -23,6 +23,9 @@ urlpatterns = [
     path("training/core/", views.core_staff, name="core"),
     path("training/core/<int:pk>/end/", views.core_staff_end, name="core_end"),
     path("summary/", views.summary, name="summary"),
+    path("usage/", views_usage.usage_home, name="usage"),
+    path("usage/bureaus/<int:pk>/", views_usage.usage_bureau, name="usage_bureau"),
+    path("usage/rollout/", views_usage.usage_rollout, name="usage_rollout"),
     path("guides/", views_help.guide_list, name="guides"),
     path("guides/<slug:slug>/", views_help.guide_detail, name="guide"),
     path("guides/<slug:slug>/history/", views_help.guide_history, name="guide_history"),
