@@ -8,6 +8,7 @@ previous version current (the lake abandons the pending version and purges its f
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import itertools
 import queue
@@ -34,6 +35,9 @@ BATCH_ROWS = 65_536  # rows per normalise call: each call has a fixed cost (rege
 SHEET_COLUMN = "シート名"  # added by the Excel reader when several sheets are combined
 MAX_REPORTED_ISSUES = 200
 PREFETCH_BATCHES = 2  # normalised batches the worker thread may hold ahead of the Delta writer
+# Batches the reader may hold ahead of the normaliser: it starts while the sample is screened and
+# inferred (~0.5-1 s), so it may run a little further ahead then (65,536 rows are ~10-20 MB).
+READ_AHEAD_BATCHES = 4
 T = TypeVar("T")
 Progress = Callable[[int, int | None, str | None], None]
 
@@ -220,51 +224,101 @@ def _normalised(
         yield batch, result, issues
 
 
-def _ahead(items: Iterator[T], depth: int) -> Iterator[T]:
-    """Yield ``items`` computed on a worker thread, at most ``depth`` ahead of the consumer.
+class _Ahead(Iterator[T]):
+    """``items`` computed on a worker thread started at once, at most ``depth`` ahead of the consumer.
 
-    pyarrow.compute and the Delta writer release the GIL, so normalising batch n+1 overlaps
-    writing batch n. An exception in the worker is raised here; stopping early stops the worker.
+    pyarrow.compute, the CSV parser and the Delta writer release the GIL, so reading batch n+2 and
+    normalising batch n+1 overlap writing batch n, and the reader starts while the sample is
+    screened. An exception in the worker is raised by ``next``; ``close`` (or dropping the object)
+    stops the worker, which then closes ``items``.
     """
-    box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
-    stop = threading.Event()
-    end = object()
 
-    def put(item: tuple[bool, Any]) -> bool:
-        while not stop.is_set():
+    def __init__(self, items: Iterator[T], depth: int) -> None:
+        box: queue.Queue[tuple[bool, Any]] = queue.Queue(maxsize=depth)
+        stop = threading.Event()
+
+        def put(item: tuple[bool, Any]) -> bool:
+            while not stop.is_set():
+                try:
+                    box.put(item, timeout=0.1)
+                    return True
+                except queue.Full:
+                    continue
+            return False
+
+        def work() -> None:  # holds no reference to self, so a dropped _Ahead is collected and stops it
             try:
-                box.put(item, timeout=0.1)
-                return True
-            except queue.Full:
-                continue
-        return False
+                for item in items:
+                    if not put((True, item)):
+                        return
+                put((True, _END))
+            except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
+                put((False, exc))
+            finally:  # stopped early: close the upstream stages (and their threads) from this thread
+                close = getattr(items, "close", None)
+                if close is not None:
+                    close()
 
-    def work() -> None:
-        try:
-            for item in items:
-                if not put((True, item)):
-                    return
-            put((True, end))
-        except BaseException as exc:  # noqa: BLE001 - handed to the consumer, which raises it
-            put((False, exc))
-        finally:  # stopped early: close the upstream stages (and their threads) from this thread
-            close = getattr(items, "close", None)
-            if close is not None:
-                close()
+        self._box, self._stop, self._done = box, stop, False
+        self._worker = threading.Thread(target=work, name="ingest-stage", daemon=True)
+        self._worker.start()
 
-    worker = threading.Thread(target=work, name="ingest-normalise", daemon=True)
-    worker.start()
-    try:
-        while True:
-            ok, item = box.get()
-            if not ok:
-                raise item
-            if item is end:
-                return
-            yield item
-    finally:
-        stop.set()
-        worker.join()
+    def __iter__(self) -> _Ahead[T]:
+        return self
+
+    def __next__(self) -> T:
+        if self._done:
+            raise StopIteration
+        ok, item = self._box.get()
+        if not ok:
+            self.close()
+            raise item
+        if item is _END:
+            self.close()
+            raise StopIteration
+        return item
+
+    def close(self) -> None:
+        """Stop the worker and wait for it (it closes its source)."""
+        self._done = True
+        self._stop.set()
+        if self._worker is not threading.current_thread():
+            self._worker.join()
+
+    def __del__(self) -> None:
+        self._stop.set()
+
+
+_END = object()
+
+
+def _ahead(items: Iterator[T], depth: int) -> _Ahead[T]:
+    """Run ``items`` on a worker thread, at most ``depth`` ahead (see :class:`_Ahead`)."""
+    return _Ahead(items, depth)
+
+
+class _Background:
+    """Run ``fn(*args)`` on a daemon thread; ``result()`` waits for it and returns it (or raises)."""
+
+    def __init__(self, fn: Callable[..., T], *args: Any) -> None:
+        self._value: Any = None
+        self._error: BaseException | None = None
+
+        def run() -> None:
+            try:
+                self._value = fn(*args)
+            except BaseException as exc:  # noqa: BLE001 - raised again in result()
+                self._error = exc
+
+        self._thread = threading.Thread(target=run, name="ingest-background", daemon=True)
+        self._thread.start()
+
+    def result(self) -> Any:
+        """The function's value, once it has finished."""
+        self._thread.join()
+        if self._error is not None:
+            raise self._error
+        return self._value
 
 
 def ingest_file(
@@ -299,58 +353,69 @@ def ingest_file(
         opts.max_bytes = settings.MACHIDATA_MAX_UPLOAD_BYTES
     progress(0, None, "ファイルを読み取っています")
     source = read_source(path, opts)
+    # hashlib releases the GIL: hash the file on a thread while the sample is screened and inferred.
+    digest = _Background(sha256_of, path)
     head, rest = _sample(source.batches, SAMPLE_ROWS)
-    sample = pa.Table.from_batches(head) if head else _empty_sample(source.columns)
+    # The reader's batches overshoot SAMPLE_ROWS (15–18k rows at 1M): screen, infer and readability
+    # cost in proportion, so they see exactly the first SAMPLE_ROWS rows (all rows are still ingested).
+    sample = pa.Table.from_batches(head).slice(0, SAMPLE_ROWS) if head else _empty_sample(source.columns)
     fault_point("during_parse")  # crash tests: the file is half read, nothing written yet
 
-    progress(0, None, "項目の型と個人情報を調べています")
-    screening = screen.screen_sample(sample)  # a マイナンバー column stops here, before anything is written
-    schema = _schema_for(table=table, source=source, sample=sample, mode=mode, overrides=overrides)
-    # Typed sources (Parquet) have no original text to keep; text sources keep it in `__raw` columns.
-    typed_source = bool(source.detection.get("typed"))
-    arrow_schema = schema_to_arrow(schema) if typed_source else normalise.arrow_schema_with_raw(schema)
-    report = validate.ValidationReport(limit=MAX_REPORTED_ISSUES)
-    first_row = int(source.detection.get("data_start_row", 2) or 2)
-    rows_done = 0
-    reject = table.validation_policy == ValidationPolicy.REJECT
+    # The reader starts on its worker thread now and reads ahead while the sample is screened.
+    reading = _ahead(_coalesce(itertools.chain(head, rest), BATCH_ROWS), READ_AHEAD_BATCHES)
+    try:
+        progress(0, None, "項目の型と個人情報を調べています")
+        # A マイナンバー column stops here, before anything is written.
+        screening = screen.screen_sample(sample)
+        schema = _schema_for(table=table, source=source, sample=sample, mode=mode, overrides=overrides)
+        # Typed sources (Parquet) have no original text to keep; text sources keep it in `__raw` columns.
+        typed_source = bool(source.detection.get("typed"))
+        arrow_schema = schema_to_arrow(schema) if typed_source else normalise.arrow_schema_with_raw(schema)
+        report = validate.ValidationReport(limit=MAX_REPORTED_ISSUES)
+        first_row = int(source.detection.get("data_start_row", 2) or 2)
+        rows_done = 0
+        reject = table.validation_policy == ValidationPolicy.REJECT
 
-    def typed_batches() -> Iterator[pa.RecordBatch]:
-        nonlocal rows_done
-        # Three stages on three threads: read (pyarrow parse, CP932 decode), normalise, write.
-        batches = _ahead(_coalesce(itertools.chain(head, rest), BATCH_ROWS), PREFETCH_BATCHES)
-        for batch, result, issues in _ahead(_normalised(batches, schema, first_row), PREFETCH_BATCHES):
-            report.add(result.issues + issues, extra_counts=result.failures)
-            if reject and not report.ok:
-                raise InvalidInput(
-                    f"{report.summary_ja()}。取り込みを中止しました（何も保存していません）。"
-                    "ファイルを直すか、表の設定を「警告つきで受け付ける」にしてください。",
-                    details=report.to_dict(),
-                )
-            rows_done += batch.num_rows
-            progress(rows_done, None, f"{rows_done:,} 行を取り込んでいます")
-            yield result.batch if typed_source else result.with_raw()
+        def typed_batches() -> Iterator[pa.RecordBatch]:
+            nonlocal rows_done
+            # Three stages on three threads: read (pyarrow parse, CP932 decode), normalise, write.
+            stage = _ahead(_normalised(reading, schema, first_row), PREFETCH_BATCHES)
+            with contextlib.closing(stage):
+                for batch, result, issues in stage:
+                    report.add(result.issues + issues, extra_counts=result.failures)
+                    if reject and not report.ok:
+                        raise InvalidInput(
+                            f"{report.summary_ja()}。取り込みを中止しました（何も保存していません）。"
+                            "ファイルを直すか、表の設定を「警告つきで受け付ける」にしてください。",
+                            details=report.to_dict(),
+                        )
+                    rows_done += batch.num_rows
+                    progress(rows_done, None, f"{rows_done:,} 行を取り込んでいます")
+                    yield result.batch if typed_source else result.with_raw()
 
-    version = write_version(
-        table=table,
-        batches=typed_batches(),
-        schema=arrow_schema,
-        mode=mode,  # type: ignore[arg-type]
-        job_id=job_id or uuid.uuid4().hex,
-        actor_user_id=actor.user_id,
-        source_name=source_name,
-        source_sha256=sha256_of(path),
-        note=note,
-        reports={
-            "detection": _jsonable(source.detection),
-            "validation": report.to_dict(),
-            "screen": screening.to_dict(),
-            "readability": readability.readability_report(
-                sample, schema, detection=source.detection
-            ).to_dict(),
-            "options": _jsonable(asdict(opts)),
-            "overrides": _jsonable(overrides or {}),
-        },
-    )
+        version = write_version(
+            table=table,
+            batches=typed_batches(),
+            schema=arrow_schema,
+            mode=mode,  # type: ignore[arg-type]
+            job_id=job_id or uuid.uuid4().hex,
+            actor_user_id=actor.user_id,
+            source_name=source_name,
+            source_sha256=digest.result(),
+            note=note,
+            reports={
+                "detection": _jsonable(source.detection),
+                "validation": report.to_dict(),
+                "screen": screening.to_dict(),
+                "readability": readability.readability_report(
+                    sample, schema, detection=source.detection
+                ).to_dict(),
+                "options": _jsonable(asdict(opts)),
+                "overrides": _jsonable(overrides or {}),
+            },
+        )
+    finally:
+        reading.close()
     with transaction.atomic():
         if mode == "replace" or not table.schema:
             Table.objects.filter(pk=table.pk).update(schema=_pin_sources(schema))

@@ -201,3 +201,19 @@ def test_frictionless_accepts_our_descriptor() -> None:
     bad = TableSchema(fields=[Field(name="a", type="string")])
     bad.fields[0].type = "integerx"
     assert frictionless_errors(bad) != []
+
+
+def test_shares_count_cells_not_distinct_values() -> None:
+    # 96 cells of one number and four distinct words: 96 % of the cells read as numbers (over the
+    # 95 % threshold), though only one distinct value in five does.
+    f = _one(["12"] * 96 + ["あ", "い", "う", "え"])
+    assert f.type == "integer"
+    assert f.inference["values"] == 100
+    assert f.inference["share"] == 0.96
+    assert f.inference["failures"] == ["あ", "い", "う", "え"]  # in order of first appearance
+
+
+def test_the_commonest_unit_counts_cells() -> None:
+    # 96 cells in 円, four distinct values in 人: the unit is 円 (by distinct values it would be 人).
+    f = _one(["1円"] * 96 + ["2人", "3人", "4人", "5人"])
+    assert (f.type, f.unit) == ("integer", "円")

@@ -104,3 +104,12 @@ def test_screen_quality_floor_on_labelled_columns() -> None:
     assert m["real_columns"] >= 40
     assert m["total"]["precision"] >= 0.9, m["mistakes"]
     assert m["total"]["recall"] >= 0.9, m["mistakes"]
+
+
+def test_shares_count_cells_not_distinct_values() -> None:
+    # Three cells of one phone number among two other values: 60 % of the cells (flagged), though
+    # only one distinct value in three is a phone number.
+    (flag,) = screen_column("連絡先", ["096-366-3666"] * 3 + ["窓口", "郵送"])
+    assert flag.kind == "phone"
+    assert flag.share == pytest.approx(0.6)
+    assert _kinds("連絡先", ["096-366-3666", "窓口", "郵送", "郵送", "郵送"]) == set()

@@ -39,3 +39,16 @@ def test_ahead_stopped_early_stops_and_closes_its_source() -> None:
     stream.close()
     assert closed.wait(5)
     assert threading.active_count() == before
+
+
+def test_ahead_starts_its_worker_before_the_first_item_is_asked_for() -> None:
+    started = threading.Event()
+
+    def items() -> Iterator[int]:
+        started.set()
+        yield from range(3)
+
+    stream = _ahead(items(), 2)
+    assert started.wait(5)  # the reader works while the sample is screened
+    assert list(stream) == [0, 1, 2]
+    stream.close()
