@@ -169,6 +169,8 @@ def test_crash_before_commit_keeps_the_previous_version(home: Home, fault: str) 
     home.write("replace", "a", 6)
     before_files = home.parquet_files()
     big = {"CRASH_BATCH_ROWS": "4000", "CRASH_TARGET_FILE_SIZE": "20000", "MACHIDATA_LAKE_FAULT_BATCHES": "6"}
+    if fault == "during_delta_write":  # die only once the writer has put a file on disk (not a timing guess)
+        big["MACHIDATA_LAKE_FAULT_WAIT_FILES"] = f"{home.table_dir()}:{len(before_files)}"
     home.write("append", "b", 40_000, fault=fault, **big)
     # Straight after the crash: version 1 still current, version 2 pending, the Delta head untouched.
     assert home.current_number() == 1
