@@ -7,8 +7,9 @@ Why each setting:
   Ibis from checked input, so this is defence in depth, and the base for a later SQL console.
 - ``autoinstall/autoload_known_extensions = false``: nothing is downloaded at run time (LG-WAN).
 - ``threads`` and ``memory_limit`` bound one query's share of the machine.
-- A ``threading.Timer`` calls ``connection.interrupt()`` at the deadline; DuckDB then raises
-  ``InterruptException``, which becomes :class:`EngineTimeout`.
+- A watcher thread calls ``connection.interrupt()`` at the deadline, and again every
+  ``INTERRUPT_EVERY_S`` until the sandbox closes (a query started after the deadline is stopped
+  too); DuckDB then raises ``InterruptException``, which becomes :class:`EngineTimeout`.
 """
 
 from __future__ import annotations
@@ -31,6 +32,7 @@ from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
 DEFAULT_THREADS = 2
 DEFAULT_MEMORY_LIMIT = "1GB"
 DEFAULT_TIMEOUT_S = 30.0
+INTERRUPT_EVERY_S = 0.05  # after the deadline, how often the watcher interrupts again
 TABLE_NAME = "t"
 
 
@@ -96,13 +98,21 @@ def open_sandbox(
         },
     )
     timed_out = threading.Event()
+    closed = threading.Event()
 
-    def fire() -> None:
+    def watch() -> None:
+        # interrupt() only stops a query that is running at that instant: one that starts after the
+        # deadline (a slow set-up on a busy server) would run on unbounded. So after the deadline
+        # keep interrupting until the sandbox is closed.
+        if closed.wait(timeout_s):
+            return
         timed_out.set()
-        raw.interrupt()
+        while True:
+            raw.interrupt()
+            if closed.wait(INTERRUPT_EVERY_S):
+                return
 
-    timer = threading.Timer(timeout_s, fire)
-    timer.daemon = True
+    timer = threading.Thread(target=watch, name="engine-deadline", daemon=True)
     try:
         allowed = paths + [os.path.abspath(p) for p in read_paths]
         if allowed:
@@ -137,7 +147,7 @@ def open_sandbox(
             raise EngineTimeout(_timeout_message(timeout_s)) from exc
         raise EngineError(f"データの読み込みまたは集計に失敗しました（{type(exc).__name__}）。") from exc
     finally:
-        timer.cancel()
+        closed.set()
         if timer.is_alive():
             timer.join()
         raw.close()

@@ -248,6 +248,16 @@ def test_timeout_interrupts_a_slow_query(files: list[str]) -> None:
     assert time.monotonic() - started < 5
 
 
+def test_a_query_started_after_the_deadline_is_stopped_too(files: list[str]) -> None:
+    # One interrupt at the deadline misses a query that starts later (a slow set-up on a busy
+    # server); this one would run for seconds to the end without the repeated interrupt.
+    started = time.monotonic()
+    with pytest.raises(EngineTimeout), open_sandbox(files, timeout_s=0.1) as sb:  # noqa: PT012 - the wait is the point
+        time.sleep(0.4)
+        sb.raw.sql("select sum(a.range * b.range) from range(30000) a, range(30000) b").fetchall()
+    assert time.monotonic() - started < 5
+
+
 def test_run_query_timeout(files: list[str], monkeypatch: pytest.MonkeyPatch) -> None:
     real = sandbox_module._nfkc_udf
 
