@@ -28,6 +28,16 @@ def _actor(request: HttpRequest) -> Actor:
     return request.actor  # type: ignore[attr-defined]
 
 
+def _flash(request: HttpRequest, call: Callable[[], Any], done: str) -> None:
+    """Run one action; its Japanese refusal, or ``done``, is shown on the next page."""
+    try:
+        call()
+    except USER_ERRORS as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, done)
+
+
 def _get(call: Callable[..., Any], **kwargs: Any) -> Any:
     try:
         return call(**kwargs)
@@ -142,12 +152,12 @@ def question_answer(request: HttpRequest, pk: int) -> HttpResponse:
     if not form.is_valid():
         messages.error(request, "回答を入力してください。")
     else:
-        try:
-            services_qa.question_answer(actor=actor, question=question, answer=form.cleaned_data["answer"])
-        except USER_ERRORS as exc:
-            messages.error(request, exc.message)
-        else:
-            messages.success(request, "回答しました。")
+        answer = form.cleaned_data["answer"]
+        _flash(
+            request,
+            lambda: services_qa.question_answer(actor=actor, question=question, answer=answer),
+            "回答しました。",
+        )
     return redirect("support:dataset_questions", slug=question.dataset.slug)
 
 
@@ -157,14 +167,12 @@ def question_faq(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a question to the FAQ or take it off (管理)."""
     actor = _actor(request)
     question = _get(sel.question_get, actor=actor, pk=pk)
-    try:
-        services_qa.question_mark_faq(
-            actor=actor, question=question, is_faq=request.POST.get("is_faq") == "1"
-        )
-    except USER_ERRORS as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "よくある質問を更新しました。")
+    is_faq = request.POST.get("is_faq") == "1"
+    _flash(
+        request,
+        lambda: services_qa.question_mark_faq(actor=actor, question=question, is_faq=is_faq),
+        "よくある質問を更新しました。",
+    )
     return redirect("support:dataset_questions", slug=question.dataset.slug)
 
 
@@ -238,12 +246,12 @@ def thread_faq(request: HttpRequest, pk: int) -> HttpResponse:
     """Add a thread to the FAQ or take it off (管理)."""
     actor = _actor(request)
     thread = _get(sel.thread_get, actor=actor, pk=pk)
-    try:
-        services_qa.thread_mark_faq(actor=actor, thread=thread, is_faq=request.POST.get("is_faq") == "1")
-    except USER_ERRORS as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "よくある質問を更新しました。")
+    is_faq = request.POST.get("is_faq") == "1"
+    _flash(
+        request,
+        lambda: services_qa.thread_mark_faq(actor=actor, thread=thread, is_faq=is_faq),
+        "よくある質問を更新しました。",
+    )
     return redirect("support:thread", pk=pk)
 
 
@@ -353,12 +361,12 @@ def case_publish(request: HttpRequest, pk: int) -> HttpResponse:
     """Publish a case to all staff, or take it back to draft."""
     actor = _actor(request)
     case = _get(sel.case_get, actor=actor, pk=pk)
-    try:
-        services_cases.case_publish(actor=actor, case=case, publish=request.POST.get("publish") == "1")
-    except USER_ERRORS as exc:
-        messages.error(request, exc.message)
-    else:
-        messages.success(request, "公開の状態を変えました。")
+    publish = request.POST.get("publish") == "1"
+    _flash(
+        request,
+        lambda: services_cases.case_publish(actor=actor, case=case, publish=publish),
+        "公開の状態を変えました。",
+    )
     return redirect("support:case", pk=pk)
 
 
