@@ -7,6 +7,7 @@ import datetime as dt
 from ninja import Field, Schema
 
 from machidata.access.models import ApiToken, Unit
+from machidata.core.schemas import ErrorOut  # noqa: F401 — re-exported for this room's routers
 
 
 class DepartmentOut(Schema):
@@ -75,9 +76,3 @@ class TokenCreatedOut(TokenOut):
     """A token just created: ``token`` is its value, shown this once only."""
 
     token: str
-
-
-class ErrorOut(Schema):
-    """An error with a Japanese message."""
-
-    detail: str

@@ -283,6 +283,9 @@ class LicenceAdmin(AuditedAdmin):
 
     list_display = ("name", "code", "is_open", "url")
     list_filter = ("is_open",)
+    # A URL typed without a scheme means https (Django 6's default; explicit now, found by the
+    # authorization matrix opening every admin add page).
+    formfield_overrides = {models.URLField: {"assume_scheme": "https"}}
     search_fields = ("name", "code")
 
 

@@ -13,6 +13,7 @@ from machidata.access.models import Classification, PersonalData, Unit
 from machidata.access.policy import Action, Actor, allowed_actions
 from machidata.catalog.models import Dataset, Frequency, Location, Source
 from machidata.core.markdown import render_markdown
+from machidata.core.schemas import ErrorOut
 
 # Descriptions are Markdown without a column limit in the database; this keeps one request bounded.
 MAX_DESCRIPTION = 20_000
@@ -285,13 +286,6 @@ class DatasetPage(Schema):
     facets: dict[str, list[FacetOut]] | None = Field(
         None, description="facets=true のとき、絞り込みの選択肢ごとの件数"
     )
-
-
-class ErrorOut(Schema):
-    """A Japanese message, with per-field details when there are some."""
-
-    detail: str
-    errors: Any = None
 
 
 class ConflictOut(ErrorOut):

@@ -19,6 +19,7 @@ from machidata.support.schemas import (
     ConsultationIn,
     ConsultationListParams,
     ConsultationOut,
+    ConsultationWithdrawIn,
     CoreStaffOut,
     CourseOut,
     CoverageOut,
@@ -26,8 +27,7 @@ from machidata.support.schemas import (
     EntryOut,
     ErrorOut,
     MonthOut,
-    QuestionOut,
-    WithdrawIn,
+    TestQuestionOut,
 )
 
 router = Router(tags=["support"])
@@ -131,7 +131,7 @@ def consultation_close(request: HttpRequest, pk: int, payload: CloseIn) -> Consu
 @router.post(
     "/consultations/{pk}/withdraw", response={200: ConsultationOut, **ERRORS}, summary="相談の取り下げ"
 )
-def consultation_withdraw(request: HttpRequest, pk: int, payload: WithdrawIn) -> ConsultationOut:
+def consultation_withdraw(request: HttpRequest, pk: int, payload: ConsultationWithdrawIn) -> ConsultationOut:
     """Withdraw the consultation (the requesting 課 or 管理)."""
     actor = api_staff(request)
     services.consultation_withdraw(
@@ -157,13 +157,17 @@ def course_list(request: HttpRequest) -> list[CourseOut]:
     return [CourseOut.of(c, figures[c.pk]) for c in courses]
 
 
-@router.get("/courses/{pk}/test", response={200: list[QuestionOut], **ERRORS}, summary="理解度テストの問題")
-def course_test(request: HttpRequest, pk: int) -> list[QuestionOut]:
+@router.get(
+    "/courses/{pk}/test", response={200: list[TestQuestionOut], **ERRORS}, summary="理解度テストの問題"
+)
+def course_test(request: HttpRequest, pk: int) -> list[TestQuestionOut]:
     """The questions and choices of a course's test (which choice is correct is not shown)."""
     api_staff(request)
     course = selectors.course_get(pk=pk)
     return [
-        QuestionOut(id=q.pk, text=q.text, choices=[{"id": ch.pk, "text": ch.text} for ch in q.choices.all()])  # type: ignore[misc]
+        TestQuestionOut(
+            id=q.pk, text=q.text, choices=[{"id": ch.pk, "text": ch.text} for ch in q.choices.all()]
+        )  # type: ignore[misc]
         for q in course.questions.prefetch_related("choices")
     ]
 

@@ -13,7 +13,6 @@ from machidata.support import services_cases, services_guides, services_qa
 from machidata.support.models import Case, ForumTopic
 from machidata.support.schemas import ErrorOut
 from machidata.support.schemas_help import (
-    AnswerIn,
     CaseIn,
     CaseOut,
     CaseParams,
@@ -23,6 +22,7 @@ from machidata.support.schemas_help import (
     GuideOut,
     GuideSummaryOut,
     GuideVersionOut,
+    QuestionAnswerIn,
     QuestionIn,
     QuestionOut,
     ReplyIn,
@@ -118,7 +118,7 @@ def question_ask(request: HttpRequest, slug: str, payload: QuestionIn) -> Status
 
 
 @router.post("/questions/{pk}/answer", response={200: QuestionOut, **ERRORS}, summary="質問への回答")
-def question_answer(request: HttpRequest, pk: int, payload: AnswerIn) -> QuestionOut:
+def question_answer(request: HttpRequest, pk: int, payload: QuestionAnswerIn) -> QuestionOut:
     """Answer a question (the owning 課 or 管理)."""
     actor = api_staff(request)
     q = sel.question_get(actor=actor, pk=pk)

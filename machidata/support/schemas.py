@@ -6,14 +6,9 @@ import datetime as dt
 
 from ninja import Field, Schema
 
+from machidata.core.schemas import ErrorOut  # noqa: F401 — re-exported for this room's routers
 from machidata.support.models import Attendance, Consultation, CoreStaff, Course, SupportEntry, TestAttempt
 from machidata.support.selectors import CoverageRow, MonthRow, Understanding
-
-
-class ErrorOut(Schema):
-    """An error with a Japanese message."""
-
-    detail: str
 
 
 class ConsultationListParams(Schema):
@@ -130,7 +125,7 @@ class CloseIn(Schema):
     outcome: str = Field(description="結果")
 
 
-class WithdrawIn(Schema):
+class ConsultationWithdrawIn(Schema):
     """Why the 課 withdraws."""
 
     reason: str = ""
@@ -196,7 +191,7 @@ class ChoiceOut(Schema):
     text: str
 
 
-class QuestionOut(Schema):
+class TestQuestionOut(Schema):
     """A test question with its choices."""
 
     id: int

@@ -76,7 +76,7 @@ class QuestionIn(Schema):
     body: str = Field(max_length=10_000)
 
 
-class AnswerIn(Schema):
+class QuestionAnswerIn(Schema):
     """The answer to a question."""
 
     answer: str = Field(max_length=10_000)

@@ -106,3 +106,27 @@ def test_get_paths_without_parameters_do_not_crash(schema: dict[str, Any], actor
     crashed = {path: status for path, status in answers.items() if status >= 500}
     assert not crashed, crashed
     assert answers["/api/v1/datasets"] == 200
+
+
+def _subclasses(cls: type) -> list[type]:
+    out = []
+    for sub in cls.__subclasses__():
+        out += [sub, *_subclasses(sub)]
+    return out
+
+
+def test_schema_names_are_unique(schema: dict[str, Any]) -> None:
+    """The OpenAPI document names each schema by its class name: two rooms' ``AnswerIn`` would
+    silently share one entry, and clients would be told the wrong body for one of the operations."""
+    from ninja import Schema
+
+    names: dict[str, str] = {}
+    clashes = []
+    for cls in _subclasses(Schema):
+        if not cls.__module__.startswith("machidata.") or ".tests" in cls.__module__:
+            continue
+        where = f"{cls.__module__}.{cls.__qualname__}"
+        if cls.__name__ in names and names[cls.__name__] != where:
+            clashes.append(f"{cls.__name__}: {names[cls.__name__]} and {where}")
+        names.setdefault(cls.__name__, where)
+    assert not clashes, "schema names used twice:\n" + "\n".join(clashes)

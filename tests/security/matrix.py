@@ -1,0 +1,398 @@
+"""The authorization matrix: for every route and API operation, who may use it on which object.
+
+Each entry names a route key (see :mod:`tests.security.routes`), the HTTP method it is probed with,
+and a function of the :class:`~tests.security.world.World` giving probes: a URL and the set of
+actors who must get through. Dataset-bound entries take that set from the policy table itself
+(:meth:`World.allowed`, i.e. ``policy.decide`` over the actor's standings), so a change to the
+policy changes the expectations; the other entries state the room's rule in words and in the set.
+
+Routes that change things are probed for refusals only (an allowed actor would change the world
+under the other probes); every refused attempt must also leave the audit log untouched.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+
+from django.urls import reverse
+
+from machidata.access.policy import Action
+from tests.security.world import ACTORS, SIGNED_IN, World
+
+EVERYONE = frozenset(ACTORS)
+# The Django admin: 管理 manages these models there; the rest are for a superuser only (users,
+# groups, and records that have their own pages), and two are never added by hand.
+ADMIN_SITE_SUPERUSER_ONLY = frozenset(
+    {"auth.user", "auth.group", "datarequests.datarequest", "jobs.job", "notify.notification"}
+)
+ADMIN_SITE_NO_ADD = frozenset({"access.apitoken", "audit.auditevent"})  # made by their owners / append-only
+ADMIN = frozenset({"admin"})
+EDITORS = frozenset({"owner_editor", "other_editor", "admin"})  # 編集 of some 課, or 管理
+OWNING_UNIT = frozenset({"owner_viewer", "owner_editor"})  # members of 健康づくり推進課 (and its 係)
+NOBODY: frozenset[str] = frozenset()
+# A data request is seen by whoever filed it (``staff``), the 課 it was routed to, and 管理.
+REQUEST_PARTIES = frozenset({"staff"}) | OWNING_UNIT | ADMIN
+
+
+@dataclass(frozen=True)
+class Probe:
+    """One URL and the actors who must get through; everyone else must be refused."""
+
+    url: str
+    allowed: frozenset[str]
+    label: str = ""
+    dataset: object | None = None  # set for dataset-bound probes: refusal must not reveal a hidden entry
+
+
+@dataclass(frozen=True)
+class Rule:
+    """How one route is probed."""
+
+    method: str
+    probes: Callable[[World], list[Probe]]
+    api: bool = False
+
+
+def url(name: str, *args: object) -> str:
+    """``reverse`` with positional arguments."""
+    return reverse(name, args=list(args))
+
+
+def fixed(allowed: Iterable[str], build: Callable[[World], str], method: str = "GET") -> Rule:
+    """A route whose audience does not depend on a dataset."""
+    return Rule(method, lambda w: [Probe(build(w), frozenset(allowed))])
+
+
+def per_dataset(
+    action: Action,
+    build: Callable[[World, object], str],
+    method: str = "GET",
+    *,
+    every_kind: bool = False,
+    staff_only: bool = False,
+) -> Rule:
+    """A dataset-bound route, audience from the policy: probed on one dataset per distinct policy row
+    (``every_kind``: on every kind of dataset, for the paths that show data), writes on a sample."""
+
+    def probes(w: World) -> list[Probe]:
+        if method != "GET":
+            datasets = w.sample()
+        elif every_kind:
+            datasets = w.datasets
+        else:
+            datasets = w.distinct()
+        audience = SIGNED_IN if staff_only else EVERYONE  # staff-only rooms (support) add a sign-in
+        return [Probe(build(w, d), w.allowed(action, d) & audience, d.title, d) for d in datasets]
+
+    return Rule(method, probes)
+
+
+def api(method: str, allowed: Iterable[str], build: Callable[[World], str]) -> Rule:
+    """An API operation whose audience does not depend on a dataset."""
+    return Rule(method, lambda w: [Probe(build(w), frozenset(allowed))], api=True)
+
+
+def api_dataset(
+    method: str,
+    action: Action,
+    build: Callable[[World, object], str],
+    *,
+    every_kind: bool = False,
+    staff_only: bool = False,
+) -> Rule:
+    """A dataset-bound API operation."""
+    rule = per_dataset(action, build, method, every_kind=every_kind, staff_only=staff_only)
+    return Rule(rule.method, rule.probes, api=True)
+
+
+def _slug(d: object) -> str:
+    return d.slug  # type: ignore[attr-defined,no-any-return]
+
+
+o = lambda w, key: w.objects[key].pk  # noqa: E731 — short accessor used throughout the table
+
+MATRIX: dict[str, Rule] = {
+    # ---- core -----------------------------------------------------------------------------------
+    "home": fixed(EVERYONE, lambda w: url("home")),
+    "health": fixed(EVERYONE, lambda w: url("health")),
+    "ready": fixed(EVERYONE, lambda w: url("ready")),
+    "login": fixed(EVERYONE, lambda w: url("login")),
+    "logout": fixed(EVERYONE, lambda w: url("logout"), "POST"),
+    "api:openapi-json": fixed(EVERYONE, lambda w: url("api:openapi-json")),
+    "api:openapi-view": fixed(EVERYONE, lambda w: url("api:openapi-view")),
+    # django-ninja's root route has no page of its own: 404 to everyone.
+    "api:api-root": fixed(NOBODY, lambda w: "/api/v1/"),
+    # ---- catalog --------------------------------------------------------------------------------
+    "catalog:list": fixed(EVERYONE, lambda w: url("catalog:list")),
+    "catalog:create": fixed(EDITORS, lambda w: url("catalog:create")),
+    "catalog:export": fixed(EVERYONE, lambda w: url("catalog:export", "csv")),
+    "catalog:inventory_upload": fixed(EDITORS, lambda w: url("catalog:inventory_upload")),
+    "catalog:inventory_sheet": fixed(EDITORS, lambda w: url("catalog:inventory_sheet")),
+    "catalog:inventory_mapping": fixed(EDITORS, lambda w: url("catalog:inventory_mapping")),
+    "catalog:inventory_preview": fixed(EDITORS, lambda w: url("catalog:inventory_preview")),
+    "catalog:inventory_result": fixed(EDITORS, lambda w: url("catalog:inventory_result")),
+    # Without an import in progress there is no error list: 404 to everyone.
+    "catalog:inventory_errors_csv": fixed(NOBODY, lambda w: url("catalog:inventory_errors_csv")),
+    "catalog:detail": per_dataset(
+        Action.DISCOVER, lambda w, d: url("catalog:detail", _slug(d)), every_kind=True
+    ),
+    "catalog:edit": per_dataset(Action.EDIT, lambda w, d: url("catalog:edit", _slug(d))),
+    "catalog:retire": per_dataset(Action.EDIT, lambda w, d: url("catalog:retire", _slug(d)), "POST"),
+    "catalog:ingest_upload": per_dataset(Action.EDIT, lambda w, d: url("catalog:ingest_upload", _slug(d))),
+    # Without an upload in progress the preview is 404 to everyone (the upload's own tests cover the rest).
+    "catalog:ingest_preview": fixed(NOBODY, lambda w: url("catalog:ingest_preview", _slug(w.datasets[0]))),
+    "catalog:table_create": per_dataset(Action.EDIT, lambda w, d: url("catalog:table_create", _slug(d))),
+    "catalog:table_detail": per_dataset(
+        Action.DISCOVER, lambda w, d: url("catalog:table_detail", _slug(d), "t"), every_kind=True
+    ),
+    "catalog:table_download": per_dataset(
+        Action.READ,
+        lambda w, d: url("catalog:table_download", _slug(d), "t") + "?format=csv",
+        every_kind=True,
+    ),
+    "catalog:table_schema_edit": per_dataset(
+        Action.EDIT, lambda w, d: url("catalog:table_schema_edit", _slug(d), "t")
+    ),
+    "catalog:table_restore": per_dataset(
+        Action.EDIT, lambda w, d: url("catalog:table_restore", _slug(d), "t", 1), "POST"
+    ),
+    # ---- organisation, tokens -------------------------------------------------------------------
+    "access:units": fixed(ADMIN, lambda w: url("access:units")),
+    "access:import": fixed(ADMIN, lambda w: url("access:import")),
+    "access:import_preview": fixed(ADMIN, lambda w: url("access:import_preview")),
+    "access:tokens": fixed(SIGNED_IN, lambda w: url("access:tokens")),
+    "access:token_create": fixed(SIGNED_IN, lambda w: url("access:token_create")),
+    "access:token_revoke": fixed(
+        {"owner_editor"}, lambda w: url("access:token_revoke", w.objects["token_id"]), "POST"
+    ),
+    # ---- audit, jobs ----------------------------------------------------------------------------
+    "audit:list": fixed(ADMIN, lambda w: url("audit:list")),
+    "audit:export": fixed(ADMIN, lambda w: url("audit:export")),
+    "audit:detail": fixed(ADMIN, lambda w: url("audit:detail", 1)),
+    "jobs:list": fixed(SIGNED_IN, lambda w: url("jobs:list")),
+    "jobs:detail": fixed({"owner_editor", "admin"}, lambda w: url("jobs:detail", o(w, "job"))),
+    "jobs:progress": fixed({"owner_editor", "admin"}, lambda w: url("jobs:progress", o(w, "job"))),
+    "jobs:cancel": fixed({"owner_editor", "admin"}, lambda w: url("jobs:cancel", o(w, "job")), "POST"),
+    # ---- data requests (filed by staff of 警防課, routed to 健康づくり推進課) -------------------
+    "datarequests:list": fixed(SIGNED_IN, lambda w: url("datarequests:list")),
+    "datarequests:new": fixed(SIGNED_IN, lambda w: url("datarequests:new")),
+    "datarequests:detail": fixed(REQUEST_PARTIES, lambda w: url("datarequests:detail", o(w, "data_request"))),
+    "datarequests:route": fixed(ADMIN, lambda w: url("datarequests:route", o(w, "data_request")), "POST"),
+    "datarequests:answer": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("datarequests:answer", o(w, "data_request")), "POST"
+    ),
+    "datarequests:withdraw": fixed(
+        {"staff", "admin"}, lambda w: url("datarequests:withdraw", o(w, "data_request")), "POST"
+    ),
+    "datarequests:comment": fixed(
+        SIGNED_IN, lambda w: url("datarequests:comment", o(w, "data_request")), "POST"
+    ),
+    "notify:list": fixed(SIGNED_IN, lambda w: url("notify:list")),
+    "notify:mark_all": fixed(SIGNED_IN, lambda w: url("notify:mark_all"), "POST"),
+    # ---- support: consultation desk (opened by a 係 member of 健康づくり推進課) -----------------
+    "support:home": fixed(SIGNED_IN, lambda w: url("support:home")),
+    "support:consultations": fixed(SIGNED_IN, lambda w: url("support:consultations")),
+    "support:consultation_new": fixed(SIGNED_IN, lambda w: url("support:consultation_new")),
+    "support:consultation": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("support:consultation", o(w, "consultation"))
+    ),
+    "support:assign": fixed(ADMIN, lambda w: url("support:assign", o(w, "consultation")), "POST"),
+    "support:log": fixed(OWNING_UNIT | ADMIN, lambda w: url("support:log", o(w, "consultation")), "POST"),
+    "support:close": fixed(OWNING_UNIT | ADMIN, lambda w: url("support:close", o(w, "consultation")), "POST"),
+    "support:withdraw": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("support:withdraw", o(w, "consultation")), "POST"
+    ),
+    "support:reopen": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("support:reopen", o(w, "consultation")), "POST"
+    ),
+    # ---- support: training ----------------------------------------------------------------------
+    "support:training": fixed(SIGNED_IN, lambda w: url("support:training")),
+    "support:test": fixed(SIGNED_IN, lambda w: url("support:test", o(w, "course"))),
+    "support:session": fixed(ADMIN, lambda w: url("support:session", o(w, "session"))),
+    "support:attendance_remove": fixed(
+        ADMIN, lambda w: url("support:attendance_remove", o(w, "attendance")), "POST"
+    ),
+    "support:coverage": fixed(SIGNED_IN, lambda w: url("support:coverage")),
+    "support:core": fixed(SIGNED_IN, lambda w: url("support:core")),
+    "support:core_end": fixed(ADMIN, lambda w: url("support:core_end", o(w, "core")), "POST"),
+    # The desk's monthly counts by 課 are for every member of staff (the strategy's own indicators).
+    "support:summary": fixed(SIGNED_IN, lambda w: url("support:summary")),
+    "support:usage": fixed(SIGNED_IN, lambda w: url("support:usage")),
+    # A bureau's own page: its members and 管理.
+    "support:usage_bureau": fixed(OWNING_UNIT | ADMIN, lambda w: url("support:usage_bureau", o(w, "bureau"))),
+    "support:usage_rollout": fixed(ADMIN, lambda w: url("support:usage_rollout")),
+    # ---- support: guides, Q&A, forum, cases -----------------------------------------------------
+    "support:guides": fixed(SIGNED_IN, lambda w: url("support:guides")),
+    "support:guide": fixed(SIGNED_IN, lambda w: url("support:guide", "basics")),
+    "support:guide_history": fixed(SIGNED_IN, lambda w: url("support:guide_history", "basics")),
+    "support:guide_version": fixed(SIGNED_IN, lambda w: url("support:guide_version", "basics", 1)),
+    "support:guide_edit": fixed(ADMIN, lambda w: url("support:guide_edit", "basics")),
+    "support:dataset_questions": per_dataset(
+        Action.DISCOVER, lambda w, d: url("support:dataset_questions", _slug(d)), staff_only=True
+    ),
+    "support:question_answer": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("support:question_answer", o(w, "question")), "POST"
+    ),
+    "support:question_faq": fixed(ADMIN, lambda w: url("support:question_faq", o(w, "question")), "POST"),
+    "support:forum": fixed(SIGNED_IN, lambda w: url("support:forum")),
+    "support:thread_new": fixed(SIGNED_IN, lambda w: url("support:thread_new")),
+    "support:thread": fixed(SIGNED_IN, lambda w: url("support:thread", o(w, "thread"))),
+    "support:thread_faq": fixed(ADMIN, lambda w: url("support:thread_faq", o(w, "thread")), "POST"),
+    "support:faq": fixed(SIGNED_IN, lambda w: url("support:faq")),
+    "support:cases": fixed(SIGNED_IN, lambda w: url("support:cases")),
+    "support:case_new": fixed(SIGNED_IN, lambda w: url("support:case_new")),
+    "support:case": fixed(OWNING_UNIT | ADMIN, lambda w: url("support:case", o(w, "case_draft"))),
+    "support:case_edit": fixed(OWNING_UNIT | ADMIN, lambda w: url("support:case_edit", o(w, "case_draft"))),
+    "support:case_publish": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("support:case_publish", o(w, "case_draft")), "POST"
+    ),
+    "support:case_copy": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("support:case_copy", o(w, "case_draft")), "POST"
+    ),
+    # ---- API: catalog ---------------------------------------------------------------------------
+    "GET /api/v1/datasets": api("GET", EVERYONE, lambda w: "/api/v1/datasets"),
+    "POST /api/v1/datasets": api("POST", EDITORS, lambda w: "/api/v1/datasets"),
+    "GET /api/v1/datasets/{slug}": api_dataset(
+        "GET", Action.DISCOVER, lambda w, d: f"/api/v1/datasets/{_slug(d)}", every_kind=True
+    ),
+    "PATCH /api/v1/datasets/{slug}": api_dataset(
+        "PATCH", Action.EDIT, lambda w, d: f"/api/v1/datasets/{_slug(d)}"
+    ),
+    "POST /api/v1/datasets/{slug}/retire": api_dataset(
+        "POST", Action.EDIT, lambda w, d: f"/api/v1/datasets/{_slug(d)}/retire"
+    ),
+    "GET /api/v1/datasets/{slug}/tables": api_dataset(
+        "GET", Action.DISCOVER, lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables"
+    ),
+    "GET /api/v1/datasets/{slug}/tables/{name}": api_dataset(
+        "GET", Action.DISCOVER, lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables/t"
+    ),
+    "GET /api/v1/datasets/{slug}/tables/{name}/versions": api_dataset(
+        "GET", Action.DISCOVER, lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables/t/versions"
+    ),
+    "GET /api/v1/datasets/{slug}/tables/{name}/rows": api_dataset(
+        "GET", Action.READ, lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables/t/rows", every_kind=True
+    ),
+    "GET /api/v1/datasets/{slug}/tables/{name}/download": api_dataset(
+        "GET",
+        Action.READ,
+        lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables/t/download?format=csv",
+        every_kind=True,
+    ),
+    "GET /api/v1/search": api("GET", EVERYONE, lambda w: "/api/v1/search?q=M"),
+    # ---- API: organisation, tokens, jobs --------------------------------------------------------
+    "GET /api/v1/departments": api("GET", EVERYONE, lambda w: "/api/v1/departments"),
+    "GET /api/v1/departments/{code}": api(
+        "GET", EVERYONE, lambda w: f"/api/v1/departments/{w.actors.org.health_div.code}"
+    ),
+    "GET /api/v1/tokens": api("GET", SIGNED_IN, lambda w: "/api/v1/tokens"),
+    "POST /api/v1/tokens": api("POST", SIGNED_IN, lambda w: "/api/v1/tokens"),
+    "DELETE /api/v1/tokens/{token_id}": api(
+        "DELETE", {"owner_editor"}, lambda w: f"/api/v1/tokens/{w.objects['token_id']}"
+    ),
+    "GET /api/v1/jobs/": api("GET", SIGNED_IN, lambda w: "/api/v1/jobs/"),
+    "GET /api/v1/jobs/{job_id}": api(
+        "GET", {"owner_editor", "admin"}, lambda w: f"/api/v1/jobs/{o(w, 'job')}"
+    ),
+    "POST /api/v1/jobs/{job_id}/cancel": api(
+        "POST", {"owner_editor", "admin"}, lambda w: f"/api/v1/jobs/{o(w, 'job')}/cancel"
+    ),
+    # ---- API: data requests ---------------------------------------------------------------------
+    "GET /api/v1/data-requests/": api("GET", SIGNED_IN, lambda w: "/api/v1/data-requests/"),
+    "POST /api/v1/data-requests/": api("POST", SIGNED_IN, lambda w: "/api/v1/data-requests/"),
+    "GET /api/v1/data-requests/{request_id}": api(
+        "GET", REQUEST_PARTIES, lambda w: f"/api/v1/data-requests/{o(w, 'data_request')}"
+    ),
+    "POST /api/v1/data-requests/{request_id}/route": api(
+        "POST", ADMIN, lambda w: f"/api/v1/data-requests/{o(w, 'data_request')}/route"
+    ),
+    "POST /api/v1/data-requests/{request_id}/answer": api(
+        "POST", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/data-requests/{o(w, 'data_request')}/answer"
+    ),
+    "POST /api/v1/data-requests/{request_id}/withdraw": api(
+        "POST", {"staff", "admin"}, lambda w: f"/api/v1/data-requests/{o(w, 'data_request')}/withdraw"
+    ),
+    "POST /api/v1/data-requests/{request_id}/comments": api(
+        "POST", SIGNED_IN, lambda w: f"/api/v1/data-requests/{o(w, 'data_request')}/comments"
+    ),
+    # ---- API: support ---------------------------------------------------------------------------
+    "GET /api/v1/support/consultations": api("GET", SIGNED_IN, lambda w: "/api/v1/support/consultations"),
+    "POST /api/v1/support/consultations": api("POST", SIGNED_IN, lambda w: "/api/v1/support/consultations"),
+    "GET /api/v1/support/consultations/{pk}": api(
+        "GET", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/support/consultations/{o(w, 'consultation')}"
+    ),
+    **{
+        f"POST /api/v1/support/consultations/{{pk}}/{verb}": api(
+            "POST",
+            ADMIN if verb == "assign" else OWNING_UNIT | ADMIN,
+            lambda w, verb=verb: f"/api/v1/support/consultations/{o(w, 'consultation')}/{verb}",
+        )
+        for verb in ("assign", "entries", "close", "withdraw", "reopen")
+    },
+    "GET /api/v1/support/courses": api("GET", SIGNED_IN, lambda w: "/api/v1/support/courses"),
+    "GET /api/v1/support/courses/{pk}/test": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/support/courses/{o(w, 'course')}/test"
+    ),
+    "POST /api/v1/support/courses/{pk}/attempts": api(
+        "POST", SIGNED_IN, lambda w: f"/api/v1/support/courses/{o(w, 'course')}/attempts"
+    ),
+    "GET /api/v1/support/sessions/{pk}/attendance": api(
+        "GET", ADMIN, lambda w: f"/api/v1/support/sessions/{o(w, 'session')}/attendance"
+    ),
+    "POST /api/v1/support/sessions/{pk}/attendance": api(
+        "POST", ADMIN, lambda w: f"/api/v1/support/sessions/{o(w, 'session')}/attendance"
+    ),
+    "GET /api/v1/support/coverage": api("GET", SIGNED_IN, lambda w: "/api/v1/support/coverage"),
+    "GET /api/v1/support/summary": api("GET", SIGNED_IN, lambda w: "/api/v1/support/summary"),
+    "GET /api/v1/support/core-staff": api("GET", SIGNED_IN, lambda w: "/api/v1/support/core-staff"),
+    "GET /api/v1/support/guides": api("GET", SIGNED_IN, lambda w: "/api/v1/support/guides"),
+    "GET /api/v1/support/guides/{slug}": api("GET", SIGNED_IN, lambda w: "/api/v1/support/guides/basics"),
+    "PUT /api/v1/support/guides/{slug}": api("PUT", ADMIN, lambda w: "/api/v1/support/guides/basics"),
+    "GET /api/v1/support/guides/{slug}/versions": api(
+        "GET", SIGNED_IN, lambda w: "/api/v1/support/guides/basics/versions"
+    ),
+    "GET /api/v1/support/datasets/{slug}/questions": api_dataset(
+        "GET", Action.DISCOVER, lambda w, d: f"/api/v1/support/datasets/{_slug(d)}/questions", staff_only=True
+    ),
+    "POST /api/v1/support/datasets/{slug}/questions": api_dataset(
+        "POST",
+        Action.DISCOVER,
+        lambda w, d: f"/api/v1/support/datasets/{_slug(d)}/questions",
+        staff_only=True,
+    ),
+    "POST /api/v1/support/questions/{pk}/answer": api(
+        "POST", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/support/questions/{o(w, 'question')}/answer"
+    ),
+    "POST /api/v1/support/questions/{pk}/faq": api(
+        "POST", ADMIN, lambda w: f"/api/v1/support/questions/{o(w, 'question')}/faq"
+    ),
+    "GET /api/v1/support/forum/topics": api("GET", SIGNED_IN, lambda w: "/api/v1/support/forum/topics"),
+    "GET /api/v1/support/forum/threads": api("GET", SIGNED_IN, lambda w: "/api/v1/support/forum/threads"),
+    "POST /api/v1/support/forum/threads": api("POST", SIGNED_IN, lambda w: "/api/v1/support/forum/threads"),
+    "GET /api/v1/support/forum/threads/{pk}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/support/forum/threads/{o(w, 'thread')}"
+    ),
+    "POST /api/v1/support/forum/threads/{pk}/replies": api(
+        "POST", SIGNED_IN, lambda w: f"/api/v1/support/forum/threads/{o(w, 'thread')}/replies"
+    ),
+    "POST /api/v1/support/forum/threads/{pk}/faq": api(
+        "POST", ADMIN, lambda w: f"/api/v1/support/forum/threads/{o(w, 'thread')}/faq"
+    ),
+    "GET /api/v1/support/faq": api("GET", SIGNED_IN, lambda w: "/api/v1/support/faq"),
+    "GET /api/v1/support/cases": api("GET", SIGNED_IN, lambda w: "/api/v1/support/cases"),
+    "POST /api/v1/support/cases": api("POST", SIGNED_IN, lambda w: "/api/v1/support/cases"),
+    "GET /api/v1/support/cases/{pk}": api(
+        "GET", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/support/cases/{o(w, 'case_draft')}"
+    ),
+    "PUT /api/v1/support/cases/{pk}": api(
+        "PUT", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/support/cases/{o(w, 'case_draft')}"
+    ),
+    "POST /api/v1/support/cases/{pk}/publish": api(
+        "POST", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/support/cases/{o(w, 'case_draft')}/publish"
+    ),
+    "POST /api/v1/support/cases/{pk}/copy": api(
+        "POST", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/support/cases/{o(w, 'case_draft')}/copy"
+    ),
+    "GET /api/v1/support/usage": api("GET", SIGNED_IN, lambda w: "/api/v1/support/usage"),
+}

@@ -1,0 +1,228 @@
+"""Issue 14 point 1: every route and API operation × every kind of actor × every kind of dataset.
+
+The figure this reports (printed, and kept in ``docs/security.md``): probes run, leaks (an actor got
+through who must not), over-refusals (an actor was refused who must get through), hidden entries
+revealed by a 403 instead of a 404, and server errors. A write counts as done when it left an audit
+event (every service audits what it does), so a form that answers a refusal with a redirect and a
+message is read correctly.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from typing import Any
+
+import pytest
+from django.conf import settings
+from django.contrib import admin
+from django.shortcuts import resolve_url
+from django.test import Client
+from django.urls import reverse
+
+from machidata.access import policy
+from machidata.access.models import Classification
+from machidata.access.policy import Action
+from machidata.audit.models import AuditEvent
+from tests.security.matrix import (
+    ADMIN,
+    ADMIN_SITE_NO_ADD,
+    ADMIN_SITE_SUPERUSER_ONLY,
+    MATRIX,
+    NOBODY,
+    Probe,
+    Rule,
+)
+from tests.security.routes import all_routes, example_bodies
+from tests.security.world import ACTORS, World, build_world
+
+
+@dataclass
+class Tally:
+    """What one run of the matrix found."""
+
+    probes: int = 0
+    leaks: list[str] = field(default_factory=list)
+    over_refusals: list[str] = field(default_factory=list)
+    revealed: list[str] = field(default_factory=list)
+    errors: list[str] = field(default_factory=list)
+
+    def failures(self) -> list[str]:
+        return self.leaks + self.over_refusals + self.revealed + self.errors
+
+    def figure(self) -> dict[str, int]:
+        return {
+            "probes": self.probes,
+            "leaks": len(self.leaks),
+            "over_refusals": len(self.over_refusals),
+            "hidden_revealed": len(self.revealed),
+            "server_errors": len(self.errors),
+        }
+
+
+def _client(world: World, name: str, *, api: bool) -> Client:
+    if name == "anonymous":
+        return Client()
+    if api:
+        return Client(HTTP_AUTHORIZATION=f"Bearer {world.tokens[name]}")
+    client = Client()
+    client.force_login(world.actors.users[name])
+    return client
+
+
+def _refused(response: Any, *, api: bool) -> bool:
+    if response.status_code in (401, 403, 404):
+        return True
+    if not api and response.status_code == 302:
+        return str(response["Location"]).startswith((resolve_url(settings.LOGIN_URL), reverse("admin:login")))
+    return False
+
+
+def _send(client: Client, method: str, url: str, *, api: bool, body: Any = None) -> Any:
+    if method == "GET":
+        return client.get(url)
+    if api:
+        return getattr(client, method.lower())(url, json.dumps(body or {}), content_type="application/json")
+    return getattr(client, method.lower())(url, {})
+
+
+def run_matrix(world: World, matrix: dict[str, Rule], actors: Iterable[str] = ACTORS) -> Tally:
+    """Probe every entry of ``matrix`` as every actor; writes are probed for refusals only."""
+    tally = Tally()
+    clients = {(n, a): _client(world, n, api=a) for n in actors for a in (False, True)}
+    bodies = example_bodies()  # a valid body, so a refusal cannot hide behind a 422
+    for key, rule in matrix.items():
+        for probe in rule.probes(world):
+            for name in actors:
+                allowed = name in probe.allowed
+                if rule.method != "GET" and allowed:
+                    continue
+                before = AuditEvent.objects.count() if rule.method != "GET" else 0
+                response = _send(
+                    clients[(name, rule.api)], rule.method, probe.url, api=rule.api, body=bodies.get(key)
+                )
+                tally.probes += 1
+                where = f"{key} {probe.label} as {name}: {rule.method} {probe.url} → {response.status_code}"
+                if (
+                    response.status_code >= 500
+                    or response.status_code == 405
+                    or (rule.api and response.status_code == 422)
+                ):
+                    tally.errors.append(where)
+                    continue
+                if rule.method == "GET":
+                    refused = _refused(response, api=rule.api)
+                else:
+                    # A write was refused when nothing was done: every service audits what it does.
+                    # (HTML forms answer a refusal with a redirect and a message, so the status alone
+                    # cannot tell.)
+                    refused = AuditEvent.objects.count() == before and (
+                        not rule.api or response.status_code >= 400
+                    )
+                if allowed and refused:
+                    tally.over_refusals.append("over-refused " + where)
+                elif not allowed and not refused:
+                    tally.leaks.append("LEAK " + where)
+                if (
+                    refused
+                    and probe.dataset is not None
+                    and name != "anonymous"
+                    and name not in world.allowed(Action.DISCOVER, probe.dataset)
+                    and response.status_code != 404
+                ):
+                    tally.revealed.append("hidden entry revealed " + where)
+    return tally
+
+
+def admin_site_rules() -> dict[str, Rule]:
+    """The Django admin: every registered model's list and add pages."""
+    rules: dict[str, Rule] = {}
+    for model in admin.site._registry:
+        meta = model._meta
+        label = f"{meta.app_label}.{meta.model_name}"
+        for page in ("changelist", "add"):
+            name = f"admin:{meta.app_label}_{meta.model_name}_{page}"
+            closed = label in ADMIN_SITE_SUPERUSER_ONLY or (page == "add" and label in ADMIN_SITE_NO_ADD)
+            allowed = NOBODY if closed else ADMIN
+            rules[name] = Rule("GET", lambda w, name=name, allowed=allowed: [Probe(reverse(name), allowed)])
+    return rules
+
+
+def test_every_route_is_in_the_matrix() -> None:
+    routes = all_routes()
+    missing = sorted(routes - MATRIX.keys())
+    stale = sorted(MATRIX.keys() - routes)
+    assert not missing, "routes without an entry in tests/security/matrix.py:\n" + "\n".join(missing)
+    assert not stale, "matrix entries for routes that no longer exist:\n" + "\n".join(stale)
+
+
+def _group(key: str) -> str:
+    """Which part of the matrix a route belongs to (the parts run as separate tests, in parallel)."""
+    if key.startswith("admin:"):
+        return "admin"
+    if key.startswith(("GET /api/v1/support", "POST /api/v1/support", "PUT /api/v1/support")):
+        return "support-api"
+    if " /api/v1/" in key:
+        return "api"
+    if key.startswith("support:"):
+        return "support"
+    if key.startswith(("catalog:detail", "catalog:table_")):
+        return "catalog-data"
+    return "pages"
+
+
+GROUPS = ("pages", "catalog-data", "api", "support", "support-api", "admin")
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.parametrize("group", GROUPS)
+def test_authorization_matrix(group: str, settings: Any, tmp_path: Any) -> None:
+    settings.MACHIDATA_HOME = tmp_path
+    world = build_world()
+    part = {k: r for k, r in (MATRIX | admin_site_rules()).items() if _group(k) == group}
+    assert part, f"no routes in group {group}"
+    tally = run_matrix(world, part)
+    report = os.environ.get("MACHIDATA_SECURITY_REPORT")
+    if report:  # `make security-report` collects the figures for docs/security.md
+        with open(report, "a", encoding="utf-8") as f:
+            f.write(json.dumps({"test": "authorization_matrix", "group": group, **tally.figure()}) + "\n")
+    assert not tally.failures(), "\n".join(tally.failures())
+
+
+_REAL_DECIDE = policy.decide
+
+
+def _broken_decide(standing: policy.Standing, action: Action, subject: policy.Subject) -> bool:
+    # A plausible bug: staff may read 所属限定 data.
+    if (
+        standing is policy.Standing.STAFF
+        and action is Action.READ
+        and subject.classification == Classification.RESTRICTED
+    ):
+        return True
+    return _REAL_DECIDE(standing, action, subject)
+
+
+@pytest.mark.django_db
+def test_matrix_reports_a_leak(settings: Any, tmp_path: Any, monkeypatch: pytest.MonkeyPatch) -> None:
+    """The app follows a broken policy table; the matrix (which reads the real one) must report leaks."""
+    settings.MACHIDATA_HOME = tmp_path
+    world = build_world()
+    monkeypatch.setattr(policy, "decide", _broken_decide)
+    world_allowed = World.allowed
+
+    def real_allowed(self: World, action: Action, dataset: Any) -> frozenset[str]:
+        with monkeypatch.context() as m:
+            m.setattr(policy, "decide", _REAL_DECIDE)
+            return world_allowed(self, action, dataset)
+
+    monkeypatch.setattr(World, "allowed", real_allowed)
+    only = {
+        k: MATRIX[k] for k in ("catalog:table_download", "GET /api/v1/datasets/{slug}/tables/{name}/rows")
+    }
+    tally = run_matrix(world, only, actors=("staff",))
+    assert any(leak.startswith("LEAK catalog:table_download") for leak in tally.leaks)
+    assert any("/rows" in leak for leak in tally.leaks)

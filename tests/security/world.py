@@ -1,0 +1,172 @@
+"""The world the authorization matrix probes: one dataset of every kind and one object of every other kind.
+
+Actors are the standard cast of :func:`machidata.core.testing.make_actors` (the owning 課 is
+健康づくり推進課) plus ``granted`` / ``granted_editor`` (警防課 viewers holding a read / edit grant
+on every dataset). Every dataset has one table with one committed version, so read routes have
+rows to leak.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from dataclasses import dataclass, field
+from typing import Any
+
+from machidata.access import policy
+from machidata.access.models import Classification, PersonalData, Role
+from machidata.access.policy import Action, actor_for
+from machidata.catalog.models import DatasetGrant, GrantLevel
+from machidata.catalog.tests.table_fixtures import ROWS, make_table, write
+from machidata.core.testing import Actors, make_actors, make_dataset, make_token, make_user
+
+ACTORS = (
+    "anonymous",
+    "staff",
+    "owner_viewer",
+    "owner_editor",
+    "other_editor",
+    "admin",
+    "granted",
+    "granted_editor",
+)
+SIGNED_IN = frozenset(ACTORS) - {"anonymous"}
+
+# Every valid subject (a 公開 dataset never holds personal data: the publication gates see to that).
+SUBJECTS = [
+    s
+    for s in policy.all_subjects()
+    if not (s.classification == Classification.PUBLIC and s.personal_data != PersonalData.NONE)
+]
+
+
+@dataclass
+class World:
+    """Actors, their API tokens, the datasets (each with table ``t``) and the other objects."""
+
+    actors: Actors
+    datasets: list[Any]
+    tokens: dict[str, str]
+    objects: dict[str, Any] = field(default_factory=dict)
+
+    def allowed(self, action: Action, dataset: Any) -> frozenset[str]:
+        """The actors the policy table lets do ``action`` on ``dataset`` (computed from ``decide``)."""
+        out = set()
+        for name in ACTORS:
+            actor = actor_for(self.actors.users.get(name))
+            subject = policy.subject_of(dataset)
+            if any(policy.decide(s, action, subject) for s in policy.standings_of(actor, dataset)):
+                out.add(name)
+        return frozenset(out)
+
+    def distinct(self) -> list[Any]:
+        """One dataset per distinct row of the policy table (who may discover, read, edit, administer).
+
+        Routes other than the core read paths are probed on these: two datasets with the same row
+        are treated alike by the policy, so a second one finds nothing the first does not.
+        """
+        seen: dict[tuple[frozenset[str], ...], Any] = {}
+        for d in self.datasets:
+            signature = tuple(self.allowed(a, d) for a in Action)
+            seen.setdefault(signature, d)
+        return list(seen.values())
+
+    def sample(self) -> list[Any]:
+        """A few datasets of different kinds, for routes that change things (probed for refusals only)."""
+        wanted = {
+            (Classification.INTERNAL, PersonalData.NONE),
+            (Classification.RESTRICTED, PersonalData.PERSONAL),
+            (Classification.CONFIDENTIAL, PersonalData.NONE),
+            (Classification.PUBLIC, PersonalData.NONE),
+        }
+        return [d for d in self.datasets if (d.classification, d.personal_data) in wanted]
+
+
+def build_world() -> World:
+    """Create the world (call inside a test with database access and a private MACHIDATA_HOME)."""
+    from machidata.datarequests.services import data_request_create, data_request_route
+    from machidata.jobs.models import Job
+    from machidata.support import services as support
+    from machidata.support.models import ForumTopic
+    from machidata.support.services_cases import case_create
+    from machidata.support.services_guides import guide_create
+    from machidata.support.services_qa import question_ask, thread_start
+    from machidata.support.tests.conftest import make_course
+
+    actors = make_actors()
+    org = actors.org
+    users = actors.users
+    users["granted"] = make_user("granted", unit=org.fire_div, role=Role.VIEWER)
+    users["granted_editor"] = make_user("granted_editor", unit=org.fire_div, role=Role.VIEWER)
+    # 管理 uses the Django admin too (the admin site needs is_staff as well as the 管理 role).
+    users["admin"].is_staff = True
+    users["admin"].save(update_fields=["is_staff"])
+    datasets = []
+    for i, s in enumerate(SUBJECTS):
+        d = make_dataset(
+            org.health_div,
+            title=f"M{i:02d} {s.classification}/{s.personal_data}/{int(s.discoverable)}",
+            classification=s.classification,
+            personal_data=s.personal_data,
+            discoverable=s.discoverable,
+        )
+        DatasetGrant.objects.create(dataset=d, user=users["granted"], level=GrantLevel.READ)
+        DatasetGrant.objects.create(dataset=d, user=users["granted_editor"], level=GrantLevel.EDIT)
+        write(make_table(d, name="t", title="区別人口"), ROWS[:5])
+        datasets.append(d)
+    tokens = {name: make_token(users[name]) for name in ACTORS if name != "anonymous"}
+    world = World(actors, datasets, tokens)
+
+    def as_(name: str) -> policy.Actor:
+        return actor_for(users[name])
+
+    internal = next(
+        d
+        for d in datasets
+        if d.classification == Classification.INTERNAL and d.personal_data == PersonalData.NONE
+    )
+    o = world.objects
+    o["internal"] = internal
+    o["token_id"] = users["owner_editor"].api_tokens.first().pk
+    o["job"] = Job.objects.create(kind="test", title="テスト処理", created_by=users["owner_editor"])
+    o["consultation"] = support.consultation_open(
+        actor=as_("owner_viewer"), kind="question", topic="健診データの集計", description="年齢階級別に"
+    )
+    course = make_course()
+    o["course"] = course
+    session = course.sessions.create(on_date=dt.date(2024, 6, 3), place="本庁舎", capacity=30)
+    o["session"] = session
+    o["attendance"] = support.attendance_record(
+        actor=as_("admin"), session=session, user_id=users["staff"].pk
+    )
+    o["core"] = support.core_staff_add(
+        actor=as_("admin"), field_name="保健", since=dt.date(2024, 4, 1), user_id=users["owner_editor"].pk
+    )
+    o["guide"] = guide_create(actor=as_("admin"), slug="basics", title="基本", body="本文")
+    o["question"] = question_ask(actor=as_("staff"), dataset=internal, body="更新頻度は？")
+    topic = ForumTopic.objects.create(slug="general", name="全般")
+    o["thread"] = thread_start(actor=as_("staff"), topic=topic, title="集計の質問", body="教えてください")
+    o["case_draft"] = case_create(
+        actor=as_("owner_editor"),
+        values={
+            "title": "健診の受診率分析",
+            "summary": "下書き",
+            "data_used": "健診データ",
+            "insight": "受診率の差",
+            "municipality": "熊本市",
+            "field": "health",
+            "evidence_level": "descriptive",
+        },
+    )
+    request = data_request_create(
+        actor=as_("staff"),
+        title="町丁別の空き家の件数",
+        description="町丁別・年度別",
+        purpose="計画の見直し",
+        period="令和3年度～令和5年度",
+        search_query="空き家",
+    )
+    o["data_request"] = data_request_route(
+        actor=as_("admin"), request=request, unit_id=org.health_div.pk, note="ご確認ください"
+    )
+    o["bureau"] = org.health_bureau
+    return world
