@@ -7,7 +7,7 @@ reaches it, access has been decided.
 
 from machidata.engine.compile import compile_sql, nfkc_lower
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
-from machidata.engine.exports import ExportResult, export, json_value
+from machidata.engine.exports import ExportResult, export, json_value, table_arrow_stream, table_csv
 from machidata.engine.profile import ColumnProfile, HistogramBin, profile_columns
 from machidata.engine.query import Filter, GroupBy, Measure, Sort, TableQuery, TopN, ValidatedQuery
 from machidata.engine.run import QueryResult, run_query
@@ -39,4 +39,6 @@ __all__ = [
     "profile_columns",
     "run_query",
     "stage_csv_to_parquet",
+    "table_arrow_stream",
+    "table_csv",
 ]
