@@ -126,8 +126,10 @@ def _bucket(col: ir.Value, g: CheckedGroup) -> ir.Value:  # noqa: PLR0911 — on
         # April start: January–March belong to the fiscal year that began the previous April.
         return col.year() - (col.month() < 4).cast("int32")
     unit = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}[g.grain]
-    if g.kind == "date" and g.grain == "day":
-        return col
+    if g.kind == "date":
+        if g.grain == "day":
+            return col
+        col = col.cast("timestamp")  # DuckDB truncates a DATE to a TIMESTAMP; make the date cast explicit
     return col.truncate(unit).cast("date")
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Sequence
 from dataclasses import dataclass
 
@@ -11,9 +12,10 @@ import pyarrow as pa
 from machidata.engine.compile import aggregated_page, apply_aggregation, compile_query, filtered
 from machidata.engine.errors import EngineQueryError
 from machidata.engine.query import TableQuery, ValidatedQuery
-from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, Sandbox, open_sandbox
+from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, TABLE_NAME, Sandbox, open_sandbox
 
 DEFAULT_MAX_ROWS = 10_000
+COMPILED_CACHE_SIZE = 512  # compiled aggregate SQL kept per process (a few KB each)
 
 
 @dataclass(frozen=True, slots=True)
@@ -81,15 +83,33 @@ def _run_aggregate(sb: Sandbox, checked: ValidatedQuery, *, limit: int) -> tuple
     total_column = TOTAL_COLUMN
     while total_column in taken:  # an output may be called anything, even "__total"
         total_column += "_"
-    grouped = apply_aggregation(filtered(sb.table, checked), checked)
-    every = grouped[grouped.columns[0]].isnull().count().over(ibis.window())  # counts rows, blank keys too
-    grouped = grouped.mutate(**{total_column: every})
-    table = aggregated_page(grouped, checked, limit=limit, carry=(total_column,)).to_pyarrow()
+    sql, schema = _aggregate_sql(checked, sb.table.schema().to_pyarrow(), total_column, limit)
+    # Ibis's own execution would compile again; run the cached SQL and give the columns the types
+    # Ibis promises (as its to_pyarrow does).
+    table = sb.raw.sql(sql).to_arrow_table().cast(schema)
     if table.num_rows:
         total = int(table.column(total_column)[0].as_py())
     else:
         total = 0 if checked.offset == 0 else _count_groups(sb, checked)
     return table.drop_columns([total_column]), total
+
+
+@functools.lru_cache(maxsize=COMPILED_CACHE_SIZE)
+def _aggregate_sql(
+    checked: ValidatedQuery, schema: pa.Schema, total_column: str, limit: int
+) -> tuple[str, pa.Schema]:
+    """The SQL of one page of an aggregate (with the groups' total) and its Arrow schema, cached.
+
+    Compiling through Ibis costs tens of milliseconds; the SQL depends only on the checked query,
+    the column types and the limit (the table is always the sandbox's view ``t``), never on the
+    data, so a dashboard's repeated queries compile once per process.
+    """
+    t = ibis.table(ibis.Schema.from_pyarrow(schema), name=TABLE_NAME)
+    grouped = apply_aggregation(filtered(t, checked), checked)
+    every = grouped[grouped.columns[0]].isnull().count().over(ibis.window())  # counts rows, blank keys too
+    grouped = grouped.mutate(**{total_column: every})
+    expr = aggregated_page(grouped, checked, limit=limit, carry=(total_column,))
+    return str(ibis.to_sql(expr, dialect="duckdb")), expr.schema().to_pyarrow()
 
 
 def _count_groups(sb: Sandbox, checked: ValidatedQuery) -> int:

@@ -14,7 +14,7 @@ FROM (
     "t0"."day" AS "__g0",
     CAST(DATE_TRUNC('WEEK', "t0"."at") AS DATE) AS "__g1",
     CAST(DATE_TRUNC('MONTH', "t0"."at") AS DATE) AS "__g2",
-    DATE_TRUNC('QUARTER', "t0"."day") AS "__g3",
+    CAST(DATE_TRUNC('QUARTER', CAST("t0"."day" AS TIMESTAMP)) AS DATE) AS "__g3",
     EXTRACT(year FROM "t0"."day") AS "__g4",
     SUM("t0"."visits") AS "__m0",
     AVG("t0"."amount") AS "__m1",
