@@ -278,7 +278,14 @@ class TableQuery(BaseModel):
         except ValidationError as exc:
             first = exc.errors()[0]
             where = ".".join(str(p) for p in first["loc"])
-            raise EngineQueryError(f"問い合わせの形式が正しくありません（{where}）。") from exc
+            hint = ""
+            if first["type"] == "literal_error":  # name what may be written there
+                hint = "指定できる値: " + str(first.get("ctx", {}).get("expected", "")).replace(" or ", ", ")
+            elif first["type"] == "extra_forbidden":
+                hint = "この項目は使えません"
+            elif first["type"] == "missing":
+                hint = "必須の項目です"
+            raise EngineQueryError(f"問い合わせの形式が正しくありません（{where}）。{hint}") from exc
 
     def validate_against(self, schema: SchemaLike) -> ValidatedQuery:
         """Check this query against a table schema and return it with every value coerced to its column's type."""

@@ -197,3 +197,15 @@ def test_plain_row_query_is_unchanged() -> None:
     q = _check(fields=["区"], sort=[["人数", "desc"]])
     assert not q.is_aggregate
     assert q.groups == ()
+
+
+def test_shape_errors_say_what_may_be_written() -> None:
+    with pytest.raises(EngineQueryError) as info:
+        TableQuery.from_dict({"group_by": [{"column": "区", "grain": "decade"}]})
+    for grain in ("day", "week", "month", "quarter", "year", "fiscal_year", "weekday", "hour"):
+        assert f"'{grain}'" in info.value.message
+    assert " or " not in info.value.message
+    with pytest.raises(EngineQueryError, match=r"（measures\.0\.colour）。この項目は使えません"):
+        TableQuery.from_dict({"measures": [{"op": "count", "colour": "red"}]})
+    with pytest.raises(EngineQueryError, match=r"（top_n\.by）。必須の項目です"):
+        TableQuery.from_dict({"top_n": {"n": 3}})
