@@ -411,10 +411,19 @@ def main(argv: list[str] | None = None) -> None:
     )
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--label", help="suffix of the doc block (keep several runs of one size)")
+    parser.add_argument("--report", type=Path, help="rewrite the doc block from a saved results JSON file")
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
+    if args.report is not None:
+        res = json.loads(args.report.read_text(encoding="utf-8"))
+        block = report(res, res.get("finished", args.report.stem))
+        print(block)
+        if not args.no_doc:
+            write_doc(res["rows"], block, args.label)
+        return
     res = measure(args.rows, args.repeat, args.sqlite_max_rows)
     finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
+    res["finished"] = finished
     RESULTS_DIR.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
     (RESULTS_DIR / f"bi-{args.rows}-{stamp}.json").write_text(
