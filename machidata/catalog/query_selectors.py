@@ -9,12 +9,15 @@ query, the sandbox's threads and memory limit.
 
 from __future__ import annotations
 
+import hashlib
 import io
+import json
 from dataclasses import dataclass
 from typing import Any, Final
 
 import pyarrow as pa
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 
 from machidata.access.policy import Action, Actor, can
@@ -37,6 +40,8 @@ from machidata.engine import EngineError, Sort, TableQuery, run_query, table_arr
 from machidata.lake.readers import arrow_schema, files_for
 
 QUERY_FORMATS: Final = ("json", "csv", "arrow")
+CACHE_PREFIX: Final = "catalog:query:v1:"
+CACHE_MAX_BYTES: Final = 2_000_000  # larger answers are recomputed rather than stored
 ARROW_STREAM_TYPE: Final = "application/vnd.apache.arrow.stream"
 
 
@@ -51,6 +56,7 @@ class QueryAnswer:
     truncated: bool
     offset: int
     aggregate: bool
+    cached: bool = False
 
     @property
     def columns(self) -> list[dict[str, str]]:
@@ -124,26 +130,77 @@ def table_query(
         if ID_COLUMN in schema.names and not any(s.column == ID_COLUMN for s in parsed.sort):
             update["sort"] = (*parsed.sort, Sort(column=ID_COLUMN))  # stable pages
         parsed = parsed.model_copy(update=update)
+    max_rows = int(settings.MACHIDATA_ENGINE_MAX_ROWS)
+    key = _cache_key(actor, table, readable, parsed, max_rows)
+    hit = _cached(key)
+    if hit is not None:
+        result, total, truncated, offset = hit
+        return QueryAnswer(
+            table, readable, result, total, truncated, offset, parsed.is_aggregate, cached=True
+        )
     try:
-        result = run_query(
+        answer = run_query(
             files_for(readable),
             parsed,
-            max_rows=int(settings.MACHIDATA_ENGINE_MAX_ROWS),
+            max_rows=max_rows,
             timeout_s=settings.MACHIDATA_ENGINE_TIMEOUT_S,
             schema=schema,
             **_engine_kwargs(),
         )
     except EngineError as exc:
         raise InvalidInput(exc.message, details={"query": exc.message}) from None
+    _store(key, answer.table, answer.total, answer.truncated, answer.offset)
     return QueryAnswer(
         table=table,
         version=readable,
-        result=result.table,
-        total=result.total,
-        truncated=result.truncated,
-        offset=result.offset,
+        result=answer.table,
+        total=answer.total,
+        truncated=answer.truncated,
+        offset=answer.offset,
         aggregate=parsed.is_aggregate,
     )
+
+
+def _cache_key(
+    actor: Actor, table: Table, version: TableVersion, query: TableQuery, max_rows: int
+) -> str | None:
+    """The result-cache key: access context (the user), the version, the query and the row cap; None when off.
+
+    The access decision is made before the cache is read, and the user is part of the key, so no
+    one is ever answered from another's cached rows (issue 7, point 5).
+    """
+    if int(settings.MACHIDATA_QUERY_CACHE_SECONDS) <= 0:
+        return None
+    context = f"user:{actor.user_id}" if actor.user_id is not None else "anonymous"
+    body = json.dumps(query.model_dump(mode="json", by_alias=True), sort_keys=True, ensure_ascii=False)
+    # The table's storage key (a random id, never reused) as well as the version row, so a database
+    # that was reset and reuses ids can never meet an old entry.
+    where = f"{table.storage_key}:{version.number}:{version.pk}"
+    digest = hashlib.sha256(f"{context}\n{where}\n{max_rows}\n{body}".encode()).hexdigest()
+    return CACHE_PREFIX + digest
+
+
+def _cached(key: str | None) -> tuple[pa.Table, int, bool, int] | None:
+    """A cached answer (rows as an Arrow IPC stream, total, truncated, offset), if there is one."""
+    if key is None:
+        return None
+    value = cache.get(key)
+    if value is None:
+        return None
+    rows = pa.ipc.open_stream(io.BytesIO(value["arrow"])).read_all()
+    return rows, int(value["total"]), bool(value["truncated"]), int(value["offset"])
+
+
+def _store(key: str | None, rows: pa.Table, total: int, truncated: bool, offset: int) -> None:
+    """Keep an answer for MACHIDATA_QUERY_CACHE_SECONDS unless the cache is off or the answer is large."""
+    if key is None:
+        return
+    out = io.BytesIO()
+    table_arrow_stream(rows, out)
+    if out.tell() > CACHE_MAX_BYTES:
+        return
+    value = {"arrow": out.getvalue(), "total": total, "truncated": truncated, "offset": offset}
+    cache.set(key, value, timeout=int(settings.MACHIDATA_QUERY_CACHE_SECONDS))
 
 
 @dataclass(frozen=True)

@@ -253,10 +253,11 @@ def apply_aggregation(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
     if derived:
         g = g.mutate(**derived)
     if q.top_n is not None:
+        # ORDER BY … LIMIT n (DuckDB's top-N operator) rather than a rank window: the same n groups,
+        # since the group keys break every tie.
         by = g[_internal(q.top_n.by, q)]
         order = [ibis.desc(by), *(ibis.asc(g[_gkey(i)]) for i in range(len(q.groups)))]
-        g = g.mutate(__rank=ibis.row_number().over(ibis.window(order_by=order)))
-        g = g.filter(g["__rank"] < q.top_n.n).drop("__rank")
+        g = g.order_by(order).limit(q.top_n.n)
     return g
 
 

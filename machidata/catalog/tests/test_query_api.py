@@ -246,3 +246,52 @@ def test_real_permits_by_fiscal_year_and_ward_top_n(actors: Actors, lake_home: P
     assert [(r[0], r[1]) for r in body["rows"]] == top
     for r in body["rows"]:
         assert abs(r[2] - counts[r[0]] / kept) < 1e-12
+
+
+def _count_runs(monkeypatch: pytest.MonkeyPatch) -> list[int]:
+    from machidata.catalog import query_selectors
+
+    calls: list[int] = []
+    real = query_selectors.run_query
+
+    def counting(*args: Any, **kwargs: Any) -> Any:
+        calls.append(1)
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(query_selectors, "run_query", counting)
+    return calls
+
+
+def test_result_cache_is_per_user_and_version(
+    actors: Actors, lake_home: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.MACHIDATA_QUERY_CACHE_SECONDS = 600
+    table = _table(actors)
+    runs = _count_runs(monkeypatch)
+    body = {"table_id": table.pk, "query": BY_WARD}
+    first = _post(actors.client("owner_viewer"), body).json()
+    again = _post(actors.client("owner_viewer"), body).json()
+    assert first == again
+    assert len(runs) == 1  # the second answer came from the cache
+    _post(actors.client("owner_editor"), body)
+    assert len(runs) == 2  # another user never gets the first user's cached rows
+    assert _post(actors.client("staff"), body).status_code == 403  # access is decided before the cache
+    write(table, ROWS[:5], user=actors.users["owner_editor"])
+    newer = _post(actors.client("owner_viewer"), body).json()
+    assert len(runs) == 3  # a new version is a new key
+    assert sum(r[1] for r in newer["rows"]) == 5
+    csv_answer = _post(actors.client("owner_viewer"), body, "csv")
+    assert csv_answer.status_code == 200
+    assert len(runs) == 3  # files come from the cached rows too…
+    assert AuditEvent.objects.filter(action="data.query_export").count() == 1  # …and are still audited
+
+
+def test_result_cache_can_be_switched_off(
+    actors: Actors, lake_home: Path, monkeypatch: pytest.MonkeyPatch, settings: Any
+) -> None:
+    settings.MACHIDATA_QUERY_CACHE_SECONDS = 0
+    table = _table(actors, Classification.PUBLIC)
+    runs = _count_runs(monkeypatch)
+    for _ in range(2):
+        _post(actors.client("anonymous"), {"table_id": table.pk, "query": BY_WARD})
+    assert len(runs) == 2
