@@ -439,3 +439,25 @@ def test_a_user_name_like_an_internal_column_is_harmless(big: list[str]) -> None
     )
     expected = {k: len(v) for k, v in _groups(lambda r: r["ward"]).items()}
     assert {r["__g0"]: r["__total"] for r in got} == expected
+
+
+@pytest.mark.parametrize("fmt", ["csv", "xlsx", "json", "parquet"])
+def test_aggregates_export_like_rows(big: list[str], tmp_path: Path, fmt: str) -> None:
+    from machidata.engine import export
+
+    query = TableQuery.from_dict(
+        {
+            "group_by": [{"column": "at", "grain": "weekday", "as": "曜日"}],
+            "measures": [{"op": "count"}],
+            "filters": [{"column": "at", "op": "not_null"}],
+        }
+    )
+    result = export(big, query, fmt, tmp_path / f"out.{fmt}")  # type: ignore[arg-type]
+    assert result.rows == len(WEEKDAYS)
+    if fmt == "csv":
+        text = (tmp_path / "out.csv").read_text(encoding="utf-8-sig").splitlines()
+        counts = {
+            k: len(v) for k, v in _groups(lambda r: WEEKDAYS[r["at"].weekday()] if r["at"] else None).items()
+        }
+        assert text[0] == '"曜日","件数"'
+        assert text[1:] == [f'"{d}",{counts[d]}' for d in WEEKDAYS]
