@@ -27,6 +27,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from machidata.engine.query import (
+    DERIVED_OPS,
     WEEKDAY_LABELS,
     CheckedFilter,
     CheckedGroup,
@@ -173,15 +174,10 @@ def _reductions(t: ir.Table, q: ValidatedQuery) -> dict[str, ir.Scalar]:
         if m.op == "rate_per":
             den = t[m.denominator]
             out[f"__d{i}"] = den.sum() if m.denominator_agg == "sum" else den.max()
-        out[f"__b{i}" if m.op in _DERIVED else _mkey(i)] = (
-            _base(t, m) if m.op in _DERIVED else _aggregate(t, m)
+        out[f"__b{i}" if m.op in DERIVED_OPS else _mkey(i)] = (
+            _base(t, m) if m.op in DERIVED_OPS else _aggregate(t, m)
         )
     return out
-
-
-_DERIVED = frozenset(
-    {"share_of_total", "share_of_row", "share_of_column", "rate_per", "change_from_previous", "target_ratio"}
-)
 
 
 def _derived(g: ir.Table, q: ValidatedQuery, i: int, m: CheckedMeasure) -> ir.Value:
@@ -249,7 +245,7 @@ def apply_aggregation(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
         g = expr.group_by(**keys).aggregate(**reductions)
     else:
         g = expr.aggregate(**reductions)
-    derived = {_mkey(i): _derived(g, q, i, m) for i, m in enumerate(q.measures) if m.op in _DERIVED}
+    derived = {_mkey(i): _derived(g, q, i, m) for i, m in enumerate(q.measures) if m.op in DERIVED_OPS}
     if derived:
         g = g.mutate(**derived)
     if q.top_n is not None:
