@@ -8,7 +8,7 @@ Why each setting:
 - ``autoinstall/autoload_known_extensions = false``: nothing is downloaded at run time (LG-WAN).
 - ``threads`` and ``memory_limit`` bound one query's share of the machine.
 - Opening a DuckDB database costs tens of milliseconds, a large share of a small dashboard query.
-  So after each sandbox closes, a background thread opens the *next* one (``duckdb.connect`` with
+  So when a sandbox is done, a background thread closes its connection and opens the *next* one (``duckdb.connect`` with
   the same threads and memory limit, nothing else) and keeps it as a spare; the next sandbox takes
   it and configures it exactly as above. A spare is used once and never shared; it belongs to the
   process that made it (a forked worker makes its own). ``SPARE_CONNECTIONS = False`` switches it off.
@@ -22,7 +22,7 @@ from __future__ import annotations
 import atexit
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -71,31 +71,49 @@ def _take_connection(threads: int, memory_limit: str) -> duckdb.DuckDBPyConnecti
 
 def _make_spare(key: _SpareKey) -> None:
     """Open one spare connection for ``key`` unless one is already waiting."""
-    try:
-        with _spares_lock:
-            if key in _spares or _shutting_down.is_set():
-                return
-        raw = _connect(key[1], key[2])
-        with _spares_lock:
-            extra = raw if key in _spares or _shutting_down.is_set() else None
-            if extra is None:
-                _spares[key] = raw
-        if extra is not None:
-            extra.close()
-    finally:
-        with _spares_lock:
-            _spare_threads.discard(threading.current_thread())
+    with _spares_lock:
+        if key in _spares or _shutting_down.is_set():
+            return
+    raw = _connect(key[1], key[2])
+    with _spares_lock:
+        extra = raw if key in _spares or _shutting_down.is_set() else None
+        if extra is None:
+            _spares[key] = raw
+    if extra is not None:
+        extra.close()
 
 
-def _prepare_spare(threads: int, memory_limit: str) -> None:
-    """Open the next connection in the background, so the next query does not wait for it."""
-    if not SPARE_CONNECTIONS or _shutting_down.is_set():
-        return
-    key = (os.getpid(), threads, memory_limit)
-    thread = threading.Thread(target=_make_spare, args=(key,), name="engine-spare", daemon=True)
+def _in_background(work: Callable[[], None]) -> None:
+    """Run ``work`` on a daemon thread that the exit hook waits for."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with _spares_lock:
+                _spare_threads.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, name="engine-spare", daemon=True)
     with _spares_lock:
         _spare_threads.add(thread)
     thread.start()
+
+
+def _retire(raw: duckdb.DuckDBPyConnection, threads: int, memory_limit: str) -> None:
+    """Close a used connection and open the next spare, off the request's path (closing takes ~10 ms)."""
+    key = (os.getpid(), threads, memory_limit)
+
+    def work() -> None:
+        try:
+            raw.close()
+        finally:
+            if SPARE_CONNECTIONS:
+                _make_spare(key)
+
+    if not SPARE_CONNECTIONS or _shutting_down.is_set():
+        raw.close()
+        return
+    _in_background(work)
 
 
 @atexit.register
@@ -223,8 +241,7 @@ def open_sandbox(
         closed.set()
         if timer.is_alive():
             timer.join()
-        raw.close()
-        _prepare_spare(threads, memory_limit)
+        _retire(raw, threads, memory_limit)
 
 
 def _call_nfkc(values: pa.Array) -> pa.Array:

@@ -83,3 +83,15 @@ def test_errors_still_close_and_replace_the_connection(files: list[str]) -> None
     with pytest.raises(EngineError), open_sandbox(files) as sb:
         sb.raw.sql("SELECT * FROM read_csv('/etc/passwd')").fetchall()
     _wait_for_spare()
+
+
+def test_a_used_connection_is_closed_in_the_background(files: list[str]) -> None:
+    with open_sandbox(files) as sb:
+        used = sb.raw
+        assert used.sql("SELECT count(*) FROM t").fetchall() == [(10,)]
+    with sandbox_module._spares_lock:
+        running = list(sandbox_module._spare_threads)
+    for thread in running:
+        thread.join(timeout=10)
+    with pytest.raises(Exception, match="closed"):
+        used.execute("SELECT 1")
