@@ -88,6 +88,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount() -> None:
     from machidata.access.api import router as access_router
     from machidata.catalog.api import router as catalog_router
+    from machidata.catalog.query_api import router as query_router
     from machidata.catalog.table_api import router as table_router
     from machidata.datarequests.api import router as datarequests_router
     from machidata.jobs.api import router as jobs_router
@@ -101,6 +102,7 @@ def _mount() -> None:
     api.add_router("/support", support_router)
     api.add_router("/data-requests", datarequests_router)
     api.add_router("/search", search_router)
+    api.add_router("/query", query_router)
 
 
 _mount()

@@ -307,6 +307,10 @@ MACHIDATA_ENGINE_TIMEOUT_S = float(_env("MACHIDATA_ENGINE_TIMEOUT_S", "30"))
 # Most rows one page or API call returns (downloads are not capped by this).
 MACHIDATA_ENGINE_MAX_ROWS = int(_env("MACHIDATA_ENGINE_MAX_ROWS", "10000"))
 
+# Seconds a query result (/api/v1/query, charts) stays cached, keyed by (user, table version, query);
+# 0 switches the result cache off. Versions never change, so this only bounds the cache's size.
+MACHIDATA_QUERY_CACHE_SECONDS = int(_env("MACHIDATA_QUERY_CACHE_SECONDS", "600"))
+
 # Seconds a download (export of a whole version) may run.
 MACHIDATA_EXPORT_TIMEOUT_S = float(_env("MACHIDATA_EXPORT_TIMEOUT_S", "600"))
 

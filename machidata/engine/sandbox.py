@@ -7,6 +7,11 @@ Why each setting:
   Ibis from checked input, so this is defence in depth, and the base for a later SQL console.
 - ``autoinstall/autoload_known_extensions = false``: nothing is downloaded at run time (LG-WAN).
 - ``threads`` and ``memory_limit`` bound one query's share of the machine.
+- Opening a DuckDB database costs tens of milliseconds, a large share of a small dashboard query.
+  So when a sandbox is done, a background thread closes its connection and opens the *next* one (``duckdb.connect`` with
+  the same threads and memory limit, nothing else) and keeps it as a spare; the next sandbox takes
+  it and configures it exactly as above. A spare is used once and never shared; it belongs to the
+  process that made it (a forked worker makes its own). ``SPARE_CONNECTIONS = False`` switches it off.
 - A watcher thread calls ``connection.interrupt()`` at the deadline, and again every
   ``INTERRUPT_EVERY_S`` until the sandbox closes (a query started after the deadline is stopped
   too); DuckDB then raises ``InterruptException``, which becomes :class:`EngineTimeout`.
@@ -14,9 +19,10 @@ Why each setting:
 
 from __future__ import annotations
 
+import atexit
 import os
 import threading
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
 
@@ -34,6 +40,95 @@ DEFAULT_MEMORY_LIMIT = "1GB"
 DEFAULT_TIMEOUT_S = 30.0
 INTERRUPT_EVERY_S = 0.05  # after the deadline, how often the watcher interrupts again
 TABLE_NAME = "t"
+SPARE_CONNECTIONS = True  # keep one pre-opened, unconfigured connection per (threads, memory limit)
+
+_SpareKey = tuple[int, int, str]  # (process id, threads, memory limit)
+_spares: dict[_SpareKey, duckdb.DuckDBPyConnection] = {}
+_spares_lock = threading.Lock()
+_spare_threads: set[threading.Thread] = set()
+_shutting_down = threading.Event()
+
+
+def _connect(threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """A new in-memory database: bounded threads and memory, no extension loading or installing."""
+    return duckdb.connect(
+        ":memory:",
+        config={
+            "threads": threads,
+            "memory_limit": memory_limit,
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
+
+
+def _take_connection(threads: int, memory_limit: str) -> duckdb.DuckDBPyConnection:
+    """The spare connection for these settings if one is ready, else a new one."""
+    with _spares_lock:
+        spare = _spares.pop((os.getpid(), threads, memory_limit), None)
+    return spare if spare is not None else _connect(threads, memory_limit)
+
+
+def _make_spare(key: _SpareKey) -> None:
+    """Open one spare connection for ``key`` unless one is already waiting."""
+    with _spares_lock:
+        if key in _spares or _shutting_down.is_set():
+            return
+    raw = _connect(key[1], key[2])
+    with _spares_lock:
+        extra = raw if key in _spares or _shutting_down.is_set() else None
+        if extra is None:
+            _spares[key] = raw
+    if extra is not None:
+        extra.close()
+
+
+def _in_background(work: Callable[[], None]) -> None:
+    """Run ``work`` on a daemon thread that the exit hook waits for."""
+
+    def run() -> None:
+        try:
+            work()
+        finally:
+            with _spares_lock:
+                _spare_threads.discard(threading.current_thread())
+
+    thread = threading.Thread(target=run, name="engine-spare", daemon=True)
+    with _spares_lock:
+        _spare_threads.add(thread)
+    thread.start()
+
+
+def _retire(raw: duckdb.DuckDBPyConnection, threads: int, memory_limit: str) -> None:
+    """Close a used connection and open the next spare, off the request's path (closing takes ~10 ms)."""
+    key = (os.getpid(), threads, memory_limit)
+
+    def work() -> None:
+        try:
+            raw.close()
+        finally:
+            if SPARE_CONNECTIONS:
+                _make_spare(key)
+
+    if not SPARE_CONNECTIONS or _shutting_down.is_set():
+        raw.close()
+        return
+    _in_background(work)
+
+
+@atexit.register
+def _close_spares() -> None:
+    """At exit, wait for spares being opened and close them (a thread killed inside DuckDB aborts the process)."""
+    _shutting_down.set()
+    with _spares_lock:
+        threads = list(_spare_threads)
+    for thread in threads:
+        thread.join(timeout=5)
+    with _spares_lock:
+        spares = list(_spares.values())
+        _spares.clear()
+    for raw in spares:
+        raw.close()
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +163,19 @@ def _timeout_message(timeout_s: float) -> str:
     return f"処理が制限時間（{timeout_s:g}秒）を超えたため中止しました。条件を絞るか、列を減らしてもう一度お試しください。"
 
 
+def _lock_down(raw: duckdb.DuckDBPyConnection, allowed: list[str], write_dirs: Sequence[str]) -> None:
+    """Allow exactly these files (and write directories), close external access, add the NFKC function."""
+    if allowed:
+        raw.execute("SET allowed_paths = $paths", {"paths": allowed})
+    if write_dirs:
+        dirs = [os.path.join(os.path.abspath(d), "") for d in write_dirs]
+        raw.execute("SET allowed_directories = $dirs", {"dirs": dirs})
+    raw.execute("SET enable_external_access = false")
+    raw.create_function(  # type: ignore[call-overload]  # the stubs want an enum; DuckDB takes "arrow"
+        NFKC_FUNCTION, _call_nfkc, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow"
+    )
+
+
 @contextmanager
 def open_sandbox(
     files: Sequence[str],
@@ -88,15 +196,7 @@ def open_sandbox(
     paths = [os.path.abspath(f) for f in files]
     if timeout_s <= 0:
         raise EngineQueryError("制限時間は0より大きい秒数で指定してください。")
-    raw = duckdb.connect(
-        ":memory:",
-        config={
-            "threads": threads,
-            "memory_limit": memory_limit,
-            "autoinstall_known_extensions": False,
-            "autoload_known_extensions": False,
-        },
-    )
+    raw = _take_connection(threads, memory_limit)
     timed_out = threading.Event()
     closed = threading.Event()
 
@@ -114,16 +214,7 @@ def open_sandbox(
 
     timer = threading.Thread(target=watch, name="engine-deadline", daemon=True)
     try:
-        allowed = paths + [os.path.abspath(p) for p in read_paths]
-        if allowed:
-            raw.execute("SET allowed_paths = $paths", {"paths": allowed})
-        if write_dirs:
-            dirs = [os.path.join(os.path.abspath(d), "") for d in write_dirs]
-            raw.execute("SET allowed_directories = $dirs", {"dirs": dirs})
-        raw.execute("SET enable_external_access = false")
-        raw.create_function(  # type: ignore[call-overload]  # the stubs want an enum; DuckDB takes "arrow"
-            NFKC_FUNCTION, _call_nfkc, [duckdb.sqltype("VARCHAR")], duckdb.sqltype("VARCHAR"), type="arrow"
-        )
+        _lock_down(raw, paths + [os.path.abspath(p) for p in read_paths], write_dirs)
         backend = ibis.duckdb.from_connection(raw)
         timer.start()
         table: ir.Table | None = None
@@ -150,7 +241,7 @@ def open_sandbox(
         closed.set()
         if timer.is_alive():
             timer.join()
-        raw.close()
+        _retire(raw, threads, memory_limit)
 
 
 def _call_nfkc(values: pa.Array) -> pa.Array:
