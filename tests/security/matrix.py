@@ -43,6 +43,7 @@ class Probe:
     allowed: frozenset[str]
     label: str = ""
     dataset: object | None = None  # set for dataset-bound probes: refusal must not reveal a hidden entry
+    body: object = None  # the JSON body, when the operation's example body is not enough
 
 
 @dataclass(frozen=True)
@@ -52,6 +53,7 @@ class Rule:
     method: str
     probes: Callable[[World], list[Probe]]
     api: bool = False
+    reads: bool = False  # a POST that only reads (a query): judged by its answer, like a GET
 
 
 def url(name: str, *args: object) -> str:
@@ -281,6 +283,23 @@ MATRIX: dict[str, Rule] = {
         every_kind=True,
     ),
     "GET /api/v1/search": api("GET", EVERYONE, lambda w: "/api/v1/search?q=M"),
+    "POST /api/v1/query": Rule(
+        "POST",
+        lambda w: [
+            Probe(
+                f"/api/v1/query?format={fmt}",
+                w.allowed(Action.READ, d),
+                f"{d.title} {fmt}",
+                d,
+                body={"dataset": d.slug, "table": "t", "query": {"measures": [{"op": "count"}]}},
+            )
+            for fmt in ("json", "csv", "arrow")
+            # JSON on every kind of dataset; the other answers on one per policy row
+            for d in (w.datasets if fmt == "json" else w.distinct())
+        ],
+        api=True,
+        reads=True,
+    ),
     # ---- API: organisation, tokens, jobs --------------------------------------------------------
     "GET /api/v1/departments": api("GET", EVERYONE, lambda w: "/api/v1/departments"),
     "GET /api/v1/departments/{code}": api(

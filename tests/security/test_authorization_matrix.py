@@ -97,12 +97,12 @@ def run_matrix(world: World, matrix: dict[str, Rule], actors: Iterable[str] = AC
         for probe in rule.probes(world):
             for name in actors:
                 allowed = name in probe.allowed
-                if rule.method != "GET" and allowed:
+                writes = rule.method != "GET" and not rule.reads
+                if writes and allowed:
                     continue
-                before = AuditEvent.objects.count() if rule.method != "GET" else 0
-                response = _send(
-                    clients[(name, rule.api)], rule.method, probe.url, api=rule.api, body=bodies.get(key)
-                )
+                before = AuditEvent.objects.count() if writes else 0
+                body = probe.body if probe.body is not None else bodies.get(key)
+                response = _send(clients[(name, rule.api)], rule.method, probe.url, api=rule.api, body=body)
                 tally.probes += 1
                 where = f"{key} {probe.label} as {name}: {rule.method} {probe.url} → {response.status_code}"
                 if (
@@ -112,7 +112,7 @@ def run_matrix(world: World, matrix: dict[str, Rule], actors: Iterable[str] = AC
                 ):
                     tally.errors.append(where)
                     continue
-                if rule.method == "GET":
+                if not writes:
                     refused = _refused(response, api=rule.api)
                 else:
                     # A write was refused when nothing was done: every service audits what it does.
