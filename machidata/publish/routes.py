@@ -134,7 +134,7 @@ def head_of(unit_id: int) -> Any:
     return d.user if d is not None else None
 
 
-def may_act(actor: Actor, step: dict[str, Any]) -> tuple[bool, int | None]:
+def may_act(actor: Actor, step: dict[str, Any]) -> tuple[bool, int | None]:  # noqa: PLR0911 - one answer per kind of step
     """Whether ``actor`` may decide ``step``; the second value is the 課長's user id when acting as 代決者."""
     from machidata.publish.models import ApproverDesignation, DesignationKind
 
@@ -144,7 +144,9 @@ def may_act(actor: Actor, step: dict[str, Any]) -> tuple[bool, int | None]:
     if who == "admin":
         return actor.is_admin, None
     if who == "unit_head":
-        mine = ApproverDesignation.objects.active_on().filter(unit_id=unit_id, user_id=actor.user_id)
+        if unit_id is None or actor.user_id is None:
+            return False, None
+        mine = ApproverDesignation.objects.active_on().filter(unit_id=int(unit_id), user_id=actor.user_id)
         if mine.filter(kind=DesignationKind.HEAD).exists():
             return True, None
         if mine.filter(kind=DesignationKind.DEPUTY).exists():
@@ -162,14 +164,14 @@ def candidates(step: dict[str, Any]) -> list[str]:
 
     user_model = get_user_model()
     who, unit_id = step["who"], step.get("unit_id")
+    ids: list[int]
     if who == "admin":
-        ids = Membership.objects.active_on().filter(role=Role.ADMIN).values_list("user_id", flat=True)
+        ids = list(Membership.objects.active_on().filter(role=Role.ADMIN).values_list("user_id", flat=True))
     elif who == "unit_head":
-        ids = (
-            ApproverDesignation.objects.active_on().filter(unit_id=unit_id).values_list("user_id", flat=True)
-        )
+        heads = ApproverDesignation.objects.active_on().filter(unit_id=int(unit_id or 0))
+        ids = list(heads.values_list("user_id", flat=True))
     else:
         scope = unit_scope(int(unit_id)) if unit_id is not None else set()
-        ids = Membership.objects.active_on().filter(unit_id__in=scope).values_list("user_id", flat=True)
-    users = user_model.objects.filter(pk__in=list(ids), is_active=True).order_by("pk")
+        ids = list(Membership.objects.active_on().filter(unit_id__in=scope).values_list("user_id", flat=True))
+    users = user_model.objects.filter(pk__in=ids, is_active=True).order_by("pk")
     return [u.get_full_name() or u.get_username() for u in users]

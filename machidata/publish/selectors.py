@@ -196,3 +196,17 @@ def candidates(*, actor: Actor) -> list[dict[str, Any]]:
         if all(r.passed for r in results):
             out.append({"dataset": dataset, "tables": len(versions), "state": publication_state(dataset)})
     return out
+
+
+def dataset_publication(dataset: Dataset) -> dict[str, Any]:
+    """The state of a dataset and, per table, its public version and the state of each version."""
+    states = version_states(dataset)
+    tables = []
+    for t in dataset.tables.order_by("name"):
+        public = public_version_for(t)
+        numbers = dict(TableVersion.objects.filter(table=t).values_list("pk", "number"))
+        tables.append({
+            "table": t.name, "public_version": public.number if public else None,
+            "versions": {numbers[vid]: s for vid, s in states.items() if vid in numbers},
+        })  # fmt: skip
+    return {"dataset": dataset.slug, "state": publication_state(dataset), "tables": tables}

@@ -42,6 +42,13 @@ TEXT_MAX: Final = 2000
 CHANGED: Final = "確認した後で版または設定が変わりました。「もう一度確認する」を押してから決裁してください。"
 
 
+def _uid(actor: Actor) -> int:
+    """The signed-in actor's user id (services below are for staff only)."""
+    if actor.user_id is None:
+        raise PermissionDenied()
+    return actor.user_id
+
+
 def _text(value: Any, label: str, *, required: bool = False, limit: int = TEXT_MAX) -> str:
     text = str(value or "").strip()
     if required and not text:
@@ -159,7 +166,7 @@ def publication_request_create(
     req = PublicationRequest.objects.create(
         dataset=dataset, kind=RequestKind.PUBLISH, route_name=route_name, steps=[s.as_dict() for s in steps],
         licence=licence, attribution=_text(attribution, "出典の表記", limit=500), note=_text(note, "備考"),
-        requested_by_id=actor.user_id,
+        requested_by_id=_uid(actor),
     )  # fmt: skip
     RequestVersion.objects.bulk_create([RequestVersion(request=req, version=v) for v in versions])
     req.gate_results, req.fingerprint = _check(req, versions)
@@ -186,7 +193,7 @@ def publication_withdraw_request(*, actor: Actor, dataset: Dataset, note: str) -
     steps = routes.resolve("withdraw", owner_unit_id=dataset.owner_id, personal_data=False)
     req = PublicationRequest.objects.create(
         dataset=dataset, kind=RequestKind.WITHDRAW, route_name="withdraw", steps=[s.as_dict() for s in steps],
-        note=_text(note, "非公開化の理由", required=True), requested_by_id=actor.user_id, checked_at=timezone.now(),
+        note=_text(note, "非公開化の理由", required=True), requested_by_id=_uid(actor), checked_at=timezone.now(),
     )  # fmt: skip
     audit_record(
         actor=actor,
@@ -243,7 +250,7 @@ def gate_override(
         raise InvalidInput("その確認項目は問題になっていません。")
     table = Table.objects.filter(dataset_id=req.dataset_id, name=table_name).first() if table_name else None
     GateOverride.objects.create(
-        request=req, gate=gate, table=table, reason=reason, approved_by_id=actor.user_id
+        request=req, gate=gate, table=table, reason=reason, approved_by_id=_uid(actor)
     )
     req.gate_results, req.fingerprint = _check(req, request_versions(req))
     req.save(update_fields=["gate_results", "fingerprint"])
@@ -261,7 +268,7 @@ def gate_override(
 
 def _acted_before(req: PublicationRequest, actor: Actor) -> bool:
     return ApprovalAction.objects.filter(
-        request=req, actor_id=actor.user_id, decision=Decision.APPROVE
+        request=req, actor_id=_uid(actor), decision=Decision.APPROVE
     ).exists()
 
 
@@ -299,7 +306,7 @@ def publication_act(
             )
         req.gate_results = results
     ApprovalAction.objects.create(
-        request=req, step_index=req.current_step, step_key=step["key"], decision=decision, actor_id=actor.user_id,
+        request=req, step_index=req.current_step, step_key=step["key"], decision=decision, actor_id=_uid(actor),
         on_behalf_of_id=on_behalf, comment=comment, fingerprint=req.fingerprint,
     )  # fmt: skip
     audit_record(
@@ -437,7 +444,7 @@ def suppression_run(*, actor: Actor, table: Table, version: TableVersion | None 
             source_version=source,
             result_version=new,
             report=report.to_dict(),
-            created_by_id=actor.user_id,
+            created_by_id=_uid(actor),
         )
         audit_record(actor=actor, action="publication.suppress", obj=table,
                      changes={"from": source.number, "to": new.number, "cells_checked": report.checked,

@@ -347,7 +347,8 @@ def to_csv_rows(table: pa.Table, spec: Spec, grid: Grid, hidden: set[Cell]) -> l
     header = [c for c in columns if c != "_id" and not c.endswith("__raw")]
     data = table.select(header).to_pylist()
     hidden_by_label = {(grid.row_labels[i], grid.col_labels[j]) for i, j in hidden}
-    total_rows, body_rows = [], []
+    total_rows: list[list[str]] = []
+    body_rows: list[list[str]] = []
     for row in data:
         label = str(row[spec.dimension])
         out = []

@@ -70,7 +70,7 @@ def test_one_person_cannot_approve_two_steps(cast: Actors, dataset: Dataset, v1:
 
 def test_wrong_person_is_told_who_decides(cast: Actors, dataset: Dataset, v1: TableVersion) -> None:
     req = _file(cast, dataset, [v1])
-    with pytest.raises(PermissionDenied, match="所管課長の決裁.*課長"):
+    with pytest.raises(PermissionDenied, match=r"所管課長の決裁.*課長"):
         publication_act(actor=as_actor(cast, "admin"), request=req, decision="approve")
 
 
