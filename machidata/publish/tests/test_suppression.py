@@ -29,12 +29,14 @@ needs_shared = pytest.mark.skipif(not TAKAMATSU.exists(), reason="../shared is n
 def _takamatsu_grid(min_total: int = 30) -> Grid:
     """町丁 × 年齢3区分 (0–14, 15–64, 65+; men and women added) with row and column totals."""
     rows = list(csv.reader(TAKAMATSU.open(encoding="utf-8-sig")))
-    header = rows[6][1:]  # the #property row names the columns; data rows have no leading cell
+    header = rows[6]  # the #property row names the columns (its first cell sits over the row number)
     data = [r for r in rows[9:] if r and r[0].isdigit()]
 
     def band(r: list[str], lo: int, hi: int) -> int:
         return sum(int(r[header.index(f"{s}{k}")]) for k in range(lo, hi + 1) for s in ("man", "woman"))
 
+    # The 18 five-year bands add up to the file's own totalPopulation: the columns are read right.
+    assert all(band(r, 1, 18) == int(r[header.index("totalPopulation")]) for r in data)
     body = [r for r in data if band(r, 1, 18) >= min_total]
     values: list[list[int | None]] = [[band(r, 1, 3), band(r, 4, 13), band(r, 14, 18)] for r in body]
     return Grid(
