@@ -89,10 +89,9 @@ def _dataset(slug: str, title: str, unit: Unit, description: str, *, synthetic: 
 
 
 def _ingest(actor: Any, dataset: Dataset, name: str, rows: list[list[str]], home: Path) -> TableVersion:
-    from machidata.ingest.services import ingest_file, table_get_or_create
-
     from machidata.catalog.models import ValidationPolicy
     from machidata.catalog.table_services import table_update_schema
+    from machidata.ingest.services import ingest_file, table_get_or_create
 
     table = table_get_or_create(actor=actor, dataset=dataset, name=name, title=dataset.title)
     if table.validation_policy != ValidationPolicy.WARN:  # as the demo's real files: accept with warnings
@@ -135,7 +134,7 @@ def load_publication_demo(*, home: Path, real_dir: Path) -> dict[str, int]:
                                count_columns=["0～14歳", "15～64歳", "65歳以上"], total_column="計",
                                total_row_label="合計", threshold=10)  # fmt: skip
             run = suppression_run(actor=steward, table=Table.objects.get(pk=v1.table_id))
-            assert run.result_version is not None  # noqa: S101 - suppression_run always writes one
+            assert run.result_version is not None
             req = publication_request_create(actor=steward, dataset=ds, version_ids=[run.result_version.pk],
                                              licence_code="cc-by-4.0", attribution=ATTRIBUTION,
                                              note="小さい数を秘匿した版を公開します。")  # fmt: skip
