@@ -16,6 +16,8 @@ from machidata.publish import selectors, services
 from machidata.publish.models import PublicationRequest
 from machidata.publish.schemas import (
     ActIn,
+    AggregateIn,
+    AggregateOut,
     CandidateOut,
     ListParams,
     OverrideIn,
@@ -23,6 +25,7 @@ from machidata.publish.schemas import (
     RequestIn,
     RequestOut,
     StateOut,
+    SuppressionOut,
     WithdrawIn,
 )
 
@@ -144,3 +147,33 @@ def candidates(request: HttpRequest) -> list[dict[str, Any]]:
          "tables": c["tables"], "state": c["state"]}
         for c in selectors.candidates(actor=actor)
     ]  # fmt: skip
+
+
+def _spec_out(spec: Any) -> dict[str, Any]:
+    return {"table": spec.table.name, "dimension": spec.dimension, "count_columns": spec.count_columns,
+            "total_column": spec.total_column, "total_row_label": spec.total_row_label,
+            "threshold": spec.threshold, "protection": spec.protection}  # fmt: skip
+
+
+@router.put("/tables/{slug}/{name}/aggregate", response=AggregateOut, summary="統計表として設定する")
+def set_aggregate(request: HttpRequest, slug: str, name: str, payload: AggregateIn) -> dict[str, Any]:
+    """Declare dimension, count and total columns and the small-count threshold (≥ 1) of a table."""
+    from machidata.catalog.table_selectors import table_get
+
+    actor = api_staff(request)
+    table = table_get(actor=actor, slug=slug, name=name)
+    return _spec_out(services.aggregate_spec_set(actor=actor, table=table, **payload.dict()))
+
+
+@router.post(
+    "/tables/{slug}/{name}/suppress", response={201: SuppressionOut}, summary="秘匿処理をして新しい版を作る"
+)
+def suppress(request: HttpRequest, slug: str, name: str) -> Status:
+    """Primary and complementary suppression, a new version with ``x`` cells, and the LP audit."""
+    from machidata.catalog.table_selectors import table_get
+
+    actor = api_staff(request)
+    run = services.suppression_run(actor=actor, table=table_get(actor=actor, slug=slug, name=name))
+    return Status(201, {"id": run.pk, "table": name, "source_version": run.source_version.number,
+                        "result_version": run.result_version.number if run.result_version else None,
+                        "report": run.report})  # fmt: skip

@@ -119,3 +119,30 @@ class CandidateOut(Schema):
     owner: str
     tables: int
     state: str
+
+
+class AggregateIn(Schema):
+    """Declare a table as a 統計表."""
+
+    dimension: str
+    count_columns: list[str]
+    total_column: str = ""
+    total_row_label: str = ""
+    threshold: int = 10
+    protection: int = 0
+
+
+class AggregateOut(AggregateIn):
+    """A table's 統計表 declaration."""
+
+    table: str
+
+
+class SuppressionOut(Schema):
+    """One suppression run: the version read, the version written, and the LP audit."""
+
+    id: int
+    table: str
+    source_version: int
+    result_version: int | None
+    report: dict[str, Any]

@@ -10,6 +10,7 @@ urlpatterns = [
     path("candidates/", views.candidates_view, name="candidates"),
     path("new/<slug:slug>/", views.request_create_view, name="new"),
     path("withdraw/<slug:slug>/", views.withdraw_create_view, name="withdraw"),
+    path("tables/<slug:slug>/<slug:name>/", views.table_aggregate_view, name="table_aggregate"),
     path("<int:pk>/", views.request_detail_view, name="detail"),
     path("<int:pk>/act/", views.request_act_view, name="act"),
     path("<int:pk>/recheck/", views.request_recheck_view, name="recheck"),

@@ -172,3 +172,42 @@ def withdraw_create_view(request: HttpRequest, slug: str) -> HttpResponse:
 def candidates_view(request: HttpRequest) -> HttpResponse:
     """公開候補一覧: 庁内 datasets whose gates already pass (データ戦略課)."""
     return render(request, "publish/candidates.html", {"rows": selectors.candidates(actor=_actor(request))})
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def table_aggregate_view(request: HttpRequest, slug: str, name: str) -> HttpResponse:
+    """統計表の設定と秘匿処理 of one table: the declaration form, the suppress button, the last audit."""
+    from machidata.catalog.table_selectors import table_get
+    from machidata.publish.models import AggregateSpec, SuppressionRun
+
+    actor = _actor(request)
+    table = table_get(actor=actor, slug=slug, name=name, action=Action.EDIT)
+    if request.method == "POST":
+        try:
+            if request.POST.get("action") == "suppress":
+                run = services.suppression_run(actor=actor, table=table)
+                messages.success(
+                    request,
+                    f"秘匿処理をして第{run.result_version.number if run.result_version else '?'}版を作りました"
+                    f"（確認したセル {run.report['cells_checked']}、分かってしまうセル {run.report['cells_exposed']}）。",
+                )
+            else:
+                services.aggregate_spec_set(
+                    actor=actor, table=table, dimension=request.POST.get("dimension", ""),
+                    count_columns=[c for c in request.POST.getlist("count_columns") if c],
+                    total_column=request.POST.get("total_column", ""),
+                    total_row_label=request.POST.get("total_row_label", ""),
+                    threshold=request.POST.get("threshold", "10"),  # type: ignore[arg-type]
+                )  # fmt: skip
+                messages.success(request, "統計表の設定を保存しました。")
+        except (InvalidInput, Conflict) as exc:
+            messages.error(request, exc.message)
+        return redirect("publish:table_aggregate", slug=slug, name=name)
+    columns = [str(f.get("name")) for f in (table.schema or {}).get("fields", [])]
+    context = {
+        "table": table, "columns": columns,
+        "spec": AggregateSpec.objects.filter(table=table).first(),
+        "run": SuppressionRun.objects.filter(table=table).select_related("source_version", "result_version").first(),
+    }  # fmt: skip
+    return render(request, "publish/table_aggregate.html", context)

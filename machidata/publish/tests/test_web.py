@@ -136,3 +136,28 @@ def test_candidates_for_strategy_only(cast: Actors, dataset: Dataset, v1: TableV
     page = cast.client("admin").get(reverse("publish:candidates")).content.decode()
     assert "保健センター一覧" in page
     assert "名簿" not in page
+
+
+def test_statistical_table_page_and_api(cast: Actors) -> None:
+    from machidata.publish.tests.test_services import STATS
+
+    ds = make_dataset(
+        cast.org.health_div, title="区別・性別 健診受診者数", classification="internal", slug="kenshin"
+    )
+    v = ingest_text(cast, ds, "kenshin", STATS)
+    url = reverse("publish:table_aggregate", args=[ds.slug, "kenshin"])
+    assert cast.client("staff").get(url).status_code == 403  # may discover the 庁内 table, may not edit it
+    editor = cast.client("owner_editor")
+    assert editor.get(url).status_code == 200
+    bad = editor.put(f"{API}/tables/{ds.slug}/kenshin/aggregate", data=json.dumps(
+        {"dimension": "区", "count_columns": ["男", "女"], "threshold": 0, "total_column": "計"}), content_type="application/json")  # fmt: skip
+    assert bad.status_code == 400
+    assert "1以上" in bad.json()["detail"]
+    ok = editor.put(f"{API}/tables/{ds.slug}/kenshin/aggregate", data=json.dumps(
+        {"dimension": "区", "count_columns": ["男", "女"], "total_column": "計", "total_row_label": "合計"}), content_type="application/json")  # fmt: skip
+    assert ok.status_code == 200, ok.content
+    resp = editor.post(url, {"action": "suppress"})
+    assert resp.status_code == 302
+    page = editor.get(url).content.decode()
+    assert f"第{v.number}版から第{v.number + 1}版を作成" in page
+    assert "分かってしまうセル 0" in page
