@@ -407,7 +407,7 @@ def load_demo_data(
                 summary=summary,
                 say=say,
             )
-    if files is None:  # the full demo: one dataset published through the route, one request pending
+    if files is None and real_dir.is_dir():  # the full demo: one dataset published via the route, one pending
         from machidata.publish.demo import load_publication_demo
 
         say("公開申請の例を作っています … ", end="")
