@@ -157,12 +157,11 @@ def may_act(actor: Actor, step: dict[str, Any]) -> tuple[bool, int | None]:  # n
     return bool(unit_id is not None and actor.unit_ids & unit_scope(int(unit_id))), None
 
 
-def candidates(step: dict[str, Any]) -> list[str]:
-    """Names of the people who may act on ``step`` today (shown as 「誰の番か」)."""
+def candidate_ids(step: dict[str, Any]) -> list[int]:
+    """User ids of the people who may act on ``step`` today (active accounts)."""
     from machidata.access.models import Role
     from machidata.publish.models import ApproverDesignation
 
-    user_model = get_user_model()
     who, unit_id = step["who"], step.get("unit_id")
     ids: list[int]
     if who == "admin":
@@ -173,5 +172,15 @@ def candidates(step: dict[str, Any]) -> list[str]:
     else:
         scope = unit_scope(int(unit_id)) if unit_id is not None else set()
         ids = list(Membership.objects.active_on().filter(unit_id__in=scope).values_list("user_id", flat=True))
-    users = user_model.objects.filter(pk__in=ids, is_active=True).order_by("pk")
+    return list(
+        get_user_model()
+        .objects.filter(pk__in=ids, is_active=True)
+        .order_by("pk")
+        .values_list("pk", flat=True)
+    )
+
+
+def candidates(step: dict[str, Any]) -> list[str]:
+    """Names of the people who may act on ``step`` today (shown as 「誰の番か」)."""
+    users = get_user_model().objects.filter(pk__in=candidate_ids(step)).order_by("pk")
     return [u.get_full_name() or u.get_username() for u in users]

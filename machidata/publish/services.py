@@ -13,6 +13,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from django.db import transaction
+from django.urls import reverse
 from django.utils import timezone
 
 from machidata.access.models import Unit
@@ -21,6 +22,7 @@ from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Licence, Table, TableVersion, VersionStatus
 from machidata.catalog.services import dataset_set_publication
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.notify.services import notify
 from machidata.publish import gates as g
 from machidata.publish import routes, suppression
 from machidata.publish.models import (
@@ -56,6 +58,21 @@ def _text(value: Any, label: str, *, required: bool = False, limit: int = TEXT_M
     if len(text) > limit:
         raise InvalidInput(f"{label}は{limit}文字以内で入力してください。")
     return text
+
+
+def _notify_turn(actor: Actor, req: PublicationRequest) -> None:
+    """Tell the people who may decide the current step that it is their turn."""
+    step = req.steps[req.current_step]
+    link = reverse("publish:detail", args=[req.pk])
+    ids = [uid for uid in routes.candidate_ids(step) if uid != req.requested_by_id]
+    message = f"{req.get_kind_display()}「{req.dataset.title}」の「{step['label']}」をお願いします。"
+    notify(users=ids, message=message, link=link, exclude=actor)
+
+
+def _notify_requester(actor: Actor, req: PublicationRequest) -> None:
+    link = reverse("publish:detail", args=[req.pk])
+    message = f"{req.get_kind_display()}「{req.dataset.title}」は{req.get_status_display()}になりました。"
+    notify(users=[req.requested_by_id], message=message, link=link, exclude=actor)
 
 
 def request_versions(request: PublicationRequest) -> list[TableVersion]:
@@ -177,6 +194,7 @@ def publication_request_create(
         changes={"dataset": dataset.slug, "route": route_name, "versions": [f"{v.table.name}@{v.number}" for v in versions],
                  "licence": licence.code, "blocking": [r["gate"] for r in blocking(req.gate_results)]},
     )  # fmt: skip
+    _notify_turn(actor, req)
     return req
 
 
@@ -201,6 +219,7 @@ def publication_withdraw_request(*, actor: Actor, dataset: Dataset, note: str) -
         obj=req,
         changes={"dataset": dataset.slug, "note": req.note},
     )
+    _notify_turn(actor, req)
     return req
 
 
@@ -321,7 +340,16 @@ def publication_act(
     else:
         _finish(actor, req, versions)
     req.save()
+    _announce(actor, req)
     return req
+
+
+def _announce(actor: Actor, req: PublicationRequest) -> None:
+    """Notify whoever decides next, or the requester when the request has ended."""
+    if req.status == RequestStatus.PENDING:
+        _notify_turn(actor, req)
+    else:
+        _notify_requester(actor, req)
 
 
 def _finish(actor: Actor, req: PublicationRequest, versions: list[TableVersion]) -> None:

@@ -135,3 +135,22 @@ def test_withdrawal_is_routed_and_removes_from_public_at_once(
     assert dataset.classification == "internal"
     assert selectors.publication_state(dataset) == selectors.STATE_WITHDRAWN
     assert AuditEvent.objects.filter(action="publication.withdraw").exists()
+
+
+def test_the_next_decider_and_then_the_requester_are_notified(
+    cast: Actors, dataset: Dataset, v1: TableVersion
+) -> None:
+    from machidata.notify.models import Notification
+
+    req = _request(cast, dataset, [v1])
+    head_notes = Notification.objects.filter(recipient=cast.users["head"])
+    assert head_notes.count() == 1
+    assert "所管課長の決裁" in head_notes.get().message
+    assert not Notification.objects.filter(recipient=cast.users["admin"]).exists()
+    req = publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
+    assert Notification.objects.filter(
+        recipient=cast.users["admin"], message__contains="データ戦略課の確認"
+    ).exists()
+    publication_act(actor=as_actor(cast, "admin"), request=req, decision="approve")
+    (done,) = Notification.objects.filter(recipient=cast.users["owner_editor"])
+    assert "決裁済み" in done.message
