@@ -9,7 +9,7 @@ from typing import Any
 
 from django import template
 
-from machidata.catalog.models import Dataset
+from machidata.catalog.models import Dataset, Table, TableVersion
 from machidata.publish import selectors
 from machidata.publish.models import PublicationRequest, RequestStatus
 
@@ -23,3 +23,12 @@ def publication_badge(dataset: Dataset, can_edit: bool = False) -> dict[str, Any
     open_request = PublicationRequest.objects.filter(dataset=dataset, status=RequestStatus.PENDING).first()
     return {"dataset": dataset, "state": state, "open_request": open_request, "can_edit": can_edit,
             "is_public": state == selectors.STATE_PUBLIC}  # fmt: skip
+
+
+@register.simple_tag
+def version_publication(table: Table, number: int) -> str:
+    """「公開中」「非公開化」「申請中」 for a version that entered publication, else ""."""
+    version = TableVersion.objects.filter(table=table, number=number).only("pk").first()
+    if version is None:
+        return ""
+    return selectors.version_states(table.dataset).get(version.pk, "")

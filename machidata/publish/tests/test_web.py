@@ -161,3 +161,43 @@ def test_statistical_table_page_and_api(cast: Actors) -> None:
     page = editor.get(url).content.decode()
     assert f"第{v.number}版から第{v.number + 1}版を作成" in page
     assert "分かってしまうセル 0" in page
+
+
+def test_table_history_shows_each_versions_publication_state(
+    cast: Actors, dataset: Dataset, v1: TableVersion
+) -> None:
+    from machidata.publish.services import publication_act, publication_request_create
+
+    req = publication_request_create(actor=as_actor(cast, "owner_editor"), dataset=dataset, version_ids=[v1.pk],
+                                     licence_code="cc-by-4.0", attribution="熊本市")  # fmt: skip
+    url = reverse("catalog:table_detail", args=[dataset.slug, "facilities"])
+    assert "申請中" in cast.client("owner_editor").get(url).content.decode()
+    for who in ("head", "admin"):
+        req = publication_act(actor=as_actor(cast, who), request=req, decision="approve")
+    ingest_text(cast, dataset, "facilities", "施設名,区,定員\n中央保健センター,中央区,45\n")
+    page = cast.client("owner_editor").get(url).content.decode()
+    assert page.count('badge--publication">公開中') == 1  # v1 only; v2 is not public
+
+
+def test_api_permission_matrix(cast: Actors, dataset: Dataset, v1: TableVersion) -> None:
+    from machidata.core.testing import check_statuses
+    from machidata.publish.services import publication_request_create
+
+    req = publication_request_create(actor=as_actor(cast, "owner_editor"), dataset=dataset, version_ids=[v1.pk],
+                                     licence_code="cc-by-4.0", attribution="熊本市")  # fmt: skip
+    everyone = ("staff", "owner_viewer", "owner_editor", "other_editor", "admin", "head")
+    check_statuses(cast, lambda c: c.get(f"{API}/requests/{req.pk}"),
+                   {"anonymous": 401, **dict.fromkeys(everyone, 200)}, label="read")  # fmt: skip
+    check_statuses(
+        cast, lambda c: _post_json(c, f"{API}/requests/{req.pk}/act", {"decision": "approve"}),
+        {"anonymous": 401, "staff": 403, "owner_viewer": 403, "owner_editor": 403, "other_editor": 403, "admin": 403,
+         "head": 200},
+        label="act at the 課長 step",
+    )  # fmt: skip
+    check_statuses(
+        cast, lambda c: _post_json(c, f"{API}/requests/{req.pk}/overrides", {"gate": "screen", "reason": "x"}),
+        {"anonymous": 401, "staff": 403, "owner_editor": 403, "head": 403, "admin": 400},  # admin: nothing failing
+        label="override",
+    )  # fmt: skip
+    check_statuses(cast, lambda c: c.get(f"{API}/candidates"),
+                   {"anonymous": 401, "staff": 404, "owner_editor": 404, "head": 404, "admin": 200}, label="candidates")  # fmt: skip
