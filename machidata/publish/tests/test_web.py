@@ -201,3 +201,21 @@ def test_api_permission_matrix(cast: Actors, dataset: Dataset, v1: TableVersion)
     )  # fmt: skip
     check_statuses(cast, lambda c: c.get(f"{API}/candidates"),
                    {"anonymous": 401, "staff": 404, "owner_editor": 404, "head": 404, "admin": 200}, label="candidates")  # fmt: skip
+
+
+def test_admin_designation_is_audited_and_requests_are_read_only(cast: Actors) -> None:
+    from machidata.audit.models import AuditEvent
+
+    for name in ("admin", "staff"):  # Django's is_staff flag: only 管理 must get in anyway
+        cast.users[name].is_staff = True
+        cast.users[name].save()
+    admin = cast.client("admin")
+    resp = admin.post(reverse("admin:publish_approverdesignation_add"), {
+        "unit": cast.org.fire_div.pk, "user": cast.users["other_editor"].pk, "kind": "head", "valid_from": "2024-04-01",
+    })  # fmt: skip
+    assert resp.status_code == 302, resp.content.decode()[:500]
+    assert AuditEvent.objects.filter(action="approverdesignation.create").exists()
+    assert admin.get(reverse("admin:publish_publicationrequest_add")).status_code == 403
+    assert (
+        cast.client("staff").get(reverse("admin:publish_approverdesignation_changelist")).status_code == 302
+    )
