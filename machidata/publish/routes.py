@@ -114,7 +114,13 @@ def resolve(name: str, *, owner_unit_id: int, personal_data: bool) -> list[Step]
         if who == "unit_head":
             unit_id = owner_unit_id
         elif who == "privacy_unit":
-            unit_id = _unit_by_code(str(settings.MACHIDATA_PRIVACY_UNIT_CODE)).pk
+            code = str(settings.MACHIDATA_PRIVACY_UNIT_CODE or "")
+            if not code:
+                raise InvalidInput(
+                    "個人情報を含む申請ですが、協議先の個人情報担当の課が設定されていません"
+                    "（MACHIDATA_PRIVACY_UNIT_CODE）。データ戦略課にご連絡ください。"
+                )
+            unit_id = _unit_by_code(code).pk
         elif who.startswith("unit:"):
             unit_id = _unit_by_code(who.removeprefix("unit:")).pk
         steps.append(Step(key=s["key"], label=s.get("label") or s["key"], who=who, unit_id=unit_id))

@@ -68,3 +68,10 @@ def test_who_may_act(cast: Actors) -> None:
     assert routes.may_act(as_actor(cast, "privacy"), privacy_step) == (True, None)
     assert routes.may_act(as_actor(cast, "admin"), privacy_step) == (False, None)
     assert sorted(routes.candidates(head_step)) == ["課長", "課長補佐"]
+
+
+def test_unset_privacy_unit_is_named(cast: Actors, settings: pytest.FixtureRequest) -> None:
+    settings.MACHIDATA_PRIVACY_UNIT_CODE = ""  # type: ignore[attr-defined]
+    with pytest.raises(InvalidInput, match="MACHIDATA_PRIVACY_UNIT_CODE"):
+        routes.resolve("full", owner_unit_id=cast.org.health_div.pk, personal_data=True)
+    assert len(routes.resolve("full", owner_unit_id=cast.org.health_div.pk, personal_data=False)) == 2
