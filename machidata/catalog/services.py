@@ -238,3 +238,29 @@ def dataset_retire(*, actor: Actor, dataset: Dataset, reason: str) -> Dataset:
     dataset.refresh_from_db()
     audit_record(actor=actor, action="dataset.retire", obj=dataset, changes={"reason": reason})
     return dataset
+
+
+@transaction.atomic
+def dataset_set_publication(
+    *, actor: Actor, dataset: Dataset, public: bool, licence: Licence | None = None, reference: str = ""
+) -> Dataset:
+    """Open (公開) or close (back to 庁内) an entry as the publication route decided; audited.
+
+    Only ``publish/services.py`` calls this, after the route's last approval: open data is a decision of
+    the publication route, so this is the one way an entry becomes 公開 without the 管理 role.
+    """
+    fresh = Dataset.objects.select_for_update().get(pk=dataset.pk)
+    before = fresh.classification
+    fresh.classification = Classification.PUBLIC if public else Classification.INTERNAL
+    if licence is not None:
+        fresh.licence = licence
+    fresh.lock_version = F("lock_version") + 1
+    fresh.save(update_fields=["classification", "licence", "lock_version", "updated_at"])
+    fresh.refresh_from_db()
+    audit_record(
+        actor=actor,
+        action="dataset.classification_change",
+        obj=fresh,
+        changes={"before": before, "after": fresh.classification, "via": reference},
+    )
+    return fresh

@@ -92,6 +92,7 @@ def _mount() -> None:
     from machidata.catalog.table_api import router as table_router
     from machidata.datarequests.api import router as datarequests_router
     from machidata.jobs.api import router as jobs_router
+    from machidata.publish.api import router as publish_router
     from machidata.search.api import router as search_router
     from machidata.support.api import router as support_router
 
@@ -103,6 +104,7 @@ def _mount() -> None:
     api.add_router("/data-requests", datarequests_router)
     api.add_router("/search", search_router)
     api.add_router("/query", query_router)
+    api.add_router("/publication", publish_router)
 
 
 _mount()

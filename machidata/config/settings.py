@@ -6,6 +6,7 @@ documents each ``MACHIDATA_*``/``DATABASE_URL`` name that appears in this file (
 
 from __future__ import annotations
 
+import json
 import os
 import secrets
 from pathlib import Path
@@ -130,6 +131,7 @@ INSTALLED_APPS = [
     "machidata.support.apps.SupportConfig",
     "machidata.notify",
     "machidata.datarequests.apps.DataRequestsConfig",
+    "machidata.publish.apps.PublishConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
 ]
@@ -336,3 +338,11 @@ MACHIDATA_SITE_URL = _env("MACHIDATA_SITE_URL", "")
 # ---- search ----
 # Folder of the catalog search index (outside the metadata database); empty = MACHIDATA_HOME/search.
 MACHIDATA_SEARCH_DIR = _env("MACHIDATA_SEARCH_DIR", "")
+
+# ---- publication ----
+# 決裁 routes as JSON (route name → list of steps; see machidata/publish/routes.py); empty = the defaults
+# (full: 所管課長 → データ戦略課 → 個人情報担当 when personal data is involved; routine; withdraw).
+MACHIDATA_PUBLICATION_ROUTES = json.loads(_env("MACHIDATA_PUBLICATION_ROUTES", "{}") or "{}")
+
+# 所属コード of the unit consulted on personal data in the publication route (個人情報保護担当).
+MACHIDATA_PRIVACY_UNIT_CODE = _env("MACHIDATA_PRIVACY_UNIT_CODE", "")

@@ -19,6 +19,7 @@ urlpatterns = [
     path("jobs/", include("machidata.jobs.urls")),
     path("support/", include("machidata.support.urls")),
     path("data-requests/", include("machidata.datarequests.urls")),
+    path("publication/", include("machidata.publish.urls")),
     path("notifications/", include("machidata.notify.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),

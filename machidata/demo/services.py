@@ -407,6 +407,12 @@ def load_demo_data(
                 summary=summary,
                 say=say,
             )
+    if files is None and real_dir.is_dir():  # the full demo: one dataset published via the route, one pending
+        from machidata.publish.demo import load_publication_demo
+
+        say("公開申請の例を作っています … ", end="")
+        made = load_publication_demo(home=Path(home), real_dir=real_dir)
+        say(f"公開 {made['published']} 件、申請中 {made['pending']} 件")
     if system:
         from machidata.catalog.system_datasets import system_datasets_refresh
 

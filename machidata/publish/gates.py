@@ -1,0 +1,208 @@
+"""Publication gates (公開前の確認): what must hold before versions go public.
+
+Each gate yields one result per dataset or per table version: ``gate`` (key), ``table`` (table name or
+""), ``label``, ``passed``, ``detail`` (Japanese), ``overridable``. Gates:
+
+* ``classification`` — the dataset would become 公開, so its personal-data class must be なし or
+  匿名加工 (not overridable: the database refuses 公開 with personal data);
+* ``screen`` — no column flagged by the ingestion's personal-data screen (``reports["screen"]``);
+* ``licence`` — an open licence from the catalog's list and an attribution text (not overridable);
+* ``readability`` — no blocking problem in the machine-readability report (rules in
+  :data:`BLOCKING_RULES`);
+* ``small_counts`` — for tables declared as 統計表, no published cell with 1 ≤ value < threshold.
+
+:func:`fingerprint` hashes everything the gates read, so an approval can refuse versions (or settings)
+that changed after the check.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import asdict, dataclass
+from typing import Any, Final
+
+import pyarrow as pa
+import pyarrow.parquet as pq
+
+from machidata.access.models import PersonalData
+from machidata.catalog.models import Dataset, Licence, TableVersion, VersionStatus
+from machidata.core.errors import InvalidInput
+from machidata.publish import suppression
+
+# Machine-readability rules whose failure blocks publication: not a machine-readable format, several
+# tables in one sheet, columns without a name, and column names that do not identify a column.
+BLOCKING_RULES: Final = ("L1-01", "L1-02", "L1-05", "L2-03")
+NOT_OVERRIDABLE: Final = frozenset({"classification", "licence"})
+GATE_LABELS: Final = {
+    "classification": "公開区分と個人情報の区分",
+    "screen": "個人情報と思われる列",
+    "licence": "ライセンスと出典の表記",
+    "readability": "機械判読性",
+    "small_counts": "小さい数（秘匿）",
+}
+OPEN_PERSONAL: Final = frozenset({PersonalData.NONE, PersonalData.ANONYMISED})
+MAX_GATE_ROWS: Final = 200_000
+
+
+@dataclass
+class GateResult:
+    """One gate's verdict on the dataset (table="") or on one table's version."""
+
+    gate: str
+    table: str
+    passed: bool
+    detail: str
+    label: str = ""
+    overridable: bool = True
+
+    def __post_init__(self) -> None:
+        """Fill the label and whether it may be overridden from the gate key."""
+        self.label = self.label or GATE_LABELS[self.gate]
+        self.overridable = self.gate not in NOT_OVERRIDABLE
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON form kept on the request."""
+        return asdict(self)
+
+
+def read_version(version: TableVersion) -> pa.Table:
+    """A committed version's rows (small tables only: gates and suppression read 統計表)."""
+    from machidata.lake.readers import files_for
+
+    if version.status != VersionStatus.COMMITTED:
+        raise InvalidInput(f"{version} は確定していない版です。")
+    if (version.rows or 0) > MAX_GATE_ROWS:
+        raise InvalidInput(f"{version} は {MAX_GATE_ROWS:,} 行を超えるため統計表として確認できません。")
+    files = files_for(version)
+    if not files:
+        return pa.table({})
+    return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
+
+
+def spec_of(version: TableVersion) -> suppression.Spec | None:
+    """The 統計表 declaration of the version's table, if any."""
+    from machidata.publish.models import AggregateSpec
+
+    s = AggregateSpec.objects.filter(table_id=version.table_id).first()
+    if s is None:
+        return None
+    return suppression.Spec(
+        dimension=s.dimension, count_columns=tuple(s.count_columns), total_column=s.total_column,
+        total_row_label=s.total_row_label, threshold=s.threshold, protection=s.protection,
+    )  # fmt: skip
+
+
+def _screen(version: TableVersion) -> GateResult:
+    flags = ((version.reports or {}).get("screen") or {}).get("flags") or []
+    cols = list(dict.fromkeys(str(f.get("column")) for f in flags))
+    if not cols:
+        return GateResult(
+            "screen", version.table.name, True, "取り込み時の確認で個人情報と思われる列はありません。"
+        )
+    return GateResult(
+        "screen", version.table.name, False,
+        f"取り込み時の確認で個人情報と思われる列があります: {'、'.join(cols)}。列を削除した版を作るか、誤検知なら理由を記録して例外承認してください。",
+    )  # fmt: skip
+
+
+def _readability(version: TableVersion) -> GateResult:
+    report = (version.reports or {}).get("readability") or {}
+    failed = [r for r in report.get("failed_rules") or [] if r in BLOCKING_RULES]
+    if not failed:
+        return GateResult(
+            "readability", version.table.name, True, "機械判読性に公開を妨げる問題はありません。"
+        )
+    return GateResult(
+        "readability", version.table.name, False,
+        f"機械判読性の重大な問題があります（{'、'.join(failed)}）。元のファイルを直して取り込み直してください。",
+    )  # fmt: skip
+
+
+def _small_counts(version: TableVersion) -> GateResult | None:
+    spec = spec_of(version)
+    if spec is None:
+        return None
+    try:
+        grid = suppression.grid_from_table(read_version(version), spec)
+    except InvalidInput as exc:
+        return GateResult(
+            "small_counts", version.table.name, False, f"統計表として確認できません: {exc.message}"
+        )
+    small = suppression.small_cells(grid, spec.threshold)
+    if not small:
+        return GateResult(
+            "small_counts", version.table.name, True, f"{spec.threshold} 未満のセルは公開されません。"
+        )
+    shown = "、".join(f"{r}／{c}" for r, c, _ in small[:5])
+    more = f" ほか {len(small) - 5} セル" if len(small) > 5 else ""
+    return GateResult(
+        "small_counts", version.table.name, False,
+        f"{spec.threshold} 未満のセルが {len(small)} 個あります（{shown}{more}）。秘匿処理をしてください。",
+    )  # fmt: skip
+
+
+def _classification(dataset: Dataset) -> GateResult:
+    if dataset.personal_data in OPEN_PERSONAL:
+        return GateResult(
+            "classification", "", True, f"個人情報の区分は「{dataset.get_personal_data_display()}」です。"
+        )
+    return GateResult(
+        "classification", "", False,
+        f"個人情報の区分が「{dataset.get_personal_data_display()}」のため公開できません（なし・匿名加工情報のみ公開できます）。",
+    )  # fmt: skip
+
+
+def _licence(licence: Licence | None, attribution: str) -> GateResult:
+    if licence is None:
+        return GateResult("licence", "", False, "ライセンスを選んでください。")
+    if not licence.is_open:
+        return GateResult("licence", "", False, f"「{licence.name}」はオープンライセンスではありません。")
+    if not attribution.strip():
+        return GateResult("licence", "", False, "出典の表記（例: 熊本市オープンデータ）を入力してください。")
+    return GateResult("licence", "", True, f"{licence.name}／出典: {attribution}")
+
+
+def run_gates(
+    dataset: Dataset,
+    versions: list[TableVersion],
+    *,
+    licence: Licence | None,
+    attribution: str,
+    check_licence: bool = True,
+) -> list[GateResult]:
+    """Every gate on the dataset and the exact versions."""
+    results = [_classification(dataset)]
+    if check_licence:
+        results.append(_licence(licence, attribution))
+    for v in versions:
+        results.append(_screen(v))
+        results.append(_readability(v))
+        small = _small_counts(v)
+        if small is not None:
+            results.append(small)
+    return results
+
+
+def fingerprint(
+    dataset: Dataset, versions: list[TableVersion], *, licence: Licence | None, attribution: str
+) -> str:
+    """SHA-256 of everything the gates read: change any of it and an approval is refused until re-checked."""
+    specs = {}
+    for v in versions:
+        s = spec_of(v)
+        specs[str(v.table_id)] = asdict(s) if s is not None else None
+    payload = {
+        "personal_data": dataset.personal_data,
+        "licence": licence.pk if licence is not None else None,
+        "attribution": attribution,
+        "versions": [
+            {"id": v.pk, "status": v.status, "delta": v.delta_version, "rows": v.rows, "schema": v.schema,
+             "reports": {k: (v.reports or {}).get(k) for k in ("screen", "readability", "validation")}}
+            for v in sorted(versions, key=lambda v: v.pk)
+        ],
+        "specs": specs,
+    }  # fmt: skip
+    return hashlib.sha256(
+        json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str).encode()
+    ).hexdigest()

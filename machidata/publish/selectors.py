@@ -1,0 +1,212 @@
+"""Reading publication: THE one place public surfaces ask what is public, plus request lists and states.
+
+The portal, the CKAN API, DCAT, downloads and the export bundle call :func:`public_tables`,
+:func:`public_version_for` and :func:`public_download` and nothing else: a version is public when an
+approved request published it, it is not withdrawn, and its dataset is 公開 and not retired. A later
+version of the same table is not public until its own request is approved.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from django.db.models import Q, QuerySet
+
+from machidata.access.models import Classification
+from machidata.access.policy import ANONYMOUS, Action, Actor, require_admin, restrict_related
+from machidata.catalog.models import Dataset, Table, TableVersion
+from machidata.core.errors import NotFound
+from machidata.publish import gates as g
+from machidata.publish import routes
+from machidata.publish.models import PublicationRequest, PublishedVersion, RequestKind, RequestStatus
+
+STATE_NONE: Final = "未申請"
+STATE_PENDING: Final = "申請中"
+STATE_PUBLIC: Final = "公開中"
+STATE_WITHDRAWN: Final = "非公開化"
+
+
+def _live_published() -> QuerySet[PublishedVersion]:
+    return PublishedVersion.objects.filter(
+        withdrawn_at__isnull=True,
+        table__dataset__classification=Classification.PUBLIC,
+        table__dataset__retired_at__isnull=True,
+    )
+
+
+def public_tables() -> QuerySet[Table]:
+    """Tables with a public version (for every public surface)."""
+    return Table.objects.filter(pk__in=_live_published().values("table_id")).select_related("dataset")
+
+
+def public_datasets() -> QuerySet[Dataset]:
+    """Datasets with at least one public version."""
+    return Dataset.objects.filter(pk__in=_live_published().values("table__dataset_id"))
+
+
+def public_version_for(table: Table) -> TableVersion | None:
+    """The version of ``table`` the public may see: the newest approved one, or None."""
+    pv = _live_published().filter(table=table).select_related("version").order_by("-version__number").first()
+    return pv.version if pv is not None else None
+
+
+def public_attribution(dataset: Dataset) -> dict[str, Any] | None:
+    """Licence and attribution of the approved request behind the dataset's public versions."""
+    pv = (
+        _live_published()
+        .filter(table__dataset=dataset)
+        .select_related("request__licence")
+        .order_by("-published_at")
+        .first()
+    )
+    if pv is None:
+        return None
+    lic = pv.request.licence
+    return {
+        "licence": lic.code if lic else "",
+        "licence_name": lic.name if lic else "",
+        "attribution": pv.request.attribution,
+    }
+
+
+def public_download(*, table: Table, fmt: str = "csv", encoding: str = "utf-8") -> Any:
+    """Download the public version of ``table`` as the anonymous public (never a later version)."""
+    from machidata.catalog.table_selectors import version_download
+
+    version = public_version_for(table)
+    if version is None:
+        raise NotFound("公開されている表が見つかりません。")
+    return version_download(actor=ANONYMOUS, table=table, version=version, fmt=fmt, encoding=encoding)
+
+
+def publication_state(dataset: Dataset) -> str:
+    """未申請 / 申請中 / 公開中 / 非公開化 of one dataset."""
+    if PublicationRequest.objects.filter(dataset=dataset, status=RequestStatus.PENDING).exists():
+        return STATE_PENDING
+    if _live_published().filter(table__dataset=dataset).exists():
+        return STATE_PUBLIC
+    if PublishedVersion.objects.filter(table__dataset=dataset).exists():
+        return STATE_WITHDRAWN
+    return STATE_NONE
+
+
+def version_states(dataset: Dataset) -> dict[int, str]:
+    """Version id → 公開中 / 非公開化 / 申請中 for versions that have been part of publication."""
+    states: dict[int, str] = {}
+    for pv in PublishedVersion.objects.filter(table__dataset=dataset):
+        states[pv.version_id] = STATE_WITHDRAWN if pv.withdrawn_at else STATE_PUBLIC
+    pending = PublicationRequest.objects.filter(
+        dataset=dataset, status=RequestStatus.PENDING, kind=RequestKind.PUBLISH
+    )
+    for req in pending:
+        for rv in req.versions.all():
+            states.setdefault(rv.version_id, STATE_PENDING)
+    return states
+
+
+def request_list(*, actor: Actor, scope: str = "all") -> QuerySet[PublicationRequest]:
+    """Requests on datasets the actor may discover; ``scope``: all, mine, awaiting (my turn)."""
+    qs = restrict_related(
+        PublicationRequest.objects.select_related("dataset", "requested_by"),
+        actor,
+        Action.DISCOVER,
+        via="dataset",
+    )
+    if not actor.is_authenticated:
+        return qs.none()
+    if scope == "mine":
+        return qs.filter(requested_by_id=actor.user_id)
+    if scope == "awaiting":
+        ids = [
+            r.pk
+            for r in qs.filter(status=RequestStatus.PENDING).exclude(requested_by_id=actor.user_id)
+            if is_my_turn(actor, r)
+        ]
+        return qs.filter(pk__in=ids)
+    return qs
+
+
+def is_my_turn(actor: Actor, request: PublicationRequest) -> bool:
+    """Whether ``actor`` may decide the request's current step now."""
+    if request.status != RequestStatus.PENDING or actor.user_id == request.requested_by_id:
+        return False
+    from machidata.publish.models import ApprovalAction, Decision
+
+    if ApprovalAction.objects.filter(
+        request=request, actor_id=actor.user_id, decision=Decision.APPROVE
+    ).exists():
+        return False
+    return routes.may_act(actor, request.steps[request.current_step])[0]
+
+
+def request_get(*, actor: Actor, pk: int) -> PublicationRequest:
+    """One request the actor may see (404 otherwise)."""
+    req = request_list(actor=actor).filter(pk=pk).first()
+    if req is None:
+        raise NotFound("申請が見つかりません。")
+    return req
+
+
+def request_steps(request: PublicationRequest) -> list[dict[str, Any]]:
+    """Each step with its state (済み・現在・未着手), who acted (代決 shown) and who may act."""
+    acts = {
+        a.step_index: a
+        for a in request.actions.select_related("actor", "on_behalf_of").filter(decision="approve")
+    }
+    out = []
+    for i, s in enumerate(request.steps):
+        act = acts.get(i)
+        if act is not None:
+            state = "済み"
+        elif request.status == RequestStatus.PENDING and i == request.current_step:
+            state = "現在"
+        else:
+            state = "未着手"
+        out.append({
+            **s, "index": i, "state": state,
+            "acted_by": (act.actor.get_full_name() or act.actor.get_username()) if act else "",
+            "on_behalf_of": ((act.on_behalf_of.get_full_name() or act.on_behalf_of.get_username()) if act and act.on_behalf_of else ""),
+            "candidates": routes.candidates(s) if state == "現在" else [],
+        })  # fmt: skip
+    return out
+
+
+def candidates(*, actor: Actor) -> list[dict[str, Any]]:
+    """公開候補一覧 (データ戦略課): 庁内 datasets whose gates already pass on their current versions.
+
+    Licence and attribution are not checked (they are chosen when the request is filed).
+    """
+    require_admin(actor)
+    out = []
+    qs = (
+        Dataset.objects.live()
+        .filter(classification=Classification.INTERNAL)
+        .filter(~Q(tables__current_version=None))
+        .distinct()
+    )
+    for dataset in qs.select_related("owner").order_by("title"):
+        versions = [
+            t.current_version
+            for t in dataset.tables.select_related("current_version__table")
+            if t.current_version
+        ]
+        if not versions:
+            continue
+        results = g.run_gates(dataset, versions, licence=None, attribution="", check_licence=False)
+        if all(r.passed for r in results):
+            out.append({"dataset": dataset, "tables": len(versions), "state": publication_state(dataset)})
+    return out
+
+
+def dataset_publication(dataset: Dataset) -> dict[str, Any]:
+    """The state of a dataset and, per table, its public version and the state of each version."""
+    states = version_states(dataset)
+    tables = []
+    for t in dataset.tables.order_by("name"):
+        public = public_version_for(t)
+        numbers = dict(TableVersion.objects.filter(table=t).values_list("pk", "number"))
+        tables.append({
+            "table": t.name, "public_version": public.number if public else None,
+            "versions": {numbers[vid]: s for vid, s in states.items() if vid in numbers},
+        })  # fmt: skip
+    return {"dataset": dataset.slug, "state": publication_state(dataset), "tables": tables}
