@@ -15,6 +15,7 @@ from machidata.support.schemas import (
     AttemptOut,
     AttendanceIn,
     AttendanceOut,
+    ChoiceOut,
     CloseIn,
     ConsultationIn,
     ConsultationListParams,
@@ -166,8 +167,8 @@ def course_test(request: HttpRequest, pk: int) -> list[TestQuestionOut]:
     course = selectors.course_get(pk=pk)
     return [
         TestQuestionOut(
-            id=q.pk, text=q.text, choices=[{"id": ch.pk, "text": ch.text} for ch in q.choices.all()]
-        )  # type: ignore[misc]
+            id=q.pk, text=q.text, choices=[ChoiceOut(id=ch.pk, text=ch.text) for ch in q.choices.all()]
+        )
         for q in course.questions.prefetch_related("choices")
     ]
 
