@@ -31,6 +31,7 @@ ADMIN = frozenset({"admin"})
 EDITORS = frozenset({"owner_editor", "other_editor", "admin"})  # 編集 of some 課, or 管理
 OWNING_UNIT = frozenset({"owner_viewer", "owner_editor"})  # members of 健康づくり推進課 (and its 係)
 NOBODY: frozenset[str] = frozenset()
+REQUESTER = frozenset({"owner_editor"})  # files the test world's 公開申請
 # A data request is seen by whoever filed it (``staff``), the 課 it was routed to, and 管理.
 REQUEST_PARTIES = frozenset({"staff"}) | OWNING_UNIT | ADMIN
 
@@ -113,6 +114,26 @@ def _slug(d: object) -> str:
 
 
 o = lambda w, key: w.objects[key].pk  # noqa: E731 — short accessor used throughout the table
+
+
+def on_requests(
+    build: Callable[[int], str], method: str = "GET", *, only: frozenset[str] | None = None, api: bool = False
+) -> Rule:
+    """A 公開申請 route, probed on a request on a 庁内 entry and on one on a hidden 機密 entry.
+
+    A request is seen by the staff who may discover its dataset; ``only`` narrows who may act.
+    """
+
+    def probes(w: World) -> list[Probe]:
+        out = []
+        for key in ("publication", "publication_hidden"):
+            req = w.objects[key]
+            audience = w.allowed(Action.DISCOVER, req.dataset) & SIGNED_IN
+            out.append(Probe(build(req.pk), audience if only is None else audience & only, key, req.dataset))
+        return out
+
+    return Rule(method, probes, api=api)
+
 
 MATRIX: dict[str, Rule] = {
     # ---- core -----------------------------------------------------------------------------------
@@ -251,6 +272,48 @@ MATRIX: dict[str, Rule] = {
     ),
     "support:case_copy": fixed(
         OWNING_UNIT | ADMIN, lambda w: url("support:case_copy", o(w, "case_draft")), "POST"
+    ),
+    # ---- publication (公開申請・決裁) -------------------------------------------------------------
+    "publish:list": fixed(SIGNED_IN, lambda w: url("publish:list")),
+    "publish:candidates": fixed(ADMIN, lambda w: url("publish:candidates")),
+    "publish:new": per_dataset(Action.EDIT, lambda w, d: url("publish:new", _slug(d))),
+    "publish:withdraw": per_dataset(Action.EDIT, lambda w, d: url("publish:withdraw", _slug(d)), "POST"),
+    "publish:table_aggregate": per_dataset(
+        Action.EDIT, lambda w, d: url("publish:table_aggregate", _slug(d), "t")
+    ),
+    "publish:detail": on_requests(lambda pk: url("publish:detail", pk)),
+    # The first step is the owning 課長's (a designation none of the cast holds), so nobody may act yet.
+    "publish:act": on_requests(lambda pk: url("publish:act", pk), "POST", only=NOBODY),
+    "publish:recheck": on_requests(lambda pk: url("publish:recheck", pk), "POST", only=REQUESTER | ADMIN),
+    "publish:override": on_requests(lambda pk: url("publish:override", pk), "POST", only=ADMIN),
+    "publish:cancel": on_requests(lambda pk: url("publish:cancel", pk), "POST", only=REQUESTER | ADMIN),
+    "GET /api/v1/publication/candidates": api("GET", ADMIN, lambda w: "/api/v1/publication/candidates"),
+    "GET /api/v1/publication/datasets/{slug}": api_dataset(
+        "GET", Action.DISCOVER, lambda w, d: f"/api/v1/publication/datasets/{_slug(d)}", staff_only=True
+    ),
+    "GET /api/v1/publication/requests": api("GET", SIGNED_IN, lambda w: "/api/v1/publication/requests"),
+    "POST /api/v1/publication/requests": api("POST", EDITORS, lambda w: "/api/v1/publication/requests"),
+    "GET /api/v1/publication/requests/{request_id}": on_requests(
+        lambda pk: f"/api/v1/publication/requests/{pk}", api=True
+    ),
+    "POST /api/v1/publication/requests/{request_id}/act": on_requests(
+        lambda pk: f"/api/v1/publication/requests/{pk}/act", "POST", only=NOBODY, api=True
+    ),
+    "POST /api/v1/publication/requests/{request_id}/cancel": on_requests(
+        lambda pk: f"/api/v1/publication/requests/{pk}/cancel", "POST", only=REQUESTER | ADMIN, api=True
+    ),
+    "POST /api/v1/publication/requests/{request_id}/overrides": on_requests(
+        lambda pk: f"/api/v1/publication/requests/{pk}/overrides", "POST", only=ADMIN, api=True
+    ),
+    "POST /api/v1/publication/requests/{request_id}/recheck": on_requests(
+        lambda pk: f"/api/v1/publication/requests/{pk}/recheck", "POST", only=REQUESTER | ADMIN, api=True
+    ),
+    "POST /api/v1/publication/withdrawals": api("POST", EDITORS, lambda w: "/api/v1/publication/withdrawals"),
+    "PUT /api/v1/publication/tables/{slug}/{name}/aggregate": api_dataset(
+        "PUT", Action.EDIT, lambda w, d: f"/api/v1/publication/tables/{_slug(d)}/t/aggregate"
+    ),
+    "POST /api/v1/publication/tables/{slug}/{name}/suppress": api_dataset(
+        "POST", Action.EDIT, lambda w, d: f"/api/v1/publication/tables/{_slug(d)}/t/suppress"
     ),
     # ---- API: catalog ---------------------------------------------------------------------------
     "GET /api/v1/datasets": api("GET", EVERYONE, lambda w: "/api/v1/datasets"),

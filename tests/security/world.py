@@ -83,8 +83,10 @@ class World:
 
 def build_world() -> World:
     """Create the world (call inside a test with database access and a private MACHIDATA_HOME)."""
+    from machidata.catalog.models import Licence
     from machidata.datarequests.services import data_request_create, data_request_route
     from machidata.jobs.models import Job
+    from machidata.publish.services import publication_request_create
     from machidata.support import services as support
     from machidata.support.models import ForumTopic
     from machidata.support.services_cases import case_create
@@ -169,4 +171,18 @@ def build_world() -> World:
         actor=as_("admin"), request=request, unit_id=org.health_div.pk, note="ご確認ください"
     )
     o["bureau"] = org.health_bureau
+    # 公開申請: one on a 庁内 entry every member of staff may discover, one on a hidden 機密 entry.
+    Licence.objects.get_or_create(code="cc-by-4.0", defaults={"name": "CC BY 4.0", "is_open": True})
+    hidden = next(
+        d for d in datasets if d.classification == Classification.CONFIDENTIAL and not d.discoverable
+    )
+    o["hidden"] = hidden
+    for key, d in (("publication", internal), ("publication_hidden", hidden)):
+        o[key] = publication_request_create(
+            actor=as_("owner_editor"),
+            dataset=d,
+            version_ids=[d.tables.get().current_version.pk],
+            licence_code="cc-by-4.0",
+            attribution="熊本市（テスト）",
+        )
     return world
