@@ -26,7 +26,16 @@ EVERYONE = frozenset(ACTORS)
 ADMIN_SITE_SUPERUSER_ONLY = frozenset(
     {"auth.user", "auth.group", "datarequests.datarequest", "jobs.job", "notify.notification"}
 )
-ADMIN_SITE_NO_ADD = frozenset({"access.apitoken", "audit.auditevent"})  # made by their owners / append-only
+# Made by their owners, append-only, or made only by the publication route:
+ADMIN_SITE_NO_ADD = frozenset(
+    {
+        "access.apitoken",
+        "audit.auditevent",
+        "publish.publicationrequest",
+        "publish.publishedversion",
+        "publish.aggregatespec",
+    }
+)
 ADMIN = frozenset({"admin"})
 EDITORS = frozenset({"owner_editor", "other_editor", "admin"})  # 編集 of some 課, or 管理
 OWNING_UNIT = frozenset({"owner_viewer", "owner_editor"})  # members of 健康づくり推進課 (and its 係)
