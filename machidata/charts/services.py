@@ -41,7 +41,8 @@ def _check(*, actor: Actor, title: str, sharing: str, document: dict[str, Any]) 
 def _unit_of(actor: Actor) -> int | None:
     """The actor's 課 today (the first membership), which "shared with the department" refers to."""
     return (
-        Membership.objects.active_on(timezone.localdate()).filter(user_id=actor.user_id)
+        Membership.objects.active_on(timezone.localdate())
+        .filter(user_id=actor.user_id)
         .order_by("id")
         .values_list("unit_id", flat=True)
         .first()
