@@ -189,5 +189,5 @@ def aggregate(
         out = out[:n]
     for s in reversed(list(sort)):
         col = str(s["column"])
-        out.sort(key=lambda r, c=col: _order(r.get(c)), reverse=s.get("direction") == "desc")
+        out.sort(key=lambda r: _order(r.get(col)), reverse=s.get("direction") == "desc")
     return out

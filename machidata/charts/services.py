@@ -42,7 +42,7 @@ def _unit_of(actor: Actor) -> int | None:
     """The actor's 課 today (the first membership), which "shared with the department" refers to."""
     return (
         Membership.objects.active_on(timezone.localdate())
-        .filter(user_id=actor.user_id)
+        .filter(user_id=actor.user_id or 0)
         .order_by("id")
         .values_list("unit_id", flat=True)
         .first()

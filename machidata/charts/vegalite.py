@@ -187,17 +187,18 @@ def _prepare(
     """Inline rows with labelled time buckets, and for each labelled column its labels in time order."""
     orders: dict[str, list[str]] = {}
     for col in columns.values():
-        if col.grain in LABEL_GRAINS:
+        grain = col.grain
+        if grain in LABEL_GRAINS:
             values = {r.get(col.name) for r in rows}
-            ordered = sorted(values, key=lambda v, g=col.grain: _order_key(v, g, week_start))
-            orders[col.name] = [grain_label(v, col.grain, wareki=wareki) for v in ordered]
+            ordered = sorted(values, key=lambda v: _order_key(v, grain, week_start))
+            orders[col.name] = [grain_label(v, grain, wareki=wareki) for v in ordered]
     data = []
     for r in rows:
         out: dict[str, Any] = {}
         for name, value in r.items():
-            col = columns.get(name)
-            if col is not None and col.grain in LABEL_GRAINS:
-                out[name] = grain_label(value, col.grain, wareki=wareki)
+            found = columns.get(name)
+            if found is not None and found.grain in LABEL_GRAINS:
+                out[name] = grain_label(value, found.grain, wareki=wareki)
             else:
                 out[name] = _plain(value)
         data.append(out)

@@ -30,7 +30,8 @@ def _actor(request: HttpRequest) -> Actor:
 def chart_list_view(request: HttpRequest) -> HttpResponse:
     """The charts the actor may see (shared with them and whose table they may read), newest first."""
     actor = _actor(request)
-    scope = request.GET.get("scope") if request.GET.get("scope") in SCOPES else "all"
+    scope = str(request.GET.get("scope") or "all")
+    scope = scope if scope in SCOPES else "all"
     page = Paginator(chart_list(actor=actor, scope=scope), settings.MACHIDATA_PAGE_SIZE).get_page(
         request.GET.get("page")
     )

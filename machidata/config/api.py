@@ -89,6 +89,7 @@ def _mount() -> None:
     from machidata.access.api import router as access_router
     from machidata.catalog.api import router as catalog_router
     from machidata.catalog.table_api import router as table_router
+    from machidata.charts.api import router as charts_router
     from machidata.datarequests.api import router as datarequests_router
     from machidata.jobs.api import router as jobs_router
     from machidata.search.api import router as search_router
@@ -100,6 +101,7 @@ def _mount() -> None:
     api.add_router("/jobs", jobs_router)
     api.add_router("/support", support_router)
     api.add_router("/data-requests", datarequests_router)
+    api.add_router("/charts", charts_router)
     api.add_router("/search", search_router)
 
 
