@@ -88,6 +88,7 @@ def _http_error(request: HttpRequest, exc: HttpError) -> HttpResponse:
 def _mount() -> None:
     from machidata.access.api import router as access_router
     from machidata.catalog.api import router as catalog_router
+    from machidata.catalog.query_api import router as query_router
     from machidata.catalog.table_api import router as table_router
     from machidata.charts.api import router as charts_router
     from machidata.datarequests.api import router as datarequests_router
@@ -103,6 +104,7 @@ def _mount() -> None:
     api.add_router("/data-requests", datarequests_router)
     api.add_router("/charts", charts_router)
     api.add_router("/search", search_router)
+    api.add_router("/query", query_router)
 
 
 _mount()

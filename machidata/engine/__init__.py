@@ -7,9 +7,9 @@ reaches it, access has been decided.
 
 from machidata.engine.compile import compile_sql, nfkc_lower
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
-from machidata.engine.exports import ExportResult, export, json_value
+from machidata.engine.exports import ExportResult, export, json_value, table_arrow_stream, table_csv
 from machidata.engine.profile import ColumnProfile, HistogramBin, profile_columns
-from machidata.engine.query import Filter, Sort, TableQuery, ValidatedQuery
+from machidata.engine.query import Filter, GroupBy, Measure, Sort, TableQuery, TopN, ValidatedQuery
 from machidata.engine.run import QueryResult, run_query
 from machidata.engine.staging import StagedParquet, stage_csv_to_parquet
 from machidata.engine.types import Kind, kind_of
@@ -21,12 +21,15 @@ __all__ = [
     "EngineTimeout",
     "ExportResult",
     "Filter",
+    "GroupBy",
     "HistogramBin",
     "Kind",
+    "Measure",
     "QueryResult",
     "Sort",
     "StagedParquet",
     "TableQuery",
+    "TopN",
     "ValidatedQuery",
     "compile_sql",
     "export",
@@ -36,4 +39,6 @@ __all__ = [
     "profile_columns",
     "run_query",
     "stage_csv_to_parquet",
+    "table_arrow_stream",
+    "table_csv",
 ]

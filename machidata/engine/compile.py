@@ -9,6 +9,12 @@ finds "カナ". The cell side is the scalar function ``machidata_nfkc_lower`` th
 :mod:`machidata.engine.sandbox` registers on each connection (vectorised with
 ``pyarrow.compute.utf8_normalize``); the search word goes through the same pyarrow functions here,
 so both sides use one normalisation. Another backend (Spark, Trino) must provide the same function.
+
+Aggregation (group_by, measures, top_n) compiles to one GROUP BY with window functions on top for
+shares, rates and the previous period. Columns carry internal names (``__g0``, ``__m0``, ``__b0``)
+until the last projection renames them to their output names, so a user's name never collides with
+a helper column. Time buckets use only field extraction and truncation on naive timestamps, which
+do not depend on the session time zone (Ibis sets DuckDB's to UTC).
 """
 
 from __future__ import annotations
@@ -20,7 +26,14 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
-from machidata.engine.query import CheckedFilter, TableQuery, ValidatedQuery
+from machidata.engine.query import (
+    WEEKDAY_LABELS,
+    CheckedFilter,
+    CheckedGroup,
+    CheckedMeasure,
+    TableQuery,
+    ValidatedQuery,
+)
 from machidata.engine.types import SchemaLike, kind_of
 
 NFKC_FUNCTION = "machidata_nfkc_lower"
@@ -91,9 +104,186 @@ def filtered(table: ir.Table, q: ValidatedQuery) -> ir.Table:
     return table.filter([predicate(table, f) for f in q.filters])
 
 
+def _gkey(i: int) -> str:
+    return f"__g{i}"
+
+
+def _mkey(i: int) -> str:
+    return f"__m{i}"
+
+
+def _bucket(col: ir.Value, g: CheckedGroup) -> ir.Value:  # noqa: PLR0911 — one branch per grain
+    """The group key expression for one column and grain (weekday as its Monday-first index 0–6)."""
+    if g.grain is None:
+        return col
+    if g.grain == "hour":
+        return col.hour()
+    if g.grain == "weekday":
+        return col.day_of_week.index()
+    if g.grain == "year":
+        return col.year()
+    if g.grain == "fiscal_year":
+        # April start: January–March belong to the fiscal year that began the previous April.
+        return col.year() - (col.month() < 4).cast("int32")
+    unit = {"day": "D", "week": "W", "month": "M", "quarter": "Q"}[g.grain]
+    if g.kind == "date" and g.grain == "day":
+        return col
+    return col.truncate(unit).cast("date")
+
+
+_PREVIOUS_STEP: dict[str, Any] = {
+    "day": ibis.interval(days=1),
+    "week": ibis.interval(days=7),
+    "month": ibis.interval(months=1),
+    "quarter": ibis.interval(months=3),
+}
+
+
+def _base(t: ir.Table, m: CheckedMeasure) -> ir.Scalar:
+    """The per-group base of a derived measure: the row count, or the sum of its column."""
+    return t.count() if m.column is None else t[m.column].sum()
+
+
+def _aggregate(t: ir.Table, m: CheckedMeasure) -> ir.Scalar:  # noqa: PLR0911 — one branch per op
+    """The reduction of one plain measure."""
+    if m.op == "count":
+        return t.count() if m.column is None else t[m.column].count()
+    col = t[m.column]
+    if m.op == "sum":
+        return col.sum()
+    if m.op == "avg":
+        return col.mean()
+    if m.op == "median":
+        return col.median()
+    if m.op == "min":
+        return col.min()
+    if m.op == "max":
+        return col.max()
+    if m.op == "count_distinct":
+        return col.nunique()
+    raise AssertionError(f"unhandled measure op {m.op}")  # pragma: no cover
+
+
+def _reductions(t: ir.Table, q: ValidatedQuery) -> dict[str, ir.Scalar]:
+    """Every reduction of the GROUP BY: plain measures, bases of derived ones, and rate denominators."""
+    out: dict[str, ir.Scalar] = {}
+    for i, m in enumerate(q.measures):
+        if m.op == "rate_per":
+            den = t[m.denominator]
+            out[f"__d{i}"] = den.sum() if m.denominator_agg == "sum" else den.max()
+        out[f"__b{i}" if m.op in _DERIVED else _mkey(i)] = (
+            _base(t, m) if m.op in _DERIVED else _aggregate(t, m)
+        )
+    return out
+
+
+_DERIVED = frozenset(
+    {"share_of_total", "share_of_row", "share_of_column", "rate_per", "change_from_previous", "target_ratio"}
+)
+
+
+def _derived(g: ir.Table, q: ValidatedQuery, i: int, m: CheckedMeasure) -> ir.Value:
+    """One derived measure over the grouped table ``g`` (window functions over groups)."""
+    base = g[f"__b{i}"].cast("float64")
+    if m.op == "share_of_total":
+        return base / base.sum().over(ibis.window()).nullif(0)
+    if m.op in {"share_of_row", "share_of_column"}:
+        by = g[_gkey(0 if m.op == "share_of_row" else 1)]
+        return base / base.sum().over(ibis.window(group_by=[by])).nullif(0)
+    if m.op == "rate_per":
+        return base / g[f"__d{i}"].cast("float64").nullif(0) * m.per
+    if m.op == "target_ratio":
+        return base / ibis.literal(float(m.target or 0), type="float64")
+    along = m.along
+    assert along is not None
+    key_index = q.groups.index(along)
+    key = g[_gkey(key_index)]
+    others = [g[_gkey(j)] for j in range(len(q.groups)) if j != key_index]
+    w = ibis.window(group_by=others, order_by=[key])
+    ratio = base / base.lag().over(w).nullif(0)
+    if along.grain is None:
+        return ratio
+    previous = key.lag().over(w)
+    expected = key - 1 if along.grain in {"year", "fiscal_year"} else key - _PREVIOUS_STEP[along.grain]
+    return ibis.ifelse(previous == expected, ratio, ibis.null("float64"))
+
+
+def _output(g: ir.Table, q: ValidatedQuery) -> dict[str, ir.Value]:
+    """Internal columns renamed to output names (weekday indexes become 月〜日)."""
+    out: dict[str, ir.Value] = {}
+    for i, grp in enumerate(q.groups):
+        col = g[_gkey(i)]
+        if grp.grain == "weekday":
+            col = col.cases(*list(enumerate(WEEKDAY_LABELS)))
+        out[grp.name] = col
+    for i, m in enumerate(q.measures):
+        out[m.name] = g[_mkey(i)]
+    return out
+
+
+def _internal(name: str, q: ValidatedQuery) -> str:
+    """The internal column of an output name (sort keys name outputs)."""
+    for i, grp in enumerate(q.groups):
+        if grp.name == name:
+            return _gkey(i)
+    for i, m in enumerate(q.measures):
+        if m.name == name:
+            return _mkey(i)
+    raise AssertionError(f"unknown output {name}")  # pragma: no cover — validation checks sort keys
+
+
 def apply_aggregation(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
-    """EXTENSION POINT (BI): group_by, time buckets and measures compile here (issue 7); rows pass through now."""
-    return expr
+    """Group the filtered rows and compute measures, shares and top N; columns keep internal names.
+
+    The result is unordered; :func:`aggregated_page` sorts, names and pages it.
+    """
+    if not q.is_aggregate:
+        return expr
+    keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
+    reductions = _reductions(expr, q)
+    if not reductions:
+        g = expr.select(**keys).distinct()
+    elif keys:
+        g = expr.group_by(**keys).aggregate(**reductions)
+    else:
+        g = expr.aggregate(**reductions)
+    derived = {_mkey(i): _derived(g, q, i, m) for i, m in enumerate(q.measures) if m.op in _DERIVED}
+    if derived:
+        g = g.mutate(**derived)
+    if q.top_n is not None:
+        by = g[_internal(q.top_n.by, q)]
+        order = [ibis.desc(by), *(ibis.asc(g[_gkey(i)]) for i in range(len(q.groups)))]
+        g = g.mutate(__rank=ibis.row_number().over(ibis.window(order_by=order)))
+        g = g.filter(g["__rank"] < q.top_n.n).drop("__rank")
+    return g
+
+
+def aggregated_order(g: ir.Table, q: ValidatedQuery) -> list[Any]:
+    """Sort keys of an aggregate: the asked ones, else top-N's measure descending; group keys break ties."""
+    keys: list[Any] = [
+        ibis.desc(_internal(s.column, q)) if s.direction == "desc" else ibis.asc(_internal(s.column, q))
+        for s in q.sort
+    ]
+    if not keys and q.top_n is not None:
+        keys.append(ibis.desc(_internal(q.top_n.by, q)))
+    named = {s.column for s in q.sort}
+    keys += [ibis.asc(_gkey(i)) for i, grp in enumerate(q.groups) if grp.name not in named]
+    return keys
+
+
+def aggregated_page(
+    g: ir.Table, q: ValidatedQuery, *, limit: int | None, carry: tuple[str, ...] = ()
+) -> ir.Table:
+    """Sort, rename to output names, select ``fields`` (plus internal ``carry`` columns) and cut the page."""
+    order = aggregated_order(g, q)
+    if order:
+        g = g.order_by(order)
+    out = _output(g, q)
+    names = q.fields if q.fields is not None else tuple(out)
+    g = g.select(**{n: out[n] for n in names}, **{c: g[c] for c in carry})
+    if limit is not None or q.offset:
+        g = g.limit(limit, offset=q.offset)
+    return g
 
 
 def ordered_page(expr: ir.Table, q: ValidatedQuery, *, limit: int | None) -> ir.Table:
@@ -111,7 +301,9 @@ def ordered_page(expr: ir.Table, q: ValidatedQuery, *, limit: int | None) -> ir.
 
 def compile_query(table: ir.Table, q: ValidatedQuery, *, limit: int | None) -> ir.Table:
     """The whole query as one Ibis expression; ``limit`` is the effective row limit after caps."""
-    return ordered_page(apply_aggregation(filtered(table, q), q), q, limit=limit)
+    if q.is_aggregate:
+        return aggregated_page(apply_aggregation(filtered(table, q), q), q, limit=limit)
+    return ordered_page(filtered(table, q), q, limit=limit)
 
 
 def compile_sql(query: TableQuery, schema: SchemaLike, *, table_name: str = "t") -> str:

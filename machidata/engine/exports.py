@@ -115,6 +115,20 @@ def export(
     return ExportResult(result.rows, truncated, result.replaced_characters, result.sheets)
 
 
+def table_csv(table: pa.Table, out: IO[bytes], *, encoding: CsvEncoding = "utf-8-sig") -> ExportResult:
+    """Write an Arrow table already in memory (a query result) as CSV, the same way :func:`export` does."""
+    reader = pa.RecordBatchReader.from_batches(table.schema, table.to_batches())
+    rows, replaced = _write_csv(table.schema, _capped(reader, None), out, encoding)
+    return ExportResult(rows=rows, replaced_characters=replaced)
+
+
+def table_arrow_stream(table: pa.Table, out: IO[bytes]) -> ExportResult:
+    """Write an Arrow table as an Arrow IPC stream (what pyarrow, polars, R arrow and DuckDB read directly)."""
+    with pa.ipc.new_stream(out, table.schema) as writer:
+        writer.write_table(table)
+    return ExportResult(rows=table.num_rows)
+
+
 class _capped:  # noqa: N801 — a small iterator that reads like a function at its call site
     """Iterate record batches, stopping after ``cap`` rows and remembering whether rows were left."""
 

@@ -1,9 +1,46 @@
-"""TableQuery: the one declarative query (fields, filters, sort, paging), validated against a table schema.
+"""TableQuery: the one declarative query (fields, filters, grouping, measures, sort, top N, paging).
 
-The BI issue (issue 7) extends this model with grouping, time buckets and measures. The extension
-points are marked ``EXTENSION POINT (BI)`` here and in :mod:`machidata.engine.compile`: new fields go
-on :class:`TableQuery`, their checks go in :meth:`TableQuery.validate_against`, and their compilation goes in
-``compile.apply_aggregation``. Nothing in this module knows users, models or files.
+A query without ``group_by`` and ``measures`` returns rows (the explorer). With either, it returns one
+row per group (BI: charts, crosstabs, KPIs), compiled in :mod:`machidata.engine.compile`. The JSON
+shape (the charts room and ``/api/v1/query`` rely on it)::
+
+    {"filters": [...], "group_by": [{"column": "覚知日時", "grain": "fiscal_year", "as": "年度"}],
+     "measures": [{"op": "count"}, {"op": "median", "column": "現場到着所要時間（分）"}],
+     "sort": [{"column": "件数", "direction": "desc"}], "top_n": {"n": 10, "by": "件数"},
+     "limit": 100, "offset": 0}
+
+Time buckets (design guide §5: values are naive Asia/Tokyo wall-clock time, so buckets never depend
+on a session or process time zone): ``day``/``week`` (ISO, Monday start)/``month``/``quarter`` give
+the first day of the bucket as a date; ``year`` the calendar year and ``fiscal_year`` the year in
+which the April–March fiscal year starts (2024-03-31 23:30 → 2023, 2024-04-01 00:30 → 2024), as
+integers; ``weekday`` the labels 月 火 水 木 金 土 日, sorted in that order (not as text); ``hour`` 0–23.
+
+Measures: ``count`` (rows, or non-blank cells of ``column``), ``sum``/``avg``/``median`` (numbers),
+``min``/``max`` (anything orderable), ``count_distinct``. The derived measures work on a *base*
+value per group — the row count, or the sum of ``column`` when one is named:
+``share_of_total`` (base ÷ total of all groups), ``share_of_row`` (÷ total of the groups with the
+same value of the first group key), ``share_of_column`` (÷ total of the groups with the same value
+of the second group key), ``rate_per`` (base ÷ denominator × ``per``, default 1000; the denominator
+of a group is the largest value of ``denominator`` in it — a per-group constant such as a ward's
+population joined to each row — or its sum with ``"denominator_agg": "sum"`` when each row holds a
+part of it), ``change_from_previous`` (base ÷ base of the previous period of the time key ``along``,
+e.g. 1.05 = 5% more; blank when that period has no rows or a base of 0; other group keys are kept
+apart), ``target_ratio`` (base ÷ ``target``). Shares and rates are fractions (0.25 = 25%).
+
+``top_n`` keeps the ``n`` groups with the largest ``by`` measure (ties by the group keys) and drops
+the rest; no その他 row is produced. Shares are computed before the cut, so they stay shares of the
+whole. Results are ordered by ``sort`` (which names output columns), else by ``by`` descending under
+``top_n``, else by the group keys.
+
+Output names (``as`` overrides them; they must differ from each other): a group key is its column
+name, or ``列（粒度）`` with the grain's label (``覚知日時（年度）``); a measure is its label, with the
+column in brackets: ``件数``, ``件数（列）``, ``合計（列）``, ``平均（列）``, ``中央値（列）``, ``最小（列）``,
+``最大（列）``, ``種類数（列）``, ``構成比（件数）``/``構成比（合計（列））``, ``行内構成比（…）``,
+``列内構成比（…）``, ``件数（母数1,000あたり）``/``合計（列）（母数1,000あたり）`` with the denominator
+column's name as 母数, ``前期比（…）`` (``前年比`` along a year, ``前年度比`` along a fiscal year,
+``前月比``, ``前四半期比``, ``前週比``, ``前日比``), ``目標比（…）``.
+
+Nothing in this module knows users, models or files.
 """
 
 from __future__ import annotations
@@ -11,10 +48,19 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from pydantic import BaseModel, ConfigDict, ValidationError, field_validator
+from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from machidata.engine.errors import EngineQueryError
-from machidata.engine.types import KIND_LABELS, ORDERABLE_KINDS, Kind, SchemaLike, coerce_value, schema_kinds
+from machidata.engine.types import (
+    KIND_LABELS,
+    NUMERIC_KINDS,
+    ORDERABLE_KINDS,
+    TEMPORAL_KINDS,
+    Kind,
+    SchemaLike,
+    coerce_value,
+    schema_kinds,
+)
 
 FilterOp = Literal[
     "eq",
@@ -54,6 +100,75 @@ OP_LABELS: dict[str, str] = {
     "not_null": "空欄でない",
 }
 
+Grain = Literal["day", "week", "month", "quarter", "year", "fiscal_year", "weekday", "hour"]
+MeasureOp = Literal[
+    "count",
+    "sum",
+    "avg",
+    "median",
+    "min",
+    "max",
+    "count_distinct",
+    "share_of_total",
+    "share_of_row",
+    "share_of_column",
+    "rate_per",
+    "change_from_previous",
+    "target_ratio",
+]
+
+MAX_GROUP_KEYS = 5  # a chart shows at most x, colour, facet; a crosstab rows × columns
+MAX_MEASURES = 20
+MAX_TOP_N = 10_000
+MAX_NAME_LENGTH = 100
+
+GRAIN_LABELS: dict[str, str] = {
+    "day": "日",
+    "week": "週",
+    "month": "月",
+    "quarter": "四半期",
+    "year": "年",
+    "fiscal_year": "年度",
+    "weekday": "曜日",
+    "hour": "時",
+}
+# Stable order of weekday labels (ISO: Monday first); the engine sorts by this index, not by the text.
+WEEKDAY_LABELS: tuple[str, ...] = ("月", "火", "水", "木", "金", "土", "日")
+MEASURE_LABELS: dict[str, str] = {
+    "count": "件数",
+    "sum": "合計",
+    "avg": "平均",
+    "median": "中央値",
+    "min": "最小",
+    "max": "最大",
+    "count_distinct": "種類数",
+    "share_of_total": "構成比",
+    "share_of_row": "行内構成比",
+    "share_of_column": "列内構成比",
+    "rate_per": "率",
+    "change_from_previous": "前期比",
+    "target_ratio": "目標比",
+}
+# 前期比 named after the grain of the time key it runs along.
+CHANGE_LABELS: dict[str | None, str] = {
+    "year": "前年比",
+    "fiscal_year": "前年度比",
+    "quarter": "前四半期比",
+    "month": "前月比",
+    "week": "前週比",
+    "day": "前日比",
+}
+# Ops computed from a per-group base value (the count, or the sum of ``column``).
+DERIVED_OPS = frozenset(
+    {"share_of_total", "share_of_row", "share_of_column", "rate_per", "change_from_previous", "target_ratio"}
+)
+_NUMERIC_OPS = frozenset({"sum", "avg", "median"})
+_ORDERED_OPS = frozenset({"min", "max"})
+# Grains that make sense for a time of day (a ``time`` column) and those that need a date.
+_DATE_GRAINS = frozenset({"day", "week", "month", "quarter", "year", "fiscal_year", "weekday"})
+# Grains along which "the previous period" is one step back (weekday and hour wrap, so they are not).
+_STEP_GRAINS = frozenset({"day", "week", "month", "quarter", "year", "fiscal_year"})
+
 _SCALAR_OPS = frozenset({"eq", "ne", "gt", "ge", "lt", "le"})
 _LIST_OPS = frozenset({"in", "not_in"})
 _TEXT_OPS = frozenset({"contains", "starts_with"})
@@ -83,6 +198,40 @@ class Sort(BaseModel):
     direction: Literal["asc", "desc"] = "asc"
 
 
+class GroupBy(BaseModel):
+    """One group key: a column, optionally bucketed by a time grain, with an optional output name (``as``)."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    column: str
+    grain: Grain | None = None
+    as_: str | None = Field(default=None, alias="as")
+
+
+class Measure(BaseModel):
+    """One measure: an operation, its column (optional for counts and derived measures) and op-specific parameters."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    op: MeasureOp
+    column: str | None = None
+    as_: str | None = Field(default=None, alias="as")
+    per: int | None = None  # rate_per
+    denominator: str | None = None  # rate_per
+    denominator_agg: Literal["max", "sum"] | None = None  # rate_per
+    target: float | None = None  # target_ratio
+    along: str | None = None  # change_from_previous: the output name of a time group key
+
+
+class TopN(BaseModel):
+    """Keep the ``n`` groups with the largest value of the measure named ``by``."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    n: int
+    by: str
+
+
 class TableQuery(BaseModel):
     """A declarative query over one table: which columns, which rows, in what order, which page."""
 
@@ -93,10 +242,22 @@ class TableQuery(BaseModel):
     sort: tuple[Sort, ...] = ()
     limit: int | None = None
     offset: int = 0
-    # EXTENSION POINT (BI): group_by (columns with optional time buckets: day, week, month, quarter,
-    # year, fiscal_year, weekday, hour) and measures (count, sum, avg, median, min, max,
-    # count_distinct, share_of_total, ...) are added here by issue 7, checked in validate_against() and
-    # compiled in compile.apply_aggregation().
+    group_by: tuple[GroupBy, ...] = ()
+    measures: tuple[Measure, ...] = ()
+    top_n: TopN | None = None
+
+    @field_validator("group_by", mode="before")
+    @classmethod
+    def _group_names(cls, v: Any) -> Any:
+        """Accept a plain column name as a group key without a grain."""
+        if isinstance(v, list | tuple):
+            return [{"column": g} if isinstance(g, str) else g for g in v]
+        return v
+
+    @property
+    def is_aggregate(self) -> bool:
+        """True when the query returns one row per group rather than rows of the table."""
+        return bool(self.group_by or self.measures)
 
     @field_validator("sort", mode="before")
     @classmethod
@@ -122,16 +283,48 @@ class TableQuery(BaseModel):
     def validate_against(self, schema: SchemaLike) -> ValidatedQuery:
         """Check this query against a table schema and return it with every value coerced to its column's type."""
         kinds = schema_kinds(schema)
-        fields = _check_fields(self.fields, kinds)
         if len(self.filters) > MAX_FILTERS:
             raise EngineQueryError(f"条件が多すぎます（最大{MAX_FILTERS}件）。")
         filters = tuple(_check_filter(f, kinds) for f in self.filters)
-        sort = tuple(_check_sort(s, kinds) for s in self.sort)
         if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
             raise EngineQueryError(f"表示件数は1から{MAX_LIMIT:,}までの数で指定してください。")
         if not 0 <= self.offset <= MAX_OFFSET:
             raise EngineQueryError("開始位置は0以上の数で指定してください。")
-        return ValidatedQuery(fields=fields, filters=filters, sort=sort, limit=self.limit, offset=self.offset)
+        if not self.is_aggregate:
+            if self.top_n is not None:
+                raise EngineQueryError(
+                    "上位N件（top_n）は集計（group_by・measures）と一緒に指定してください。"
+                )
+            fields = _check_fields(self.fields, kinds)
+            sort = tuple(_check_sort(s, kinds) for s in self.sort)
+            return ValidatedQuery(
+                fields=fields, filters=filters, sort=sort, limit=self.limit, offset=self.offset
+            )
+        groups, measures = _check_aggregation(self.group_by, self.measures, kinds)
+        outputs = [g.name for g in groups] + [m.name for m in measures]
+        fields = _check_output_fields(self.fields, outputs)
+        for s in self.sort:
+            if s.column not in outputs:
+                raise EngineQueryError(f"並べ替え（sort）の「{s.column}」は集計結果の列ではありません。")
+        top_n = None
+        if self.top_n is not None:
+            if not 1 <= self.top_n.n <= MAX_TOP_N:
+                raise EngineQueryError(f"上位N件（top_n.n）は1から{MAX_TOP_N:,}までの数で指定してください。")
+            if self.top_n.by not in {m.name for m in measures}:
+                raise EngineQueryError(
+                    f"上位N件の基準（top_n.by）の「{self.top_n.by}」は集計値の名前ではありません。"
+                )
+            top_n = self.top_n
+        return ValidatedQuery(
+            fields=fields,
+            filters=filters,
+            sort=self.sort,
+            limit=self.limit,
+            offset=self.offset,
+            groups=groups,
+            measures=measures,
+            top_n=top_n,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -156,6 +349,38 @@ class ValidatedQuery:
     sort: tuple[Sort, ...]
     limit: int | None
     offset: int
+    groups: tuple[CheckedGroup, ...] = ()
+    measures: tuple[CheckedMeasure, ...] = ()
+    top_n: TopN | None = None
+
+    @property
+    def is_aggregate(self) -> bool:
+        """True when the query returns one row per group."""
+        return bool(self.groups or self.measures)
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedGroup:
+    """A group key that passed validation, with its output name and the kind of its source column."""
+
+    column: str
+    grain: Grain | None
+    name: str
+    kind: Kind
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedMeasure:
+    """A measure that passed validation, with its output name; ``along`` is resolved to a group."""
+
+    op: MeasureOp
+    column: str | None
+    name: str
+    per: int = 1000
+    denominator: str | None = None
+    denominator_agg: Literal["max", "sum"] = "max"
+    target: float | None = None
+    along: CheckedGroup | None = None
 
 
 def _unknown(column: str) -> EngineQueryError:
@@ -177,6 +402,181 @@ def _check_fields(fields: tuple[str, ...] | None, kinds: dict[str, Kind]) -> tup
             raise EngineQueryError(f"列「{name}」が2回選ばれています。")
         seen.add(name)
     return fields
+
+
+def _check_output_fields(fields: tuple[str, ...] | None, outputs: list[str]) -> tuple[str, ...] | None:
+    """In an aggregate query, ``fields`` picks (and orders) output columns by name."""
+    if fields is None:
+        return None
+    if not fields:
+        raise EngineQueryError("表示する列を1つ以上選んでください。")
+    for name in fields:
+        if name not in outputs:
+            raise EngineQueryError(f"表示する列（fields）の「{name}」は集計結果の列ではありません。")
+    if len(set(fields)) != len(fields):
+        raise EngineQueryError("表示する列（fields）に同じ列が2回選ばれています。")
+    return fields
+
+
+def _check_name(name: str, where: str) -> str:
+    """An output name given by ``as``: not blank, not too long."""
+    if not name.strip():
+        raise EngineQueryError(f"{where}の名前（as）が空です。")
+    if len(name) > MAX_NAME_LENGTH:
+        raise EngineQueryError(f"{where}の名前（as）が長すぎます（最大{MAX_NAME_LENGTH}文字）。")
+    return name
+
+
+def group_default_name(column: str, grain: str | None) -> str:
+    """The output name of a group key without ``as``: the column, or ``列（粒度）``."""
+    return column if grain is None else f"{column}（{GRAIN_LABELS[grain]}）"
+
+
+def _base_label(column: str | None) -> str:
+    """The label of a derived measure's base value: 件数 or 合計（列）."""
+    return "件数" if column is None else f"合計（{column}）"
+
+
+def measure_default_name(m: Measure, along_grain: str | None = None) -> str:
+    """The output name of a measure without ``as`` (rules in the module docstring)."""
+    if m.op == "count":
+        return "件数" if m.column is None else f"件数（{m.column}）"
+    if m.op not in DERIVED_OPS:
+        return f"{MEASURE_LABELS[m.op]}（{m.column}）"
+    base = _base_label(m.column)
+    if m.op == "rate_per":
+        return f"{base}（{m.denominator}{m.per or 1000:,}あたり）"
+    if m.op == "change_from_previous":
+        return f"{CHANGE_LABELS.get(along_grain, '前期比')}（{base}）"
+    return f"{MEASURE_LABELS[m.op]}（{base}）"
+
+
+def _check_group(g: GroupBy, i: int, kinds: dict[str, Kind]) -> CheckedGroup:
+    """Check one group key: the column exists and the grain fits its type."""
+    where = f"グループ化（group_by）の{i + 1}番目"
+    if g.column not in kinds:
+        raise EngineQueryError(f"{where}の列「{g.column}」はこの表にありません。")
+    kind = kinds[g.column]
+    if g.grain is not None:
+        label = GRAIN_LABELS[g.grain]
+        fits = kind in TEMPORAL_KINDS if g.grain in _DATE_GRAINS else kind in {"datetime", "time"}
+        if not fits:
+            raise EngineQueryError(
+                f"{where}：列「{g.column}」は{KIND_LABELS[kind]}の列なので「{label}」ごとにはまとめられません。"
+            )
+    elif kind == "other":
+        raise EngineQueryError(f"{where}：列「{g.column}」はこの種類の列なのでグループにできません。")
+    name = g.as_ if g.as_ is not None else group_default_name(g.column, g.grain)
+    return CheckedGroup(column=g.column, grain=g.grain, name=_check_name(name, where), kind=kind)
+
+
+def _check_measure(  # noqa: PLR0912 — one rule per op family reads best in one place
+    m: Measure, i: int, kinds: dict[str, Kind], groups: tuple[CheckedGroup, ...]
+) -> CheckedMeasure:
+    """Check one measure: its column's type fits the op, and its op-specific parameters are present and sane."""
+    where = f"集計値（measures）の{i + 1}番目（{MEASURE_LABELS[m.op]}）"
+    if m.column is not None and m.column not in kinds:
+        raise EngineQueryError(f"{where}の列「{m.column}」はこの表にありません。")
+    kind = kinds.get(m.column) if m.column is not None else None
+    needs_column = m.op in _NUMERIC_OPS | _ORDERED_OPS | {"count_distinct"}
+    if needs_column and m.column is None:
+        raise EngineQueryError(f"{where}には列（column）を指定してください。")
+    numeric = m.op in _NUMERIC_OPS or (m.op in DERIVED_OPS and m.column is not None)
+    if numeric and kind not in NUMERIC_KINDS:
+        raise EngineQueryError(
+            f"{where}：列「{m.column}」は{KIND_LABELS[kind or 'other']}の列なので計算できません（数値の列を選んでください）。"
+        )
+    if m.op in _ORDERED_OPS and kind not in ORDERABLE_KINDS:
+        raise EngineQueryError(
+            f"{where}：列「{m.column}」は{KIND_LABELS[kind or 'other']}の列なので大小を比べられません。"
+        )
+    extra = [
+        key
+        for key, allowed in (
+            ("per", {"rate_per"}),
+            ("denominator", {"rate_per"}),
+            ("denominator_agg", {"rate_per"}),
+            ("target", {"target_ratio"}),
+            ("along", {"change_from_previous"}),
+        )
+        if getattr(m, key) is not None and m.op not in allowed
+    ]
+    if extra:
+        raise EngineQueryError(f"{where}に不要な指定（{'・'.join(extra)}）があります。")
+    along: CheckedGroup | None = None
+    if m.op == "rate_per":
+        if m.denominator is None:
+            raise EngineQueryError(f"{where}には母数の列（denominator）を指定してください。")
+        if m.denominator not in kinds:
+            raise EngineQueryError(f"{where}の母数の列「{m.denominator}」はこの表にありません。")
+        if kinds[m.denominator] not in NUMERIC_KINDS:
+            raise EngineQueryError(f"{where}：母数の列「{m.denominator}」は数値の列ではありません。")
+        if m.per is not None and not 1 <= m.per <= 1_000_000_000:
+            raise EngineQueryError(f"{where}の「あたり」の数（per）は1以上の整数で指定してください。")
+    if m.op == "target_ratio" and (m.target is None or m.target == 0 or m.target != m.target):
+        raise EngineQueryError(f"{where}には0でない目標値（target）を指定してください。")
+    if m.op in {"share_of_row", "share_of_column"} and len(groups) < 2:
+        raise EngineQueryError(
+            f"{where}にはグループ化（group_by）の列が2つ以上必要です（1つ目が行、2つ目が列）。"
+        )
+    if m.op == "change_from_previous":
+        along = _resolve_along(m, where, groups)
+    name = m.as_ if m.as_ is not None else measure_default_name(m, along.grain if along else None)
+    return CheckedMeasure(
+        op=m.op,
+        column=m.column,
+        name=_check_name(name, where),
+        per=m.per if m.per is not None else 1000,
+        denominator=m.denominator,
+        denominator_agg=m.denominator_agg or "max",
+        target=m.target,
+        along=along,
+    )
+
+
+def _resolve_along(m: Measure, where: str, groups: tuple[CheckedGroup, ...]) -> CheckedGroup:
+    """The group key a change_from_previous runs along: named by ``along``, or the only time key."""
+    if m.along is not None:
+        found = [g for g in groups if m.along in {g.name, g.column}]
+        if not found:
+            raise EngineQueryError(
+                f"{where}：比べる時間の列（along）の「{m.along}」はグループ化の列ではありません。"
+            )
+        along = found[0]
+    else:
+        steps = [g for g in groups if g.grain in _STEP_GRAINS]
+        if len(steps) != 1:
+            raise EngineQueryError(
+                f"{where}には比べる時間の列（along）をグループ化の列から指定してください。"
+            )
+        along = steps[0]
+    if along.grain is None and along.kind not in ORDERABLE_KINDS:
+        raise EngineQueryError(f"{where}：列「{along.column}」は順序のない列なので前の期間と比べられません。")
+    if along.grain in {"weekday", "hour"}:
+        raise EngineQueryError(
+            f"{where}：「{GRAIN_LABELS[along.grain]}」は一巡するので前の期間と比べられません。"
+        )
+    return along
+
+
+def _check_aggregation(
+    group_by: tuple[GroupBy, ...], measures: tuple[Measure, ...], kinds: dict[str, Kind]
+) -> tuple[tuple[CheckedGroup, ...], tuple[CheckedMeasure, ...]]:
+    """Check group keys and measures, and that every output name is used once."""
+    if len(group_by) > MAX_GROUP_KEYS:
+        raise EngineQueryError(f"グループ化（group_by）の列が多すぎます（最大{MAX_GROUP_KEYS}列）。")
+    if len(measures) > MAX_MEASURES:
+        raise EngineQueryError(f"集計値（measures）が多すぎます（最大{MAX_MEASURES}件）。")
+    groups = tuple(_check_group(g, i, kinds) for i, g in enumerate(group_by))
+    checked = tuple(_check_measure(m, i, kinds, groups) for i, m in enumerate(measures))
+    seen: set[str] = set()
+    for name in [g.name for g in groups] + [m.name for m in checked]:
+        if name in seen:
+            raise EngineQueryError(
+                f"集計結果の列名「{name}」が重複しています。別の名前（as）を付けてください。"
+            )
+        seen.add(name)
+    return groups, checked
 
 
 def _check_sort(sort: Sort, kinds: dict[str, Kind]) -> Sort:

@@ -5,9 +5,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 
+import ibis
 import pyarrow as pa
 
-from machidata.engine.compile import compile_query, filtered
+from machidata.engine.compile import aggregated_page, apply_aggregation, compile_query, filtered
 from machidata.engine.errors import EngineQueryError
 from machidata.engine.query import TableQuery, ValidatedQuery
 from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, Sandbox, open_sandbox
@@ -44,7 +45,9 @@ def run_query(
 
     The query is validated against the files' own schema (``schema`` is used only when there are no
     files, i.e. an empty version). ``truncated`` is true when the page holds fewer rows than were
-    asked for and exist, because of ``max_rows``.
+    asked for and exist, because of ``max_rows``. For an aggregate query (``group_by``/``measures``)
+    the rows are groups and ``total`` is the number of groups (after ``top_n``), counted by a window
+    over the groups in the same statement, so the data files are scanned once.
     """
     if max_rows < 1:
         raise EngineQueryError("取得できる最大件数は1以上で指定してください。")
@@ -53,8 +56,11 @@ def run_query(
     ) as sb:
         checked = query.validate_against(sb.table.schema().to_pyarrow())
         limit = max_rows if checked.limit is None else min(checked.limit, max_rows)
-        total = _count(sb, checked)
-        table = compile_query(sb.table, checked, limit=limit).to_pyarrow()
+        if checked.is_aggregate:
+            table, total = _run_aggregate(sb, checked, limit=limit)
+        else:
+            total = _count(sb, checked)
+            table = compile_query(sb.table, checked, limit=limit).to_pyarrow()
     wanted = max(total - checked.offset, 0)
     if checked.limit is not None:
         wanted = min(wanted, checked.limit)
@@ -64,3 +70,28 @@ def run_query(
 def _count(sb: Sandbox, checked: ValidatedQuery) -> int:
     """Number of rows matching the filters, before paging."""
     return int(filtered(sb.table, checked).count().to_pyarrow().as_py())
+
+
+TOTAL_COLUMN = "__total"
+
+
+def _run_aggregate(sb: Sandbox, checked: ValidatedQuery, *, limit: int) -> tuple[pa.Table, int]:
+    """One page of groups and the number of groups, from one statement (a window count rides along)."""
+    taken = {g.name for g in checked.groups} | {m.name for m in checked.measures}
+    total_column = TOTAL_COLUMN
+    while total_column in taken:  # an output may be called anything, even "__total"
+        total_column += "_"
+    grouped = apply_aggregation(filtered(sb.table, checked), checked)
+    every = grouped[grouped.columns[0]].isnull().count().over(ibis.window())  # counts rows, blank keys too
+    grouped = grouped.mutate(**{total_column: every})
+    table = aggregated_page(grouped, checked, limit=limit, carry=(total_column,)).to_pyarrow()
+    if table.num_rows:
+        total = int(table.column(total_column)[0].as_py())
+    else:
+        total = 0 if checked.offset == 0 else _count_groups(sb, checked)
+    return table.drop_columns([total_column]), total
+
+
+def _count_groups(sb: Sandbox, checked: ValidatedQuery) -> int:
+    """Number of groups, for a page past the end (rare: the window count came back with no rows)."""
+    return int(apply_aggregation(filtered(sb.table, checked), checked).count().to_pyarrow().as_py())

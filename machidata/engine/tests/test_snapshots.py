@@ -48,6 +48,52 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "sort": [["day", "asc"]],
     },
     "no_paging": {"filters": [{"column": "amount", "op": "ge", "value": 1.5}]},
+    # Aggregates (issue 7): one GROUP BY, windows on top, internal names until the last projection.
+    "agg_fiscal_year_by_ward": {
+        "filters": [{"column": "flag", "op": "eq", "value": True}],
+        "group_by": [{"column": "at", "grain": "fiscal_year"}, "ward"],
+        "measures": [{"op": "count"}],
+    },
+    "agg_hour_weekday_heatmap": {
+        "group_by": [{"column": "at", "grain": "hour"}, {"column": "at", "grain": "weekday"}],
+        "measures": [{"op": "count", "as": "件数"}],
+        "sort": [{"column": "at（曜日）", "direction": "desc"}],
+    },
+    "agg_top_n_median": {
+        "group_by": ["ward"],
+        "measures": [{"op": "count"}, {"op": "median", "column": "amount"}, {"op": "share_of_total"}],
+        "top_n": {"n": 3, "by": "件数"},
+        "limit": 10,
+    },
+    "agg_time_buckets": {
+        "group_by": [
+            {"column": "day", "grain": "day"},
+            {"column": "at", "grain": "week"},
+            {"column": "at", "grain": "month"},
+            {"column": "day", "grain": "quarter"},
+            {"column": "day", "grain": "year"},
+        ],
+        "measures": [{"op": "sum", "column": "visits"}, {"op": "avg", "column": "amount"}, {"op": "min", "column": "name"}, {"op": "max", "column": "at"}, {"op": "count_distinct", "column": "ward"}],
+    },
+    "agg_shares_rates_targets": {
+        "group_by": ["ward", {"column": "day", "grain": "fiscal_year", "as": "年度"}],
+        "measures": [
+            {"op": "share_of_row"},
+            {"op": "share_of_column", "column": "amount"},
+            {"op": "rate_per", "column": "visits", "denominator": "amount", "per": 1000},
+            {"op": "rate_per", "denominator": "visits", "denominator_agg": "sum", "per": 100, "as": "率"},
+            {"op": "target_ratio", "target": 12.5},
+            {"op": "change_from_previous", "along": "年度"},
+        ],
+    },
+    "agg_change_from_previous_month": {
+        "group_by": [{"column": "at", "grain": "month"}],
+        "measures": [{"op": "sum", "column": "amount"}, {"op": "change_from_previous", "column": "amount"}],
+        "fields": ["前月比（合計（amount））", "at（月）"],
+        "limit": 12,
+        "offset": 12,
+    },
+    "agg_measures_only": {"measures": [{"op": "count"}, {"op": "count", "column": "name"}]},
 }  # fmt: skip
 
 

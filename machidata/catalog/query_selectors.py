@@ -1,0 +1,185 @@
+"""Run a TableQuery (rows, or groups and measures) over a table the actor may read: the read path of BI.
+
+Charts, dashboards, KPIs and ``/api/v1/query`` call :func:`table_query`; it applies the access policy
+(DISCOVER to know the table exists, READ to see its data: hidden and missing tables are the same
+404) and hands the engine only the files of one committed version. The engine's limits apply: at
+most ``MACHIDATA_ENGINE_MAX_ROWS`` rows (or groups) per answer, ``MACHIDATA_ENGINE_TIMEOUT_S`` per
+query, the sandbox's threads and memory limit.
+"""
+
+from __future__ import annotations
+
+import io
+from dataclasses import dataclass
+from typing import Any, Final
+
+import pyarrow as pa
+from django.conf import settings
+from django.db import transaction
+
+from machidata.access.policy import Action, Actor, can
+from machidata.audit.services import audit_record
+from machidata.catalog.models import Table, TableVersion
+from machidata.catalog.table_selectors import (
+    ID_COLUMN,
+    RAW_SUFFIX,
+    _engine_kwargs,
+    _kind,
+    _readable_version,
+    _schema_fields,
+    default_api_limit,
+    jsonable,
+    table_get,
+    version_get,
+)
+from machidata.core.errors import InvalidInput, NotFound
+from machidata.engine import EngineError, Sort, TableQuery, run_query, table_arrow_stream, table_csv
+from machidata.lake.readers import arrow_schema, files_for
+
+QUERY_FORMATS: Final = ("json", "csv", "arrow")
+ARROW_STREAM_TYPE: Final = "application/vnd.apache.arrow.stream"
+
+
+@dataclass(frozen=True)
+class QueryAnswer:
+    """The result of one query: Arrow rows, the number of rows (or groups) in all, and paging."""
+
+    table: Table
+    version: TableVersion
+    result: pa.Table
+    total: int
+    truncated: bool
+    offset: int
+    aggregate: bool
+
+    @property
+    def columns(self) -> list[dict[str, str]]:
+        """Output columns with their plain type (文字列, 整数, … as engine kinds)."""
+        declared = _schema_fields(self.table)
+        return [
+            {"name": f.name, "type": _kind(f.name, str(f.type), declared.get(f.name, {}))}
+            for f in self.result.schema
+        ]
+
+    def rows(self) -> list[list[Any]]:
+        """Rows as JSON-safe lists in column order."""
+        names = self.result.column_names
+        return [[jsonable(r[n]) for n in names] for r in self.result.to_pylist()]
+
+
+def table_for_query(
+    *, actor: Actor, table_id: int | None = None, dataset: str | None = None, name: str | None = None
+) -> Table:
+    """The table a query names, by id or by dataset slug and table name; 404 when missing or hidden."""
+    if table_id is not None:
+        if dataset is not None or name is not None:
+            raise InvalidInput("表は table_id か、dataset と table の組のどちらか一方で指定してください。")
+        table = (
+            Table.objects.select_related("current_version", "dataset", "dataset__owner")
+            .filter(pk=table_id)
+            .first()
+        )
+        if table is None or not can(actor, Action.DISCOVER, table.dataset):
+            raise NotFound("表が見つかりません。")
+        return table
+    if not dataset or not name:
+        raise InvalidInput("表を table_id か、dataset と table の組で指定してください。")
+    return table_get(actor=actor, slug=dataset, name=name)
+
+
+def _parse(query: TableQuery | dict[str, Any] | None) -> TableQuery:
+    """A TableQuery from JSON-like data; shape errors become a Japanese InvalidInput naming the field."""
+    if isinstance(query, TableQuery):
+        return query
+    try:
+        return TableQuery.from_dict(query or {})
+    except EngineError as exc:
+        raise InvalidInput(exc.message, details={"query": exc.message}) from None
+
+
+def table_query(
+    *,
+    actor: Actor,
+    table: Table,
+    query: TableQuery | dict[str, Any] | None,
+    version: int | None = None,
+) -> QueryAnswer:
+    """Run ``query`` over a version of ``table`` (READ; the current version unless ``version`` pins one).
+
+    Row queries (no group_by/measures) get one page (the API's default page size when they name no
+    limit) with ``_id`` appended to the sort, and leave out the ``__raw`` columns unless named;
+    aggregate queries get every group up to ``MACHIDATA_ENGINE_MAX_ROWS``.
+    """
+    parsed = _parse(query)
+    readable = _readable_version(actor, table, version_get(actor=actor, table=table, number=version))
+    if readable is None:
+        raise NotFound("この表にはまだデータがありません。")
+    schema = arrow_schema(readable)
+    if not parsed.is_aggregate:
+        update: dict[str, Any] = {}
+        if parsed.limit is None:
+            update["limit"] = default_api_limit()
+        if parsed.fields is None:
+            update["fields"] = tuple(n for n in schema.names if not n.endswith(RAW_SUFFIX))
+        if ID_COLUMN in schema.names and not any(s.column == ID_COLUMN for s in parsed.sort):
+            update["sort"] = (*parsed.sort, Sort(column=ID_COLUMN))  # stable pages
+        parsed = parsed.model_copy(update=update)
+    try:
+        result = run_query(
+            files_for(readable),
+            parsed,
+            max_rows=int(settings.MACHIDATA_ENGINE_MAX_ROWS),
+            timeout_s=settings.MACHIDATA_ENGINE_TIMEOUT_S,
+            schema=schema,
+            **_engine_kwargs(),
+        )
+    except EngineError as exc:
+        raise InvalidInput(exc.message, details={"query": exc.message}) from None
+    return QueryAnswer(
+        table=table,
+        version=readable,
+        result=result.table,
+        total=result.total,
+        truncated=result.truncated,
+        offset=result.offset,
+        aggregate=parsed.is_aggregate,
+    )
+
+
+@dataclass(frozen=True)
+class QueryFile:
+    """A query answer serialised for download: bytes, a file name and a content type."""
+
+    content: bytes
+    filename: str
+    content_type: str
+
+
+def query_file(*, actor: Actor, answer: QueryAnswer, fmt: str) -> QueryFile:
+    """The answer as CSV (UTF-8 with BOM, for Excel) or an Arrow IPC stream; audited as data.query_export."""
+    if fmt not in ("csv", "arrow"):
+        raise InvalidInput(f"形式「{fmt}」では書き出せません（json・csv・arrow）。")
+    out = io.BytesIO()
+    if fmt == "csv":
+        table_csv(answer.result, out, encoding="utf-8-sig")
+        content_type, ext = "text/csv; charset=utf-8", "csv"
+    else:
+        table_arrow_stream(answer.result, out)
+        content_type, ext = ARROW_STREAM_TYPE, "arrows"
+    table = answer.table
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="data.query_export",
+            obj=answer.version,
+            changes={
+                "dataset": table.dataset.slug,
+                "table": table.name,
+                "version": answer.version.number,
+                "format": fmt,
+                "rows": answer.result.num_rows,
+                "aggregate": answer.aggregate,
+            },
+        )
+    filename = f"{table.dataset.slug}_{table.name}_v{answer.version.number}_query.{ext}"
+    return QueryFile(content=out.getvalue(), filename=filename, content_type=content_type)
