@@ -6,8 +6,8 @@ from typing import Any, Final
 
 from django import forms
 
-from machidata.charts.aggregate import GRAINS, OPS, key_name, measure_name
 from machidata.charts.models import Sharing
+from machidata.charts.names import GRAINS, OPS, key_name, measure_name
 from machidata.charts.vegalite import CHART_TYPES, ROW_CHARTS, STACKS
 
 FILTER_OPS: Final = {"eq": "等しい", "ne": "等しくない", "contains": "含む", "ge": "以上", "le": "以下"}
@@ -121,16 +121,16 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
         group_by = []
         x_name = None
         if x:
-            g = {"column": x, "grain": grain}
+            g: dict[str, Any] = {"column": x, "grain": grain}
+            x_name = g["as"] = key_name(g)
             group_by.append(g)
-            x_name = key_name(g)
         color_name = None
         if color and color != x:
-            group_by.append({"column": color, "grain": None})
+            group_by.append({"column": color, "grain": None, "as": color})
             color_name = color
         query["group_by"] = group_by
         query["measures"] = [measure]
-        value = measure_name(measure)
+        value = measure["as"] = measure_name(measure)
         if data.get("top_n"):
             query["top_n"] = {"n": data["top_n"], "by": value}
         if kind == "heatmap":

@@ -15,15 +15,8 @@ from django.db.models import QuerySet
 
 from machidata.access.policy import Action, Actor, restrict_related, restrict_shared
 from machidata.catalog.models import Table, TableVersion
-from machidata.catalog.table_selectors import (
-    Filter,
-    TableQuery,
-    table_fields,
-    table_get,
-    table_rows,
-    version_get,
-)
-from machidata.charts import aggregate as agg
+from machidata.catalog.query_selectors import table_query
+from machidata.catalog.table_selectors import table_get
 from machidata.charts.models import Chart
 from machidata.charts.vegalite import (
     ROW_CHARTS,
@@ -87,100 +80,55 @@ class ChartData:
     notes: list[str] = field(default_factory=list)
 
 
-def _kinds(table: Table, version: TableVersion | None) -> dict[str, str]:
-    return {f.name: f.kind for f in table_fields(table, version)}
-
-
-def _output_columns(query: dict[str, Any], kinds: dict[str, str], visual: dict[str, Any]) -> list[Column]:
+def _grains(query: dict[str, Any], names: list[str]) -> dict[str, str | None]:
+    """The time grain of each output column: group keys come first, in the order of ``group_by``."""
     group_by = query.get("group_by") or []
-    measures = query.get("measures") or []
-    if not group_by and not measures:
-        wanted = [visual.get(k) for k in ("x", "y", "color") if visual.get(k)]
-        return [Column(str(n), kinds.get(str(n), "string")) for n in dict.fromkeys(wanted)]
-    cols = []
-    for g in group_by:
-        grain = g.get("grain")
-        kind = kinds.get(str(g["column"]), "string")
-        if grain in {"year", "fiscal_year", "hour"}:
-            kind = "integer"
-        elif grain == "weekday":
-            kind = "string"
-        elif grain:
-            kind = "date"
-        cols.append(Column(agg.key_name(g), kind, grain))
-    for m in measures or [{"op": "count"}]:
-        op = m.get("op")
-        kind = "integer" if op in {"count", "count_distinct"} else "number"
-        if op in {"min", "max"}:
-            kind = kinds.get(str(m.get("column")), "number")
-        cols.append(Column(agg.measure_name(m), kind))
-    return cols
+    return {
+        name: (g.get("grain") if isinstance(g, dict) else None)
+        for name, g in zip(names, group_by, strict=False)
+    }
 
 
-def document_table(*, actor: Actor, document: dict[str, Any]) -> tuple[Table, TableVersion | None]:
-    """The table (READ) and version a chart document names; NotFound/PermissionDenied as for the table's page."""
+def document_table(*, actor: Actor, document: dict[str, Any]) -> tuple[Table, int | None]:
+    """The table (READ) a chart document names and its pinned version number (None: the latest)."""
     ref = (document.get("query") or {}).get("table") or {}
     if not ref.get("dataset") or not ref.get("name"):
         raise InvalidInput("グラフにする表を選んでください。")
     table = table_get(actor=actor, slug=str(ref["dataset"]), name=str(ref["name"]), action=Action.READ)
     number = ref.get("version")
-    version = version_get(actor=actor, table=table, number=int(number) if number else None)
-    return table, version
+    return table, int(number) if number else None
+
+
+def document_query(document: dict[str, Any]) -> dict[str, Any]:
+    """The TableQuery JSON of a chart document: its filters, grouping and measures (row charts: the plotted columns)."""
+    query = {k: v for k, v in (document.get("query") or {}).items() if k != "table"}
+    visual = document.get("visual") or {}
+    if visual.get("type") in ROW_CHARTS:
+        wanted = [str(visual[k]) for k in ("x", "y", "color") if visual.get(k)]
+        return {"fields": list(dict.fromkeys(wanted)), "filters": query.get("filters") or [],
+                "limit": int(settings.MACHIDATA_ENGINE_MAX_ROWS)}  # fmt: skip
+    if not query.get("measures"):
+        query["measures"] = [{"op": "count"}]
+    return query
 
 
 def document_data(*, actor: Actor, document: dict[str, Any]) -> ChartData:
-    """Run a chart document's query for ``actor`` (READ on its table, checked now) and group its rows."""
-    table, version = document_table(actor=actor, document=document)
-    query = document.get("query") or {}
-    visual = document.get("visual") or {}
-    kinds = _kinds(table, version)
-    needed: list[str] = []
-    for g in query.get("group_by") or []:
-        needed.append(str(g.get("column")))
-    for m in query.get("measures") or []:
-        if m.get("column"):
-            needed.append(str(m["column"]))
-    if not query.get("group_by") and not query.get("measures"):
-        needed += [str(visual[k]) for k in ("x", "y", "color") if visual.get(k)]
-    missing = [n for n in dict.fromkeys(needed) if n not in kinds]
-    if missing:
-        raise InvalidInput(f"列「{missing[0]}」はこの表にありません。")
-    try:
-        filters = tuple(Filter(**f) for f in query.get("filters") or [])
-    except (TypeError, ValueError) as exc:
-        raise InvalidInput("絞り込みの条件の形式が正しくありません。") from exc
-    max_rows = int(settings.MACHIDATA_ENGINE_MAX_ROWS)
-    page = table_rows(
-        actor=actor,
-        table=table,
-        version=version,
-        query=TableQuery(fields=tuple(dict.fromkeys(needed)) or None, filters=filters, limit=max_rows),
-    )
+    """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path."""
+    table, number = document_table(actor=actor, document=document)
+    query = document_query(document)
+    answer = table_query(actor=actor, table=table, query=query, version=number)
+    names = list(answer.result.column_names)
+    grains = _grains(query, names) if answer.aggregate else {}
+    columns = [Column(c["name"], c["type"], grains.get(c["name"])) for c in answer.columns]
+    rows = answer.result.to_pylist()
     notes = []
-    if page.total > len(page.raw):
+    if answer.truncated or answer.total > len(rows):
+        what = "グループ" if answer.aggregate else "行"
         notes.append(
-            f"該当する{page.total:,}行のうち先頭の{len(page.raw):,}行だけで集計しています"
-            "（行数の上限 MACHIDATA_ENGINE_MAX_ROWS）。"
+            f"該当する{answer.total:,}{what}のうち先頭の{len(rows):,}{what}だけを表示しています"
+            "（上限 MACHIDATA_ENGINE_MAX_ROWS）。上位N件や絞り込みで減らしてください。"
         )
-    grouped = bool(query.get("group_by") or query.get("measures")) and visual.get("type") not in ROW_CHARTS
-    try:
-        rows = (
-            agg.aggregate(
-                page.raw,
-                group_by=query.get("group_by") or [],
-                measures=query.get("measures") or [],
-                top_n=query.get("top_n"),
-                sort=query.get("sort") or [],
-            )
-            if grouped
-            else [dict(r) for r in page.raw]
-        )
-    except agg.AggregateError as exc:
-        raise InvalidInput(str(exc)) from None
-    columns = _output_columns(query if grouped else {}, kinds, visual)
-    return ChartData(
-        rows=rows, columns=columns, version=page.version, truncated=page.total > len(page.raw), notes=notes
-    )
+    return ChartData(rows=rows, columns=columns, version=answer.version, truncated=bool(notes), notes=notes)
 
 
 @dataclass
