@@ -114,3 +114,37 @@ def test_delete_only_by_owner_or_admin(actors: Actors, table: Table) -> None:
     assert actors.client("owner_viewer").post(url).status_code == 403
     assert actors.client("owner_editor").post(url).status_code == 302
     assert not Chart.objects.filter(pk=chart.pk).exists()
+
+
+def test_fiscal_year_and_hour_at_the_3_31_to_4_1_edge_in_exports(actors: Actors, table: Table) -> None:
+    # 時刻 runs from 2024-03-31 23:30 by the hour: the first row is 令和5年度 at 23時, the rest 令和6年度.
+    document = bar_document(table)
+    document["query"]["group_by"] = [{"column": "時刻", "grain": "fiscal_year", "as": "年度"}]
+    document["visual"].update({"x": "年度"})
+    chart = make_chart(actors, table)
+    chart_update(actor=actor_for(actors.users["owner_editor"]), chart=chart, lock_version=1, title="年度別",
+                 document=document, sharing=Sharing.STAFF)  # fmt: skip
+    client = actors.client("owner_viewer")
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(reverse("charts:export", args=[chart.uuid, "csv"])).content.decode("utf-8-sig")
+            )
+        )
+    )
+    expected = Counter("令和5年度" if r["時刻"].month == 3 else "令和6年度" for r in ROWS)
+    assert {r[0]: int(r[1]) for r in rows[1:]} == dict(expected)
+    document["query"]["group_by"] = [{"column": "時刻", "grain": "hour", "as": "時"}]
+    document["visual"].update({"x": "時"})
+    chart_update(actor=actor_for(actors.users["owner_editor"]), chart=chart, lock_version=2, title="時間帯別",
+                 document=document, sharing=Sharing.STAFF)  # fmt: skip
+    rows = list(
+        csv.reader(
+            io.StringIO(
+                client.get(reverse("charts:export", args=[chart.uuid, "csv"])).content.decode("utf-8-sig")
+            )
+        )
+    )
+    by_hour = Counter(f"{r['時刻'].hour}時" for r in ROWS)
+    assert {r[0]: int(r[1]) for r in rows[1:]} == dict(by_hour)
+    assert rows[1][0] == "0時"  # hours in time order, not as text
