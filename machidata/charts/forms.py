@@ -49,6 +49,7 @@ class ChartForm(forms.Form):
     )
     source = forms.CharField(label="出典", required=False, max_length=300)
     sharing = forms.ChoiceField(label="共有の範囲", choices=Sharing.choices, initial=Sharing.PRIVATE)
+    lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(
         self, *args: Any, columns: list[tuple[str, str]], versions: list[int], **kwargs: Any
@@ -142,3 +143,47 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
         "visual": visual,
         "meta": {"title": data.get("title") or "", "source": data.get("source") or ""},
     }
+
+
+def choices_from(document: dict[str, Any]) -> dict[str, Any]:
+    """The builder's choices for a saved chart document (the reverse of :func:`document_from`)."""
+    query, visual = document.get("query") or {}, document.get("visual") or {}
+    options = visual.get("options") or {}
+    ref = query.get("table") or {}
+    out: dict[str, Any] = {
+        "table": f"{ref.get('dataset')}/{ref.get('name')}", "version": ref.get("version"), "type": visual.get("type"),
+        "stack": options.get("stack") or "stacked", "era": options.get("era") or "wareki",
+        "week_start": options.get("week_start") or "monday", "sort": options.get("sort") or "key",
+        "donut": bool(options.get("donut")), "compare": options.get("compare") or "", "target": options.get("target"),
+    }  # fmt: skip
+    meta = document.get("meta") or {}
+    out.update(
+        {
+            "title": meta.get("title") or "",
+            "description": meta.get("description") or "",
+            "source": meta.get("source") or "",
+        }
+    )
+    filters = query.get("filters") or []
+    if filters:
+        out.update({"filter_column": filters[0].get("column"), "filter_op": filters[0].get("op"),
+                    "filter_value": "" if filters[0].get("value") is None else str(filters[0]["value"])})  # fmt: skip
+    if visual.get("type") in ROW_CHARTS:
+        out.update(
+            {
+                "x": visual.get("x") or "",
+                "y_column": visual.get("y") or "",
+                "color": visual.get("color") or "",
+            }
+        )
+        return out
+    group_by = query.get("group_by") or []
+    if group_by:
+        out.update({"x": group_by[0].get("column"), "x_grain": group_by[0].get("grain") or ""})
+    if len(group_by) > 1:
+        out["color"] = group_by[1].get("column")
+    measures = query.get("measures") or [{"op": "count"}]
+    out.update({"y_op": measures[0].get("op"), "y_column": measures[0].get("column") or ""})
+    if query.get("top_n"):
+        out["top_n"] = query["top_n"].get("n")
+    return out

@@ -16,9 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machidata.access.policy import Action, Actor
 from machidata.catalog.table_selectors import table_fields, table_get, version_list
 from machidata.charts import services
-from machidata.charts.forms import ChartForm, default_choices, document_from
+from machidata.charts.forms import ChartForm, choices_from, default_choices, document_from
 from machidata.charts.selectors import SCOPES, chart_get, chart_list, chart_render, document_render, may_edit
-from machidata.core.errors import InvalidInput, NotFound
+from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -43,7 +43,9 @@ def chart_list_view(request: HttpRequest) -> HttpResponse:
     )  # fmt: skip
 
 
-def _builder(request: HttpRequest, data: Any) -> tuple[ChartForm, Any, dict[str, str]]:
+def _builder(
+    request: HttpRequest, data: Any, *, saved: dict[str, Any] | None = None
+) -> tuple[ChartForm, Any, dict[str, str]]:
     """The builder form for the table named by ``table=slug/name`` (READ), with its columns and versions."""
     actor = _actor(request)
     ref = str(data.get("table") or "")
@@ -54,7 +56,7 @@ def _builder(request: HttpRequest, data: Any) -> tuple[ChartForm, Any, dict[str,
     fields = table_fields(table)
     versions = [v.number for v in version_list(actor=actor, table=table) if v.status == "committed"]
     columns = [(f.name, f"{f.name}（{f.type_label}）") for f in fields if f.kind != "geometry"]
-    initial = {"table": ref, **default_choices(fields)}
+    initial = saved if saved is not None else {"table": ref, **default_choices(fields)}
     form = ChartForm(data if "type" in data else None, initial=initial, columns=columns, versions=versions)
     return form, table, {f.name: f.kind for f in fields}
 
@@ -108,6 +110,39 @@ def chart_new_view(request: HttpRequest) -> HttpResponse:
             messages.success(request, "グラフを保存しました。")
             return redirect("charts:detail", uuid=chart.uuid)
     context = {"form": form, "table": table, **_preview(request, form, kinds)}
+    return render(request, "charts/chart_builder.html", context, status=status)
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def chart_edit_view(request: HttpRequest, uuid: str) -> HttpResponse:
+    """The builder for a saved chart (its owner or 管理); a stale edit answers 409 and says so."""
+    actor = _actor(request)
+    chart = chart_get(actor=actor, uuid=uuid)
+    if not may_edit(actor, chart):
+        raise PermissionDenied("グラフを変更できるのは作成者とデータ戦略課（管理）です。")
+    saved = {**choices_from(chart.document), "title": chart.title, "description": chart.description,
+             "source": chart.source, "sharing": chart.sharing, "lock_version": chart.lock_version}  # fmt: skip
+    form, table, kinds = _builder(request, request.POST if request.method == "POST" else saved, saved=saved)
+    status = 200
+    if request.method == "POST" and "save" in request.POST and form.is_valid():
+        data = form.cleaned_data
+        try:
+            services.chart_update(
+                actor=actor, chart=chart, lock_version=data["lock_version"] or 0, title=data["title"],
+                document=document_from(data, kinds), description=data["description"], source=data["source"],
+                sharing=data["sharing"],
+            )  # fmt: skip
+        except InvalidInput as exc:
+            form.add_error(None, exc.message)
+            status = 400
+        except Conflict as exc:
+            form.add_error(None, exc.message)
+            status = 409
+        else:
+            messages.success(request, "グラフを保存しました。")
+            return redirect("charts:detail", uuid=chart.uuid)
+    context = {"form": form, "table": table, "chart": chart, **_preview(request, form, kinds)}
     return render(request, "charts/chart_builder.html", context, status=status)
 
 

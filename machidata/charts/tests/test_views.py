@@ -148,3 +148,29 @@ def test_fiscal_year_and_hour_at_the_3_31_to_4_1_edge_in_exports(actors: Actors,
     by_hour = Counter(f"{r['時刻'].hour}時" for r in ROWS)
     assert {r[0]: int(r[1]) for r in rows[1:]} == dict(by_hour)
     assert rows[1][0] == "0時"  # hours in time order, not as text
+
+
+def test_edit_page_round_trips_and_refuses_stale_edits(actors: Actors, table: Table) -> None:
+    chart = make_chart(actors, table, sharing=Sharing.DEPARTMENT)
+    url = reverse("charts:edit", args=[chart.uuid])
+    check_statuses(
+        actors, lambda c: c.get(url), {"owner_editor": 200, "admin": 200, "owner_viewer": 403, "staff": 404}
+    )
+    page = actors.client("owner_editor").get(url).content.decode()
+    assert '<option value="区" selected>' in page  # the saved x comes back
+    form = {"table": f"{table.dataset.slug}/{table.name}", "type": "pie", "x": "区", "y_op": "sum", "y_column": "人口",
+            "sort": "value_desc", "stack": "stacked", "era": "wareki", "week_start": "monday", "donut": "on",
+            "title": "区別の人口", "sharing": "staff", "lock_version": "1", "save": "1"}  # fmt: skip
+    assert actors.client("owner_editor").post(url, form).status_code == 302
+    chart.refresh_from_db()
+    assert (chart.title, chart.sharing, chart.lock_version) == ("区別の人口", "staff", 2)
+    assert chart.document["visual"]["type"] == "pie"
+    expected: Counter[str] = Counter()
+    for r in ROWS:
+        expected[r["区"]] += r["人口"]
+    body = actors.client("owner_viewer").get(reverse("charts:detail", args=[chart.uuid])).content.decode()
+    for ward, total in expected.items():
+        assert f"<td>{ward}</td><td>{total:,}</td>" in body
+    stale = actors.client("owner_editor").post(url, {**form, "title": "古い画面"})
+    assert stale.status_code == 409
+    assert "他の人がこのグラフを先に変更しました" in stale.content.decode()
