@@ -187,3 +187,45 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
     if query.get("top_n"):
         out["top_n"] = query["top_n"].get("n")
     return out
+
+
+class DashboardForm(forms.Form):
+    """A new dashboard: title, description, sharing and up to two filters (a value column, a date column)."""
+
+    title = forms.CharField(label="題名", max_length=200)
+    description = forms.CharField(
+        label="説明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
+    )
+    sharing = forms.ChoiceField(label="共有の範囲", choices=Sharing.choices, initial=Sharing.PRIVATE)
+    value_filter = forms.CharField(
+        label="値で絞り込む列（例: 区）", required=False, max_length=100,
+        help_text="この列を持つ表のグラフすべてに、選んだ値の絞り込みをかけます。",
+    )  # fmt: skip
+    date_filter = forms.CharField(
+        label="期間で絞り込む列（例: 覚知日時）", required=False, max_length=100,
+        help_text="この日付の列を持つ表のグラフすべてに、期間の絞り込みをかけます。",
+    )  # fmt: skip
+
+
+class AddChartForm(forms.Form):
+    """Put a chart on the dashboard."""
+
+    chart = forms.ChoiceField(label="グラフ")
+    width = forms.TypedChoiceField(
+        label="幅", coerce=int, choices=[(12, "全幅"), (6, "半分"), (4, "3分の1")], initial=6
+    )
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)
+
+    def __init__(self, *args: Any, charts: list[tuple[str, str]], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["chart"].choices = charts  # type: ignore[attr-defined]
+
+
+class AddTextForm(forms.Form):
+    """Put a text block on the dashboard."""
+
+    text = forms.CharField(label="文章", max_length=2000, widget=forms.Textarea(attrs={"rows": 3}))
+    width = forms.TypedChoiceField(
+        label="幅", coerce=int, choices=[(12, "全幅"), (6, "半分"), (4, "3分の1")], initial=12
+    )
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)

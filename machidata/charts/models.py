@@ -54,3 +54,38 @@ class Chart(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class Dashboard(models.Model):
+    """Charts and text blocks on a grid, with filters applied to every chart whose table has the field."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    title = models.CharField("題名", max_length=200)
+    description = models.TextField("説明", max_length=2000, blank=True)
+    owner = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="作成者", on_delete=models.PROTECT, related_name="dashboards"
+    )
+    unit = models.ForeignKey(
+        "access.Unit",
+        verbose_name="所属課",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # [{"kind": "chart", "chart": "<uuid>", "width": 6} | {"kind": "text", "text": "…", "width": 12}], in order.
+    items = models.JSONField("並べるもの", default=list)
+    # [{"column": "区", "kind": "value"} | {"column": "覚知日時", "kind": "date_range"}]
+    filters = models.JSONField("ダッシュボードの絞り込み", default=list)
+    sharing = models.CharField("共有", max_length=12, choices=Sharing.choices, default=Sharing.PRIVATE)
+    lock_version = models.PositiveIntegerField(default=1)
+    created_at = models.DateTimeField(auto_now_add=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "ダッシュボード"
+        verbose_name_plural = "ダッシュボード"
+        ordering = ("-updated_at", "-id")
+
+    def __str__(self) -> str:
+        return self.title

@@ -16,8 +16,8 @@ from django.db.models import QuerySet
 from machidata.access.policy import Action, Actor, restrict_related, restrict_shared
 from machidata.catalog.models import Table, TableVersion
 from machidata.catalog.query_selectors import table_query
-from machidata.catalog.table_selectors import table_get
-from machidata.charts.models import Chart
+from machidata.catalog.table_selectors import table_fields, table_get
+from machidata.charts.models import Chart, Dashboard
 from machidata.charts.vegalite import (
     ROW_CHARTS,
     Column,
@@ -163,3 +163,116 @@ def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
 def chart_render(*, actor: Actor, chart: Chart) -> RenderedChart:
     """A saved chart rendered for ``actor`` (its table read now, with ``actor``'s access)."""
     return document_render(actor=actor, document=chart.document)
+
+
+# ---- dashboards ---------------------------------------------------------------------------------------
+
+DASHBOARD_FILTER_KINDS: Final = {
+    "value": "値で絞り込む（区・分類など）",
+    "date_range": "期間で絞り込む（日付）",
+}
+
+
+def dashboard_list(*, actor: Actor) -> QuerySet[Dashboard]:
+    """The dashboards shared with ``actor`` (theirs, their 課's, all staff's; 管理 all), newest change first."""
+    return restrict_shared(Dashboard.objects.select_related("owner", "unit"), actor).order_by(
+        "-updated_at", "-id"
+    )
+
+
+def dashboard_get(*, actor: Actor, uuid: Any) -> Dashboard:
+    """One dashboard ``actor`` may see; missing and hidden both raise NotFound."""
+    try:
+        found = dashboard_list(actor=actor).filter(uuid=uuid).first()
+    except (ValueError, TypeError):
+        found = None
+    if found is None:
+        raise NotFound("ダッシュボードが見つかりません。")
+    return found
+
+
+def may_edit_dashboard(actor: Actor, dashboard: Dashboard) -> bool:
+    """Only the dashboard's owner (and 管理) change it."""
+    return actor.is_admin or dashboard.owner_id == actor.user_id
+
+
+@dataclass
+class Panel:
+    """One place on the grid: a drawn chart, a text block, or a chart the viewer may not see."""
+
+    kind: str
+    width: int
+    index: int
+    text: str = ""
+    chart: Chart | None = None
+    rendered: RenderedChart | None = None
+    error: str = ""
+    filtered: list[str] = field(default_factory=list)
+
+    @property
+    def spec_id(self) -> str:
+        """The id of the panel's spec script element."""
+        return f"spec-{self.index}"
+
+
+def filters_for(
+    document: dict[str, Any], columns: set[str], chosen: dict[str, Any], kinds: dict[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The chart document with the dashboard's chosen filters added where its table has the column."""
+    extra: list[dict[str, Any]] = []
+    used: list[str] = []
+    for column, value in chosen.items():
+        if column not in columns or value in (None, "", (None, None)):
+            continue
+        if kinds.get(column) == "date_range":
+            start, end = value
+            if start:
+                extra.append({"column": column, "op": "ge", "value": start})
+            if end:
+                extra.append({"column": column, "op": "le", "value": end})
+        else:
+            extra.append({"column": column, "op": "eq", "value": value})
+        used.append(column)
+    if not extra:
+        return document, used
+    query = dict(document.get("query") or {})
+    query["filters"] = [*(query.get("filters") or []), *extra]
+    return {**document, "query": query}, used
+
+
+def dashboard_render(
+    *, actor: Actor, dashboard: Dashboard, chosen: dict[str, Any] | None = None
+) -> list[Panel]:
+    """The dashboard's panels for ``actor``: each chart checked and read with ``actor``'s access, filters applied."""
+    chosen = chosen or {}
+    kinds = {str(f.get("column")): str(f.get("kind") or "value") for f in dashboard.filters}
+    uuids = [i.get("chart") for i in dashboard.items if i.get("kind") == "chart"]
+    visible = {
+        str(c.uuid): c for c in restrict_charts(_base(), actor).filter(uuid__in=[u for u in uuids if u])
+    }
+    panels = []
+    for index, item in enumerate(dashboard.items):
+        width = max(1, min(12, int(item.get("width") or 6)))
+        if item.get("kind") == "text":
+            panels.append(Panel("text", width, index, text=str(item.get("text") or "")))
+            continue
+        chart = visible.get(str(item.get("chart")))
+        if chart is None:
+            panels.append(
+                Panel(
+                    "hidden",
+                    width,
+                    index,
+                    error="このグラフは表示できません（共有されていないか、元の表を見る権限がありません）。",
+                )
+            )
+            continue
+        columns = {f.name for f in table_fields(chart.table)}
+        document, used = filters_for(chart.document, columns, chosen, kinds)
+        try:
+            rendered = document_render(actor=actor, document=document)
+        except InvalidInput as exc:
+            panels.append(Panel("chart", width, index, chart=chart, error=exc.message))
+            continue
+        panels.append(Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used))
+    return panels

@@ -10,9 +10,16 @@ from django.utils import timezone
 from machidata.access.models import Membership
 from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
-from machidata.charts.models import Chart, Sharing
+from machidata.charts.models import Chart, Dashboard, Sharing
 from machidata.charts.render import FORMATS, render
-from machidata.charts.selectors import document_render, document_table, may_edit
+from machidata.charts.selectors import (
+    DASHBOARD_FILTER_KINDS,
+    chart_get,
+    document_render,
+    document_table,
+    may_edit,
+    may_edit_dashboard,
+)
 from machidata.charts.tables import data_file
 from machidata.charts.vegalite import CHART_TYPES
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -141,3 +148,93 @@ def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, s
             changes={"format": fmt, "version": rendered.data.version.number if rendered.data.version else None},
         )  # fmt: skip
     return content, content_type, ext
+
+
+# ---- dashboards ---------------------------------------------------------------------------------------
+
+MAX_ITEMS: Final = 24
+MAX_FILTERS: Final = 4
+
+
+def _dashboard_check(*, title: str, sharing: str, filters: list[dict[str, Any]]) -> None:
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "題名を入力してください。"
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"題名は{TITLE_MAX}文字以内にしてください。"
+    if sharing not in Sharing.values:
+        errors["sharing"] = "共有の範囲を選んでください（公開は公開申請の手続きで行います）。"
+    if len(filters) > MAX_FILTERS:
+        errors["filters"] = f"絞り込みは{MAX_FILTERS}つまでです。"
+    for f in filters:
+        if not str(f.get("column") or "").strip() or f.get("kind") not in DASHBOARD_FILTER_KINDS:
+            errors["filters"] = "絞り込みには列の名前と種類（値・期間）を指定してください。"
+    if errors:
+        raise InvalidInput(next(iter(errors.values())), details=errors)
+
+
+def dashboard_create(
+    *, actor: Actor, title: str, description: str = "", sharing: str = Sharing.PRIVATE,
+    filters: list[dict[str, Any]] | None = None,
+) -> Dashboard:  # fmt: skip
+    """Make an empty dashboard owned by ``actor``."""
+    if not actor.is_authenticated:
+        raise PermissionDenied("ダッシュボードを作るにはログインしてください。")
+    filters = [
+        {"column": str(f["column"]).strip(), "kind": f["kind"]} for f in (filters or []) if f.get("column")
+    ]
+    _dashboard_check(title=title, sharing=sharing, filters=filters)
+    with transaction.atomic():
+        dashboard = Dashboard.objects.create(
+            title=title.strip(), description=description, owner_id=actor.user_id, unit_id=_unit_of(actor),
+            sharing=sharing, filters=filters,
+        )  # fmt: skip
+        audit_record(actor=actor, action="dashboard.create", obj=dashboard, changes={"sharing": sharing})
+    return dashboard
+
+
+def _edit_items(actor: Actor, dashboard: Dashboard, lock_version: int, change: Any, what: str) -> Dashboard:
+    if not may_edit_dashboard(actor, dashboard):
+        raise PermissionDenied("ダッシュボードを変更できるのは作成者とデータ戦略課（管理）です。")
+    with transaction.atomic():
+        current = Dashboard.objects.select_for_update().get(pk=dashboard.pk)
+        if current.lock_version != lock_version:
+            raise Conflict("他の人がこのダッシュボードを先に変更しました。画面を読み込み直してください。")
+        items = change(list(current.items))
+        if len(items) > MAX_ITEMS:
+            raise InvalidInput(f"ダッシュボードに並べられるのは{MAX_ITEMS}個までです。")
+        current.items = items
+        current.lock_version += 1
+        current.save(update_fields=["items", "lock_version", "updated_at"])
+        audit_record(actor=actor, action=f"dashboard.{what}", obj=current, changes={"items": len(items)})
+    return current
+
+
+def dashboard_add_chart(
+    *, actor: Actor, dashboard: Dashboard, lock_version: int, chart_uuid: str, width: int = 6
+) -> Dashboard:
+    """Add a chart the actor may see to the end of the grid (each viewer still needs access to show it)."""
+    chart = chart_get(actor=actor, uuid=chart_uuid)
+    item = {"kind": "chart", "chart": str(chart.uuid), "width": max(1, min(12, int(width)))}
+    return _edit_items(actor, dashboard, lock_version, lambda items: [*items, item], "add_chart")
+
+
+def dashboard_add_text(
+    *, actor: Actor, dashboard: Dashboard, lock_version: int, text: str, width: int = 12
+) -> Dashboard:
+    """Add a text block (plain text, shown as written) to the end of the grid."""
+    if not text.strip() or len(text) > 2000:
+        raise InvalidInput("文章は1〜2,000文字で入力してください。")
+    item = {"kind": "text", "text": text.strip(), "width": max(1, min(12, int(width)))}
+    return _edit_items(actor, dashboard, lock_version, lambda items: [*items, item], "add_text")
+
+
+def dashboard_remove_item(*, actor: Actor, dashboard: Dashboard, lock_version: int, index: int) -> Dashboard:
+    """Remove the item at ``index`` from the grid."""
+
+    def change(items: list[Any]) -> list[Any]:
+        if not 0 <= index < len(items):
+            raise InvalidInput("外す項目が見つかりません。")
+        return items[:index] + items[index + 1 :]
+
+    return _edit_items(actor, dashboard, lock_version, change, "remove_item")
