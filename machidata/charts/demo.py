@@ -13,12 +13,14 @@ from django.contrib.auth import get_user_model
 
 from machidata.access.policy import actor_for
 from machidata.catalog.models import Table
-from machidata.charts.models import Chart, Sharing
-from machidata.charts.services import chart_create
+from machidata.charts.models import Chart, Dashboard, Sharing
+from machidata.charts.services import chart_create, dashboard_add_chart, dashboard_add_text, dashboard_create
 from machidata.core.errors import MachidataError
 
 PERMITS_SLUG: Final = "kumamoto-restaurant-permits"
 OWNER: Final = "admin"  # the demo's データ戦略課 account
+BY_YEAR: Final = "飲食店営業許可の件数（許可日の年度別）"
+TOP_KINDS: Final = "業種別の飲食店営業許可（上位10）"
 SOURCE: Final = "熊本市オープンデータ「飲食店営業許可一覧」（熊本市, CC BY 4.0）"
 
 
@@ -34,7 +36,7 @@ def demo_charts(table: Table) -> list[dict[str, Any]]:
     """The demo charts: permits by fiscal year of 許可日, and the ten most common 業種."""
     return [
         {
-            "title": "飲食店営業許可の件数（許可日の年度別）",
+            "title": BY_YEAR,
             "description": "許可日を4月始まりの年度にまとめた件数です。",
             "document": {
                 "query": _query(
@@ -52,7 +54,7 @@ def demo_charts(table: Table) -> list[dict[str, Any]]:
             },
         },
         {
-            "title": "業種別の飲食店営業許可（上位10）",
+            "title": TOP_KINDS,
             "description": "業種ごとの許可の件数が多い順に10業種を示します。",
             "document": {
                 "query": _query(
@@ -96,5 +98,25 @@ def load_charts_demo(*, say: Callable[..., None] = lambda *a, **k: None) -> int:
             say(f"グラフのデモ「{item['title']}」を作れませんでした: {exc.message}")
             continue
         created += 1
+    created += _demo_dashboard(actor, owner)
     say(f"グラフのデモ: {created}件作成しました。")
     return created
+
+
+DASHBOARD_TITLE: Final = "飲食店営業許可の概況（デモ）"
+
+
+def _demo_dashboard(actor: Any, owner: Any) -> int:
+    """A dashboard with the demo charts and a note, filterable by 許可日; created once."""
+    if Dashboard.objects.filter(owner=owner, title=DASHBOARD_TITLE).exists():
+        return 0
+    charts = list(Chart.objects.filter(owner=owner, title__in=[BY_YEAR, TOP_KINDS]).order_by("id"))
+    board = dashboard_create(actor=actor, title=DASHBOARD_TITLE, sharing=Sharing.STAFF,
+                             description="熊本市オープンデータ「飲食店営業許可一覧」から作ったデモのダッシュボードです。",
+                             filters=[{"column": "許可日", "kind": "date_range"}, {"column": "業種", "kind": "value"}])  # fmt: skip
+    board = dashboard_add_text(actor=actor, dashboard=board, lock_version=board.lock_version,
+                               text="許可日の期間や業種で絞り込むと、すべてのグラフに反映されます。")  # fmt: skip
+    for chart in charts:
+        board = dashboard_add_chart(actor=actor, dashboard=board, lock_version=board.lock_version,
+                                    chart_uuid=str(chart.uuid), width=6)  # fmt: skip
+    return 1

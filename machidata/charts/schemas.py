@@ -54,3 +54,15 @@ class SpecOut(Schema):
 
     spec: dict[str, Any]
     description: str
+
+
+class DashboardOut(Schema):
+    """A dashboard: its grid items (chart uuids and text blocks) and shared filters."""
+
+    uuid: uuid.UUID
+    title: str
+    description: str
+    sharing: str
+    items: list[dict[str, Any]]
+    filters: list[dict[str, Any]]
+    updated_at: dt.datetime

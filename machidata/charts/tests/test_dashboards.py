@@ -93,3 +93,12 @@ def test_new_dashboard_page_and_list(actors: Actors, table: Table) -> None:
         "表示できるダッシュボードはありません"
         in actors.client("staff").get(reverse("charts:dashboards")).content.decode()
     )
+
+
+def test_dashboard_api(actors: Actors, table: Table) -> None:
+    board = _board(actors, table, sharing=Sharing.DEPARTMENT)
+    got = actors.client("owner_viewer").get(f"/api/v1/dashboards/{board.uuid}")
+    assert got.status_code == 200
+    assert [i["kind"] for i in got.json()["items"]] == ["text", "chart"]
+    assert actors.client("staff").get(f"/api/v1/dashboards/{board.uuid}").status_code == 404
+    assert actors.client("staff").get("/api/v1/dashboards/").json()["count"] == 0

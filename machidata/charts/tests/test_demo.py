@@ -13,7 +13,7 @@ import pytest
 
 from machidata.access.policy import actor_for
 from machidata.charts.demo import load_charts_demo
-from machidata.charts.models import Chart
+from machidata.charts.models import Chart, Dashboard
 from machidata.charts.selectors import chart_render
 from machidata.demo.services import SHARED_REAL, load_demo, load_demo_data
 
@@ -40,6 +40,8 @@ def test_demo_charts_are_created_once_and_count_right(settings: Any, tmp_path: P
     load_demo(home=settings.MACHIDATA_HOME)
     load_demo_data(home=settings.MACHIDATA_HOME, files=[PERMITS], ambulance=False, system=False)
     assert Chart.objects.count() == 2
+    board = Dashboard.objects.get()
+    assert [i["kind"] for i in board.items] == ["text", "chart", "chart"]
     assert load_charts_demo() == 0
     chart = Chart.objects.get(title="飲食店営業許可の件数（許可日の年度別）")
     staff = actor_for(
