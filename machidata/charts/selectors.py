@@ -23,7 +23,6 @@ from machidata.charts.vegalite import (
     Column,
     SpecError,
     table_view,
-    text_alternative,
     vegalite_spec,
 )
 from machidata.core.errors import InvalidInput, NotFound
@@ -153,7 +152,7 @@ def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
     headers, body = table_view(data.rows, data.columns, options=options)
     return RenderedChart(
         spec=spec,
-        description=text_alternative(document, [dict(zip(headers, line, strict=True)) for line in body]),
+        description=str(spec["description"]),
         headers=headers,
         body=body,
         data=data,
@@ -269,6 +268,9 @@ def dashboard_render(
             continue
         columns = {f.name for f in table_fields(chart.table)}
         document, used = filters_for(chart.document, columns, chosen, kinds)
+        visual = dict(document.get("visual") or {})
+        visual["options"] = {**(visual.get("options") or {}), "responsive": True}  # fill the panel's width
+        document = {**document, "visual": visual}
         try:
             rendered = document_render(actor=actor, document=document)
         except InvalidInput as exc:

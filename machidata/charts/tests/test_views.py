@@ -73,6 +73,7 @@ def test_builder_defaults_preview_and_save(actors: Actors, table: Table) -> None
     total = sum(r["人口"] for r in ROWS)  # all 25 days fall in FY2024 (令和6年度)
     assert f"<td>令和6年度</td><td>{total:,}</td>" in body
     assert "グラフの説明:" in body
+    assert f"最大は令和6年度の{total:,}" in body  # the text alternative names the largest value
     assert AuditEvent.objects.filter(action="chart.create", object_id=str(chart.pk)).exists()
 
 
