@@ -19,6 +19,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
+from machidata.charts.maps import ATTRIBUTION, ward_features, ward_name
 from machidata.jp.fiscal import format_fiscal_year
 from machidata.jp.wareki import era_for, wareki_year
 
@@ -42,6 +43,7 @@ CHART_TYPES: Final[dict[str, str]] = {
     "heatmap": "ヒートマップ",
     "number": "数値カード",
     "table": "表",
+    "map": "区の塗り分け地図",
 }
 # Charts drawn from plain rows (no grouping): the spec bins or plots each row itself.
 ROW_CHARTS: Final = frozenset({"scatter", "histogram"})
@@ -298,8 +300,13 @@ def text_alternative(
     if visual.get("type") in ROW_CHARTS:
         parts.append(f"{len(data):,}件のデータの{x}" + (f"と{y}" if y else "") + "の分布。")
         return "".join(parts)
+    if visual.get("type") == "heatmap" and visual.get("value"):
+        # x and y are both categories there; the colour is the value
+        y, color = visual.get("value"), visual.get("y")
+        parts.append(f"{x}と{color}の組み合わせごとの{y}を色の濃さで示す。{len(data):,}項目。")
+    elif x and y:
+        parts.append(f"{x}ごとの{y}を" + (f"{color}別に" if color else "") + f"示す。{len(data):,}項目。")
     if x and y:
-        parts.append(f"{x}ごとの{y}" + (f"を{color}別に" if color else "") + f"示す。{len(data):,}項目。")
         numeric = [
             r for r in data if isinstance(r.get(str(y)), int | float) and not isinstance(r.get(str(y)), bool)
         ]
@@ -509,6 +516,56 @@ def _number_card(
     }
 
 
+def _ward_map(
+    document: Mapping[str, Any], data: list[dict[str, Any]], columns: Mapping[str, Column]
+) -> dict[str, Any]:
+    """A choropleth of the shipped ward boundaries, joined in Python by ward name or code (no lookup by URL)."""
+    visual = document.get("visual") or {}
+    ward_col, value_col = _column(columns, visual.get("x"), "区"), _column(columns, visual.get("y"), "値")
+    if value_col.kind not in NUMBER_KINDS:
+        raise SpecError(f"項目「{value_col.name}」は数値ではないため、地図の色にできません。")
+    values: dict[str, Any] = {}
+    for r in data:
+        name = ward_name(r.get(ward_col.name))
+        if name is not None:
+            values[name] = r.get(value_col.name)
+    if data and not values:
+        raise SpecError(
+            f"項目「{ward_col.name}」の値が熊本市の区（中央区・東区・西区・南区・北区）や区のコードと一致しません。"
+        )
+    features = [
+        {**f, "properties": {**f["properties"], "value": values.get(f["properties"]["ward"])}}
+        for f in ward_features()
+    ]
+    value_enc = {"field": "properties.value", "type": "quantitative", "title": value_col.name,
+                 "scale": {"scheme": SEQUENTIAL_SCHEME}, "legend": {"format": NUMBER_FORMAT}}  # fmt: skip
+    return {
+        "data": {"values": features},
+        "projection": {"type": "mercator"},
+        "width": 420,
+        "height": 420,
+        "layer": [
+            {"mark": {"type": "geoshape", "fill": "#dddddd", "stroke": "#ffffff", "strokeWidth": 1}},
+            {
+                "transform": [{"filter": "isValid(datum.properties.value)"}],
+                "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 1, "tooltip": True},
+                "encoding": {
+                    "color": value_enc,
+                    "tooltip": [
+                        {"field": "properties.ward", "type": "nominal", "title": "区"},
+                        {
+                            "field": "properties.value",
+                            "type": "quantitative",
+                            "title": value_col.name,
+                            "format": NUMBER_FORMAT,
+                        },
+                    ],
+                },
+            },
+        ],
+    }
+
+
 def _table_view(data: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
     """The rows as a grid of text marks (the page shows a real HTML table; this is for exports)."""
     return {
@@ -557,6 +614,11 @@ def vegalite_spec(
     spec["description"] = text_alternative(document, data)
     if kind == "number":
         spec.update(_number_card(document, data, cols))
+    elif kind == "map":
+        spec.setdefault("title", {"text": ""})
+        lines = [spec["title"].get("subtitle") or "", f"地図: {ATTRIBUTION}"]
+        spec["title"]["subtitle"] = [line for line in lines if line]
+        spec.update(_ward_map(document, data, cols))
     elif kind == "table":
         spec.update(_table_view(data, list(cols)))
     else:
@@ -566,6 +628,8 @@ def vegalite_spec(
         spec["height"] = 320 if kind != "pie" else 300
     spec["config"] = base_config()
     spec["usermeta"] = {"machidata": {"chart_type": kind}}
+    if kind == "map":
+        spec["usermeta"]["machidata"]["attribution"] = f"地図: {ATTRIBUTION}"
     return spec
 
 

@@ -175,3 +175,11 @@ def test_edit_page_round_trips_and_refuses_stale_edits(actors: Actors, table: Ta
     stale = actors.client("owner_editor").post(url, {**form, "title": "古い画面"})
     assert stale.status_code == 409
     assert "他の人がこのグラフを先に変更しました" in stale.content.decode()
+
+
+def test_ward_map_from_the_builder_shows_the_attribution(actors: Actors, table: Table) -> None:
+    preview = actors.client("owner_editor").get(reverse("charts:preview"), {"table": f"{table.dataset.slug}/{table.name}",
+        "type": "map", "x": "区", "y_op": "count", "sort": "key", "stack": "stacked", "era": "wareki",
+        "week_start": "monday", "sharing": "private"}).content.decode()  # fmt: skip
+    assert '<p class="help">地図: 「国土数値情報（行政区域データ）」（国土交通省）' in preview
+    assert "区ごとの件数を示す" in preview
