@@ -27,6 +27,11 @@ urlpatterns = [
         name="dashboard_add_text",
     ),
     path(
+        "dashboards/<uuid:uuid>/export/<str:fmt>/",
+        views_dashboards.dashboard_export_view,
+        name="dashboard_export",
+    ),
+    path(
         "dashboards/<uuid:uuid>/remove/<int:index>/",
         views_dashboards.dashboard_remove_view,
         name="dashboard_remove",

@@ -152,3 +152,18 @@ def dashboard_remove_view(request: HttpRequest, uuid: str, index: int) -> HttpRe
     """Take an item off the grid."""
     return _edit(request, uuid, lambda a, d: services.dashboard_remove_item(
         actor=a, dashboard=d, lock_version=_lock(request), index=index), "外しました。")  # fmt: skip
+
+
+@require_GET
+@login_required
+def dashboard_export_view(request: HttpRequest, uuid: str, fmt: str) -> HttpResponse:
+    """The dashboard as A4 PDF or PPTX, with the filters on screen (audited)."""
+    actor = _actor(request)
+    dashboard = dashboard_get(actor=actor, uuid=uuid)
+    chosen, _ = _chosen(request, dashboard)
+    content, content_type, ext = services.dashboard_export(
+        actor=actor, dashboard=dashboard, fmt=fmt, chosen=chosen
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename=dashboard-{dashboard.uuid}.{ext}"
+    return response

@@ -102,3 +102,28 @@ def test_dashboard_api(actors: Actors, table: Table) -> None:
     assert [i["kind"] for i in got.json()["items"]] == ["text", "chart"]
     assert actors.client("staff").get(f"/api/v1/dashboards/{board.uuid}").status_code == 404
     assert actors.client("staff").get("/api/v1/dashboards/").json()["count"] == 0
+
+
+def test_dashboard_exports_pdf_and_pptx_with_footers(actors: Actors, table: Table) -> None:
+    import io
+    import zipfile
+
+    board = _board(actors, table, sharing=Sharing.STAFF)
+    client = actors.client("owner_viewer")
+    pdf = client.get(reverse("charts:dashboard_export", args=[board.uuid, "pdf"]), {"f0": "中央区"})
+    assert pdf.content.startswith(b"%PDF")
+    pptx = client.get(reverse("charts:dashboard_export", args=[board.uuid, "pptx"]))
+    with zipfile.ZipFile(io.BytesIO(pptx.content)) as z:
+        slides = sorted(n for n in z.namelist() if n.startswith("ppt/slides/slide") and n.endswith(".xml"))
+        assert len(slides) == 2
+        chart_slide = z.read(slides[-1]).decode()
+        assert "出典: テスト" in chart_slide
+        assert "データ: 第1版" in chart_slide
+        assert any(n.startswith("ppt/media/") for n in z.namelist())
+    events = AuditEvent.objects.filter(action="dashboard.export").order_by("id")
+    assert [e.changes["format"] for e in events] == ["pdf", "pptx"]
+    assert events[0].changes["filters"] == {"区": "中央区"}
+    # Staff of another 課 may export the dashboard, but the chart they cannot see is left out.
+    staff = actors.client("staff").get(reverse("charts:dashboard_export", args=[board.uuid, "pptx"]))
+    with zipfile.ZipFile(io.BytesIO(staff.content)) as z:
+        assert len([n for n in z.namelist() if n.startswith("ppt/slides/slide") and n.endswith(".xml")]) == 1
