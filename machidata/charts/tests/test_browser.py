@@ -79,3 +79,46 @@ def test_chart_page_draws_under_the_strict_csp(actors: Actors, table: Table, liv
         browser.close()
     assert not elsewhere, elsewhere
     assert not [m for m in problems if "Content Security Policy" in m or "unsafe-eval" in m], problems
+
+
+AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
+
+
+def test_chart_pages_have_no_accessibility_violations(actors: Actors, table: Table, live_server: Any) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+    from machidata.access.policy import actor_for
+    from machidata.charts.services import dashboard_add_chart, dashboard_create
+
+    chart = make_chart(actors, table, sharing=Sharing.DEPARTMENT)
+    actor = actor_for(actors.users["owner_editor"])
+    board = dashboard_create(
+        actor=actor, title="概況", sharing=Sharing.DEPARTMENT, filters=[{"column": "区", "kind": "value"}]
+    )
+    dashboard_add_chart(actor=actor, dashboard=board, lock_version=1, chart_uuid=str(chart.uuid))
+    paths = [
+        reverse("charts:list"),
+        reverse("charts:new") + f"?table={table.dataset.slug}/{table.name}",
+        reverse("charts:detail", args=[chart.uuid]),
+        reverse("charts:edit", args=[chart.uuid]),
+        reverse("charts:dashboards"),
+        reverse("charts:dashboard_new"),
+        reverse("charts:dashboard", args=[board.uuid]),
+    ]
+    editor = _session_cookie(actors.users["owner_editor"], live_server.url)
+    failures = []
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        context.add_cookies([editor])
+        page = context.new_page()
+        for path in paths:
+            page.goto(live_server.url + path)
+            if page.locator("[data-vl-spec]").count():
+                page.wait_for_selector("[data-vl-spec] svg.marks", timeout=15_000)
+            violations = axe_module.Axe().run(page, options=AXE_OPTIONS).response["violations"]
+            failures += [
+                f"{path}: {v['id']} {v['help']} {[n['target'] for n in v['nodes']][:3]}" for v in violations
+            ]
+        browser.close()
+    assert not failures, "\n".join(failures)
