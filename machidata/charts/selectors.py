@@ -207,6 +207,8 @@ class Panel:
     rendered: RenderedChart | None = None
     error: str = ""
     filtered: list[str] = field(default_factory=list)
+    click_field: str = ""  # output name of the chart's first group key (no time grain)
+    click_param: str = ""  # the dashboard filter a click on a mark sets (cross-filter)
 
     @property
     def spec_id(self) -> str:
@@ -276,5 +278,27 @@ def dashboard_render(
         except InvalidInput as exc:
             panels.append(Panel("chart", width, index, chart=chart, error=exc.message))
             continue
-        panels.append(Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used))
+        field_name, column = click_target(chart.document)
+        param = next(
+            (
+                f"f{i}"
+                for i, f in enumerate(dashboard.filters)
+                if f.get("kind") == "value" and f.get("column") == column
+            ),
+            "",
+        )
+        panels.append(
+            Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used,
+                  click_field=field_name if param else "", click_param=param)
+        )  # fmt: skip
     return panels
+
+
+def click_target(document: dict[str, Any]) -> tuple[str, str]:
+    """The (output name, table column) a click on a mark selects: the first group key without a time grain."""
+    group_by = (document.get("query") or {}).get("group_by") or []
+    if (document.get("visual") or {}).get("type") in {"bar", "pie"} and group_by:
+        first = group_by[0]
+        if isinstance(first, dict) and not first.get("grain") and first.get("column"):
+            return str(first.get("as") or first["column"]), str(first["column"])
+    return "", ""

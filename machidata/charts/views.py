@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 from typing import Any
+from urllib.parse import quote
 
 from django.conf import settings
 from django.contrib import messages
@@ -11,13 +12,22 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from machidata.access.policy import Action, Actor
 from machidata.catalog.table_selectors import table_fields, table_get, version_list
 from machidata.charts import services
 from machidata.charts.forms import ChartForm, choices_from, default_choices, document_from
-from machidata.charts.selectors import SCOPES, chart_get, chart_list, chart_render, document_render, may_edit
+from machidata.charts.selectors import (
+    SCOPES,
+    chart_get,
+    chart_list,
+    chart_render,
+    click_target,
+    document_render,
+    may_edit,
+)
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
@@ -164,11 +174,17 @@ def chart_detail_view(request: HttpRequest, uuid: str) -> HttpResponse:
         rendered, error = chart_render(actor=actor, chart=chart), ""
     except InvalidInput as exc:
         rendered, error = None, exc.message
+    field_name, column = click_target(chart.document)
+    drill = ""
+    if field_name and chart.table.current_version_id:
+        base = reverse("catalog:table_detail", args=[chart.table.dataset.slug, chart.table.name])
+        drill = f"{base}?filter={quote(column)}:eq:"
     return render(
         request,
         "charts/chart_detail.html",
         {"chart": chart, "rendered": rendered, "preview_error": error, "can_edit": may_edit(actor, chart),
          "spec_json": json.dumps(rendered.spec, ensure_ascii=False) if rendered else "",
+         "click_field": field_name if drill else "", "drill_base": drill,
          "formats": [("png", "PNG画像"), ("svg", "SVG画像"), ("pdf", "PDF"), ("csv", "CSV（データ）"), ("xlsx", "Excel（データ）")]},
     )  # fmt: skip
 

@@ -13,7 +13,7 @@ from django.urls import reverse
 
 from machidata.catalog.models import Table
 from machidata.charts.models import Sharing
-from machidata.charts.tests.conftest import make_chart
+from machidata.charts.tests.conftest import ROWS, make_chart
 from machidata.core.testing import Actors
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -122,3 +122,38 @@ def test_chart_pages_have_no_accessibility_violations(actors: Actors, table: Tab
             ]
         browser.close()
     assert not failures, "\n".join(failures)
+
+
+def test_click_a_bar_cross_filters_the_dashboard_and_drills_down(
+    actors: Actors, table: Table, live_server: Any
+) -> None:
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from machidata.access.policy import actor_for
+    from machidata.charts.services import dashboard_add_chart, dashboard_create
+
+    chart = make_chart(actors, table, sharing=Sharing.DEPARTMENT)
+    actor = actor_for(actors.users["owner_editor"])
+    board = dashboard_create(
+        actor=actor, title="概況", sharing=Sharing.DEPARTMENT, filters=[{"column": "区", "kind": "value"}]
+    )
+    dashboard_add_chart(actor=actor, dashboard=board, lock_version=1, chart_uuid=str(chart.uuid))
+    viewer = _session_cookie(actors.users["owner_viewer"], live_server.url)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        context.add_cookies([viewer])
+        page = context.new_page()
+        page.goto(live_server.url + reverse("charts:dashboard", args=[board.uuid]))
+        page.wait_for_selector(".chart svg.marks")
+        page.locator('.chart svg [aria-roledescription="bar"]').first.click()
+        page.wait_for_url("**f0=*")
+        assert "絞り込み: 区" in page.content()
+        chosen = page.input_value("#f0")
+        assert chosen in {r["区"] for r in ROWS}
+        assert page.locator("table.grid tbody tr").count() == 1  # only the clicked ward is left
+        page.goto(live_server.url + reverse("charts:detail", args=[chart.uuid]))
+        page.wait_for_selector(".chart svg.marks")
+        page.locator('.chart svg [aria-roledescription="bar"]').first.click()
+        page.wait_for_url("**/catalog/**filter=*")
+        assert "filter=%E5%8C%BA:eq:" in page.url or "filter=区:eq:" in page.url
+        browser.close()

@@ -16,6 +16,22 @@
         defaultStyle: false,
         tooltip: { disableDefaultStyle: true },
         i18n: { PNG_ACTION: "PNG", SVG_ACTION: "SVG" }
+      }).then(function (result) {
+        // Cross-filter (dashboards) or drill-down (a chart's page): a click on a mark follows a plain link.
+        var field = el.dataset.clickField;
+        if (!field) { return; }
+        el.classList.add("chart--clickable");
+        result.view.addEventListener("click", function (event, item) {
+          if (!item || !item.datum || item.datum[field] === undefined || item.datum[field] === null) { return; }
+          var value = String(item.datum[field]);
+          if (el.dataset.clickParam) {
+            var url = new URL(window.location.href);
+            url.searchParams.set(el.dataset.clickParam, value);
+            window.location.assign(url.toString());
+          } else if (el.dataset.drillBase) {
+            window.location.assign(el.dataset.drillBase + encodeURIComponent(value));
+          }
+        });
       }).catch(function (err) {
         el.textContent = "グラフを表示できませんでした（" + err.message + "）。下の表でデータを確認できます。";
       });
