@@ -37,12 +37,13 @@ class ChartForm(forms.Form):
     )
     week_start = forms.ChoiceField(label="曜日の並び", choices=[("monday", "月〜日"), ("sunday", "日〜土")])
     donut = forms.BooleanField(label="ドーナツ型にする（円グラフ）", required=False)
+    average = forms.BooleanField(label="平均の線を引く（棒・折れ線・面、色分けなし）", required=False)
     compare = forms.ChoiceField(
         label="数値カードの比較",
         required=False,
         choices=[NO_CHOICE, ("previous", "前の期間と比べる"), ("target", "目標と比べる")],
     )
-    target = forms.FloatField(label="目標値", required=False)
+    target = forms.FloatField(label="目標値（数値カードの比較・棒や折れ線の目標線）", required=False)
     title = forms.CharField(label="題名", max_length=200, required=False)
     description = forms.CharField(
         label="説明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 3})
@@ -102,12 +103,12 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
     options: dict[str, Any] = {
         "stack": data.get("stack") or "stacked", "era": data.get("era") or "wareki",
         "week_start": data.get("week_start") or "monday", "sort": data.get("sort") or "key",
-        "donut": bool(data.get("donut")),
+        "donut": bool(data.get("donut")), "average": bool(data.get("average")),
     }  # fmt: skip
     if data.get("compare"):
         options["compare"] = data["compare"]
-        if data.get("target") is not None:
-            options["target"] = data["target"]
+    if data.get("target") is not None:
+        options["target"] = data["target"]
     query: dict[str, Any] = {
         "table": {"dataset": slug, "name": name, "version": data.get("version")},
         "filters": filters,
@@ -155,6 +156,7 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
         "stack": options.get("stack") or "stacked", "era": options.get("era") or "wareki",
         "week_start": options.get("week_start") or "monday", "sort": options.get("sort") or "key",
         "donut": bool(options.get("donut")), "compare": options.get("compare") or "", "target": options.get("target"),
+        "average": bool(options.get("average")),
     }  # fmt: skip
     meta = document.get("meta") or {}
     out.update(

@@ -318,6 +318,14 @@ def text_alternative(
                 return f"{r.get(str(x))}" + (f"・{r.get(str(color))}" if color else "")
 
             parts.append(f"最大は{name(top)}の{_fmt(top[str(y)])}、最小は{name(low)}の{_fmt(low[str(y)])}。")
+    options = visual.get("options") or {}
+    target = options.get("target")
+    if (
+        visual.get("type") in {"bar", "line", "area"}
+        and isinstance(target, int | float)
+        and not isinstance(target, bool)
+    ):
+        parts.append(f"目標は{_fmt(target)}。")
     source = meta.get("source")
     if source:
         parts.append(f"出典: {source}。")
@@ -462,6 +470,47 @@ def _layer_mark(  # noqa: PLR0912, PLR0915 - one branch per chart type reads as 
         }
 
     raise SpecError(f"グラフの種類「{kind}」は描けません。")
+
+
+REFERENCE_COLOUR: Final = "#D55E00"  # Okabe-Ito vermillion: stands out from the blue/orange series
+
+
+def _with_reference_lines(main: dict[str, Any], visual: Mapping[str, Any]) -> dict[str, Any]:
+    """Add a 平均 line (mean of the drawn values, single-series charts) and a 目標 line to bar/line/area charts."""
+    kind, options = str(visual.get("type")), visual.get("options") or {}
+    if kind not in {"bar", "line", "area"}:
+        return main
+    axis = "x" if options.get("horizontal") else "y"
+    value_field = main["encoding"][axis]["field"]
+    rules: list[dict[str, Any]] = []
+    # labels sit at the right end above the line on a vertical chart, at the top beside it on a horizontal one
+    label: dict[str, Any] = {"type": "text", "align": "left", "color": REFERENCE_COLOUR, "fontSize": 11}
+    label.update(
+        {"x": {"expr": "width"}, "align": "right", "dy": -8}
+        if axis == "y"
+        else {"y": 4, "dx": 4, "baseline": "top"}
+    )
+    if options.get("average") and not visual.get("color"):
+        rules.append({"mark": {"type": "rule", "color": REFERENCE_COLOUR, "strokeDash": [6, 4], "strokeWidth": 2},
+                      "encoding": {axis: {"aggregate": "mean", "field": value_field, "type": "quantitative"}}})  # fmt: skip
+        rules.append({
+            "transform": [
+                {"aggregate": [{"op": "mean", "field": value_field, "as": "平均"}]},
+                {"calculate": f"'平均 ' + format(datum['平均'], '{NUMBER_FORMAT}')", "as": "平均の表示"},
+            ],
+            "mark": label,
+            "encoding": {axis: {"field": "平均", "type": "quantitative"}, "text": {"field": "平均の表示"}},
+        })  # fmt: skip
+    target = options.get("target")
+    if isinstance(target, int | float) and not isinstance(target, bool) and kind != "number":
+        rules.append({"mark": {"type": "rule", "color": REFERENCE_COLOUR, "strokeWidth": 2},
+                      "encoding": {axis: {"datum": target}}})  # fmt: skip
+        rules.append(
+            {"mark": label, "encoding": {axis: {"datum": target}, "text": {"value": f"目標 {_fmt(target)}"}}}
+        )
+    if not rules:
+        return main
+    return {"layer": [main, *rules]}
 
 
 def _number_card(
@@ -623,7 +672,7 @@ def vegalite_spec(
         spec.update(_table_view(data, list(cols)))
     else:
         spec["data"] = {"values": data}
-        spec.update(_layer_mark(visual, cols, orders))
+        spec.update(_with_reference_lines(_layer_mark(visual, cols, orders), visual))
         spec["width"] = "container" if options.get("responsive") else int(options.get("width") or 560)
         spec["height"] = 320 if kind != "pie" else 300
     spec["config"] = base_config()

@@ -73,6 +73,8 @@ CASES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]
     "number_previous": (doc("number", "年度", "件数", compare="previous"), [WARD_FY[0], WARD_FY[1]], WARD_FY_COLS),
     "number_target": (doc("number", None, "件数", compare="target", target=200), [WARD_FY[1]], WARD_FY_COLS),
     "table": (doc("table", "年度", "件数"), WARD_FY, WARD_FY_COLS),
+    "bar_average_target": (doc("bar", "区", "件数", average=True, target=100), WARD_FY[::2], WARD_FY_COLS),
+    "bar_horizontal_target": (doc("bar", "区", "件数", horizontal=True, target=80), WARD_FY[::2], WARD_FY_COLS),
 }  # fmt: skip
 
 
@@ -156,3 +158,14 @@ def test_table_view_labels_and_formats() -> None:
     headers, body = table_view(WARD_FY[:1], WARD_FY_COLS)
     assert headers == ["区", "年度", "件数"]
     assert body == [["中央区", "令和4年度", "120"]]
+
+
+def test_reference_lines() -> None:
+    spec = vegalite_spec(doc("bar", "区", "件数", average=True, target=100), WARD_FY[::2], WARD_FY_COLS)
+    rules = [layer for layer in spec["layer"] if layer["mark"]["type"] == "rule"]
+    assert rules[0]["encoding"]["y"] == {"aggregate": "mean", "field": "件数", "type": "quantitative"}
+    assert rules[1]["encoding"]["y"] == {"datum": 100}
+    assert "目標は100。" in spec["description"]
+    # no average across stacked series (the mean of the rows would not be the mean of the stacks)
+    stacked = vegalite_spec(doc("bar", "区", "件数", "年度", average=True), WARD_FY, WARD_FY_COLS)
+    assert "layer" not in stacked
