@@ -115,7 +115,9 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
     }
     visual: dict[str, Any] = {"type": kind, "options": options}
     if kind in ROW_CHARTS:
-        visual.update({"x": x or None, "y": column if kind == "scatter" else None, "color": color or None})
+        visual.update(
+            {"x": x or None, "y": column if kind in {"scatter", "points"} else None, "color": color or None}
+        )
     else:
         measure: dict[str, Any] = {"op": op}
         if column:

@@ -44,9 +44,10 @@ CHART_TYPES: Final[dict[str, str]] = {
     "number": "数値カード",
     "table": "表",
     "map": "区の塗り分け地図",
+    "points": "点の地図（緯度・経度）",
 }
 # Charts drawn from plain rows (no grouping): the spec bins or plots each row itself.
-ROW_CHARTS: Final = frozenset({"scatter", "histogram"})
+ROW_CHARTS: Final = frozenset({"scatter", "histogram", "points"})
 STACKS: Final[dict[str, str]] = {"grouped": "横に並べる", "stacked": "積み上げ", "normalize": "100%積み上げ"}
 WEEKDAYS_MONDAY: Final = ("月", "火", "水", "木", "金", "土", "日")
 WEEKDAYS_SUNDAY: Final = ("日", "月", "火", "水", "木", "金", "土")
@@ -296,6 +297,13 @@ def text_alternative(
     if visual.get("type") == "number":
         value = data[-1].get(str(y)) if data else None
         parts.append(f"{y}は{_fmt(value)}。")
+        return "".join(parts)
+    if visual.get("type") == "points":
+        parts.append(
+            f"{len(data):,}地点を熊本市の区の地図の上に点で示す"
+            + (f"（{color}で色分け）" if color else "")
+            + "。"
+        )
         return "".join(parts)
     if visual.get("type") in ROW_CHARTS:
         parts.append(f"{len(data):,}件のデータの{x}" + (f"と{y}" if y else "") + "の分布。")
@@ -615,6 +623,42 @@ def _ward_map(
     }
 
 
+def _point_map(
+    document: Mapping[str, Any],
+    data: list[dict[str, Any]],
+    columns: Mapping[str, Column],
+    orders: Mapping[str, list[str]],
+) -> dict[str, Any]:
+    """Points from longitude (x) and latitude (y) over the shipped ward boundaries (no tiles)."""
+    visual = document.get("visual") or {}
+    lon, lat = _column(columns, visual.get("x"), "経度"), _column(columns, visual.get("y"), "緯度")
+    for col in (lon, lat):
+        if col.kind not in NUMBER_KINDS:
+            raise SpecError(f"項目「{col.name}」は数値ではないため、緯度・経度として使えません。")
+    color_col = columns.get(str(visual.get("color"))) if visual.get("color") else None
+    points: dict[str, Any] = {
+        "data": {"values": [r for r in data if isinstance(r.get(lon.name), int | float) and isinstance(r.get(lat.name), int | float)]},
+        "mark": {"type": "circle", "size": 40, "opacity": 0.8, "tooltip": True},
+        "encoding": {
+            "longitude": {"field": lon.name, "type": "quantitative"},
+            "latitude": {"field": lat.name, "type": "quantitative"},
+        },
+    }  # fmt: skip
+    color = _color(color_col, orders)
+    if color is not None:
+        points["encoding"]["color"] = color
+    return {
+        "projection": {"type": "mercator"},
+        "width": 420,
+        "height": 420,
+        "layer": [
+            {"data": {"values": list(ward_features())},
+             "mark": {"type": "geoshape", "fill": "#eeeeee", "stroke": "#999999", "strokeWidth": 1}},
+            points,
+        ],
+    }  # fmt: skip
+
+
 def _table_view(data: list[dict[str, Any]], names: Sequence[str]) -> dict[str, Any]:
     """The rows as a grid of text marks (the page shows a real HTML table; this is for exports)."""
     return {
@@ -663,6 +707,11 @@ def vegalite_spec(
     spec["description"] = text_alternative(document, data)
     if kind == "number":
         spec.update(_number_card(document, data, cols))
+    elif kind == "points":
+        spec.setdefault("title", {"text": ""})
+        lines = [spec["title"].get("subtitle") or "", f"地図: {ATTRIBUTION}"]
+        spec["title"]["subtitle"] = [line for line in lines if line]
+        spec.update(_point_map(document, data, cols, orders))
     elif kind == "map":
         spec.setdefault("title", {"text": ""})
         lines = [spec["title"].get("subtitle") or "", f"地図: {ATTRIBUTION}"]
@@ -677,7 +726,7 @@ def vegalite_spec(
         spec["height"] = 320 if kind != "pie" else 300
     spec["config"] = base_config()
     spec["usermeta"] = {"machidata": {"chart_type": kind}}
-    if kind == "map":
+    if kind in {"map", "points"}:
         spec["usermeta"]["machidata"]["attribution"] = f"地図: {ATTRIBUTION}"
     return spec
 

@@ -60,3 +60,28 @@ def test_map_refuses_values_that_are_not_wards() -> None:
         vegalite_spec(DOC, [{"区": "博多区", "件数": 1}], COLS)
     with pytest.raises(SpecError, match="数値ではない"):
         vegalite_spec(DOC, [{"区": "中央区", "件数": 1}], [{"name": "区"}, {"name": "件数"}])
+
+
+def test_point_map_over_the_wards() -> None:
+    rows = [{"経度": 130.7417, "緯度": 32.8032, "種別": "病院"}, {"経度": 130.70, "緯度": 32.76, "種別": "薬局"},
+            {"経度": None, "緯度": 32.8, "種別": "不明"}]  # fmt: skip
+    cols = [{"name": "経度", "kind": "number"}, {"name": "緯度", "kind": "number"}, {"name": "種別"}]
+    document = {
+        "visual": {"type": "points", "x": "経度", "y": "緯度", "color": "種別"},
+        "meta": {"title": "施設"},
+    }
+    spec = vegalite_spec(document, rows, cols)
+    background, points = spec["layer"]
+    assert len(background["data"]["values"]) == 5
+    assert [r["種別"] for r in points["data"]["values"]] == [
+        "病院",
+        "薬局",
+    ]  # rows without a position are left out
+    assert points["encoding"]["longitude"]["field"] == "経度"
+    assert f"地図: {ATTRIBUTION}" in spec["title"]["subtitle"]
+    assert "3地点を熊本市の区の地図の上に点で示す（種別で色分け）" in spec["description"]
+    assert render(spec, "svg").decode().count("<path") >= 7
+    with pytest.raises(SpecError, match="緯度・経度として使えません"):
+        vegalite_spec(
+            document, rows, [{"name": "経度"}, {"name": "緯度", "kind": "number"}, {"name": "種別"}]
+        )
