@@ -135,7 +135,14 @@ def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, s
         content = render(rendered.spec, fmt)
         content_type, ext = FORMATS[fmt]
     else:
-        options = (chart.document.get("visual") or {}).get("options") or {}
+        visual = chart.document.get("visual") or {}
+        options = visual.get("options") or {}
+        # A chart split by colour (or a heatmap) is exported as the matrix it draws.
+        series = visual.get("y") if visual.get("type") == "heatmap" else visual.get("color")
+        value = visual.get("value") if visual.get("type") == "heatmap" else visual.get("y")
+        pivot_by = (
+            (str(visual["x"]), str(series), str(value)) if visual.get("x") and series and value else None
+        )
         content, content_type, ext = data_file(
             rendered.data.rows,
             rendered.data.columns,
@@ -143,6 +150,7 @@ def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, s
             title=chart.title,
             source=chart.source,
             wareki=options.get("era") != "western",
+            pivot_by=pivot_by,
         )
     with transaction.atomic():
         audit_record(

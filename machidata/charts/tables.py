@@ -44,13 +44,31 @@ def _text(value: Any) -> Any:
     return value
 
 
+def pivot(
+    header: list[str], body: list[list[Any]], *, row_key: str, column_key: str, value: str
+) -> tuple[list[str], list[list[Any]]]:
+    """Long rows (x, series, value) as a matrix: one line per x, one column per series, as the chart shows them."""
+    ri, ci, vi = header.index(row_key), header.index(column_key), header.index(value)
+    row_keys: dict[Any, None] = {}
+    col_keys: dict[Any, None] = {}
+    cells: dict[tuple[Any, Any], Any] = {}
+    for line in body:
+        row_keys.setdefault(line[ri])
+        col_keys.setdefault(line[ci])
+        cells[(line[ri], line[ci])] = line[vi]
+    out_header = [row_key, *(str(c) for c in col_keys)]
+    return out_header, [[r, *(cells.get((r, c)) for c in col_keys)] for r in row_keys]
+
+
 def data_file(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, fmt: str, title: str, source: str = "",
-    wareki: bool = True,
+    wareki: bool = True, pivot_by: tuple[str, str, str] | None = None,
 ) -> tuple[bytes, str, str]:  # fmt: skip
-    """CSV or XLSX bytes of the chart's data; returns (content, content type, extension)."""
+    """CSV or XLSX bytes of the chart's data (``pivot_by`` = (x, series, value) pivots it); returns (content, type, ext)."""
     header = [c.name for c in columns]
     body = data_rows(rows, columns, wareki=wareki)
+    if pivot_by is not None and all(k in header for k in pivot_by):
+        header, body = pivot(header, body, row_key=pivot_by[0], column_key=pivot_by[1], value=pivot_by[2])
     if fmt == "csv":
         buf = io.StringIO()
         writer = csv.writer(buf, lineterminator="\r\n")

@@ -183,3 +183,21 @@ def test_ward_map_from_the_builder_shows_the_attribution(actors: Actors, table: 
         "week_start": "monday", "sharing": "private"}).content.decode()  # fmt: skip
     assert '<p class="help">地図: 「国土数値情報（行政区域データ）」（国土交通省）' in preview
     assert "区ごとの件数を示す" in preview
+
+
+def test_data_of_a_colour_split_chart_is_exported_as_its_matrix(actors: Actors, table: Table) -> None:
+    document = bar_document(table)
+    document["query"]["group_by"] = [{"column": "区", "as": "区"}, {"column": "人口", "as": "人口"}]
+    document["visual"].update({"x": "区", "y": "件数", "color": "人口"})
+    chart = make_chart(actors, table)
+    chart_update(actor=actor_for(actors.users["owner_editor"]), chart=chart, lock_version=1, title="区と人口",
+                 document=document, sharing=Sharing.STAFF)  # fmt: skip
+    data = actors.client("owner_viewer").get(reverse("charts:export", args=[chart.uuid, "csv"])).content
+    rows = list(csv.reader(io.StringIO(data.decode("utf-8-sig"))))
+    expected = Counter((r["区"], r["人口"]) for r in ROWS)
+    people = rows[0][1:]
+    assert rows[0][0] == "区"
+    assert sorted(people, key=int) == sorted({str(r["人口"]) for r in ROWS}, key=int)
+    for line in rows[1:]:
+        for p, cell in zip(people, line[1:], strict=True):
+            assert (int(cell) if cell else 0) == expected.get((line[0], int(p)), 0)
