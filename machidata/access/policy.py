@@ -357,3 +357,26 @@ def require_member_of(actor: Actor, unit_ids: Iterable[int]) -> None:
         return
     if not actor.is_authenticated or not actor.unit_ids & set(unit_ids):
         raise NotFound()
+
+
+def restrict_shared(
+    queryset: QuerySet[Any],
+    actor: Actor,
+    *,
+    owner_field: str = "owner",
+    unit_field: str = "unit",
+    sharing_field: str = "sharing",
+) -> QuerySet[Any]:
+    """Things a person makes and shares (charts): the owner, their 課 when shared with it, all staff when shared so, and 管理.
+
+    Callers still check the data underneath (e.g. READ on a chart's table) with :func:`restrict_related`.
+    """
+    if not actor.is_authenticated:
+        return queryset.none()
+    if actor.is_admin:
+        return queryset
+    return queryset.filter(
+        Q(**{f"{owner_field}_id": actor.user_id})
+        | Q(**{sharing_field: "department", f"{unit_field}_id__in": actor.unit_ids})
+        | Q(**{sharing_field: "staff"})
+    )

@@ -90,6 +90,8 @@ def _mount() -> None:
     from machidata.catalog.api import router as catalog_router
     from machidata.catalog.query_api import router as query_router
     from machidata.catalog.table_api import router as table_router
+    from machidata.charts.api import router as charts_router
+    from machidata.charts.api_dashboards import router as dashboards_router
     from machidata.datarequests.api import router as datarequests_router
     from machidata.jobs.api import router as jobs_router
     from machidata.publish.api import router as publish_router
@@ -102,6 +104,8 @@ def _mount() -> None:
     api.add_router("/jobs", jobs_router)
     api.add_router("/support", support_router)
     api.add_router("/data-requests", datarequests_router)
+    api.add_router("/charts", charts_router)
+    api.add_router("/dashboards", dashboards_router)
     api.add_router("/search", search_router)
     api.add_router("/query", query_router)
     api.add_router("/publication", publish_router)

@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "machidata.notify",
     "machidata.datarequests.apps.DataRequestsConfig",
     "machidata.publish.apps.PublishConfig",
+    "machidata.charts.apps.ChartsConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
 ]

@@ -21,6 +21,7 @@ urlpatterns = [
     path("data-requests/", include("machidata.datarequests.urls")),
     path("publication/", include("machidata.publish.urls")),
     path("notifications/", include("machidata.notify.urls")),
+    path("charts/", include("machidata.charts.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -423,4 +423,7 @@ def load_demo_data(
             say(refreshed.skipped)
         else:
             say(f"新しい版 {len(refreshed.written)} 表、変更なし {len(refreshed.unchanged)} 表")
+    from machidata.charts.demo import load_charts_demo
+
+    load_charts_demo(say=say)
     return summary

@@ -1,0 +1,304 @@
+"""Reading charts: who sees a chart (its sharing AND READ on its table, at view time) and its data and spec.
+
+A chart's rows are fetched through the catalog's table-query path (``catalog.table_selectors``),
+which applies the access policy again and is the only road to ``lake``/``engine``. Results are not
+cached, so no viewer can ever be served another viewer's rows.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, Final
+
+from django.conf import settings
+from django.db.models import QuerySet
+
+from machidata.access.policy import Action, Actor, restrict_related, restrict_shared
+from machidata.catalog.models import Table, TableVersion
+from machidata.catalog.query_selectors import table_query
+from machidata.catalog.table_selectors import table_fields, table_get
+from machidata.charts.models import Chart, Dashboard
+from machidata.charts.vegalite import (
+    ROW_CHARTS,
+    Column,
+    SpecError,
+    table_view,
+    vegalite_spec,
+)
+from machidata.core.errors import InvalidInput, NotFound
+
+SCOPES: Final = {"all": "見られるグラフすべて", "mine": "自分のグラフ", "department": "所属課のグラフ"}
+
+
+def restrict_charts(queryset: QuerySet[Chart], actor: Actor) -> QuerySet[Chart]:
+    """Charts ``actor`` may see: shared with them (or theirs, or 管理) AND whose table they may read now."""
+    shared = restrict_shared(queryset, actor)
+    return restrict_related(shared, actor, Action.READ, via="table__dataset")
+
+
+def _base() -> QuerySet[Chart]:
+    return Chart.objects.select_related("owner", "unit", "table", "table__dataset", "table__dataset__owner")
+
+
+def chart_list(*, actor: Actor, scope: str = "all", table: Table | None = None) -> QuerySet[Chart]:
+    """The charts ``actor`` may see, newest change first; ``mine`` / ``department`` narrow it."""
+    rows = restrict_charts(_base(), actor)
+    if scope == "mine":
+        rows = rows.filter(owner_id=actor.user_id)
+    elif scope == "department":
+        rows = rows.filter(unit_id__in=actor.unit_ids)
+    if table is not None:
+        rows = rows.filter(table=table)
+    return rows.order_by("-updated_at", "-id")
+
+
+def chart_get(*, actor: Actor, uuid: Any) -> Chart:
+    """One chart ``actor`` may see; missing, hidden and unreadable-table charts all raise NotFound."""
+    try:
+        found = restrict_charts(_base(), actor).filter(uuid=uuid).first()
+    except (ValueError, TypeError):  # a malformed uuid is simply not found
+        found = None
+    if found is None:
+        raise NotFound("グラフが見つかりません。")
+    return found
+
+
+def may_edit(actor: Actor, chart: Chart) -> bool:
+    """Only the chart's owner (and 管理) change or delete it."""
+    return actor.is_admin or chart.owner_id == actor.user_id
+
+
+@dataclass
+class ChartData:
+    """A chart's answer: the rows (grouped when the chart groups), their columns, and the version used."""
+
+    rows: list[dict[str, Any]]
+    columns: list[Column]
+    version: TableVersion | None
+    truncated: bool = False
+    notes: list[str] = field(default_factory=list)
+
+
+def _grains(query: dict[str, Any], names: list[str]) -> dict[str, str | None]:
+    """The time grain of each output column: group keys come first, in the order of ``group_by``."""
+    group_by = query.get("group_by") or []
+    return {
+        name: (g.get("grain") if isinstance(g, dict) else None)
+        for name, g in zip(names, group_by, strict=False)
+    }
+
+
+def document_table(*, actor: Actor, document: dict[str, Any]) -> tuple[Table, int | None]:
+    """The table (READ) a chart document names and its pinned version number (None: the latest)."""
+    ref = (document.get("query") or {}).get("table") or {}
+    if not ref.get("dataset") or not ref.get("name"):
+        raise InvalidInput("グラフにする表を選んでください。")
+    table = table_get(actor=actor, slug=str(ref["dataset"]), name=str(ref["name"]), action=Action.READ)
+    number = ref.get("version")
+    return table, int(number) if number else None
+
+
+def document_query(document: dict[str, Any]) -> dict[str, Any]:
+    """The TableQuery JSON of a chart document: its filters, grouping and measures (row charts: the plotted columns)."""
+    query = {k: v for k, v in (document.get("query") or {}).items() if k != "table"}
+    visual = document.get("visual") or {}
+    if visual.get("type") in ROW_CHARTS:
+        wanted = [str(visual[k]) for k in ("x", "y", "color") if visual.get(k)]
+        return {"fields": list(dict.fromkeys(wanted)), "filters": query.get("filters") or [],
+                "limit": int(settings.MACHIDATA_ENGINE_MAX_ROWS)}  # fmt: skip
+    if not query.get("measures"):
+        query["measures"] = [{"op": "count"}]
+    return query
+
+
+def document_data(*, actor: Actor, document: dict[str, Any]) -> ChartData:
+    """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path."""
+    table, number = document_table(actor=actor, document=document)
+    query = document_query(document)
+    answer = table_query(actor=actor, table=table, query=query, version=number)
+    names = list(answer.result.column_names)
+    grains = _grains(query, names) if answer.aggregate else {}
+    columns = [Column(c["name"], c["type"], grains.get(c["name"])) for c in answer.columns]
+    rows = answer.result.to_pylist()
+    notes = []
+    if answer.truncated or answer.total > len(rows):
+        what = "グループ" if answer.aggregate else "行"
+        notes.append(
+            f"該当する{answer.total:,}{what}のうち先頭の{len(rows):,}{what}だけを表示しています"
+            "（上限 MACHIDATA_ENGINE_MAX_ROWS）。上位N件や絞り込みで減らしてください。"
+        )
+    return ChartData(rows=rows, columns=columns, version=answer.version, truncated=bool(notes), notes=notes)
+
+
+@dataclass
+class RenderedChart:
+    """What a page shows: the spec, the text alternative and the data table."""
+
+    spec: dict[str, Any]
+    description: str
+    headers: list[str]
+    body: list[list[str]]
+    data: ChartData
+
+
+def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
+    """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``."""
+    data = document_data(actor=actor, document=document)
+    try:
+        spec = vegalite_spec(document, data.rows, data.columns)
+    except SpecError as exc:
+        raise InvalidInput(str(exc)) from None
+    options = (document.get("visual") or {}).get("options") or {}
+    headers, body = table_view(data.rows, data.columns, options=options)
+    return RenderedChart(
+        spec=spec,
+        description=str(spec["description"]),
+        headers=headers,
+        body=body,
+        data=data,
+    )
+
+
+def chart_render(*, actor: Actor, chart: Chart) -> RenderedChart:
+    """A saved chart rendered for ``actor`` (its table read now, with ``actor``'s access)."""
+    return document_render(actor=actor, document=chart.document)
+
+
+# ---- dashboards ---------------------------------------------------------------------------------------
+
+DASHBOARD_FILTER_KINDS: Final = {
+    "value": "値で絞り込む（区・分類など）",
+    "date_range": "期間で絞り込む（日付）",
+}
+
+
+def dashboard_list(*, actor: Actor) -> QuerySet[Dashboard]:
+    """The dashboards shared with ``actor`` (theirs, their 課's, all staff's; 管理 all), newest change first."""
+    return restrict_shared(Dashboard.objects.select_related("owner", "unit"), actor).order_by(
+        "-updated_at", "-id"
+    )
+
+
+def dashboard_get(*, actor: Actor, uuid: Any) -> Dashboard:
+    """One dashboard ``actor`` may see; missing and hidden both raise NotFound."""
+    try:
+        found = dashboard_list(actor=actor).filter(uuid=uuid).first()
+    except (ValueError, TypeError):
+        found = None
+    if found is None:
+        raise NotFound("ダッシュボードが見つかりません。")
+    return found
+
+
+def may_edit_dashboard(actor: Actor, dashboard: Dashboard) -> bool:
+    """Only the dashboard's owner (and 管理) change it."""
+    return actor.is_admin or dashboard.owner_id == actor.user_id
+
+
+@dataclass
+class Panel:
+    """One place on the grid: a drawn chart, a text block, or a chart the viewer may not see."""
+
+    kind: str
+    width: int
+    index: int
+    text: str = ""
+    chart: Chart | None = None
+    rendered: RenderedChart | None = None
+    error: str = ""
+    filtered: list[str] = field(default_factory=list)
+    click_field: str = ""  # output name of the chart's first group key (no time grain)
+    click_param: str = ""  # the dashboard filter a click on a mark sets (cross-filter)
+
+    @property
+    def spec_id(self) -> str:
+        """The id of the panel's spec script element."""
+        return f"spec-{self.index}"
+
+
+def filters_for(
+    document: dict[str, Any], columns: set[str], chosen: dict[str, Any], kinds: dict[str, str]
+) -> tuple[dict[str, Any], list[str]]:
+    """The chart document with the dashboard's chosen filters added where its table has the column."""
+    extra: list[dict[str, Any]] = []
+    used: list[str] = []
+    for column, value in chosen.items():
+        if column not in columns or value in (None, "", (None, None)):
+            continue
+        if kinds.get(column) == "date_range":
+            start, end = value
+            if start:
+                extra.append({"column": column, "op": "ge", "value": start})
+            if end:
+                extra.append({"column": column, "op": "le", "value": end})
+        else:
+            extra.append({"column": column, "op": "eq", "value": value})
+        used.append(column)
+    if not extra:
+        return document, used
+    query = dict(document.get("query") or {})
+    query["filters"] = [*(query.get("filters") or []), *extra]
+    return {**document, "query": query}, used
+
+
+def dashboard_render(
+    *, actor: Actor, dashboard: Dashboard, chosen: dict[str, Any] | None = None
+) -> list[Panel]:
+    """The dashboard's panels for ``actor``: each chart checked and read with ``actor``'s access, filters applied."""
+    chosen = chosen or {}
+    kinds = {str(f.get("column")): str(f.get("kind") or "value") for f in dashboard.filters}
+    uuids = [i.get("chart") for i in dashboard.items if i.get("kind") == "chart"]
+    visible = {
+        str(c.uuid): c for c in restrict_charts(_base(), actor).filter(uuid__in=[u for u in uuids if u])
+    }
+    panels = []
+    for index, item in enumerate(dashboard.items):
+        width = max(1, min(12, int(item.get("width") or 6)))
+        if item.get("kind") == "text":
+            panels.append(Panel("text", width, index, text=str(item.get("text") or "")))
+            continue
+        chart = visible.get(str(item.get("chart")))
+        if chart is None:
+            panels.append(
+                Panel(
+                    "hidden",
+                    width,
+                    index,
+                    error="このグラフは表示できません（共有されていないか、元の表を見る権限がありません）。",
+                )
+            )
+            continue
+        columns = {f.name for f in table_fields(chart.table)}
+        document, used = filters_for(chart.document, columns, chosen, kinds)
+        visual = dict(document.get("visual") or {})
+        visual["options"] = {**(visual.get("options") or {}), "responsive": True}  # fill the panel's width
+        document = {**document, "visual": visual}
+        try:
+            rendered = document_render(actor=actor, document=document)
+        except InvalidInput as exc:
+            panels.append(Panel("chart", width, index, chart=chart, error=exc.message))
+            continue
+        field_name, column = click_target(chart.document)
+        param = next(
+            (
+                f"f{i}"
+                for i, f in enumerate(dashboard.filters)
+                if f.get("kind") == "value" and f.get("column") == column
+            ),
+            "",
+        )
+        panels.append(
+            Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used,
+                  click_field=field_name if param else "", click_param=param)
+        )  # fmt: skip
+    return panels
+
+
+def click_target(document: dict[str, Any]) -> tuple[str, str]:
+    """The (output name, table column) a click on a mark selects: the first group key without a time grain."""
+    group_by = (document.get("query") or {}).get("group_by") or []
+    if (document.get("visual") or {}).get("type") in {"bar", "pie"} and group_by:
+        first = group_by[0]
+        if isinstance(first, dict) and not first.get("grain") and first.get("column"):
+            return str(first.get("as") or first["column"]), str(first["column"])
+    return "", ""

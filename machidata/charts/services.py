@@ -1,0 +1,274 @@
+"""Writing charts: create, update (optimistic lock), delete, and the audited export."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from django.db import transaction
+from django.utils import timezone
+
+from machidata.access.models import Membership
+from machidata.access.policy import Actor
+from machidata.audit.services import audit_record
+from machidata.charts.models import Chart, Dashboard, Sharing
+from machidata.charts.render import FORMATS, render
+from machidata.charts.reports import PPTX_TYPE, dashboard_pdf, dashboard_pptx
+from machidata.charts.selectors import (
+    DASHBOARD_FILTER_KINDS,
+    chart_get,
+    dashboard_render,
+    document_render,
+    document_table,
+    may_edit,
+    may_edit_dashboard,
+)
+from machidata.charts.tables import data_file
+from machidata.charts.vegalite import CHART_TYPES
+from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+
+TITLE_MAX: Final = 200
+EXPORT_FORMATS: Final = (*FORMATS, "csv", "xlsx")
+
+
+def _check(*, actor: Actor, title: str, sharing: str, document: dict[str, Any]) -> dict[str, Any]:
+    """Validate before writing: a title, a known sharing level and chart type, and a document that renders."""
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "題名を入力してください。"
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"題名は{TITLE_MAX}文字以内にしてください。"
+    if sharing not in Sharing.values:
+        errors["sharing"] = "共有の範囲を選んでください（公開は公開申請の手続きで行います）。"
+    if (document.get("visual") or {}).get("type") not in CHART_TYPES:
+        errors["type"] = "グラフの種類を選んでください。"
+    if errors:
+        raise InvalidInput(next(iter(errors.values())), details=errors)
+    document_render(actor=actor, document=document)  # the actor must be able to read it, and it must draw
+    return document
+
+
+def _unit_of(actor: Actor) -> int | None:
+    """The actor's 課 today (the first membership), which "shared with the department" refers to."""
+    return (
+        Membership.objects.active_on(timezone.localdate())
+        .filter(user_id=actor.user_id or 0)
+        .order_by("id")
+        .values_list("unit_id", flat=True)
+        .first()
+    )
+
+
+def chart_create(
+    *, actor: Actor, title: str, document: dict[str, Any], description: str = "", source: str = "",
+    sharing: str = Sharing.PRIVATE,
+) -> Chart:  # fmt: skip
+    """Save a new chart owned by ``actor`` (who must be able to read its table)."""
+    if not actor.is_authenticated:
+        raise PermissionDenied("グラフを保存するにはログインしてください。")
+    document = _check(actor=actor, title=title, sharing=sharing, document=document)
+    table, _version = document_table(actor=actor, document=document)
+    ref = document["query"]["table"]
+    document["meta"] = {"title": title.strip(), "description": description, "source": source}
+    with transaction.atomic():
+        chart = Chart.objects.create(
+            title=title.strip(), description=description, source=source, owner_id=actor.user_id,
+            unit_id=_unit_of(actor), table=table, version_number=ref.get("version") or None,
+            document=document, sharing=sharing,
+        )  # fmt: skip
+        chart.document["meta"]["uuid"] = str(chart.uuid)
+        chart.save(update_fields=["document"])
+        audit_record(
+            actor=actor, action="chart.create", obj=chart, changes={"table": table.pk, "sharing": sharing}
+        )
+    return chart
+
+
+def chart_update(
+    *, actor: Actor, chart: Chart, lock_version: int, title: str, document: dict[str, Any],
+    description: str = "", source: str = "", sharing: str = Sharing.PRIVATE,
+) -> Chart:  # fmt: skip
+    """Change a chart (its owner or 管理); a stale ``lock_version`` is refused with 409."""
+    if not may_edit(actor, chart):
+        raise PermissionDenied("グラフを変更できるのは作成者とデータ戦略課（管理）です。")
+    document = _check(actor=actor, title=title, sharing=sharing, document=document)
+    table, _ = document_table(actor=actor, document=document)
+    document["meta"] = {
+        "title": title.strip(),
+        "description": description,
+        "source": source,
+        "uuid": str(chart.uuid),
+    }
+    with transaction.atomic():
+        current = Chart.objects.select_for_update().get(pk=chart.pk)
+        if current.lock_version != lock_version:
+            raise Conflict("他の人がこのグラフを先に変更しました。画面を読み込み直してください。")
+        before = {"title": current.title, "sharing": current.sharing}
+        current.title, current.description, current.source = title.strip(), description, source
+        current.table, current.document, current.sharing = table, document, sharing
+        current.version_number = document["query"]["table"].get("version") or None
+        current.lock_version += 1
+        current.save()
+        audit_record(
+            actor=actor, action="chart.update", obj=current, changes={"before": before, "sharing": sharing}
+        )
+    return current
+
+
+def chart_delete(*, actor: Actor, chart: Chart) -> None:
+    """Delete a chart (its owner or 管理)."""
+    if not may_edit(actor, chart):
+        raise PermissionDenied("グラフを削除できるのは作成者とデータ戦略課（管理）です。")
+    with transaction.atomic():
+        audit_record(actor=actor, action="chart.delete", obj=chart)
+        chart.delete()
+
+
+def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, str]:
+    """A chart as PNG/SVG/PDF (drawn on the server) or its data as CSV (UTF-8 BOM)/XLSX; audited.
+
+    Returns (content, content type, file extension).
+    """
+    if fmt not in EXPORT_FORMATS:
+        raise NotFound("その形式では書き出せません。")
+    rendered = document_render(actor=actor, document=chart.document)
+    if fmt in FORMATS:
+        content = render(rendered.spec, fmt)
+        content_type, ext = FORMATS[fmt]
+    else:
+        visual = chart.document.get("visual") or {}
+        options = visual.get("options") or {}
+        # A chart split by colour (or a heatmap) is exported as the matrix it draws.
+        series = visual.get("y") if visual.get("type") == "heatmap" else visual.get("color")
+        value = visual.get("value") if visual.get("type") == "heatmap" else visual.get("y")
+        pivot_by = (
+            (str(visual["x"]), str(series), str(value)) if visual.get("x") and series and value else None
+        )
+        content, content_type, ext = data_file(
+            rendered.data.rows,
+            rendered.data.columns,
+            fmt=fmt,
+            title=chart.title,
+            source=chart.source,
+            wareki=options.get("era") != "western",
+            pivot_by=pivot_by,
+        )
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="chart.export", obj=chart,
+            changes={"format": fmt, "version": rendered.data.version.number if rendered.data.version else None},
+        )  # fmt: skip
+    return content, content_type, ext
+
+
+# ---- dashboards ---------------------------------------------------------------------------------------
+
+MAX_ITEMS: Final = 24
+MAX_FILTERS: Final = 4
+
+
+def _dashboard_check(*, title: str, sharing: str, filters: list[dict[str, Any]]) -> None:
+    errors: dict[str, str] = {}
+    if not title.strip():
+        errors["title"] = "題名を入力してください。"
+    elif len(title) > TITLE_MAX:
+        errors["title"] = f"題名は{TITLE_MAX}文字以内にしてください。"
+    if sharing not in Sharing.values:
+        errors["sharing"] = "共有の範囲を選んでください（公開は公開申請の手続きで行います）。"
+    if len(filters) > MAX_FILTERS:
+        errors["filters"] = f"絞り込みは{MAX_FILTERS}つまでです。"
+    for f in filters:
+        if not str(f.get("column") or "").strip() or f.get("kind") not in DASHBOARD_FILTER_KINDS:
+            errors["filters"] = "絞り込みには列の名前と種類（値・期間）を指定してください。"
+    if errors:
+        raise InvalidInput(next(iter(errors.values())), details=errors)
+
+
+def dashboard_create(
+    *, actor: Actor, title: str, description: str = "", sharing: str = Sharing.PRIVATE,
+    filters: list[dict[str, Any]] | None = None,
+) -> Dashboard:  # fmt: skip
+    """Make an empty dashboard owned by ``actor``."""
+    if not actor.is_authenticated:
+        raise PermissionDenied("ダッシュボードを作るにはログインしてください。")
+    filters = [
+        {"column": str(f["column"]).strip(), "kind": f["kind"]} for f in (filters or []) if f.get("column")
+    ]
+    _dashboard_check(title=title, sharing=sharing, filters=filters)
+    with transaction.atomic():
+        dashboard = Dashboard.objects.create(
+            title=title.strip(), description=description, owner_id=actor.user_id, unit_id=_unit_of(actor),
+            sharing=sharing, filters=filters,
+        )  # fmt: skip
+        audit_record(actor=actor, action="dashboard.create", obj=dashboard, changes={"sharing": sharing})
+    return dashboard
+
+
+def _edit_items(actor: Actor, dashboard: Dashboard, lock_version: int, change: Any, what: str) -> Dashboard:
+    if not may_edit_dashboard(actor, dashboard):
+        raise PermissionDenied("ダッシュボードを変更できるのは作成者とデータ戦略課（管理）です。")
+    with transaction.atomic():
+        current = Dashboard.objects.select_for_update().get(pk=dashboard.pk)
+        if current.lock_version != lock_version:
+            raise Conflict("他の人がこのダッシュボードを先に変更しました。画面を読み込み直してください。")
+        items = change(list(current.items))
+        if len(items) > MAX_ITEMS:
+            raise InvalidInput(f"ダッシュボードに並べられるのは{MAX_ITEMS}個までです。")
+        current.items = items
+        current.lock_version += 1
+        current.save(update_fields=["items", "lock_version", "updated_at"])
+        audit_record(actor=actor, action=f"dashboard.{what}", obj=current, changes={"items": len(items)})
+    return current
+
+
+def dashboard_add_chart(
+    *, actor: Actor, dashboard: Dashboard, lock_version: int, chart_uuid: str, width: int = 6
+) -> Dashboard:
+    """Add a chart the actor may see to the end of the grid (each viewer still needs access to show it)."""
+    chart = chart_get(actor=actor, uuid=chart_uuid)
+    item = {"kind": "chart", "chart": str(chart.uuid), "width": max(1, min(12, int(width)))}
+    return _edit_items(actor, dashboard, lock_version, lambda items: [*items, item], "add_chart")
+
+
+def dashboard_add_text(
+    *, actor: Actor, dashboard: Dashboard, lock_version: int, text: str, width: int = 12
+) -> Dashboard:
+    """Add a text block (plain text, shown as written) to the end of the grid."""
+    if not text.strip() or len(text) > 2000:
+        raise InvalidInput("文章は1〜2,000文字で入力してください。")
+    item = {"kind": "text", "text": text.strip(), "width": max(1, min(12, int(width)))}
+    return _edit_items(actor, dashboard, lock_version, lambda items: [*items, item], "add_text")
+
+
+def dashboard_remove_item(*, actor: Actor, dashboard: Dashboard, lock_version: int, index: int) -> Dashboard:
+    """Remove the item at ``index`` from the grid."""
+
+    def change(items: list[Any]) -> list[Any]:
+        if not 0 <= index < len(items):
+            raise InvalidInput("外す項目が見つかりません。")
+        return items[:index] + items[index + 1 :]
+
+    return _edit_items(actor, dashboard, lock_version, change, "remove_item")
+
+
+DASHBOARD_EXPORTS: Final = {"pdf": ("application/pdf", "pdf"), "pptx": (PPTX_TYPE, "pptx")}
+
+
+def dashboard_export(
+    *, actor: Actor, dashboard: Dashboard, fmt: str, chosen: dict[str, Any] | None = None
+) -> tuple[bytes, str, str]:
+    """The dashboard as A4 PDF or PPTX with the viewer's filters and access (hidden charts left out); audited."""
+    if fmt not in DASHBOARD_EXPORTS:
+        raise NotFound("その形式では書き出せません。")
+    panels = dashboard_render(actor=actor, dashboard=dashboard, chosen=chosen)
+    if fmt == "pdf":
+        content = dashboard_pdf(dashboard.title, dashboard.description, panels)
+    else:
+        content = dashboard_pptx(dashboard.title, panels)
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="dashboard.export", obj=dashboard,
+            changes={"format": fmt, "charts": [str(p.chart.uuid) for p in panels if p.rendered and p.chart],
+                     "filters": {k: v for k, v in (chosen or {}).items() if v not in (None, (None, None))}},
+        )  # fmt: skip
+    content_type, ext = DASHBOARD_EXPORTS[fmt]
+    return content, content_type, ext

@@ -1,0 +1,39 @@
+"""URLs of the chart pages (/charts/)."""
+
+from django.urls import path
+
+from machidata.charts import views, views_dashboards
+
+app_name = "charts"
+urlpatterns = [
+    path("", views.chart_list_view, name="list"),
+    path("new/", views.chart_new_view, name="new"),
+    path("preview/", views.chart_preview_view, name="preview"),
+    path("<uuid:uuid>/", views.chart_detail_view, name="detail"),
+    path("<uuid:uuid>/edit/", views.chart_edit_view, name="edit"),
+    path("<uuid:uuid>/delete/", views.chart_delete_view, name="delete"),
+    path("<uuid:uuid>/export/<str:fmt>/", views.chart_export_view, name="export"),
+    path("dashboards/", views_dashboards.dashboard_list_view, name="dashboards"),
+    path("dashboards/new/", views_dashboards.dashboard_new_view, name="dashboard_new"),
+    path("dashboards/<uuid:uuid>/", views_dashboards.dashboard_detail_view, name="dashboard"),
+    path(
+        "dashboards/<uuid:uuid>/add-chart/",
+        views_dashboards.dashboard_add_chart_view,
+        name="dashboard_add_chart",
+    ),
+    path(
+        "dashboards/<uuid:uuid>/add-text/",
+        views_dashboards.dashboard_add_text_view,
+        name="dashboard_add_text",
+    ),
+    path(
+        "dashboards/<uuid:uuid>/export/<str:fmt>/",
+        views_dashboards.dashboard_export_view,
+        name="dashboard_export",
+    ),
+    path(
+        "dashboards/<uuid:uuid>/remove/<int:index>/",
+        views_dashboards.dashboard_remove_view,
+        name="dashboard_remove",
+    ),
+]
