@@ -8,8 +8,18 @@ reaches it, access has been decided.
 from machidata.engine.compile import compile_sql, nfkc_lower
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
 from machidata.engine.exports import ExportResult, export, json_value
+from machidata.engine.expressions import Expression, parse_expression
 from machidata.engine.profile import ColumnProfile, HistogramBin, profile_columns
 from machidata.engine.query import Filter, Sort, TableQuery, ValidatedQuery
+from machidata.engine.recipes import (
+    Recipe,
+    RecipePreview,
+    RecipeStepError,
+    RecipeStream,
+    StepReport,
+    preview_recipe,
+    stream_recipe,
+)
 from machidata.engine.run import QueryResult, run_query
 from machidata.engine.staging import StagedParquet, stage_csv_to_parquet
 from machidata.engine.types import Kind, kind_of
@@ -20,12 +30,19 @@ __all__ = [
     "EngineQueryError",
     "EngineTimeout",
     "ExportResult",
+    # recipes (issue 8)
+    "Expression",
     "Filter",
     "HistogramBin",
     "Kind",
     "QueryResult",
+    "Recipe",
+    "RecipePreview",
+    "RecipeStepError",
+    "RecipeStream",
     "Sort",
     "StagedParquet",
+    "StepReport",
     "TableQuery",
     "ValidatedQuery",
     "compile_sql",
@@ -33,7 +50,10 @@ __all__ = [
     "json_value",
     "kind_of",
     "nfkc_lower",
+    "parse_expression",
+    "preview_recipe",
     "profile_columns",
     "run_query",
     "stage_csv_to_parquet",
+    "stream_recipe",
 ]
