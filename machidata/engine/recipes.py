@@ -447,14 +447,8 @@ def _compile_aggregate(cur: ir.Table, step: AggregateStep, fail: Any) -> ir.Tabl
                 f"列「{m.column}」は{_label_kind(kinds[m.column])}なので「{_AGG_LABELS[m.op]}」は計算できません。"
             )
         col = cur[m.column]
-        value = {
-            "count": col.count,
-            "sum": col.sum,
-            "avg": col.mean,
-            "min": col.min,
-            "max": col.max,
-            "count_distinct": col.nunique,
-        }[m.op]()
+        method = {"avg": "mean", "count_distinct": "nunique"}.get(m.op, m.op)
+        value = getattr(col, method)()
         name = _check_name(m.name or f"{m.column}_{_AGG_LABELS[m.op]}", fail)
         if name in metrics or name in step.by:
             fail(f"集計の列名「{name}」が重複しています。")
