@@ -91,6 +91,7 @@ def _mount() -> None:
     from machidata.catalog.table_api import router as table_router
     from machidata.datarequests.api import router as datarequests_router
     from machidata.jobs.api import router as jobs_router
+    from machidata.prep.api import router as prep_router
     from machidata.search.api import router as search_router
     from machidata.support.api import router as support_router
 
@@ -101,6 +102,7 @@ def _mount() -> None:
     api.add_router("/support", support_router)
     api.add_router("/data-requests", datarequests_router)
     api.add_router("/search", search_router)
+    api.add_router("/recipes", prep_router)
 
 
 _mount()

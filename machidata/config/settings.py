@@ -130,6 +130,7 @@ INSTALLED_APPS = [
     "machidata.support.apps.SupportConfig",
     "machidata.notify",
     "machidata.datarequests.apps.DataRequestsConfig",
+    "machidata.prep.apps.PrepConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
 ]

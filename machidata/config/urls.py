@@ -20,6 +20,7 @@ urlpatterns = [
     path("support/", include("machidata.support.urls")),
     path("data-requests/", include("machidata.datarequests.urls")),
     path("notifications/", include("machidata.notify.urls")),
+    path("prep/", include("machidata.prep.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]
