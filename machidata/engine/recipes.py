@@ -543,8 +543,9 @@ def compile_recipe(
     tables: Mapping[str, ir.Table],
     *,
     codelists: Mapping[str, Mapping[str, str]] | None = None,
+    upto: int | None = None,
 ) -> list[_Stage]:
-    """Compile every step over ``{alias: Ibis table}``; stage 0 is the starting table."""
+    """Compile the steps (through step ``upto``, default all) over ``{alias: Ibis table}``; stage 0 is the starting table."""
     codelists = codelists or {}
     labels = {s.alias: s.label or s.alias for s in recipe.sources}
     start = recipe.sources[0].alias
@@ -552,7 +553,7 @@ def compile_recipe(
         raise EngineQueryError(f"元の表「{start}」が読み込めません。")
     cur = tables[start]
     stages = [_Stage(cur, StepReport(0, "source", "元の表", columns=list(cur.columns)))]
-    for index, step in enumerate(recipe.steps, start=1):
+    for index, step in enumerate(recipe.steps[:upto] if upto is not None else recipe.steps, start=1):
         stage = _compile_step(
             cur, step, index=index, tables=tables, codelists=codelists, labels=labels, start=start
         )
@@ -736,9 +737,7 @@ def preview_recipe(
     with _open(
         files, schemas, exclude=exclude, timeout_s=timeout_s, threads=threads, memory_limit=memory_limit
     ) as (sb, tables):
-        stages = compile_recipe(recipe, tables, codelists=codelists)
-        if upto is not None:
-            stages = stages[: upto + 1]
+        stages = compile_recipe(recipe, tables, codelists=codelists, upto=upto)
         for stage in stages:
             stage.report.rows = int(_scalar(sb, stage.table.count()) or 0)
             _run_checks(sb, stage)

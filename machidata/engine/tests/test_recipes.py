@@ -348,3 +348,15 @@ def test_stream_yields_the_same_rows_as_the_preview(files: dict[str, list[str]])
     assert sorted(table.column("和暦").to_pylist()) == sorted(
         "令和6年" if r["日"] >= dt.date(2024, 1, 1) else "?" for r in AMB
     )
+
+
+def test_preview_upto_a_step_ignores_a_broken_later_step(files: dict[str, list[str]]) -> None:
+    recipe = _recipe(
+        "amb",
+        {"type": "filter", "filters": [{"column": "区", "op": "eq", "value": "東区"}]},
+        {"type": "calculate", "name": "率", "expression": "[件数] / [人口]"},
+    )
+    with pytest.raises(RecipeStepError):
+        _run(files, recipe)
+    result = _run(files, recipe, upto=1)
+    assert [s.rows for s in result.steps] == [len(AMB), sum(r["区"] == "東区" for r in AMB)]
