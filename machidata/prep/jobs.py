@@ -13,11 +13,12 @@ from machidata.jobs.services import JobContext, job_kind
 @job_kind("prep.recipe_run", unit=ProgressUnit.ITEMS)
 def recipe_run_job(ctx: JobContext, *, recipe_id: int) -> dict[str, Any]:
     """Run one recipe as the job's actor; the result names the new version and links to the table."""
-    from machidata.prep.services import recipe_execute, recipe_for_pk
+    from machidata.prep.services import recipe_execute, recipe_for_pk, run_actor
 
     recipe = recipe_for_pk(recipe_id)
+    actor = ctx.actor if ctx.created_by_id is not None else run_actor(recipe)
     ctx.progress(0, 1, "加工しています")
-    version = recipe_execute(actor=ctx.actor, recipe=recipe, job_id=f"job-{ctx.job_id}")
+    version = recipe_execute(actor=actor, recipe=recipe, job_id=f"job-{ctx.job_id}")
     ctx.progress(1, 1, "完了")
     table = recipe.output_table
     assert table is not None

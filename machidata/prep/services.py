@@ -345,6 +345,11 @@ def _record_failure(actor: Actor, recipe: RecipeRow, message: str) -> None:
     recipe.refresh_from_db()
 
 
+def run_actor(recipe: RecipeRow) -> Actor:
+    """Who a re-run acts as: the recipe's creator as of now (a recipe without one runs as nobody and fails, reported)."""
+    return actor_for(recipe.created_by) if recipe.created_by is not None else SYSTEM
+
+
 def on_version_committed(sender: Any, version: TableVersion, **kwargs: Any) -> None:
     """Queue a re-run of every auto-re-run recipe that reads ``version``'s table (as its creator); drop certificates."""
     table = Table.objects.select_related("dataset").filter(pk=version.table_id).first()
@@ -354,12 +359,14 @@ def on_version_committed(sender: Any, version: TableVersion, **kwargs: Any) -> N
     # JSON containment differs between SQLite and PostgreSQL; recipes are few, so filter in Python.
     candidates = [
         r
-        for r in RecipeRow.objects.select_related("created_by", "dataset").exclude(output_table_id=table.pk)
+        for r in RecipeRow.objects.select_related("created_by", "dataset", "unit").exclude(
+            output_table_id=table.pk
+        )
         if any(s.get("table") == key for s in (r.definition or {}).get("sources", []))
     ]
     for recipe in candidates:
-        rerun = recipe.auto_rerun and recipe.created_by is not None
-        actor = actor_for(recipe.created_by) if recipe.created_by is not None else SYSTEM
+        rerun = recipe.auto_rerun
+        actor = run_actor(recipe)
         with transaction.atomic():
             if recipe.certified_at is not None:
                 RecipeRow.objects.filter(pk=recipe.pk).update(certified_at=None, certified_by=None)
