@@ -450,3 +450,68 @@ __all__ = [
     "recipe_step_remove",
     "recipe_update",
 ]
+
+
+def recipe_copy(
+    *,
+    actor: Actor,
+    recipe: RecipeRow,
+    sources: dict[str, Table],
+    dataset: Dataset,
+    table_name: str,
+    title: str = "",
+) -> RecipeRow:
+    """Copy a recipe onto other tables of the same shape (横展開): ``sources`` maps aliases to the new tables.
+
+    Every replaced source must have the columns the original source has (names and kinds), so that
+    the steps mean the same thing; the new recipe is checked like any edit and starts never run.
+    """
+    from machidata.engine import kind_of
+    from machidata.lake.readers import arrow_schema
+
+    definition = Recipe.from_dict(recipe.definition).to_dict()
+    for ref in definition["sources"]:
+        new = sources.get(ref["alias"])
+        if new is None:
+            continue
+        old_table = (
+            Table.objects.select_related("dataset", "current_version")
+            .filter(dataset__slug=ref["table"].partition("/")[0], name=ref["table"].partition("/")[2])
+            .first()
+        )
+        if (
+            old_table is not None
+            and old_table.current_version is not None
+            and new.current_version is not None
+        ):
+
+            def kinds(v: TableVersion) -> dict[str, str]:
+                return {
+                    f.name: kind_of(f.type)
+                    for f in arrow_schema(v)
+                    if f.name != "_id" and not f.name.endswith("__raw")
+                }
+
+            old_kinds, new_kinds = kinds(old_table.current_version), kinds(new.current_version)
+            missing = [c for c in old_kinds if c not in new_kinds]
+            differ = [c for c in old_kinds if c in new_kinds and old_kinds[c] != new_kinds[c]]
+            if missing or differ:
+                raise InvalidInput(
+                    f"表「{new.title}」は元の表「{old_table.title}」と形が違うため、手順を写せません"
+                    + (f"（ない列: {'、'.join(missing)}）" if missing else "")
+                    + (f"（型が違う列: {'、'.join(differ)}）" if differ else "")
+                    + "。"
+                )
+        ref["table"], ref["label"] = table_key(new), new.title
+    first = sources.get(definition["sources"][0]["alias"]) or Table.objects.select_related("dataset").get(
+        dataset__slug=definition["sources"][0]["table"].partition("/")[0],
+        name=definition["sources"][0]["table"].partition("/")[2],
+    )
+    copy = recipe_create(
+        actor=actor,
+        title=title or f"{recipe.title}（写し）",
+        dataset=dataset,
+        table_name=table_name,
+        source=first,
+    )
+    return recipe_update(actor=actor, recipe=copy, definition=definition, lock_version=copy.lock_version)

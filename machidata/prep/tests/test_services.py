@@ -210,3 +210,39 @@ def test_shipped_codes_load_with_history_and_are_idempotent() -> None:
         "431044": "南区",
         "431052": "北区",
     }
+
+
+def test_copy_a_recipe_to_a_table_of_the_same_shape_and_refuse_another_shape(
+    actors: Actors, world: dict[str, Any]
+) -> None:
+    import uuid
+
+    from machidata.core.testing import make_dataset
+    from machidata.prep.tests.conftest import new_table
+
+    recipe = _recipe(actors, world)
+    other = make_dataset(actors.org.health_div, slug="kyukyu-2", title="救急出動（別年度）")
+    same = new_table(other, "dispatches", "救急出動記録（別年度）")
+    rows = dispatch_rows()[:10]
+    write(same, rows, DISPATCH_SCHEMA)
+    editor = as_actor(actors, "owner_editor")
+    copy = services.recipe_copy(
+        actor=editor, recipe=recipe, sources={"s1": same}, dataset=world["target"], table_name="rate-2"
+    )
+    assert copy.definition["steps"] == recipe.definition["steps"]
+    assert copy.definition["sources"][0]["table"] == "kyukyu-2/dispatches"
+    version = services.recipe_execute(actor=editor, recipe=copy)
+    got = {(r["区"], r["年度"]): r["千人当たり"] for r in _read(version)}
+    assert got == pytest.approx(_expected_rates(rows))
+    odd = new_table(other, f"odd-{uuid.uuid4().hex[:4]}", "形の違う表")
+    import pyarrow as pa
+
+    write(
+        odd,
+        [{"覚知日時": rows[0]["覚知日時"], "区": "東区"}],
+        pa.schema([("覚知日時", pa.timestamp("us")), ("区", pa.string())]),
+    )
+    with pytest.raises(InvalidInput, match="形が違うため、手順を写せません（ない列: 区コード）"):
+        services.recipe_copy(
+            actor=editor, recipe=recipe, sources={"s1": odd}, dataset=world["target"], table_name="rate-3"
+        )
