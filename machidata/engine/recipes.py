@@ -16,6 +16,7 @@ when a step has an error-level finding (unmapped codes, a key type clash), so no
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -645,14 +646,22 @@ def _run_checks(sb: Sandbox, stage: _Stage) -> None:
                 )
 
 
+def _temp(sb: Sandbox, expr: ir.Table) -> ir.Table:
+    """Materialise a small intermediate result as a temporary table (SQL compiled by Ibis from checked input)."""
+    name = f"_check_{uuid.uuid4().hex[:12]}"
+    sb.raw.execute(f'CREATE TEMP TABLE "{name}" AS {sb.backend.compile(expr)}')
+    return sb.backend.table(name)
+
+
 def _join_findings(
     sb: Sandbox, report: StepReport, payload: tuple[ir.Table, ir.Table, list[str], JoinStep]
 ) -> None:
     left, right, keys, step = payload
     lkeys = left.select(*keys)
     rkeys = right.select(*keys)
-    lgroups = lkeys.group_by(keys).aggregate(n=lkeys.count())
-    rgroups = rkeys.group_by(keys).aggregate(n=rkeys.count())
+    # Each side's distinct keys with their row counts are used five times: computed once.
+    lgroups = _temp(sb, lkeys.group_by(keys).aggregate(n=lkeys.count()))
+    rgroups = _temp(sb, rkeys.group_by(keys).aggregate(n=rkeys.count()))
     sides: dict[str, dict[str, Any]] = {}
     for side, mine, theirs in (("left", lgroups, rgroups), ("right", rgroups, lgroups)):
         unmatched = mine.anti_join(theirs, keys)
@@ -716,6 +725,24 @@ def _unmatched_message(sides: dict[str, dict[str, Any]]) -> str:
     return "。".join(parts) + "。" if parts else "すべてのキーが一致しました。"
 
 
+# Steps that never change the number of rows: their count is the previous step's (no query).
+_ROW_PRESERVING = frozenset({"select", "calculate", "recode"})
+
+
+def _count_and_check(sb: Sandbox, stages: list[_Stage], *, stop_on_error: bool = False) -> None:
+    """Count rows after each step and collect its findings; with ``stop_on_error`` raise at the first error."""
+    previous: int | None = None
+    for stage in stages:
+        if stage.report.type in _ROW_PRESERVING and previous is not None:
+            stage.report.rows = previous
+        else:
+            stage.report.rows = int(_scalar(sb, stage.table.count()) or 0)
+        previous = stage.report.rows
+        _run_checks(sb, stage)
+        if stop_on_error and stage.report.errors:
+            raise RecipeStepError(stage.report.index, stage.report.type, stage.report.errors[0]["message"])
+
+
 def preview_recipe(
     files: Mapping[str, Sequence[str]],
     recipe: Recipe,
@@ -738,9 +765,7 @@ def preview_recipe(
         files, schemas, exclude=exclude, timeout_s=timeout_s, threads=threads, memory_limit=memory_limit
     ) as (sb, tables):
         stages = compile_recipe(recipe, tables, codelists=codelists, upto=upto)
-        for stage in stages:
-            stage.report.rows = int(_scalar(sb, stage.table.count()) or 0)
-            _run_checks(sb, stage)
+        _count_and_check(sb, stages)
         final = stages[-1].table
         rows = sb.backend.to_pyarrow(final.limit(limit))
         return RecipePreview(steps=[s.report for s in stages], table=rows, schema=final.schema().to_pyarrow())
@@ -780,13 +805,7 @@ def stream_recipe(
     ) as (sb, tables):
         stages = compile_recipe(recipe, tables, codelists=codelists)
         if check:
-            for stage in stages:
-                stage.report.rows = int(_scalar(sb, stage.table.count()) or 0)
-                _run_checks(sb, stage)
-                if stage.report.errors:
-                    raise RecipeStepError(
-                        stage.report.index, stage.report.type, stage.report.errors[0]["message"]
-                    )
+            _count_and_check(sb, stages, stop_on_error=True)
         final = stages[-1].table
         schema = final.schema().to_pyarrow()
         reader = sb.stream(final, batch_rows=batch_rows)
