@@ -15,7 +15,7 @@ from machidata.catalog.selectors import dataset_get
 from machidata.core.errors import InvalidInput
 from machidata.prep import selectors, services
 from machidata.prep.models import Recipe
-from machidata.prep.schemas import DefinitionIn, JobOut, RecipeIn, RecipeOut, StepsOut
+from machidata.prep.schemas import CertifyIn, CopyIn, DefinitionIn, JobOut, RecipeIn, RecipeOut, StepsOut
 
 router = Router(tags=["recipes"])
 
@@ -108,3 +108,32 @@ def run_recipe(request: HttpRequest, recipe_id: int) -> Status:
     recipe = selectors.recipe_get(actor=actor, pk=recipe_id)
     job = services.recipe_run(actor=actor, recipe=recipe)
     return Status(202, {"job_id": job.pk, "status": job.status})
+
+
+@router.post(
+    "/{int:recipe_id}/copy", response={201: RecipeOut}, summary="手順を同じ形の別の表に写す（横展開）"
+)
+def copy_recipe(request: HttpRequest, recipe_id: int, payload: CopyIn) -> Status:
+    """A new recipe with the same steps over other tables of the same shape (READ on each, EDIT on the target)."""
+    actor = api_staff(request)
+    recipe = selectors.recipe_get(actor=actor, pk=recipe_id)
+    sources = {alias: selectors.source_table(actor=actor, key=key) for alias, key in payload.sources.items()}
+    dataset = dataset_get(actor=actor, slug=payload.dataset)
+    copy = services.recipe_copy(
+        actor=actor,
+        recipe=recipe,
+        sources=sources,
+        dataset=dataset,
+        table_name=payload.table_name,
+        title=payload.title,
+    )
+    return Status(201, _out(selectors.recipe_get(actor=actor, pk=copy.pk)))
+
+
+@router.post("/{int:recipe_id}/certify", response=RecipeOut, summary="認定データにする・取り消す（管理）")
+def certify_recipe(request: HttpRequest, recipe_id: int, payload: CertifyIn) -> dict[str, Any]:
+    """データ戦略課 certifies the derived table (or withdraws it); others get 404."""
+    actor = api_staff(request)
+    recipe = selectors.recipe_get(actor=actor, pk=recipe_id)
+    services.recipe_certify(actor=actor, recipe=recipe, certify=payload.certify)
+    return _out(selectors.recipe_get(actor=actor, pk=recipe_id))

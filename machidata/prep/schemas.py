@@ -60,3 +60,18 @@ class JobOut(Schema):
 
     job_id: int
     status: str
+
+
+class CopyIn(Schema):
+    """Copy a recipe onto other tables of the same shape: ``sources`` maps aliases to ``dataset-slug/table-name``."""
+
+    sources: dict[str, str]
+    dataset: str
+    table_name: str
+    title: str = ""
+
+
+class CertifyIn(Schema):
+    """Certify (true) or withdraw the certificate (false)."""
+
+    certify: bool = True

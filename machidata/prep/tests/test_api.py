@@ -103,3 +103,21 @@ def test_statuses_by_actor(actors: Actors, world: dict[str, Any]) -> None:
         lambda c: c.post(f"{BASE}/{rid}/run"),
         {"anonymous": 401, "staff": 404, "owner_viewer": 403},
     )
+
+
+def test_copy_and_certify(actors: Actors, world: dict[str, Any]) -> None:
+    created = _create(actors)
+    copy = actors.client("owner_editor").post(
+        f"{BASE}/{created['id']}/copy",
+        {"sources": {"s1": "kyukyu/dispatches"}, "dataset": "kakou", "table_name": "rate-copy"},
+        content_type=J,
+    )
+    assert copy.status_code == 201, copy.content.decode()
+    assert copy.json()["definition"]["steps"] == created["definition"]["steps"]
+    rid = created["id"]
+    assert actors.client("owner_editor").post(f"{BASE}/{rid}/run").status_code == 202
+    refused = actors.client("owner_editor").post(f"{BASE}/{rid}/certify", {"certify": True}, content_type=J)
+    assert refused.status_code == 404
+    done = actors.client("admin").post(f"{BASE}/{rid}/certify", {"certify": True}, content_type=J)
+    assert done.status_code == 200
+    assert done.json()["certified_at"] is not None
