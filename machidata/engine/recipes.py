@@ -17,7 +17,7 @@ when a step has an error-level finding (unmapped codes, a key type clash), so no
 from __future__ import annotations
 
 import uuid
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
@@ -545,8 +545,13 @@ def compile_recipe(
     *,
     codelists: Mapping[str, Mapping[str, str]] | None = None,
     upto: int | None = None,
+    materialise: Callable[[ir.Table], ir.Table] | None = None,
 ) -> list[_Stage]:
-    """Compile the steps (through step ``upto``, default all) over ``{alias: Ibis table}``; stage 0 is the starting table."""
+    """Compile the steps (through step ``upto``, default all) over ``{alias: Ibis table}``; stage 0 is the starting table.
+
+    ``materialise`` (given when the steps are counted and checked before a run) stores each aggregate's
+    small result, so the checks and the result after it do not recompute the whole pipeline again.
+    """
     codelists = codelists or {}
     labels = {s.alias: s.label or s.alias for s in recipe.sources}
     start = recipe.sources[0].alias
@@ -558,6 +563,8 @@ def compile_recipe(
         stage = _compile_step(
             cur, step, index=index, tables=tables, codelists=codelists, labels=labels, start=start
         )
+        if materialise is not None and step.type == "aggregate":
+            stage.table = materialise(stage.table)
         stages.append(stage)
         cur = stage.table
     return stages
@@ -764,7 +771,9 @@ def preview_recipe(
     with _open(
         files, schemas, exclude=exclude, timeout_s=timeout_s, threads=threads, memory_limit=memory_limit
     ) as (sb, tables):
-        stages = compile_recipe(recipe, tables, codelists=codelists, upto=upto)
+        stages = compile_recipe(
+            recipe, tables, codelists=codelists, upto=upto, materialise=lambda e: _temp(sb, e)
+        )
         _count_and_check(sb, stages)
         final = stages[-1].table
         rows = sb.backend.to_pyarrow(final.limit(limit))
@@ -803,7 +812,9 @@ def stream_recipe(
     with _open(
         files, schemas, exclude=exclude, timeout_s=timeout_s, threads=threads, memory_limit=memory_limit
     ) as (sb, tables):
-        stages = compile_recipe(recipe, tables, codelists=codelists)
+        stages = compile_recipe(
+            recipe, tables, codelists=codelists, materialise=(lambda e: _temp(sb, e)) if check else None
+        )
         if check:
             _count_and_check(sb, stages, stop_on_error=True)
         final = stages[-1].table
