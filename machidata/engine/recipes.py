@@ -16,6 +16,7 @@ when a step has an error-level finding (unmapped codes, a key type clash), so no
 
 from __future__ import annotations
 
+import re
 import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
 from contextlib import contextmanager
@@ -35,6 +36,7 @@ from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, Sand
 from machidata.engine.types import KIND_LABELS, NUMERIC_KINDS, Kind, kind_of
 
 RECIPE_VERSION: Literal[1] = 1
+_FORBIDDEN_IN_NAME = re.compile("[ ,;{}()\n\t=]")
 MAX_STEPS = 50
 SAMPLE_KEYS = 10  # unmatched keys / unmapped codes shown per side
 
@@ -274,6 +276,9 @@ def _check_name(name: str, fail: Any) -> str:
         fail("列名を入力してください。")
     if len(name) > 100:
         fail(f"列名「{name[:20]}…」が長すぎます（最大100文字）。")
+    # The lake (Delta without column mapping) refuses these characters; "_" starts system columns.
+    if _FORBIDDEN_IN_NAME.search(name) or name.startswith("_"):
+        fail(f"列名「{name}」には空白や記号（, ; {{ }} ( ) =）を使えず、「_」で始めることもできません。")
     return name
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import collections
 import datetime as dt
+import re
 from pathlib import Path
 from typing import Any
 
@@ -360,3 +361,10 @@ def test_preview_upto_a_step_ignores_a_broken_later_step(files: dict[str, list[s
         _run(files, recipe)
     result = _run(files, recipe, upto=1)
     assert [s.rows for s in result.steps] == [len(AMB), sum(r["区"] == "東区" for r in AMB)]
+
+
+@pytest.mark.parametrize("name", ["千人 当たり", "率(%)", "_id", "a=b"])
+def test_new_column_names_the_lake_refuses_are_named(files: dict[str, list[str]], name: str) -> None:
+    recipe = _recipe("amb", {"type": "calculate", "name": name, "expression": "[人数] * 2"})
+    with pytest.raises(RecipeStepError, match=f"手順1（計算列）: 列名「{re.escape(name)}」には空白や記号"):
+        _run(files, recipe)
