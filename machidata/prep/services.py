@@ -112,8 +112,28 @@ def _validated(actor: Actor, recipe: RecipeRow, definition: dict[str, Any]) -> R
     for ref in parsed.sources:
         if ref.table == own:
             raise InvalidInput("作る表そのものを元の表にはできません。")
+    _refuse_cycle(recipe, parsed, own)
     resolve_sources(actor=actor, recipe=parsed)  # READ on each source, now
     return parsed
+
+
+def _refuse_cycle(recipe: RecipeRow, parsed: Recipe, own: str) -> None:
+    """Refuse sources that are (through other recipes) made from this recipe's own table: re-runs would loop."""
+    made_from: dict[str, list[str]] = {}
+    for other in RecipeRow.objects.exclude(pk=recipe.pk).select_related("dataset"):
+        key = f"{other.dataset.slug}/{other.table_name}"
+        made_from[key] = [str(s.get("table")) for s in (other.definition or {}).get("sources", [])]
+    seen: set[str] = set()
+    stack = [ref.table for ref in parsed.sources]
+    while stack:
+        key = stack.pop()
+        if key == own:
+            raise InvalidInput(
+                "元の表が、この手順で作る表から（ほかの加工の手順を通して）作られています。手順が循環するため使えません。"
+            )
+        if key not in seen:
+            seen.add(key)
+            stack.extend(made_from.get(key, []))
 
 
 @transaction.atomic

@@ -246,3 +246,26 @@ def test_copy_a_recipe_to_a_table_of_the_same_shape_and_refuse_another_shape(
         services.recipe_copy(
             actor=editor, recipe=recipe, sources={"s1": odd}, dataset=world["target"], table_name="rate-3"
         )
+
+
+def test_a_cycle_through_another_recipe_is_refused(actors: Actors, world: dict[str, Any]) -> None:
+    editor = as_actor(actors, "owner_editor")
+    first = _recipe(actors, world)
+    services.recipe_execute(actor=editor, recipe=first)
+    first.refresh_from_db()
+    assert first.output_table is not None
+    second = services.recipe_create(
+        actor=editor, title="二段目", dataset=world["target"], table_name="second", source=first.output_table
+    )
+    services.recipe_execute(actor=editor, recipe=second)
+    second.refresh_from_db()
+    assert second.output_table is not None
+    first.refresh_from_db()
+    sources = [*first.definition["sources"], {"alias": "loop", "table": "kakou/second"}]
+    with pytest.raises(InvalidInput, match="循環"):
+        services.recipe_update(
+            actor=editor,
+            recipe=first,
+            definition={**first.definition, "sources": sources},
+            lock_version=first.lock_version,
+        )
