@@ -70,6 +70,29 @@ RATE_DEFINITION: Final[dict[str, Any]] = {
 }
 
 
+# The real 高松市 table (its columns man1 … woman18: sex × 5-year band) made long by an unpivot recipe.
+TAKAMATSU_SLUG: Final = "reference-takamatsu-population-by-town-age"
+TAKAMATSU_TABLE: Final = "372013_takamatsu_population_by_town_age_202303"
+LONG_SLUG: Final = "takamatsu-population-long"
+STRATEGY_CODE: Final = "10102000"  # データ戦略課
+BANDS: Final = tuple(f"{sex}{i}" for i in range(1, 19) for sex in ("man", "woman"))
+UNPIVOT_STEPS: Final[list[dict[str, Any]]] = [
+    {"type": "select", "columns": ["regionName", *BANDS], "rename": {"regionName": "町名"}},
+    {"type": "unpivot", "columns": list(BANDS), "names_to": "項目", "values_to": "人数"},
+    {"type": "calculate", "name": "性別", "expression": "if(left([項目], 3) = 'man', '男', '女')"},
+    {
+        "type": "calculate",
+        "name": "階級",
+        "expression": "round(number(replace(replace([項目], 'woman', ''), 'man', '')))",
+    },
+    {
+        "type": "calculate",
+        "name": "年齢",
+        "expression": "if([階級] = 18, '85歳以上', concat(text(([階級] - 1) * 5), '〜', text([階級] * 5 - 1), '歳'))",
+    },
+]
+
+
 @dataclass
 class PrepDemoSummary:
     """What the prep demo loaded."""
@@ -78,6 +101,7 @@ class PrepDemoSummary:
     population_version: int | None = None
     recipe_id: int | None = None
     rate_version: int | None = None
+    long_version: int | None = None
     skipped: str = ""
 
 
@@ -123,6 +147,7 @@ def load_prep_demo() -> PrepDemoSummary:
     from machidata.prep.services import recipe_execute
 
     summary = PrepDemoSummary(codelists=load_shipped_codes())
+    load_unpivot_demo(summary)
     owner = Unit.objects.filter(code=OWNER_CODE).first()
     if (
         owner is None
@@ -197,3 +222,53 @@ def load_prep_demo() -> PrepDemoSummary:
         else:
             summary.rate_version = out.number
     return summary
+
+
+def load_unpivot_demo(summary: PrepDemoSummary) -> None:
+    """The unpivot demo over the real 高松市 table, owned by データ戦略課 and run as the demo 管理 account."""
+    from django.contrib.auth import get_user_model
+
+    from machidata.prep.services import recipe_execute
+
+    source = Table.objects.filter(dataset__slug=TAKAMATSU_SLUG, name=TAKAMATSU_TABLE).first()
+    unit = Unit.objects.filter(code=STRATEGY_CODE).first()
+    admin = get_user_model().objects.filter(username="admin").first()
+    if source is None or source.current_version_id is None or unit is None or admin is None:
+        return
+    with transaction.atomic():
+        target = _dataset(
+            LONG_SLUG,
+            "431001-08003",
+            "【参考】高松市 町丁別・男女別・5歳階級別人口（縦持ち）",
+            "高松市の町丁別人口（男女×5歳階級の列が並ぶ表）を、加工の手順の「縦持ちへの変換」で"
+            "町名・性別・年齢の行に並べ替えた表です。出典: 高松市オープンデータ（CC BY）。",
+            unit,
+        )
+        definition = {
+            "version": 1,
+            "sources": [
+                {"alias": "s1", "table": f"{TAKAMATSU_SLUG}/{TAKAMATSU_TABLE}", "label": source.title}
+            ],
+            "steps": UNPIVOT_STEPS,
+        }
+        recipe, created = Recipe.objects.get_or_create(
+            dataset=target,
+            table_name="long",
+            defaults={
+                "title": "高松市の人口を縦持ちにする（男女・5歳階級）",
+                "unit": unit,
+                "definition": definition,
+                "created_by": admin,
+            },
+        )
+        if created:
+            audit_record(actor=SYSTEM, action="prep.recipe.create", obj=recipe, changes={"demo": True})
+    if recipe.output_table_id is None:
+        try:
+            out = recipe_execute(
+                actor=actor_for(admin), recipe=recipe, job_id=f"demo-prep-{uuid.uuid4().hex[:8]}"
+            )
+        except MachidataError as exc:
+            summary.skipped += f"縦持ちのデモを実行できませんでした（{exc.message}）"
+        else:
+            summary.long_version = out.number

@@ -97,3 +97,46 @@ def test_unpivot_sex_and_age_band_columns_of_a_real_table(
     recipe.refresh_from_db()
     rows_in = recipe.last_steps[0]["rows"]
     assert recipe.last_steps[2]["rows"] == rows_in * len(BANDS)  # the unpivot made one row per town × column
+
+
+@pytest.mark.skipif(not REAL.is_file(), reason="the shared real-data folder is not here")
+def test_the_unpivot_demo_over_the_real_table(actors: Actors, settings: Any, tmp_path: Path) -> None:
+    from machidata.access.models import Role
+    from machidata.core.testing import make_unit, make_user
+    from machidata.prep.demo import (
+        STRATEGY_CODE,
+        TAKAMATSU_SLUG,
+        TAKAMATSU_TABLE,
+        PrepDemoSummary,
+        load_unpivot_demo,
+    )
+
+    settings.MACHIDATA_HOME = tmp_path
+    strategy = make_unit("データ戦略課（デモ）", code=STRATEGY_CODE)
+    make_user("admin", unit=strategy, role=Role.ADMIN)
+    editor = as_actor(actors, "owner_editor")
+    dataset = make_dataset(actors.org.health_div, slug=TAKAMATSU_SLUG, title="高松市 町丁別年齢別人口")
+    table = table_get_or_create(actor=editor, dataset=dataset, name=TAKAMATSU_TABLE, title="町丁別年齢別人口")
+    Table.objects.filter(pk=table.pk).update(validation_policy=ValidationPolicy.WARN)
+    table.refresh_from_db()
+    ingest_file(actor=editor, table=table, path=REAL, source_name=REAL.name)
+    summary = PrepDemoSummary()
+    load_unpivot_demo(summary)
+    assert summary.skipped == ""
+    assert summary.long_version == 1
+    from machidata.prep.models import Recipe
+
+    recipe = Recipe.objects.get(table_name="long")
+    assert recipe.output_table is not None
+    assert recipe.output_table.current_version is not None
+    import pyarrow.parquet as pq
+
+    rows = [r for f in files_for(recipe.output_table.current_version) for r in pq.read_table(f).to_pylist()]
+    totals: dict[tuple[str, int], int] = collections.Counter()
+    for r in rows:
+        totals[(r["性別"], r["階級"])] += r["人数"] or 0
+    assert totals == _expected()
+    labels = {r["階級"]: r["年齢"] for r in rows}
+    assert labels[1] == "0〜4歳"
+    assert labels[14] == "65〜69歳"
+    assert labels[18] == "85歳以上"
