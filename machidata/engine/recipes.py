@@ -691,8 +691,15 @@ def _join_findings(
     report.findings.append(
         {"level": "info", "code": "join_unmatched", "message": _unmatched_message(sides), **sides}
     )
-    left_rows = int(_scalar(sb, left.count()) or 0)
-    matched_left = int(_scalar(sb, lkeys.count()) or 0) - sides["left"]["rows"]
+    # Row counts come from the key groups, not from the (much larger) joined rows: the left side's
+    # rows are the sum of its groups; the joined rows are matched pairs (+ unmatched left rows).
+    left_rows = int(_scalar(sb, lgroups.n.sum().fill_null(0)) or 0)
+    matched_left = left_rows - sides["left"]["rows"]
+    pairs = lgroups.join(rgroups, keys).select(n=lambda t: t.n * t.n_right)
+    joined_rows = int(_scalar(sb, pairs.n.sum().fill_null(0)) or 0) + (
+        sides["left"]["rows"] if step.how == "left" else 0
+    )
+    report.rows = joined_rows
     if left_rows and matched_left == 0:
         report.findings.append(
             {
@@ -701,14 +708,12 @@ def _join_findings(
                 "message": "キーが1件も一致しません。全角・半角、先頭の0、型（数と文字）の違いがないか確かめ、「キーを揃える」を使ってください。",
             }
         )
-    ldup = int(_scalar(sb, lgroups.filter(lgroups.n > 1).count()) or 0)
-    rdup = int(_scalar(sb, rgroups.filter(rgroups.n > 1).count()) or 0)
+    rdup_groups = rgroups.filter(rgroups.n > 1)
+    rdup = int(_scalar(sb, rdup_groups.count()) or 0)
+    # Many-to-many: the same key repeated on both sides (rows multiply); one-to-many: only on the other side.
+    both = int(_scalar(sb, lgroups.filter(lgroups.n > 1).join(rdup_groups, keys).count()) or 0) if rdup else 0
     if rdup:
-        joined = lgroups.join(rgroups, keys).select(n=lambda t: t.n * t.n_right)
-        joined_rows = int(_scalar(sb, joined.n.sum().fill_null(0)) or 0) + (
-            sides["left"]["rows"] if step.how == "left" else 0
-        )
-        many = ldup > 0
+        many = both > 0
         level = "error" if many and not step.allow_many_to_many else "warning"
         kind = "多対多" if many else "1対多"
         report.findings.append(
@@ -745,12 +750,14 @@ def _count_and_check(sb: Sandbox, stages: list[_Stage], *, stop_on_error: bool =
     """Count rows after each step and collect its findings; with ``stop_on_error`` raise at the first error."""
     previous: int | None = None
     for stage in stages:
-        if stage.report.type in _ROW_PRESERVING and previous is not None:
+        _run_checks(sb, stage)  # a join's checks also give its row count, from the key groups
+        if stage.report.rows is not None:
+            pass
+        elif stage.report.type in _ROW_PRESERVING and previous is not None:
             stage.report.rows = previous
         else:
             stage.report.rows = int(_scalar(sb, stage.table.count()) or 0)
         previous = stage.report.rows
-        _run_checks(sb, stage)
         if stop_on_error and stage.report.errors:
             raise RecipeStepError(stage.report.index, stage.report.type, stage.report.errors[0]["message"])
 

@@ -368,3 +368,27 @@ def test_new_column_names_the_lake_refuses_are_named(files: dict[str, list[str]]
     recipe = _recipe("amb", {"type": "calculate", "name": name, "expression": "[人数] * 2"})
     with pytest.raises(RecipeStepError, match=f"手順1（計算列）: 列名「{re.escape(name)}」には空白や記号"):
         _run(files, recipe)
+
+
+@pytest.mark.parametrize("how", ["left", "inner"])
+def test_join_row_count_from_key_groups_matches_the_joined_rows_with_blank_keys(
+    tmp_path: Path, how: str
+) -> None:
+    left = [
+        {"k": "a", "v": 1},
+        {"k": None, "v": 2},
+        {"k": "b", "v": 3},
+        {"k": "a", "v": 4},
+        {"k": "z", "v": 5},
+    ]
+    right = [{"k": "a", "w": 1}, {"k": None, "w": 2}, {"k": "b", "w": 3}, {"k": "b", "w": 4}]
+    files = {"l": _write(tmp_path, "l", left), "r": _write(tmp_path, "r", right)}
+    recipe = _recipe(
+        "l", {"type": "join", "source": "r", "how": how, "keys": [{"left": "k", "right": "k"}]}, others=("r",)
+    )
+    matched = sum(1 for a in left for b in right if a["k"] is not None and a["k"] == b["k"])
+    unmatched_left = sum(1 for a in left if a["k"] is None or all(a["k"] != b["k"] for b in right))
+    expected = matched + (unmatched_left if how == "left" else 0)
+    assert _run(files, recipe).steps[1].rows == expected
+    with stream_recipe(files, recipe) as stream:
+        assert stream.reader.read_all().num_rows == expected
