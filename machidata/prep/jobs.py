@@ -7,6 +7,7 @@ from typing import Any
 from django.urls import reverse
 
 from machidata.jobs.models import ProgressUnit
+from machidata.jobs.runner import crontab, periodic
 from machidata.jobs.services import JobContext, job_kind
 
 
@@ -32,3 +33,11 @@ def recipe_run_job(ctx: JobContext, *, recipe_id: int) -> dict[str, Any]:
             "label": "作った表を見る",
         },
     }
+
+
+@periodic(crontab(minute="*/10"))
+def rerun_stale_recipes() -> None:
+    """Every 10 minutes: re-run recipes whose sources have versions newer than those their table was made from."""
+    from machidata.prep.services import recipes_rerun_stale
+
+    recipes_rerun_stale()

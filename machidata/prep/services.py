@@ -415,6 +415,42 @@ def on_version_committed(sender: Any, version: TableVersion, **kwargs: Any) -> N
             )
 
 
+def recipes_rerun_stale() -> int:
+    """Queue a run of every auto-re-run recipe whose table was made from versions that are no longer current.
+
+    The safety net behind the ``version_committed`` hook (a process that stopped between a commit and
+    its signal); run every few minutes by the job runner. Returns how many runs were queued.
+    """
+    queued = 0
+    recipes = (
+        RecipeRow.objects.select_related("created_by", "unit", "output_table__current_version")
+        .filter(auto_rerun=True, output_table__current_version__isnull=False)
+        .exclude(status=RunStatus.QUEUED)
+    )
+    for recipe in recipes:
+        made = recipe.output_table.current_version if recipe.output_table is not None else None
+        lineage = ((made.reports if made is not None else None) or {}).get("lineage") or {}
+        used = {int(s["table_id"]): int(s["version_id"]) for s in lineage.get("sources", [])}
+        current = dict(Table.objects.filter(pk__in=used).values_list("pk", "current_version_id"))
+        if all(current.get(t) == v for t, v in used.items()):
+            continue
+        actor = run_actor(recipe)
+        with transaction.atomic():
+            RecipeRow.objects.filter(pk=recipe.pk).update(status=RunStatus.QUEUED)
+            audit_record(
+                actor=actor, action="prep.recipe.rerun", obj=recipe, changes={"reason": "stale_sources"}
+            )
+        job_submit(
+            kind=JOB_KIND,
+            title=f"加工（元の表の更新）: {recipe.title}",
+            params={"recipe_id": recipe.pk},
+            actor=actor,
+            unit=recipe.unit,
+        )
+        queued += 1
+    return queued
+
+
 # ---- code lists ------------------------------------------------------------------------------------
 
 

@@ -269,3 +269,27 @@ def test_a_cycle_through_another_recipe_is_refused(actors: Actors, world: dict[s
             definition={**first.definition, "sources": sources},
             lock_version=first.lock_version,
         )
+
+
+def test_the_safety_net_reruns_recipes_whose_sources_moved_on_without_a_signal(
+    actors: Actors, world: dict[str, Any]
+) -> None:
+    from machidata.lake.signals import version_committed
+
+    recipe = _recipe(actors, world)
+    first = services.recipe_execute(actor=as_actor(actors, "owner_editor"), recipe=recipe)
+    assert services.recipes_rerun_stale() == 0  # made from the current versions: nothing to do
+    version_committed.disconnect(dispatch_uid="prep.rerun")
+    try:
+        write(world["dispatches"], dispatch_rows()[:7], DISPATCH_SCHEMA)  # no signal: a missed re-run
+    finally:
+        version_committed.connect(services.on_version_committed, dispatch_uid="prep.rerun")
+    recipe.refresh_from_db()
+    assert recipe.output_table is not None
+    assert recipe.output_table.current_version_id == first.pk
+    assert services.recipes_rerun_stale() == 1
+    recipe.refresh_from_db()
+    assert recipe.output_table is not None
+    assert recipe.output_table.current_version is not None
+    assert recipe.output_table.current_version.number == first.number + 1
+    assert services.recipes_rerun_stale() == 0
