@@ -708,6 +708,8 @@ def _join_findings(
                 "message": "キーが1件も一致しません。全角・半角、先頭の0、型（数と文字）の違いがないか確かめ、「キーを揃える」を使ってください。",
             }
         )
+    if matched_left < left_rows:
+        _width_finding(sb, report, (lgroups, rgroups), keys, step)
     rdup_groups = rgroups.filter(rgroups.n > 1)
     rdup = int(_scalar(sb, rdup_groups.count()) or 0)
     # Many-to-many: the same key repeated on both sides (rows multiply); one-to-many: only on the other side.
@@ -730,6 +732,38 @@ def _join_findings(
                 "duplicated_keys": rdup,
             }
         )
+
+
+def _width_finding(
+    sb: Sandbox,
+    report: StepReport,
+    groups_by_side: tuple[ir.Table, ir.Table],
+    keys: list[str],
+    step: JoinStep,
+) -> None:
+    """Warn when a key's text widths differ between the sides (5- and 6-digit codes, zeros lost by Excel)."""
+    for key, pair in zip(keys, step.keys, strict=True):
+        name = pair.left if pair.left == pair.right else f"{pair.left}／{pair.right}"
+        widths = []
+        for groups in groups_by_side:
+            length = groups[key].cast("string").length()
+            found = sb.backend.to_pyarrow(groups.select(w=length).distinct().order_by("w").limit(5)).column(
+                "w"
+            )
+            widths.append([w for w in found.to_pylist() if w is not None])
+        mine, theirs = widths
+        if mine and theirs and not set(mine) & set(theirs):
+            report.findings.append(
+                {
+                    "level": "warning",
+                    "code": "key_widths",
+                    "message": (
+                        f"キー「{name}」の桁数が違います（今の表: {'・'.join(map(str, mine))}桁、"
+                        f"結合する表: {'・'.join(map(str, theirs))}桁）。全国地方公共団体コードの5桁と6桁、"
+                        "Excelで消えた先頭の0などを確かめ、「先頭を0で埋めて桁数を揃える」などで揃えてください。"
+                    ),
+                }
+            )
 
 
 def _unmatched_message(sides: dict[str, dict[str, Any]]) -> str:

@@ -392,3 +392,15 @@ def test_join_row_count_from_key_groups_matches_the_joined_rows_with_blank_keys(
     assert _run(files, recipe).steps[1].rows == expected
     with stream_recipe(files, recipe) as stream:
         assert stream.reader.read_all().num_rows == expected
+
+
+def test_key_widths_that_differ_are_named(tmp_path: Path) -> None:
+    files = {
+        "l": _write(tmp_path, "l", [{"code": "431010", "v": 1}, {"code": "431028", "v": 2}]),
+        "r": _write(tmp_path, "r", [{"code": "43101", "w": 1}, {"code": "43102", "w": 2}]),
+    }
+    recipe = _recipe(
+        "l", {"type": "join", "source": "r", "keys": [{"left": "code", "right": "code"}]}, others=("r",)
+    )
+    finding = next(f for f in _run(files, recipe).steps[1].findings if f["code"] == "key_widths")
+    assert "キー「code」の桁数が違います（今の表: 6桁、結合する表: 5桁）" in finding["message"]
