@@ -1,4 +1,4 @@
-"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench bi``: BI queries; ``python -m bench pii``: the screen's precision/recall; ``python -m bench search-speed``: search latency."""
+"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench bi``: BI queries; ``python -m bench pii``: the screen's precision/recall; ``python -m bench search-speed``: search latency; ``python -m bench prep``: recipe vs hand-written SQL."""
 
 from __future__ import annotations
 
@@ -17,6 +17,11 @@ def main() -> None:
         from bench.bi import main as bi_main
 
         bi_main(args[1:])
+        return
+    if args and args[0] == "prep":
+        from bench.prep import main as prep_main
+
+        prep_main(args[1:])
         return
     if args and args[0] == "pii":
         from bench.pii_screen import main as pii_main

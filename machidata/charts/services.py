@@ -63,7 +63,8 @@ def chart_create(
     sharing: str = Sharing.PRIVATE,
 ) -> Chart:  # fmt: skip
     """Save a new chart owned by ``actor`` (who must be able to read its table)."""
-    if not actor.is_authenticated:
+    owner_id = actor.user_id
+    if not actor.is_authenticated or owner_id is None:
         raise PermissionDenied("グラフを保存するにはログインしてください。")
     document = _check(actor=actor, title=title, sharing=sharing, document=document)
     table, _version = document_table(actor=actor, document=document)
@@ -71,7 +72,7 @@ def chart_create(
     document["meta"] = {"title": title.strip(), "description": description, "source": source}
     with transaction.atomic():
         chart = Chart.objects.create(
-            title=title.strip(), description=description, source=source, owner_id=actor.user_id,
+            title=title.strip(), description=description, source=source, owner_id=owner_id,
             unit_id=_unit_of(actor), table=table, version_number=ref.get("version") or None,
             document=document, sharing=sharing,
         )  # fmt: skip
@@ -188,7 +189,8 @@ def dashboard_create(
     filters: list[dict[str, Any]] | None = None,
 ) -> Dashboard:  # fmt: skip
     """Make an empty dashboard owned by ``actor``."""
-    if not actor.is_authenticated:
+    owner_id = actor.user_id
+    if not actor.is_authenticated or owner_id is None:
         raise PermissionDenied("ダッシュボードを作るにはログインしてください。")
     filters = [
         {"column": str(f["column"]).strip(), "kind": f["kind"]} for f in (filters or []) if f.get("column")
@@ -196,7 +198,7 @@ def dashboard_create(
     _dashboard_check(title=title, sharing=sharing, filters=filters)
     with transaction.atomic():
         dashboard = Dashboard.objects.create(
-            title=title.strip(), description=description, owner_id=actor.user_id, unit_id=_unit_of(actor),
+            title=title.strip(), description=description, owner_id=owner_id, unit_id=_unit_of(actor),
             sharing=sharing, filters=filters,
         )  # fmt: skip
         audit_record(actor=actor, action="dashboard.create", obj=dashboard, changes={"sharing": sharing})

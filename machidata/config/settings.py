@@ -133,6 +133,7 @@ INSTALLED_APPS = [
     "machidata.datarequests.apps.DataRequestsConfig",
     "machidata.publish.apps.PublishConfig",
     "machidata.charts.apps.ChartsConfig",
+    "machidata.prep.apps.PrepConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
 ]

@@ -22,6 +22,7 @@ urlpatterns = [
     path("publication/", include("machidata.publish.urls")),
     path("notifications/", include("machidata.notify.urls")),
     path("charts/", include("machidata.charts.urls")),
+    path("prep/", include("machidata.prep.urls")),
     path("api/v1/", api.urls),
     path("admin/", admin.site.urls),
 ]

@@ -413,6 +413,12 @@ def load_demo_data(
         say("公開申請の例を作っています … ", end="")
         made = load_publication_demo(home=Path(home), real_dir=real_dir)
         say(f"公開 {made['published']} 件、申請中 {made['pending']} 件")
+    if ambulance:
+        from machidata.prep.demo import load_prep_demo
+
+        say("加工の手順のデモ（救急出動率）を作っています … ", end="")
+        prep = load_prep_demo()
+        say(prep.skipped or (f"第{prep.rate_version}版を作りました" if prep.rate_version else "作成済み"))
     if system:
         from machidata.catalog.system_datasets import system_datasets_refresh
 

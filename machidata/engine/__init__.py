@@ -8,8 +8,18 @@ reaches it, access has been decided.
 from machidata.engine.compile import compile_sql, nfkc_lower
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
 from machidata.engine.exports import ExportResult, export, json_value, table_arrow_stream, table_csv
+from machidata.engine.expressions import Expression, parse_expression
 from machidata.engine.profile import ColumnProfile, HistogramBin, profile_columns
 from machidata.engine.query import Filter, GroupBy, Measure, Sort, TableQuery, TopN, ValidatedQuery
+from machidata.engine.recipes import (
+    Recipe,
+    RecipePreview,
+    RecipeStepError,
+    RecipeStream,
+    StepReport,
+    preview_recipe,
+    stream_recipe,
+)
 from machidata.engine.run import QueryResult, run_query
 from machidata.engine.staging import StagedParquet, stage_csv_to_parquet
 from machidata.engine.types import Kind, kind_of
@@ -20,14 +30,20 @@ __all__ = [
     "EngineQueryError",
     "EngineTimeout",
     "ExportResult",
+    "Expression",
     "Filter",
     "GroupBy",
     "HistogramBin",
     "Kind",
     "Measure",
     "QueryResult",
+    "Recipe",
+    "RecipePreview",
+    "RecipeStepError",
+    "RecipeStream",
     "Sort",
     "StagedParquet",
+    "StepReport",
     "TableQuery",
     "TopN",
     "ValidatedQuery",
@@ -36,9 +52,12 @@ __all__ = [
     "json_value",
     "kind_of",
     "nfkc_lower",
+    "parse_expression",
+    "preview_recipe",
     "profile_columns",
     "run_query",
     "stage_csv_to_parquet",
+    "stream_recipe",
     "table_arrow_stream",
     "table_csv",
 ]

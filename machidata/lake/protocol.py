@@ -39,6 +39,7 @@ from machidata.lake.lease import (
     release_lease,
     renew_lease,
 )
+from machidata.lake.signals import version_committed
 from machidata.lake.storage import ID_COLUMN, JOB_KEY, NUMBER_KEY, RECOVERY_KEY
 
 # Versions are the product: the log and removed files are kept for a century, never vacuumed.
@@ -189,6 +190,10 @@ def _commit_row(
             fault_point("before_row_commit")
     version.refresh_from_db()
     table.current_version = version
+    # Durable now: listeners (recipe re-runs) may start jobs; their failure never fails this write.
+    for receiver, result in version_committed.send_robust(sender=TableVersion, version=version):
+        if isinstance(result, Exception):
+            logger.error("version_committed receiver %r failed: %s", receiver, result)
     return version
 
 

@@ -1,0 +1,77 @@
+"""JSON shapes of the recipe API (/api/v1/recipes)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+
+
+class RecipeIn(Schema):
+    """A new recipe: its name, the source table (``dataset-slug/table-name``), where the result goes, optional steps."""
+
+    title: str
+    source: str
+    dataset: str
+    table_name: str
+    description: str = ""
+    definition: dict[str, Any] | None = None
+
+
+class DefinitionIn(Schema):
+    """A whole recipe definition (``version``, ``sources``, ``steps``) and the lock version it was read at."""
+
+    definition: dict[str, Any]
+    lock_version: int
+
+
+class RecipeOut(Schema):
+    """A recipe as the API shows it."""
+
+    id: int
+    title: str
+    description: str
+    unit: str
+    dataset: str
+    table_name: str
+    output_table: str | None
+    definition: dict[str, Any]
+    lock_version: int
+    status: str
+    last_error: str
+    last_steps: list[dict[str, Any]]
+    last_run_at: dt.datetime | None
+    certified_at: dt.datetime | None
+    lineage: dict[str, Any] | None = None
+
+
+class StepsOut(Schema):
+    """Each step's row count and findings, the result's columns and its first rows."""
+
+    steps: list[dict[str, Any]]
+    columns: list[str]
+    rows: list[dict[str, Any]]
+    errors: list[str]
+
+
+class JobOut(Schema):
+    """The job that runs a recipe."""
+
+    job_id: int
+    status: str
+
+
+class CopyIn(Schema):
+    """Copy a recipe onto other tables of the same shape: ``sources`` maps aliases to ``dataset-slug/table-name``."""
+
+    sources: dict[str, str]
+    dataset: str
+    table_name: str
+    title: str = ""
+
+
+class CertifyIn(Schema):
+    """Certify (true) or withdraw the certificate (false)."""
+
+    certify: bool = True
