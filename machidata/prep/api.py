@@ -15,7 +15,15 @@ from machidata.catalog.selectors import dataset_get
 from machidata.core.errors import InvalidInput
 from machidata.prep import selectors, services
 from machidata.prep.models import Recipe
-from machidata.prep.schemas import CertifyIn, CopyIn, DefinitionIn, JobOut, RecipeIn, RecipeOut, StepsOut
+from machidata.prep.schemas import (
+    CertifyIn,
+    CopyIn,
+    DefinitionIn,
+    RecipeIn,
+    RecipeJobOut,
+    RecipeOut,
+    StepsOut,
+)
 
 router = Router(tags=["recipes"])
 
@@ -101,7 +109,7 @@ def get_steps(request: HttpRequest, recipe_id: int, limit: int = 20) -> dict[str
     }
 
 
-@router.post("/{int:recipe_id}/run", response={202: JobOut}, summary="加工を実行する（ジョブ）")
+@router.post("/{int:recipe_id}/run", response={202: RecipeJobOut}, summary="加工を実行する（ジョブ）")
 def run_recipe(request: HttpRequest, recipe_id: int) -> Status:
     """Queue a run; the job writes a new version of the derived table, or nothing when a step fails."""
     actor = api_staff(request)

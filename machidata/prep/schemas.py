@@ -55,7 +55,7 @@ class StepsOut(Schema):
     errors: list[str]
 
 
-class JobOut(Schema):
+class RecipeJobOut(Schema):
     """The job that runs a recipe."""
 
     job_id: int

@@ -21,12 +21,12 @@ from machidata.publish.schemas import (
     CandidateOut,
     ListParams,
     OverrideIn,
+    PublicationWithdrawIn,
     RequestDetailOut,
     RequestIn,
     RequestOut,
     StateOut,
     SuppressionOut,
-    WithdrawIn,
 )
 
 router = Router(tags=["publication"])
@@ -77,7 +77,7 @@ def create_request(request: HttpRequest, payload: RequestIn) -> Status:
 
 
 @router.post("/withdrawals", response={201: RequestDetailOut}, summary="非公開化を申請する")
-def create_withdrawal(request: HttpRequest, payload: WithdrawIn) -> Status:
+def create_withdrawal(request: HttpRequest, payload: PublicationWithdrawIn) -> Status:
     """File a 非公開化 of a published dataset."""
     actor = api_staff(request)
     dataset = access_dataset(actor, Action.DISCOVER, slug=payload.dataset)

@@ -18,7 +18,7 @@ class RequestIn(Schema):
     note: str = ""
 
 
-class WithdrawIn(Schema):
+class PublicationWithdrawIn(Schema):
     """A 非公開化 request."""
 
     dataset: str
@@ -47,7 +47,7 @@ class ListParams(Schema):
     scope: Literal["all", "mine", "awaiting"] = "all"
 
 
-class VersionOut(Schema):
+class PublicationVersionOut(Schema):
     """A pinned table version."""
 
     id: int
@@ -88,7 +88,7 @@ class RequestDetailOut(RequestOut):
     licence: str | None
     attribution: str
     note: str
-    versions: list[VersionOut]
+    versions: list[PublicationVersionOut]
     steps: list[StepOut]
     gates: list[dict[str, Any]]
     fingerprint: str
