@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.conf import settings
+from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
 from machidata.access.policy import Action, Actor, restrict_related, restrict_shared
@@ -56,7 +57,7 @@ def chart_get(*, actor: Actor, uuid: Any) -> Chart:
     """One chart ``actor`` may see; missing, hidden and unreadable-table charts all raise NotFound."""
     try:
         found = restrict_charts(_base(), actor).filter(uuid=uuid).first()
-    except (ValueError, TypeError):  # a malformed uuid is simply not found
+    except (ValueError, TypeError, ValidationError):  # a malformed uuid is simply not found
         found = None
     if found is None:
         raise NotFound("グラフが見つかりません。")
@@ -183,7 +184,7 @@ def dashboard_get(*, actor: Actor, uuid: Any) -> Dashboard:
     """One dashboard ``actor`` may see; missing and hidden both raise NotFound."""
     try:
         found = dashboard_list(actor=actor).filter(uuid=uuid).first()
-    except (ValueError, TypeError):
+    except (ValueError, TypeError, ValidationError):
         found = None
     if found is None:
         raise NotFound("ダッシュボードが見つかりません。")

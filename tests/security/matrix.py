@@ -144,6 +144,52 @@ def on_requests(
     return Rule(method, probes, api=api)
 
 
+# Who a shared thing (chart, dashboard) is shown to by its sharing level, before the data check.
+SHARED_WITH = {
+    "private": frozenset({"owner_editor"}) | ADMIN,
+    "department": OWNING_UNIT | ADMIN,
+    "staff": SIGNED_IN,
+}
+MAKER = frozenset({"owner_editor"}) | ADMIN  # made the world's charts, dashboards and recipe; or 管理
+
+
+def on_charts(
+    build: Callable[[object], str], method: str = "GET", *, edit: bool = False, api: bool = False
+) -> Rule:
+    """A chart route on each chart of the world: seen by its sharing level AND by who may read its table now."""
+
+    def probes(w: World) -> list[Probe]:
+        out = []
+        for key in ("chart_private", "chart_department", "chart_staff", "chart_restricted"):
+            chart = w.objects[key]
+            audience = SHARED_WITH[chart.sharing] & w.allowed(Action.READ, chart.table.dataset)
+            out.append(Probe(build(chart.uuid), audience & MAKER if edit else audience, key))
+        return out
+
+    return Rule(method, probes, api=api)
+
+
+def on_dashboards(
+    build: Callable[[object], str], method: str = "GET", *, edit: bool = False, api: bool = False
+) -> Rule:
+    """A dashboard route: seen by its sharing level (each panel then checks its own chart)."""
+
+    def probes(w: World) -> list[Probe]:
+        out = []
+        for key in ("dashboard_private", "dashboard_staff"):
+            board = w.objects[key]
+            audience = SHARED_WITH[board.sharing]
+            out.append(Probe(build(board.uuid), audience & MAKER if edit else audience, key))
+        return out
+
+    return Rule(method, probes, api=api)
+
+
+# A recipe is seen by its 課 (and 管理) and changed by those who may edit the dataset it writes into.
+RECIPE_VIEWERS = OWNING_UNIT | ADMIN
+RECIPE_EDITORS = MAKER
+
+
 MATRIX: dict[str, Rule] = {
     # ---- core -----------------------------------------------------------------------------------
     "home": fixed(EVERYONE, lambda w: url("home")),
@@ -323,6 +369,74 @@ MATRIX: dict[str, Rule] = {
     ),
     "POST /api/v1/publication/tables/{slug}/{name}/suppress": api_dataset(
         "POST", Action.EDIT, lambda w, d: f"/api/v1/publication/tables/{_slug(d)}/t/suppress"
+    ),
+    # ---- charts and dashboards (グラフ) -----------------------------------------------------------
+    "charts:list": fixed(SIGNED_IN, lambda w: url("charts:list")),
+    # The builder and its preview read the table named in ?table=: READ on it, staff only.
+    "charts:new": per_dataset(
+        Action.READ, lambda w, d: url("charts:new") + f"?table={_slug(d)}/t", staff_only=True
+    ),
+    "charts:preview": per_dataset(
+        Action.READ,
+        lambda w, d: url("charts:preview") + f"?table={_slug(d)}/t&type=bar&x=区&measure=count",
+        staff_only=True,
+    ),
+    "charts:detail": on_charts(lambda u: url("charts:detail", u)),
+    "charts:edit": on_charts(lambda u: url("charts:edit", u), edit=True),
+    "charts:delete": on_charts(lambda u: url("charts:delete", u), "POST", edit=True),
+    "charts:export": on_charts(lambda u: url("charts:export", u, "csv")),
+    "charts:dashboards": fixed(SIGNED_IN, lambda w: url("charts:dashboards")),
+    "charts:dashboard_new": fixed(SIGNED_IN, lambda w: url("charts:dashboard_new")),
+    "charts:dashboard": on_dashboards(lambda u: url("charts:dashboard", u)),
+    "charts:dashboard_export": on_dashboards(lambda u: url("charts:dashboard_export", u, "pptx")),
+    "charts:dashboard_add_chart": on_dashboards(
+        lambda u: url("charts:dashboard_add_chart", u), "POST", edit=True
+    ),
+    "charts:dashboard_add_text": on_dashboards(
+        lambda u: url("charts:dashboard_add_text", u), "POST", edit=True
+    ),
+    "charts:dashboard_remove": on_dashboards(
+        lambda u: url("charts:dashboard_remove", u, 0), "POST", edit=True
+    ),
+    "GET /api/v1/charts/": api("GET", SIGNED_IN, lambda w: "/api/v1/charts/"),
+    "POST /api/v1/charts/": api("POST", SIGNED_IN, lambda w: "/api/v1/charts/"),
+    "GET /api/v1/charts/{chart_uuid}": on_charts(lambda u: f"/api/v1/charts/{u}", api=True),
+    "GET /api/v1/charts/{chart_uuid}/spec": on_charts(lambda u: f"/api/v1/charts/{u}/spec", api=True),
+    "GET /api/v1/charts/{chart_uuid}/export/{fmt}": on_charts(
+        lambda u: f"/api/v1/charts/{u}/export/csv", api=True
+    ),
+    "GET /api/v1/dashboards/": api("GET", SIGNED_IN, lambda w: "/api/v1/dashboards/"),
+    "GET /api/v1/dashboards/{dashboard_uuid}": on_dashboards(lambda u: f"/api/v1/dashboards/{u}", api=True),
+    # ---- data preparation (加工) -----------------------------------------------------------------
+    "prep:list": fixed(SIGNED_IN, lambda w: url("prep:list")),
+    "prep:detail": fixed(RECIPE_VIEWERS, lambda w: url("prep:detail", o(w, "recipe"))),
+    "prep:step_preview": fixed(RECIPE_VIEWERS, lambda w: url("prep:step_preview", o(w, "recipe"), 0)),
+    "prep:step_add": fixed(RECIPE_EDITORS, lambda w: url("prep:step_add", o(w, "recipe")), "POST"),
+    "prep:step_remove": fixed(RECIPE_EDITORS, lambda w: url("prep:step_remove", o(w, "recipe"), 0), "POST"),
+    "prep:source_add": fixed(RECIPE_EDITORS, lambda w: url("prep:source_add", o(w, "recipe")), "POST"),
+    "prep:run": fixed(RECIPE_EDITORS, lambda w: url("prep:run", o(w, "recipe")), "POST"),
+    "prep:certify": fixed(ADMIN, lambda w: url("prep:certify", o(w, "recipe")), "POST"),
+    "prep:codelists": fixed(SIGNED_IN, lambda w: url("prep:codelists")),
+    "prep:codelist": fixed(SIGNED_IN, lambda w: url("prep:codelist", "ward-kumamoto")),
+    "GET /api/v1/recipes/": api("GET", SIGNED_IN, lambda w: "/api/v1/recipes/"),
+    "POST /api/v1/recipes/": api("POST", EDITORS, lambda w: "/api/v1/recipes/"),
+    "GET /api/v1/recipes/{recipe_id}": api(
+        "GET", RECIPE_VIEWERS, lambda w: f"/api/v1/recipes/{o(w, 'recipe')}"
+    ),
+    "GET /api/v1/recipes/{recipe_id}/steps": api(
+        "GET", RECIPE_VIEWERS, lambda w: f"/api/v1/recipes/{o(w, 'recipe')}/steps"
+    ),
+    "PUT /api/v1/recipes/{recipe_id}/definition": api(
+        "PUT", RECIPE_EDITORS, lambda w: f"/api/v1/recipes/{o(w, 'recipe')}/definition"
+    ),
+    "POST /api/v1/recipes/{recipe_id}/run": api(
+        "POST", RECIPE_EDITORS, lambda w: f"/api/v1/recipes/{o(w, 'recipe')}/run"
+    ),
+    "POST /api/v1/recipes/{recipe_id}/copy": api(
+        "POST", RECIPE_EDITORS, lambda w: f"/api/v1/recipes/{o(w, 'recipe')}/copy"
+    ),
+    "POST /api/v1/recipes/{recipe_id}/certify": api(
+        "POST", ADMIN, lambda w: f"/api/v1/recipes/{o(w, 'recipe')}/certify"
     ),
     # ---- API: catalog ---------------------------------------------------------------------------
     "GET /api/v1/datasets": api("GET", EVERYONE, lambda w: "/api/v1/datasets"),

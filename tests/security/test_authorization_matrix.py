@@ -166,6 +166,11 @@ _GROUP_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
         "publication",
         ("publish:", "GET /api/v1/publication", "POST /api/v1/publication", "PUT /api/v1/publication"),
     ),
+    (
+        "charts-prep",
+        ("charts:", "prep:", "GET /api/v1/charts", "POST /api/v1/charts", "GET /api/v1/dashboards"),
+    ),
+    ("charts-prep", ("GET /api/v1/recipes", "POST /api/v1/recipes", "PUT /api/v1/recipes")),
     ("api", ("GET /api", "POST /api", "PUT /api", "PATCH /api", "DELETE /api")),
     ("support", ("support:",)),
     ("catalog-data", ("catalog:detail", "catalog:table_")),
@@ -177,7 +182,7 @@ def _group(key: str) -> str:
     return next((group for group, prefixes in _GROUP_PREFIXES if key.startswith(prefixes)), "pages")
 
 
-GROUPS = ("pages", "catalog-data", "publication", "api", "support", "support-api", "admin")
+GROUPS = ("pages", "catalog-data", "publication", "charts-prep", "api", "support", "support-api", "admin")
 
 
 @pytest.mark.slow

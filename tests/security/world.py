@@ -185,4 +185,60 @@ def build_world() -> World:
             licence_code="cc-by-4.0",
             attribution="熊本市（テスト）",
         )
+    _charts_and_recipes(world, as_)
     return world
+
+
+def _charts_and_recipes(world: World, as_: Any) -> None:
+    """Charts at every sharing level, dashboards, and a recipe (rooms of issues 7 and 8)."""
+    from machidata.charts.services import chart_create, dashboard_add_chart, dashboard_create
+    from machidata.prep.codes import load_shipped_codes
+    from machidata.prep.services import recipe_create
+
+    o = world.objects
+    internal = o["internal"]
+    restricted = next(
+        d
+        for d in world.datasets
+        if d.classification == Classification.RESTRICTED and d.personal_data == PersonalData.NONE
+    )
+
+    def document(d: Any) -> dict[str, Any]:
+        return {
+            "query": {
+                "table": {"dataset": d.slug, "name": "t"},
+                "filters": [],
+                "group_by": [{"column": "区"}],
+                "measures": [{"op": "count"}],
+            },
+            "visual": {"type": "bar", "x": "区", "y": "件数", "options": {}},
+            "meta": {},
+        }
+
+    charts = {}
+    for key, d, sharing in (
+        ("chart_private", internal, "private"),
+        ("chart_department", internal, "department"),
+        ("chart_staff", internal, "staff"),
+        ("chart_restricted", restricted, "staff"),  # shared with all, but its table is 所属限定
+    ):
+        charts[key] = chart_create(
+            actor=as_("owner_editor"), title=key, document=document(d), source="テスト", sharing=sharing
+        )
+        o[key] = charts[key]
+    for key, sharing in (("dashboard_private", "private"), ("dashboard_staff", "staff")):
+        board = dashboard_create(actor=as_("owner_editor"), title=key, sharing=sharing)
+        o[key] = dashboard_add_chart(
+            actor=as_("owner_editor"),
+            dashboard=board,
+            lock_version=board.lock_version,
+            chart_uuid=str(charts["chart_restricted"].uuid),
+        )
+    load_shipped_codes()
+    o["recipe"] = recipe_create(
+        actor=as_("owner_editor"),
+        title="区別の件数",
+        dataset=internal,
+        table_name="derived",
+        source=internal.tables.get(name="t"),
+    )

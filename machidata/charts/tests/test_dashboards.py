@@ -79,6 +79,22 @@ def test_edits_are_owner_only_audited_and_locked(actors: Actors, table: Table) -
     assert [i["kind"] for i in board.items] == ["chart"]
 
 
+@pytest.mark.parametrize("chart", ["", "not-a-uuid", "00000000-0000-0000-0000-000000000000"])
+def test_adding_a_missing_or_malformed_chart_is_refused_not_a_crash(
+    actors: Actors, table: Table, chart: str
+) -> None:
+    """Found by the authorization matrix: an empty chart id raised Django's ValidationError (500)."""
+    board = _board(actors, table)
+    url = reverse("charts:dashboard_add_chart", args=[board.uuid])
+    client = actors.client("owner_editor")  # (signing in is audited too)
+    before = AuditEvent.objects.count()
+    response = client.post(url, {"lock_version": board.lock_version, "chart": chart})
+    assert response.status_code == 404
+    board.refresh_from_db()
+    assert [i["kind"] for i in board.items] == ["text", "chart"]
+    assert AuditEvent.objects.count() == before
+
+
 def test_new_dashboard_page_and_list(actors: Actors, table: Table) -> None:
     client = actors.client("owner_editor")
     response = client.post(
