@@ -1,4 +1,4 @@
-"""Admin of code lists and the item dictionary (audited like the services); recipes are read-only here."""
+"""Admin of code lists and the item dictionary (データ戦略課 keeps them: 管理, audited); recipes are read-only here."""
 
 from __future__ import annotations
 
@@ -7,8 +7,7 @@ from typing import Any
 from django.contrib import admin
 from django.http import HttpRequest
 
-from machidata.access.policy import actor_for
-from machidata.audit.services import audit_record
+from machidata.catalog.admin import AuditedAdmin, admin_actor
 from machidata.prep.models import CodeEntry, CodeList, ItemDefinition, Recipe
 
 
@@ -20,28 +19,20 @@ class CodeEntryInline(admin.TabularInline[CodeEntry, CodeList]):
 
 
 @admin.register(CodeList)
-class CodeListAdmin(admin.ModelAdmin[CodeList]):
-    """Code lists (コード表); the admin's own transaction holds the audit row."""
+class CodeListAdmin(AuditedAdmin):
+    """Code lists (コード表): 管理 only, each save one transaction with its audit event."""
 
     list_display = ("slug", "title", "unit")
     search_fields = ("slug", "title")
     inlines = [CodeEntryInline]
 
-    def save_model(self, request: HttpRequest, obj: CodeList, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        audit_record(actor=actor_for(request.user), action="prep.codelist.admin_save", obj=obj)
-
 
 @admin.register(ItemDefinition)
-class ItemDefinitionAdmin(admin.ModelAdmin[ItemDefinition]):
-    """Shared item definitions (共通項目)."""
+class ItemDefinitionAdmin(AuditedAdmin):
+    """Shared item definitions (共通項目): 管理 only, audited."""
 
     list_display = ("slug", "title", "type", "codelist")
     search_fields = ("slug", "title")
-
-    def save_model(self, request: HttpRequest, obj: ItemDefinition, form: Any, change: bool) -> None:
-        super().save_model(request, obj, form, change)
-        audit_record(actor=actor_for(request.user), action="prep.item.admin_save", obj=obj)
 
 
 @admin.register(Recipe)
@@ -50,6 +41,12 @@ class RecipeAdmin(admin.ModelAdmin[Recipe]):
 
     list_display = ("title", "unit", "dataset", "table_name", "status", "certified_at")
     list_filter = ("status",)
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return admin_actor(request).is_admin
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin_actor(request).is_admin
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False

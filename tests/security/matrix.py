@@ -24,7 +24,15 @@ EVERYONE = frozenset(ACTORS)
 # The Django admin: 管理 manages these models there; the rest are for a superuser only (users,
 # groups, and records that have their own pages), and two are never added by hand.
 ADMIN_SITE_SUPERUSER_ONLY = frozenset(
-    {"auth.user", "auth.group", "datarequests.datarequest", "jobs.job", "notify.notification"}
+    {
+        "auth.user",
+        "auth.group",
+        "datarequests.datarequest",
+        "jobs.job",
+        "notify.notification",
+        "charts.chart",  # charts and dashboards change on their own pages (owner or 管理)
+        "charts.dashboard",
+    }
 )
 # Made by their owners, append-only, or made only by the publication route:
 ADMIN_SITE_NO_ADD = frozenset(
@@ -34,6 +42,7 @@ ADMIN_SITE_NO_ADD = frozenset(
         "publish.publicationrequest",
         "publish.publishedversion",
         "publish.aggregatespec",
+        "prep.recipe",  # recipes are made on the recipe page (read-only in the admin)
     }
 )
 ADMIN = frozenset({"admin"})
