@@ -37,6 +37,7 @@ from machidata.catalog.table_selectors import (
 )
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.engine import EngineError, Sort, TableQuery, run_query, table_arrow_stream, table_csv
+from machidata.engine.query import Measure, group_default_name, measure_default_name
 from machidata.lake.readers import arrow_schema, files_for
 
 QUERY_FORMATS: Final = ("json", "csv", "arrow")
@@ -240,3 +241,16 @@ def query_file(*, actor: Actor, answer: QueryAnswer, fmt: str) -> QueryFile:
         )
     filename = f"{table.dataset.slug}_{table.name}_v{answer.version.number}_query.{ext}"
     return QueryFile(content=out.getvalue(), filename=filename, content_type=content_type)
+
+
+def default_group_name(column: str, grain: str | None) -> str:
+    """The name the engine gives a group key written without ``as`` (for builders that show it)."""
+    return group_default_name(column, grain)
+
+
+def default_measure_name(measure: dict[str, Any]) -> str:
+    """The name the engine gives a measure written without ``as``; a malformed measure is a Japanese error."""
+    try:
+        return measure_default_name(Measure.model_validate({k: v for k, v in measure.items() if k != "as"}))
+    except ValueError as exc:
+        raise InvalidInput("集計の指定が正しくありません。") from exc

@@ -1,13 +1,16 @@
 """Words of the builder: time grains and measures, and the output names the builder writes as ``as``.
 
-The names follow the engine's defaults (``件数``, ``合計（列）``, ``列（年度）``; a test compares them),
-but the builder always writes them into the query as ``as``, so a saved chart never depends on them.
+The names are the engine's defaults (``件数``, ``合計（列）``, ``列（年度）``), asked of the catalog's
+query selectors so there is one naming rule; the builder writes them into the query as ``as``, so a
+saved chart never depends on them.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
 from typing import Any, Final
+
+from machidata.catalog.query_selectors import default_group_name, default_measure_name
 
 GRAINS: Final[dict[str, str]] = {
     "fiscal_year": "年度（4月始まり）",
@@ -19,10 +22,6 @@ GRAINS: Final[dict[str, str]] = {
     "weekday": "曜日",
     "hour": "時（0〜23時）",
 }
-GRAIN_WORDS: Final[dict[str, str]] = {
-    "day": "日", "week": "週", "month": "月", "quarter": "四半期", "year": "年", "fiscal_year": "年度",
-    "weekday": "曜日", "hour": "時",
-}  # fmt: skip
 # The measures the builder offers (the API takes every engine measure).
 OPS: Final[dict[str, str]] = {
     "count": "件数",
@@ -40,15 +39,11 @@ def key_name(group: Mapping[str, Any]) -> str:
     """The output name of a group key: ``as``, else the column, else ``列（年度）``."""
     if group.get("as"):
         return str(group["as"])
-    grain = group.get("grain")
-    return f"{group['column']}（{GRAIN_WORDS[grain]}）" if grain else str(group["column"])
+    return default_group_name(str(group["column"]), group.get("grain") or None)
 
 
 def measure_name(measure: Mapping[str, Any]) -> str:
     """The output name of a measure: ``as``, else ``件数`` / ``件数（列）`` / ``合計（列）`` / ``構成比（件数）``."""
     if measure.get("as"):
         return str(measure["as"])
-    op, col = str(measure["op"]), measure.get("column")
-    if op == "share_of_total":
-        return f"構成比（{f'合計（{col}）' if col else '件数'}）"
-    return f"{OPS[op]}（{col}）" if col else OPS[op]
+    return default_measure_name(dict(measure))
