@@ -157,3 +157,92 @@ def test_click_a_bar_cross_filters_the_dashboard_and_drills_down(
         page.wait_for_url("**/catalog/**filter=*")
         assert "filter=%E5%8C%BA:eq:" in page.url or "filter=区:eq:" in page.url
         browser.close()
+
+
+def _swap_japanese(value: Any) -> Any:
+    """The same spec with every Japanese string reversed (中央区 → 区央中): tofu cannot tell the two apart."""
+    if isinstance(value, str):
+        return value[::-1] if any("\u3040" <= c <= "\u9fff" for c in value) else value
+    if isinstance(value, list):
+        return [_swap_japanese(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _swap_japanese(v) for k, v in value.items()}
+    return value
+
+
+def test_staff_builds_a_fiscal_year_chart_puts_it_on_a_dashboard_filters_and_exports(
+    actors: Actors, table: Table, live_server: Any, tmp_path: Any
+) -> None:
+    """Issue 7's browser walk: sign in, build a bar chart by fiscal year in the builder, save it to a new
+    dashboard, filter the dashboard by ward, export PNG and PPTX; screenshots are kept as artifacts."""
+    import os
+    from pathlib import Path
+
+    from machidata.charts.render import render
+
+    sync_api = pytest.importorskip("playwright.sync_api")
+    artifacts = Path(os.environ.get("MACHIDATA_TEST_ARTIFACTS") or tmp_path) / "charts-walkthrough"
+    artifacts.mkdir(parents=True, exist_ok=True)
+    user = actors.users["owner_editor"]
+    builder = live_server.url + reverse("charts:new") + f"?table={table.dataset.slug}/{table.name}"
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        page = browser.new_context(locale="ja-JP", accept_downloads=True).new_page()
+        # sign in through the login page, as staff do
+        page.goto(live_server.url + reverse("login"))
+        page.fill("#id_username", user.username)
+        page.fill("#id_password", f"pw-{user.username}-long-enough")
+        page.get_by_role("button", name="ログイン").click()
+        page.wait_for_url(lambda url: "/login/" not in url)
+        # the builder: bars of the row count by fiscal year of 日付
+        page.goto(builder)
+        page.select_option("#id_type", "bar")
+        page.select_option("#id_x", "日付")
+        page.select_option("#id_x_grain", "fiscal_year")
+        page.select_option("#id_y_op", "count")
+        page.wait_for_selector("#preview svg.marks", timeout=15_000)
+        page.fill("#id_title", "年度別の件数")
+        page.select_option("#id_sharing", "department")
+        page.screenshot(path=str(artifacts / "builder.png"), full_page=True)
+        page.get_by_role("button", name="保存する").click()
+        page.wait_for_selector(".chart svg.marks", timeout=15_000)
+        chart_url = page.url
+        labels = page.locator(".chart svg text").all_text_contents()
+        assert any(label.startswith("令和") and label.endswith("年度") for label in labels), labels
+        # export PNG from the chart page
+        with page.expect_download() as png_download:
+            page.get_by_role("link", name="PNG画像").click()
+        png = Path(png_download.value.path()).read_bytes()
+        # a new dashboard with a ward filter, then the chart on it
+        page.goto(live_server.url + reverse("charts:dashboard_new"))
+        page.fill("#id_title", "区の概況")
+        page.select_option("#id_sharing", "department")
+        page.fill("#id_value_filter", "区")
+        page.get_by_role("button", name="作る").click()
+        page.wait_for_selector("#id_chart")
+        page.select_option("#id_chart", label="年度別の件数")
+        page.get_by_role("button", name="追加", exact=True).first.click()
+        page.wait_for_selector(".chart svg.marks", timeout=15_000)
+        unfiltered = page.locator(".chart svg text").all_text_contents()
+        page.fill("#f0", "中央区")
+        page.get_by_role("button", name="絞り込む").click()
+        page.wait_for_url("**f0=*")
+        page.wait_for_selector(".chart svg.marks", timeout=15_000)
+        filtered = page.locator(".chart svg text").all_text_contents()
+        # 25 rows, 5 per ward: the axis reaches 25 before the filter and only 5 after it
+        assert "25" in unfiltered
+        assert "25" not in filtered
+        assert "5" in filtered
+        page.screenshot(path=str(artifacts / "dashboard.png"), full_page=True)
+        with page.expect_download() as pptx_download:
+            page.get_by_role("link", name="PowerPoint（1グラフ1枚）").click()
+        pptx = Path(pptx_download.value.path()).read_bytes()
+        spec_url = chart_url.replace("/charts/", "/api/v1/charts/").rstrip("/") + "/spec"
+        spec = page.request.get(spec_url).json()["spec"]
+        browser.close()
+    assert png.startswith(b"\x89PNG")
+    assert pptx.startswith(b"PK")  # an Office Open XML package
+    # Japanese glyphs, not tofu: with tofu, reversing every Japanese string would draw the same picture.
+    assert png != render(_swap_japanese(spec), "png")
+    assert (artifacts / "builder.png").stat().st_size > 0
+    assert (artifacts / "dashboard.png").stat().st_size > 0
