@@ -31,9 +31,13 @@ def search(request: HttpRequest) -> HttpResponse:
     group = request.GET.get("group", "")
     qs = public_datasets().select_related("owner", "category")
     for word in q.split():
+        # keywords are a JSON list (stored with escaped non-ASCII on SQLite): matched in Python
+        by_keyword = [
+            pk for pk, kws in qs.values_list("pk", "keywords") if any(word in str(k) for k in kws or [])
+        ]
         qs = qs.filter(
             Q(title__icontains=word) | Q(description__icontains=word)
-            | Q(keywords__icontains=word) | Q(owner__name__icontains=word)
+            | Q(owner__name__icontains=word) | Q(pk__in=by_keyword)
         )  # fmt: skip
     if group:
         qs = qs.filter(category__code=group)
@@ -54,7 +58,10 @@ def dataset(request: HttpRequest, slug: str) -> HttpResponse:
     tables = []
     for pt in s.public_tables_of(ds):
         page = s.preview(pt)
-        tables.append({"pt": pt, "columns": page.columns, "rows": page.display_rows(), "total": page.total})
+        keep = [i for i, c in enumerate(page.columns) if c != "_id"]  # the row id is internal
+        rows = [[r[i] for i in keep] for r in page.display_rows()]
+        columns = [page.columns[i] for i in keep]
+        tables.append({"pt": pt, "columns": columns, "rows": rows, "total": page.total})
     return render(
         request,
         "portal/dataset.html",
