@@ -22,10 +22,12 @@ from machidata.catalog.models import Category, Dataset, Table, TableVersion
 from machidata.core.errors import NotFound
 from machidata.publish.selectors import (
     public_attribution,
+    public_attributions,
     public_datasets,
     public_download,
     public_tables,
     public_version_for,
+    public_versions,
 )
 
 _NS: Final = uuid.UUID("6f1c3a52-6d61-4d2c-9c1a-6d6163686964")  # machidata's namespace for uuid5 ids
@@ -123,10 +125,16 @@ def resource_dict(pt: PublicTable, *, position: int, base_url: str) -> dict[str,
     }  # fmt: skip
 
 
-def package_dict(dataset: Dataset, *, base_url: str) -> dict[str, Any]:
-    """CKAN ``package_show`` shape of a public dataset."""
-    tables = public_tables_of(dataset)
-    attribution = public_attribution(dataset) or {}
+def package_dict(
+    dataset: Dataset,
+    *,
+    base_url: str,
+    tables: list[PublicTable] | None = None,
+    attribution: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """CKAN ``package_show`` shape of a public dataset (``tables``/``attribution`` when already read in bulk)."""
+    tables = public_tables_of(dataset) if tables is None else tables
+    attribution = (public_attribution(dataset) if attribution is None else attribution) or {}
     licence = dataset.licence
     resources = [resource_dict(pt, position=i, base_url=base_url) for i, pt in enumerate(tables)]
     modified = max(
@@ -165,8 +173,19 @@ def _public() -> QuerySet[Dataset]:
 
 
 def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
-    """Every public dataset as a CKAN package."""
-    return [package_dict(d, base_url=base_url) for d in _public().order_by("slug")]
+    """Every public dataset as a CKAN package, read in a fixed number of queries."""
+    versions = public_versions()
+    attributions = public_attributions()
+    by_dataset: dict[int, list[PublicTable]] = {}
+    for table in public_tables().order_by("name"):
+        if table.pk in versions:
+            by_dataset.setdefault(table.dataset_id, []).append(PublicTable(table, versions[table.pk]))
+    return [
+        package_dict(
+            d, base_url=base_url, tables=by_dataset.get(d.pk, []), attribution=attributions.get(d.pk, {})
+        )
+        for d in _public().order_by("slug")
+    ]
 
 
 def public_dataset(name_or_id: str) -> Dataset:

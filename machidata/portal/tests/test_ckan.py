@@ -146,3 +146,25 @@ def test_organizations_groups_tags(published: Dataset) -> None:
     assert call("group_list")[1]["result"] == ["kenko-fukushi"]
     assert call("tag_list")[1]["result"] == sorted(["保健", "施設"])
     assert call("tag_list", query="保")[1]["result"] == ["保健"]
+
+
+def test_package_search_reads_in_a_fixed_number_of_queries(cast: Actors, published: Dataset) -> None:
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+
+    from machidata.publish.tests.conftest import ingest_text
+
+    from .conftest import publish
+
+    def queries() -> int:
+        with CaptureQueriesContext(connection) as ctx:
+            assert call("package_search", rows=1000)[0] == 200
+        return len(ctx.captured_queries)
+
+    one = queries()
+    other = make_dataset(cast.org.health_div, title="別の表", classification="internal", slug="betsu")
+    publish(
+        cast, other, [ingest_text(cast, other, "t2", "a,b\n1,2\n"), ingest_text(cast, other, "t3", "c\n3\n")]
+    )
+    assert call("package_search")[1]["result"]["count"] == 2
+    assert queries() == one  # not one query per package or per resource

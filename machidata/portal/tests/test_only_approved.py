@@ -57,6 +57,8 @@ def test_later_version_with_personal_column_never_appears(
     assert "南保健センター" not in after  # rows only v2 has
     res = resource(client)
     assert res["machidata_version"] == v1.number
+    found = client.get("/api/3/action/package_search", {"q": "保健"}).json()["result"]["results"]
+    assert [r["machidata_version"] for r in found[0]["resources"]] == [v1.number]  # the batch path too
     shown = client.get("/api/3/action/resource_show", {"id": res["id"]}).json()["result"]
     assert shown["machidata_version"] == v1.number
     r = client.get("/open/datasets/hoken-center/facilities.csv")
