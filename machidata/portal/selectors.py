@@ -153,7 +153,7 @@ def package_dict(
     groups = [group_dict(dataset.category)] if dataset.category else []
     org = organization_dict(dataset.owner)
     return {
-        "id": stable_id("dataset", dataset.pk), "name": dataset.slug, "title": dataset.title,
+        "id": stable_id("dataset", dataset.pk), "name": dataset.slug.lower(), "title": dataset.title,
         "notes": dataset.description, "type": "dataset", "state": "active", "private": False,
         "author": dataset.owner.name, "author_email": None,
         "maintainer": dataset.owner.name, "maintainer_email": dataset.contact_email or None,
@@ -191,7 +191,7 @@ def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
 def public_dataset(name_or_id: str) -> Dataset:
     """A public dataset by slug or by its CKAN id (404 for anything else, hidden or missing alike)."""
     for d in _public():
-        if name_or_id in (d.slug, stable_id("dataset", d.pk)):
+        if name_or_id in (d.slug, d.slug.lower(), stable_id("dataset", d.pk)):
             return d
     raise NotFound("Not found")
 
