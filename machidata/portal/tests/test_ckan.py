@@ -168,3 +168,31 @@ def test_package_search_reads_in_a_fixed_number_of_queries(cast: Actors, publish
     )
     assert call("package_search")[1]["result"]["count"] == 2
     assert queries() == one  # not one query per package or per resource
+
+
+# The keys CKAN 2.11's package_show and resource_show answer with (core schema, no plugins), written
+# out here from CKAN's documentation so a harvester's expectations are checked, not our own output.
+CKAN_PACKAGE_KEYS = {
+    "author", "author_email", "extras", "groups", "id", "isopen", "license_id", "license_title",
+    "license_url", "maintainer", "maintainer_email", "metadata_created", "metadata_modified", "name",
+    "notes", "num_resources", "num_tags", "organization", "owner_org", "private", "relationships_as_object",
+    "relationships_as_subject", "resources", "state", "tags", "title", "type", "url", "version",
+}  # fmt: skip
+CKAN_RESOURCE_KEYS = {
+    "created", "datastore_active", "description", "format", "hash", "id", "last_modified",
+    "metadata_modified", "mimetype", "name", "package_id", "position", "size", "state", "url", "url_type",
+}  # fmt: skip
+CKAN_ORG_KEYS = {
+    "approval_status", "created", "description", "display_name", "id", "image_display_url", "image_url",
+    "is_organization", "name", "state", "title", "type",
+}  # fmt: skip
+
+
+def test_keys_a_ckan_harvester_expects(published: Dataset) -> None:
+    pkg = call("package_show", id="hoken-center")[1]["result"]
+    assert set(pkg) >= CKAN_PACKAGE_KEYS
+    assert set(pkg["resources"][0]) >= CKAN_RESOURCE_KEYS
+    assert set(pkg["organization"]) >= CKAN_ORG_KEYS
+    assert set(pkg["groups"][0]) >= CKAN_ORG_KEYS
+    assert all(set(e) == {"key", "value"} for e in pkg["extras"])
+    assert all({"id", "name", "display_name", "state", "vocabulary_id"} <= set(t) for t in pkg["tags"])
