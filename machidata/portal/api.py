@@ -10,7 +10,7 @@ from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from machidata.core.errors import NotFound
-from machidata.portal.ckan import ACTIONS, ActionError, not_found
+from machidata.portal.ckan import ACTIONS, AUTH, ActionError, not_found
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
@@ -40,10 +40,11 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
     status = 200
     body: dict[str, Any] = {"help": help_url}
     try:
-        fn = ACTIONS.get(name)
-        if fn is None:
+        fn, auth = ACTIONS.get(name), AUTH.get(name)
+        if fn is None or auth is None:
             raise ActionError(400, "Bad request", message=f"Bad request - Action name not known: {name}")
         params = _params(request)
+        auth(params)
         body |= {"success": True, "result": fn(params, base_url)}
     except NotFound:
         err = not_found()

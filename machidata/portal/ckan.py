@@ -276,6 +276,19 @@ def tag_list(params: dict[str, Any], base_url: str) -> list[Any]:
     return [s.tag_dict(w) for w in words] if _bool(params, "all_fields") else words
 
 
+def public_read(params: dict[str, Any]) -> None:
+    """The auth function of every action here: anyone may read, and the action reads only what
+    ``publish.selectors`` says is public (so there is nothing to refuse; hidden answers 404)."""
+
+
+# Every action is paired with its auth function, as CKAN pairs ``logic/action`` with ``logic/auth``;
+# a write action added later must bring its own (a test checks the pairing).
+_READ_ACTIONS: Final = (
+    "status_show", "site_read", "package_list", "package_show", "package_search",
+    "resource_show", "organization_list", "organization_show", "group_list", "tag_list",
+)  # fmt: skip
+AUTH: Final[dict[str, Callable[[dict[str, Any]], None]]] = dict.fromkeys(_READ_ACTIONS, public_read)
+
 ACTIONS: Final[dict[str, Callable[[dict[str, Any], str], Any]]] = {
     "status_show": status_show,
     "site_read": site_read,

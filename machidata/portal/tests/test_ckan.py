@@ -196,3 +196,10 @@ def test_keys_a_ckan_harvester_expects(published: Dataset) -> None:
     assert set(pkg["groups"][0]) >= CKAN_ORG_KEYS
     assert all(set(e) == {"key", "value"} for e in pkg["extras"])
     assert all({"id", "name", "display_name", "state", "vocabulary_id"} <= set(t) for t in pkg["tags"])
+
+
+def test_every_action_is_paired_with_an_auth_function() -> None:
+    from machidata.portal.ckan import ACTIONS, AUTH
+
+    assert set(ACTIONS) == set(AUTH)
+    assert len(ACTIONS) == 10  # the ten actions of docs/ckan.md
