@@ -134,6 +134,7 @@ INSTALLED_APPS = [
     "machidata.publish.apps.PublishConfig",
     "machidata.charts.apps.ChartsConfig",
     "machidata.prep.apps.PrepConfig",
+    "machidata.portal.apps.PortalConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
 ]

@@ -6,6 +6,7 @@ from django.urls import include, path
 
 from machidata.config.api import api
 from machidata.core import views as core_views
+from machidata.portal.urls import ckan_urlpatterns
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -24,5 +25,7 @@ urlpatterns = [
     path("charts/", include("machidata.charts.urls")),
     path("prep/", include("machidata.prep.urls")),
     path("api/v1/", api.urls),
+    path("open/", include("machidata.portal.urls")),
+    path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
     path("admin/", admin.site.urls),
 ]

@@ -50,6 +50,27 @@ def public_version_for(table: Table) -> TableVersion | None:
     return pv.version if pv is not None else None
 
 
+def public_versions() -> dict[int, TableVersion]:
+    """Table id → its public version for every public table at once (batch form of :func:`public_version_for`)."""
+    out: dict[int, TableVersion] = {}
+    for pv in _live_published().select_related("version").order_by("table_id", "-version__number"):
+        out.setdefault(pv.table_id, pv.version)
+    return out
+
+
+def public_attributions() -> dict[int, dict[str, Any]]:
+    """Dataset id → licence and attribution for every public dataset (batch form of :func:`public_attribution`)."""
+    out: dict[int, dict[str, Any]] = {}
+    qs = _live_published().select_related("request__licence", "table").order_by("-published_at")
+    for pv in qs:
+        lic = pv.request.licence
+        out.setdefault(pv.table.dataset_id, {
+            "licence": lic.code if lic else "", "licence_name": lic.name if lic else "",
+            "attribution": pv.request.attribution,
+        })  # fmt: skip
+    return out
+
+
 def public_attribution(dataset: Dataset) -> dict[str, Any] | None:
     """Licence and attribution of the approved request behind the dataset's public versions."""
     pv = (

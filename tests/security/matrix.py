@@ -609,4 +609,18 @@ MATRIX: dict[str, Rule] = {
         "POST", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/support/cases/{o(w, 'case_draft')}/copy"
     ),
     "GET /api/v1/support/usage": api("GET", SIGNED_IN, lambda w: "/api/v1/support/usage"),
+    # ---- portal -------------------------------------------------------------------------------
+    # The public site and the CKAN API: no login, the same answer for everyone. The world approves no
+    # publication, so every dataset page and download (公開 ones included) is 404 to everyone; the
+    # published case is tested in machidata/portal/tests.
+    "portal:home": fixed(EVERYONE, lambda w: url("portal:home")),
+    "portal:search": fixed(EVERYONE, lambda w: url("portal:search")),
+    "portal:dataset": Rule(
+        "GET", lambda w: [Probe(url("portal:dataset", d.slug), NOBODY, d.slug) for d in w.distinct()]
+    ),
+    "portal:download": Rule(
+        "GET", lambda w: [Probe(url("portal:download", d.slug, "t"), NOBODY, d.slug) for d in w.distinct()]
+    ),
+    "ckan:action": fixed(EVERYONE, lambda w: url("ckan:action", "package_search")),
+    "ckan:action_unversioned": fixed(EVERYONE, lambda w: url("ckan:action_unversioned", "package_list")),
 }

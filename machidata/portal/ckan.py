@@ -1,0 +1,303 @@
+"""The CKAN Action API facade (``/api/3/action/<name>``): anonymous, read-only, public data only.
+
+Each action takes the request's parameters (a dict) and the site's base URL and returns CKAN's
+``result``; errors are raised as :class:`ActionError` with CKAN's status and ``__type``. Every action
+reads through :mod:`machidata.portal.selectors`, which asks ``publish.selectors`` what is public.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from collections import Counter
+from collections.abc import Callable
+from typing import Any, Final
+
+from machidata.portal import selectors as s
+
+CKAN_VERSION: Final = "2.11.0"
+MAX_ROWS: Final = 1000
+DEFAULT_ROWS: Final = 10
+
+
+class ActionError(Exception):
+    """A CKAN error: HTTP status, ``__type`` and the rest of the ``error`` object."""
+
+    def __init__(self, status: int, kind: str, **error: Any) -> None:
+        super().__init__(kind)
+        self.status = status
+        self.error = {**error, "__type": kind}
+
+
+def not_found() -> ActionError:
+    """CKAN's 404."""
+    return ActionError(404, "Not Found Error", message="Not found")
+
+
+def validation(**fields: str) -> ActionError:
+    """CKAN's 409 validation error: ``{field: [message]}``."""
+    return ActionError(409, "Validation Error", **{k: [v] for k, v in fields.items()})
+
+
+def _int(params: dict[str, Any], key: str, default: int, *, low: int = 0, high: int | None = None) -> int:
+    raw = params.get(key)
+    if raw in (None, ""):
+        return default
+    try:
+        value = int(str(raw))
+    except (TypeError, ValueError):
+        raise validation(**{key: "Invalid integer"}) from None
+    if value < low:
+        raise validation(**{key: "Must be a natural number"})
+    return min(value, high) if high is not None else value
+
+
+def _bool(params: dict[str, Any], key: str) -> bool:
+    raw = params.get(key, False)
+    return raw is True or str(raw).lower() in ("true", "1", "yes", "on")
+
+
+def _id(params: dict[str, Any], *keys: str) -> str:
+    for k in keys:
+        if params.get(k):
+            return str(params[k])
+    raise validation(**{keys[-1]: "Missing value"})
+
+
+# ---- search -----------------------------------------------------------------------------------------
+
+_TERM_RE: Final = re.compile(r'([+-]?)([a-z_.]+):("[^"]*"|\[[^\]]*\]|\S+)')
+_FACETS: Final = ("organization", "groups", "tags", "res_format", "license_id")
+
+
+def _field_values(pkg: dict[str, Any], field: str) -> list[str]:
+    values: list[str]
+    if field in ("organization", "owner_org"):
+        org = pkg["organization"]
+        values = [org["name"], org["id"]] if field == "owner_org" else [org["name"]]
+    elif field == "groups":
+        values = [g["name"] for g in pkg["groups"]]
+    elif field == "tags":
+        values = [t["name"] for t in pkg["tags"]]
+    elif field == "res_format":
+        values = sorted({r["format"] for r in pkg["resources"]})
+    else:
+        value = pkg.get(field)
+        values = [] if value is None else [str(value)]
+    return values
+
+
+def _matches_term(pkg: dict[str, Any], field: str, value: str) -> bool:
+    value = value.strip('"')
+    if value.startswith("[") and value.endswith("]"):
+        low, _, high = value[1:-1].partition(" TO ")
+        current = str(pkg.get(field) or "")
+        low, high = low.strip().rstrip("Z"), high.strip().rstrip("Z")
+        return (low == "*" or current >= low) and (high == "*" or current <= high)
+    if value == "*":
+        return bool(_field_values(pkg, field))
+    return value in _field_values(pkg, field)
+
+
+def _text(pkg: dict[str, Any]) -> str:
+    parts = [pkg["name"], pkg["title"], pkg["notes"] or "", pkg["organization"]["title"]]
+    parts += [t["name"] for t in pkg["tags"]] + [g["title"] for g in pkg["groups"]]
+    parts += [r["name"] for r in pkg["resources"]]
+    return " ".join(parts).lower()
+
+
+def _filter(pkgs: list[dict[str, Any]], text: str) -> list[dict[str, Any]]:
+    """Keep packages matching every ``field:value`` term and every free word of ``text``."""
+    terms = [(m.group(1), m.group(2), m.group(3)) for m in _TERM_RE.finditer(text)]
+    words = [w for w in _TERM_RE.sub(" ", text).split() if w not in ("*:*", "AND", "+")]
+    out = []
+    for pkg in pkgs:
+        ok = all((sign == "-") != _matches_term(pkg, field, value) for sign, field, value in terms)
+        haystack = _text(pkg) if words else ""
+        if ok and all(w.lower() in haystack for w in words):
+            out.append(pkg)
+    return out
+
+
+_SORTABLE: Final = ("metadata_modified", "metadata_created", "name", "title", "id")
+
+
+def _sort_key(field: str) -> Callable[[dict[str, Any]], str]:
+    return lambda p: str(p.get(field) or "")
+
+
+def _sort(pkgs: list[dict[str, Any]], sort: str) -> list[dict[str, Any]]:
+    keys = []
+    for part in sort.split(","):
+        bits = part.split()
+        if not bits or bits[0] == "score":
+            continue
+        field, direction = bits[0], (bits[1].lower() if len(bits) > 1 else "asc")
+        if field.startswith("title_string"):
+            field = "title"
+        if field not in _SORTABLE or direction not in ("asc", "desc"):
+            raise validation(sort=f"Invalid sort: {part.strip()}")
+        keys.append((field, direction == "desc"))
+    for field, reverse in reversed(keys):  # stable sorts, last key first
+        pkgs = sorted(pkgs, key=_sort_key(field), reverse=reverse)
+    return pkgs
+
+
+def _facet_fields(params: dict[str, Any]) -> list[str]:
+    raw = params.get("facet.field")
+    if raw in (None, ""):
+        return []
+    if isinstance(raw, list):
+        return [str(x) for x in raw]
+    try:
+        value = json.loads(str(raw))
+    except ValueError:
+        raise validation(**{"facet.field": "Invalid JSON list"}) from None
+    if not isinstance(value, list):
+        raise validation(**{"facet.field": "Invalid JSON list"})
+    return [str(x) for x in value]
+
+
+def _display(pkgs: list[dict[str, Any]], field: str, name: str) -> str:
+    for p in pkgs:
+        if field == "organization" and p["organization"]["name"] == name:
+            return str(p["organization"]["title"])
+        if field == "groups":
+            for g in p["groups"]:
+                if g["name"] == name:
+                    return str(g["title"])
+    return name
+
+
+def package_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """``package_search``: q, fq, rows (≤1000), start, sort, facet.field, facet.limit."""
+    rows = _int(params, "rows", DEFAULT_ROWS, high=MAX_ROWS)
+    start = _int(params, "start", 0)
+    facet_limit = _int(params, "facet.limit", 50, low=-1)
+    pkgs = s.package_dicts(base_url=base_url)
+    pkgs = _filter(pkgs, str(params.get("q") or ""))
+    pkgs = _filter(pkgs, str(params.get("fq") or ""))
+    pkgs = _sort(pkgs, str(params.get("sort") or "score desc, metadata_modified desc"))
+    facets: dict[str, dict[str, int]] = {}
+    search_facets: dict[str, Any] = {}
+    for field in _facet_fields(params):
+        counts = Counter(v for p in pkgs for v in _field_values(p, field))
+        top = counts.most_common(None if facet_limit < 0 else facet_limit)
+        facets[field] = dict(top)
+        search_facets[field] = {
+            "title": field,
+            "items": [{"name": n, "display_name": _display(pkgs, field, n), "count": c} for n, c in top],
+        }
+    return {
+        "count": len(pkgs),
+        "results": pkgs[start : start + rows],
+        "sort": str(params.get("sort") or "score desc, metadata_modified desc"),
+        "facets": facets,
+        "search_facets": search_facets,
+    }
+
+
+# ---- the other actions ------------------------------------------------------------------------------
+
+
+def status_show(params: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """``status_show``: the site and the CKAN version whose API shape we follow."""
+    from django.conf import settings
+
+    city = str(getattr(settings, "MACHIDATA_CITY_NAME", ""))
+    return {
+        "site_title": f"まちデータ {city} オープンデータ".replace("  ", " "), "site_description": "",
+        "site_url": base_url, "ckan_version": CKAN_VERSION, "error_emails_to": None,
+        "locale_default": "ja", "extensions": [],
+    }  # fmt: skip
+
+
+def site_read(params: dict[str, Any], base_url: str) -> bool:
+    """``site_read``: always true (the site is public)."""
+    return True
+
+
+def package_list(params: dict[str, Any], base_url: str) -> list[str]:
+    """``package_list``: names of public datasets (limit, offset)."""
+    names = [p["name"] for p in s.package_dicts(base_url=base_url)]
+    offset = _int(params, "offset", 0)
+    if params.get("limit") not in (None, ""):
+        return names[offset : offset + _int(params, "limit", 0)]
+    return names[offset:]
+
+
+def package_show(params: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """``package_show``: one public dataset by name or id."""
+    return s.package_dict(s.public_dataset(_id(params, "id", "name_or_id")), base_url=base_url)
+
+
+def resource_show(params: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """``resource_show``: one public table version by resource id."""
+    pt = s.public_table(_id(params, "id"))
+    position = [t.table.pk for t in s.public_tables_of(pt.table.dataset)].index(pt.table.pk)
+    return s.resource_dict(pt, position=position, base_url=base_url)
+
+
+def _counted(params: dict[str, Any], items: list[Any], as_dict: Callable[[Any], dict[str, Any]], field: str, base_url: str) -> list[Any]:  # fmt: skip
+    dicts = [as_dict(i) for i in items]
+    if not _bool(params, "all_fields"):
+        return [d["name"] for d in dicts]
+    counts = Counter(v for p in s.package_dicts(base_url=base_url) for v in _field_values(p, field))
+    return [{**d, "package_count": counts[d["name"]]} for d in dicts]
+
+
+def organization_list(params: dict[str, Any], base_url: str) -> list[Any]:
+    """``organization_list``: units owning public datasets (names, or dicts with all_fields)."""
+    return _counted(params, s.organizations(), s.organization_dict, "organization", base_url)
+
+
+def group_list(params: dict[str, Any], base_url: str) -> list[Any]:
+    """``group_list``: categories holding public datasets."""
+    return _counted(params, s.categories(), s.group_dict, "groups", base_url)
+
+
+def organization_show(params: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """``organization_show``: one unit by name or id; ``include_datasets`` lists its public packages."""
+    key = _id(params, "id")
+    for unit in s.organizations():
+        org = s.organization_dict(unit)
+        if key in (org["name"], org["id"]):
+            pkgs = [p for p in s.package_dicts(base_url=base_url) if p["organization"]["id"] == org["id"]]
+            org["package_count"] = len(pkgs)
+            org["packages"] = pkgs if _bool(params, "include_datasets") else []
+            return org
+    raise not_found()
+
+
+def tag_list(params: dict[str, Any], base_url: str) -> list[Any]:
+    """``tag_list``: tags of public datasets, optionally those containing ``query``."""
+    query = str(params.get("query") or params.get("q") or "")
+    words = [w for w in s.tags() if query.lower() in w.lower()]
+    return [s.tag_dict(w) for w in words] if _bool(params, "all_fields") else words
+
+
+def public_read(params: dict[str, Any]) -> None:
+    """The auth function of every action here: anyone may read, and the action reads only what
+    ``publish.selectors`` says is public (so there is nothing to refuse; hidden answers 404)."""
+
+
+# Every action is paired with its auth function, as CKAN pairs ``logic/action`` with ``logic/auth``;
+# a write action added later must bring its own (a test checks the pairing).
+_READ_ACTIONS: Final = (
+    "status_show", "site_read", "package_list", "package_show", "package_search",
+    "resource_show", "organization_list", "organization_show", "group_list", "tag_list",
+)  # fmt: skip
+AUTH: Final[dict[str, Callable[[dict[str, Any]], None]]] = dict.fromkeys(_READ_ACTIONS, public_read)
+
+ACTIONS: Final[dict[str, Callable[[dict[str, Any], str], Any]]] = {
+    "status_show": status_show,
+    "site_read": site_read,
+    "package_list": package_list,
+    "package_show": package_show,
+    "package_search": package_search,
+    "resource_show": resource_show,
+    "organization_list": organization_list,
+    "organization_show": organization_show,
+    "group_list": group_list,
+    "tag_list": tag_list,
+}

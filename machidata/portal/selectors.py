@@ -1,0 +1,247 @@
+"""What the portal and the CKAN API show, built only from ``publish.selectors`` (THE public source).
+
+Mapping to CKAN: dataset ↔ package, the public version of a table ↔ resource, the owning unit
+(所管課) ↔ organization, the category (分野) ↔ group. Ids are UUIDs derived from the primary keys, so
+they are stable across versions; a resource's id follows its table, its ``last_modified`` and
+``machidata_version`` follow the approved version.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Any, Final
+
+from django.db.models import QuerySet
+
+from machidata.access.models import Unit
+from machidata.access.policy import ANONYMOUS
+from machidata.catalog.models import Category, Dataset, Table, TableVersion
+from machidata.core.errors import NotFound
+from machidata.publish.selectors import (
+    public_attribution,
+    public_attributions,
+    public_datasets,
+    public_download,
+    public_tables,
+    public_version_for,
+    public_versions,
+)
+
+_NS: Final = uuid.UUID("6f1c3a52-6d61-4d2c-9c1a-6d6163686964")  # machidata's namespace for uuid5 ids
+_NAME_RE: Final = re.compile(r"[^a-z0-9_-]+")
+
+
+def stable_id(kind: str, pk: int) -> str:
+    """A UUID that never changes for one object (CKAN clients key on ``id``)."""
+    return str(uuid.uuid5(_NS, f"{kind}:{pk}"))
+
+
+def ckan_time(value: dt.datetime | None) -> str | None:
+    """CKAN's timestamp format: UTC, no offset, microseconds (``2026-11-26T05:00:00.000000``)."""
+    if value is None:
+        return None
+    return value.astimezone(dt.UTC).replace(tzinfo=None).isoformat(timespec="microseconds")
+
+
+def ckan_name(text: str, prefix: str) -> str:
+    """A CKAN name: lowercase ASCII letters, digits, ``-`` and ``_``, 2 to 100 characters."""
+    name = _NAME_RE.sub("-", text.lower()).strip("-")
+    return f"{prefix}-{name}"[:100] if len(name) < 2 or not name[0].isalnum() else name[:100]
+
+
+def organization_name(unit: Unit) -> str:
+    """The CKAN name of a unit: ``unit-<所属コード>``."""
+    return ckan_name(f"unit-{unit.code}", "unit")
+
+
+def group_name(category: Category) -> str:
+    """The CKAN name of a category: its code."""
+    return ckan_name(category.code, "group")
+
+
+def organization_dict(unit: Unit) -> dict[str, Any]:
+    """CKAN ``organization_show`` shape of a unit."""
+    return {
+        "id": stable_id("unit", unit.pk), "name": organization_name(unit), "title": unit.name,
+        "display_name": unit.name, "description": "", "type": "organization", "state": "active",
+        "is_organization": True, "approval_status": "approved", "image_url": "",
+        "image_display_url": "", "created": None,
+    }  # fmt: skip
+
+
+def group_dict(category: Category) -> dict[str, Any]:
+    """CKAN group shape of a category."""
+    return {
+        "id": stable_id("category", category.pk), "name": group_name(category), "title": category.name,
+        "display_name": category.name, "description": "", "type": "group", "state": "active",
+        "is_organization": False, "approval_status": "approved", "image_url": "",
+        "image_display_url": "", "created": None,
+    }  # fmt: skip
+
+
+def tag_dict(word: str) -> dict[str, Any]:
+    """CKAN tag shape (tags keep their Japanese words)."""
+    return {
+        "id": str(uuid.uuid5(_NS, f"tag:{word}")), "name": word, "display_name": word,
+        "state": "active", "vocabulary_id": None,
+    }  # fmt: skip
+
+
+@dataclass(frozen=True)
+class PublicTable:
+    """A table with its approved version (never a later one)."""
+
+    table: Table
+    version: TableVersion
+
+
+def public_tables_of(dataset: Dataset) -> list[PublicTable]:
+    """The dataset's tables that have an approved version, with that version."""
+    out = []
+    for table in public_tables().filter(dataset=dataset).order_by("name"):
+        version = public_version_for(table)
+        if version is not None:
+            out.append(PublicTable(table=table, version=version))
+    return out
+
+
+def resource_dict(pt: PublicTable, *, position: int, base_url: str) -> dict[str, Any]:
+    """CKAN resource shape of one public table version (a CSV download of that version)."""
+    t, v = pt.table, pt.version
+    ds = t.dataset
+    return {
+        "id": stable_id("table", t.pk), "package_id": stable_id("dataset", ds.pk),
+        "name": t.title or t.name, "description": t.description, "format": "CSV",
+        "mimetype": "text/csv",
+        "url": f"{base_url}/open/datasets/{ds.slug}/{t.name}.csv",
+        "url_type": None, "size": None, "hash": "", "position": position, "state": "active",
+        "created": ckan_time(t.created_at), "last_modified": ckan_time(v.committed_at or v.created_at),
+        "metadata_modified": ckan_time(v.committed_at or v.created_at),
+        "datastore_active": False, "machidata_table": t.name, "machidata_version": v.number,
+        "machidata_rows": v.rows,
+    }  # fmt: skip
+
+
+def package_dict(
+    dataset: Dataset,
+    *,
+    base_url: str,
+    tables: list[PublicTable] | None = None,
+    attribution: dict[str, Any] | None = None,
+) -> dict[str, Any]:
+    """CKAN ``package_show`` shape of a public dataset (``tables``/``attribution`` when already read in bulk)."""
+    tables = public_tables_of(dataset) if tables is None else tables
+    attribution = (public_attribution(dataset) if attribution is None else attribution) or {}
+    licence = dataset.licence
+    resources = [resource_dict(pt, position=i, base_url=base_url) for i, pt in enumerate(tables)]
+    modified = max(
+        [dataset.updated_at, *[(pt.version.committed_at or pt.version.created_at) for pt in tables]]
+    )
+    extras = [
+        {"key": "identifier", "value": dataset.identifier},
+        {"key": "attribution", "value": attribution.get("attribution", "")},
+        {"key": "frequency", "value": dataset.get_frequency_display()},
+        {"key": "spatial", "value": dataset.spatial},
+        {"key": "lg_code", "value": dataset.lg_code},
+        {"key": "temporal_start", "value": dataset.temporal_start.isoformat() if dataset.temporal_start else ""},
+        {"key": "temporal_end", "value": dataset.temporal_end.isoformat() if dataset.temporal_end else ""},
+    ]  # fmt: skip
+    tags = [tag_dict(str(k)) for k in dataset.keywords or [] if str(k).strip()]
+    groups = [group_dict(dataset.category)] if dataset.category else []
+    org = organization_dict(dataset.owner)
+    return {
+        "id": stable_id("dataset", dataset.pk), "name": dataset.slug.lower(), "title": dataset.title,
+        "notes": dataset.description, "type": "dataset", "state": "active", "private": False,
+        "author": dataset.owner.name, "author_email": None,
+        "maintainer": dataset.owner.name, "maintainer_email": dataset.contact_email or None,
+        "license_id": licence.code if licence else "", "license_title": licence.name if licence else "",
+        "license_url": licence.url if licence else "", "isopen": bool(licence and licence.is_open),
+        "url": f"{base_url}/open/datasets/{dataset.slug}/", "version": None,
+        "metadata_created": ckan_time(dataset.created_at), "metadata_modified": ckan_time(modified),
+        "owner_org": org["id"], "organization": org, "groups": groups,
+        "tags": tags, "num_tags": len(tags), "extras": extras,
+        "resources": resources, "num_resources": len(resources),
+        "relationships_as_object": [], "relationships_as_subject": [],
+    }  # fmt: skip
+
+
+def _public() -> QuerySet[Dataset]:
+    return public_datasets().select_related("owner", "category", "licence")
+
+
+def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
+    """Every public dataset as a CKAN package, read in a fixed number of queries."""
+    versions = public_versions()
+    attributions = public_attributions()
+    by_dataset: dict[int, list[PublicTable]] = {}
+    for table in public_tables().order_by("name"):
+        if table.pk in versions:
+            by_dataset.setdefault(table.dataset_id, []).append(PublicTable(table, versions[table.pk]))
+    return [
+        package_dict(
+            d, base_url=base_url, tables=by_dataset.get(d.pk, []), attribution=attributions.get(d.pk, {})
+        )
+        for d in _public().order_by("slug")
+    ]
+
+
+def public_dataset(name_or_id: str) -> Dataset:
+    """A public dataset by slug or by its CKAN id (404 for anything else, hidden or missing alike)."""
+    for d in _public():
+        if name_or_id in (d.slug, d.slug.lower(), stable_id("dataset", d.pk)):
+            return d
+    raise NotFound("Not found")
+
+
+def public_table(id_: str) -> PublicTable:
+    """A public table version by its CKAN resource id (404 otherwise)."""
+    for table in public_tables():
+        if stable_id("table", table.pk) == id_:
+            version = public_version_for(table)
+            if version is not None:
+                return PublicTable(table=table, version=version)
+    raise NotFound("Not found")
+
+
+def public_table_by_name(slug: str, name: str) -> PublicTable:
+    """A public table version by dataset slug and table name (404 otherwise)."""
+    table = public_tables().filter(dataset__slug=slug, name=name).first()
+    version = public_version_for(table) if table is not None else None
+    if table is None or version is None:
+        raise NotFound("公開されている表が見つかりません。")
+    return PublicTable(table=table, version=version)
+
+
+def organizations() -> list[Unit]:
+    """Units owning at least one public dataset."""
+    ids = _public().values("owner_id")
+    return list(Unit.objects.filter(pk__in=ids).order_by("code"))
+
+
+def categories() -> list[Category]:
+    """Categories holding at least one public dataset."""
+    ids = _public().values("category_id")
+    return list(Category.objects.filter(pk__in=ids).order_by("order", "code"))
+
+
+def tags() -> list[str]:
+    """The tags (キーワード) of public datasets, sorted."""
+    words: set[str] = set()
+    for kws in _public().values_list("keywords", flat=True):
+        words.update(str(k) for k in kws or [] if str(k).strip())
+    return sorted(words)
+
+
+def preview(pt: PublicTable, *, limit: int = 20) -> Any:
+    """The first rows of the approved version, read as the anonymous public."""
+    from machidata.catalog.table_selectors import build_query, table_rows
+
+    return table_rows(actor=ANONYMOUS, table=pt.table, version=pt.version, query=build_query(limit=limit))
+
+
+def download(pt: PublicTable) -> Any:
+    """The approved version as CSV (UTF-8 with BOM), via ``public_download``."""
+    return public_download(table=pt.table, fmt="csv", encoding="utf-8")
