@@ -34,9 +34,9 @@ def _actor(request: HttpRequest) -> Actor:
 def _form_errors(form: forms.Form, exc: InvalidInput) -> None:
     details = exc.details if isinstance(exc.details, dict) else {}
     placed = False
-    for field, msg in details.items():
+    for field in details:
         if field in form.fields:
-            form.add_error(field, str(msg))
+            form.add_error(field, exc.message)
             placed = True
     if not placed:
         form.add_error(None, exc.message)
