@@ -21,14 +21,19 @@ register = template.Library()
 
 @register.simple_tag(takes_context=True)
 def access_request_link(context: dict[str, Any], dataset: Dataset, readable: bool | None = None) -> str:
-    """The link, or "" (``readable`` spares the READ check when the page already knows it)."""
+    """The link, or "".
+
+    ``readable``: pass it when the page already knows (the dataset page and search hits do, and show
+    only entries the actor may discover); then the tag asks the policy nothing (no query per hit).
+    """
     request = context.get("request")
     actor: Actor | None = getattr(request, "actor", None)
     if actor is None or not actor.is_authenticated or dataset.is_retired:
         return ""
-    if readable if readable is not None else can(actor, Action.READ, dataset):
-        return ""
-    if not can(actor, Action.DISCOVER, dataset):
+    if readable is None:  # a caller that does not know: ask the policy (two checks)
+        if can(actor, Action.READ, dataset) or not can(actor, Action.DISCOVER, dataset):
+            return ""
+    elif readable:
         return ""
     url = reverse("privacy:new", args=[dataset.slug])
     return format_html('<a class="button" href="{}">利用を申請する</a>', url)

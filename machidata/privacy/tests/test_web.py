@@ -111,3 +111,22 @@ def test_api_file_act_and_list(cast: Actors, restricted: Dataset) -> None:
     r = cast.client("staff").post(f"{base}/", {**body, "columns": []}, content_type=J)
     assert r.status_code == 400
     assert "すでに利用できます" in r.json()["detail"]
+
+
+def test_tag_without_readable_asks_the_policy(cast: Actors, restricted: Dataset) -> None:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    from machidata.access.policy import actor_for
+
+    tpl = Template("{% load access_requests %}{% access_request_link d %}")
+    hidden = make_dataset(cast.org.health_div, classification="confidential", discoverable=False)
+
+    def render(user: str, d: Dataset) -> str:
+        request = RequestFactory().get("/")
+        request.actor = actor_for(cast.users[user])  # type: ignore[attr-defined]
+        return tpl.render(Context({"request": request, "d": d}))
+
+    assert LINK in render("staff", restricted)
+    assert LINK not in render("owner_viewer", restricted)
+    assert render("staff", hidden) == ""
