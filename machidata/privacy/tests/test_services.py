@@ -204,3 +204,25 @@ def test_cancel_only_by_requester(cast: Actors, restricted: Dataset) -> None:
     assert req.status == AccessStatus.CANCELLED
     with pytest.raises(InvalidInput):
         services.access_request_act(actor=as_actor(cast, "fire_head"), request=req, decision="approve")
+
+
+def test_section_member_goes_to_the_head_of_their_ka(cast: Actors, restricted: Dataset) -> None:
+    from machidata.access.models import Role, UnitKind
+    from machidata.core.testing import make_unit, make_user
+
+    sec = make_unit("消防水利係", UnitKind.SECTION, parent=cast.org.fire_div, code="300101")
+    cast.users["sec"] = make_user("sec", unit=sec, role=Role.VIEWER)
+    req = _file(cast, restricted, who="sec")
+    assert req.requester_unit_id == cast.org.fire_div.pk
+    assert req.steps[0]["unit_id"] == cast.org.fire_div.pk
+    services.access_request_act(actor=as_actor(cast, "fire_head"), request=req, decision="approve")
+
+
+def test_requester_without_unit_gets_a_clear_message(cast: Actors, restricted: Dataset) -> None:
+    from machidata.access.models import Classification
+    from machidata.core.testing import make_user
+
+    cast.users["nobody"] = make_user("nobody")
+    mine = make_dataset(cast.org.health_div, classification=Classification.RESTRICTED)
+    with pytest.raises(InvalidInput, match="所属（課）が登録されていない"):
+        _file(cast, mine, who="nobody")
