@@ -34,6 +34,7 @@ ADMIN_SITE_NO_ADD = frozenset(
         "publish.publicationrequest",
         "publish.publishedversion",
         "publish.aggregatespec",
+        "privacy.accessrequest",  # ---- privacy: made only by the 利用申請 services
     }
 )
 ADMIN = frozenset({"admin"})
