@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 import re
 from typing import Any
 
@@ -14,7 +15,7 @@ from django.utils import timezone
 from machidata.access.models import Classification, PersonalData, Unit
 from machidata.access.policy import Action, Actor, can, may_create_dataset
 from machidata.audit.services import audit_record
-from machidata.catalog.models import Category, DataFormat, Dataset, Licence
+from machidata.catalog.models import Category, DataFormat, Dataset, DatasetGrant, GrantLevel, Licence
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 # Fields a caller may set; everything else (timestamps, lock_version, retirement) is the service's.
@@ -263,4 +264,42 @@ def dataset_set_publication(
         obj=fresh,
         changes={"before": before, "after": fresh.classification, "via": reference},
     )
+    return fresh
+
+
+# ---- grants (個別の利用許可) --------------------------------------------------------------------------
+
+
+@transaction.atomic
+def grant_create(
+    *, actor: Actor, dataset: Dataset, user_id: int, expires_on: dt.date, note: str = "", reference: str = ""
+) -> DatasetGrant:
+    """Give one person read access to ``dataset`` until ``expires_on`` (inclusive), as a 利用申請 decided.
+
+    Only ``privacy/services.py`` calls this, after the access-request route's last decision.
+    """
+    grant = DatasetGrant.objects.create(
+        dataset=dataset, user_id=user_id, level=GrantLevel.READ, expires_on=expires_on, note=note[:500]
+    )
+    audit_record(
+        actor=actor, action="dataset.grant", obj=grant,
+        changes={"dataset": dataset.slug, "user": user_id, "level": grant.level,
+                 "expires_on": expires_on.isoformat(), "via": reference},
+    )  # fmt: skip
+    return grant
+
+
+@transaction.atomic
+def grant_set_expiry(
+    *, actor: Actor, grant: DatasetGrant, expires_on: dt.date, reference: str = ""
+) -> DatasetGrant:
+    """Move a grant's end date (renewal, or revocation by ending it yesterday); audited."""
+    fresh = DatasetGrant.objects.select_for_update().get(pk=grant.pk)
+    before = fresh.expires_on
+    fresh.expires_on = expires_on
+    fresh.save(update_fields=["expires_on"])
+    audit_record(
+        actor=actor, action="dataset.grant_expiry", obj=fresh,
+        changes={"before": before.isoformat() if before else None, "after": expires_on.isoformat(), "via": reference},
+    )  # fmt: skip
     return fresh

@@ -95,6 +95,7 @@ def _mount() -> None:
     from machidata.datarequests.api import router as datarequests_router
     from machidata.jobs.api import router as jobs_router
     from machidata.prep.api import router as prep_router
+    from machidata.privacy.api import router as privacy_router
     from machidata.publish.api import router as publish_router
     from machidata.search.api import router as search_router
     from machidata.support.api import router as support_router
@@ -111,6 +112,7 @@ def _mount() -> None:
     api.add_router("/query", query_router)
     api.add_router("/publication", publish_router)
     api.add_router("/recipes", prep_router)
+    api.add_router("/access-requests", privacy_router)
 
 
 _mount()

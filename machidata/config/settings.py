@@ -132,6 +132,7 @@ INSTALLED_APPS = [
     "machidata.notify",
     "machidata.datarequests.apps.DataRequestsConfig",
     "machidata.publish.apps.PublishConfig",
+    "machidata.privacy.apps.PrivacyConfig",
     "machidata.charts.apps.ChartsConfig",
     "machidata.prep.apps.PrepConfig",
     "machidata.portal.apps.PortalConfig",
@@ -349,3 +350,8 @@ MACHIDATA_PUBLICATION_ROUTES = json.loads(_env("MACHIDATA_PUBLICATION_ROUTES", "
 
 # 所属コード of the unit consulted on personal data in the publication route (個人情報保護担当).
 MACHIDATA_PRIVACY_UNIT_CODE = _env("MACHIDATA_PRIVACY_UNIT_CODE", "")
+
+# ---- privacy ----
+# 利用申請 routes as JSON, same shape as MACHIDATA_PUBLICATION_ROUTES; empty = the default
+# (申請者の課長 → 所管課（課長または編集担当）の決定; see machidata/privacy/services.py).
+MACHIDATA_ACCESS_REQUEST_ROUTES = json.loads(_env("MACHIDATA_ACCESS_REQUEST_ROUTES", "{}") or "{}")

@@ -413,6 +413,9 @@ def load_demo_data(
         say("公開申請の例を作っています … ", end="")
         made = load_publication_demo(home=Path(home), real_dir=real_dir)
         say(f"公開 {made['published']} 件、申請中 {made['pending']} 件")
+        from machidata.privacy.demo import load_privacy_demo
+
+        say("利用申請の例: 許可 {granted} 件、申請中 {pending} 件".format(**load_privacy_demo()))
     if ambulance:
         from machidata.prep.demo import load_prep_demo
 

@@ -9,6 +9,9 @@ step is checked with :func:`may_act`. A step is a dict:
 * ``who`` — ``unit_head`` (the 課長 of the owning 課, or their 代決者), ``admin`` (データ戦略課,
   the 管理 role), ``privacy_unit`` (members of the unit whose code is ``MACHIDATA_PRIVACY_UNIT_CODE``),
   or ``unit:<code>`` (members of that unit);
+* for 利用申請 (``machidata.privacy``): ``requester_head`` (the 課長 of the requester's 課, or their
+  代決者; stored resolved as ``unit_head`` of that 課) and ``owner_editor`` (the owning 課's 課長/代決者
+  or any of its 編集 members; stored as ``unit_editor``);
 * ``when`` (optional) — ``personal_data``: the step is kept only when the request touches personal data
   (the dataset's personal-data class is not なし, or the ingestion screen flagged a column).
 
@@ -32,7 +35,7 @@ from machidata.access.models import Membership, Unit
 from machidata.access.policy import Actor, unit_scope
 from machidata.core.errors import InvalidInput
 
-WHO_KINDS: Final = ("unit_head", "admin", "privacy_unit")
+WHO_KINDS: Final = ("unit_head", "admin", "privacy_unit", "requester_head", "owner_editor")
 CONDITIONS: Final = ("personal_data",)
 
 DEFAULT_ROUTES: Final[dict[str, list[dict[str, str]]]] = {
@@ -63,10 +66,12 @@ class Step:
         return {"key": self.key, "label": self.label, "who": self.who, "unit_id": self.unit_id}
 
 
-def routes() -> dict[str, list[dict[str, str]]]:
+def routes(
+    setting: str = "MACHIDATA_PUBLICATION_ROUTES", defaults: dict[str, list[dict[str, str]]] | None = None
+) -> dict[str, list[dict[str, str]]]:
     """The configured routes (the setting overrides the defaults route by route)."""
-    configured = getattr(settings, "MACHIDATA_PUBLICATION_ROUTES", None) or {}
-    merged = dict(DEFAULT_ROUTES)
+    configured = getattr(settings, setting, None) or {}
+    merged = dict(DEFAULT_ROUTES if defaults is None else defaults)
     merged.update(configured)
     return merged
 
@@ -99,9 +104,16 @@ def _unit_by_code(code: str) -> Unit:
     return unit
 
 
-def resolve(name: str, *, owner_unit_id: int, personal_data: bool) -> list[Step]:
-    """The steps of route ``name`` for a request on data owned by ``owner_unit_id``."""
-    table = routes()
+def resolve(
+    name: str,
+    *,
+    owner_unit_id: int,
+    personal_data: bool,
+    table: dict[str, list[dict[str, str]]] | None = None,
+    requester_unit_id: int | None = None,
+) -> list[Step]:
+    """The steps of route ``name`` (from ``table``, default the publication routes) for data owned by ``owner_unit_id``."""
+    table = routes() if table is None else table
     if name not in table:
         raise InvalidInput(f"決裁ルート「{name}」は設定されていません。")
     validate_route(name, table[name])
@@ -113,6 +125,12 @@ def resolve(name: str, *, owner_unit_id: int, personal_data: bool) -> list[Step]
         unit_id: int | None = None
         if who == "unit_head":
             unit_id = owner_unit_id
+        elif who == "requester_head":
+            if requester_unit_id is None:
+                raise InvalidInput("申請者の所属（課）が登録されていないため、課長の決裁を回せません。")
+            who, unit_id = "unit_head", requester_unit_id
+        elif who == "owner_editor":
+            who, unit_id = "unit_editor", owner_unit_id
         elif who == "privacy_unit":
             code = str(settings.MACHIDATA_PRIVACY_UNIT_CODE or "")
             if not code:
@@ -159,6 +177,12 @@ def may_act(actor: Actor, step: dict[str, Any]) -> tuple[bool, int | None]:  # n
             head = head_of(int(unit_id)) if unit_id is not None else None
             return True, (head.pk if head is not None else None)
         return False, None
+    if who == "unit_editor":
+        if unit_id is None or actor.user_id is None:
+            return False, None
+        if int(unit_id) in actor.editor_unit_ids:
+            return True, None
+        return may_act(actor, {"who": "unit_head", "unit_id": unit_id})
     # a unit-bound step: any member of that 課 or its 係
     return bool(unit_id is not None and actor.unit_ids & unit_scope(int(unit_id))), None
 
@@ -175,6 +199,12 @@ def candidate_ids(step: dict[str, Any]) -> list[int]:
     elif who == "unit_head":
         heads = ApproverDesignation.objects.active_on().filter(unit_id=int(unit_id or 0))
         ids = list(heads.values_list("user_id", flat=True))
+    elif who == "unit_editor":
+        heads = ApproverDesignation.objects.active_on().filter(unit_id=int(unit_id or 0))
+        editors = Membership.objects.active_on().filter(
+            unit_id__in=unit_scope(int(unit_id or 0)), role=Role.EDITOR
+        )
+        ids = list(heads.values_list("user_id", flat=True)) + list(editors.values_list("user_id", flat=True))
     else:
         scope = unit_scope(int(unit_id)) if unit_id is not None else set()
         ids = list(Membership.objects.active_on().filter(unit_id__in=scope).values_list("user_id", flat=True))

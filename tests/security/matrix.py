@@ -43,6 +43,7 @@ ADMIN_SITE_NO_ADD = frozenset(
         "publish.publishedversion",
         "publish.aggregatespec",
         "prep.recipe",  # recipes are made on the recipe page (read-only in the admin)
+        "privacy.accessrequest",  # made only by the 利用申請 services
     }
 )
 ADMIN = frozenset({"admin"})
@@ -336,6 +337,40 @@ MATRIX: dict[str, Rule] = {
     ),
     "support:case_copy": fixed(
         OWNING_UNIT | ADMIN, lambda w: url("support:case_copy", o(w, "case_draft")), "POST"
+    ),
+    # ---- privacy (利用申請) -----------------------------------------------------------------------
+    # The world's request is by ``staff`` on a 所属限定 entry: seen by the requester, the owning 課 and
+    # 管理; its first step is staff's 課長 (none of the cast), so nobody may act; only the requester
+    # cancels; renewal and revocation belong to the owning 課's 編集 and 管理.
+    "privacy:list": fixed(SIGNED_IN, lambda w: url("privacy:list")),
+    "privacy:new": per_dataset(Action.DISCOVER, lambda w, d: url("privacy:new", _slug(d)), staff_only=True),
+    "privacy:detail": fixed(REQUEST_PARTIES, lambda w: url("privacy:detail", o(w, "access_request"))),
+    "privacy:act": fixed(NOBODY, lambda w: url("privacy:act", o(w, "access_request")), "POST"),
+    "privacy:cancel": fixed({"staff"}, lambda w: url("privacy:cancel", o(w, "access_request")), "POST"),
+    "privacy:renew": fixed(
+        {"owner_editor", "admin"}, lambda w: url("privacy:renew", o(w, "access_request")), "POST"
+    ),
+    "privacy:revoke": fixed(
+        {"owner_editor", "admin"}, lambda w: url("privacy:revoke", o(w, "access_request")), "POST"
+    ),
+    "GET /api/v1/access-requests/": api("GET", SIGNED_IN, lambda w: "/api/v1/access-requests/"),
+    "POST /api/v1/access-requests/": api("POST", SIGNED_IN, lambda w: "/api/v1/access-requests/"),
+    "GET /api/v1/access-requests/{request_id}": api(
+        "GET", REQUEST_PARTIES, lambda w: f"/api/v1/access-requests/{o(w, 'access_request')}"
+    ),
+    "POST /api/v1/access-requests/{request_id}/act": api(
+        "POST", NOBODY, lambda w: f"/api/v1/access-requests/{o(w, 'access_request')}/act"
+    ),
+    "POST /api/v1/access-requests/{request_id}/cancel": api(
+        "POST", {"staff"}, lambda w: f"/api/v1/access-requests/{o(w, 'access_request')}/cancel"
+    ),
+    "POST /api/v1/access-requests/{request_id}/renew": api(
+        "POST", {"owner_editor", "admin"}, lambda w: f"/api/v1/access-requests/{o(w, 'access_request')}/renew"
+    ),
+    "POST /api/v1/access-requests/{request_id}/revoke": api(
+        "POST",
+        {"owner_editor", "admin"},
+        lambda w: f"/api/v1/access-requests/{o(w, 'access_request')}/revoke",
     ),
     # ---- publication (公開申請・決裁) -------------------------------------------------------------
     "publish:list": fixed(SIGNED_IN, lambda w: url("publish:list")),

@@ -186,6 +186,23 @@ def build_world() -> World:
             attribution="熊本市（テスト）",
         )
     _charts_and_recipes(world, as_)
+    # ---- privacy: a pending 利用申請 by ``staff`` on a 所属限定 entry (first step: staff's 課長, whom
+    # none of the cast is, so nobody may act yet; 代決者・課長 are designated in the privacy tests).
+    from machidata.privacy.services import access_request_create
+
+    today = dt.date.today()
+    o["access_request"] = access_request_create(
+        actor=as_("staff"),
+        dataset=next(
+            d
+            for d in datasets
+            if d.classification == Classification.RESTRICTED and d.personal_data == PersonalData.NONE
+        ),
+        purpose="救急出動と健診受診の地域差を比べるため",
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=30),
+        legal_basis="internal",
+    )
     return world
 
 

@@ -1,0 +1,39 @@
+"""``{% access_request_link dataset %}``: 「利用を申請する」 for an entry the actor may discover but not read.
+
+A template tag, so the catalog's dataset page and search hits show the link without the catalog
+importing this room. Shows nothing to the public, to those who may already read, and to those who
+may not discover the entry.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import template
+from django.urls import reverse
+from django.utils.html import format_html
+
+from machidata.access.policy import Action, Actor, can
+from machidata.catalog.models import Dataset
+
+register = template.Library()
+
+
+@register.simple_tag(takes_context=True)
+def access_request_link(context: dict[str, Any], dataset: Dataset, readable: bool | None = None) -> str:
+    """The link, or "".
+
+    ``readable``: pass it when the page already knows (the dataset page and search hits do, and show
+    only entries the actor may discover); then the tag asks the policy nothing (no query per hit).
+    """
+    request = context.get("request")
+    actor: Actor | None = getattr(request, "actor", None)
+    if actor is None or not actor.is_authenticated or dataset.is_retired:
+        return ""
+    if readable is None:  # a caller that does not know: ask the policy (two checks)
+        if can(actor, Action.READ, dataset) or not can(actor, Action.DISCOVER, dataset):
+            return ""
+    elif readable:
+        return ""
+    url = reverse("privacy:new", args=[dataset.slug])
+    return format_html('<a class="button" href="{}">利用を申請する</a>', url)
