@@ -257,7 +257,7 @@ MATRIX: dict[str, Rule] = {
     # ---- audit, jobs ----------------------------------------------------------------------------
     "audit:list": fixed(ADMIN, lambda w: url("audit:list")),
     "audit:export": fixed(ADMIN, lambda w: url("audit:export")),
-    "audit:detail": fixed(ADMIN, lambda w: url("audit:detail", 1)),
+    "audit:detail": fixed(ADMIN, lambda w: url("audit:detail", o(w, "audit_event"))),
     "jobs:list": fixed(SIGNED_IN, lambda w: url("jobs:list")),
     "jobs:detail": fixed({"owner_editor", "admin"}, lambda w: url("jobs:detail", o(w, "job"))),
     "jobs:progress": fixed({"owner_editor", "admin"}, lambda w: url("jobs:progress", o(w, "job"))),

@@ -83,6 +83,7 @@ class World:
 
 def build_world() -> World:
     """Create the world (call inside a test with database access and a private MACHIDATA_HOME)."""
+    from machidata.audit.models import AuditEvent
     from machidata.catalog.models import Licence
     from machidata.datarequests.services import data_request_create, data_request_route
     from machidata.jobs.models import Job
@@ -171,6 +172,7 @@ def build_world() -> World:
         actor=as_("admin"), request=request, unit_id=org.health_div.pk, note="ご確認ください"
     )
     o["bureau"] = org.health_bureau
+    o["audit_event"] = AuditEvent.objects.order_by("id").first()  # ids are not 1-based on PostgreSQL
     # 公開申請: one on a 庁内 entry every member of staff may discover, one on a hidden 機密 entry.
     Licence.objects.get_or_create(code="cc-by-4.0", defaults={"name": "CC BY 4.0", "is_open": True})
     hidden = next(
