@@ -268,6 +268,25 @@ class AuditedAdmin(admin.ModelAdmin):
             super().delete_queryset(request, queryset)
 
 
+class ReadOnlyAdmin(admin.ModelAdmin):
+    """管理 may look; changes go through the rooms' services and pages (which check and audit)."""
+
+    def has_module_permission(self, request: HttpRequest) -> bool:
+        return admin_actor(request).is_admin
+
+    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return admin_actor(request).is_admin
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False
+
+
 @admin.register(Category)
 class CategoryAdmin(AuditedAdmin):
     """分野."""

@@ -2,12 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from machidata.catalog.admin import AuditedAdmin, admin_actor
+from machidata.catalog.admin import AuditedAdmin, ReadOnlyAdmin
 from machidata.prep.models import CodeEntry, CodeList, ItemDefinition, Recipe
 
 
@@ -36,20 +33,8 @@ class ItemDefinitionAdmin(AuditedAdmin):
 
 
 @admin.register(Recipe)
-class RecipeAdmin(admin.ModelAdmin[Recipe]):
+class RecipeAdmin(ReadOnlyAdmin):
     """Recipes change on the recipe page (optimistic locking, access checks, audit); here they are read."""
 
     list_display = ("title", "unit", "dataset", "table_name", "status", "certified_at")
     list_filter = ("status",)
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return admin_actor(request).is_admin
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return admin_actor(request).is_admin
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from machidata.catalog.admin import admin_actor
+from machidata.catalog.admin import ReadOnlyAdmin
 from machidata.privacy.models import AccessRequest
 
 
 @admin.register(AccessRequest)
-class AccessRequestAdmin(admin.ModelAdmin[Any]):
+class AccessRequestAdmin(ReadOnlyAdmin):
     """管理 may look; filing, decisions, renewal and revocation go through the services."""
 
     list_display = (
@@ -26,18 +23,3 @@ class AccessRequestAdmin(admin.ModelAdmin[Any]):
         "decided_at",
     )
     list_filter = ("status", "legal_basis")
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return admin_actor(request).is_admin
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return admin_actor(request).is_admin
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False

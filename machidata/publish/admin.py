@@ -5,12 +5,9 @@ Requests, decisions, published versions and 統計表 settings change only throu
 
 from __future__ import annotations
 
-from typing import Any
-
 from django.contrib import admin
-from django.http import HttpRequest
 
-from machidata.catalog.admin import AuditedAdmin, admin_actor
+from machidata.catalog.admin import AuditedAdmin, ReadOnlyAdmin
 from machidata.publish.models import AggregateSpec, ApproverDesignation, PublicationRequest, PublishedVersion
 
 
@@ -22,27 +19,8 @@ class ApproverDesignationAdmin(AuditedAdmin):
     list_filter = ("kind",)
 
 
-class _ReadOnly(admin.ModelAdmin[Any]):
-    """管理 may look; changes go through the services (which audit)."""
-
-    def has_module_permission(self, request: HttpRequest) -> bool:
-        return admin_actor(request).is_admin
-
-    def has_view_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return admin_actor(request).is_admin
-
-    def has_add_permission(self, request: HttpRequest) -> bool:
-        return False
-
-    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-    def has_delete_permission(self, request: HttpRequest, obj: Any = None) -> bool:
-        return False
-
-
 @admin.register(PublicationRequest)
-class PublicationRequestAdmin(_ReadOnly):
+class PublicationRequestAdmin(ReadOnlyAdmin):
     """Requests (decided through the route)."""
 
     list_display = ("pk", "dataset", "kind", "status", "route_name", "created_at")
@@ -50,14 +28,14 @@ class PublicationRequestAdmin(_ReadOnly):
 
 
 @admin.register(PublishedVersion)
-class PublishedVersionAdmin(_ReadOnly):
+class PublishedVersionAdmin(ReadOnlyAdmin):
     """What is public."""
 
     list_display = ("table", "version", "published_at", "withdrawn_at")
 
 
 @admin.register(AggregateSpec)
-class AggregateSpecAdmin(_ReadOnly):
+class AggregateSpecAdmin(ReadOnlyAdmin):
     """統計表 declarations (set on the table's 統計表 page)."""
 
     list_display = ("table", "dimension", "total_column", "total_row_label", "threshold")
