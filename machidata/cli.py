@@ -24,6 +24,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "verify-audit": ("verify_audit", "監査ログの改ざん検知（ハッシュ連鎖）を確認します"),
     "purge-orphans": ("purge_orphans", "どの版からも参照されていないデータファイルを削除し記録します"),
     "reindex": ("reindex", "カタログの検索索引を作り直します"),
+    "backup": ("backup", "バックアップを作成します（データベース・レイク・添付ファイル・鍵）"),
+    "restore": ("restore", "バックアップを空の環境に復元し、版を検証します"),
+    "backup-key": ("backup_key", "暗号化バックアップ用の鍵を作ります"),
 }
 
 

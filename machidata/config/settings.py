@@ -138,6 +138,7 @@ INSTALLED_APPS = [
     "machidata.portal.apps.PortalConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
+    "machidata.ops.apps.OpsConfig",
 ]
 
 MIDDLEWARE = [

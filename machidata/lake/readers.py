@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
@@ -22,6 +24,25 @@ def files_for(version: TableVersion) -> list[str]:
     """Absolute paths of the Parquet files holding exactly this version's rows."""
     dtable = storage.open_delta(version.table, _committed_delta_version(version))
     return storage.version_files(dtable)
+
+
+def version_digest(version: TableVersion) -> str:
+    """SHA-256 over this version's files (name relative to the table folder and content), in name order.
+
+    Two homes hold the same version exactly when their digests match: backups record it and a
+    restore recomputes it (``machidata restore``).
+    """
+    root = storage.table_path(version.table)
+    outer = hashlib.sha256()
+    for path in sorted(files_for(version)):
+        inner = hashlib.sha256()
+        with open(path, "rb") as f:
+            for chunk in iter(lambda: f.read(1 << 20), b""):
+                inner.update(chunk)
+        outer.update(
+            f"{Path(path).resolve().relative_to(root.resolve()).as_posix()}\0{inner.hexdigest()}\n".encode()
+        )
+    return outer.hexdigest()
 
 
 def arrow_schema(version: TableVersion) -> pa.Schema:

@@ -18,7 +18,7 @@ from machidata.catalog.models import Table, TableVersion, VersionStatus
 from machidata.core.errors import Conflict, InvalidInput
 from machidata.lake.lease import acquire_lease, release_lease
 from machidata.lake.protocol import purge_orphans, recover_table, restore_version, write_version
-from machidata.lake.readers import arrow_schema, files_for, history
+from machidata.lake.readers import arrow_schema, files_for, history, version_digest
 from machidata.lake.storage import lake_root, table_uri
 from machidata.lake.tests.data import SCHEMA, batches
 
@@ -347,3 +347,19 @@ def test_recover_all_skips_tables_a_live_writer_holds(table: Table) -> None:
     reports = recover_all()
     assert [(r.table_id, r.abandoned) for r in reports] == [(table.pk, [2])]
     assert TableVersion.objects.get(table=busy, number=1).status == VersionStatus.PENDING
+
+
+def test_version_digest_names_exactly_a_versions_bytes(table: Table) -> None:
+    v1 = write(table, "a", 5)
+    v2 = write(table, "b", 4, mode="append")
+    first = version_digest(v1)
+    assert len(first) == 64
+    assert version_digest(v1) == first  # stable
+    assert version_digest(v2) != first  # another file set
+    # One changed byte in one of v1's files changes the digest of v1 and of v2 (which reads it too).
+    path = Path(files_for(v1)[0])
+    data = bytearray(path.read_bytes())
+    data[len(data) // 2] ^= 1
+    path.write_bytes(bytes(data))
+    assert version_digest(v1) != first
+    assert version_digest(v2) != version_digest(v1)
