@@ -6,7 +6,7 @@ import hashlib
 import json
 from typing import Any
 
-from django.db import connection, transaction
+from django.db import transaction
 from django.utils import timezone
 
 from machidata.access.policy import Actor
@@ -14,16 +14,16 @@ from machidata.audit.models import AuditEvent
 from machidata.core.context import current_request_meta
 
 GENESIS = "0" * 64
-_ADVISORY_LOCK_KEY = 4_310_001  # arbitrary constant: serialises chain appends on PostgreSQL
 
 
 def _digest(prev_hash: str, payload: dict[str, Any]) -> str:
+    """An event's hash: its content, after the previous event's hash for events made before seals."""
     body = json.dumps(payload, sort_keys=True, ensure_ascii=False, default=str)
     return hashlib.sha256((prev_hash + body).encode()).hexdigest()
 
 
 def _payload(event: AuditEvent) -> dict[str, Any]:
-    return {
+    payload = {
         "created_at": event.created_at.isoformat(),
         "actor_id": event.actor_id,
         "actor_label": event.actor_label,
@@ -33,6 +33,9 @@ def _payload(event: AuditEvent) -> dict[str, Any]:
         "object_repr": event.object_repr,
         "changes": event.changes,
     }
+    if not event.prev_hash:  # events made since seals also cover where the request came from
+        payload |= {"request_id": event.request_id, "ip": event.ip}
+    return payload
 
 
 def audit_record(
@@ -52,11 +55,6 @@ def audit_record(
         object_type = object_type or obj._meta.label_lower
         object_id = object_id or str(obj.pk)
         object_repr = object_repr or str(obj)[:300]
-    if connection.vendor == "postgresql":
-        with connection.cursor() as cur:
-            cur.execute("SELECT pg_advisory_xact_lock(%s)", [_ADVISORY_LOCK_KEY])
-    # On SQLite the IMMEDIATE transaction already holds the database's write lock.
-    last = AuditEvent.objects.order_by("-id").values_list("hash", flat=True).first()
     meta = current_request_meta()
     event = AuditEvent(
         created_at=timezone.now(),
@@ -69,20 +67,30 @@ def audit_record(
         changes=json.loads(json.dumps(changes or {}, ensure_ascii=False, default=str)),
         request_id=meta.get("request_id", ""),
         ip=meta.get("ip") or None,
-        prev_hash=last or GENESIS,
+        prev_hash="",
     )
     event.hash = _digest(event.prev_hash, _payload(event))
     event.save()
     return event
 
 
+def event_hash_ok(event: AuditEvent) -> bool:
+    """Whether the event's stored hash still matches its content."""
+    return _digest(event.prev_hash, _payload(event)) == event.hash
+
+
 def audit_verify_chain() -> tuple[bool, int | None]:
-    """Recompute the chain; returns (ok, id of the first broken event)."""
+    """Check every event's own hash, and the chain of the events made before seals existed.
+
+    Returns (ok, id of the first broken event). Deletions and the seals are checked by
+    ``audit.seals.audit_verify``.
+    """
     prev = GENESIS
     for event in AuditEvent.objects.order_by("id").iterator():
-        if event.prev_hash != prev or _digest(prev, _payload(event)) != event.hash:
+        legacy = event.prev_hash != ""
+        if not event_hash_ok(event) or (legacy and event.prev_hash != prev):
             return False, event.pk
-        prev = event.hash
+        prev = event.hash if legacy else prev
     return True, None
 
 

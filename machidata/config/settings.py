@@ -344,6 +344,12 @@ MACHIDATA_SITE_URL = _env("MACHIDATA_SITE_URL", "")
 # Folder of the catalog search index (outside the metadata database); empty = MACHIDATA_HOME/search.
 MACHIDATA_SEARCH_DIR = _env("MACHIDATA_SEARCH_DIR", "")
 
+# Audit seals are also appended to this file, outside the database (empty = MACHIDATA_HOME/audit-seals.jsonl);
+# point it at write-once storage or a different machine's share where the city has one.
+MACHIDATA_AUDIT_SEAL_FILE = _env("MACHIDATA_AUDIT_SEAL_FILE", "")
+# Events are sealed once they are this many seconds old (a transaction still open then would be sealed out).
+MACHIDATA_AUDIT_SEAL_GRACE_SECONDS = int(_env("MACHIDATA_AUDIT_SEAL_GRACE_SECONDS", "300"))
+
 # ---- publication ----
 # 決裁 routes as JSON (route name → list of steps; see machidata/publish/routes.py); empty = the defaults
 # (full: 所管課長 → データ戦略課 → 個人情報担当 when personal data is involved; routine; withdraw).

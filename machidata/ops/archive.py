@@ -110,6 +110,14 @@ class ArchiveWriter:
                 digest = reader.sha.hexdigest()
         self.manifest.files[name] = {"sha256": digest, "bytes": info.size}
 
+    def add_bytes(self, data: bytes, name: str) -> None:
+        """Add ``data`` as a file named ``name``."""
+        info = tarfile.TarInfo(name)
+        info.mode = 0o600
+        info.size = len(data)
+        self.tar.addfile(info, io.BytesIO(data))
+        self.manifest.files[name] = {"sha256": hashlib.sha256(data).hexdigest(), "bytes": len(data)}
+
     def add_tree(self, root: Path, prefix: str, *, skip: tuple[str, ...] = ()) -> int:
         """Add every regular file under ``root`` as ``prefix/relative``; returns how many."""
         count = 0

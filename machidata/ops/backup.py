@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import importlib.metadata
+import json
 import tarfile
 import tempfile
 from collections.abc import Callable
@@ -21,6 +22,7 @@ from django.db import connection, transaction
 from django.db.migrations.recorder import MigrationRecorder
 
 from machidata.access.policy import system_actor
+from machidata.audit.seals import seal_file
 from machidata.audit.services import audit_record
 from machidata.catalog.models import TableVersion, VersionStatus
 from machidata.core.errors import InvalidInput
@@ -32,6 +34,7 @@ SYSTEM_ACTOR = system_actor("ops")
 # Parts of MACHIDATA_HOME that are copied; the rest (search index, job queue, static files, mail,
 # tmp) is rebuilt or transient.
 HOME_TREES = ("lake", "uploads")
+SEAL_MEMBER = "audit-seals.jsonl"  # the audit seals kept outside the database (audit.seals)
 
 
 def _say(_: str) -> None:
@@ -44,6 +47,22 @@ def applied_migrations() -> dict[str, list[str]]:
     for app, name in MigrationRecorder(connection).applied_migrations():
         out.setdefault(app, []).append(name)
     return {app: sorted(names) for app, names in sorted(out.items())}
+
+
+def seals_up_to(last: int) -> bytes:
+    """The lines of the audit seal file for the seals the database copy holds (later ones are cut)."""
+    path = seal_file()
+    if not path.is_file():
+        return b""
+    keep = []
+    for line in path.read_bytes().splitlines(keepends=True):
+        try:
+            number = int(json.loads(line)["number"])
+        except (ValueError, KeyError, TypeError):
+            number = 0  # an unreadable line is kept: verify reports it where it was
+        if number <= last:
+            keep.append(line)
+    return b"".join(keep)
 
 
 def version_key(version: TableVersion) -> str:
@@ -96,6 +115,9 @@ def create_backup(dest: Path, *, recipient: str | None = None, say: Callable[[st
             for tree in HOME_TREES:
                 n = writer.add_tree(home / tree, tree)
                 say(f"{tree}: {n}ファイル")
+            seals = seals_up_to(snapshot.last_seal)
+            if seals:
+                writer.add_bytes(seals, SEAL_MEMBER)
             secret = home / "secret_key"
             if secret.is_file():
                 writer.add_file(secret, "secret_key")

@@ -97,11 +97,12 @@ class Snapshot:
     version_ids: list[int]
     counts: dict[str, int]
     migrations: dict[str, list[str]]
+    last_seal: int = 0  # the newest audit seal in the copy (the seal file is cut there)
 
 
 def _facts(cursor: Any) -> Snapshot:
     """Committed version ids, row counts and applied migrations, by plain SQL on any DB-API cursor."""
-    from machidata.audit.models import AuditEvent
+    from machidata.audit.models import AuditEvent, AuditSeal
     from machidata.catalog.models import Dataset, Table, TableVersion, VersionStatus
 
     cursor.execute(
@@ -113,11 +114,13 @@ def _facts(cursor: Any) -> Snapshot:
         cursor.execute(f"SELECT COUNT(*) FROM {model._meta.db_table}")  # noqa: S608 - our own table names
         counts[key] = int(cursor.fetchone()[0])
     counts["versions"] = len(ids)
+    cursor.execute(f"SELECT MAX(number) FROM {AuditSeal._meta.db_table}")  # noqa: S608 - our own table name
+    last_seal = int(cursor.fetchone()[0] or 0)
     cursor.execute("SELECT app, name FROM django_migrations")
     migrations: dict[str, list[str]] = {}
     for app, name in cursor.fetchall():
         migrations.setdefault(app, []).append(name)
-    return Snapshot(ids, counts, {app: sorted(names) for app, names in sorted(migrations.items())})
+    return Snapshot(ids, counts, {app: sorted(names) for app, names in sorted(migrations.items())}, last_seal)
 
 
 def snapshot(dest: Path) -> Snapshot:

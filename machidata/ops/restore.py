@@ -25,14 +25,22 @@ from django.core.management import call_command
 from django.db import transaction
 from django.db.migrations.loader import MigrationLoader
 
-from machidata.audit.services import audit_record, audit_verify_chain
+from machidata.audit.seals import audit_verify, seal_file
+from machidata.audit.services import audit_record
 from machidata.catalog.models import Table
 from machidata.core.errors import InvalidInput
 from machidata.lake.protocol import recover_all
 from machidata.lake.readers import version_digest
 from machidata.ops import database
 from machidata.ops.archive import MANIFEST, Manifest, decrypt, is_encrypted, iter_members
-from machidata.ops.backup import HOME_TREES, SYSTEM_ACTOR, applied_migrations, committed_versions, version_key
+from machidata.ops.backup import (
+    HOME_TREES,
+    SEAL_MEMBER,
+    SYSTEM_ACTOR,
+    applied_migrations,
+    committed_versions,
+    version_key,
+)
 
 
 @dataclass
@@ -47,6 +55,7 @@ class RestoreReport:
     recovered_tables: int = 0
     purged_files: int = 0
     audit_chain_ok: bool = False
+    audit_problems: list[str] = field(default_factory=list)
     indexed: bool = False
 
     @property
@@ -104,6 +113,8 @@ def check_compatible(manifest: Manifest) -> None:
 def check_empty(home: Path) -> None:
     """The database has no tables and the home holds no lake or uploads."""
     busy = [tree for tree in HOME_TREES if (home / tree).is_dir() and any((home / tree).iterdir())]
+    if seal_file().is_file() and seal_file().stat().st_size:
+        busy.append(SEAL_MEMBER)
     if not database.is_empty() or busy:
         raise InvalidInput(
             "復元先が空ではありません。新しい MACHIDATA_HOME と空のデータベースを用意してから復元してください"
@@ -171,6 +182,9 @@ def _move_in(manifest: Manifest, parts: Path, home: Path) -> None:
             if (home / tree).is_dir():
                 (home / tree).rmdir()  # empty: check_empty said so
             shutil.move(str(part), str(home / tree))
+    if SEAL_MEMBER in manifest.files:
+        seal_file().parent.mkdir(parents=True, exist_ok=True)
+        shutil.copyfile(parts / SEAL_MEMBER, seal_file())
     if manifest.has_secret_key:
         secret = home / "secret_key"
         shutil.copyfile(parts / "secret_key", secret)
@@ -187,7 +201,8 @@ def _verify(manifest: Manifest, report: RestoreReport) -> None:
     report.versions_checked = len(here)
     report.missing = sorted(set(manifest.versions) - set(here))
     report.mismatched = sorted(k for k, d in manifest.versions.items() if k in here and here[k] != d)
-    report.audit_chain_ok = audit_verify_chain()[0]
+    report.audit_problems = audit_verify().problems
+    report.audit_chain_ok = not report.audit_problems
 
 
 def restore_backup(

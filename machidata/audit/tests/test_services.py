@@ -4,11 +4,19 @@ from __future__ import annotations
 
 import pytest
 from django.db import connection, transaction
+from django.utils import timezone
 
 from machidata.access.policy import ANONYMOUS, Actor, actor_for
 from machidata.audit.models import AuditEvent
 from machidata.audit.selectors import AuditFilters
-from machidata.audit.services import audit_export, audit_record, audit_verify_chain
+from machidata.audit.services import (
+    GENESIS,
+    _digest,
+    _payload,
+    audit_export,
+    audit_record,
+    audit_verify_chain,
+)
 from machidata.core.errors import InvalidInput, NotFound
 
 pytestmark = pytest.mark.django_db
@@ -43,12 +51,34 @@ def test_raw_sql_update_of_changes_is_detected() -> None:
     assert audit_verify_chain() == (False, events[1].pk)
 
 
-def test_deleted_row_breaks_the_chain_at_the_next_one() -> None:
-    events = _record(3)
+def test_events_from_before_seals_keep_their_chain() -> None:
+    """Release 0.1.0 chained every event to the previous one; those rows still verify that way."""
+    prev, legacy = GENESIS, []
+    for i in range(3):
+        event = AuditEvent(
+            created_at=timezone.now(),
+            actor_label="旧",
+            action="test.legacy",
+            object_repr=str(i),
+            prev_hash=prev,
+        )
+        event.hash = _digest(prev, _payload(event))
+        event.save()
+        legacy.append(event)
+        prev = event.hash
+    _record(2)  # new events after them (no chain) do not disturb it
+    assert audit_verify_chain() == (True, None)
     table = AuditEvent._meta.db_table
     with connection.cursor() as cur:
-        cur.execute(f"DELETE FROM {table} WHERE id = %s", [events[1].pk])  # noqa: S608 - table name from the model
-    assert audit_verify_chain() == (False, events[2].pk)
+        cur.execute(f"DELETE FROM {table} WHERE id = %s", [legacy[1].pk])  # noqa: S608 - table name from the model
+    assert audit_verify_chain() == (False, legacy[2].pk)
+
+
+def test_new_events_hash_their_own_content_including_the_request() -> None:
+    (event,) = _record(1)
+    assert event.prev_hash == ""
+    AuditEvent.objects.filter(pk=event.pk).update(request_id="forged")
+    assert audit_verify_chain() == (False, event.pk)
 
 
 def test_model_refuses_update_and_delete() -> None:

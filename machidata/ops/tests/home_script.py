@@ -26,9 +26,13 @@ SECOND = [f"追加{i}" for i in range(1, 4)]
 
 
 def _populate() -> dict[str, Any]:
+    import datetime as dt
+
     import pyarrow as pa
     from django.core.management import call_command
+    from django.utils import timezone
 
+    from machidata.audit.seals import audit_seal
     from machidata.catalog.models import Table
     from machidata.core.testing import make_dataset, make_org
     from machidata.lake.protocol import write_version
@@ -41,6 +45,8 @@ def _populate() -> dict[str, Any]:
     for mode, names in (("replace", FIRST), ("append", SECOND)):
         batch = pa.record_batch([pa.array(names)], schema=schema)
         write_version(table=table, batches=[batch], schema=schema, mode=mode, job_id=uuid.uuid4().hex)
+    # Seal the audit log so far (as the runner would after the grace period): restore checks seals too.
+    audit_seal(now=timezone.now() + dt.timedelta(days=1))
     return _state()
 
 

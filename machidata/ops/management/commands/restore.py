@@ -33,8 +33,7 @@ class Command(BaseCommand):
                 *(f"内容が違う版: {k}" for k in report.mismatched),
                 *(f"ない版: {k}" for k in report.missing),
             ]
-            if not report.audit_chain_ok:
-                problems.append("監査ログのハッシュ連鎖が途切れています")
+            problems += [f"監査ログ: {p}" for p in report.audit_problems]
             raise CommandError("復元したデータの検証に失敗しました: " + "; ".join(problems[:10]))
         self.stdout.write(
             self.style.SUCCESS(
