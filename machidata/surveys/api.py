@@ -107,7 +107,7 @@ def round_tables(
 def _row(r: CrossRow) -> dict[str, Any]:
     return {
         "label": r.label,
-        "n": r.n,
+        "n": None if r.hidden else r.n,
         "small_base": r.small_base,
         "cells": [
             {

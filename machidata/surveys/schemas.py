@@ -84,7 +84,7 @@ class SurveyCrossRowOut(Schema):
     """One group of the attribute question."""
 
     label: str
-    n: int
+    n: int | None  # null when the group is smaller than the suppression threshold
     small_base: bool
     cells: list[SurveyCrossCellOut]
 

@@ -162,6 +162,7 @@ class CrossRow:
     label: str
     n: int
     cells: list[CrossCell]
+    hidden: bool = False  # n itself is hidden (a group smaller than the suppression threshold)
 
     @property
     def small_base(self) -> bool:
@@ -228,25 +229,48 @@ def crosstab(
 
 
 def _suppress(table: Crosstab, *, single: bool, threshold: int) -> None:
-    """Hide small cells and their complements (publish.suppression; its audit must leave none exposed)."""
-    grid = Grid(
-        row_labels=[r.label for r in table.rows],
-        col_labels=list(table.columns),
-        values=[[c.count for c in r.cells] for r in table.rows],
-        # A single-select row's cells add up to its n, so n is a row total an intruder could subtract
-        # from; a multi-select row's cells do not (one person counts in several), so only columns are.
-        row_totals=[r.n for r in table.rows] if single else None,
-        col_totals=[c.count for c in table.total.cells],
-    )
-    hidden, report = suppress(grid, threshold=threshold)
-    if report.exposed:  # pragma: no cover - suppress() refuses before this
-        raise InvalidInput("秘匿しても値が分かってしまうセルが残りました。")
-    for i, j in hidden:
-        cell = table.rows[i].cells[j]
-        cell.hidden = True
+    """Hide small cells and their complements (publish.suppression; its audit leaves none exposed).
+
+    Lines too small to protect are hidden whole first: a group with n below the threshold (its n
+    too), then an option whose total below the threshold (its 全体 cell too). They are left out of
+    the grid handed to the suppression, with the published totals lowered by their values, which
+    is stricter than the truth (an intruder does not know them), so protection errs on the safe side.
+    """
+    rows = [r for r in table.rows if r.n >= threshold]
+    for r in table.rows:
+        if r.n < threshold:
+            r.hidden = True
+            for c in r.cells:
+                c.hidden = True
+    kept_cols = []
+    for j, total in enumerate(table.total.cells):
+        visible_total = sum(r.cells[j].count for r in rows)
+        if 1 <= total.count < threshold or 1 <= visible_total < threshold:
+            total.hidden = total.count < threshold
+            for r in table.rows:
+                r.cells[j].hidden = True
+        else:
+            kept_cols.append(j)
+    hidden: set[tuple[int, int]] = set()
+    if rows and kept_cols:
+        values = [[r.cells[j].count for j in kept_cols] for r in rows]
+        grid = Grid(
+            row_labels=[r.label for r in rows],
+            col_labels=[table.columns[j] for j in kept_cols],
+            values=values,  # type: ignore[arg-type]
+            # A single-select row's cells add up to its n, so n is a row total an intruder could subtract
+            # from; a multi-select row's cells do not (one person counts in several), so only columns are.
+            row_totals=[sum(v) for v in values] if single else None,
+            col_totals=[sum(v[k] for v in values) for k in range(len(kept_cols))],
+        )
+        hidden, _ = suppress(grid, threshold=threshold)
+        for i, k in hidden:
+            rows[i].cells[kept_cols[k]].hidden = True
     table.suppressed = True
     table.threshold = threshold
-    table.hidden_cells = len(hidden)
+    table.hidden_cells = sum(c.hidden for r in table.rows for c in r.cells) + sum(
+        c.hidden for c in table.total.cells
+    )
 
 
 def percent(value: float | None) -> str:
@@ -262,7 +286,7 @@ def heatmap_spec(table: Crosstab, *, title: str, row_title: str) -> dict[str, An
             share = cell.weighted_share if table.weighted else cell.share
             values.append(
                 {
-                    "row": f"{r.label}（n={r.n}）" + ("※" if r.small_base else ""),
+                    "row": f"{r.label}（n={HIDDEN if r.hidden else r.n}）" + ("※" if r.small_base else ""),
                     "column": option,
                     "share": None if cell.hidden or share is None else round(share * 100, 1),
                     "label": HIDDEN if cell.hidden else percent(share),
@@ -307,6 +331,10 @@ def suppress_frequency(table: Frequency, *, single: bool, threshold: int = DEFAU
     A single-select table's counts add up to n, so a second cell is hidden when one would be given
     away by subtraction (publish.suppression does both); multi-select counts do not add up.
     """
+    if table.n < threshold:
+        for r in table.rows:
+            r.hidden = True
+        return len(table.rows)
     grid = Grid(
         row_labels=["全体"],
         col_labels=[r.option for r in table.rows],
