@@ -3,18 +3,23 @@
 Signed-in callers only (401 otherwise); surveys of another 課 answer 404 (管理 sees all, suppressed).
 """
 
-from __future__ import annotations
-
+# No ``from __future__ import annotations``: django-ninja resolves ``Query[...]`` at import time.
 from typing import Any
 
 from django.http import HttpRequest
-from ninja import Router
+from ninja import Query, Router
 
 from machidata.access.auth import api_staff
 from machidata.core.schemas import ErrorOut
 from machidata.surveys.models import Question, Round, Survey
 from machidata.surveys.results import SUPPRESS_DEFAULT, frequency_tables, load_round, round_crosstab
-from machidata.surveys.schemas import SurveyCrosstabOut, SurveyDetailOut, SurveyOut, SurveyTablesOut
+from machidata.surveys.schemas import (
+    SurveyCrosstabOut,
+    SurveyCrosstabParams,
+    SurveyDetailOut,
+    SurveyOut,
+    SurveyTablesOut,
+)
 from machidata.surveys.selectors import leaves_division, round_get, survey_get, survey_list, survey_rounds
 from machidata.surveys.tables import CrossRow, heatmap_spec
 
@@ -121,28 +126,23 @@ def _row(r: CrossRow) -> dict[str, Any]:
     }
 
 
-@router.get("/rounds/{int:round_id}/crosstab", response={200: SurveyCrosstabOut, **ERRORS}, summary="クロス集計")
-def round_crosstab_api(  # noqa: PLR0913 - the query parameters of one crosstab
-    request: HttpRequest,
-    round_id: int,
-    by: int,
-    of: int,
-    denominator: str = "respondents",
-    weighted: bool = False,
-    suppress: bool = False,
-    threshold: int = SUPPRESS_DEFAULT,
+@router.get(
+    "/rounds/{int:round_id}/crosstab", response={200: SurveyCrosstabOut, **ERRORS}, summary="クロス集計"
+)
+def round_crosstab_api(
+    request: HttpRequest, round_id: int, params: Query[SurveyCrosstabParams]
 ) -> dict[str, Any]:
     """Question ``of`` by attribute ``by`` (question positions); always suppressed outside the owner 課."""
     actor = api_staff(request)
     round_ = round_get(actor=actor, pk=round_id)
-    suppressed = suppress or leaves_division(actor, round_.survey)
+    suppressed = params.suppress or leaves_division(actor, round_.survey)
     q_by, q_of, table = round_crosstab(
         load_round(round_),
-        by=by,
-        of=of,
-        denominator=denominator,
-        weighted=weighted and bool(round_.weight_targets),
-        suppress_below=threshold if suppressed else None,
+        by=params.by,
+        of=params.of,
+        denominator=params.denominator,
+        weighted=params.weighted and bool(round_.weight_targets),
+        suppress_below=params.threshold if suppressed else None,
     )
     return {
         "by": _question(q_by),

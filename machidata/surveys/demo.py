@@ -88,7 +88,7 @@ def generate_staff_survey(*, year: int = 2023, respondents: int = 800, seed: int
     rng = random.Random(seed * 10_000 + year)  # noqa: S311 - reproducible demo content, not a secret
     book = Workbook()
     sheet = book.active
-    assert sheet is not None  # noqa: S101 - a new workbook always has one sheet
+    assert sheet is not None
     sheet.title = "合成データ"
     book.properties.title = f"{TITLE} {year}年度"
     book.properties.description = NOTE
@@ -147,9 +147,7 @@ def load_surveys_demo(*, users: dict[str, Any]) -> Counter[str]:
     if owner is None or admin is None or Survey.objects.filter(is_synthetic=True, title=TITLE).exists():
         return made
     actor = actor_for(admin)
-    survey = survey_create(
-        actor=actor, title=TITLE, unit_id=owner.pk, description=NOTE, is_synthetic=True
-    )
+    survey = survey_create(actor=actor, title=TITLE, unit_id=owner.pk, description=NOTE, is_synthetic=True)
     made["survey"] += 1
     options = {
         BUREAU_Q: [b for b, _, _ in BUREAUS],
@@ -169,13 +167,19 @@ def load_surveys_demo(*, users: dict[str, Any]) -> Counter[str]:
             fielded_on=dt.date(year, 7, 7),
         )
         declarations = [
-            {"position": q.position, "kind": "multi" if q.text == OBSTACLE_Q else q.kind, "options": options[q.text]}
+            {
+                "position": q.position,
+                "kind": "multi" if q.text == OBSTACLE_Q else q.kind,
+                "options": options[q.text],
+            }
             for q in round_.questions.all()
             if q.text in options
         ]
         round_questions_confirm(actor=actor, round_=round_, declarations=declarations)
         bureau = round_.questions.get(text=BUREAU_Q)
-        round_targets_set(actor=actor, round_=round_, targets={bureau.position: {b: n for b, n, _ in BUREAUS}})
+        round_targets_set(
+            actor=actor, round_=round_, targets={bureau.position: {b: n for b, n, _ in BUREAUS}}
+        )
         made["survey_round"] += 1
         made["survey_response"] += round_.respondents
     return made

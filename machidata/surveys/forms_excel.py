@@ -35,7 +35,9 @@ FIXED: Final[dict[str, tuple[str, ...]]] = {
     "name": ("名前", "Name"),
 }
 OPTIONAL_FIXED: Final[dict[str, tuple[str, ...]]] = {"modified": ("最終変更時刻", "Last modified time")}
-REQUIRED_LABELS: Final = "ID, 開始時刻, 完了時刻, メール, 名前（英語版: ID, Start time, Completion time, Email, Name）"
+REQUIRED_LABELS: Final = (
+    "ID, 開始時刻, 完了時刻, メール, 名前（英語版: ID, Start time, Completion time, Email, Name）"
+)
 MAX_ROWS: Final = 200_000
 MAX_CHOICES: Final = 40  # more distinct values than this: read as free text, not a select
 OTHER: Final = "その他"
@@ -91,7 +93,9 @@ def _when(value: Any) -> dt.datetime | None:
 def read_export(data: bytes) -> Export:
     """Read the first sheet of a Forms export; refuse anything that is not one, in Japanese."""
     if not data:
-        raise InvalidInput("ファイルが空です。Microsoft Forms の「Excel で開く」で保存したファイルを選んでください。")
+        raise InvalidInput(
+            "ファイルが空です。Microsoft Forms の「Excel で開く」で保存したファイルを選んでください。"
+        )
     try:
         book = load_workbook(io.BytesIO(data), read_only=True, data_only=True)
     except Exception as exc:  # openpyxl raises many kinds (zip, xml, key errors) for a non-xlsx file
@@ -112,7 +116,9 @@ def read_export(data: bytes) -> Export:
         export = Export(questions=[raw[i] for i in question_at])
         dupes = [q for q, k in Counter(export.questions).items() if k > 1]
         if dupes:
-            raise InvalidInput(f"同じ質問文の列が2つ以上あります: 「{dupes[0]}」。列の見出しを確認してください。")
+            raise InvalidInput(
+                f"同じ質問文の列が2つ以上あります: 「{dupes[0]}」。列の見出しを確認してください。"
+            )
         seen: dict[str, int] = {}
         for line, row in enumerate(rows, start=2):
             if len(export.ids) >= MAX_ROWS:
@@ -122,7 +128,9 @@ def read_export(data: bytes) -> Export:
                 continue
             rid = _cell(values[where["id"]])
             if rid is None:
-                raise InvalidInput(f"{line}行目に ID がありません。Forms から書き出したままのファイルを使ってください。")
+                raise InvalidInput(
+                    f"{line}行目に ID がありません。Forms から書き出したままのファイルを使ってください。"
+                )
             key = str(int(rid)) if isinstance(rid, float) and rid.is_integer() else str(rid)
             if key in seen:
                 raise InvalidInput(

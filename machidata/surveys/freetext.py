@@ -9,6 +9,7 @@ verbs and adjectives, minus a short stop list of words that carry no content in 
 
 from __future__ import annotations
 
+import itertools
 from collections import Counter
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -37,7 +38,7 @@ def words_of(text: str) -> list[list[str]]:
 
     sentences: list[list[str]] = [[]]
     # Sudachi refuses inputs above ~49,000 bytes; an answer is far below, cut anyway.
-    for m in normalise._tokenizer().tokenize(text[:8_000], SplitMode.C):  # noqa: SLF001 - reuse search's dictionary
+    for m in normalise._tokenizer().tokenize(text[:8_000], SplitMode.C):
         pos = m.part_of_speech()
         if pos[0] in _BREAK_POS and pos[1] in {"句点", "読点", "括弧開", "括弧閉"}:
             if sentences[-1]:
@@ -46,7 +47,7 @@ def words_of(text: str) -> list[list[str]]:
         if pos[0] not in CONTENT_POS or pos[1] in SKIP_DETAIL:
             continue
         word = m.dictionary_form().strip()
-        if not word or word in STOP_WORDS or len(word) == 1 and not _is_kanji(word):
+        if not word or word in STOP_WORDS or (len(word) == 1 and not _is_kanji(word)):
             continue
         sentences[-1].append(word)
     return [s for s in sentences if s]
@@ -80,7 +81,9 @@ def _top(counts: Counter[str], people: Counter[str], top: int) -> list[Term]:
     return [Term(t, counts[t], people[t]) for t in ranked]
 
 
-def frequent_terms(texts: Sequence[str | None], groups: Sequence[str] | None = None, *, top: int = TOP) -> list[GroupTerms]:
+def frequent_terms(
+    texts: Sequence[str | None], groups: Sequence[str] | None = None, *, top: int = TOP
+) -> list[GroupTerms]:
     """Words and phrases by group (all answers as 全体 first), ranked by how many respondents used them."""
     labels = list(groups) if groups is not None else ["全体"] * len(texts)
     by_group: dict[str, list[str]] = {"全体": []}
@@ -99,10 +102,12 @@ def frequent_terms(texts: Sequence[str | None], groups: Sequence[str] | None = N
         for answer in answers:
             sentences = words_of(answer)
             flat = [w for s in sentences for w in s]
-            pairs = [f"{a} {b}" for s in sentences for a, b in zip(s, s[1:], strict=False)]
+            pairs = [f"{a} {b}" for s in sentences for a, b in itertools.pairwise(s)]
             words.update(flat)
             phrases.update(pairs)
             w_people.update(set(flat))
             p_people.update(set(pairs))
-        result.append(GroupTerms(label, len(answers), _top(words, w_people, top), _top(phrases, p_people, top)))
+        result.append(
+            GroupTerms(label, len(answers), _top(words, w_people, top), _top(phrases, p_people, top))
+        )
     return result

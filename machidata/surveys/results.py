@@ -121,7 +121,11 @@ def round_crosstab(
         raise InvalidInput("表側（行）と表頭（列）には違う質問を選んでください。")
     weights = round_weights(data) if weighted else None
     table = crosstab(
-        data.parsed(q_by), data.parsed(q_of), weights=weights, denominator=denominator, suppress_below=suppress_below
+        data.parsed(q_by),
+        data.parsed(q_of),
+        weights=weights,
+        denominator=denominator,
+        suppress_below=suppress_below,
     )
     return q_by, q_of, table
 
@@ -217,9 +221,9 @@ def compare_rounds(survey: Survey, question: str, *, denominator: str = "respond
         shares: list[float | None] = []
         counts: list[int | None] = []
         for t in tables:
-            row = next((x for x in t.rows if x.option == option), None) if t else None
-            shares.append(row.share if row else None)
-            counts.append(row.count if row else None)
+            found = next((x for x in t.rows if x.option == option), None) if t else None
+            shares.append(found.share if found else None)
+            counts.append(found.count if found else None)
         options.append(ComparedOption(option, shares, counts))
         if any(t is not None and c is None for t, c in zip(tables, counts, strict=True)):
             notes.append(f"「{option}」はすべての回の選択肢ではありません（ない回は — ）。")

@@ -89,6 +89,19 @@ class SurveyCrossRowOut(Schema):
     cells: list[SurveyCrossCellOut]
 
 
+class SurveyCrosstabParams(Schema):
+    """Query of a crosstab: question positions of the attribute (rows) and the question (columns)."""
+
+    by: int = Field(description="表側（行）の質問の番号（単一選択）")
+    of: int = Field(description="表頭（列）の質問の番号（単一・複数選択）")
+    denominator: str = Field(
+        "respondents", description="respondents（回答者数）または selections（選ばれた数）"
+    )
+    weighted: bool = False
+    suppress: bool = Field(False, description="秘匿処理をする（所管課の外の人には常に行う）")
+    threshold: int = Field(5, ge=1, le=100, description="この人数未満のセルを秘匿する")
+
+
 class SurveyCrosstabOut(Schema):
     """Attribute × question, with the heat map's Vega-Lite spec."""
 

@@ -17,7 +17,14 @@ from machidata.access.models import Unit, UnitKind
 from machidata.access.policy import Actor, may_edit_unit_record
 from machidata.audit.services import audit_record
 from machidata.core.errors import InvalidInput, PermissionDenied
-from machidata.surveys.forms_excel import OTHER, guess_question, read_export, read_number, read_single, split_multi
+from machidata.surveys.forms_excel import (
+    OTHER,
+    guess_question,
+    read_export,
+    read_number,
+    read_single,
+    split_multi,
+)
 from machidata.surveys.models import Question, QuestionKind, Response, Round, RoundStatus, Survey
 from machidata.surveys.results import load_round, round_weights
 
@@ -47,7 +54,7 @@ def survey_create(
         errors["unit_id"] = "所管課を選んでください。"
     if errors:
         raise InvalidInput(next(iter(errors.values())), details=errors)
-    assert unit is not None  # noqa: S101 - narrowed by the errors above
+    assert unit is not None
     if not may_edit_unit_record(actor, unit.pk):
         raise PermissionDenied("アンケートを登録できるのは、その課の編集担当です。")
     with transaction.atomic():
@@ -160,10 +167,7 @@ def round_import(
 
 
 def _options(value: Any) -> list[str]:
-    if isinstance(value, str):
-        items = value.splitlines()
-    else:
-        items = [str(v) for v in (value or [])]
+    items = value.splitlines() if isinstance(value, str) else [str(v) for v in value or []]
     out: list[str] = []
     for item in (i.strip() for i in items):
         if item and item not in out:
@@ -180,7 +184,9 @@ def _check_answers(question: Question, kind: str, options: list[str], cells: Seq
     if kind == QuestionKind.NUMBER:
         bad = [str(c) for c in present if read_number(c) is None]
         if bad:
-            return f"{name}に数値でない回答があります（例: {bad[0][:30]}）。種類を「数値」以外にしてください。"
+            return (
+                f"{name}に数値でない回答があります（例: {bad[0][:30]}）。種類を「数値」以外にしてください。"
+            )
     if kind == QuestionKind.SINGLE:
         unknown = sorted({str(c) for c in present if read_single(c, options)[1] is not None})
         if unknown and OTHER not in options:

@@ -108,7 +108,9 @@ class Frequency:
         return sum(r.share or 0.0 for r in self.rows)
 
 
-def frequency(parsed: Parsed, *, weights: np.ndarray | None = None, denominator: str = "respondents") -> Frequency:
+def frequency(
+    parsed: Parsed, *, weights: np.ndarray | None = None, denominator: str = "respondents"
+) -> Frequency:
     """Counts and shares of every option (n = respondents to the question; 無回答 apart)."""
     if denominator not in DENOMINATORS:
         raise InvalidInput("割合の分母は「回答者数」か「選ばれた数の合計」を選んでください。")
@@ -119,18 +121,18 @@ def frequency(parsed: Parsed, *, weights: np.ndarray | None = None, denominator:
     w_answered = float(sum(wi for wi, a in zip(w, answered, strict=True) if a))
     w_selections = float(sum(wi * len(c) for wi, c in zip(w, parsed.chosen, strict=True)))
     counts: Counter[str] = Counter()
-    wcounts: Counter[str] = Counter()
+    wcounts: dict[str, float] = {}
     for wi, picked in zip(w, parsed.chosen, strict=True):
         for option in picked:
             counts[option] += 1
-            wcounts[option] += float(wi)
+            wcounts[option] = wcounts.get(option, 0.0) + float(wi)
     base, wbase = (n, w_answered) if denominator == "respondents" else (selections, w_selections)
     rows = [
         FreqRow(
             option,
             counts[option],
             _div(counts[option], base),
-            _div(wcounts[option], wbase) if weights is not None else None,
+            _div(wcounts.get(option, 0.0), wbase) if weights is not None else None,
         )
         for option in parsed.options
     ]
@@ -200,7 +202,9 @@ def crosstab(
     if by.kind != "single":
         raise InvalidInput("表側（行）に使えるのは単一選択の質問（所属局・職位など）です。")
     if len(by.chosen) != len(of.chosen):
-        raise InvalidInput("二つの質問の回答数が合いません。")  # pragma: no cover - same round by construction
+        raise InvalidInput(
+            "二つの質問の回答数が合いません。"
+        )  # pragma: no cover - same round by construction
     w = _weights(weights, len(of.chosen))
     labels = list(by.options) + ([NO_ANSWER] if any(not c for c in by.chosen) else [])
     groups = [c[0] if c else NO_ANSWER for c in by.chosen]

@@ -93,12 +93,15 @@ def survey_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
                 survey=survey,
                 label=request.POST.get("label", ""),
                 data=upload.read() if upload else b"",
-                filename=upload.name if upload else "",
+                filename=(upload.name or "") if upload else "",
             )
         except InvalidInput as exc:
             error = exc.message
         else:
-            messages.success(request, f"{round_.respondents}件の回答を取り込みました。質問の種類と選択肢を確認してください。")
+            messages.success(
+                request,
+                f"{round_.respondents}件の回答を取り込みました。質問の種類と選択肢を確認してください。",
+            )
             return redirect("surveys:questions", round_.pk)
     return render(
         request,
@@ -202,7 +205,10 @@ def round_tables_view(request: HttpRequest, pk: int) -> HttpResponse:
     forced = leaves_division(actor, round_.survey)
     tables = (
         frequency_tables(
-            data, denominator=denominator, weighted=weighted, suppress_below=SUPPRESS_DEFAULT if forced else None
+            data,
+            denominator=denominator,
+            weighted=weighted,
+            suppress_below=SUPPRESS_DEFAULT if forced else None,
         )
         if round_.status == "confirmed"
         else []
@@ -302,7 +308,9 @@ def round_freetext_view(request: HttpRequest, pk: int) -> HttpResponse:
     return render(
         request,
         "surveys/round_freetext.html",
-        _context(actor, round_, texts=texts, single=single, question=question, by=by, groups=groups, error=error),
+        _context(
+            actor, round_, texts=texts, single=single, question=question, by=by, groups=groups, error=error
+        ),
         status=400 if error else 200,
     )
 

@@ -25,7 +25,7 @@ def _check_margin(label: str, groups: Sequence[str | None], targets: Mapping[str
         raise InvalidInput(f"「{label}」の目標（母集団の人数）がありません。")
     if any(v is None or float(v) <= 0 for v in targets.values()):
         raise InvalidInput(f"「{label}」の目標の人数は、すべて0より大きい数にしてください。")
-    present = {g for g in groups}
+    present = set(groups)
     missing_target = sorted(str(g) for g in present if g not in targets)
     if missing_target:
         shown = "、".join("無回答" if g == "None" else g for g in missing_target[:5])
@@ -41,7 +41,9 @@ def _check_margin(label: str, groups: Sequence[str | None], targets: Mapping[str
         )
 
 
-def poststratify(groups: Sequence[str | None], targets: Mapping[str, float], *, label: str = "") -> np.ndarray:
+def poststratify(
+    groups: Sequence[str | None], targets: Mapping[str, float], *, label: str = ""
+) -> np.ndarray:
     """Weight = known count of the respondent's group ÷ respondents in that group (weights sum to the total)."""
     _check_margin(label, groups, targets)
     values = np.array([str(g) for g in groups], dtype=object)

@@ -21,7 +21,9 @@ BUREAU, POSITION, OBSTACLE, FREE = "所属局", "職位", "課題（複数選択
 OBSTACLES = ["業務繁忙", "予算;人員の不足", "知識や活用スキル", "データがどこにあるのか分からない、探せない"]
 
 
-def forms_xlsx(questions: Sequence[str], rows: Sequence[Sequence[Any]], *, header: Sequence[str] = JA) -> bytes:
+def forms_xlsx(
+    questions: Sequence[str], rows: Sequence[Sequence[Any]], *, header: Sequence[str] = JA
+) -> bytes:
     """A Forms-shaped export: the fixed columns, then one column per question; ``rows`` give the answers."""
     book = Workbook()
     sheet = book.active
@@ -60,7 +62,11 @@ def declare(round_: Round, actor: Actor) -> Round:
     """Confirm the standard questions' types and options."""
     options = {BUREAU: ["財政局", "総務局"], POSITION: ["係長級", "主事"], OBSTACLE: OBSTACLES}
     declarations = [
-        {"position": q.position, "kind": "multi" if q.text == OBSTACLE else q.kind, "options": options[q.text]}
+        {
+            "position": q.position,
+            "kind": "multi" if q.text == OBSTACLE else q.kind,
+            "options": options[q.text],
+        }
         for q in round_.questions.all()
         if q.text in options
     ]
@@ -70,7 +76,9 @@ def declare(round_: Round, actor: Actor) -> Round:
 @pytest.fixture
 def survey(actors: Actors) -> Survey:
     """A survey of 健康づくり推進課 registered by its 編集."""
-    return survey_create(actor=as_actor(actors, "owner_editor"), title="職員アンケート", unit_id=actors.org.health_div.pk)
+    return survey_create(
+        actor=as_actor(actors, "owner_editor"), title="職員アンケート", unit_id=actors.org.health_div.pk
+    )
 
 
 @pytest.fixture

@@ -61,7 +61,9 @@ def test_duplicate_ids_are_refused_with_both_lines() -> None:
 
 
 def test_multi_select_matches_longest_options_first_even_with_semicolons_and_commas() -> None:
-    chosen, rest = split_multi("予算;人員の不足;データがどこにあるのか分からない、探せない;業務繁忙;", OBSTACLES)
+    chosen, rest = split_multi(
+        "予算;人員の不足;データがどこにあるのか分からない、探せない;業務繁忙;", OBSTACLES
+    )
     assert chosen == ["予算;人員の不足", "データがどこにあるのか分からない、探せない", "業務繁忙"]
     assert rest == []
 

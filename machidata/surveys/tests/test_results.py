@@ -23,11 +23,17 @@ from machidata.surveys.tables import heatmap_spec
 from machidata.surveys.tests.conftest import BUREAU, FREE, OBSTACLE, POSITION, as_actor, declare, forms_xlsx
 
 # By hand from ROWS: 7 of 8 answered the obstacle question (one blank); 10 options chosen in all.
-BY_HAND = {"業務繁忙": 3, "予算;人員の不足": 1, "知識や活用スキル": 3, "データがどこにあるのか分からない、探せない": 2, "その他": 1}
+BY_HAND = {
+    "業務繁忙": 3,
+    "予算;人員の不足": 1,
+    "知識や活用スキル": 3,
+    "データがどこにあるのか分からない、探せない": 2,
+    "その他": 1,
+}
 
 
 def test_multi_select_frequency_over_respondents(confirmed: Round) -> None:
-    tables = dict((q.text, t) for q, t in frequency_tables(load_round(confirmed)))
+    tables = {q.text: t for q, t in frequency_tables(load_round(confirmed))}
     t = tables[OBSTACLE]
     assert (t.n, t.no_answer, t.total, t.selections) == (7, 1, 8, 10)
     assert {r.option: r.count for r in t.rows} == BY_HAND
@@ -37,7 +43,7 @@ def test_multi_select_frequency_over_respondents(confirmed: Round) -> None:
 
 
 def test_divide_by_selections(confirmed: Round) -> None:
-    tables = dict((q.text, t) for q, t in frequency_tables(load_round(confirmed), denominator="selections"))
+    tables = {q.text: t for q, t in frequency_tables(load_round(confirmed), denominator="selections")}
     assert {r.option: r.share for r in tables[OBSTACLE].rows} == {k: v / 10 for k, v in BY_HAND.items()}
     with pytest.raises(InvalidInput, match="分母"):
         frequency_tables(load_round(confirmed), denominator="everyone")
@@ -54,9 +60,12 @@ def test_crosstab_by_bureau(confirmed: Round) -> None:
     assert list(rows) == ["財政局", "総務局", "無回答"]
     assert [c.count for c in rows["財政局"].cells] == [1, 1, 3, 0, 0]
     assert [c.count for c in rows["総務局"].cells] == [1, 0, 0, 2, 1]
-    assert rows["財政局"].n == 3 and rows["総務局"].n == 3 and rows["無回答"].n == 1
+    assert rows["財政局"].n == 3
+    assert rows["総務局"].n == 3
+    assert rows["無回答"].n == 1
     assert rows["財政局"].cells[2].share == 1.0
-    assert table.total.n == 7 and all(r.small_base for r in table.rows)
+    assert table.total.n == 7
+    assert all(r.small_base for r in table.rows)
 
 
 def test_crosstab_refuses_a_multi_select_row_and_the_same_question(confirmed: Round) -> None:
@@ -74,11 +83,13 @@ def test_suppressed_crosstab_hides_small_cells_and_their_complements(confirmed: 
             if 1 <= c.count < 2:
                 assert c.hidden
     # 無回答 has n=1 (< 2): the whole group is hidden, n too
-    assert rows["無回答"].hidden and all(c.hidden for c in rows["無回答"].cells)
+    assert rows["無回答"].hidden
+    assert all(c.hidden for c in rows["無回答"].cells)
     # 予算;人員の不足 and その他 have a total of 1: the option is hidden, its 全体 cell too
     for option in ("予算;人員の不足", "その他"):
         j = table.columns.index(option)
-        assert table.total.cells[j].hidden and all(r.cells[j].hidden for r in table.rows)
+        assert table.total.cells[j].hidden
+        assert all(r.cells[j].hidden for r in table.rows)
     # a published column total: no column may hold exactly one hidden cell with a positive value
     for j, total in enumerate(table.total.cells):
         if not total.hidden:
@@ -100,7 +111,8 @@ def test_suppression_audit_finds_nothing_exposed_on_a_larger_table() -> None:
     )
     cells = [[c.count for c in r.cells] for r in table.rows]
     hidden = {(i, j) for i, r in enumerate(table.rows) for j, c in enumerate(r.cells) if c.hidden}
-    assert (0, 1) in hidden and (2, 0) in hidden  # 3 and 2 are below 5
+    assert (0, 1) in hidden
+    assert (2, 0) in hidden
     assert len(hidden) >= 4  # each needs a complement in its row (n is published)
     grid = Grid(["A", "B", "C"], ["x", "y"], cells, row_totals=[40, 40, 40], col_totals=[59, 61])  # type: ignore[arg-type]
     assert audit(grid, hidden, threshold=5).exposed == []
@@ -119,7 +131,8 @@ def test_heatmap_spec_marks_hidden_cells(confirmed: Round) -> None:
     values = spec["data"]["values"]
     assert len(values) == len(table.rows) * len(table.columns)
     hidden = [v for v in values if v["label"] == "＊"]
-    assert hidden and all(v["share"] is None for v in hidden)
+    assert hidden
+    assert all(v["share"] is None for v in hidden)
     assert spec["$schema"].startswith("https://vega.github.io/schema/vega-lite/v5")
 
 
@@ -135,14 +148,17 @@ def test_share_choosing_for_indicators(confirmed: Round) -> None:
 def test_weighted_shares_keep_unweighted_n(actors: Actors, confirmed: Round) -> None:
     position = confirmed.questions.get(text=POSITION)
     round_targets_set(
-        actor=as_actor(actors, "owner_editor"), round_=confirmed, targets={position.position: {"係長級": 100, "主事": 600}}
+        actor=as_actor(actors, "owner_editor"),
+        round_=confirmed,
+        targets={position.position: {"係長級": 100, "主事": 600}},
     )
     confirmed.refresh_from_db()
     # 係長級: 2 respondents → 50 each; 主事: 6 → 100 each. Answered obstacles: rows 1–6 and 8 (600 in all);
     # 知識や活用スキル: rows 1 (50), 2 (100), 3 (100) → 250 / 600.
     value = share_choosing(confirmed, OBSTACLE, "知識や活用スキル", weighted=True)
-    assert value is not None and math.isclose(value, 250 / 600)
-    tables = dict((q.text, t) for q, t in frequency_tables(load_round(confirmed), weighted=True))
+    assert value is not None
+    assert math.isclose(value, 250 / 600)
+    tables = {q.text: t for q, t in frequency_tables(load_round(confirmed), weighted=True)}
     assert tables[OBSTACLE].n == 7  # n stays the unweighted count
 
 
@@ -153,7 +169,8 @@ def test_freetext_words_and_phrases_by_group(confirmed: Round) -> None:
     assert finance.answers == 2
     words = {t.text: t.respondents for t in finance.words}
     assert words["研修"] == 2
-    assert "する" not in words and "こと" not in words
+    assert "する" not in words
+    assert "こと" not in words
     assert "統計 研修" in {t.text for t in finance.phrases}
     with pytest.raises(InvalidInput, match="自由記述の質問ではありません"):
         round_freetext(load_round(confirmed), question=BUREAU)
@@ -167,7 +184,11 @@ def test_rounds_compared_with_the_same_denominator(actors: Actors, confirmed: Ro
         label="2024年度",
         data=forms_xlsx(
             [BUREAU, POSITION, "新しい質問", OBSTACLE],
-            [["財政局", "主事", "はい", "知識や活用スキル;"], ["総務局", "主事", "いいえ", "業務繁忙;"], ["総務局", "主事", "はい", None]],
+            [
+                ["財政局", "主事", "はい", "知識や活用スキル;"],
+                ["総務局", "主事", "いいえ", "業務繁忙;"],
+                ["総務局", "主事", "はい", None],
+            ],
         ),
     )
     declare(later, editor)
@@ -178,5 +199,6 @@ def test_rounds_compared_with_the_same_denominator(actors: Actors, confirmed: Ro
     skill = next(o for o in comparison.options if o.option == "知識や活用スキル")
     assert skill.shares == [3 / 7, 1 / 2]
     other = next(o for o in comparison.options if o.option == "その他")
-    assert other.shares[1] is None and any("その他" in n for n in comparison.notes)
+    assert other.shares[1] is None
+    assert any("その他" in n for n in comparison.notes)
     assert share_choosing(later, OBSTACLE, "知識や活用スキル") == 1 / 2

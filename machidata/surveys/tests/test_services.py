@@ -40,7 +40,8 @@ def test_import_guesses_types_drops_mail_and_name_and_audits(actors: Actors, dra
     assert kinds == {BUREAU: "single", POSITION: "single", OBSTACLE: "multi", FREE: "text"}
     assert draft.respondents == len(ROWS) == draft.responses.count()
     first = draft.responses.order_by("id").first()
-    assert first is not None and "anonymous" not in first.answers  # メール is never stored
+    assert first is not None
+    assert "anonymous" not in first.answers
     event = AuditEvent.objects.get(action="survey.round_import")
     assert event.changes["respondents"] == len(ROWS)
 
@@ -48,7 +49,10 @@ def test_import_guesses_types_drops_mail_and_name_and_audits(actors: Actors, dra
 def test_import_by_someone_else_is_refused_and_writes_nothing(actors: Actors, survey: Survey) -> None:
     with pytest.raises(PermissionDenied):
         round_import(
-            actor=as_actor(actors, "owner_viewer"), survey=survey, label="2023", data=forms_xlsx([BUREAU], [["a"]])
+            actor=as_actor(actors, "owner_viewer"),
+            survey=survey,
+            label="2023",
+            data=forms_xlsx([BUREAU], [["a"]]),
         )
     assert not Round.objects.exists()
 
@@ -57,13 +61,17 @@ def test_import_by_someone_else_is_refused_and_writes_nothing(actors: Actors, su
     ("data", "message"),
     [
         (b"", "ファイルが空"),
-        (forms_xlsx(["q"], [["a"]], header=["番号", "開始", "完了", "メール", "名前"]), "Microsoft Forms の書き出しではない"),
+        (
+            forms_xlsx(["q"], [["a"]], header=["番号", "開始", "完了", "メール", "名前"]),
+            "Microsoft Forms の書き出しではない",
+        ),
     ],
 )
 def test_bad_files_write_nothing(actors: Actors, survey: Survey, data: bytes, message: str) -> None:
     with pytest.raises(InvalidInput, match=message):
         round_import(actor=as_actor(actors, "owner_editor"), survey=survey, label="2023", data=data)
-    assert not Round.objects.exists() and not Response.objects.exists()
+    assert not Round.objects.exists()
+    assert not Response.objects.exists()
 
 
 def test_later_round_may_add_columns_and_keeps_declared_types(actors: Actors, confirmed: Round) -> None:
@@ -72,10 +80,13 @@ def test_later_round_may_add_columns_and_keeps_declared_types(actors: Actors, co
         actor=editor,
         survey=confirmed.survey,
         label="2024年度",
-        data=forms_xlsx([BUREAU, POSITION, "データカタログを知っていますか", OBSTACLE, FREE], [
-            ["財政局", "主事", "知らない", "予算;人員の不足;", None],
-            ["総務局", "係長級", "知っている", "業務繁忙;", None],
-        ]),
+        data=forms_xlsx(
+            [BUREAU, POSITION, "データカタログを知っていますか", OBSTACLE, FREE],
+            [
+                ["財政局", "主事", "知らない", "予算;人員の不足;", None],
+                ["総務局", "係長級", "知っている", "業務繁忙;", None],
+            ],
+        ),
     )
     texts = list(later.questions.order_by("position").values_list("text", flat=True))
     assert texts[2] == "データカタログを知っていますか"
@@ -154,11 +165,15 @@ def test_targets_are_checked_and_audited(actors: Actors, confirmed: Round) -> No
     bureau = confirmed.questions.get(text=BUREAU)
     # one respondent has no bureau: post-stratification by bureau cannot place them
     with pytest.raises(InvalidInput, match="目標の人数がない区分"):
-        round_targets_set(actor=editor, round_=confirmed, targets={bureau.position: {"財政局": 100, "総務局": 300}})
+        round_targets_set(
+            actor=editor, round_=confirmed, targets={bureau.position: {"財政局": 100, "総務局": 300}}
+        )
     confirmed.refresh_from_db()
     assert confirmed.weight_targets == {}
     position = confirmed.questions.get(text=POSITION)
-    round_targets_set(actor=editor, round_=confirmed, targets={position.position: {"係長級": 100, "主事": 300}})
+    round_targets_set(
+        actor=editor, round_=confirmed, targets={position.position: {"係長級": 100, "主事": 300}}
+    )
     confirmed.refresh_from_db()
     assert confirmed.weight_targets == {str(position.position): {"係長級": 100.0, "主事": 300.0}}
     assert AuditEvent.objects.filter(action="survey.targets_set").count() == 1
