@@ -164,19 +164,26 @@ def round_questions_view(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def round_targets_view(request: HttpRequest, pk: int) -> HttpResponse:
-    """Set the known counts of one attribute question (post-stratification); empty removes the weights."""
+    """Set the known counts of one attribute question, keeping the others' (two or more: raking).
+
+    Empty counts remove that question's targets; ``clear`` removes every target (no weights).
+    """
     actor = _actor(request)
     round_ = round_get(actor=actor, pk=pk)
+    targets: dict[Any, dict[str, str]] = {} if request.POST.get("clear") else dict(round_.weight_targets or {})
     position = _int(request.POST.get("question"))
-    targets: dict[int, dict[str, str]] = {}
-    if position is not None:
+    if position is not None and not request.POST.get("clear"):
         q = round_.questions.filter(position=position).first()
+        counts = {}
         if q is not None:
-            targets[position] = {
+            counts = {
                 o: request.POST.get(f"target-{i}", "").strip()
                 for i, o in enumerate(q.options)
                 if request.POST.get(f"target-{i}", "").strip()
             }
+        targets.pop(str(position), None)
+        if counts:
+            targets[position] = counts
     try:
         services.round_targets_set(actor=actor, round_=round_, targets=targets)
     except InvalidInput as exc:
@@ -225,6 +232,7 @@ def round_tables_view(request: HttpRequest, pk: int) -> HttpResponse:
             denominators=DENOMINATORS,
             weighted=weighted,
             single=single,
+            targets=[q.text for q in data.questions if str(q.position) in (round_.weight_targets or {})],
             forced=forced,
             hidden_mark=HIDDEN,
         ),

@@ -64,3 +64,23 @@ def test_demo_load_makes_two_confirmed_weighted_rounds_once(tmp_path: Path) -> N
     assert value is not None
     assert 0 < value < 1
     assert not load_demo(home=tmp_path).changed
+
+
+def test_demo_tables_leave_the_division_suppressed(tmp_path: Path) -> None:
+    from machidata.surveys.demo import NEED_Q, POSITION_Q
+    from machidata.surveys.results import frequency_tables
+    from machidata.surveys.tables import heatmap_spec
+
+    load_demo(home=tmp_path)
+    round_ = Round.objects.get(survey__title=TITLE, label="2023年度")
+    data = load_round(round_)
+    for by, of in ((BUREAU_Q, OBSTACLE_Q), (POSITION_Q, NEED_Q), (POSITION_Q, OBSTACLE_Q)):
+        _, _, table = round_crosstab(data, by=by, of=of, weighted=True, suppress_below=5)
+        assert table.suppressed
+        for r in table.rows:
+            for c in r.cells:
+                assert c.hidden or not 1 <= c.count < 5
+        spec = heatmap_spec(table, title=of, row_title=by)
+        assert len(spec["data"]["values"]) == len(table.rows) * len(table.columns)
+    tables = frequency_tables(data, suppress_below=5)
+    assert all(not 1 <= r.count < 5 or r.hidden for _, t in tables for r in t.rows)

@@ -137,3 +137,24 @@ def test_targets_form(actors: Actors, confirmed: Round) -> None:
     assert confirmed.weight_targets == {str(pos): {"係長級": 100.0, "主事": 600.0}}
     page = client.get(reverse("surveys:tables", args=[confirmed.pk]), {"weighted": "1"}).content.decode()
     assert "重み付けした割合" in page
+
+
+def test_targets_on_two_questions_rake_and_clear_removes_them(actors: Actors, confirmed: Round) -> None:
+    from machidata.surveys.models import Response
+
+    # give the one respondent without a bureau a bureau, so both margins cover everybody
+    last = Response.objects.filter(round=confirmed).order_by("-id").first()
+    assert last is not None
+    last.answers[_pos(confirmed, BUREAU)] = "総務局"
+    last.save()
+    client = actors.client("owner_editor")
+    url = reverse("surveys:targets", args=[confirmed.pk])
+    client.post(url, {"question": _pos(confirmed, "職位"), "target-0": "100", "target-1": "300"})
+    client.post(url, {"question": _pos(confirmed, BUREAU), "target-0": "150", "target-1": "250"})
+    confirmed.refresh_from_db()
+    assert set(confirmed.weight_targets) == {str(_pos(confirmed, "職位")), str(_pos(confirmed, BUREAU))}
+    page = client.get(reverse("surveys:tables", args=[confirmed.pk]), {"weighted": "1"}).content.decode()
+    assert "重み付けした割合" in page
+    client.post(url, {"clear": "1"})
+    confirmed.refresh_from_db()
+    assert confirmed.weight_targets == {}
