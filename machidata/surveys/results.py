@@ -11,16 +11,18 @@ from typing import Final
 import numpy as np
 
 from machidata.core.errors import InvalidInput, NotFound
-from machidata.surveys.forms_excel import Cell
+from machidata.surveys.forms_excel import Cell, read_number
 from machidata.surveys.freetext import GroupTerms, frequent_terms
 from machidata.surveys.models import Question, QuestionKind, Round, Survey
 from machidata.surveys.tables import (
     DEFAULT_THRESHOLD,
     Crosstab,
     Frequency,
+    NumberSummary,
     Parsed,
     crosstab,
     frequency,
+    number_summary,
     parse_choices,
     suppress_frequency,
 )
@@ -103,6 +105,17 @@ def frequency_tables(
             suppress_frequency(table, single=q.kind == QuestionKind.SINGLE, threshold=suppress_below)
         out.append((q, table))
     return out
+
+
+def number_summaries(data: RoundData, *, weighted: bool = False) -> list[tuple[Question, NumberSummary]]:
+    """A summary (n, mean, median, min, max) of every numeric question, in order."""
+    _check_confirmed(data)
+    weights = round_weights(data) if weighted else None
+    return [
+        (q, number_summary([read_number(c) for c in data.cells[q.position]], weights=weights))
+        for q in data.questions
+        if q.kind == QuestionKind.NUMBER
+    ]
 
 
 def round_crosstab(

@@ -349,3 +349,37 @@ def suppress_frequency(table: Frequency, *, single: bool, threshold: int = DEFAU
     for _, j in hidden:
         table.rows[j].hidden = True
     return len(hidden)
+
+
+@dataclass
+class NumberSummary:
+    """A numeric question: respondents, 無回答, mean, median, min and max (weighted mean when asked)."""
+
+    n: int
+    no_answer: int
+    mean: float | None
+    median: float | None
+    minimum: float | None
+    maximum: float | None
+    weighted_mean: float | None = None
+
+
+def number_summary(values: Sequence[float | None], *, weights: np.ndarray | None = None) -> NumberSummary:
+    """Summarise the numeric answers (blank answers are 無回答, outside n)."""
+    present = np.array([v for v in values if v is not None], dtype=float)
+    n = int(present.size)
+    if not n:
+        return NumberSummary(0, len(values), None, None, None, None)
+    weighted = None
+    if weights is not None:
+        w = np.array([wi for wi, v in zip(weights, values, strict=True) if v is not None], dtype=float)
+        weighted = float(np.average(present, weights=w)) if w.sum() > 0 else None
+    return NumberSummary(
+        n=n,
+        no_answer=len(values) - n,
+        mean=float(present.mean()),
+        median=float(np.median(present)),
+        minimum=float(present.min()),
+        maximum=float(present.max()),
+        weighted_mean=weighted,
+    )

@@ -21,6 +21,7 @@ from machidata.surveys.results import (
     compare_rounds,
     frequency_tables,
     load_round,
+    number_summaries,
     round_crosstab,
     round_freetext,
 )
@@ -170,7 +171,9 @@ def round_targets_view(request: HttpRequest, pk: int) -> HttpResponse:
     """
     actor = _actor(request)
     round_ = round_get(actor=actor, pk=pk)
-    targets: dict[Any, dict[str, str]] = {} if request.POST.get("clear") else dict(round_.weight_targets or {})
+    targets: dict[Any, dict[str, str]] = (
+        {} if request.POST.get("clear") else dict(round_.weight_targets or {})
+    )
     position = _int(request.POST.get("question"))
     if position is not None and not request.POST.get("clear"):
         q = round_.questions.filter(position=position).first()
@@ -221,6 +224,7 @@ def round_tables_view(request: HttpRequest, pk: int) -> HttpResponse:
         else []
     )
     single = [q for q in data.questions if q.kind == QuestionKind.SINGLE]
+    numbers = number_summaries(data, weighted=weighted) if round_.status == "confirmed" else []
     return render(
         request,
         "surveys/round_tables.html",
@@ -228,6 +232,7 @@ def round_tables_view(request: HttpRequest, pk: int) -> HttpResponse:
             actor,
             round_,
             tables=tables,
+            numbers=numbers,
             denominator=denominator,
             denominators=DENOMINATORS,
             weighted=weighted,

@@ -8,17 +8,18 @@ import pytest
 
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.core.testing import Actors
-from machidata.surveys.models import Round
+from machidata.surveys.models import Round, Survey
 from machidata.surveys.results import (
     common_questions,
     compare_rounds,
     frequency_tables,
     load_round,
+    number_summaries,
     round_crosstab,
     round_freetext,
     share_choosing,
 )
-from machidata.surveys.services import round_import, round_targets_set
+from machidata.surveys.services import round_import, round_questions_confirm, round_targets_set
 from machidata.surveys.tables import heatmap_spec
 from machidata.surveys.tests.conftest import BUREAU, FREE, OBSTACLE, POSITION, as_actor, declare, forms_xlsx
 
@@ -202,3 +203,20 @@ def test_rounds_compared_with_the_same_denominator(actors: Actors, confirmed: Ro
     assert other.shares[1] is None
     assert any("その他" in n for n in comparison.notes)
     assert share_choosing(later, OBSTACLE, "知識や活用スキル") == 1 / 2
+
+
+def test_numeric_questions_are_summarised(actors: Actors, survey: Survey) -> None:
+    editor = as_actor(actors, "owner_editor")
+    round_ = round_import(
+        actor=editor,
+        survey=survey,
+        label="2025年度",
+        data=forms_xlsx(
+            ["所属局", "経験年数"], [["財政局", 3], ["総務局", "12"], ["総務局", None], ["財政局", 6]]
+        ),
+    )
+    assert round_.questions.get(text="経験年数").guessed_kind == "number"
+    round_questions_confirm(actor=editor, round_=round_, declarations=[])
+    [(q, s)] = number_summaries(load_round(round_))
+    assert q.text == "経験年数"
+    assert (s.n, s.no_answer, s.mean, s.median, s.minimum, s.maximum) == (3, 1, 7.0, 6.0, 3.0, 12.0)
