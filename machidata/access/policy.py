@@ -380,3 +380,15 @@ def restrict_shared(
         | Q(**{sharing_field: "department", f"{unit_field}_id__in": actor.unit_ids})
         | Q(**{sharing_field: "staff"})
     )
+
+
+def may_edit_unit_record(actor: Actor, unit_id: int) -> bool:
+    """Records a 課 keeps for itself (surveys): its 編集 members edit, and so does a 管理 member of that 課."""
+    if not actor.is_authenticated:
+        return False
+    return unit_id in actor.editor_unit_ids or (actor.is_admin and unit_id in actor.unit_ids)
+
+
+def is_unit_member(actor: Actor, unit_id: int) -> bool:
+    """Whether ``actor`` belongs to the 課 ``unit_id`` (or one of its 係): what leaves the 課 is anything else."""
+    return actor.is_authenticated and unit_id in actor.unit_ids

@@ -99,6 +99,7 @@ def _mount() -> None:
     from machidata.publish.api import router as publish_router
     from machidata.search.api import router as search_router
     from machidata.support.api import router as support_router
+    from machidata.surveys.api import router as surveys_router
 
     api.add_router("/datasets", catalog_router)
     api.add_router("/datasets", table_router)
@@ -113,6 +114,7 @@ def _mount() -> None:
     api.add_router("/publication", publish_router)
     api.add_router("/recipes", prep_router)
     api.add_router("/access-requests", privacy_router)
+    api.add_router("/surveys", surveys_router)
 
 
 _mount()

@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "machidata.charts.apps.ChartsConfig",
     "machidata.prep.apps.PrepConfig",
     "machidata.portal.apps.PortalConfig",
+    "machidata.surveys.apps.SurveysConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
     "machidata.ops.apps.OpsConfig",

@@ -34,6 +34,7 @@ from machidata.catalog.models import (
 from machidata.core.errors import MachidataError
 from machidata.demo import content
 from machidata.support.demo import load_support_demo
+from machidata.surveys.demo import load_surveys_demo
 
 # Jobs, imports and the demo loader act as "system": no user behind them, but still in the audit trail.
 SYSTEM: Final = system_actor("demo")
@@ -209,6 +210,7 @@ def load_demo(*, home: Path) -> DemoSummary:
         users = _load_accounts(refs["unit"], summary)
         _load_datasets(refs, users["admin"], summary)
         summary.created.update(load_support_demo(users=users))
+        summary.created.update(load_surveys_demo(users=users))
         _load_data_requests(users, refs["unit"], summary)
         if summary.changed:
             audit_record(

@@ -44,6 +44,8 @@ ADMIN_SITE_NO_ADD = frozenset(
         "publish.aggregatespec",
         "prep.recipe",  # recipes are made on the recipe page (read-only in the admin)
         "privacy.accessrequest",  # made only by the 利用申請 services
+        "surveys.survey",  # surveys and rounds are made on the survey pages (read-only in the admin)
+        "surveys.round",
     }
 )
 ADMIN = frozenset({"admin"})
@@ -658,4 +660,32 @@ MATRIX: dict[str, Rule] = {
     ),
     "ckan:action": fixed(EVERYONE, lambda w: url("ckan:action", "package_search")),
     "ckan:action_unversioned": fixed(EVERYONE, lambda w: url("ckan:action_unversioned", "package_list")),
+    # ---- surveys (アンケート集計): the owner 課 (健康づくり推進課, 係 included) and 管理 read; its 編集 writes
+    "surveys:list": fixed(SIGNED_IN, lambda w: url("surveys:list")),
+    "surveys:detail": fixed(OWNING_UNIT | ADMIN, lambda w: url("surveys:detail", o(w, "survey"))),
+    "surveys:compare": fixed(OWNING_UNIT | ADMIN, lambda w: url("surveys:compare", o(w, "survey"))),
+    "surveys:questions": fixed(OWNING_UNIT | ADMIN, lambda w: url("surveys:questions", o(w, "survey_round"))),
+    "surveys:tables": fixed(OWNING_UNIT | ADMIN, lambda w: url("surveys:tables", o(w, "survey_round"))),
+    "surveys:crosstab": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("surveys:crosstab", o(w, "survey_round")) + "?by=0&of=2"
+    ),
+    "surveys:freetext": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("surveys:freetext", o(w, "survey_round")) + "?question=3&by=0"
+    ),
+    "surveys:targets": fixed(
+        {"owner_editor"}, lambda w: url("surveys:targets", o(w, "survey_round")), "POST"
+    ),
+    "surveys:delete": fixed({"owner_editor"}, lambda w: url("surveys:delete", o(w, "survey_round")), "POST"),
+    "GET /api/v1/surveys/": api("GET", SIGNED_IN, lambda w: "/api/v1/surveys/"),
+    "GET /api/v1/surveys/{survey_id}": api(
+        "GET", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/surveys/{o(w, 'survey')}"
+    ),
+    "GET /api/v1/surveys/rounds/{round_id}/tables": api(
+        "GET", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/tables"
+    ),
+    "GET /api/v1/surveys/rounds/{round_id}/crosstab": api(
+        "GET",
+        OWNING_UNIT | ADMIN,
+        lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/crosstab?by=0&of=2",
+    ),
 }

@@ -205,7 +205,25 @@ def build_world() -> World:
         ends_on=today + dt.timedelta(days=30),
         legal_basis="internal",
     )
+    _survey(world, as_)
     return world
+
+
+def _survey(world: World, as_: Any) -> None:
+    """A survey of 健康づくり推進課 with one confirmed round (room surveys, issue 10)."""
+    from machidata.surveys.services import round_import, survey_create
+    from machidata.surveys.tests.conftest import ROWS, declare, forms_xlsx
+
+    editor = as_("owner_editor")
+    survey = survey_create(actor=editor, title="職員アンケート", unit_id=world.actors.org.health_div.pk)
+    round_ = round_import(
+        actor=editor,
+        survey=survey,
+        label="2023年度",
+        data=forms_xlsx(["所属局", "職位", "課題（複数選択可）", "ご意見"], ROWS),
+    )
+    world.objects["survey"] = survey
+    world.objects["survey_round"] = declare(round_, editor)
 
 
 def _charts_and_recipes(world: World, as_: Any) -> None:
