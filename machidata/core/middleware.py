@@ -13,6 +13,11 @@ from machidata.core.context import reset_request_meta, set_request_meta
 _SAFE_ID = re.compile(r"^[A-Za-z0-9._-]{8,64}$")
 
 
+def client_ip(request: HttpRequest) -> str:
+    """The address a request came from: the connection's own (what the audit log and the sign-in lockout use)."""
+    return str(request.META.get("REMOTE_ADDR", ""))
+
+
 class RequestIdMiddleware:
     """Give each request an id (or keep a proxy's X-Request-ID), returned in a header and logged."""
 
@@ -23,7 +28,7 @@ class RequestIdMiddleware:
         incoming = request.headers.get("X-Request-ID", "")
         request_id = incoming if _SAFE_ID.match(incoming) else uuid.uuid4().hex
         request.request_id = request_id  # type: ignore[attr-defined]
-        token = set_request_meta(request_id=request_id, ip=request.META.get("REMOTE_ADDR", ""), actor="")
+        token = set_request_meta(request_id=request_id, ip=client_ip(request), actor="")
         try:
             response = self.get_response(request)
         finally:

@@ -38,8 +38,12 @@ class Command(BaseCommand):
                 )
         except Exception as exc:  # noqa: BLE001 - report any database failure as one line
             problems.append(f"データベースに接続できません: {exc}")
-        try:
-            call_command("check", deploy=True, fail_level="ERROR", verbosity=0)
+        if settings.MACHIDATA_PRODUCTION and not settings.MACHIDATA_HTTPS:
+            self.stdout.write(
+                "注意: MACHIDATA_HTTPS=0 です（平文 HTTP）。閉域網の外から届く経路がないことを確認してください。"
+            )
+        try:  # Django's own deploy checks: a warning is a problem too
+            call_command("check", deploy=True, fail_level="WARNING", verbosity=0)
         except Exception as exc:  # noqa: BLE001 - Django's own deploy checks, summarised
             problems.append(f"Django の点検で問題が見つかりました: {exc}")
         if problems:
