@@ -13,7 +13,7 @@ from machidata.access.models import Classification, PersonalData, Unit
 from machidata.access.policy import Action, Actor, allowed_actions
 from machidata.catalog.models import Dataset, Frequency, Location, Source
 from machidata.core.markdown import render_markdown
-from machidata.core.schemas import ErrorOut
+from machidata.core.schemas import ErrorOut, Offset
 
 # Descriptions are Markdown without a column limit in the database; this keeps one request bounded.
 MAX_DESCRIPTION = 20_000
@@ -263,7 +263,7 @@ class DatasetListParams(Schema):
     licence: list[str] = Field([], description="ライセンスのコード（複数可）")
     retired: bool = Field(False, description="廃止されたものも含める")
     limit: int = Field(DEFAULT_LIMIT, description=f"1ページの件数（最大{MAX_LIMIT}、超えた分は切り詰め）")
-    offset: int = Field(0, description="先頭から飛ばす件数")
+    offset: Offset = 0
     facets: bool = Field(False, description="絞り込みの選択肢ごとの件数も返す")
 
 

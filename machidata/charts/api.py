@@ -6,19 +6,20 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
 from ninja import Router, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
 from machidata.charts import services
 from machidata.charts.models import Chart
 from machidata.charts.schemas import ChartDetailOut, ChartIn, ChartOut, SpecOut
 from machidata.charts.selectors import chart_get, chart_list, chart_render
+from machidata.core.pagination import Pages
 
 router = Router(tags=["charts"])
 
 
 @router.get("/", response=list[ChartOut], summary="グラフの一覧")
-@paginate(PageNumberPagination, page_size=settings.MACHIDATA_PAGE_SIZE)
+@paginate(Pages, page_size=settings.MACHIDATA_PAGE_SIZE)
 def list_charts(request: HttpRequest, scope: str = "all") -> QuerySet[Chart]:
     """Charts the caller may see (shared with them and whose table they may read), newest change first."""
     return chart_list(actor=api_staff(request), scope=scope)

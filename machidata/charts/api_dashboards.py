@@ -8,18 +8,19 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
 from machidata.charts.models import Dashboard
 from machidata.charts.schemas import DashboardOut
 from machidata.charts.selectors import dashboard_get, dashboard_list
+from machidata.core.pagination import Pages
 
 router = Router(tags=["dashboards"])
 
 
 @router.get("/", response=list[DashboardOut], summary="ダッシュボードの一覧")
-@paginate(PageNumberPagination, page_size=settings.MACHIDATA_PAGE_SIZE)
+@paginate(Pages, page_size=settings.MACHIDATA_PAGE_SIZE)
 def list_dashboards(request: HttpRequest) -> QuerySet[Dashboard]:
     """Dashboards shared with the caller, newest change first."""
     return dashboard_list(actor=api_staff(request))

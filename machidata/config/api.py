@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+import logging
 from typing import Any
 
+from django.db import DataError
 from django.http import HttpRequest, HttpResponse
 from ninja import NinjaAPI
 from ninja.errors import HttpError
@@ -12,6 +14,7 @@ from ninja.errors import ValidationError as RequestValidationError
 from machidata.access.auth import BearerTokenAuth, SessionActorAuth
 from machidata.core.errors import MachidataError
 
+logger = logging.getLogger(__name__)
 api = NinjaAPI(
     title="machidata API",
     version="1",
@@ -75,6 +78,16 @@ def _validation_error(request: HttpRequest, exc: RequestValidationError) -> Http
     where = ".".join(first["loc"])
     detail = f"入力内容を確認してください: {where + ': ' if where else ''}{first['msg']}"
     return api.create_response(request, {"detail": detail, "errors": errors}, status=422)
+
+
+@api.exception_handler(OverflowError)
+@api.exception_handler(DataError)
+def _out_of_range(request: HttpRequest, exc: Exception) -> HttpResponse:
+    """A number or text the database cannot hold (a huge id, an over-long value) is the caller's error."""
+    logger.warning("value out of the database's range: %s", exc)
+    return api.create_response(
+        request, {"detail": "入力値が大きすぎるか長すぎます（扱える範囲を超えています）。"}, status=400
+    )
 
 
 @api.exception_handler(HttpError)

@@ -9,9 +9,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Query, Router, Status
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
+from machidata.core.pagination import Pages
 from machidata.datarequests import services
 from machidata.datarequests.models import DataRequest
 from machidata.datarequests.schemas import (
@@ -31,7 +32,7 @@ router = Router(tags=["data-requests"])
 
 
 @router.get("/", response=list[DataRequestOut], summary="データの要望の一覧")
-@paginate(PageNumberPagination, page_size=settings.MACHIDATA_PAGE_SIZE)
+@paginate(Pages, page_size=settings.MACHIDATA_PAGE_SIZE)
 def list_requests(request: HttpRequest, params: Query[RequestListParams]) -> QuerySet[DataRequest]:
     """Requests the caller may see (mine, routed to my 課, or all seen), newest first."""
     return data_request_list(actor=api_staff(request), scope=params.scope, status=params.status)

@@ -6,9 +6,10 @@ from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest
 from ninja import Router
-from ninja.pagination import PageNumberPagination, paginate
+from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
+from machidata.core.pagination import Pages
 from machidata.jobs.models import Job
 from machidata.jobs.schemas import JobOut
 from machidata.jobs.selectors import job_get, job_list
@@ -18,7 +19,7 @@ router = Router(tags=["jobs"])
 
 
 @router.get("/", response=list[JobOut], summary="処理の一覧")
-@paginate(PageNumberPagination, page_size=settings.MACHIDATA_PAGE_SIZE)
+@paginate(Pages, page_size=settings.MACHIDATA_PAGE_SIZE)
 def list_jobs(request: HttpRequest) -> QuerySet[Job]:
     """Jobs the caller started (管理: everyone's), newest first."""
     return job_list(actor=api_staff(request))

@@ -8,6 +8,7 @@ from ninja import Query, Router, Status
 from machidata.access.auth import api_staff
 from machidata.access.policy import Actor, require_admin
 from machidata.core.errors import InvalidInput
+from machidata.core.schemas import FiscalYear
 from machidata.support import selectors, services
 from machidata.support.schemas import (
     AnswersIn,
@@ -220,14 +221,14 @@ def attendance_record(request: HttpRequest, pk: int, payload: AttendanceIn) -> S
 
 
 @router.get("/coverage", response={200: list[CoverageOut], 401: ErrorOut}, summary="研修の受講率（課ごと）")
-def coverage(request: HttpRequest, fy: int | None = None) -> list[CoverageOut]:
+def coverage(request: HttpRequest, fy: FiscalYear | None = None) -> list[CoverageOut]:
     """Staff trained per 課 against its headcount, for fiscal year ``fy`` (default: every year)."""
     api_staff(request)
     return [CoverageOut.of(r) for r in selectors.coverage(fy=fy)]
 
 
 @router.get("/summary", response={200: list[MonthOut], 401: ErrorOut}, summary="月別・課別の件数")
-def summary(request: HttpRequest, fy: int | None = None) -> list[MonthOut]:
+def summary(request: HttpRequest, fy: FiscalYear | None = None) -> list[MonthOut]:
     """Consultations, 伴走支援, attendances and mean scores by month and 課 for fiscal year ``fy``."""
     api_staff(request)
     return [MonthOut.of(r) for r in selectors.monthly_summary(fy=fy or selectors.current_fiscal_year())]

@@ -8,6 +8,7 @@ from ninja import Query, Router, Status
 from machidata.access.auth import api_staff
 from machidata.access.policy import Actor
 from machidata.core.errors import InvalidInput
+from machidata.core.schemas import Offset
 from machidata.support import selectors_help as sel
 from machidata.support import services_cases, services_guides, services_qa
 from machidata.support.models import Case, ForumTopic
@@ -149,7 +150,7 @@ def topic_list(request: HttpRequest) -> list[TopicOut]:
 
 @router.get("/forum/threads", response={200: list[ThreadOut], 401: ErrorOut}, summary="掲示板の検索")
 def thread_list(
-    request: HttpRequest, q: str = "", topic: str = "", limit: int = 100, offset: int = 0
+    request: HttpRequest, q: str = "", topic: str = "", limit: int = 100, offset: Offset = 0
 ) -> list[ThreadOut]:
     """Threads by topic and words (every folded word must occur), newest activity first."""
     actor = api_staff(request)

@@ -7,6 +7,7 @@ from ninja import Router, Schema
 
 from machidata.access.auth import api_staff
 from machidata.core.errors import InvalidInput
+from machidata.core.schemas import FiscalYear
 from machidata.support import usage
 from machidata.support.schemas import ErrorOut
 from machidata.support.selectors import current_fiscal_year
@@ -61,7 +62,7 @@ def _entry(label: str, city: usage.Counts, mine: usage.Counts | None) -> UsageMo
     response={200: UsageOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
     summary="利用状況（全庁、または局と全庁）",
 )
-def usage_figures(request: HttpRequest, fy: int | None = None, bureau: int | None = None) -> UsageOut:
+def usage_figures(request: HttpRequest, fy: FiscalYear | None = None, bureau: int | None = None) -> UsageOut:
     """Monthly usage figures of 年度 ``fy`` for the city; with ``bureau``, that 局 next to the city (its members and 管理)."""
     actor = api_staff(request)
     unit = usage.bureau_for(actor, bureau) if bureau is not None else None

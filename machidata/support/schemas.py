@@ -6,7 +6,7 @@ import datetime as dt
 
 from ninja import Field, Schema
 
-from machidata.core.schemas import ErrorOut  # noqa: F401 — re-exported for this room's routers
+from machidata.core.schemas import ErrorOut, Offset  # noqa: F401 — ErrorOut re-exported for this room's routers
 from machidata.support.models import Attendance, Consultation, CoreStaff, Course, SupportEntry, TestAttempt
 from machidata.support.selectors import CoverageRow, MonthRow, Understanding
 
@@ -21,7 +21,7 @@ class ConsultationListParams(Schema):
     unit: int | None = Field(None, description="課のID")
     q: str = Field("", max_length=100, description="件名・内容に含む語")
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class ConsultationIn(Schema):

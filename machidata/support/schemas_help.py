@@ -7,6 +7,7 @@ from typing import Any
 
 from ninja import Field, Schema
 
+from machidata.core.schemas import Offset
 from machidata.support.models import Case, DatasetQuestion, ForumReply, ForumThread, GuideVersion
 
 
@@ -198,7 +199,7 @@ class CaseParams(Schema):
     municipality: str = Field("", max_length=60)
     mine: bool = False
     limit: int = Field(100, ge=1, le=500)
-    offset: int = Field(0, ge=0)
+    offset: Offset = 0
 
 
 class CaseIn(Schema):
