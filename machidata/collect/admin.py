@@ -1,0 +1,48 @@
+"""Admin of campaigns: read-only (they change on the campaign pages, with access checks and audit)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from machidata.catalog.admin import ReadOnlyAdmin
+from machidata.collect.models import Campaign, FreshnessReminder, Recipient, Reminder, Submission
+
+
+@admin.register(Campaign)
+class CampaignAdmin(ReadOnlyAdmin):
+    """照会: started, closed and answered on the campaign pages."""
+
+    list_display = ("title", "unit", "deadline", "status", "is_synthetic", "created_at")
+    list_filter = ("status", "is_synthetic")
+    search_fields = ("title",)
+
+
+@admin.register(Recipient)
+class RecipientAdmin(ReadOnlyAdmin):
+    """Recipients and where they stand."""
+
+    list_display = ("campaign", "name", "unit", "status", "rows", "answered_at")
+    list_filter = ("status",)
+    search_fields = ("name",)
+
+
+@admin.register(Submission)
+class SubmissionAdmin(ReadOnlyAdmin):
+    """Returns, accepted or rejected with their report."""
+
+    list_display = ("recipient", "status", "rows", "replaced_rows", "submitted_at")
+    list_filter = ("status",)
+
+
+@admin.register(Reminder)
+class ReminderAdmin(ReadOnlyAdmin):
+    """Reminders sent (one per recipient and kind)."""
+
+    list_display = ("recipient", "kind", "sent_at")
+
+
+@admin.register(FreshnessReminder)
+class FreshnessReminderAdmin(ReadOnlyAdmin):
+    """Overdue notices sent (one per dataset and due date)."""
+
+    list_display = ("dataset", "due", "sent_at")

@@ -1,0 +1,21 @@
+"""Scheduled work of collection: campaign reminders and freshness notices, every morning at 8:30."""
+
+from __future__ import annotations
+
+from machidata.jobs.runner import crontab, periodic
+
+
+@periodic(crontab(hour="8", minute="30"))
+def send_campaign_reminders() -> None:
+    """Daily: 締切前 and 締切後 reminders of open campaigns (each sent once per recipient and kind)."""
+    from machidata.collect.services import reminders_send
+
+    reminders_send()
+
+
+@periodic(crontab(hour="8", minute="35"))
+def send_freshness_reminders() -> None:
+    """Daily: tell the owners of overdue datasets (once per due date)."""
+    from machidata.collect.freshness import freshness_reminders_send
+
+    freshness_reminders_send()

@@ -1,0 +1,169 @@
+"""照会 (collection campaigns): a campaign on one table, its recipients, their returns and the reminders sent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from machidata.access.models import Unit
+from machidata.catalog.models import Dataset, Table, TableVersion
+
+# Columns a campaign adds to its table so every row says who sent it (see docs/guide/collect.md).
+SENDER_COLUMN = "回答元"
+CAMPAIGN_COLUMN = "照会番号"
+SYSTEM_COLUMNS = (SENDER_COLUMN, CAMPAIGN_COLUMN)
+
+
+class CampaignStatus(models.TextChoices):
+    """Whether a campaign still takes returns."""
+
+    OPEN = "open", "受付中"
+    CLOSED = "closed", "締め切り済み"
+
+
+class Campaign(models.Model):
+    """A 照会: the data owner asks recipients to fill one table's 項目定義 by a deadline."""
+
+    title = models.CharField("照会の名前", max_length=200)
+    table = models.ForeignKey(Table, verbose_name="集める表", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(
+        Unit, verbose_name="照会する課", on_delete=models.PROTECT, related_name="+"
+    )
+    instructions = models.TextField("記入のお願い", blank=True)
+    deadline = models.DateField("締切日")
+    status = models.CharField(
+        "状態", max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.OPEN
+    )
+    # The template's columns as they were when the campaign started: returns are checked against these.
+    columns = models.JSONField("様式の列", default=list)
+    is_synthetic = models.BooleanField("合成データ（デモ用）", default=False)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "照会"
+        verbose_name_plural = "照会"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset of the collected table."""
+        return self.table.dataset
+
+
+class RecipientStatus(models.TextChoices):
+    """Where a recipient stands."""
+
+    WAITING = "waiting", "未回答"
+    NEEDS_FIX = "needs_fix", "要修正"
+    ANSWERED = "answered", "回答済み"
+
+
+class Recipient(models.Model):
+    """One recipient of a campaign: a 課 / 区役所 of the organisation tree, or a named facility (a school …)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    name = models.CharField("回答先", max_length=200)
+    unit = models.ForeignKey(
+        Unit, verbose_name="組織", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        "状態", max_length=10, choices=RecipientStatus.choices, default=RecipientStatus.WAITING
+    )
+    rows = models.PositiveIntegerField("受け付けた行数", default=0)
+    answered_at = models.DateTimeField("回答日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "照会の回答先"
+        verbose_name_plural = "照会の回答先"
+        ordering = ["campaign_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="collect_recipient_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} → {self.name}"
+
+
+class SubmissionStatus(models.TextChoices):
+    """The outcome of one return."""
+
+    ACCEPTED = "accepted", "受付"
+    REJECTED = "rejected", "差し戻し"
+
+
+class Submission(models.Model):
+    """One return (an uploaded template or the web form), accepted as a version or rejected with its report."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="submissions")
+    status = models.CharField("結果", max_length=10, choices=SubmissionStatus.choices)
+    source_name = models.CharField("ファイル名", max_length=300, blank=True)
+    rows = models.PositiveIntegerField("行数", default=0)
+    message = models.TextField("結果の説明", blank=True)
+    # The validation report of ingestion (ValidationReport.to_dict()) when values broke the 項目定義.
+    report = models.JSONField("確認結果", default=dict, blank=True)
+    version = models.ForeignKey(
+        TableVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    replaced_rows = models.PositiveIntegerField("置き換えた前回の行数", default=0)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField("提出日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "照会の回答"
+        verbose_name_plural = "照会の回答"
+        ordering = ["-submitted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.get_status_display()}"
+
+
+class ReminderKind(models.TextChoices):
+    """Which reminder was sent."""
+
+    BEFORE = "before", "締切前のお知らせ"
+    AFTER = "after", "締切後の督促"
+
+
+class Reminder(models.Model):
+    """A reminder sent to one recipient: at most one per kind (the unique constraint makes it exactly once)."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField("種類", max_length=10, choices=ReminderKind.choices)
+    sent_at = models.DateTimeField("送信日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "照会のお知らせ"
+        verbose_name_plural = "照会のお知らせ"
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind"], name="collect_reminder_once_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.get_kind_display()}"
+
+
+class FreshnessReminder(models.Model):
+    """An overdue notice sent to a dataset's owner: once per due date."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    due = models.DateField("更新予定日")
+    sent_at = models.DateTimeField("送信日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "更新遅れのお知らせ"
+        verbose_name_plural = "更新遅れのお知らせ"
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "due"], name="collect_freshness_once_per_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.due}"
