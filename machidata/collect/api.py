@@ -11,8 +11,7 @@ from typing import Any
 from urllib.parse import quote
 
 from django.http import HttpRequest, HttpResponse
-from ninja import File, Router, Status
-from ninja.files import UploadedFile
+from ninja import Router, Status
 
 from machidata.access.auth import api_staff
 from machidata.access.policy import Actor
@@ -27,7 +26,7 @@ from machidata.collect.schemas import (
     CampaignSubmissionOut,
     CampaignSummaryOut,
 )
-from machidata.core.errors import InvalidInput, NotFound
+from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
 
 router = Router(tags=["campaigns"])
 
@@ -146,20 +145,44 @@ def recipient_template(request: HttpRequest, campaign_id: int, recipient_id: int
     return response
 
 
+_MULTIPART_FILE = {
+    "requestBody": {
+        "required": True,
+        "content": {
+            "multipart/form-data": {
+                "schema": {
+                    "type": "object",
+                    "properties": {"file": {"type": "string", "format": "binary", "description": "記入した様式"}},
+                    "required": ["file"],
+                }
+            }
+        },
+    }
+}
+
+
 @router.post(
     "/{int:campaign_id}/recipients/{int:recipient_id}/returns",
     response={201: CampaignSubmissionOut},
     summary="回答を提出する（様式のファイル）",
+    openapi_extra=_MULTIPART_FILE,
 )
-def upload_return(
-    request: HttpRequest, campaign_id: int, recipient_id: int, file: File[UploadedFile]
-) -> Status:
-    """Upload a filled-in template: 201 with the new version, or 400 with what to fix (nothing written)."""
+def upload_return(request: HttpRequest, campaign_id: int, recipient_id: int) -> Status:
+    """Upload a filled-in template as ``file`` (multipart): 201 with the new version, or 400 with what to fix.
+
+    The file is read from ``request.FILES`` after the access checks, so who may not answer is refused
+    (401/403/404) whatever they send.
+    """
     actor = api_staff(request)
     campaign = selectors.campaign_get(actor=actor, pk=campaign_id)
     recipient = selectors.recipient_get(actor=actor, campaign=campaign, pk=recipient_id)
+    if not selectors.may_answer(actor, recipient):
+        raise PermissionDenied("この回答先として提出する権限がありません。")
+    upload = request.FILES.get("file")
+    if upload is None:
+        raise InvalidInput("記入した様式を file として multipart/form-data で送ってください。")
     submission = services.return_submit_file(
-        actor=actor, recipient=recipient, upload=file, source_name=file.name or "return.xlsx"
+        actor=actor, recipient=recipient, upload=upload, source_name=upload.name or "return.xlsx"
     )
     return _answered(submission)
 

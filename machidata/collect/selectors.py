@@ -15,18 +15,22 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from machidata.access.policy import Action, Actor, can
+from machidata.access.policy import Action, Actor, can, restrict
+from machidata.catalog.models import Dataset
 from machidata.collect.models import Campaign, Recipient, RecipientStatus, Submission
 from machidata.core.errors import NotFound
 
 
 def campaign_list(*, actor: Actor) -> QuerySet[Campaign]:
-    """Campaigns the actor asks (their 課) or answers (a recipient 課 / 区役所); 管理: all. Newest first."""
+    """Campaigns the actor asks (their 課, or a table they may edit) or answers (a recipient 課 / 区役所); 管理: all."""
     qs = Campaign.objects.select_related("table__dataset", "unit")
     if not actor.is_authenticated:
         return qs.none()
     if not actor.is_admin:
-        qs = qs.filter(Q(unit_id__in=actor.unit_ids) | Q(recipients__unit_id__in=actor.unit_ids)).distinct()
+        answering = Recipient.objects.filter(unit_id__in=actor.unit_ids).values("campaign_id")
+        editable = restrict(Dataset.objects.all(), actor, Action.EDIT).values("pk")
+        # Subqueries, not joins: a join on recipients here would also narrow the counts below.
+        qs = qs.filter(Q(unit_id__in=actor.unit_ids) | Q(pk__in=answering) | Q(table__dataset__in=editable))
     return qs.annotate(
         n_recipients=Count("recipients", distinct=True),
         n_answered=Count("recipients", filter=Q(recipients__status=RecipientStatus.ANSWERED), distinct=True),
@@ -42,8 +46,8 @@ def campaign_get(*, actor: Actor, pk: int) -> Campaign:
 
 
 def is_asking_side(actor: Actor, campaign: Campaign) -> bool:
-    """Members of the asking 課 and 管理 see every recipient's progress."""
-    return actor.is_admin or campaign.unit_id in actor.unit_ids
+    """Members of the asking 課, those who may edit the table, and 管理 see every recipient's progress."""
+    return actor.is_admin or campaign.unit_id in actor.unit_ids or may_manage(actor, campaign)
 
 
 def may_manage(actor: Actor, campaign: Campaign) -> bool:
@@ -61,7 +65,7 @@ def may_answer(actor: Actor, recipient: Recipient) -> bool:
 def recipients_for(*, actor: Actor, campaign: Campaign) -> QuerySet[Recipient]:
     """The recipients the actor may see: all for the asking side, else their own."""
     qs = Recipient.objects.filter(campaign=campaign).select_related("unit")
-    if is_asking_side(actor, campaign) or may_manage(actor, campaign):
+    if is_asking_side(actor, campaign):
         return qs
     return qs.filter(unit_id__in=actor.unit_ids)
 

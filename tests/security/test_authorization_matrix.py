@@ -161,6 +161,7 @@ def test_every_route_is_in_the_matrix() -> None:
 # The parts of the matrix, run as separate tests (in parallel): the first prefix that matches.
 _GROUP_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("admin", ("admin:",)),
+    ("collect", ("collect:", "GET /api/v1/campaigns", "POST /api/v1/campaigns")),
     ("support-api", ("GET /api/v1/support", "POST /api/v1/support", "PUT /api/v1/support")),
     (
         "publication",
@@ -182,7 +183,7 @@ def _group(key: str) -> str:
     return next((group for group, prefixes in _GROUP_PREFIXES if key.startswith(prefixes)), "pages")
 
 
-GROUPS = ("pages", "catalog-data", "publication", "charts-prep", "api", "support", "support-api", "admin")
+GROUPS = ("pages", "catalog-data", "publication", "charts-prep", "api", "support", "support-api", "admin", "collect")
 
 
 @pytest.mark.slow

@@ -205,7 +205,27 @@ def build_world() -> World:
         ends_on=today + dt.timedelta(days=30),
         legal_basis="internal",
     )
+    _campaign(world, as_)
     return world
+
+
+def _campaign(world: World, as_: Any) -> None:
+    """A 照会 on the 庁内 entry's table to 警防課 (staff, other_editor and the granted users are its members) and a facility."""
+    from machidata.collect.services import campaign_create
+
+    o = world.objects
+    fire = world.actors.org.fire_div
+    campaign = campaign_create(
+        actor=as_("owner_editor"),
+        table=o["internal"].tables.get(name="t"),
+        title="区別人口の照会",
+        deadline=dt.date.today() + dt.timedelta(days=14),
+        unit_ids=[fire.pk],
+        facilities=["第1合成小学校"],
+    )
+    o["campaign"] = campaign
+    o["campaign_unit"] = campaign.recipients.get(unit=fire)
+    o["campaign_facility"] = campaign.recipients.get(unit__isnull=True)
 
 
 def _charts_and_recipes(world: World, as_: Any) -> None:

@@ -26,6 +26,8 @@ from machidata.collect.workbook import read_identity
 from machidata.core.errors import Conflict, InvalidInput, PermissionDenied
 from machidata.core.testing import Actors
 
+pytestmark = pytest.mark.django_db(transaction=True)
+
 TODAY = dt.date(2025, 4, 10)
 
 
