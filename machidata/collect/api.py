@@ -33,8 +33,13 @@ router = Router(tags=["campaigns"])
 
 def _progress(campaign: Campaign) -> dict[str, Any]:
     p = selectors.campaign_progress(campaign=campaign)
-    return {"total": p.total, "answered": p.answered, "needs_fix": p.needs_fix, "waiting": p.waiting,
-            "percent": p.percent}  # fmt: skip
+    return {
+        "total": p.total,
+        "answered": p.answered,
+        "needs_fix": p.needs_fix,
+        "waiting": p.waiting,
+        "percent": p.percent,
+    }
 
 
 def _out(actor: Actor, campaign: Campaign) -> dict[str, Any]:
@@ -88,9 +93,16 @@ def _answered(s: Submission) -> Status:
 def list_campaigns(request: HttpRequest) -> list[dict[str, Any]]:
     """Campaigns the caller's 課 asks or answers (管理: all), newest first (200 at most)."""
     return [
-        {"id": c.pk, "title": c.title, "table": f"{c.table.dataset.slug}/{c.table.name}", "unit": c.unit.name,
-         "deadline": c.deadline, "status": c.status, "recipients": c.n_recipients,  # type: ignore[attr-defined]
-         "answered": c.n_answered}  # type: ignore[attr-defined]  # fmt: skip
+        {
+            "id": c.pk,
+            "title": c.title,
+            "table": f"{c.table.dataset.slug}/{c.table.name}",
+            "unit": c.unit.name,
+            "deadline": c.deadline,
+            "status": c.status,
+            "recipients": c.n_recipients,  # type: ignore[attr-defined]
+            "answered": c.n_answered,  # type: ignore[attr-defined]
+        }
         for c in selectors.campaign_list(actor=api_staff(request))[:200]
     ]
 
@@ -140,7 +152,9 @@ def recipient_template(request: HttpRequest, campaign_id: int, recipient_id: int
     campaign = selectors.campaign_get(actor=actor, pk=campaign_id)
     recipient = selectors.recipient_get(actor=actor, campaign=campaign, pk=recipient_id)
     name, data = services.recipient_template(actor=actor, recipient=recipient)
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response
 
@@ -152,7 +166,9 @@ _MULTIPART_FILE = {
             "multipart/form-data": {
                 "schema": {
                     "type": "object",
-                    "properties": {"file": {"type": "string", "format": "binary", "description": "記入した様式"}},
+                    "properties": {
+                        "file": {"type": "string", "format": "binary", "description": "記入した様式"}
+                    },
                     "required": ["file"],
                 }
             }
@@ -198,4 +214,3 @@ def submit_rows(request: HttpRequest, campaign_id: int, recipient_id: int, paylo
     campaign = selectors.campaign_get(actor=actor, pk=campaign_id)
     recipient = selectors.recipient_get(actor=actor, campaign=campaign, pk=recipient_id)
     return _answered(services.return_submit_rows(actor=actor, recipient=recipient, rows=payload.rows))
-

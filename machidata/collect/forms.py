@@ -14,7 +14,9 @@ from machidata.catalog.models import Table
 class CampaignForm(forms.Form):
     """Start a 照会 on a table the actor may edit."""
 
-    table = forms.ModelChoiceField(label="集める表", queryset=Table.objects.none(), empty_label="表を選んでください")
+    table = forms.ModelChoiceField(
+        label="集める表", queryset=Table.objects.none(), empty_label="表を選んでください"
+    )
     title = forms.CharField(label="照会の名前", max_length=200)
     deadline = forms.DateField(label="締切日", widget=forms.DateInput(attrs={"type": "date"}))
     instructions = forms.CharField(
@@ -46,7 +48,9 @@ class CampaignForm(forms.Form):
 
     def facility_names(self) -> list[str]:
         """The facility lines, blank lines dropped."""
-        return [line.strip() for line in (self.cleaned_data.get("facilities") or "").splitlines() if line.strip()]
+        return [
+            line.strip() for line in (self.cleaned_data.get("facilities") or "").splitlines() if line.strip()
+        ]
 
 
 class ReturnUploadForm(forms.Form):

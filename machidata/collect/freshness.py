@@ -28,7 +28,7 @@ from django.utils import timezone
 
 from machidata.access.models import Membership, Role
 from machidata.access.policy import Actor, unit_scope
-from machidata.catalog.models import Dataset, Frequency, Location, VersionStatus
+from machidata.catalog.models import Dataset, Frequency, Location, TableVersion, VersionStatus
 from machidata.collect.models import FreshnessReminder
 from machidata.notify.services import notify
 
@@ -72,11 +72,15 @@ def _with_last(qs: QuerySet[Dataset]) -> QuerySet[Dataset]:
     )
 
 
-def freshness(dataset: Dataset, *, today: dt.date | None = None) -> tuple[dt.datetime | None, dt.date | None, int]:
+def freshness(
+    dataset: Dataset, *, today: dt.date | None = None
+) -> tuple[dt.datetime | None, dt.date | None, int]:
     """(last_updated, due, overdue_days) of one dataset (see the module docstring)."""
     last = getattr(dataset, "last_committed", None)
     if last is None:
-        last = _with_last(Dataset.objects.filter(pk=dataset.pk)).values_list("last_committed", flat=True).first()
+        last = TableVersion.objects.filter(table__dataset=dataset, status=VersionStatus.COMMITTED).aggregate(
+            last=Max("committed_at")
+        )["last"]
     return _compute(dataset, last, today or timezone.localdate())
 
 
@@ -92,7 +96,9 @@ class Overdue:
 
 def _overdue(qs: QuerySet[Dataset], today: dt.date) -> list[Overdue]:
     rows = []
-    for ds in _with_last(qs.live().filter(location=Location.MACHIDATA, frequency__in=TRACKED)).select_related("owner"):
+    for ds in _with_last(
+        qs.filter(retired_at__isnull=True, location=Location.MACHIDATA, frequency__in=TRACKED)
+    ).select_related("owner"):
         last, due, days = _compute(ds, ds.last_committed, today)  # type: ignore[attr-defined]
         if due is not None and days > 0:
             rows.append(Overdue(ds, last, due, days))
@@ -128,8 +134,10 @@ def freshness_reminders_send(*, today: dt.date | None = None) -> int:
                     continue
                 notify(
                     users=users,
-                    message=(f"「{ds.title}」は{ds.get_frequency_display()}更新の予定ですが、"
-                             f"更新予定日（{row.due:%Y年%m月%d日}）を{row.overdue_days}日過ぎています。"),  # fmt: skip
+                    message=(
+                        f"「{ds.title}」は{ds.get_frequency_display()}更新の予定ですが、"
+                        f"更新予定日（{row.due:%Y年%m月%d日}）を{row.overdue_days}日過ぎています。"
+                    ),
                     link=reverse("catalog:detail", args=[ds.slug]),
                 )
         except IntegrityError:  # sent by another runner meanwhile

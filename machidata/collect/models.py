@@ -26,9 +26,7 @@ class Campaign(models.Model):
 
     title = models.CharField("照会の名前", max_length=200)
     table = models.ForeignKey(Table, verbose_name="集める表", on_delete=models.PROTECT, related_name="+")
-    unit = models.ForeignKey(
-        Unit, verbose_name="照会する課", on_delete=models.PROTECT, related_name="+"
-    )
+    unit = models.ForeignKey(Unit, verbose_name="照会する課", on_delete=models.PROTECT, related_name="+")
     instructions = models.TextField("記入のお願い", blank=True)
     deadline = models.DateField("締切日")
     status = models.CharField(

@@ -106,4 +106,6 @@ def campaign_progress(*, campaign: Campaign) -> Progress:
     answered = counts.get(RecipientStatus.ANSWERED, 0)
     needs_fix = counts.get(RecipientStatus.NEEDS_FIX, 0)
     waiting = counts.get(RecipientStatus.WAITING, 0)
-    return Progress(total=answered + needs_fix + waiting, answered=answered, needs_fix=needs_fix, waiting=waiting)
+    return Progress(
+        total=answered + needs_fix + waiting, answered=answered, needs_fix=needs_fix, waiting=waiting
+    )

@@ -21,7 +21,6 @@ import datetime as dt
 import logging
 import uuid
 from collections.abc import Sequence
-from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
@@ -58,8 +57,13 @@ MAX_RECIPIENTS: Final = 500
 MAX_RETURN_ROWS: Final = 50_000  # a return is a few hundred rows; bigger files go through ingestion
 MAX_FORM_ROWS: Final = 20
 REMIND_DAYS_BEFORE: Final = 3  # the 締切前 notice goes out this many days before the deadline
-RECIPIENT_UNIT_KINDS: Final = (UnitKind.DIVISION, UnitKind.WARD_OFFICE, UnitKind.SECTION,
-                               UnitKind.DEPARTMENT, UnitKind.BUREAU)  # fmt: skip
+RECIPIENT_UNIT_KINDS: Final = (
+    UnitKind.DIVISION,
+    UnitKind.WARD_OFFICE,
+    UnitKind.SECTION,
+    UnitKind.DEPARTMENT,
+    UnitKind.BUREAU,
+)
 
 
 # ---- the template's columns -------------------------------------------------------------------
@@ -95,9 +99,10 @@ def template_columns(table: Table) -> list[dict[str, Any]]:
                 "minimum": c.minimum,
                 "maximum": c.maximum,
                 "unit": f.unit or "",
-                "description": f.description or f.title if f.title != header else f.description,
-                "true_value": (f.true_values or [None])[0],
-                "false_value": (f.false_values or [None])[0],
+                # The field's title is the column's wording when it differs from the header.
+                "description": f.description or (f.title if f.title != header else ""),
+                "true_value": f.true_values[0] if f.true_values else None,
+                "false_value": f.false_values[0] if f.false_values else None,
             }
         )
     if not columns:
@@ -115,7 +120,9 @@ def _clean_facilities(facilities: Sequence[str]) -> list[str]:
         if not name:
             continue
         if len(name) > 200:
-            raise InvalidInput("回答先の名前は200文字以内にしてください。", details={"facilities": [name[:40]]})
+            raise InvalidInput(
+                "回答先の名前は200文字以内にしてください。", details={"facilities": [name[:40]]}
+            )
         if name in SYSTEM_COLUMNS:
             raise InvalidInput(f"「{name}」は回答先の名前に使えません。", details={"facilities": [name]})
         names.append(name)
@@ -184,8 +191,11 @@ def campaign_create(
             actor=actor,
             action="collect.campaign_create",
             obj=campaign,
-            changes={"table": f"{dataset.slug}/{table.name}", "deadline": deadline.isoformat(),
-                     "recipients": everyone},  # fmt: skip
+            changes={
+                "table": f"{dataset.slug}/{table.name}",
+                "deadline": deadline.isoformat(),
+                "recipients": everyone,
+            },
         )
         recipient_users = _members(*(u.pk for u in units))
         notify(
@@ -236,7 +246,9 @@ def _check_can_submit(actor: Actor, recipient: Recipient) -> None:
     if not selectors.may_answer(actor, recipient):
         raise PermissionDenied("この回答先として提出する権限がありません。")
     if recipient.campaign.status != CampaignStatus.OPEN:
-        raise Conflict("この照会は締め切られたため、回答を受け付けていません。照会した課にお問い合わせください。")
+        raise Conflict(
+            "この照会は締め切られたため、回答を受け付けていません。照会した課にお問い合わせください。"
+        )
 
 
 def return_submit_file(*, actor: Actor, recipient: Recipient, upload: Any, source_name: str) -> Submission:
@@ -251,7 +263,9 @@ def return_submit_file(*, actor: Actor, recipient: Recipient, upload: Any, sourc
         try:
             identity = read_identity(path)
             if identity.campaign_id != campaign.pk:
-                other = Campaign.objects.filter(pk=identity.campaign_id).values_list("title", flat=True).first()
+                other = (
+                    Campaign.objects.filter(pk=identity.campaign_id).values_list("title", flat=True).first()
+                )
                 raise InvalidInput(
                     f"このファイルは別の照会（{'「' + other + '」' if other else '番号 ' + str(identity.campaign_id)}）"
                     f"の様式です。照会「{campaign.title}」の様式をダウンロードして入力してください。"
@@ -288,13 +302,23 @@ def return_submit_rows(*, actor: Actor, recipient: Recipient, rows: Sequence[dic
         raise InvalidInput("様式にない列が指定されました: " + "、".join(unknown), details={"rows": unknown})
     kept = [r for r in rows if any(str(r.get(h) or "").strip() for h in headers)]
     if len(kept) > MAX_FORM_ROWS:
-        raise InvalidInput(f"画面からの入力は{MAX_FORM_ROWS}行までです。それより多い場合は様式で提出してください。")
+        raise InvalidInput(
+            f"画面からの入力は{MAX_FORM_ROWS}行までです。それより多い場合は様式で提出してください。"
+        )
     if not kept:
-        return _reject(actor=actor, recipient=recipient, source_name="画面から入力",
-                       message="入力された行がありません。1行以上入力してください。")  # fmt: skip
-    data = {h: [(str(r.get(h)).strip() or None) if r.get(h) is not None else None for r in kept] for h in headers}
+        return _reject(
+            actor=actor,
+            recipient=recipient,
+            source_name="画面から入力",
+            message="入力された行がありません。1行以上入力してください。",
+        )
+    data = {
+        h: [(str(r.get(h)).strip() or None) if r.get(h) is not None else None for r in kept] for h in headers
+    }
     table = pa.table({h: pa.array(v, pa.string()) for h, v in data.items()})
-    return _accept_or_reject(actor=actor, recipient=recipient, raw=table, first_row=1, source_name="画面から入力")
+    return _accept_or_reject(
+        actor=actor, recipient=recipient, raw=table, first_row=1, source_name="画面から入力"
+    )
 
 
 def _collect_schema(table: Table) -> Any:
@@ -304,18 +328,35 @@ def _collect_schema(table: Table) -> Any:
     schema = TableSchema.from_dict(table.schema)
     names = set(schema.names)
     if SENDER_COLUMN not in names:
-        schema.fields.append(Field(name=SENDER_COLUMN, type="string", title=SENDER_COLUMN,
-                                   description="照会でこの行を回答した課・施設"))  # fmt: skip
+        schema.fields.append(
+            Field(
+                name=SENDER_COLUMN,
+                type="string",
+                title=SENDER_COLUMN,
+                description="照会でこの行を回答した課・施設",
+            )
+        )
     if CAMPAIGN_COLUMN not in names:
-        schema.fields.append(Field(name=CAMPAIGN_COLUMN, type="integer", title=CAMPAIGN_COLUMN,
-                                   description="この行を集めた照会の番号"))  # fmt: skip
+        schema.fields.append(
+            Field(
+                name=CAMPAIGN_COLUMN,
+                type="integer",
+                title=CAMPAIGN_COLUMN,
+                description="この行を集めた照会の番号",
+            )
+        )
     for f in schema.fields:
         f.source = f.source_column
     return schema
 
 
 def _reject(
-    *, actor: Actor, recipient: Recipient, source_name: str, message: str, report: dict[str, Any] | None = None
+    *,
+    actor: Actor,
+    recipient: Recipient,
+    source_name: str,
+    message: str,
+    report: dict[str, Any] | None = None,
 ) -> Submission:
     with transaction.atomic():
         submission = Submission.objects.create(
@@ -333,7 +374,11 @@ def _reject(
             actor=actor,
             action="collect.return_reject",
             obj=submission,
-            changes={"campaign": recipient.campaign_id, "recipient": recipient.name, "message": message[:500]},
+            changes={
+                "campaign": recipient.campaign_id,
+                "recipient": recipient.name,
+                "message": message[:500],
+            },
         )
     return submission
 
@@ -346,11 +391,19 @@ def _accept_or_reject(
     campaign = recipient.campaign
     n = raw.num_rows if raw is not None else 0
     if raw is None or n == 0:
-        return _reject(actor=actor, recipient=recipient, source_name=source_name,
-                       message=f"「{DATA_SHEET}」シートに回答の行がありません。2行目から入力してください。")  # fmt: skip
+        return _reject(
+            actor=actor,
+            recipient=recipient,
+            source_name=source_name,
+            message=f"「{DATA_SHEET}」シートに回答の行がありません。2行目から入力してください。",
+        )
     if n > MAX_RETURN_ROWS:
-        return _reject(actor=actor, recipient=recipient, source_name=source_name,
-                       message=f"回答は{MAX_RETURN_ROWS:,}行までです（{n:,}行ありました）。")  # fmt: skip
+        return _reject(
+            actor=actor,
+            recipient=recipient,
+            source_name=source_name,
+            message=f"回答は{MAX_RETURN_ROWS:,}行までです（{n:,}行ありました）。",
+        )
     table = Table.objects.select_related("dataset", "current_version").get(pk=campaign.table_id)
     schema = _collect_schema(table)
     batch = raw.combine_chunks().to_batches()[0] if n else None
@@ -371,12 +424,27 @@ def _accept_or_reject(
             report=report.to_dict(),
         )
     try:
-        version, replaced = _write(table=table, schema=schema, batch=result.with_raw(), actor=actor,
-                                   recipient=recipient, source_name=source_name, report=report)  # fmt: skip
+        version, replaced = _write(
+            table=table,
+            schema=schema,
+            batch=result.with_raw(),
+            actor=actor,
+            recipient=recipient,
+            source_name=source_name,
+            report=report,
+        )
     except InvalidInput as exc:
         return _reject(actor=actor, recipient=recipient, source_name=source_name, message=exc.message)
-    return _record_accept(actor=actor, recipient=recipient, table=table, schema=schema, version=version,
-                          rows=n, replaced=replaced, source_name=source_name)  # fmt: skip
+    return _record_accept(
+        actor=actor,
+        recipient=recipient,
+        table=table,
+        schema=schema,
+        version=version,
+        rows=n,
+        replaced=replaced,
+        source_name=source_name,
+    )
 
 
 def _conform(old: pa.Table, target: pa.Schema) -> pa.Table:
@@ -396,9 +464,15 @@ def _conform(old: pa.Table, target: pa.Schema) -> pa.Table:
 
 
 def _write(
-    *, table: Table, schema: Any, batch: pa.RecordBatch, actor: Actor, recipient: Recipient, source_name: str,
+    *,
+    table: Table,
+    schema: Any,
+    batch: pa.RecordBatch,
+    actor: Actor,
+    recipient: Recipient,
+    source_name: str,
     report: Any,
-) -> tuple[TableVersion, int]:  # fmt: skip
+) -> tuple[TableVersion, int]:
     """One new version with the return's rows: append when possible, else the union (replacing earlier rows)."""
     import pyarrow.dataset as pads
 
@@ -419,8 +493,10 @@ def _write(
         "actor_user_id": actor.user_id,
         "source_name": source_name[:300],
         "note": f"照会「{campaign.title}」: {recipient.name}の回答",
-        "reports": {"validation": report.to_dict(),
-                    "collect": {"campaign": campaign.pk, "recipient": recipient.name}},  # fmt: skip
+        "reports": {
+            "validation": report.to_dict(),
+            "collect": {"campaign": campaign.pk, "recipient": recipient.name},
+        },
     }
     new = pa.Table.from_batches([batch]).select(target.names).cast(target)
     if current is not None and had_columns and not again:
@@ -459,9 +535,16 @@ def _write(
 
 
 def _record_accept(
-    *, actor: Actor, recipient: Recipient, table: Table, schema: Any, version: TableVersion, rows: int,
-    replaced: int, source_name: str,
-) -> Submission:  # fmt: skip
+    *,
+    actor: Actor,
+    recipient: Recipient,
+    table: Table,
+    schema: Any,
+    version: TableVersion,
+    rows: int,
+    replaced: int,
+    source_name: str,
+) -> Submission:
     campaign = recipient.campaign
     with transaction.atomic():
         stored = Table.objects.select_for_update().get(pk=table.pk)
@@ -477,20 +560,29 @@ def _record_accept(
             source_name=source_name[:300],
             rows=rows,
             replaced_rows=replaced,
-            message=(f"{rows:,}行を受け付けました（表の第{version.number}版）。"
-                     + (f"前回の回答{replaced:,}行と置き換えました。" if replaced else "")),  # fmt: skip
+            message=(
+                f"{rows:,}行を受け付けました（表の第{version.number}版）。"
+                + (f"前回の回答{replaced:,}行と置き換えました。" if replaced else "")
+            ),
             version=version,
             submitted_by_id=actor.user_id,
         )
         now = timezone.now()
-        Recipient.objects.filter(pk=recipient.pk).update(status=RecipientStatus.ANSWERED, rows=rows, answered_at=now)
+        Recipient.objects.filter(pk=recipient.pk).update(
+            status=RecipientStatus.ANSWERED, rows=rows, answered_at=now
+        )
         recipient.status, recipient.rows, recipient.answered_at = RecipientStatus.ANSWERED, rows, now
         audit_record(
             actor=actor,
             action="collect.return_accept",
             obj=submission,
-            changes={"campaign": campaign.pk, "recipient": recipient.name, "rows": rows,
-                     "replaced_rows": replaced, "version": version.number},  # fmt: skip
+            changes={
+                "campaign": campaign.pk,
+                "recipient": recipient.name,
+                "rows": rows,
+                "replaced_rows": replaced,
+                "version": version.number,
+            },
         )
         notify(
             users=[campaign.created_by_id] if campaign.created_by_id else [],
@@ -540,14 +632,18 @@ def reminders_send(*, today: dt.date | None = None) -> int:
         fix = "（前回の提出に直すところがあります）" if recipient.status == RecipientStatus.NEEDS_FIX else ""
         if recipient.unit_id is not None:
             users = _members(recipient.unit_id)
-            text = (f"照会「{campaign.title}」の締切は{campaign.deadline:%m月%d日}です。まだ回答がありません{fix}。"
-                    if kind == ReminderKind.BEFORE else
-                    f"照会「{campaign.title}」の締切（{campaign.deadline:%m月%d日}）を過ぎました。至急回答してください{fix}。")  # fmt: skip
+            text = (
+                f"照会「{campaign.title}」の締切は{campaign.deadline:%m月%d日}です。まだ回答がありません{fix}。"
+                if kind == ReminderKind.BEFORE
+                else f"照会「{campaign.title}」の締切（{campaign.deadline:%m月%d日}）を過ぎました。至急回答してください{fix}。"
+            )
         else:
             users = [campaign.created_by_id] if campaign.created_by_id else []
             users += [u for u in _members(campaign.unit_id) if u not in users] if not users else []
-            text = (f"照会「{campaign.title}」: {recipient.name}からまだ回答がありません{fix}"
-                    f"（締切 {campaign.deadline:%m月%d日}）。")  # fmt: skip
+            text = (
+                f"照会「{campaign.title}」: {recipient.name}からまだ回答がありません{fix}"
+                f"（締切 {campaign.deadline:%m月%d日}）。"
+            )
         try:
             with transaction.atomic():
                 _, created = Reminder.objects.get_or_create(recipient=recipient, kind=kind)

@@ -48,8 +48,12 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "collect/campaign_list.html",
-        {"page_obj": page, "campaigns": page.object_list, "can_start": _editable_tables(actor).exists(),
-         "query_without_page": ""},  # fmt: skip
+        {
+            "page_obj": page,
+            "campaigns": page.object_list,
+            "can_start": _editable_tables(actor).exists(),
+            "query_without_page": "",
+        },
     )
 
 
@@ -83,10 +87,15 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
             if not placed:
                 form.add_error(None, exc.message)
         else:
-            messages.success(request, "照会を始めました。回答先ごとの様式をダウンロードして送るか、回答先にこのページを案内してください。")
+            messages.success(
+                request,
+                "照会を始めました。回答先ごとの様式をダウンロードして送るか、回答先にこのページを案内してください。",
+            )
             return redirect("collect:detail", pk=campaign.pk)
     status = 400 if request.method == "POST" else 200
-    return render(request, "collect/campaign_form.html", {"form": form, "has_tables": tables.exists()}, status=status)
+    return render(
+        request, "collect/campaign_form.html", {"form": form, "has_tables": tables.exists()}, status=status
+    )
 
 
 @require_GET
@@ -134,8 +143,15 @@ def _recipient(request: HttpRequest, pk: int, rid: int) -> tuple[Actor, Campaign
     return actor, campaign, selectors.recipient_get(actor=actor, campaign=campaign, pk=rid)
 
 
-def _recipient_page(request: HttpRequest, campaign: Campaign, recipient: Recipient, actor: Actor,
-                    *, form: ReturnUploadForm | None = None, status: int = 200) -> HttpResponse:  # fmt: skip
+def _recipient_page(
+    request: HttpRequest,
+    campaign: Campaign,
+    recipient: Recipient,
+    actor: Actor,
+    *,
+    form: ReturnUploadForm | None = None,
+    status: int = 200,
+) -> HttpResponse:
     submissions = selectors.submissions_for(actor=actor, recipient=recipient)
     page = Paginator(submissions, 10).get_page(request.GET.get("page"))
     return render(
@@ -172,7 +188,9 @@ def recipient_template(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     """The recipient's Excel template."""
     actor, _, recipient = _recipient(request, pk, rid)
     name, data = services.recipient_template(actor=actor, recipient=recipient)
-    response = HttpResponse(data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet")
+    response = HttpResponse(
+        data, content_type="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    )
     response["Content-Disposition"] = f"attachment; filename*=UTF-8''{quote(name)}"
     return response
 
@@ -181,7 +199,9 @@ def _after_submit(request: HttpRequest, submission: Any, pk: int, rid: int) -> H
     if submission.status == SubmissionStatus.ACCEPTED:
         messages.success(request, submission.message)
     else:
-        messages.error(request, "受け付けられませんでした。下の「直すところ」を確認して、提出し直してください。")
+        messages.error(
+            request, "受け付けられませんでした。下の「直すところ」を確認して、提出し直してください。"
+        )
     return redirect("collect:recipient", pk=pk, rid=rid)
 
 
@@ -194,7 +214,9 @@ def recipient_upload(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     if not form.is_valid():
         return _recipient_page(request, campaign, recipient, actor, form=form, status=400)
     upload = form.cleaned_data["file"]
-    submission = services.return_submit_file(actor=actor, recipient=recipient, upload=upload, source_name=upload.name)
+    submission = services.return_submit_file(
+        actor=actor, recipient=recipient, upload=upload, source_name=upload.name
+    )
     return _after_submit(request, submission, pk, rid)
 
 
@@ -215,7 +237,9 @@ def recipient_rows(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
 def freshness_list(request: HttpRequest) -> HttpResponse:
     """Overdue datasets: the actor's 課's; every 課's for 管理 (データ戦略課)."""
     actor = _actor(request)
-    page = Paginator(overdue_list(actor=actor), settings.MACHIDATA_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(overdue_list(actor=actor), settings.MACHIDATA_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "collect/freshness.html",

@@ -38,9 +38,18 @@ CHOICES_SHEET: Final = "選択肢"
 MAX_ROWS: Final = 1000  # data rows prepared (unlocked, validated) below the header
 _SALT: Final = "machidata.collect.template"
 _INLINE_LIST_MAX: Final = 250  # Excel refuses an inline list formula longer than 255 characters
-TYPE_LABELS: Final = {"string": "文字", "integer": "整数", "number": "数値", "boolean": "はい/いいえ",
-                      "date": "日付", "datetime": "日時", "time": "時刻", "year": "西暦年",
-                      "yearmonth": "年月", "geojson": "GeoJSON"}  # fmt: skip
+TYPE_LABELS: Final = {
+    "string": "文字",
+    "integer": "整数",
+    "number": "数値",
+    "boolean": "はい/いいえ",
+    "date": "日付",
+    "datetime": "日時",
+    "time": "時刻",
+    "year": "西暦年",
+    "yearmonth": "年月",
+    "geojson": "GeoJSON",
+}
 
 
 @dataclass(frozen=True)
@@ -100,7 +109,9 @@ def _validation(ws: Any, wb: Workbook, col: dict[str, Any], letter: str) -> Data
         kind = "decimal" if ftype == "number" else "whole"
         lo = -(10**12) if lo is None else lo
         hi = 10**12 if hi is None else hi
-        dv = DataValidation(type=kind, operator="between", formula1=str(lo), formula2=str(hi), allow_blank=True)
+        dv = DataValidation(
+            type=kind, operator="between", formula1=str(lo), formula2=str(hi), allow_blank=True
+        )
         what = "整数" if kind == "whole" else "数値"
         dv.error = f"{what}を入力してください" + (
             f"（{col.get('minimum')}〜{col.get('maximum')}）。"
@@ -109,9 +120,12 @@ def _validation(ws: Any, wb: Workbook, col: dict[str, Any], letter: str) -> Data
         )
     elif ftype in {"date", "datetime"}:
         dv = DataValidation(
-            type="date", operator="between", formula1="DATE(1900,1,1)", formula2="DATE(2200,12,31)",
+            type="date",
+            operator="between",
+            formula1="DATE(1900,1,1)",
+            formula2="DATE(2200,12,31)",
             allow_blank=True,
-        )  # fmt: skip
+        )
         dv.error = "日付を入力してください（例: 2025/4/1）。"
     if dv is None:
         return None
@@ -135,14 +149,45 @@ def build_template(
 ) -> bytes:
     """The .xlsx bytes of one recipient's template."""
     wb = Workbook()
+    _data_sheet(wb, columns)
+    lines: list[tuple[str, str]] = [
+        ("照会", title),
+        ("照会番号", str(campaign_id)),
+        ("回答先", recipient),
+        ("締切日", f"{deadline:%Y年%m月%d日}"),
+        ("照会した課", owner),
+        ("記入のお願い", instructions or "（特記事項なし）"),
+        (
+            "記入のしかた",
+            f"「{DATA_SHEET}」シートの2行目から、1行に1件ずつ入力してください。1行目（見出し）は変えないでください。"
+            "入力したら、このファイルのまま まちデータの照会のページから提出してください。",
+        ),
+    ]
+    _help_sheet(wb, lines, columns)
+    meta = wb.create_sheet(META_SHEET)
+    meta["A1"], meta["B1"] = "campaign", campaign_id
+    meta["A2"], meta["B2"] = "recipient", recipient_id
+    meta["A3"], meta["B3"] = "signature", sign_identity(campaign_id, recipient_id)
+    meta.sheet_state = "veryHidden"
+    meta.protection.sheet = True
+    wb.active = wb.sheetnames.index(DATA_SHEET)
+    out = io.BytesIO()
+    wb.save(out)
+    return out.getvalue()
+
+
+_HEAD_FONT: Final = Font(bold=True)
+
+
+def _data_sheet(wb: Workbook, columns: Sequence[dict[str, Any]]) -> None:
+    """The 回答 sheet: locked header with a note per column, unlocked validated data rows, sheet protected."""
     ws = wb.active
     assert ws is not None
     ws.title = DATA_SHEET
-    head_font = Font(bold=True)
     head_fill = PatternFill("solid", fgColor="DDEBF7")
     for i, col in enumerate(columns, start=1):
         cell = ws.cell(row=1, column=i, value=col["header"])
-        cell.font = head_font
+        cell.font = _HEAD_FONT
         cell.fill = head_fill
         cell.protection = Protection(locked=True)
         cell.alignment = Alignment(wrap_text=True, vertical="top")
@@ -163,48 +208,28 @@ def build_template(
         _validation(ws, wb, col, letter)
     ws.freeze_panes = "A2"
     ws.protection.sheet = True
-    ws.protection.formatColumns = False  # widths may be changed; the header may not
-    ws.protection.insertRows = True
+    # In Excel's terms these flags *lock* an action: column widths may be changed, data rows deleted
+    # (a row holding a locked header cell cannot be), rows inserted only where Excel allows.
+    ws.protection.formatColumns = False
     ws.protection.deleteRows = False
 
+
+def _help_sheet(wb: Workbook, lines: list[tuple[str, str]], columns: Sequence[dict[str, Any]]) -> None:
+    """The 説明 sheet, first in the workbook: the campaign and one line per column."""
     info = wb.create_sheet(HELP_SHEET, 0)
-    lines: list[tuple[str, str]] = [
-        ("照会", title),
-        ("照会番号", str(campaign_id)),
-        ("回答先", recipient),
-        ("締切日", f"{deadline:%Y年%m月%d日}"),
-        ("照会した課", owner),
-        ("記入のお願い", instructions or "（特記事項なし）"),
-        ("記入のしかた",
-         f"「{DATA_SHEET}」シートの2行目から、1行に1件ずつ入力してください。1行目（見出し）は変えないでください。"
-         "入力したら、このファイルのまま まちデータの照会のページから提出してください。"),  # fmt: skip
-    ]
     for r, (k, v) in enumerate(lines, start=1):
-        info.cell(row=r, column=1, value=k).font = head_font
+        info.cell(row=r, column=1, value=k).font = _HEAD_FONT
         info.cell(row=r, column=2, value=v).alignment = Alignment(wrap_text=True, vertical="top")
     start = len(lines) + 2
     for c, h in enumerate(("項目", "型", "入力のきまり", "説明"), start=1):
-        info.cell(row=start, column=c, value=h).font = head_font
+        info.cell(row=start, column=c, value=h).font = _HEAD_FONT
     for r, col in enumerate(columns, start=start + 1):
         info.cell(row=r, column=1, value=col["header"])
         info.cell(row=r, column=2, value=TYPE_LABELS.get(col.get("type", "string"), "文字"))
         info.cell(row=r, column=3, value=_constraint_text(col))
         info.cell(row=r, column=4, value=col.get("description", ""))
-    info.column_dimensions["A"].width = 18
-    info.column_dimensions["B"].width = 60
-    info.column_dimensions["C"].width = 30
-    info.column_dimensions["D"].width = 40
-
-    meta = wb.create_sheet(META_SHEET)
-    meta["A1"], meta["B1"] = "campaign", campaign_id
-    meta["A2"], meta["B2"] = "recipient", recipient_id
-    meta["A3"], meta["B3"] = "signature", sign_identity(campaign_id, recipient_id)
-    meta.sheet_state = "veryHidden"
-    meta.protection.sheet = True
-    wb.active = wb.sheetnames.index(DATA_SHEET)
-    out = io.BytesIO()
-    wb.save(out)
-    return out.getvalue()
+    for letter, width in (("A", 18), ("B", 60), ("C", 30), ("D", 40)):
+        info.column_dimensions[letter].width = width
 
 
 def read_identity(path: Path) -> TemplateIdentity:
@@ -215,14 +240,17 @@ def read_identity(path: Path) -> TemplateIdentity:
     )
     try:
         wb = load_workbook(path, read_only=True, data_only=True)
-    except Exception as exc:  # noqa: BLE001 - any unreadable file gets the same plain answer
+    except Exception as exc:
         raise InvalidInput(
             "ファイルを Excel（.xlsx）として読めません。ダウンロードした様式を Excel で保存して提出してください。"
         ) from exc
     try:
         if META_SHEET not in wb.sheetnames or DATA_SHEET not in wb.sheetnames:
             raise not_ours
-        values = {row[0]: row[1] for row in wb[META_SHEET].iter_rows(min_row=1, max_row=3, max_col=2, values_only=True)}
+        values = {
+            row[0]: row[1]
+            for row in wb[META_SHEET].iter_rows(min_row=1, max_row=3, max_col=2, values_only=True)
+        }
     finally:
         wb.close()
     try:

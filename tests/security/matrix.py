@@ -678,19 +678,35 @@ MATRIX: dict[str, Rule] = {
     "collect:recipient": Rule(
         "GET",
         lambda w: [
-            Probe(url("collect:recipient", o(w, "campaign"), o(w, "campaign_facility")), CAMPAIGN_ASKING, "facility"),
-            Probe(url("collect:recipient", o(w, "campaign"), o(w, "campaign_unit")), CAMPAIGN_VIEWERS, "unit"),
+            Probe(
+                url("collect:recipient", o(w, "campaign"), o(w, "campaign_facility")),
+                CAMPAIGN_ASKING,
+                "facility",
+            ),
+            Probe(
+                url("collect:recipient", o(w, "campaign"), o(w, "campaign_unit")), CAMPAIGN_VIEWERS, "unit"
+            ),
         ],
     ),
     "collect:template": Rule(
         "GET",
         lambda w: [
-            Probe(url("collect:template", o(w, "campaign"), o(w, "campaign_facility")), CAMPAIGN_MANAGERS, "facility"),
-            Probe(url("collect:template", o(w, "campaign"), o(w, "campaign_unit")), CAMPAIGN_MANAGERS | FIRE_MEMBERS, "unit"),
+            Probe(
+                url("collect:template", o(w, "campaign"), o(w, "campaign_facility")),
+                CAMPAIGN_MANAGERS,
+                "facility",
+            ),
+            Probe(
+                url("collect:template", o(w, "campaign"), o(w, "campaign_unit")),
+                CAMPAIGN_MANAGERS | FIRE_MEMBERS,
+                "unit",
+            ),
         ],
     ),
     "collect:upload": fixed(
-        CAMPAIGN_MANAGERS, lambda w: url("collect:upload", o(w, "campaign"), o(w, "campaign_facility")), "POST"
+        CAMPAIGN_MANAGERS,
+        lambda w: url("collect:upload", o(w, "campaign"), o(w, "campaign_facility")),
+        "POST",
     ),
     "collect:rows": fixed(
         CAMPAIGN_MANAGERS, lambda w: url("collect:rows", o(w, "campaign"), o(w, "campaign_facility")), "POST"
@@ -703,8 +719,12 @@ MATRIX: dict[str, Rule] = {
                 "/api/v1/campaigns/",
                 CAMPAIGN_MANAGERS,
                 "internal table",
-                body={"table": f"{w.objects['internal'].slug}/t", "title": "照会", "deadline": "2999-01-01",
-                      "facilities": ["第2合成小学校"]},  # fmt: skip
+                body={
+                    "table": f"{w.objects['internal'].slug}/t",
+                    "title": "照会",
+                    "deadline": "2999-01-01",
+                    "facilities": ["第2合成小学校"],
+                },
             )
         ],
         api=True,

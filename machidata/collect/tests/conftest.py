@@ -17,8 +17,7 @@ import pytest
 from machidata.access.policy import Actor, actor_for
 from machidata.catalog.models import Table
 from machidata.core.testing import Actors, make_dataset
-from machidata.ingest.services import ingest_file
-from machidata.ingest.services import table_get_or_create
+from machidata.ingest.services import ingest_file, table_get_or_create
 
 SAMPLE_CSV = "日付,区分,利用者数,備考\n2025-03-01,午前,5,見本\n2025-03-01,午後,7,\n"
 FACILITIES = [f"第{i}合成小学校" for i in range(1, 11)]

@@ -28,9 +28,13 @@ def _committed(table: Table) -> dt.datetime:
 
 @pytest.mark.parametrize(
     ("day", "months", "expected"),
-    [(dt.date(2025, 1, 31), 1, dt.date(2025, 2, 28)), (dt.date(2024, 1, 31), 1, dt.date(2024, 2, 29)),
-     (dt.date(2025, 11, 15), 3, dt.date(2026, 2, 15)), (dt.date(2025, 4, 1), 12, dt.date(2026, 4, 1))],
-)  # fmt: skip
+    [
+        (dt.date(2025, 1, 31), 1, dt.date(2025, 2, 28)),
+        (dt.date(2024, 1, 31), 1, dt.date(2024, 2, 29)),
+        (dt.date(2025, 11, 15), 3, dt.date(2026, 2, 15)),
+        (dt.date(2025, 4, 1), 12, dt.date(2026, 4, 1)),
+    ],
+)
 def test_add_months(day: dt.date, months: int, expected: dt.date) -> None:
     assert add_months(day, months) == expected
 
@@ -53,7 +57,11 @@ def test_freshness_of_a_monthly_dataset(actors: Actors, visitors: Table) -> None
 def test_dataset_without_versions_counts_from_registration(actors: Actors) -> None:
     ds = make_dataset(actors.org.fire_div, frequency=Frequency.WEEKLY)
     registered = timezone.localdate(ds.created_at)
-    assert freshness(ds, today=registered + dt.timedelta(days=10)) == (None, registered + dt.timedelta(days=7), 3)
+    assert freshness(ds, today=registered + dt.timedelta(days=10)) == (
+        None,
+        registered + dt.timedelta(days=7),
+        3,
+    )
 
 
 def test_overdue_lists_and_notices(actors: Actors, visitors: Table, home: Path) -> None:
@@ -66,7 +74,10 @@ def test_overdue_lists_and_notices(actors: Actors, visitors: Table, home: Path) 
     owner = actor_for(actors.users["owner_editor"])
     admin = actor_for(actors.users["admin"])
     assert [r.dataset.pk for r in overdue_list(actor=owner, today=today)] == [ds.pk]
-    assert [r.dataset.pk for r in overdue_list(actor=admin, today=today)] == [ds.pk, fire_ds.pk]  # most overdue first
+    assert [r.dataset.pk for r in overdue_list(actor=admin, today=today)] == [
+        ds.pk,
+        fire_ds.pk,
+    ]  # most overdue first
     assert overdue_list(actor=actor_for(actors.users["staff"]), today=today)[0].dataset.pk == fire_ds.pk
     start = Notification.objects.count()
     assert freshness_reminders_send(today=today) == 2
@@ -76,5 +87,7 @@ def test_overdue_lists_and_notices(actors: Actors, visitors: Table, home: Path) 
     editors = {actors.users["owner_editor"].pk, actors.users["other_editor"].pk}
     assert {n.recipient_id for n in notices} == editors  # 編集 members of each owning 課
     # A new version moves the due date: the next overdue period is notified again.
-    TableVersion.objects.filter(pk=visitors.current_version_id).update(committed_at=timezone.now() + dt.timedelta(days=20))
+    TableVersion.objects.filter(pk=visitors.current_version_id).update(
+        committed_at=timezone.now() + dt.timedelta(days=20)
+    )
     assert freshness_reminders_send(today=today + dt.timedelta(days=5)) == 1

@@ -2,10 +2,10 @@
 
 from __future__ import annotations
 
-import pytest
-
 import datetime as dt
 from pathlib import Path
+
+import pytest
 
 from machidata.access.models import Membership
 from machidata.catalog.models import Table
@@ -24,10 +24,19 @@ DEADLINE = TODAY + dt.timedelta(days=10)
 def test_reminders_exactly_once_per_kind(actors: Actors, visitors: Table, tmp_path: Path) -> None:
     editor = as_actor(actors, "owner_editor")
     fire = actors.org.fire_div
-    campaign = services.campaign_create(actor=editor, table=visitors, title="照会", deadline=DEADLINE,
-                                        unit_ids=[fire.pk], facilities=["第1合成小学校", "第2合成小学校"], today=TODAY)  # fmt: skip
+    campaign = services.campaign_create(
+        actor=editor,
+        table=visitors,
+        title="照会",
+        deadline=DEADLINE,
+        unit_ids=[fire.pk],
+        facilities=["第1合成小学校", "第2合成小学校"],
+        today=TODAY,
+    )
     answered = Recipient.objects.get(campaign=campaign, name="第2合成小学校")
-    services.return_submit_rows(actor=editor, recipient=answered, rows=[{"日付": "2025-04-01", "区分": "午前", "利用者数": "3"}])
+    services.return_submit_rows(
+        actor=editor, recipient=answered, rows=[{"日付": "2025-04-01", "区分": "午前", "利用者数": "3"}]
+    )
     fire_members = set(Membership.objects.filter(unit=fire).values_list("user_id", flat=True))
     start = Notification.objects.count()
 
@@ -37,21 +46,32 @@ def test_reminders_exactly_once_per_kind(actors: Actors, visitors: Table, tmp_pa
     assert services.reminders_send(today=DEADLINE + dt.timedelta(days=1)) == 2
     assert services.reminders_send(today=DEADLINE + dt.timedelta(days=5)) == 0
     sent = Reminder.objects.filter(recipient__campaign=campaign)
-    assert sorted(sent.values_list("recipient__name", "kind")) == sorted([
-        ("警防課", ReminderKind.BEFORE), ("警防課", ReminderKind.AFTER),
-        ("第1合成小学校", ReminderKind.BEFORE), ("第1合成小学校", ReminderKind.AFTER),
-    ])  # fmt: skip
+    assert sorted(sent.values_list("recipient__name", "kind")) == sorted(
+        [
+            ("警防課", ReminderKind.BEFORE),
+            ("警防課", ReminderKind.AFTER),
+            ("第1合成小学校", ReminderKind.BEFORE),
+            ("第1合成小学校", ReminderKind.AFTER),
+        ]
+    )
     new = Notification.objects.order_by("pk")[start:]
     to_fire = [n for n in new if n.recipient_id in fire_members]
     to_owner = [n for n in new if n.recipient_id == actors.users["owner_editor"].pk]
     assert len(to_fire) == 2 * len(fire_members)
-    assert len(to_owner) == 2 and all("第1合成小学校" in n.message for n in to_owner)
+    assert len(to_owner) == 2
+    assert all("第1合成小学校" in n.message for n in to_owner)
     assert any("締切" in n.message and "過ぎました" in n.message for n in to_fire)
 
 
 def test_closed_campaigns_are_not_reminded(actors: Actors, visitors: Table) -> None:
     editor = as_actor(actors, "owner_editor")
-    campaign = services.campaign_create(actor=editor, table=visitors, title="照会", deadline=DEADLINE,
-                                        facilities=["第1合成小学校"], today=TODAY)  # fmt: skip
+    campaign = services.campaign_create(
+        actor=editor,
+        table=visitors,
+        title="照会",
+        deadline=DEADLINE,
+        facilities=["第1合成小学校"],
+        today=TODAY,
+    )
     services.campaign_close(actor=editor, campaign=campaign)
     assert services.reminders_send(today=DEADLINE + dt.timedelta(days=1)) == 0

@@ -50,9 +50,11 @@ def template_of(actors: Actors, recipient: Recipient) -> bytes:
 
 def submit(actors: Actors, tmp_path: Path, recipient: Recipient, data: bytes, name: str = "r.xlsx") -> object:
     return services.return_submit_file(
-        actor=as_actor(actors, "owner_editor"), recipient=recipient, upload=as_file(tmp_path, data, name),
+        actor=as_actor(actors, "owner_editor"),
+        recipient=recipient,
+        upload=as_file(tmp_path, data, name),
         source_name=name,
-    )  # fmt: skip
+    )
 
 
 def good_rows(n: int, day: int = 1) -> list[list[object]]:
@@ -75,14 +77,25 @@ def test_campaign_to_ten_facilities_end_to_end(actors: Actors, visitors: Table, 
     # One with errors: nothing written, the recipient must fix; the report is ingestion's.
     bad = recipients[8]
     version_before = Table.objects.get(pk=visitors.pk).current_version_id
-    rejected = submit(actors, tmp_path, bad, fill(template_of(actors, bad), [
-        [dt.date(2025, 4, 1), "夜", 3, ""], [dt.date(2025, 4, 1), "午前", -5, ""], [dt.date(2025, 4, 2), "午後", None, ""],
-    ]))  # fmt: skip
+    rejected = submit(
+        actors,
+        tmp_path,
+        bad,
+        fill(
+            template_of(actors, bad),
+            [
+                [dt.date(2025, 4, 1), "夜", 3, ""],
+                [dt.date(2025, 4, 1), "午前", -5, ""],
+                [dt.date(2025, 4, 2), "午後", None, ""],
+            ],
+        ),
+    )
     assert rejected.status == SubmissionStatus.REJECTED  # type: ignore[attr-defined]
     kinds = Counter((i["column"], i["kind"]) for i in rejected.report["issues"])  # type: ignore[attr-defined]
     assert kinds == Counter({("区分", "enum"): 1, ("利用者数", "minimum"): 1, ("利用者数", "required"): 1})
     assert [i["row"] for i in rejected.report["issues"]] == [2, 3, 4]  # type: ignore[attr-defined]
-    assert "選択肢" in rejected.message and "何も書き込んでいません" in rejected.message  # type: ignore[attr-defined]
+    assert "選択肢" in rejected.message  # type: ignore[attr-defined]
+    assert "何も書き込んでいません" in rejected.message  # type: ignore[attr-defined]
     assert Table.objects.get(pk=visitors.pk).current_version_id == version_before
     bad.refresh_from_db()
     assert bad.status == RecipientStatus.NEEDS_FIX
@@ -107,7 +120,9 @@ def test_campaign_to_ten_facilities_end_to_end(actors: Actors, visitors: Table, 
     assert AuditEvent.objects.filter(action="collect.return_reject").count() == 1
 
 
-def test_second_return_replaces_the_recipients_earlier_rows(actors: Actors, visitors: Table, tmp_path: Path) -> None:
+def test_second_return_replaces_the_recipients_earlier_rows(
+    actors: Actors, visitors: Table, tmp_path: Path
+) -> None:
     before = table_rows(visitors).num_rows
     campaign = start(actors, visitors, facilities=FACILITIES[:2])
     first, other = Recipient.objects.filter(campaign=campaign).order_by("pk")
@@ -122,7 +137,9 @@ def test_second_return_replaces_the_recipients_earlier_rows(actors: Actors, visi
     assert mine.column("日付").to_pylist() == [dt.date(2025, 4, 5)]
 
 
-def test_wrong_recipient_and_wrong_campaign_are_refused(actors: Actors, visitors: Table, tmp_path: Path) -> None:
+def test_wrong_recipient_and_wrong_campaign_are_refused(
+    actors: Actors, visitors: Table, tmp_path: Path
+) -> None:
     campaign = start(actors, visitors, facilities=FACILITIES[:2])
     a, b = Recipient.objects.filter(campaign=campaign).order_by("pk")
     wrong = submit(actors, tmp_path, b, fill(template_of(actors, a), good_rows(1)))
@@ -164,10 +181,14 @@ def test_web_form_rows_use_the_same_checks(actors: Actors, visitors: Table) -> N
     campaign = start(actors, visitors, facilities=FACILITIES[:1])
     (r,) = Recipient.objects.filter(campaign=campaign)
     editor = as_actor(actors, "owner_editor")
-    bad = services.return_submit_rows(actor=editor, recipient=r, rows=[{"日付": "R7.4.1", "区分": "午前", "利用者数": "abc"}])
+    bad = services.return_submit_rows(
+        actor=editor, recipient=r, rows=[{"日付": "R7.4.1", "区分": "午前", "利用者数": "abc"}]
+    )
     assert bad.status == SubmissionStatus.REJECTED
     assert bad.report["issues"][0]["column"] == "利用者数"
-    ok = services.return_submit_rows(actor=editor, recipient=r, rows=[{"日付": "令和7年4月1日", "区分": "午前", "利用者数": "１２"}])
+    ok = services.return_submit_rows(
+        actor=editor, recipient=r, rows=[{"日付": "令和7年4月1日", "区分": "午前", "利用者数": "１２"}]
+    )
     assert ok.status == SubmissionStatus.ACCEPTED, ok.message
     rows = table_rows(visitors)
     mine = rows.filter(pc.equal(rows.column(SENDER_COLUMN), r.name))
@@ -181,8 +202,14 @@ def test_only_the_data_owner_starts_and_recipients_answer_for_themselves(
     actors: Actors, visitors: Table, tmp_path: Path
 ) -> None:
     with pytest.raises(PermissionDenied):
-        services.campaign_create(actor=as_actor(actors, "owner_viewer"), table=visitors, title="x",
-                                 deadline=TODAY, facilities=["a"], today=TODAY)  # fmt: skip
+        services.campaign_create(
+            actor=as_actor(actors, "owner_viewer"),
+            table=visitors,
+            title="x",
+            deadline=TODAY,
+            facilities=["a"],
+            today=TODAY,
+        )
     fire = actors.org.fire_div
     campaign = start(actors, visitors, facilities=["第1合成小学校"], unit_ids=[fire.pk])
     unit_r = Recipient.objects.get(campaign=campaign, unit=fire)
@@ -191,7 +218,10 @@ def test_only_the_data_owner_starts_and_recipients_answer_for_themselves(
     name, data = services.recipient_template(actor=staff, recipient=unit_r)
     assert name.endswith(".xlsx")
     accepted = services.return_submit_file(
-        actor=staff, recipient=unit_r, upload=as_file(tmp_path, fill(data, good_rows(1))), source_name="r.xlsx"
+        actor=staff,
+        recipient=unit_r,
+        upload=as_file(tmp_path, fill(data, good_rows(1))),
+        source_name="r.xlsx",
     )
     assert accepted.status == SubmissionStatus.ACCEPTED
     with pytest.raises(PermissionDenied):
@@ -201,9 +231,17 @@ def test_only_the_data_owner_starts_and_recipients_answer_for_themselves(
 def test_campaign_input_errors_are_japanese(actors: Actors, visitors: Table) -> None:
     editor = as_actor(actors, "owner_editor")
     with pytest.raises(InvalidInput) as exc:
-        services.campaign_create(actor=editor, table=visitors, title="", deadline=TODAY - dt.timedelta(days=1),
-                                 facilities=["a", "a"], today=TODAY)  # fmt: skip
+        services.campaign_create(
+            actor=editor,
+            table=visitors,
+            title="",
+            deadline=TODAY - dt.timedelta(days=1),
+            facilities=["a", "a"],
+            today=TODAY,
+        )
     assert set(exc.value.details) == {"title", "deadline", "facilities"}
     empty = Table.objects.create(dataset=visitors.dataset, name="empty", title="空", storage_key="k-empty")
     with pytest.raises(InvalidInput, match="項目定義がありません"):
-        services.campaign_create(actor=editor, table=empty, title="x", deadline=TODAY, facilities=["a"], today=TODAY)
+        services.campaign_create(
+            actor=editor, table=empty, title="x", deadline=TODAY, facilities=["a"], today=TODAY
+        )
