@@ -410,8 +410,19 @@ def _accept_or_reject(
     assert batch is not None
     batch = batch.append_column(SENDER_COLUMN, pa.array([recipient.name] * n, pa.string()))
     batch = batch.append_column(CAMPAIGN_COLUMN, pa.array([str(campaign.pk)] * n, pa.string()))
-    result = normalise.normalise_batch(batch, schema, row_offset=first_row)
-    issues = validate.validate_batch(result.batch, schema, row_offset=first_row)
+    try:
+        result = normalise.normalise_batch(batch, schema, row_offset=first_row)
+        issues = validate.validate_batch(result.batch, schema, row_offset=first_row)
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+        # e.g. an enum whose values are not of the column's type: the 項目定義 itself must be fixed
+        logger.exception("validating a return against table %s failed", table.pk)
+        return _reject(
+            actor=actor,
+            recipient=recipient,
+            source_name=source_name,
+            message="表の項目定義（選択肢や範囲）と列の型が合わないため、回答を確認できませんでした。"
+            f"{campaign.unit.name}（照会した課）にお問い合わせください。",
+        )
     report = validate.ValidationReport(limit=200)
     report.add(result.issues + issues, extra_counts=result.failures)
     report.rows_checked = n

@@ -245,3 +245,22 @@ def test_campaign_input_errors_are_japanese(actors: Actors, visitors: Table) -> 
         services.campaign_create(
             actor=editor, table=empty, title="x", deadline=TODAY, facilities=["a"], today=TODAY
         )
+
+
+def test_a_schema_that_cannot_check_values_is_refused_plainly(actors: Actors, visitors: Table) -> None:
+    campaign = start(actors, visitors, facilities=FACILITIES[:1])
+    (r,) = Recipient.objects.filter(campaign=campaign)
+    schema = dict(visitors.schema)
+    for f in schema["fields"]:
+        if f["name"] == "利用者数":
+            f["constraints"] = {"enum": ["たくさん"]}  # text choices on a number column
+    Table.objects.filter(pk=visitors.pk).update(schema=schema)
+    version = Table.objects.get(pk=visitors.pk).current_version_id
+    result = services.return_submit_rows(
+        actor=as_actor(actors, "owner_editor"),
+        recipient=r,
+        rows=[{"日付": "2025-04-01", "区分": "午前", "利用者数": "3"}],
+    )
+    assert result.status == SubmissionStatus.REJECTED
+    assert "項目定義" in result.message
+    assert Table.objects.get(pk=visitors.pk).current_version_id == version
