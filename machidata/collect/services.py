@@ -383,58 +383,63 @@ def _reject(
     return submission
 
 
-def _accept_or_reject(
-    *, actor: Actor, recipient: Recipient, raw: pa.Table | None, first_row: int, source_name: str
-) -> Submission:
+class _Refused(Exception):  # noqa: N818 - internal signal carried to one place that records it
+    """A return that cannot be taken: the Japanese message and, for value problems, ingestion's report."""
+
+    def __init__(self, message: str, report: dict[str, Any] | None = None) -> None:
+        super().__init__(message)
+        self.message = message
+        self.report = report
+
+
+def _checked(
+    *, campaign: Campaign, table: Table, schema: Any, raw: pa.Table | None, first_row: int, sender: str
+) -> tuple[Any, Any]:
+    """Normalise and validate a return's text rows against the table's 項目定義: (NormaliseResult, report)."""
     from machidata.ingest import normalise, validate
 
-    campaign = recipient.campaign
     n = raw.num_rows if raw is not None else 0
     if raw is None or n == 0:
-        return _reject(
-            actor=actor,
-            recipient=recipient,
-            source_name=source_name,
-            message=f"「{DATA_SHEET}」シートに回答の行がありません。2行目から入力してください。",
-        )
+        raise _Refused(f"「{DATA_SHEET}」シートに回答の行がありません。2行目から入力してください。")
     if n > MAX_RETURN_ROWS:
-        return _reject(
-            actor=actor,
-            recipient=recipient,
-            source_name=source_name,
-            message=f"回答は{MAX_RETURN_ROWS:,}行までです（{n:,}行ありました）。",
-        )
-    table = Table.objects.select_related("dataset", "current_version").get(pk=campaign.table_id)
-    schema = _collect_schema(table)
-    batch = raw.combine_chunks().to_batches()[0] if n else None
-    assert batch is not None
-    batch = batch.append_column(SENDER_COLUMN, pa.array([recipient.name] * n, pa.string()))
+        raise _Refused(f"回答は{MAX_RETURN_ROWS:,}行までです（{n:,}行ありました）。")
+    ask = f"{campaign.unit.name}（照会した課）にお問い合わせください。"
+    if {f.source_column for f in schema.fields if f.name not in SYSTEM_COLUMNS} != set(raw.column_names):
+        # The table was replaced by one of another shape after the campaign started.
+        raise _Refused("照会を始めたあとで表の列が変わったため、この様式の回答を表に加えられません。" + ask)
+    batch = raw.combine_chunks().to_batches()[0]
+    batch = batch.append_column(SENDER_COLUMN, pa.array([sender] * n, pa.string()))
     batch = batch.append_column(CAMPAIGN_COLUMN, pa.array([str(campaign.pk)] * n, pa.string()))
     try:
         result = normalise.normalise_batch(batch, schema, row_offset=first_row)
         issues = validate.validate_batch(result.batch, schema, row_offset=first_row)
-    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError):
+    except (pa.ArrowInvalid, pa.ArrowNotImplementedError, pa.ArrowTypeError) as exc:
         # e.g. an enum whose values are not of the column's type: the 項目定義 itself must be fixed
         logger.exception("validating a return against table %s failed", table.pk)
-        return _reject(
-            actor=actor,
-            recipient=recipient,
-            source_name=source_name,
-            message="表の項目定義（選択肢や範囲）と列の型が合わないため、回答を確認できませんでした。"
-            f"{campaign.unit.name}（照会した課）にお問い合わせください。",
-        )
+        raise _Refused(
+            "表の項目定義（選択肢や範囲）と列の型が合わないため、回答を確認できませんでした。" + ask
+        ) from exc
     report = validate.ValidationReport(limit=200)
     report.add(result.issues + issues, extra_counts=result.failures)
     report.rows_checked = n
     if not report.ok:
-        return _reject(
-            actor=actor,
-            recipient=recipient,
-            source_name=source_name,
-            message=f"{report.summary_ja()}。受け付けていません（表には何も書き込んでいません）。直して提出し直してください。",
-            report=report.to_dict(),
+        raise _Refused(
+            f"{report.summary_ja()}。受け付けていません（表には何も書き込んでいません）。直して提出し直してください。",
+            report.to_dict(),
         )
+    return result, report
+
+
+def _accept_or_reject(
+    *, actor: Actor, recipient: Recipient, raw: pa.Table | None, first_row: int, source_name: str
+) -> Submission:
+    campaign = recipient.campaign
+    table = Table.objects.select_related("dataset", "current_version").get(pk=campaign.table_id)
+    schema = _collect_schema(table)
     try:
+        result, report = _checked(
+            campaign=campaign, table=table, schema=schema, raw=raw, first_row=first_row, sender=recipient.name
+        )
         version, replaced = _write(
             table=table,
             schema=schema,
@@ -444,15 +449,20 @@ def _accept_or_reject(
             source_name=source_name,
             report=report,
         )
-    except InvalidInput as exc:
+    except _Refused as exc:
+        return _reject(
+            actor=actor, recipient=recipient, source_name=source_name, message=exc.message, report=exc.report
+        )
+    except InvalidInput as exc:  # the lake refused the write (nothing was committed)
         return _reject(actor=actor, recipient=recipient, source_name=source_name, message=exc.message)
+    rows = raw.num_rows if raw is not None else 0
     return _record_accept(
         actor=actor,
         recipient=recipient,
         table=table,
         schema=schema,
         version=version,
-        rows=n,
+        rows=rows,
         replaced=replaced,
         source_name=source_name,
     )
@@ -649,8 +659,8 @@ def reminders_send(*, today: dt.date | None = None) -> int:
                 else f"照会「{campaign.title}」の締切（{campaign.deadline:%m月%d日}）を過ぎました。至急回答してください{fix}。"
             )
         else:
-            users = [campaign.created_by_id] if campaign.created_by_id else []
-            users += [u for u in _members(campaign.unit_id) if u not in users] if not users else []
+            # Facilities are not users: their reminder goes to whoever started the campaign (else the 課).
+            users = [campaign.created_by_id] if campaign.created_by_id else _members(campaign.unit_id)
             text = (
                 f"照会「{campaign.title}」: {recipient.name}からまだ回答がありません{fix}"
                 f"（締切 {campaign.deadline:%m月%d日}）。"

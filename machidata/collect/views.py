@@ -118,7 +118,7 @@ def campaign_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "asking": selectors.is_asking_side(actor, campaign),
             "manage": selectors.may_manage(actor, campaign),
             "page_obj": page,
-            "recipients": page.object_list,
+            "recipients": [(r, selectors.may_answer(actor, r)) for r in page.object_list],
             "status": status,
             "statuses": Recipient._meta.get_field("status").choices,
             "query_without_page": f"status={quote(status)}&" if status else "",

@@ -264,3 +264,19 @@ def test_a_schema_that_cannot_check_values_is_refused_plainly(actors: Actors, vi
     assert result.status == SubmissionStatus.REJECTED
     assert "項目定義" in result.message
     assert Table.objects.get(pk=visitors.pk).current_version_id == version
+
+
+def test_a_table_reshaped_after_the_start_refuses_returns(
+    actors: Actors, visitors: Table, tmp_path: Path
+) -> None:
+    campaign = start(actors, visitors, facilities=FACILITIES[:1])
+    (r,) = Recipient.objects.filter(campaign=campaign)
+    template = template_of(actors, r)
+    schema = dict(visitors.schema)
+    schema["fields"] = [
+        f for f in schema["fields"] if f["name"] != "備考"
+    ]  # the owner re-ingested without 備考
+    Table.objects.filter(pk=visitors.pk).update(schema=schema)
+    result = submit(actors, tmp_path, r, fill(template, good_rows(1)))
+    assert result.status == SubmissionStatus.REJECTED  # type: ignore[attr-defined]
+    assert "表の列が変わった" in result.message  # type: ignore[attr-defined]
