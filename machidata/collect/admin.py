@@ -5,7 +5,15 @@ from __future__ import annotations
 from django.contrib import admin
 
 from machidata.catalog.admin import ReadOnlyAdmin
-from machidata.collect.models import Campaign, FreshnessReminder, Recipient, Reminder, Submission
+from machidata.collect.models import (
+    Campaign,
+    FreshnessReminder,
+    ImportedFile,
+    ImportSource,
+    Recipient,
+    Reminder,
+    Submission,
+)
 
 
 @admin.register(Campaign)
@@ -46,3 +54,19 @@ class FreshnessReminderAdmin(ReadOnlyAdmin):
     """Overdue notices sent (one per dataset and due date)."""
 
     list_display = ("dataset", "due", "sent_at")
+
+
+@admin.register(ImportSource)
+class ImportSourceAdmin(ReadOnlyAdmin):
+    """Folder imports: set up on the 定期取り込み page (access checks, audit)."""
+
+    list_display = ("folder", "pattern", "table", "mode", "active", "last_checked_at", "last_error")
+    list_filter = ("active", "mode")
+
+
+@admin.register(ImportedFile)
+class ImportedFileAdmin(ReadOnlyAdmin):
+    """Files seen by folder imports, with their outcome."""
+
+    list_display = ("source", "name", "status", "rows", "created_at")
+    list_filter = ("status",)

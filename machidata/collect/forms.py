@@ -9,6 +9,7 @@ from django.db.models import QuerySet
 
 from machidata.access.models import Unit, UnitKind
 from machidata.catalog.models import Table
+from machidata.collect.models import ImportMode
 
 
 class CampaignForm(forms.Form):
@@ -57,3 +58,21 @@ class ReturnUploadForm(forms.Form):
     """A filled-in template."""
 
     file = forms.FileField(label="記入した様式（.xlsx）")
+
+
+class ImportSourceForm(forms.Form):
+    """Feed a table from a folder under the import root."""
+
+    table = forms.ModelChoiceField(
+        label="取り込む表", queryset=Table.objects.none(), empty_label="表を選んでください"
+    )
+    folder = forms.CharField(
+        label="フォルダ", max_length=500, help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）"
+    )
+    pattern = forms.CharField(label="ファイル名のパターン", max_length=100, initial="*.csv")
+    mode = forms.ChoiceField(label="取り込み方法", choices=ImportMode.choices, initial=ImportMode.APPEND)
+
+    def __init__(self, *args: Any, tables: QuerySet[Table], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["table"].queryset = tables  # type: ignore[attr-defined]
+        self.fields["table"].label_from_instance = lambda t: f"{t.dataset.title} / {t.title}"  # type: ignore[attr-defined]

@@ -19,3 +19,11 @@ def send_freshness_reminders() -> None:
     from machidata.collect.freshness import freshness_reminders_send
 
     freshness_reminders_send()
+
+
+@periodic(crontab(minute="*/15"))
+def scan_import_folders() -> None:
+    """Every 15 minutes: ingest new files of every active folder import (one failing never stops the others)."""
+    from machidata.collect.imports import import_sources_scan_all
+
+    import_sources_scan_all()

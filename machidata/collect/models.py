@@ -165,3 +165,71 @@ class FreshnessReminder(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset} {self.due}"
+
+
+class ImportMode(models.TextChoices):
+    """How a picked-up file becomes a version."""
+
+    APPEND = "append", "追加"
+    REPLACE = "replace", "置き換え"
+
+
+class ImportSource(models.Model):
+    """A folder (under MACHIDATA_IMPORT_ROOT) whose new files are ingested into a table on a schedule."""
+
+    table = models.ForeignKey(Table, verbose_name="取り込む表", on_delete=models.PROTECT, related_name="+")
+    folder = models.CharField(
+        "フォルダ", max_length=500, help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）"
+    )
+    pattern = models.CharField("ファイル名のパターン", max_length=100, default="*.csv")
+    mode = models.CharField(
+        "取り込み方法", max_length=10, choices=ImportMode.choices, default=ImportMode.APPEND
+    )
+    active = models.BooleanField("有効", default=True)
+    last_checked_at = models.DateTimeField("最後に確認した日時", null=True, blank=True)
+    last_error = models.TextField("最後のエラー", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "定期取り込み"
+        verbose_name_plural = "定期取り込み"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.folder}/{self.pattern} → {self.table}"
+
+
+class ImportedFileStatus(models.TextChoices):
+    """The outcome of one picked-up file."""
+
+    INGESTED = "ingested", "取り込み済み"
+    FAILED = "failed", "失敗"
+
+
+class ImportedFile(models.Model):
+    """A file seen in an import folder (by content): ingested as a version, or failed with the reason; never retried unchanged."""
+
+    source = models.ForeignKey(ImportSource, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField("ファイル名", max_length=300)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField("結果", max_length=10, choices=ImportedFileStatus.choices)
+    rows = models.BigIntegerField("行数", null=True, blank=True)
+    version = models.ForeignKey(
+        TableVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField("結果の説明", blank=True)
+    created_at = models.DateTimeField("日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "取り込んだファイル"
+        verbose_name_plural = "取り込んだファイル"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "sha256"], name="collect_imported_file_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_status_display()}）"

@@ -15,9 +15,16 @@ from dataclasses import dataclass
 
 from django.db.models import Count, Q, QuerySet
 
-from machidata.access.policy import Action, Actor, can, restrict
+from machidata.access.policy import Action, Actor, can, restrict, restrict_related
 from machidata.catalog.models import Dataset
-from machidata.collect.models import Campaign, Recipient, RecipientStatus, Submission
+from machidata.collect.models import (
+    Campaign,
+    ImportedFile,
+    ImportSource,
+    Recipient,
+    RecipientStatus,
+    Submission,
+)
 from machidata.core.errors import NotFound
 
 
@@ -109,3 +116,24 @@ def campaign_progress(*, campaign: Campaign) -> Progress:
     return Progress(
         total=answered + needs_fix + waiting, answered=answered, needs_fix=needs_fix, waiting=waiting
     )
+
+
+def import_sources(*, actor: Actor) -> QuerySet[ImportSource]:
+    """Folder imports into tables the actor may edit (管理: all), newest first."""
+    qs = ImportSource.objects.select_related("table__dataset", "created_by")
+    if not actor.is_authenticated:
+        return qs.none()
+    return restrict_related(qs, actor, Action.EDIT, via="table__dataset")
+
+
+def import_source_get(*, actor: Actor, pk: int) -> ImportSource:
+    """One folder import the actor may see, or NotFound."""
+    row = import_sources(actor=actor).filter(pk=pk).first()
+    if row is None:
+        raise NotFound("定期取り込みが見つかりません。")
+    return row
+
+
+def imported_files(*, source: ImportSource) -> QuerySet[ImportedFile]:
+    """The files an import has seen, newest first (the caller fetched ``source`` through :func:`import_source_get`)."""
+    return ImportedFile.objects.filter(source=source).select_related("version")

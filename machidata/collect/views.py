@@ -16,8 +16,9 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machidata.access.policy import Action, Actor, restrict
 from machidata.catalog.models import Dataset, Table
 from machidata.collect import selectors, services
-from machidata.collect.forms import CampaignForm, ReturnUploadForm
+from machidata.collect.forms import CampaignForm, ImportSourceForm, ReturnUploadForm
 from machidata.collect.freshness import overdue_list
+from machidata.collect.imports import import_root, import_source_create, import_source_scan_now
 from machidata.collect.models import Campaign, Recipient, SubmissionStatus
 from machidata.core.errors import InvalidInput
 
@@ -28,13 +29,24 @@ def _actor(request: HttpRequest) -> Actor:
     return request.actor  # type: ignore[attr-defined]
 
 
-def _editable_tables(actor: Actor) -> Any:
+def _editable_tables(actor: Actor, *, with_data: bool = True) -> Any:
     editable = restrict(Dataset.objects.live(), actor, Action.EDIT).values("pk")
-    return (
-        Table.objects.filter(dataset__in=editable, current_version__isnull=False)
-        .select_related("dataset")
-        .order_by("dataset__title", "title")
-    )
+    tables = Table.objects.filter(dataset__in=editable)
+    if with_data:
+        tables = tables.filter(current_version__isnull=False)
+    return tables.select_related("dataset").order_by("dataset__title", "title")
+
+
+def _place_errors(form: Any, exc: InvalidInput) -> None:
+    """A service's field errors on the form's fields (the rest at the top)."""
+    details = exc.details if isinstance(exc.details, dict) else {}
+    placed = False
+    for name, msgs in details.items():
+        if name in form.fields:
+            form.add_error(name, msgs)
+            placed = True
+    if not placed:
+        form.add_error(None, exc.message)
 
 
 @require_GET
@@ -78,14 +90,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
                 facilities=form.facility_names(),
             )
         except InvalidInput as exc:
-            details = exc.details if isinstance(exc.details, dict) else {}
-            placed = False
-            for name, msgs in details.items():
-                if name in form.fields:
-                    form.add_error(name, msgs)
-                    placed = True
-            if not placed:
-                form.add_error(None, exc.message)
+            _place_errors(form, exc)
         else:
             messages.success(
                 request,
@@ -245,3 +250,75 @@ def freshness_list(request: HttpRequest) -> HttpResponse:
         "collect/freshness.html",
         {"page_obj": page, "rows": page.object_list, "all_units": actor.is_admin, "query_without_page": ""},
     )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def import_list(request: HttpRequest) -> HttpResponse:
+    """Folder imports of the tables the actor may edit, and the form to add one."""
+    actor = _actor(request)
+    tables = _editable_tables(actor, with_data=False)
+    form = ImportSourceForm(request.POST or None, tables=tables)
+    if request.method == "POST" and form.is_valid():
+        data = form.cleaned_data
+        try:
+            source = import_source_create(
+                actor=actor,
+                table=data["table"],
+                folder=data["folder"],
+                pattern=data["pattern"],
+                mode=data["mode"],
+            )
+        except InvalidInput as exc:
+            _place_errors(form, exc)
+        else:
+            messages.success(request, "定期取り込みを設定しました。15分ごとにフォルダを確認します。")
+            return redirect("collect:import_detail", pk=source.pk)
+    page = Paginator(selectors.import_sources(actor=actor), settings.MACHIDATA_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "collect/imports.html",
+        {
+            "form": form,
+            "has_tables": tables.exists(),
+            "page_obj": page,
+            "sources": page.object_list,
+            "root": import_root(),
+            "query_without_page": "",
+        },
+        status=400 if request.method == "POST" else 200,
+    )
+
+
+@require_GET
+@login_required
+def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
+    """One folder import: its last check and the files it has seen."""
+    actor = _actor(request)
+    source = selectors.import_source_get(actor=actor, pk=pk)
+    page = Paginator(selectors.imported_files(source=source), settings.MACHIDATA_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
+    return render(
+        request,
+        "collect/import_detail.html",
+        {"source": source, "page_obj": page, "files": page.object_list, "query_without_page": ""},
+    )
+
+
+@require_POST
+@login_required
+def import_scan(request: HttpRequest, pk: int) -> HttpResponse:
+    """Check the folder now (instead of waiting for the next round)."""
+    actor = _actor(request)
+    source = selectors.import_source_get(actor=actor, pk=pk)
+    result = import_source_scan_now(actor=actor, source=source)
+    if result.error:
+        messages.error(request, result.error)
+    else:
+        messages.success(
+            request, f"確認しました。取り込み {len(result.ingested)} 件、失敗 {len(result.failed)} 件です。"
+        )
+    return redirect("collect:import_detail", pk=pk)

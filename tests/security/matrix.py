@@ -49,6 +49,8 @@ ADMIN_SITE_NO_ADD = frozenset(
         "collect.submission",
         "collect.reminder",
         "collect.freshnessreminder",
+        "collect.importsource",
+        "collect.importedfile",
     }
 )
 ADMIN = frozenset({"admin"})
@@ -710,6 +712,15 @@ MATRIX: dict[str, Rule] = {
     ),
     "collect:rows": fixed(
         CAMPAIGN_MANAGERS, lambda w: url("collect:rows", o(w, "campaign"), o(w, "campaign_facility")), "POST"
+    ),
+    # Folder imports: the list page is for every member of staff (showing only imports into tables they
+    # may edit); one import is seen and run by those who may edit its table.
+    "collect:imports": fixed(SIGNED_IN, lambda w: url("collect:imports")),
+    "collect:import_detail": fixed(
+        CAMPAIGN_MANAGERS, lambda w: url("collect:import_detail", o(w, "import_source"))
+    ),
+    "collect:import_scan": fixed(
+        CAMPAIGN_MANAGERS, lambda w: url("collect:import_scan", o(w, "import_source")), "POST"
     ),
     "GET /api/v1/campaigns/": api("GET", SIGNED_IN, lambda w: "/api/v1/campaigns/"),
     "POST /api/v1/campaigns/": Rule(

@@ -226,6 +226,12 @@ def _campaign(world: World, as_: Any) -> None:
     o["campaign"] = campaign
     o["campaign_unit"] = campaign.recipients.get(unit=fire)
     o["campaign_facility"] = campaign.recipients.get(unit__isnull=True)
+    from machidata.collect.imports import import_root, import_source_create
+
+    (import_root() / "kenkou").mkdir(parents=True, exist_ok=True)
+    o["import_source"] = import_source_create(
+        actor=as_("owner_editor"), table=o["internal"].tables.get(name="t"), folder="kenkou"
+    )
 
 
 def _charts_and_recipes(world: World, as_: Any) -> None:

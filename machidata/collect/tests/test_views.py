@@ -97,3 +97,34 @@ def test_freshness_page_lists_overdue_data(actors: Actors, visitors: Table) -> N
     other = actors.client("other_editor").get(reverse("collect:freshness")).content.decode()
     assert ds.title not in other
     assert "更新が遅れているデータはありません" in other
+
+
+def test_imports_page_sets_up_and_runs_a_folder_import(
+    actors: Actors, visitors: Table, settings: object, tmp_path: object
+) -> None:
+    from pathlib import Path
+
+    root = Path(str(tmp_path)) / "share"
+    (root / "kenkou").mkdir(parents=True)
+    settings.MACHIDATA_IMPORT_ROOT = str(root)  # type: ignore[attr-defined]
+    client = actors.client("owner_editor")
+    empty = client.get(reverse("collect:imports")).content.decode()
+    assert "見られる定期取り込みはありません" in empty
+    bad = client.post(
+        reverse("collect:imports"),
+        {"table": visitors.pk, "folder": "../x", "pattern": "*.csv", "mode": "append"},
+    )
+    assert bad.status_code == 400
+    assert "取り込み用フォルダの中の場所を書いてください" in bad.content.decode()
+    done = client.post(
+        reverse("collect:imports"),
+        {"table": visitors.pk, "folder": "kenkou", "pattern": "*.csv", "mode": "append"},
+    )
+    assert done.status_code == 302
+    ran = client.post(done["Location"] + "scan")
+    assert ran.status_code == 302
+    page = client.get(done["Location"]).content.decode()
+    assert "まだファイルはありません" in page
+    assert "最後の確認" in page
+    assert "まだ確認していません" not in page
+    assert actors.client("staff").get(done["Location"]).status_code == 404
