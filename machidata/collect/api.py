@@ -16,7 +16,7 @@ from ninja import Router, Status
 from machidata.access.auth import api_staff
 from machidata.access.policy import Actor
 from machidata.catalog.selectors import dataset_get
-from machidata.collect import selectors, services
+from machidata.collect import returns, selectors, services
 from machidata.collect.models import Campaign, Submission, SubmissionStatus
 from machidata.collect.schemas import (
     CampaignIn,
@@ -197,7 +197,7 @@ def upload_return(request: HttpRequest, campaign_id: int, recipient_id: int) -> 
     upload = request.FILES.get("file")
     if upload is None:
         raise InvalidInput("記入した様式を file として multipart/form-data で送ってください。")
-    submission = services.return_submit_file(
+    submission = returns.return_submit_file(
         actor=actor, recipient=recipient, upload=upload, source_name=upload.name or "return.xlsx"
     )
     return _answered(submission)
@@ -213,4 +213,4 @@ def submit_rows(request: HttpRequest, campaign_id: int, recipient_id: int, paylo
     actor = api_staff(request)
     campaign = selectors.campaign_get(actor=actor, pk=campaign_id)
     recipient = selectors.recipient_get(actor=actor, campaign=campaign, pk=recipient_id)
-    return _answered(services.return_submit_rows(actor=actor, recipient=recipient, rows=payload.rows))
+    return _answered(returns.return_submit_rows(actor=actor, recipient=recipient, rows=payload.rows))

@@ -102,7 +102,8 @@ def _constrain(table: Table) -> None:
 def load_collect_demo(*, home: Path | None = None) -> CollectDemoSummary:
     """The demo campaign with 5 accepted returns, 1 to fix and 4 waiting (once)."""
     from machidata.access.services import cli_operator_actor
-    from machidata.collect.services import campaign_create, return_submit_rows
+    from machidata.collect.returns import return_submit_rows
+    from machidata.collect.services import campaign_create
     from machidata.ingest.services import ingest_file, table_get_or_create
 
     summary = CollectDemoSummary()

@@ -15,7 +15,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from machidata.access.policy import Action, Actor, restrict
 from machidata.catalog.models import Dataset, Table
-from machidata.collect import selectors, services
+from machidata.collect import returns, selectors, services
 from machidata.collect.forms import CampaignForm, ImportSourceForm, ReturnUploadForm
 from machidata.collect.freshness import overdue_list
 from machidata.collect.imports import import_root, import_source_create, import_source_scan_now
@@ -219,7 +219,7 @@ def recipient_upload(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     if not form.is_valid():
         return _recipient_page(request, campaign, recipient, actor, form=form, status=400)
     upload = form.cleaned_data["file"]
-    submission = services.return_submit_file(
+    submission = returns.return_submit_file(
         actor=actor, recipient=recipient, upload=upload, source_name=upload.name
     )
     return _after_submit(request, submission, pk, rid)
@@ -233,7 +233,7 @@ def recipient_rows(request: HttpRequest, pk: int, rid: int) -> HttpResponse:
     rows = []
     for r in range(1, FORM_ROWS + 1):
         rows.append({c["header"]: request.POST.get(f"r{r}_c{i}", "") for i, c in enumerate(campaign.columns)})
-    submission = services.return_submit_rows(actor=actor, recipient=recipient, rows=rows)
+    submission = returns.return_submit_rows(actor=actor, recipient=recipient, rows=rows)
     return _after_submit(request, submission, pk, rid)
 
 

@@ -9,7 +9,7 @@ import pytest
 
 from machidata.access.models import Membership
 from machidata.catalog.models import Table
-from machidata.collect import services
+from machidata.collect import returns, services
 from machidata.collect.models import Recipient, Reminder, ReminderKind
 from machidata.collect.tests.conftest import as_actor
 from machidata.core.testing import Actors
@@ -34,7 +34,7 @@ def test_reminders_exactly_once_per_kind(actors: Actors, visitors: Table, tmp_pa
         today=TODAY,
     )
     answered = Recipient.objects.get(campaign=campaign, name="第2合成小学校")
-    services.return_submit_rows(
+    returns.return_submit_rows(
         actor=editor, recipient=answered, rows=[{"日付": "2025-04-01", "区分": "午前", "利用者数": "3"}]
     )
     fire_members = set(Membership.objects.filter(unit=fire).values_list("user_id", flat=True))

@@ -13,7 +13,7 @@ import pytest
 
 from machidata.audit.models import AuditEvent
 from machidata.catalog.models import Table, TableVersion
-from machidata.collect import services
+from machidata.collect import returns, services
 from machidata.collect.models import (
     CAMPAIGN_COLUMN,
     SENDER_COLUMN,
@@ -49,7 +49,7 @@ def template_of(actors: Actors, recipient: Recipient) -> bytes:
 
 
 def submit(actors: Actors, tmp_path: Path, recipient: Recipient, data: bytes, name: str = "r.xlsx") -> object:
-    return services.return_submit_file(
+    return returns.return_submit_file(
         actor=as_actor(actors, "owner_editor"),
         recipient=recipient,
         upload=as_file(tmp_path, data, name),
@@ -181,12 +181,12 @@ def test_web_form_rows_use_the_same_checks(actors: Actors, visitors: Table) -> N
     campaign = start(actors, visitors, facilities=FACILITIES[:1])
     (r,) = Recipient.objects.filter(campaign=campaign)
     editor = as_actor(actors, "owner_editor")
-    bad = services.return_submit_rows(
+    bad = returns.return_submit_rows(
         actor=editor, recipient=r, rows=[{"日付": "R7.4.1", "区分": "午前", "利用者数": "abc"}]
     )
     assert bad.status == SubmissionStatus.REJECTED
     assert bad.report["issues"][0]["column"] == "利用者数"
-    ok = services.return_submit_rows(
+    ok = returns.return_submit_rows(
         actor=editor, recipient=r, rows=[{"日付": "令和7年4月1日", "区分": "午前", "利用者数": "１２"}]
     )
     assert ok.status == SubmissionStatus.ACCEPTED, ok.message
@@ -195,7 +195,7 @@ def test_web_form_rows_use_the_same_checks(actors: Actors, visitors: Table) -> N
     assert mine.column("利用者数").to_pylist() == [12]
     assert mine.column("日付").to_pylist() == [dt.date(2025, 4, 1)]
     with pytest.raises(InvalidInput):
-        services.return_submit_rows(actor=editor, recipient=r, rows=[{"人数": "1"}])
+        returns.return_submit_rows(actor=editor, recipient=r, rows=[{"人数": "1"}])
 
 
 def test_only_the_data_owner_starts_and_recipients_answer_for_themselves(
@@ -217,7 +217,7 @@ def test_only_the_data_owner_starts_and_recipients_answer_for_themselves(
     staff = as_actor(actors, "staff")  # a member of 警防課
     name, data = services.recipient_template(actor=staff, recipient=unit_r)
     assert name.endswith(".xlsx")
-    accepted = services.return_submit_file(
+    accepted = returns.return_submit_file(
         actor=staff,
         recipient=unit_r,
         upload=as_file(tmp_path, fill(data, good_rows(1))),
@@ -256,7 +256,7 @@ def test_a_schema_that_cannot_check_values_is_refused_plainly(actors: Actors, vi
             f["constraints"] = {"enum": ["たくさん"]}  # text choices on a number column
     Table.objects.filter(pk=visitors.pk).update(schema=schema)
     version = Table.objects.get(pk=visitors.pk).current_version_id
-    result = services.return_submit_rows(
+    result = returns.return_submit_rows(
         actor=as_actor(actors, "owner_editor"),
         recipient=r,
         rows=[{"日付": "2025-04-01", "区分": "午前", "利用者数": "3"}],
