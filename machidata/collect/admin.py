@@ -13,6 +13,7 @@ from machidata.collect.models import (
     Recipient,
     Reminder,
     Submission,
+    Watch,
 )
 
 
@@ -70,3 +71,10 @@ class ImportedFileAdmin(ReadOnlyAdmin):
 
     list_display = ("source", "name", "status", "rows", "created_at")
     list_filter = ("status",)
+
+
+@admin.register(Watch)
+class WatchAdmin(ReadOnlyAdmin):
+    """Who watches which dataset (set on the dataset pages by each person)."""
+
+    list_display = ("user", "dataset", "created_at")

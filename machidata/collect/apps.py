@@ -6,9 +6,16 @@ from django.apps import AppConfig
 
 
 class CollectConfig(AppConfig):
-    """Collection campaigns (照会) with schema-bound Excel templates, and the freshness watch."""
+    """Collection campaigns (照会), scheduled folder imports, freshness, and watching datasets (見守り)."""
 
     name = "machidata.collect"
     label = "collect"
     verbose_name = "照会と更新の確認"
     default_auto_field = "django.db.models.BigAutoField"
+
+    def ready(self) -> None:
+        """Tell watchers of a dataset about its new versions (see ``watches.on_version_committed``)."""
+        from machidata.collect.watches import on_version_committed
+        from machidata.lake.signals import version_committed
+
+        version_committed.connect(on_version_committed, dispatch_uid="collect.watch")

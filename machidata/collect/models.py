@@ -233,3 +233,20 @@ class ImportedFile(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.get_status_display()}）"
+
+
+class Watch(models.Model):
+    """A member of staff watching a dataset: told when any of its tables gets a new version (版)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "見守り"
+        verbose_name_plural = "見守り"
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "dataset"], name="collect_watch_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.dataset}"

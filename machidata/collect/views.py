@@ -11,6 +11,8 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils.http import url_has_allowed_host_and_scheme
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from machidata.access.policy import Action, Actor, restrict
@@ -20,6 +22,7 @@ from machidata.collect.forms import CampaignForm, ImportSourceForm, ReturnUpload
 from machidata.collect.freshness import overdue_list
 from machidata.collect.imports import import_root, import_source_create, import_source_scan_now
 from machidata.collect.models import Campaign, Recipient, SubmissionStatus
+from machidata.collect.watches import watch_set, watched
 from machidata.core.errors import InvalidInput
 
 FORM_ROWS = 5
@@ -322,3 +325,32 @@ def import_scan(request: HttpRequest, pk: int) -> HttpResponse:
             request, f"確認しました。取り込み {len(result.ingested)} 件、失敗 {len(result.failed)} 件です。"
         )
     return redirect("collect:import_detail", pk=pk)
+
+
+@require_GET
+@login_required
+def watch_list(request: HttpRequest) -> HttpResponse:
+    """The datasets the actor watches."""
+    actor = _actor(request)
+    page = Paginator(watched(actor=actor), settings.MACHIDATA_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request,
+        "collect/watching.html",
+        {"page_obj": page, "watches": page.object_list, "query_without_page": ""},
+    )
+
+
+@require_POST
+@login_required
+def watch_toggle(request: HttpRequest, slug: str) -> HttpResponse:
+    """Start (``on=1``) or stop watching a dataset, then go back to ``next`` (a path on this site)."""
+    on = watch_set(actor=_actor(request), slug=slug, on=request.POST.get("on") == "1")
+    messages.success(
+        request, "見守りを始めました。新しい版ができるとお知らせします。" if on else "見守りをやめました。"
+    )
+    target = request.POST.get("next", "")
+    if not url_has_allowed_host_and_scheme(
+        target, allowed_hosts={request.get_host()}, require_https=request.is_secure()
+    ):
+        target = reverse("collect:watching")
+    return redirect(target)

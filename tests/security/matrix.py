@@ -51,6 +51,7 @@ ADMIN_SITE_NO_ADD = frozenset(
         "collect.freshnessreminder",
         "collect.importsource",
         "collect.importedfile",
+        "collect.watch",
     }
 )
 ADMIN = frozenset({"admin"})
@@ -715,6 +716,10 @@ MATRIX: dict[str, Rule] = {
     ),
     # Folder imports: the list page is for every member of staff (showing only imports into tables they
     # may edit); one import is seen and run by those who may edit its table.
+    "collect:watching": fixed(SIGNED_IN, lambda w: url("collect:watching")),
+    "collect:watch": per_dataset(
+        Action.DISCOVER, lambda w, d: url("collect:watch", _slug(d)), "POST", staff_only=True
+    ),
     "collect:imports": fixed(SIGNED_IN, lambda w: url("collect:imports")),
     "collect:import_detail": fixed(
         CAMPAIGN_MANAGERS, lambda w: url("collect:import_detail", o(w, "import_source"))
