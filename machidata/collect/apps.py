@@ -14,8 +14,11 @@ class CollectConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Tell watchers of a dataset about its new versions (see ``watches.on_version_committed``)."""
+        """Tell watchers about new versions (``watches.on_version_committed``); register the system table."""
+        from machidata.catalog.system_datasets import register_system_table
+        from machidata.collect.system_table import SYSTEM_TABLE
         from machidata.collect.watches import on_version_committed
         from machidata.lake.signals import version_committed
 
         version_committed.connect(on_version_committed, dispatch_uid="collect.watch")
+        register_system_table(SYSTEM_TABLE)

@@ -6,6 +6,7 @@ import datetime as dt
 from pathlib import Path
 
 import pytest
+from django.utils import timezone
 
 from machidata.access.models import Membership
 from machidata.catalog.models import Table
@@ -75,3 +76,26 @@ def test_closed_campaigns_are_not_reminded(actors: Actors, visitors: Table) -> N
     )
     services.campaign_close(actor=editor, campaign=campaign)
     assert services.reminders_send(today=DEADLINE + dt.timedelta(days=1)) == 0
+
+
+def test_system_table_rows(actors: Actors, visitors: Table) -> None:
+    from machidata.collect.system_table import SYSTEM_TABLE, recipient_rows
+
+    editor = as_actor(actors, "owner_editor")
+    today = timezone.localdate()
+    campaign = services.campaign_create(
+        actor=editor,
+        table=visitors,
+        title="照会",
+        deadline=today,
+        unit_ids=[actors.org.fire_div.pk],
+        facilities=["第1合成小学校"],
+    )
+    school = Recipient.objects.get(campaign=campaign, unit__isnull=True)
+    returns.return_submit_rows(
+        actor=editor, recipient=school, rows=[{"日付": "2025-04-01", "区分": "午前", "利用者数": "3"}]
+    )
+    rows = {r[4]: r for r in recipient_rows(visitors.dataset)}
+    assert rows["第1合成小学校"][5:] == ("施設", "回答済み", today, True, 1)
+    assert rows["警防課"][5:] == ("組織", "未回答", None, None, 0)  # the deadline is today: not late yet
+    assert [c.name for c in SYSTEM_TABLE.columns][:2] == ["照会番号", "照会した課"]
