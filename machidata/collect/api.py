@@ -53,6 +53,8 @@ def _out(actor: Actor, campaign: Campaign) -> dict[str, Any]:
         "status": campaign.status,
         "columns": campaign.columns,
         "is_synthetic": campaign.is_synthetic,
+        "repeat": campaign.repeat,
+        "previous": campaign.previous_id,
         "created_at": campaign.created_at,
         "progress": _progress(campaign) if selectors.is_asking_side(actor, campaign) else None,
         "recipients": [
@@ -124,6 +126,7 @@ def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status:
         instructions=payload.instructions,
         unit_ids=payload.units,
         facilities=payload.facilities,
+        repeat=payload.repeat,
     )
     return Status(201, _out(actor, selectors.campaign_get(actor=actor, pk=campaign.pk)))
 

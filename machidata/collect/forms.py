@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from machidata.access.models import Unit, UnitKind
 from machidata.catalog.models import Table
-from machidata.collect.models import ImportMode
+from machidata.collect.models import ImportMode, Repeat
 
 
 class CampaignForm(forms.Form):
@@ -20,6 +20,13 @@ class CampaignForm(forms.Form):
     )
     title = forms.CharField(label="照会の名前", max_length=200)
     deadline = forms.DateField(label="締切日", widget=forms.DateInput(attrs={"type": "date"}))
+    repeat = forms.ChoiceField(
+        label="繰り返し",
+        choices=Repeat.choices,
+        initial=Repeat.NONE,
+        required=False,
+        help_text="毎月・毎年にすると、締切日の翌日に次の回の照会を同じ回答先に自動で始めます。",
+    )
     instructions = forms.CharField(
         label="記入のお願い", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
     )

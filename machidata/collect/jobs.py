@@ -27,3 +27,11 @@ def scan_import_folders() -> None:
     from machidata.collect.imports import import_sources_scan_all
 
     import_sources_scan_all()
+
+
+@periodic(crontab(hour="8", minute="25"))
+def start_repeating_campaigns() -> None:
+    """Daily: start the next month's (or year's) period of repeating campaigns whose deadline has passed."""
+    from machidata.collect.services import campaigns_repeat
+
+    campaigns_repeat()

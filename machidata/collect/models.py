@@ -21,6 +21,14 @@ class CampaignStatus(models.TextChoices):
     CLOSED = "closed", "締め切り済み"
 
 
+class Repeat(models.TextChoices):
+    """Whether a campaign starts again by itself after its deadline."""
+
+    NONE = "none", "繰り返さない"
+    MONTHLY = "monthly", "毎月"
+    YEARLY = "yearly", "毎年"
+
+
 class Campaign(models.Model):
     """A 照会: the data owner asks recipients to fill one table's 項目定義 by a deadline."""
 
@@ -35,6 +43,11 @@ class Campaign(models.Model):
     # The template's columns as they were when the campaign started: returns are checked against these.
     columns = models.JSONField("様式の列", default=list)
     is_synthetic = models.BooleanField("合成データ（デモ用）", default=False)
+    repeat = models.CharField("繰り返し", max_length=10, choices=Repeat.choices, default=Repeat.NONE)
+    # The campaign this one repeats: one follower at most, so the schedule never starts a period twice.
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_campaign"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )

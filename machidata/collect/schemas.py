@@ -17,6 +17,7 @@ class CampaignIn(Schema):
     instructions: str = ""
     units: list[int] = []
     facilities: list[str] = []
+    repeat: str = "none"
 
 
 class CampaignRecipientOut(Schema):
@@ -53,6 +54,8 @@ class CampaignOut(Schema):
     status: str
     columns: list[dict[str, Any]]
     is_synthetic: bool
+    repeat: str
+    previous: int | None
     created_at: dt.datetime
     progress: CampaignProgressOut | None
     recipients: list[CampaignRecipientOut]

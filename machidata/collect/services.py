@@ -27,9 +27,10 @@ from machidata.collect.models import (
     RecipientStatus,
     Reminder,
     ReminderKind,
+    Repeat,
 )
 from machidata.collect.workbook import build_template
-from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.core.errors import Conflict, InvalidInput, MachidataError, NotFound, PermissionDenied
 from machidata.notify.services import notify
 
 logger = logging.getLogger("machidata.collect")
@@ -118,6 +119,8 @@ def campaign_create(
     unit_ids: Sequence[int] = (),
     facilities: Sequence[str] = (),
     is_synthetic: bool = False,
+    repeat: str = Repeat.NONE,
+    previous: Campaign | None = None,
     today: dt.date | None = None,
 ) -> Campaign:
     """Start a campaign on ``table`` (EDIT on its dataset) to units of the organisation and/or named facilities."""
@@ -135,6 +138,8 @@ def campaign_create(
     today = today or timezone.localdate()
     if deadline < today:
         errors["deadline"] = ["締切日は今日以降の日付にしてください。"]
+    if repeat not in Repeat.values:
+        errors["repeat"] = ["繰り返しは「繰り返さない」「毎月」「毎年」から選んでください。"]
     if len(instructions or "") > 5000:
         errors["instructions"] = ["記入のお願いは5000文字以内にしてください。"]
     names = _clean_facilities(facilities)
@@ -162,6 +167,8 @@ def campaign_create(
             deadline=deadline,
             columns=columns,
             is_synthetic=is_synthetic,
+            repeat=repeat,
+            previous=previous,
             created_by_id=actor.user_id,
         )
         Recipient.objects.bulk_create(
@@ -175,6 +182,7 @@ def campaign_create(
             changes={
                 "table": f"{dataset.slug}/{table.name}",
                 "deadline": deadline.isoformat(),
+                "repeat": repeat,
                 "recipients": everyone,
             },
         )
@@ -281,3 +289,67 @@ def reminders_send(*, today: dt.date | None = None) -> int:
             continue
         sent += 1
     return sent
+
+
+# ---- repeating campaigns ----------------------------------------------------------------------
+
+
+def _next_deadline(campaign: Campaign, today: dt.date) -> dt.date:
+    """The next period's deadline: one month (or year) later, moved on until it is not in the past."""
+    from machidata.collect.freshness import add_months
+
+    months = 1 if campaign.repeat == Repeat.MONTHLY else 12
+    deadline = add_months(campaign.deadline, months)
+    while deadline < today:
+        deadline = add_months(deadline, months)
+    return deadline
+
+
+def campaigns_repeat(*, today: dt.date | None = None) -> list[Campaign]:
+    """Start the next period of every repeating campaign whose deadline has passed (once each); returns the new ones.
+
+    The next campaign has the same table, recipients and instructions and is started as the person who
+    started the previous one (their *edit* right is checked again); if they may no longer, the asking
+    課's 編集 members are told and the series stops there.
+    """
+    from machidata.access.policy import actor_for
+
+    today = today or timezone.localdate()
+    started = []
+    due = Campaign.objects.filter(deadline__lt=today, next_campaign__isnull=True).exclude(repeat=Repeat.NONE)
+    for campaign in due.select_related("table__dataset", "created_by").order_by("pk"):
+        recipients = list(Recipient.objects.filter(campaign=campaign))
+        actor = actor_for(campaign.created_by)
+        try:
+            new = campaign_create(
+                actor=actor,
+                table=campaign.table,
+                title=campaign.title,
+                deadline=_next_deadline(campaign, today),
+                instructions=campaign.instructions,
+                unit_ids=[r.unit_id for r in recipients if r.unit_id is not None],
+                facilities=[r.name for r in recipients if r.unit_id is None],
+                is_synthetic=campaign.is_synthetic,
+                repeat=campaign.repeat,
+                previous=campaign,
+                today=today,
+            )
+        except IntegrityError:  # another runner started it meanwhile
+            continue
+        except MachidataError as exc:
+            with transaction.atomic():
+                Campaign.objects.filter(pk=campaign.pk).update(repeat=Repeat.NONE)
+                audit_record(
+                    actor=actor,
+                    action="collect.campaign_repeat_stop",
+                    obj=campaign,
+                    changes={"reason": exc.message},
+                )
+                notify(
+                    users=_members(campaign.unit_id),
+                    message=f"繰り返しの照会「{campaign.title}」の次の回を始められませんでした: {exc.message}",
+                    link=reverse("collect:detail", args=[campaign.pk]),
+                )
+            continue
+        started.append(new)
+    return started

@@ -21,7 +21,7 @@ from machidata.collect import returns, selectors, services
 from machidata.collect.forms import CampaignForm, ImportSourceForm, ReturnUploadForm
 from machidata.collect.freshness import overdue_list
 from machidata.collect.imports import import_root, import_source_create, import_source_scan_now
-from machidata.collect.models import Campaign, Recipient, SubmissionStatus
+from machidata.collect.models import Campaign, Recipient, Repeat, SubmissionStatus
 from machidata.collect.watches import watch_set, watched
 from machidata.core.errors import InvalidInput
 
@@ -91,6 +91,7 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
                 instructions=data["instructions"],
                 unit_ids=[u.pk for u in data["units"]],
                 facilities=form.facility_names(),
+                repeat=data["repeat"] or Repeat.NONE,
             )
         except InvalidInput as exc:
             _place_errors(form, exc)

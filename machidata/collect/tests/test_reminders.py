@@ -99,3 +99,62 @@ def test_system_table_rows(actors: Actors, visitors: Table) -> None:
     assert rows["第1合成小学校"][5:] == ("施設", "回答済み", today, True, 1)
     assert rows["警防課"][5:] == ("組織", "未回答", None, None, 0)  # the deadline is today: not late yet
     assert [c.name for c in SYSTEM_TABLE.columns][:2] == ["照会番号", "照会した課"]
+
+
+def test_repeating_campaign_starts_its_next_period_once(actors: Actors, visitors: Table) -> None:
+    from machidata.access.models import Membership, Role
+
+    editor = as_actor(actors, "owner_editor")
+    fire = actors.org.fire_div
+    first = services.campaign_create(
+        actor=editor,
+        table=visitors,
+        title="毎月の利用者数",
+        deadline=dt.date(2025, 1, 31),
+        unit_ids=[fire.pk],
+        facilities=["第1合成小学校"],
+        repeat="monthly",
+        today=dt.date(2025, 1, 1),
+    )
+    assert services.campaigns_repeat(today=dt.date(2025, 1, 31)) == []  # the deadline day itself: not yet
+    (second,) = services.campaigns_repeat(today=dt.date(2025, 2, 1))
+    assert second.deadline == dt.date(2025, 2, 28)
+    assert second.previous_id == first.pk
+    assert sorted(Recipient.objects.filter(campaign=second).values_list("name", flat=True)) == [
+        "第1合成小学校",
+        "警防課",
+    ]
+    assert services.campaigns_repeat(today=dt.date(2025, 2, 2)) == []  # started once
+    # Long after (nobody ran the schedule): the next deadline is moved on past today.
+    (third,) = services.campaigns_repeat(today=dt.date(2025, 5, 10))
+    assert third.deadline == dt.date(2025, 5, 28)
+    # The starter leaves the 課: the series stops and the 課 is told.
+    Membership.objects.filter(user=actors.users["owner_editor"]).update(role=Role.VIEWER)
+    start = Notification.objects.count()
+    assert services.campaigns_repeat(today=dt.date(2025, 6, 1)) == []
+    third.refresh_from_db()
+    assert third.repeat == "none"
+    assert Notification.objects.count() > start
+
+
+def test_yearly_and_not_repeating(actors: Actors, visitors: Table) -> None:
+    editor = as_actor(actors, "owner_editor")
+    services.campaign_create(
+        actor=editor,
+        table=visitors,
+        title="一度だけ",
+        deadline=dt.date(2025, 4, 30),
+        facilities=["a"],
+        today=dt.date(2025, 4, 1),
+    )
+    yearly = services.campaign_create(
+        actor=editor,
+        table=visitors,
+        title="毎年",
+        deadline=dt.date(2024, 2, 29),
+        facilities=["a"],
+        repeat="yearly",
+        today=dt.date(2024, 2, 1),
+    )
+    (nxt,) = services.campaigns_repeat(today=dt.date(2024, 3, 1))
+    assert (nxt.title, nxt.deadline, nxt.previous_id) == ("毎年", dt.date(2025, 2, 28), yearly.pk)
