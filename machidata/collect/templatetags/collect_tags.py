@@ -1,6 +1,8 @@
-"""``{% watch_button dataset %}``: 「見守る」/「見守りをやめる」 for an entry the actor may discover.
+"""Tags for the catalog's pages, so the catalog shows them without importing this room.
 
-A template tag, so the catalog's dataset page can show the button without the catalog importing this room.
+* ``{% watch_button dataset %}``: 「見守る」/「見守りをやめる」 for an entry the actor may discover;
+* ``{% freshness_note dataset %}``: 「最終更新」 from the committed versions, and how far past its declared
+  update it is.
 """
 
 from __future__ import annotations
@@ -10,10 +12,12 @@ from typing import Any
 from django import template
 from django.middleware.csrf import get_token
 from django.urls import reverse
+from django.utils import timezone
 from django.utils.html import format_html
 
 from machidata.access.policy import Action, Actor, can
 from machidata.catalog.models import Dataset
+from machidata.collect.freshness import freshness
 from machidata.collect.watches import is_watching
 
 register = template.Library()
@@ -42,3 +46,20 @@ def watch_button(context: dict[str, Any], dataset: Dataset) -> str:
         request.get_full_path(),
         "見守りをやめる" if on else "見守る（新しい版を知らせる）",
     )
+
+
+@register.simple_tag
+def freshness_note(dataset: Dataset) -> str:
+    """「最終更新 2025-04-01」, with 「（更新予定日 … を N 日過ぎています）」 when overdue; for the catalog's pages."""
+    last, due, overdue = freshness(dataset)
+    if last is None:
+        return format_html("<span>{}</span>", "最終更新: まだデータがありません")
+    text = f"最終更新: {timezone.localdate(last):%Y-%m-%d}"
+    if due is not None and overdue > 0:
+        return format_html(
+            '<span>{}<strong class="overdue">（更新予定日 {} を{}日過ぎています）</strong></span>',
+            text,
+            f"{due:%Y-%m-%d}",
+            overdue,
+        )
+    return format_html("<span>{}</span>", text)

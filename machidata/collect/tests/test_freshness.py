@@ -91,3 +91,22 @@ def test_overdue_lists_and_notices(actors: Actors, visitors: Table, home: Path) 
         committed_at=timezone.now() + dt.timedelta(days=20)
     )
     assert freshness_reminders_send(today=today + dt.timedelta(days=5)) == 1
+
+
+def test_freshness_note_tag(actors: Actors, visitors: Table) -> None:
+    from django.template import Context, Template
+
+    tag = Template("{% load collect_tags %}{% freshness_note ds %}")
+    ds = visitors.dataset
+    last = timezone.localdate(_committed(visitors))
+    assert f"最終更新: {last:%Y-%m-%d}" in tag.render(Context({"ds": ds}))
+    TableVersion.objects.filter(table=visitors).update(
+        committed_at=dt.datetime(2020, 1, 1, 12, tzinfo=dt.UTC)
+    )
+    ds.frequency = Frequency.MONTHLY
+    ds.save()
+    html = tag.render(Context({"ds": ds}))
+    overdue = (timezone.localdate() - dt.date(2020, 2, 1)).days
+    assert f"更新予定日 2020-02-01 を{overdue}日過ぎています" in html
+    empty = make_dataset(actors.org.fire_div)
+    assert "まだデータがありません" in tag.render(Context({"ds": empty}))
