@@ -133,6 +133,7 @@ def _record(
     status: str,
     message: str,
     version: TableVersion | None = None,
+    rows: int | None = None,
 ) -> None:
     with transaction.atomic():
         ImportedFile.objects.create(
@@ -142,7 +143,7 @@ def _record(
             status=status,
             message=message,
             version=version,
-            rows=getattr(version, "rows", None),
+            rows=rows,
         )
         if status == ImportedFileStatus.FAILED:
             _tell(
@@ -185,6 +186,8 @@ def import_source_scan(*, source: ImportSource) -> ScanResult:
                 raise PermissionDenied(
                     "取り込みを設定した職員に、この表の編集権限がありません。設定し直してください。"
                 )
+            source.table.refresh_from_db()
+            before = source.table.current_version.rows or 0 if source.table.current_version else 0
             version = ingest_file(
                 actor=actor,
                 table=source.table,
@@ -208,13 +211,15 @@ def import_source_scan(*, source: ImportSource) -> ScanResult:
             )
             result.failed.append(path.name)
             continue
+        added = (version.rows or 0) - (before if source.mode == ImportMode.APPEND else 0)
         _record(
             source,
             path,
             sha,
             status=ImportedFileStatus.INGESTED,
-            message=f"第{version.number}版として {version.rows or 0:,} 行を取り込みました。",
+            message=f"{added:,} 行を取り込みました（表の第{version.number}版、{version.rows or 0:,} 行）。",
             version=version,
+            rows=added,
         )
         result.ingested.append(path.name)
     ImportSource.objects.filter(pk=source.pk).update(last_error="", last_checked_at=timezone.now())

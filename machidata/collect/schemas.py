@@ -91,3 +91,45 @@ class CampaignRowsIn(Schema):
     """A few rows typed by hand: each maps the template's headers to text."""
 
     rows: list[dict[str, Any]]
+
+
+class ScheduleIn(Schema):
+    """A folder import: the table (``dataset-slug/table-name``), the folder under the import root, a pattern, append/replace."""
+
+    table: str
+    folder: str
+    pattern: str = "*.csv"
+    mode: str = "append"
+
+
+class ScheduleFileOut(Schema):
+    """A file the import has seen."""
+
+    name: str
+    status: str
+    rows: int | None
+    version: int | None
+    message: str
+    created_at: dt.datetime
+
+
+class ScheduleOut(Schema):
+    """A folder import with its last check and (on the detail) the files it has seen."""
+
+    id: int
+    table: str
+    folder: str
+    pattern: str
+    mode: str
+    active: bool
+    last_checked_at: dt.datetime | None
+    last_error: str
+    files: list[ScheduleFileOut]
+
+
+class ScheduleScanOut(Schema):
+    """What a check did."""
+
+    ingested: list[str]
+    failed: list[str]
+    error: str

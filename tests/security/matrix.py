@@ -727,6 +727,25 @@ MATRIX: dict[str, Rule] = {
     "collect:import_scan": fixed(
         CAMPAIGN_MANAGERS, lambda w: url("collect:import_scan", o(w, "import_source")), "POST"
     ),
+    "GET /api/v1/schedules/": api("GET", SIGNED_IN, lambda w: "/api/v1/schedules/"),
+    "POST /api/v1/schedules/": Rule(
+        "POST",
+        lambda w: [
+            Probe(
+                "/api/v1/schedules/",
+                CAMPAIGN_MANAGERS,
+                "internal table",
+                body={"table": f"{w.objects['internal'].slug}/t", "folder": "kenkou"},
+            )
+        ],
+        api=True,
+    ),
+    "GET /api/v1/schedules/{schedule_id}": api(
+        "GET", CAMPAIGN_MANAGERS, lambda w: f"/api/v1/schedules/{o(w, 'import_source')}"
+    ),
+    "POST /api/v1/schedules/{schedule_id}/scan": api(
+        "POST", CAMPAIGN_MANAGERS, lambda w: f"/api/v1/schedules/{o(w, 'import_source')}/scan"
+    ),
     "GET /api/v1/campaigns/": api("GET", SIGNED_IN, lambda w: "/api/v1/campaigns/"),
     "POST /api/v1/campaigns/": Rule(
         "POST",

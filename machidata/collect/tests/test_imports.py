@@ -99,3 +99,28 @@ def test_schedules_are_registered() -> None:
     names = " ".join(PERIODIC)
     for task in ("scan_import_folders", "send_campaign_reminders", "send_freshness_reminders"):
         assert task in names
+
+
+def test_schedules_api(actors: Actors, visitors: Table, share: Path) -> None:
+    client = actors.client("owner_editor")
+    created = client.post(
+        "/api/v1/schedules/",
+        {"table": "riyousha/visitors", "folder": "kenkou/riyousha"},
+        content_type="application/json",
+    )
+    assert created.status_code == 201, created.content.decode()
+    sid = created.json()["id"]
+    put(share, "a.csv", GOOD)
+    scanned = client.post(f"/api/v1/schedules/{sid}/scan")
+    assert scanned.json() == {"ingested": ["a.csv"], "failed": [], "error": ""}
+    detail = client.get(f"/api/v1/schedules/{sid}").json()
+    assert [(f["name"], f["status"], f["rows"]) for f in detail["files"]] == [("a.csv", "ingested", 3)]
+    assert [s["id"] for s in client.get("/api/v1/schedules/").json()] == [sid]
+    assert actors.client("staff").get(f"/api/v1/schedules/{sid}").status_code == 404
+    assert actors.client("staff").get("/api/v1/schedules/").json() == []
+    outside = client.post(
+        "/api/v1/schedules/",
+        {"table": "riyousha/visitors", "folder": "../x"},
+        content_type="application/json",
+    )
+    assert outside.status_code == 400
