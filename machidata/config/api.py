@@ -128,6 +128,11 @@ def _mount() -> None:
     api.add_router("/recipes", prep_router)
     api.add_router("/access-requests", privacy_router)
     api.add_router("/surveys", surveys_router)
+    from machidata.collect.api import router as collect_router
+    from machidata.collect.api_schedules import router as schedules_router
+
+    api.add_router("/campaigns", collect_router)
+    api.add_router("/schedules", schedules_router)
 
 
 _mount()

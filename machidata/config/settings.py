@@ -139,6 +139,7 @@ INSTALLED_APPS = [
     "machidata.prep.apps.PrepConfig",
     "machidata.portal.apps.PortalConfig",
     "machidata.surveys.apps.SurveysConfig",
+    "machidata.collect.apps.CollectConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
     "machidata.ops.apps.OpsConfig",
@@ -399,3 +400,8 @@ MACHIDATA_PRIVACY_UNIT_CODE = _env("MACHIDATA_PRIVACY_UNIT_CODE", "")
 # 利用申請 routes as JSON, same shape as MACHIDATA_PUBLICATION_ROUTES; empty = the default
 # (申請者の課長 → 所管課（課長または編集担当）の決定; see machidata/privacy/services.py).
 MACHIDATA_ACCESS_REQUEST_ROUTES = json.loads(_env("MACHIDATA_ACCESS_REQUEST_ROUTES", "{}") or "{}")
+
+# ---- collection ----
+# Folder under which scheduled imports may read (each import names a sub-folder; nothing outside is
+# read); empty = MACHIDATA_HOME/imports. Mount the file share (共有フォルダ) here.
+MACHIDATA_IMPORT_ROOT = _env("MACHIDATA_IMPORT_ROOT", "")

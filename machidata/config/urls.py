@@ -30,4 +30,5 @@ urlpatterns = [
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
     path("admin/", admin.site.urls),
     path("surveys/", include("machidata.surveys.urls")),
+    path("collect/", include("machidata.collect.urls")),
 ]

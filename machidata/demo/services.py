@@ -31,6 +31,7 @@ from machidata.catalog.models import (
     TableVersion,
     ValidationPolicy,
 )
+from machidata.collect.demo import load_collect_demo_for
 from machidata.core.errors import MachidataError
 from machidata.demo import content
 from machidata.support.demo import load_support_demo
@@ -350,7 +351,7 @@ def ingest_demo_file(
     return version
 
 
-def load_demo_data(
+def load_demo_data(  # noqa: PLR0915 - one short step per room of the demo, each delegating to its loader
     *,
     home: Path,
     real_dir: Path = SHARED_REAL,
@@ -424,6 +425,7 @@ def load_demo_data(
         say("加工の手順のデモ（救急出動率）を作っています … ", end="")
         prep = load_prep_demo()
         say(prep.skipped or (f"第{prep.rate_version}版を作りました" if prep.rate_version else "作成済み"))
+        load_collect_demo_for(home=Path(home), say=say, full=files is None)
     if system:
         from machidata.catalog.system_datasets import system_datasets_refresh
 

@@ -46,6 +46,14 @@ ADMIN_SITE_NO_ADD = frozenset(
         "privacy.accessrequest",  # made only by the 利用申請 services
         "surveys.survey",  # surveys and rounds are made on the survey pages (read-only in the admin)
         "surveys.round",
+        "collect.campaign",  # 照会 and their records change only on the campaign pages (read-only admin)
+        "collect.recipient",
+        "collect.submission",
+        "collect.reminder",
+        "collect.freshnessreminder",
+        "collect.importsource",
+        "collect.importedfile",
+        "collect.watch",
     }
 )
 ADMIN = frozenset({"admin"})
@@ -200,6 +208,12 @@ def on_dashboards(
 # A recipe is seen by its 課 (and 管理) and changed by those who may edit the dataset it writes into.
 RECIPE_VIEWERS = OWNING_UNIT | ADMIN
 RECIPE_EDITORS = MAKER
+# A 照会 is seen by its 課, 管理, those who may edit its table (granted_editor) and its recipients'
+# members (警防課: staff, other_editor, granted, granted_editor); it is managed by those who may edit the table.
+CAMPAIGN_MANAGERS = MAKER | frozenset({"granted_editor"})
+CAMPAIGN_ASKING = OWNING_UNIT | CAMPAIGN_MANAGERS
+FIRE_MEMBERS = frozenset({"staff", "other_editor", "granted", "granted_editor"})
+CAMPAIGN_VIEWERS = CAMPAIGN_ASKING | FIRE_MEMBERS
 
 
 MATRIX: dict[str, Rule] = {
@@ -687,5 +701,118 @@ MATRIX: dict[str, Rule] = {
         "GET",
         OWNING_UNIT | ADMIN,
         lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/crosstab?by=0&of=2",
+    ),
+    # ---- collection (照会) and freshness ------------------------------------------------------------
+    "collect:list": fixed(SIGNED_IN, lambda w: url("collect:list")),
+    "collect:create": fixed(SIGNED_IN, lambda w: url("collect:create")),
+    "collect:freshness": fixed(SIGNED_IN, lambda w: url("collect:freshness")),
+    "collect:detail": fixed(CAMPAIGN_VIEWERS, lambda w: url("collect:detail", o(w, "campaign"))),
+    "collect:close": fixed(CAMPAIGN_MANAGERS, lambda w: url("collect:close", o(w, "campaign")), "POST"),
+    "collect:recipient": Rule(
+        "GET",
+        lambda w: [
+            Probe(
+                url("collect:recipient", o(w, "campaign"), o(w, "campaign_facility")),
+                CAMPAIGN_ASKING,
+                "facility",
+            ),
+            Probe(
+                url("collect:recipient", o(w, "campaign"), o(w, "campaign_unit")), CAMPAIGN_VIEWERS, "unit"
+            ),
+        ],
+    ),
+    "collect:template": Rule(
+        "GET",
+        lambda w: [
+            Probe(
+                url("collect:template", o(w, "campaign"), o(w, "campaign_facility")),
+                CAMPAIGN_MANAGERS,
+                "facility",
+            ),
+            Probe(
+                url("collect:template", o(w, "campaign"), o(w, "campaign_unit")),
+                CAMPAIGN_MANAGERS | FIRE_MEMBERS,
+                "unit",
+            ),
+        ],
+    ),
+    "collect:upload": fixed(
+        CAMPAIGN_MANAGERS,
+        lambda w: url("collect:upload", o(w, "campaign"), o(w, "campaign_facility")),
+        "POST",
+    ),
+    "collect:rows": fixed(
+        CAMPAIGN_MANAGERS, lambda w: url("collect:rows", o(w, "campaign"), o(w, "campaign_facility")), "POST"
+    ),
+    # Folder imports: the list page is for every member of staff (showing only imports into tables they
+    # may edit); one import is seen and run by those who may edit its table.
+    "collect:watching": fixed(SIGNED_IN, lambda w: url("collect:watching")),
+    "collect:watch": per_dataset(
+        Action.DISCOVER, lambda w, d: url("collect:watch", _slug(d)), "POST", staff_only=True
+    ),
+    "collect:imports": fixed(SIGNED_IN, lambda w: url("collect:imports")),
+    "collect:import_detail": fixed(
+        CAMPAIGN_MANAGERS, lambda w: url("collect:import_detail", o(w, "import_source"))
+    ),
+    "collect:import_scan": fixed(
+        CAMPAIGN_MANAGERS, lambda w: url("collect:import_scan", o(w, "import_source")), "POST"
+    ),
+    "GET /api/v1/schedules/": api("GET", SIGNED_IN, lambda w: "/api/v1/schedules/"),
+    "POST /api/v1/schedules/": Rule(
+        "POST",
+        lambda w: [
+            Probe(
+                "/api/v1/schedules/",
+                CAMPAIGN_MANAGERS,
+                "internal table",
+                body={"table": f"{w.objects['internal'].slug}/t", "folder": "kenkou"},
+            )
+        ],
+        api=True,
+    ),
+    "GET /api/v1/schedules/{schedule_id}": api(
+        "GET", CAMPAIGN_MANAGERS, lambda w: f"/api/v1/schedules/{o(w, 'import_source')}"
+    ),
+    "POST /api/v1/schedules/{schedule_id}/scan": api(
+        "POST", CAMPAIGN_MANAGERS, lambda w: f"/api/v1/schedules/{o(w, 'import_source')}/scan"
+    ),
+    "GET /api/v1/campaigns/": api("GET", SIGNED_IN, lambda w: "/api/v1/campaigns/"),
+    "POST /api/v1/campaigns/": Rule(
+        "POST",
+        lambda w: [
+            Probe(
+                "/api/v1/campaigns/",
+                CAMPAIGN_MANAGERS,
+                "internal table",
+                body={
+                    "table": f"{w.objects['internal'].slug}/t",
+                    "title": "照会",
+                    "deadline": "2999-01-01",
+                    "facilities": ["第2合成小学校"],
+                },
+            )
+        ],
+        api=True,
+    ),
+    "GET /api/v1/campaigns/{campaign_id}": api(
+        "GET", CAMPAIGN_VIEWERS, lambda w: f"/api/v1/campaigns/{o(w, 'campaign')}"
+    ),
+    "GET /api/v1/campaigns/{campaign_id}/status": api(
+        "GET", CAMPAIGN_ASKING, lambda w: f"/api/v1/campaigns/{o(w, 'campaign')}/status"
+    ),
+    "GET /api/v1/campaigns/{campaign_id}/recipients/{recipient_id}/template": api(
+        "GET",
+        CAMPAIGN_MANAGERS,
+        lambda w: f"/api/v1/campaigns/{o(w, 'campaign')}/recipients/{o(w, 'campaign_facility')}/template",
+    ),
+    "POST /api/v1/campaigns/{campaign_id}/recipients/{recipient_id}/returns": api(
+        "POST",
+        CAMPAIGN_MANAGERS,
+        lambda w: f"/api/v1/campaigns/{o(w, 'campaign')}/recipients/{o(w, 'campaign_facility')}/returns",
+    ),
+    "POST /api/v1/campaigns/{campaign_id}/recipients/{recipient_id}/rows": api(
+        "POST",
+        CAMPAIGN_MANAGERS,
+        lambda w: f"/api/v1/campaigns/{o(w, 'campaign')}/recipients/{o(w, 'campaign_facility')}/rows",
     ),
 }

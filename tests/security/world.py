@@ -206,6 +206,7 @@ def build_world() -> World:
         legal_basis="internal",
     )
     _survey(world, as_)
+    _campaign(world, as_)
     return world
 
 
@@ -224,6 +225,31 @@ def _survey(world: World, as_: Any) -> None:
     )
     world.objects["survey"] = survey
     world.objects["survey_round"] = declare(round_, editor)
+
+
+def _campaign(world: World, as_: Any) -> None:
+    """A 照会 on the 庁内 entry's table to 警防課 (staff, other_editor and the granted users are its members) and a facility."""
+    from machidata.collect.services import campaign_create
+
+    o = world.objects
+    fire = world.actors.org.fire_div
+    campaign = campaign_create(
+        actor=as_("owner_editor"),
+        table=o["internal"].tables.get(name="t"),
+        title="区別人口の照会",
+        deadline=dt.date.today() + dt.timedelta(days=14),
+        unit_ids=[fire.pk],
+        facilities=["第1合成小学校"],
+    )
+    o["campaign"] = campaign
+    o["campaign_unit"] = campaign.recipients.get(unit=fire)
+    o["campaign_facility"] = campaign.recipients.get(unit__isnull=True)
+    from machidata.collect.imports import import_root, import_source_create
+
+    (import_root() / "kenkou").mkdir(parents=True, exist_ok=True)
+    o["import_source"] = import_source_create(
+        actor=as_("owner_editor"), table=o["internal"].tables.get(name="t"), folder="kenkou"
+    )
 
 
 def _charts_and_recipes(world: World, as_: Any) -> None:

@@ -149,6 +149,7 @@ def test_system_datasets_refreshed_at_the_end(home: Path, tmp_path: Path) -> Non
     assert summary.system is not None
     assert sorted(summary.system.written) == [
         "access_requests",
+        "campaign_returns",
         "catalog",
         "consultations",
         "data_requests",

@@ -1,0 +1,85 @@
+"""Forms of the campaign pages: start a campaign, upload a return."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from django import forms
+from django.db.models import QuerySet
+
+from machidata.access.models import Unit, UnitKind
+from machidata.catalog.models import Table
+from machidata.collect.models import ImportMode, Repeat
+
+
+class CampaignForm(forms.Form):
+    """Start a 照会 on a table the actor may edit."""
+
+    table = forms.ModelChoiceField(
+        label="集める表", queryset=Table.objects.none(), empty_label="表を選んでください"
+    )
+    title = forms.CharField(label="照会の名前", max_length=200)
+    deadline = forms.DateField(label="締切日", widget=forms.DateInput(attrs={"type": "date"}))
+    repeat = forms.ChoiceField(
+        label="繰り返し",
+        choices=Repeat.choices,
+        initial=Repeat.NONE,
+        required=False,
+        help_text="毎月・毎年にすると、締切日の翌日に次の回の照会を同じ回答先に自動で始めます。",
+    )
+    instructions = forms.CharField(
+        label="記入のお願い", required=False, max_length=5000, widget=forms.Textarea(attrs={"rows": 4})
+    )
+    units = forms.ModelMultipleChoiceField(
+        label="回答先（課・区役所）",
+        queryset=Unit.objects.none(),
+        required=False,
+        widget=forms.SelectMultiple(attrs={"size": 10}),
+        help_text="Ctrl キーを押しながら選ぶと、複数選べます。",
+    )
+    facilities = forms.CharField(
+        label="回答先（施設などの名前）",
+        required=False,
+        widget=forms.Textarea(attrs={"rows": 6}),
+        help_text="学校や保育所など、1行に1つずつ書いてください。",
+    )
+
+    def __init__(self, *args: Any, tables: QuerySet[Table], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["table"].queryset = tables  # type: ignore[attr-defined]
+        self.fields["table"].label_from_instance = lambda t: f"{t.dataset.title} / {t.title}"  # type: ignore[attr-defined]
+        self.fields["units"].queryset = (  # type: ignore[attr-defined]
+            Unit.objects.active_on()
+            .filter(kind__in=[UnitKind.DIVISION, UnitKind.WARD_OFFICE])
+            .order_by("code")
+        )
+
+    def facility_names(self) -> list[str]:
+        """The facility lines, blank lines dropped."""
+        return [
+            line.strip() for line in (self.cleaned_data.get("facilities") or "").splitlines() if line.strip()
+        ]
+
+
+class ReturnUploadForm(forms.Form):
+    """A filled-in template."""
+
+    file = forms.FileField(label="記入した様式（.xlsx）")
+
+
+class ImportSourceForm(forms.Form):
+    """Feed a table from a folder under the import root."""
+
+    table = forms.ModelChoiceField(
+        label="取り込む表", queryset=Table.objects.none(), empty_label="表を選んでください"
+    )
+    folder = forms.CharField(
+        label="フォルダ", max_length=500, help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）"
+    )
+    pattern = forms.CharField(label="ファイル名のパターン", max_length=100, initial="*.csv")
+    mode = forms.ChoiceField(label="取り込み方法", choices=ImportMode.choices, initial=ImportMode.APPEND)
+
+    def __init__(self, *args: Any, tables: QuerySet[Table], **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        self.fields["table"].queryset = tables  # type: ignore[attr-defined]
+        self.fields["table"].label_from_instance = lambda t: f"{t.dataset.title} / {t.title}"  # type: ignore[attr-defined]

@@ -1,0 +1,249 @@
+"""Scheduled imports from a folder: new files in a folder under ``MACHIDATA_IMPORT_ROOT`` become versions of a table.
+
+Every 15 minutes (``jobs.scan_import_folders``) each active :class:`ImportSource` is checked: files
+matching its pattern that have not been seen (by SHA-256) and have not changed for ``SETTLE_SECONDS``
+(a file still being copied is left for the next round) are ingested oldest first through
+``ingest.services.ingest_file`` — the normal path, with its validation and the table's policy — acting
+as the person who set the import up (their *edit* right is checked at every file). A file that fails
+is recorded with the reason and not retried until its content changes; its failure, and a folder that
+has disappeared, are told to that person and the owning 課's 編集 members (a missing folder once, until
+it is back). One import failing never stops the others.
+"""
+
+from __future__ import annotations
+
+import fnmatch
+import logging
+import time
+from dataclasses import dataclass, field
+from pathlib import Path, PurePosixPath
+from typing import Final
+
+from django.conf import settings
+from django.db import transaction
+from django.urls import reverse
+from django.utils import timezone
+
+from machidata.access.models import Membership, Role
+from machidata.access.policy import Action, Actor, actor_for, can, unit_scope
+from machidata.audit.services import audit_record
+from machidata.catalog.models import Table, TableVersion
+from machidata.collect.models import ImportedFile, ImportedFileStatus, ImportMode, ImportSource
+from machidata.core.errors import InvalidInput, MachidataError, NotFound, PermissionDenied
+from machidata.notify.services import notify
+
+logger = logging.getLogger("machidata.collect")
+SETTLE_SECONDS: Final = 60  # a file modified more recently may still be being copied
+
+
+def import_root() -> Path:
+    """The folder scheduled imports may read under (``MACHIDATA_IMPORT_ROOT``, default ``MACHIDATA_HOME/imports``)."""
+    configured = getattr(settings, "MACHIDATA_IMPORT_ROOT", "")
+    return Path(configured or Path(settings.MACHIDATA_HOME) / "imports").resolve()
+
+
+def _folder_path(folder: str) -> Path:
+    """The absolute folder of a relative one, refusing anything that leaves the import root."""
+    text = (folder or "").strip().strip("/").replace("\\", "/")
+    parts = PurePosixPath(text).parts
+    if not text or any(p in {"..", "."} for p in parts) or text.startswith("~"):
+        raise InvalidInput(
+            "フォルダは、取り込み用フォルダの中の場所を「kenkou/riyousha」のように書いてください（「..」は使えません）。",
+            details={"folder": ["取り込み用フォルダの中の場所を書いてください。"]},
+        )
+    root = import_root()
+    path = (root / text).resolve()
+    if root != path and root not in path.parents:
+        raise InvalidInput(
+            "取り込み用フォルダの外は指定できません。", details={"folder": ["取り込み用フォルダの外です。"]}
+        )
+    return path
+
+
+def import_source_create(
+    *, actor: Actor, table: Table, folder: str, pattern: str = "*.csv", mode: str = ImportMode.APPEND
+) -> ImportSource:
+    """Feed ``table`` from a folder (EDIT on its dataset); the folder must exist under the import root."""
+    if not can(actor, Action.DISCOVER, table.dataset):
+        raise NotFound("表が見つかりません。")
+    if not can(actor, Action.EDIT, table.dataset):
+        raise PermissionDenied(
+            "定期取り込みを設定できるのは、この表のデータ所有者（所管課）の編集担当者だけです。"
+        )
+    pattern = (pattern or "").strip() or "*.csv"
+    if "/" in pattern or "\\" in pattern or len(pattern) > 100:
+        raise InvalidInput(
+            "ファイル名のパターンは「*.csv」のように、フォルダを含めずに書いてください。",
+            details={"pattern": ["フォルダを含められません。"]},
+        )
+    if mode not in ImportMode.values:
+        raise InvalidInput(
+            "取り込み方法は「追加」か「置き換え」を選んでください。", details={"mode": ["選べない値です。"]}
+        )
+    path = _folder_path(folder)
+    if not path.is_dir():
+        raise InvalidInput(
+            f"フォルダ「{folder}」が見つかりません。先にフォルダを作ってください。",
+            details={"folder": ["フォルダが見つかりません。"]},
+        )
+    relative = str(path.relative_to(import_root()))
+    with transaction.atomic():
+        source = ImportSource.objects.create(
+            table=table, folder=relative, pattern=pattern, mode=mode, created_by_id=actor.user_id
+        )
+        audit_record(
+            actor=actor,
+            action="collect.import_create",
+            obj=source,
+            changes={
+                "table": f"{table.dataset.slug}/{table.name}",
+                "folder": relative,
+                "pattern": pattern,
+                "mode": mode,
+            },
+        )
+    return source
+
+
+@dataclass
+class ScanResult:
+    """What one check of a folder did."""
+
+    ingested: list[str] = field(default_factory=list)
+    failed: list[str] = field(default_factory=list)
+    error: str = ""
+
+
+def _tell(source: ImportSource, message: str) -> None:
+    """The person who set the import up and the owning 課's 編集 members."""
+    owner = source.table.dataset.owner_id
+    editors = Membership.objects.active_on().filter(unit_id__in=unit_scope(owner), role=Role.EDITOR)
+    users = [
+        *([source.created_by_id] if source.created_by_id else []),
+        *editors.values_list("user_id", flat=True),
+    ]
+    notify(users=users, message=message, link=reverse("collect:imports"))
+
+
+def _record(
+    source: ImportSource,
+    path: Path,
+    sha: str,
+    *,
+    status: str,
+    message: str,
+    version: TableVersion | None = None,
+    rows: int | None = None,
+) -> None:
+    with transaction.atomic():
+        ImportedFile.objects.create(
+            source=source,
+            name=path.name[:300],
+            sha256=sha,
+            status=status,
+            message=message,
+            version=version,
+            rows=rows,
+        )
+        if status == ImportedFileStatus.FAILED:
+            _tell(
+                source,
+                f"「{source.table.title}」への自動取り込みで「{path.name}」を取り込めませんでした: {message}",
+            )
+
+
+def _candidates(source: ImportSource, folder: Path) -> list[Path]:
+    now = time.time()
+    files = [p for p in folder.iterdir() if p.is_file() and fnmatch.fnmatch(p.name, source.pattern)]
+    settled = [p for p in files if now - p.stat().st_mtime >= SETTLE_SECONDS]
+    return sorted(settled, key=lambda p: (p.stat().st_mtime, p.name))
+
+
+def import_source_scan(*, source: ImportSource) -> ScanResult:
+    """Check one folder now and ingest its new files (outside any transaction: the lake commits on its own)."""
+    from machidata.ingest.services import ingest_file, sha256_of
+
+    result = ScanResult()
+    source = ImportSource.objects.select_related("table__dataset", "created_by").get(pk=source.pk)
+    folder = import_root() / source.folder
+    error = ""
+    if not folder.is_dir():
+        error = f"フォルダ「{source.folder}」が見つかりません（移動・削除されたか、共有フォルダにつながっていません）。"
+    if error:
+        with transaction.atomic():
+            if source.last_error != error:  # told once, until the folder is back
+                _tell(source, f"「{source.table.title}」への自動取り込み: {error}")
+            ImportSource.objects.filter(pk=source.pk).update(last_error=error, last_checked_at=timezone.now())
+        result.error = error
+        return result
+    for path in _candidates(source, folder):
+        sha = sha256_of(path)
+        if ImportedFile.objects.filter(source=source, sha256=sha).exists():
+            continue
+        actor = actor_for(source.created_by)
+        try:
+            if not can(actor, Action.EDIT, source.table.dataset):
+                raise PermissionDenied(
+                    "取り込みを設定した職員に、この表の編集権限がありません。設定し直してください。"
+                )
+            source.table.refresh_from_db()
+            before = source.table.current_version.rows or 0 if source.table.current_version else 0
+            version = ingest_file(
+                actor=actor,
+                table=source.table,
+                path=path,
+                source_name=path.name,
+                mode=source.mode,
+                note=f"フォルダ「{source.folder}」から自動取り込み",
+            )
+        except MachidataError as exc:
+            _record(source, path, sha, status=ImportedFileStatus.FAILED, message=exc.message)
+            result.failed.append(path.name)
+            continue
+        except Exception:  # an unexpected failure of one file must not stop the others
+            logger.exception("scheduled import of %s failed", path)
+            _record(
+                source,
+                path,
+                sha,
+                status=ImportedFileStatus.FAILED,
+                message="予期しないエラーで取り込めませんでした。データ戦略課にお問い合わせください。",
+            )
+            result.failed.append(path.name)
+            continue
+        added = (version.rows or 0) - (before if source.mode == ImportMode.APPEND else 0)
+        _record(
+            source,
+            path,
+            sha,
+            status=ImportedFileStatus.INGESTED,
+            message=f"{added:,} 行を取り込みました（表の第{version.number}版、{version.rows or 0:,} 行）。",
+            version=version,
+            rows=added,
+        )
+        result.ingested.append(path.name)
+    ImportSource.objects.filter(pk=source.pk).update(last_error="", last_checked_at=timezone.now())
+    return result
+
+
+def import_source_scan_now(*, actor: Actor, source: ImportSource) -> ScanResult:
+    """「今すぐ確認」: the data owner (EDIT on the table) checks the folder without waiting; audited."""
+    if not can(actor, Action.EDIT, source.table.dataset):
+        raise PermissionDenied(
+            "この定期取り込みを動かせるのは、表のデータ所有者（所管課）の編集担当者だけです。"
+        )
+    with transaction.atomic():
+        audit_record(actor=actor, action="collect.import_scan", obj=source, changes={"folder": source.folder})
+    return import_source_scan(source=source)
+
+
+def import_sources_scan_all() -> dict[int, ScanResult]:
+    """Check every active import; one failing never stops the others."""
+    results: dict[int, ScanResult] = {}
+    for source in ImportSource.objects.filter(active=True).order_by("pk"):
+        try:
+            results[source.pk] = import_source_scan(source=source)
+        except Exception:
+            logger.exception("scheduled import %s failed", source.pk)
+            results[source.pk] = ScanResult(error="予期しないエラー")
+    return results

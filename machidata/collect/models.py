@@ -1,0 +1,265 @@
+"""照会 (collection campaigns): a campaign on one table, its recipients, their returns and the reminders sent."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+
+from machidata.access.models import Unit
+from machidata.catalog.models import Dataset, Table, TableVersion
+
+# Columns a campaign adds to its table so every row says who sent it (see docs/guide/collect.md).
+SENDER_COLUMN = "回答元"
+CAMPAIGN_COLUMN = "照会番号"
+SYSTEM_COLUMNS = (SENDER_COLUMN, CAMPAIGN_COLUMN)
+
+
+class CampaignStatus(models.TextChoices):
+    """Whether a campaign still takes returns."""
+
+    OPEN = "open", "受付中"
+    CLOSED = "closed", "締め切り済み"
+
+
+class Repeat(models.TextChoices):
+    """Whether a campaign starts again by itself after its deadline."""
+
+    NONE = "none", "繰り返さない"
+    MONTHLY = "monthly", "毎月"
+    YEARLY = "yearly", "毎年"
+
+
+class Campaign(models.Model):
+    """A 照会: the data owner asks recipients to fill one table's 項目定義 by a deadline."""
+
+    title = models.CharField("照会の名前", max_length=200)
+    table = models.ForeignKey(Table, verbose_name="集める表", on_delete=models.PROTECT, related_name="+")
+    unit = models.ForeignKey(Unit, verbose_name="照会する課", on_delete=models.PROTECT, related_name="+")
+    instructions = models.TextField("記入のお願い", blank=True)
+    deadline = models.DateField("締切日")
+    status = models.CharField(
+        "状態", max_length=10, choices=CampaignStatus.choices, default=CampaignStatus.OPEN
+    )
+    # The template's columns as they were when the campaign started: returns are checked against these.
+    columns = models.JSONField("様式の列", default=list)
+    is_synthetic = models.BooleanField("合成データ（デモ用）", default=False)
+    repeat = models.CharField("繰り返し", max_length=10, choices=Repeat.choices, default=Repeat.NONE)
+    # The campaign this one repeats: one follower at most, so the schedule never starts a period twice.
+    previous = models.OneToOneField(
+        "self", null=True, blank=True, on_delete=models.SET_NULL, related_name="next_campaign"
+    )
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "照会"
+        verbose_name_plural = "照会"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.title
+
+    @property
+    def dataset(self) -> Dataset:
+        """The dataset of the collected table."""
+        return self.table.dataset
+
+
+class RecipientStatus(models.TextChoices):
+    """Where a recipient stands."""
+
+    WAITING = "waiting", "未回答"
+    NEEDS_FIX = "needs_fix", "要修正"
+    ANSWERED = "answered", "回答済み"
+
+
+class Recipient(models.Model):
+    """One recipient of a campaign: a 課 / 区役所 of the organisation tree, or a named facility (a school …)."""
+
+    campaign = models.ForeignKey(Campaign, on_delete=models.CASCADE, related_name="recipients")
+    name = models.CharField("回答先", max_length=200)
+    unit = models.ForeignKey(
+        Unit, verbose_name="組織", null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    status = models.CharField(
+        "状態", max_length=10, choices=RecipientStatus.choices, default=RecipientStatus.WAITING
+    )
+    rows = models.PositiveIntegerField("受け付けた行数", default=0)
+    answered_at = models.DateTimeField("回答日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "照会の回答先"
+        verbose_name_plural = "照会の回答先"
+        ordering = ["campaign_id", "id"]
+        constraints = [
+            models.UniqueConstraint(fields=["campaign", "name"], name="collect_recipient_name_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.campaign} → {self.name}"
+
+
+class SubmissionStatus(models.TextChoices):
+    """The outcome of one return."""
+
+    ACCEPTED = "accepted", "受付"
+    REJECTED = "rejected", "差し戻し"
+
+
+class Submission(models.Model):
+    """One return (an uploaded template or the web form), accepted as a version or rejected with its report."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="submissions")
+    status = models.CharField("結果", max_length=10, choices=SubmissionStatus.choices)
+    source_name = models.CharField("ファイル名", max_length=300, blank=True)
+    rows = models.PositiveIntegerField("行数", default=0)
+    message = models.TextField("結果の説明", blank=True)
+    # The validation report of ingestion (ValidationReport.to_dict()) when values broke the 項目定義.
+    report = models.JSONField("確認結果", default=dict, blank=True)
+    version = models.ForeignKey(
+        TableVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    replaced_rows = models.PositiveIntegerField("置き換えた前回の行数", default=0)
+    submitted_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    submitted_at = models.DateTimeField("提出日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "照会の回答"
+        verbose_name_plural = "照会の回答"
+        ordering = ["-submitted_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.get_status_display()}"
+
+
+class ReminderKind(models.TextChoices):
+    """Which reminder was sent."""
+
+    BEFORE = "before", "締切前のお知らせ"
+    AFTER = "after", "締切後の督促"
+
+
+class Reminder(models.Model):
+    """A reminder sent to one recipient: at most one per kind (the unique constraint makes it exactly once)."""
+
+    recipient = models.ForeignKey(Recipient, on_delete=models.CASCADE, related_name="reminders")
+    kind = models.CharField("種類", max_length=10, choices=ReminderKind.choices)
+    sent_at = models.DateTimeField("送信日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "照会のお知らせ"
+        verbose_name_plural = "照会のお知らせ"
+        constraints = [
+            models.UniqueConstraint(fields=["recipient", "kind"], name="collect_reminder_once_per_kind")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.recipient} {self.get_kind_display()}"
+
+
+class FreshnessReminder(models.Model):
+    """An overdue notice sent to a dataset's owner: once per due date."""
+
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    due = models.DateField("更新予定日")
+    sent_at = models.DateTimeField("送信日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "更新遅れのお知らせ"
+        verbose_name_plural = "更新遅れのお知らせ"
+        constraints = [
+            models.UniqueConstraint(fields=["dataset", "due"], name="collect_freshness_once_per_due")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} {self.due}"
+
+
+class ImportMode(models.TextChoices):
+    """How a picked-up file becomes a version."""
+
+    APPEND = "append", "追加"
+    REPLACE = "replace", "置き換え"
+
+
+class ImportSource(models.Model):
+    """A folder (under MACHIDATA_IMPORT_ROOT) whose new files are ingested into a table on a schedule."""
+
+    table = models.ForeignKey(Table, verbose_name="取り込む表", on_delete=models.PROTECT, related_name="+")
+    folder = models.CharField(
+        "フォルダ", max_length=500, help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）"
+    )
+    pattern = models.CharField("ファイル名のパターン", max_length=100, default="*.csv")
+    mode = models.CharField(
+        "取り込み方法", max_length=10, choices=ImportMode.choices, default=ImportMode.APPEND
+    )
+    active = models.BooleanField("有効", default=True)
+    last_checked_at = models.DateTimeField("最後に確認した日時", null=True, blank=True)
+    last_error = models.TextField("最後のエラー", blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "定期取り込み"
+        verbose_name_plural = "定期取り込み"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.folder}/{self.pattern} → {self.table}"
+
+
+class ImportedFileStatus(models.TextChoices):
+    """The outcome of one picked-up file."""
+
+    INGESTED = "ingested", "取り込み済み"
+    FAILED = "failed", "失敗"
+
+
+class ImportedFile(models.Model):
+    """A file seen in an import folder (by content): ingested as a version, or failed with the reason; never retried unchanged."""
+
+    source = models.ForeignKey(ImportSource, on_delete=models.CASCADE, related_name="files")
+    name = models.CharField("ファイル名", max_length=300)
+    sha256 = models.CharField(max_length=64)
+    status = models.CharField("結果", max_length=10, choices=ImportedFileStatus.choices)
+    rows = models.BigIntegerField("行数", null=True, blank=True)
+    version = models.ForeignKey(
+        TableVersion, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    message = models.TextField("結果の説明", blank=True)
+    created_at = models.DateTimeField("日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "取り込んだファイル"
+        verbose_name_plural = "取り込んだファイル"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(fields=["source", "sha256"], name="collect_imported_file_once")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.name}（{self.get_status_display()}）"
+
+
+class Watch(models.Model):
+    """A member of staff watching a dataset: told when any of its tables gets a new version (版)."""
+
+    user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "見守り"
+        verbose_name_plural = "見守り"
+        ordering = ["-created_at", "-id"]
+        constraints = [models.UniqueConstraint(fields=["user", "dataset"], name="collect_watch_once")]
+
+    def __str__(self) -> str:
+        return f"{self.user} → {self.dataset}"

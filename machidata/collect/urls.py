@@ -1,0 +1,23 @@
+"""Routes of the campaign (照会) and freshness pages."""
+
+from django.urls import path
+
+from machidata.collect import views
+
+app_name = "collect"
+urlpatterns = [
+    path("", views.campaign_list, name="list"),
+    path("new/", views.campaign_create, name="create"),
+    path("freshness/", views.freshness_list, name="freshness"),
+    path("watching/", views.watch_list, name="watching"),
+    path("watch/<slug:slug>", views.watch_toggle, name="watch"),
+    path("imports/", views.import_list, name="imports"),
+    path("imports/<int:pk>/", views.import_detail, name="import_detail"),
+    path("imports/<int:pk>/scan", views.import_scan, name="import_scan"),
+    path("<int:pk>/", views.campaign_detail, name="detail"),
+    path("<int:pk>/close", views.campaign_close, name="close"),
+    path("<int:pk>/r/<int:rid>/", views.recipient_detail, name="recipient"),
+    path("<int:pk>/r/<int:rid>/template.xlsx", views.recipient_template, name="template"),
+    path("<int:pk>/r/<int:rid>/upload", views.recipient_upload, name="upload"),
+    path("<int:pk>/r/<int:rid>/rows", views.recipient_rows, name="rows"),
+]
