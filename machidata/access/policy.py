@@ -380,3 +380,15 @@ def restrict_shared(
         | Q(**{sharing_field: "department", f"{unit_field}_id__in": actor.unit_ids})
         | Q(**{sharing_field: "staff"})
     )
+
+
+def restrict_staff(queryset: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
+    """Records shared across the city (EBPM projects and logic models): every signed-in member of staff."""
+    if not actor.is_authenticated:
+        return queryset.none()
+    return queryset
+
+
+def may_edit_unit_owned(actor: Actor, unit_id: int | None) -> bool:
+    """Records a 課 owns and keeps up to date (EBPM projects): its 編集 members (係 included) and 管理."""
+    return actor.is_admin or (unit_id is not None and unit_id in actor.editor_unit_ids)
