@@ -1,0 +1,323 @@
+"""EBPM services: plan tree, lifecycle, budget, logic model versions, indicators, targets, actuals, query recomputation."""
+
+from __future__ import annotations
+
+import copy
+import datetime as dt
+import uuid
+from decimal import Decimal
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from machidata.access.policy import Actor
+from machidata.audit.models import AuditEvent
+from machidata.catalog.models import Table
+from machidata.core.errors import Conflict, InvalidInput, PermissionDenied
+from machidata.core.testing import Actors, make_dataset
+from machidata.ebpm import services
+from machidata.ebpm.models import BudgetLine, IndicatorTarget, LogicModelVersion, PlanItem
+from machidata.ebpm.tests.conftest import DOC, as_actor
+from machidata.lake.protocol import write_version
+
+pytestmark = pytest.mark.django_db
+
+
+# ---- plan items, lifecycle, budget ---------------------------------------------------------------
+
+
+def test_tree_levels_are_enforced(actors: Actors, project: PlanItem, editor: Actor) -> None:
+    unit = actors.org.health_div.pk
+    assert project.parent is not None
+    assert project.parent.level == "measure"
+    with pytest.raises(InvalidInput, match="事業の下に事業は置けません"):
+        services.plan_item_create(actor=editor, level="project", name="x", unit_id=unit, parent_id=project.pk)
+    with pytest.raises(InvalidInput, match="施策には上位の政策"):
+        services.plan_item_create(actor=editor, level="measure", name="x", unit_id=unit)
+    with pytest.raises(InvalidInput, match="区分「program」は選べません"):
+        services.plan_item_create(actor=editor, level="program", name="x", unit_id=unit)
+
+
+def test_only_the_owning_editors_and_admin_create_and_change(actors: Actors, project: PlanItem) -> None:
+    unit = actors.org.health_div.pk
+    for name in ("owner_viewer", "other_editor", "staff"):
+        with pytest.raises(PermissionDenied):
+            services.plan_item_create(actor=as_actor(actors, name), level="project", name="x", unit_id=unit)
+        with pytest.raises(PermissionDenied):
+            services.plan_item_move(actor=as_actor(actors, name), item=project, stage="request")
+    services.plan_item_move(actor=as_actor(actors, "admin"), item=project, stage="request")
+
+
+def test_lifecycle_moves_one_step_and_is_recorded(project: PlanItem, editor: Actor) -> None:
+    with pytest.raises(Conflict, match="「構想」から「予算化」へは移れません"):
+        services.plan_item_move(actor=editor, item=project, stage="budgeted")
+    for stage in ("request", "budgeted", "running", "evaluation"):
+        project = services.plan_item_move(actor=editor, item=project, stage=stage, note=f"→{stage}")
+    project = services.plan_item_move(actor=editor, item=project, stage="running", note="評価のやり直し")
+    assert project.stage == "running"
+    history = list(project.stage_changes.values_list("stage_from", "stage_to"))
+    assert history == [
+        ("idea", "request"),
+        ("request", "budgeted"),
+        ("budgeted", "running"),
+        ("running", "evaluation"),
+        ("evaluation", "running"),
+    ]
+    assert AuditEvent.objects.filter(action="ebpm.item.stage").count() == 5
+    with pytest.raises(InvalidInput, match="段階「done」は選べません"):
+        services.plan_item_move(actor=editor, item=project, stage="done")
+
+
+def test_budget_lines_one_per_year_and_kind(project: PlanItem, editor: Actor) -> None:
+    services.budget_line_set(
+        actor=editor, item=project, fiscal_year="令和6年度", kind="initial", amount_yen="1,200,000"
+    )
+    services.budget_line_set(
+        actor=editor, item=project, fiscal_year=2024, kind="initial", amount_yen=1_500_000
+    )
+    services.budget_line_set(
+        actor=editor, item=project, fiscal_year=2024, kind="settlement", amount_yen="1350000円"
+    )
+    rows = list(BudgetLine.objects.filter(item=project).values_list("fiscal_year", "kind", "amount_yen"))
+    assert sorted(rows) == [(2024, "initial", 1_500_000), (2024, "settlement", 1_350_000)]
+
+
+@pytest.mark.parametrize(
+    ("year", "amount", "message"),
+    [
+        ("1800", 1, "ありえない年度"),
+        (3000, 1, "ありえない年度"),
+        ("二千二十四", 1, "年度として読めません"),
+        ("2024.5", 1, "年度として読めません"),
+        ("", 1, "年度を入力してください"),
+        (2024, -5, "マイナスの値"),
+        (2024, "▲500", "マイナスの値"),
+        (2024, "12.5", "円単位の整数"),
+        (2024, "たくさん", "数値として読めません"),
+    ],
+)
+def test_budget_bad_input(project: PlanItem, editor: Actor, year: Any, amount: Any, message: str) -> None:
+    with pytest.raises(InvalidInput, match=message):
+        services.budget_line_set(
+            actor=editor, item=project, fiscal_year=year, kind="initial", amount_yen=amount
+        )
+    assert not BudgetLine.objects.exists()
+
+
+# ---- logic models ---------------------------------------------------------------------------------
+
+
+def test_each_save_is_a_new_immutable_version(modelled: PlanItem, editor: Actor) -> None:
+    model = modelled.logic_model
+    assert model.number == 1
+    first = copy.deepcopy(model.document)
+    services.node_save(
+        actor=editor, item=modelled, stage="long", statement="市民の健康寿命が延びる", number="4"
+    )
+    services.link_add(actor=editor, item=modelled, source="n3", target="n4", rationale="受診で早期発見")
+    model.refresh_from_db()
+    assert model.number == 3
+    versions = {v.number: v.document for v in LogicModelVersion.objects.filter(model=model)}
+    assert versions[1] == first
+    assert [n["id"] for n in versions[3]["nodes"]] == ["n1", "n2", "n3", "n4"]
+    # saving the same document again makes no version
+    services.logic_model_save(actor=editor, item=modelled, document=model.document)
+    model.refresh_from_db()
+    assert model.number == 3
+
+
+def test_stale_save_conflicts(modelled: PlanItem, editor: Actor) -> None:
+    services.node_save(actor=editor, item=modelled, stage="input", statement="予算", expected_number=1)
+    with pytest.raises(Conflict, match="ほかの人が先に保存しました"):
+        services.node_save(actor=editor, item=modelled, stage="input", statement="人員", expected_number=1)
+
+
+def test_link_to_unknown_node_is_refused_and_nothing_saved(modelled: PlanItem, editor: Actor) -> None:
+    with pytest.raises(InvalidInput, match="要素「n9」はこのロジックモデルにありません"):
+        services.link_add(actor=editor, item=modelled, source="n1", target="n9")
+    with pytest.raises(InvalidInput, match="段階「heaven」"):
+        services.node_save(actor=editor, item=modelled, stage="heaven", statement="x")
+    assert LogicModelVersion.objects.count() == 1
+
+
+def test_link_to_a_node_of_another_model_is_refused(
+    actors: Actors, modelled: PlanItem, editor: Actor
+) -> None:
+    other = services.plan_item_create(
+        actor=editor, level="project", name="がん検診事業", unit_id=actors.org.health_div.pk
+    )
+    services.logic_model_save(
+        actor=editor,
+        item=other,
+        document={"nodes": [{"id": "m1", "stage": "activity", "statement": "検診車"}]},
+    )
+    with pytest.raises(InvalidInput, match="要素「m1」はこのロジックモデルにありません"):
+        services.link_add(actor=editor, item=modelled, source="n1", target="m1")
+
+
+def test_copy_as_template(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    other = services.plan_item_create(
+        actor=editor, level="project", name="がん検診受診勧奨事業", unit_id=actors.org.health_div.pk
+    )
+    copied = services.logic_model_copy(actor=editor, source=modelled, target=other)
+    assert copied.document == modelled.logic_model.document
+    assert copied.number == 1
+    assert "コピー" in copied.versions.get().note
+    with pytest.raises(PermissionDenied):
+        services.logic_model_copy(actor=as_actor(actors, "other_editor"), source=modelled, target=other)
+
+
+# ---- indicators -----------------------------------------------------------------------------------
+
+
+def _manual(actors: Actors, item: PlanItem, editor: Actor, **extra: Any) -> Any:
+    values: dict[str, Any] = {
+        "node_id": "n3", "name": "特定健診受診率", "kind": "outcome", "unit_label": "%",
+        "responsible_unit_id": actors.org.health_div.pk, "baseline_value": "35.0", "baseline_year": "令和5年度",
+    } | extra  # fmt: skip
+    return services.indicator_create(actor=editor, item=item, **values)
+
+
+def test_targets_revisions_keep_the_old_one(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    ind = _manual(actors, modelled, editor)
+    services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2025, value="40")
+    with pytest.raises(Conflict, match="2025年度の目標はすでにあります"):
+        services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2025, value="42")
+    with pytest.raises(InvalidInput, match="変更する理由"):
+        services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2025, value="42", revise=True)
+    services.indicator_target_set(
+        actor=editor, indicator=ind, fiscal_year=2025, value="42", revise=True, note="国の目標改定"
+    )
+    rows = list(
+        IndicatorTarget.objects.filter(indicator=ind)
+        .order_by("created_at", "id")
+        .values_list("value", "superseded_at")
+    )
+    assert rows[0][0] == Decimal(40)
+    assert rows[0][1] is not None
+    assert rows[1] == (Decimal(42), None)
+    unset = services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2026, value="")
+    assert unset.value is None  # 目標未設定
+
+
+def test_actuals_status_and_evidence(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    ind = _manual(actors, modelled, editor)
+    assert ind.status == "unmeasured"
+    services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2024, value="40")
+    with pytest.raises(InvalidInput, match="根拠"):
+        services.indicator_actual_record(actor=editor, indicator=ind, fiscal_year=2024, value="38")
+    with pytest.raises(InvalidInput, match="ありえない年度"):
+        services.indicator_actual_record(
+            actor=editor, indicator=ind, fiscal_year=1800, value="38", evidence="x"
+        )
+    services.indicator_actual_record(
+        actor=editor,
+        indicator=ind,
+        fiscal_year=2024,
+        value="38",
+        evidence="法定報告",
+        status="preliminary",
+        final_on="2025-11-01",
+    )
+    ind.refresh_from_db()
+    assert ind.status == "on_track"  # 38/40 = 0.95
+    services.indicator_actual_record(
+        actor=editor, indicator=ind, fiscal_year=2024, value="41", evidence="法定報告（確定）", status="final"
+    )
+    ind.refresh_from_db()
+    assert ind.status == "achieved"
+    assert ind.actuals.get().status == "final"
+    with pytest.raises(PermissionDenied):
+        services.indicator_actual_record(
+            actor=as_actor(actors, "owner_viewer"), indicator=ind, fiscal_year=2024, value="1", evidence="x"
+        )
+
+
+def test_indicator_bad_input(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    with pytest.raises(InvalidInput, match="要素「n8」はこの事業のロジックモデルにありません"):
+        _manual(actors, modelled, editor, node_id="n8")
+    with pytest.raises(InvalidInput, match="基準値が必要"):
+        _manual(actors, modelled, editor, baseline_value="", baseline_year="", rate_rule="progress")
+    with pytest.raises(InvalidInput, match="指標の種類「impact」"):
+        _manual(actors, modelled, editor, kind="impact")
+
+
+def test_indicators_keep_their_nodes(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    _manual(actors, modelled, editor)
+    with pytest.raises(Conflict, match="検証指標が付いている要素は削除できません"):
+        services.node_remove(actor=editor, item=modelled, node_id="n3")
+
+
+# ---- query indicators over a catalog table --------------------------------------------------------
+
+SCHEMA = pa.schema([("覚知日時", pa.timestamp("us")), ("区", pa.string())])
+RENAMED = pa.schema([("受付日時", pa.timestamp("us")), ("区", pa.string())])
+TIMES = [dt.datetime(2023, 5, 1, 9), dt.datetime(2024, 3, 31, 23, 30), dt.datetime(2024, 4, 1, 0, 30),
+         dt.datetime(2024, 8, 1, 12), dt.datetime(2025, 1, 5, 7)]  # fmt: skip
+QUERY = {
+    "query": {
+        "group_by": [{"column": "覚知日時", "grain": "fiscal_year", "as": "年度"}],
+        "measures": [{"op": "count"}],
+    },
+    "year_column": "年度",
+    "value_column": "件数",
+}
+
+
+def _write(table: Table, times: list[dt.datetime], schema: pa.Schema = SCHEMA) -> Any:
+    column = schema.names[0]
+    rows = [{column: t, "区": "中央区"} for t in times]
+    version = write_version(
+        table=table, batches=[pa.RecordBatch.from_pylist(rows, schema=schema)], schema=schema, mode="replace",
+        job_id=f"test-{uuid.uuid4().hex[:8]}", source_name="test",
+    )  # fmt: skip
+    table.refresh_from_db()
+    return version
+
+
+def _by_fiscal_year(times: list[dt.datetime]) -> dict[int, int]:
+    counts: dict[int, int] = {}
+    for t in times:
+        year = t.year if t.month >= 4 else t.year - 1
+        counts[year] = counts.get(year, 0) + 1
+    return counts
+
+
+@pytest.mark.django_db(transaction=True)
+def test_query_indicator_computes_recomputes_and_marks_renamed_columns(
+    actors: Actors, modelled: PlanItem, editor: Actor, settings: Any, tmp_path: Path
+) -> None:
+    settings.MACHIDATA_HOME = tmp_path
+    dataset = make_dataset(actors.org.health_div, slug="kyukyu", title="救急出動")
+    table = Table.objects.create(
+        dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex
+    )
+    first = _write(table, TIMES)
+    ind = services.indicator_create(
+        actor=editor, item=modelled, node_id="n2", name="出動件数", kind="activity", responsible_unit_id=actors.org.health_div.pk,
+        source_kind="query", table_id=table.pk, query=QUERY,
+    )  # fmt: skip
+    got = {a.fiscal_year: (int(a.value), a.version_number) for a in ind.actuals.all()}
+    assert got == {y: (n, first.number) for y, n in _by_fiscal_year(TIMES).items()}
+    # a new version recomputes through the lake's signal
+    more = [*TIMES, dt.datetime(2024, 12, 24, 20)]
+    second = _write(table, more)
+    got = {a.fiscal_year: (int(a.value), a.version_number) for a in ind.actuals.all()}
+    assert got == {y: (n, second.number) for y, n in _by_fiscal_year(more).items()}
+    # a renamed column: 要確認 with the reason, the last good actuals kept, nothing raised
+    _write(table, TIMES, RENAMED)
+    ind.refresh_from_db()
+    assert ind.status == "check"
+    assert "覚知日時" in ind.status_reason
+    assert {a.version_number for a in ind.actuals.all()} == {second.number}
+    # a user who cannot read the table cannot attach it
+    hidden = make_dataset(actors.org.fire_div, slug="keibo", title="警防")
+    other = Table.objects.create(dataset=hidden, name="t", title="t", storage_key=uuid.uuid4().hex)
+    _write(other, TIMES)
+    with pytest.raises(InvalidInput, match="集計できません"):
+        services.indicator_create(
+            actor=editor, item=modelled, node_id="n2", name="x", kind="activity", responsible_unit_id=actors.org.health_div.pk,
+            source_kind="query", table_id=other.pk, query=QUERY,
+        )  # fmt: skip

@@ -1,0 +1,203 @@
+"""EBPM pages: who sees and changes what, Japanese errors on the page, the embedded and downloadable SVG."""
+
+from __future__ import annotations
+
+import pytest
+
+from machidata.core.testing import Actors, check_statuses
+from machidata.ebpm import services
+from machidata.ebpm.models import BudgetLine, LogicModelVersion, PlanItem
+from machidata.ebpm.tests.conftest import as_actor
+
+pytestmark = pytest.mark.django_db
+READERS = {"staff": 200, "owner_viewer": 200, "owner_editor": 200, "other_editor": 200, "admin": 200}
+
+
+def test_list_and_detail_for_all_staff(actors: Actors, modelled: PlanItem) -> None:
+    check_statuses(actors, lambda c: c.get("/ebpm/"), {**READERS, "anonymous": 302})
+    check_statuses(actors, lambda c: c.get(f"/ebpm/{modelled.pk}/"), {**READERS, "anonymous": 302})
+    page = actors.client("staff").get(f"/ebpm/{modelled.pk}/").content.decode()
+    assert "<svg" in page
+    assert "特定健診の受診率が上がる" in page
+    assert "検証指標がありません" in page  # the outcome warning
+    assert "ロジックモデルを編集する" not in page  # staff of another 課 only read
+    assert (
+        "ロジックモデルを編集する"
+        in actors.client("owner_editor").get(f"/ebpm/{modelled.pk}/").content.decode()
+    )
+
+
+def test_list_filters(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("staff")
+    assert "特定健診受診勧奨事業" in client.get(f"/ebpm/?unit={actors.org.health_div.pk}").content.decode()
+    assert "特定健診受診勧奨事業" not in client.get(f"/ebpm/?unit={actors.org.fire_div.pk}").content.decode()
+    assert "特定健診受診勧奨事業" not in client.get("/ebpm/?stage=running").content.decode()
+    assert "健康づくりの推進" in client.get("/ebpm/?level=all").content.decode()
+
+
+def test_editor_page_only_for_editors(actors: Actors, modelled: PlanItem) -> None:
+    url = f"/ebpm/{modelled.pk}/logic-model/"
+    check_statuses(
+        actors,
+        lambda c: c.get(url),
+        {
+            "anonymous": 302,
+            "staff": 403,
+            "owner_viewer": 403,
+            "other_editor": 403,
+            "owner_editor": 200,
+            "admin": 200,
+        },
+    )
+    check_statuses(
+        actors,
+        lambda c: c.post(url, {"op": "node", "stage": "input", "statement": "予算"}),
+        {"anonymous": 302, "staff": 403, "owner_viewer": 403, "other_editor": 403},
+    )
+    assert LogicModelVersion.objects.count() == 1
+
+
+def test_editor_adds_node_and_link_and_shows_errors(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("owner_editor")
+    url = f"/ebpm/{modelled.pk}/logic-model/"
+    r = client.post(
+        url,
+        {
+            "op": "node",
+            "stage": "long",
+            "statement": "健康寿命が延びる",
+            "number": "4",
+            "expected_number": "1",
+        },
+    )
+    assert r.status_code == 302
+    r = client.post(
+        url,
+        {
+            "op": "link",
+            "source": "n3",
+            "target": "n4",
+            "rationale": "早期発見",
+            "evidence": "https://example.jp/report\n国保データ",
+            "expected_number": "2",
+        },
+    )
+    assert r.status_code == 302
+    link = modelled.logic_model.versions.get(number=3).document["links"][-1]
+    assert [e["kind"] for e in link["evidence"]] == ["url", "document"]
+    r = client.post(url, {"op": "node", "stage": "heaven", "statement": "x", "expected_number": "3"})
+    assert r.status_code == 400
+    assert "段階「heaven」はこのロジックモデルの段階にありません" in r.content.decode()
+    r = client.post(url, {"op": "node", "stage": "input", "statement": "x", "expected_number": "1"})
+    assert "ほかの人が先に保存しました" in r.content.decode()
+    history = client.get(f"/ebpm/{modelled.pk}/logic-model/history/?a=2&b=3").content.decode()
+    assert "第2版と第3版の違い" in history
+    assert "早期発見" in history
+
+
+def test_svg_download_is_escaped(actors: Actors, modelled: PlanItem) -> None:
+    services.node_save(
+        actor=as_actor(actors, "owner_editor"),
+        item=modelled,
+        stage="input",
+        statement="<script>alert(1)</script>",
+    )
+    r = actors.client("staff").get(f"/ebpm/{modelled.pk}/logic-model.svg")
+    assert r.status_code == 200
+    assert r["Content-Type"].startswith("image/svg+xml")
+    body = r.content.decode()
+    assert "<script>" not in body
+    assert "&lt;script&gt;" in body
+    old = actors.client("staff").get(f"/ebpm/{modelled.pk}/logic-model.svg?version=1").content.decode()
+    assert "script" not in old
+    page = actors.client("staff").get(f"/ebpm/{modelled.pk}/").content.decode()
+    assert "<script>alert(1)</script>" not in page
+
+
+def test_budget_form_errors_in_japanese(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("owner_editor")
+    r = client.post(
+        f"/ebpm/{modelled.pk}/budget/",
+        {"fiscal_year": "3000", "kind": "initial", "amount_yen": "100"},
+        follow=True,
+    )
+    assert "ありえない年度" in r.content.decode()
+    r = client.post(
+        f"/ebpm/{modelled.pk}/budget/",
+        {"fiscal_year": "2025", "kind": "initial", "amount_yen": "-1"},
+        follow=True,
+    )
+    assert "マイナスの値" in r.content.decode()
+    assert not BudgetLine.objects.exists()
+    client.post(
+        f"/ebpm/{modelled.pk}/budget/",
+        {"fiscal_year": "令和7年度", "kind": "initial", "amount_yen": "2,500,000"},
+    )
+    assert "2,500,000円" in client.get(f"/ebpm/{modelled.pk}/").content.decode()
+    check_statuses(
+        actors,
+        lambda c: c.post(
+            f"/ebpm/{modelled.pk}/budget/", {"fiscal_year": "2026", "kind": "initial", "amount_yen": "1"}
+        ),
+        {"staff": 403, "owner_viewer": 403, "other_editor": 403},
+    )
+
+
+def test_stage_buttons(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("owner_editor")
+    client.post(f"/ebpm/{modelled.pk}/stage/", {"stage": "request"})
+    modelled.refresh_from_db()
+    assert modelled.stage == "request"
+    r = client.post(f"/ebpm/{modelled.pk}/stage/", {"stage": "evaluation"}, follow=True)
+    assert "へは移れません" in r.content.decode()
+
+
+def test_create_item_page(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("owner_editor")
+    r = client.post("/ebpm/new/", {"level": "project", "name": "", "unit_id": actors.org.health_div.pk})
+    assert r.status_code == 400
+    assert "名称を入力してください" in r.content.decode()
+    r = client.post(
+        "/ebpm/new/", {"level": "project", "name": "歯科健診事業", "unit_id": actors.org.health_div.pk}
+    )
+    assert r.status_code == 302
+    r = actors.client("other_editor").post(
+        "/ebpm/new/", {"level": "project", "name": "x", "unit_id": actors.org.health_div.pk}
+    )
+    assert r.status_code == 403
+
+
+def test_indicator_pages(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("owner_editor")
+    r = client.post(
+        f"/ebpm/{modelled.pk}/indicators/new/",
+        {"node_id": "n3", "name": "特定健診受診率", "kind": "outcome", "unit_label": "%", "direction": "up",
+         "rate_rule": "ratio", "responsible_unit_id": actors.org.health_div.pk, "source_kind": "manual"},
+    )  # fmt: skip
+    assert r.status_code == 302
+    ind = modelled.logic_model.indicators.get()
+    client.post(
+        f"/ebpm/indicators/{ind.pk}/target/", {"fiscal_year": "2024", "value": "40", "kind": "interim"}
+    )
+    r = client.post(f"/ebpm/indicators/{ind.pk}/target/", {"fiscal_year": "2024", "value": "45"}, follow=True)
+    assert "すでにあります" in r.content.decode()
+    client.post(
+        f"/ebpm/indicators/{ind.pk}/target/",
+        {"fiscal_year": "2024", "value": "45", "revise": "1", "note": "上方修正"},
+    )
+    client.post(
+        f"/ebpm/indicators/{ind.pk}/actual/",
+        {"fiscal_year": "2024", "value": "30", "status": "final", "evidence": "法定報告"},
+    )
+    page = actors.client("staff").get(f"/ebpm/indicators/{ind.pk}/").content.decode()
+    assert "<del>40</del>" in page  # the earlier target stays visible
+    assert "遅れ" in page  # 30 / 45 < 0.8
+    assert "検証指標がありません" not in actors.client("staff").get(f"/ebpm/{modelled.pk}/").content.decode()
+    check_statuses(actors, lambda c: c.get(f"/ebpm/indicators/{ind.pk}/"), {**READERS, "anonymous": 302})
+    check_statuses(
+        actors,
+        lambda c: c.post(
+            f"/ebpm/indicators/{ind.pk}/actual/", {"fiscal_year": "2025", "value": "1", "evidence": "x"}
+        ),
+        {"staff": 403, "owner_viewer": 403, "other_editor": 403},
+    )
