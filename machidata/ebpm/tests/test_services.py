@@ -19,7 +19,7 @@ from machidata.core.errors import Conflict, InvalidInput, PermissionDenied
 from machidata.core.testing import Actors, make_dataset
 from machidata.ebpm import services
 from machidata.ebpm.models import BudgetLine, IndicatorTarget, LogicModelVersion, PlanItem
-from machidata.ebpm.tests.conftest import DOC, as_actor
+from machidata.ebpm.tests.conftest import as_actor
 from machidata.lake.protocol import write_version
 
 pytestmark = pytest.mark.django_db
