@@ -192,9 +192,9 @@ def plan_item_create(
 
 def plan_item_move(*, actor: Actor, item: PlanItem, stage: str, note: str = "") -> PlanItem:
     """Move a 事業 one step along 構想 → 予算要求 → 予算化 → 実施 → 評価 (or one step back); recorded and audited."""
+    _require_edit(actor, item)
     stage = _choice(stage, Stage, label="段階")
     note = _text(note, label="メモ", limit=500)
-    _require_edit(actor, item)
     with transaction.atomic():
         current = PlanItem.objects.select_for_update().get(pk=item.pk)
         if current.level != Level.PROJECT:
@@ -492,7 +492,8 @@ def indicator_create(
     if rule == RateRule.PROGRESS and baseline is None:
         raise InvalidInput("「（実績 − 基準値）÷（目標 − 基準値）」で計算するには基準値が必要です。")
     source_kind = _choice(source_kind, SourceKind, label="実績の入れ方")
-    table, definition_json = (None, {})
+    table: Table | None = None
+    definition_json: dict[str, Any] = {}
     if source_kind == SourceKind.QUERY:
         table, definition_json = _query_definition(table_id, query)
     indicator = Indicator(

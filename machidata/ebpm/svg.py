@@ -109,15 +109,15 @@ def render(  # noqa: PLR0912, PLR0915 - one drawing pass, top to bottom, reads a
     drawn: list[tuple[dict[str, Any], list[str], list[str], float, float, float]] = []
     heights = []
     for col, (key, _) in enumerate(columns):
-        x = MARGIN + col * (BOX_W + COL_GAP)
-        y = MARGIN + HEADER_H
+        x: float = MARGIN + col * (BOX_W + COL_GAP)
+        y: float = MARGIN + HEADER_H
         for node in (n for n in doc.get("nodes", []) if n.get("stage") == key):
             head = f"{node['number']} " if node.get("number") else ""
             lines = wrap(head + str(node.get("statement", "")), inner)
             notes: list[str] = []
             for name in indicators.get(node["id"], []):
                 notes.extend(wrap(f"指標: {name}", inner, SMALL))
-            h = PAD * 2 + len(lines) * LINE + (len(notes) * (LINE - 3) + 4 if notes else 0)
+            h: float = PAD * 2 + len(lines) * LINE + (len(notes) * (LINE - 3) + 4 if notes else 0)
             boxes[node["id"]] = (x, y, BOX_W, h)
             drawn.append((node, lines, notes, x, y, h))
             y += h + ROW_GAP

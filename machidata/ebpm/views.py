@@ -18,7 +18,7 @@ from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from machidata.access.policy import Actor
-from machidata.core.errors import Conflict, InvalidInput, NotFound
+from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.ebpm import logic, selectors, services
 from machidata.ebpm.models import (
     ActualStatus,
@@ -81,6 +81,9 @@ def item_list(request: HttpRequest) -> HttpResponse:
 def item_create(request: HttpRequest) -> HttpResponse:
     """Register a 政策, 施策 or 事業 for a 課 the actor edits for."""
     actor = _actor(request)
+    units = selectors.owner_units(actor=actor)
+    if not units.exists():
+        raise PermissionDenied("政策・施策・事業を登録できるのは、課の編集担当とデータ戦略課（管理）です。")
     error = ""
     if request.method == "POST":
         try:
@@ -105,7 +108,7 @@ def item_create(request: HttpRequest) -> HttpResponse:
         {
             "error": error,
             "levels": Level.choices,
-            "units": selectors.owner_units(actor=actor),
+            "units": units,
             "parents": selectors.plan_items(actor=actor).exclude(level=Level.PROJECT),
             "post": request.POST,
         },
@@ -116,7 +119,8 @@ def item_create(request: HttpRequest) -> HttpResponse:
 def _indicator_rows(model: Any) -> list[dict[str, Any]]:
     rows = []
     for ind in selectors.indicators_of(model):
-        rows.append({"indicator": ind, "latest": ind.actual_rows[-1] if ind.actual_rows else None})
+        actuals = getattr(ind, "actual_rows", [])  # prefetched by the selector
+        rows.append({"indicator": ind, "latest": actuals[-1] if actuals else None})
     return rows
 
 
@@ -239,8 +243,6 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, "保存しました（新しい版ができました）。")
             return redirect("ebpm:model_edit", pk)
     if not selectors.may_edit(actor, item):
-        from machidata.core.errors import PermissionDenied
-
         raise PermissionDenied(
             "このロジックモデルを編集できるのは、所管課の編集担当とデータ戦略課（管理）です。"
         )
@@ -351,8 +353,6 @@ def indicator_create(request: HttpRequest, pk: int) -> HttpResponse:
             messages.success(request, f"検証指標「{ind.name}」を設定しました。")
             return redirect("ebpm:indicator", ind.pk)
     if not selectors.may_edit(actor, item):
-        from machidata.core.errors import PermissionDenied
-
         raise PermissionDenied("検証指標を設定できるのは、所管課の編集担当とデータ戦略課（管理）です。")
     document = model.document if model else logic.empty_document()
     return render(

@@ -44,6 +44,13 @@ ADMIN_SITE_NO_ADD = frozenset(
         "publish.aggregatespec",
         "prep.recipe",  # recipes are made on the recipe page (read-only in the admin)
         "privacy.accessrequest",  # made only by the 利用申請 services
+        # EBPM records change only on the room's pages and API (ReadOnlyAdmin)
+        "ebpm.planitem",
+        "ebpm.budgetline",
+        "ebpm.logicmodelversion",
+        "ebpm.indicator",
+        "ebpm.indicatortarget",
+        "ebpm.indicatoractual",
     }
 )
 ADMIN = frozenset({"admin"})
@@ -198,6 +205,8 @@ def on_dashboards(
 # A recipe is seen by its 課 (and 管理) and changed by those who may edit the dataset it writes into.
 RECIPE_VIEWERS = OWNING_UNIT | ADMIN
 RECIPE_EDITORS = MAKER
+# An EBPM 事業 of the owning 課 is changed by that 課's 編集 and 管理 (policy.may_edit_unit_owned).
+EBPM_EDITORS = frozenset({"owner_editor"}) | ADMIN
 
 
 MATRIX: dict[str, Rule] = {
@@ -658,4 +667,46 @@ MATRIX: dict[str, Rule] = {
     ),
     "ckan:action": fixed(EVERYONE, lambda w: url("ckan:action", "package_search")),
     "ckan:action_unversioned": fixed(EVERYONE, lambda w: url("ckan:action_unversioned", "package_list")),
+    # ---- EBPM (事業・ロジックモデル・検証指標) ------------------------------------------------------
+    # Shared across the city: every member of staff reads; the owning 課's 編集 and 管理 change.
+    "ebpm:list": fixed(SIGNED_IN, lambda w: url("ebpm:list")),
+    "ebpm:new": fixed(EDITORS, lambda w: url("ebpm:new")),
+    "ebpm:detail": fixed(SIGNED_IN, lambda w: url("ebpm:detail", o(w, "ebpm_item"))),
+    "ebpm:stage": fixed(EBPM_EDITORS, lambda w: url("ebpm:stage", o(w, "ebpm_item")), "POST"),
+    "ebpm:budget": fixed(EBPM_EDITORS, lambda w: url("ebpm:budget", o(w, "ebpm_item")), "POST"),
+    "ebpm:model_edit": fixed(EBPM_EDITORS, lambda w: url("ebpm:model_edit", o(w, "ebpm_item"))),
+    "ebpm:model_svg": fixed(SIGNED_IN, lambda w: url("ebpm:model_svg", o(w, "ebpm_item"))),
+    "ebpm:model_history": fixed(SIGNED_IN, lambda w: url("ebpm:model_history", o(w, "ebpm_item"))),
+    "ebpm:indicator_new": fixed(EBPM_EDITORS, lambda w: url("ebpm:indicator_new", o(w, "ebpm_item"))),
+    "ebpm:indicator": fixed(SIGNED_IN, lambda w: url("ebpm:indicator", o(w, "ebpm_indicator"))),
+    "ebpm:indicator_target": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_target", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_actual": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_actual", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_recompute": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_recompute", o(w, "ebpm_indicator")), "POST"
+    ),
+    "GET /api/v1/ebpm/items": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/items"),
+    "POST /api/v1/ebpm/items": api("POST", EDITORS, lambda w: "/api/v1/ebpm/items"),
+    "GET /api/v1/ebpm/items/{item_id}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model"
+    ),
+    "PUT /api/v1/ebpm/items/{item_id}/logic-model": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model"
+    ),
+    "GET /api/v1/ebpm/indicators": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/indicators"),
+    "GET /api/v1/ebpm/indicators/{indicator_id}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}"
+    ),
+    "GET /api/v1/ebpm/indicators/{indicator_id}/actuals": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/actuals"
+    ),
+    "POST /api/v1/ebpm/indicators/{indicator_id}/actuals": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/actuals"
+    ),
 }
