@@ -435,4 +435,9 @@ def load_demo_data(
     from machidata.charts.demo import load_charts_demo
 
     load_charts_demo(say=say)
+    from machidata.ebpm.demo import load_ebpm_demo
+
+    say("EBPMのデモ（架空の事業・ロジックモデル・検証指標）を作っています … ", end="")
+    ebpm = load_ebpm_demo()
+    say("、".join([f"事業など {ebpm.items} 件、指標 {ebpm.indicators} 件", *filter(None, [ebpm.computed]), *ebpm.skipped]))
     return summary
