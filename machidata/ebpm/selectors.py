@@ -184,3 +184,26 @@ def indicator_years(indicator: Indicator) -> list[YearRow]:
 def item_levels() -> list[tuple[str, str]]:
     """区分 choices."""
     return list(Level.choices)
+
+
+def indicator_trend_spec(indicator: Indicator, years: list[YearRow]) -> dict[str, Any] | None:
+    """The target-vs-actual line chart of an indicator (the charts room's Vega-Lite function; None without values)."""
+    from machidata.charts.vegalite import Column, SpecError, vegalite_spec
+
+    rows: list[dict[str, Any]] = []
+    for y in years:
+        if y.target is not None and y.target.value is not None:
+            rows.append({"年度": y.fiscal_year, "区分": "目標", "値": float(y.target.value)})
+        if y.actual is not None:
+            rows.append({"年度": y.fiscal_year, "区分": "実績", "値": float(y.actual.value)})
+    if not rows:
+        return None
+    document = {
+        "visual": {"type": "line", "x": "年度", "y": "値", "color": "区分", "options": {}},
+        "meta": {"title": f"{indicator.name}（目標と実績）"},
+    }
+    columns = [Column("年度", "integer", "fiscal_year"), Column("区分", "string"), Column("値", "number")]
+    try:
+        return vegalite_spec(document, rows, columns)
+    except SpecError:  # pragma: no cover - a fixed, valid document
+        return None

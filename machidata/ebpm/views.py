@@ -383,16 +383,18 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     ind = selectors.indicator_get(actor=actor, pk=pk)
     item = ind.logic_model.item
+    years = selectors.indicator_years(ind)
     return render(
         request,
         "ebpm/indicator_detail.html",
         {
+            "spec": selectors.indicator_trend_spec(ind, years),
             "ind": ind,
             "item": item,
             "node": next(
                 (n for n in ind.logic_model.document.get("nodes", []) if n["id"] == ind.node_id), None
             ),
-            "years": selectors.indicator_years(ind),
+            "years": years,
             "can_edit": selectors.may_edit(actor, item),
             "target_kinds": TargetKind.choices,
             "actual_statuses": ActualStatus.choices,

@@ -28,7 +28,9 @@ def test_demo_loads_once_and_computes_the_ambulance_indicator(settings: Any, tmp
     kyukyu = make_unit("救急課", code=KYUKYU)
     make_unit("データ戦略課", code=STRATEGY)
     dataset = make_dataset(kyukyu, slug="ambulance-dispatch-records", classification="confidential")
-    table = Table.objects.create(dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex)
+    table = Table.objects.create(
+        dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex
+    )
     start = dt.datetime(2022, 3, 31, 23, 30)
     rows = [{"覚知日時": start + dt.timedelta(hours=9 * i), "区": "中央区"} for i in range(400)]
     write_version(

@@ -321,3 +321,24 @@ def test_query_indicator_computes_recomputes_and_marks_renamed_columns(
             actor=editor, item=modelled, node_id="n2", name="x", kind="activity", responsible_unit_id=actors.org.health_div.pk,
             source_kind="query", table_id=other.pk, query=QUERY,
         )  # fmt: skip
+
+
+def test_trend_spec_plots_current_targets_and_actuals(
+    actors: Actors, modelled: PlanItem, editor: Actor
+) -> None:
+    from machidata.ebpm.selectors import indicator_trend_spec, indicator_years
+
+    ind = _manual(actors, modelled, editor)
+    assert indicator_trend_spec(ind, indicator_years(ind)) is None
+    services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2024, value="40")
+    services.indicator_target_set(
+        actor=editor, indicator=ind, fiscal_year=2024, value="42", revise=True, note="改定"
+    )
+    services.indicator_actual_record(
+        actor=editor, indicator=ind, fiscal_year=2024, value="38", evidence="報告"
+    )
+    spec = indicator_trend_spec(ind, indicator_years(ind))
+    assert spec is not None
+    values = {(v["区分"], v["値"]) for v in spec["data"]["values"]}
+    assert values == {("目標", 42.0), ("実績", 38.0)}  # the superseded 40 is not plotted
+    assert spec["data"]["values"][0]["年度"] == "令和6年度"

@@ -192,6 +192,8 @@ def test_indicator_pages(actors: Actors, modelled: PlanItem) -> None:
     page = actors.client("staff").get(f"/ebpm/indicators/{ind.pk}/").content.decode()
     assert "<del>40</del>" in page  # the earlier target stays visible
     assert "遅れ" in page  # 30 / 45 < 0.8
+    assert 'id="indicator-spec"' in page  # the trend chart (charts' Vega-Lite function), target vs actual
+    assert "vega-bundle.min.js" in page
     assert "検証指標がありません" not in actors.client("staff").get(f"/ebpm/{modelled.pk}/").content.decode()
     check_statuses(actors, lambda c: c.get(f"/ebpm/indicators/{ind.pk}/"), {**READERS, "anonymous": 302})
     check_statuses(
