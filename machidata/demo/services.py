@@ -356,7 +356,7 @@ def load_demo_data(
     ambulance: bool = True,
     system: bool = True,
     say: Say = _quiet,
-) -> DataSummary:
+) -> DataSummary:  # noqa: PLR0915 - one step per room's demo content, in loading order
     """Ingest the real files and the generated 救急出動記録 into their catalog entries, then refresh the system datasets.
 
     Call after :func:`load_demo` and outside any transaction (the lake commits on its own). ``files``
