@@ -348,7 +348,7 @@ def ingest_demo_file(
     return version
 
 
-def load_demo_data(
+def load_demo_data(  # noqa: PLR0915 - one step per room's demo content, in loading order
     *,
     home: Path,
     real_dir: Path = SHARED_REAL,
@@ -356,7 +356,7 @@ def load_demo_data(
     ambulance: bool = True,
     system: bool = True,
     say: Say = _quiet,
-) -> DataSummary:  # noqa: PLR0915 - one step per room's demo content, in loading order
+) -> DataSummary:
     """Ingest the real files and the generated 救急出動記録 into their catalog entries, then refresh the system datasets.
 
     Call after :func:`load_demo` and outside any transaction (the lake commits on its own). ``files``
@@ -435,9 +435,7 @@ def load_demo_data(
     from machidata.charts.demo import load_charts_demo
 
     load_charts_demo(say=say)
-    from machidata.ebpm.demo import load_ebpm_demo
+    from machidata.ebpm.demo import load_ebpm_demo_reporting
 
-    say("EBPMのデモ（架空の事業・ロジックモデル・検証指標）を作っています … ", end="")
-    ebpm = load_ebpm_demo()
-    say("、".join([f"事業など {ebpm.items} 件、指標 {ebpm.indicators} 件", *filter(None, [ebpm.computed]), *ebpm.skipped]))
+    load_ebpm_demo_reporting(say=say)
     return summary

@@ -11,6 +11,7 @@ Every figure is invented. Loading twice changes nothing (items are matched by th
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -286,6 +287,19 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 )
     _ambulance_indicator(ambulance, units[KYUKYU], summary)
     summary.indicators = Indicator.objects.filter(logic_model__item__code__startswith="D-").count()
+    return summary
+
+
+def load_ebpm_demo_reporting(*, say: Callable[..., None]) -> EbpmDemoSummary:
+    """:func:`load_ebpm_demo`, telling the demo command what it did."""
+    say("EBPMのデモ（架空の事業・ロジックモデル・検証指標）を作っています … ", end="")
+    summary = load_ebpm_demo()
+    said = [
+        f"事業など {summary.items} 件、指標 {summary.indicators} 件",
+        *filter(None, [summary.computed]),
+        *summary.skipped,
+    ]
+    say("、".join(said))
     return summary
 
 

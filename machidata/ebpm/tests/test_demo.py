@@ -13,7 +13,7 @@ import pytest
 
 from machidata.catalog.models import Table
 from machidata.core.testing import make_dataset, make_unit
-from machidata.ebpm.demo import HEALTH, KYUKYU, LABEL, STRATEGY, load_ebpm_demo
+from machidata.ebpm.demo import HEALTH, KYUKYU, LABEL, STRATEGY, load_ebpm_demo, load_ebpm_demo_reporting
 from machidata.ebpm.models import Indicator, LogicModelVersion, PlanItem
 from machidata.jp.fiscal import fiscal_year
 from machidata.lake.protocol import write_version
@@ -54,6 +54,8 @@ def test_demo_loads_once_and_computes_the_ambulance_indicator(settings: Any, tmp
 
 
 def test_demo_without_the_organisation_is_skipped() -> None:
-    summary = load_ebpm_demo()
+    said: list[str] = []
+    summary = load_ebpm_demo_reporting(say=lambda text, **kw: said.append(text))
     assert summary.skipped
+    assert summary.skipped[0] in said[-1]
     assert not PlanItem.objects.exists()
