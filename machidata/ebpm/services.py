@@ -737,3 +737,40 @@ def on_version_committed(sender: Any, version: TableVersion, **kwargs: Any) -> N
                 _compute(indicator, compute_actor(indicator))
         except Exception:  # one indicator's trouble never stops the others
             logger.exception("indicator %s recompute failed", indicator.pk)
+
+
+def indicator_query_set(*, actor: Actor, indicator: Indicator, table_id: Any, query: Any) -> str:
+    """Change (fix) the table and query of a query indicator and compute it now; returns the 要確認 reason or ""."""
+    _require_edit(actor, indicator.logic_model.item)
+    if indicator.source_kind != SourceKind.QUERY:
+        raise InvalidInput("この指標は手入力です（集計の定義はありません）。")
+    table, definition = _query_definition(table_id, query)
+    with transaction.atomic():
+        before = {"table": indicator.table_id, "query": indicator.query}
+        indicator.table, indicator.query = table, definition
+        # the new definition is judged afresh: leave 要確認 so _compute decides
+        indicator.status, indicator.status_reason = IndicatorStatus.UNMEASURED, ""
+        indicator.save(update_fields=["table", "query", "status", "status_reason"])
+        audit_record(
+            actor=actor,
+            action="ebpm.indicator.query",
+            obj=indicator,
+            changes={"before": before, "table": table.pk},
+        )
+        problem = _compute(indicator, compute_actor(indicator))
+        if problem:
+            raise InvalidInput(f"集計できません（定義は変えていません）: {problem}")
+    return ""
+
+
+def indicator_remove(*, actor: Actor, indicator: Indicator) -> None:
+    """Detach an indicator from its node (its targets and actuals go with it; the audit log keeps the record)."""
+    _require_edit(actor, indicator.logic_model.item)
+    with transaction.atomic():
+        audit_record(
+            actor=actor, action="ebpm.indicator.remove", obj=indicator,
+            changes={"name": indicator.name, "node": indicator.node_id,
+                     "targets": [[t.fiscal_year, None if t.value is None else str(t.value)] for t in indicator.targets.all()],
+                     "actuals": [[a.fiscal_year, str(a.value)] for a in indicator.actuals.all()]},
+        )  # fmt: skip
+        indicator.delete()

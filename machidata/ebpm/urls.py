@@ -19,4 +19,6 @@ urlpatterns = [
     path("indicators/<int:pk>/target/", views.indicator_target, name="indicator_target"),
     path("indicators/<int:pk>/actual/", views.indicator_actual, name="indicator_actual"),
     path("indicators/<int:pk>/recompute/", views.indicator_recompute, name="indicator_recompute"),
+    path("indicators/<int:pk>/query/", views.indicator_query, name="indicator_query"),
+    path("indicators/<int:pk>/remove/", views.indicator_remove, name="indicator_remove"),
 ]

@@ -5,6 +5,7 @@ Thin: each POST calls one service; a Japanese error from it is shown on the page
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 from django.conf import settings
@@ -322,8 +323,6 @@ def model_history(request: HttpRequest, pk: int) -> HttpResponse:
 @require_http_methods(["GET", "POST"])
 def indicator_create(request: HttpRequest, pk: int) -> HttpResponse:
     """Attach an indicator to a node (hand-entered actuals, or computed from a catalog table)."""
-    import json
-
     actor = _actor(request)
     item = selectors.plan_item_get(actor=actor, pk=pk)
     model = selectors.logic_model_of(item)
@@ -396,6 +395,7 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
             "years": years,
             "can_edit": selectors.may_edit(actor, item),
+            "query_json": json.dumps((ind.query or {}).get("query") or {}, ensure_ascii=False, indent=1),
             "target_kinds": TargetKind.choices,
             "actual_statuses": ActualStatus.choices,
         },
@@ -455,3 +455,37 @@ def indicator_recompute(request: HttpRequest, pk: int) -> HttpResponse:
         else:
             messages.success(request, "集計し直しました。")
     return redirect("ebpm:indicator", pk)
+
+
+@login_required
+@require_POST
+def indicator_query(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the table and query of a query indicator (e.g. after a column was renamed) and compute it now."""
+    actor = _actor(request)
+    ind = selectors.indicator_get(actor=actor, pk=pk)
+    try:
+        try:
+            query = {"query": json.loads(request.POST.get("query", "") or "{}"), "year_column": request.POST.get("year_column", ""),
+                     "value_column": request.POST.get("value_column", "")}  # fmt: skip
+        except json.JSONDecodeError as exc:
+            raise InvalidInput(f"集計の定義（JSON）が読めません: {exc.msg}（{exc.lineno}行目）") from None
+        services.indicator_query_set(
+            actor=actor, indicator=ind, table_id=request.POST.get("table_id"), query=query
+        )
+    except _SHOWN as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "集計の定義を変えて、集計し直しました。")
+    return redirect("ebpm:indicator", pk)
+
+
+@login_required
+@require_POST
+def indicator_remove(request: HttpRequest, pk: int) -> HttpResponse:
+    """Remove an indicator (its targets and actuals with it)."""
+    actor = _actor(request)
+    ind = selectors.indicator_get(actor=actor, pk=pk)
+    item_id = ind.logic_model.item_id
+    services.indicator_remove(actor=actor, indicator=ind)
+    messages.success(request, f"検証指標「{ind.name}」を外しました。")
+    return redirect("ebpm:detail", item_id)

@@ -688,6 +688,12 @@ MATRIX: dict[str, Rule] = {
     "ebpm:indicator_recompute": fixed(
         EBPM_EDITORS, lambda w: url("ebpm:indicator_recompute", o(w, "ebpm_indicator")), "POST"
     ),
+    "ebpm:indicator_query": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_query", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_remove": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_remove", o(w, "ebpm_indicator")), "POST"
+    ),
     "GET /api/v1/ebpm/items": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/items"),
     "POST /api/v1/ebpm/items": api("POST", EDITORS, lambda w: "/api/v1/ebpm/items"),
     "GET /api/v1/ebpm/items/{item_id}": api(

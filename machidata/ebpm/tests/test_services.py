@@ -244,10 +244,17 @@ def test_indicator_bad_input(actors: Actors, modelled: PlanItem, editor: Actor) 
         _manual(actors, modelled, editor, kind="impact")
 
 
-def test_indicators_keep_their_nodes(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
-    _manual(actors, modelled, editor)
+def test_indicators_keep_their_nodes_until_removed(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    ind = _manual(actors, modelled, editor)
     with pytest.raises(Conflict, match="検証指標が付いている要素は削除できません"):
         services.node_remove(actor=editor, item=modelled, node_id="n3")
+    with pytest.raises(PermissionDenied):
+        services.indicator_remove(actor=as_actor(actors, "other_editor"), indicator=ind)
+    services.indicator_remove(actor=editor, indicator=ind)
+    model = services.node_remove(actor=editor, item=modelled, node_id="n3")
+    assert [n["id"] for n in model.document["nodes"]] == ["n1", "n2"]
+    assert [lk["id"] for lk in model.document["links"]] == ["l1"]  # the link to n3 went with it
+    assert AuditEvent.objects.filter(action="ebpm.indicator.remove").count() == 1
 
 
 # ---- query indicators over a catalog table --------------------------------------------------------
@@ -312,6 +319,31 @@ def test_query_indicator_computes_recomputes_and_marks_renamed_columns(
     assert ind.status == "check"
     assert "覚知日時" in ind.status_reason
     assert {a.version_number for a in ind.actuals.all()} == {second.number}
+    # target changes do not hide the 要確認
+    services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2024, value=3)
+    ind.refresh_from_db()
+    assert ind.status == "check"
+    # a fix that still does not fit is refused and changes nothing
+    with pytest.raises(InvalidInput, match="定義は変えていません"):
+        services.indicator_query_set(actor=editor, indicator=ind, table_id=table.pk, query=QUERY)
+    ind.refresh_from_db()
+    assert ind.query == QUERY
+    # fixing the query to the new column name computes from the newest version again
+    fixed = {
+        **QUERY,
+        "query": {
+            **QUERY["query"],
+            "group_by": [{"column": "受付日時", "grain": "fiscal_year", "as": "年度"}],
+        },
+    }
+    services.indicator_query_set(actor=editor, indicator=ind, table_id=table.pk, query=fixed)
+    ind.refresh_from_db()
+    assert ind.status != "check"
+    assert ind.status_reason == ""
+    table.refresh_from_db()
+    assert {a.fiscal_year: (int(a.value), a.version_number) for a in ind.actuals.all()} == {
+        y: (n, table.current_version.number) for y, n in _by_fiscal_year(TIMES).items()
+    }
     # a user who cannot read the table cannot attach it
     hidden = make_dataset(actors.org.fire_div, slug="keibo", title="警防")
     other = Table.objects.create(dataset=hidden, name="t", title="t", storage_key=uuid.uuid4().hex)
