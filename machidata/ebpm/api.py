@@ -94,6 +94,7 @@ def _indicator(ind: Indicator) -> dict[str, Any]:
         "rate_rule": ind.rate_rule,
         "responsible_unit": ind.responsible_unit.name,
         "source_kind": ind.source_kind,
+        "data_month": ind.data_month,
         "status": ind.status,
         "status_label": ind.get_status_display(),
         "status_reason": ind.status_reason,

@@ -200,7 +200,7 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 )
             lectures = services.indicator_create(
                 actor=system, item=ambulance, node_id="n2", name="出前講座の開催回数", kind="activity", unit_label="回",
-                responsible_unit_id=units[KYUKYU].pk, data_source="救急課の実施記録（架空）",
+                responsible_unit_id=units[KYUKYU].pk, data_source="救急課の実施記録（架空）", data_month=4,
             )  # fmt: skip
             services.indicator_target_set(actor=system, indicator=lectures, fiscal_year=2024, value=40)
             services.indicator_actual_record(
@@ -220,7 +220,7 @@ def load_ebpm_demo() -> EbpmDemoSummary:
             rate = services.indicator_create(
                 actor=system, item=kenshin, node_id="n3", name="特定健診受診率", kind="outcome", unit_label="%",
                 responsible_unit_id=units[HEALTH].pk, baseline_value="33.5", baseline_year=2022, rate_rule="progress",
-                definition="特定健診の受診者数 ÷ 対象者数（法定報告）", data_source="法定報告（架空の値）",
+                definition="特定健診の受診者数 ÷ 対象者数（法定報告）", data_source="法定報告（架空の値）", data_month=11,
             )  # fmt: skip
             services.indicator_target_set(
                 actor=system, indicator=rate, fiscal_year=2024, value="38", kind="interim"
@@ -276,6 +276,7 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 ind = services.indicator_create(
                     actor=system, item=strategy, node_id=node, name=name, kind=kind, unit_label=unit, direction=direction,
                     responsible_unit_id=units[STRATEGY].pk, data_source="熊本市データ利活用推進計画の検証指標",
+                    data_month=7 if kind == "outcome" else 4,
                 )  # fmt: skip
                 services.indicator_target_set(
                     actor=system,
@@ -330,7 +331,7 @@ def _ambulance_indicator(item: PlanItem, unit: Unit, summary: EbpmDemoSummary) -
             ind = services.indicator_create(
                 actor=steward, item=item, node_id="n5", name="救急出動件数（年度別）", kind="outcome", unit_label="件",
                 direction="down", responsible_unit_id=unit.pk, definition="救急出動記録の覚知日時を年度ごとに数えた件数",
-                data_source="救急出動記録（合成データ）", source_kind="query", table_id=table.pk, query=query,
+                data_source="救急出動記録（合成データ）", source_kind="query", table_id=table.pk, query=query, data_month=4,
             )  # fmt: skip
             first = min(ind.actuals.values_list("fiscal_year", flat=True), default=None)
             if first is not None:

@@ -217,6 +217,9 @@ class Indicator(models.Model):
     )
     # {"query": TableQuery JSON (grouped by a fiscal-year column), "year_column": str, "value_column": str}
     query = models.JSONField("集計の定義", default=dict, blank=True)
+    # The month (1–12) in which a fiscal year's figure is ready, in the following fiscal year
+    # (e.g. 9: 決算 figures in September; 7: a survey in July). Compared with the 予算要求 in the data calendar.
+    data_month = models.PositiveSmallIntegerField("実績がそろう月（翌年度）", null=True, blank=True)
     status = models.CharField(
         "状態", max_length=10, choices=IndicatorStatus.choices, default=IndicatorStatus.UNMEASURED
     )

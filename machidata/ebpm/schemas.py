@@ -141,6 +141,7 @@ class EbpmIndicatorOut(Schema):
     rate_rule: str
     responsible_unit: str
     source_kind: str
+    data_month: int | None
     status: str
     status_label: str
     status_reason: str

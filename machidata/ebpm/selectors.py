@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any
+from typing import Any, Final
 
 from django.db.models import Prefetch, QuerySet
 
@@ -207,3 +207,48 @@ def indicator_trend_spec(indicator: Indicator, years: list[YearRow]) -> dict[str
         return vegalite_spec(document, rows, columns)
     except SpecError:  # pragma: no cover - a fixed, valid document
         return None
+
+
+# The month the 予算要求 is made (熊本市: requests in October for the next fiscal year's budget).
+BUDGET_REQUEST_MONTH: Final = 10
+
+
+def _fiscal_index(month: int) -> int:
+    """April = 1 … March = 12."""
+    return (month - 4) % 12 + 1
+
+
+@dataclass(frozen=True)
+class CalendarRow:
+    """One indicator in the data calendar: when its yearly figure arrives, against the 予算要求."""
+
+    indicator: Indicator
+    month: int | None
+    late: bool
+
+    @property
+    def label(self) -> str:
+        """「翌年度の9月」 or 「未設定」."""
+        return f"翌年度の{self.month}月" if self.month else "未設定"
+
+
+def data_calendar(*, actor: Actor, unit_id: int | None = None) -> list[CalendarRow]:
+    """Every indicator (optionally of one 担当課) with the month its figure arrives, late ones flagged.
+
+    A figure for 年度 N that arrives in month M of 年度 N+1 can inform the 予算要求 made in
+    :data:`BUDGET_REQUEST_MONTH` of 年度 N+1 only when M comes first in the fiscal year (April first).
+    """
+    qs = indicator_list(actor=actor).select_related("logic_model__item__unit", "responsible_unit")
+    if unit_id:
+        qs = qs.filter(responsible_unit_id=unit_id)
+    rows = []
+    for ind in qs:
+        month = ind.data_month
+        late = month is not None and _fiscal_index(month) > _fiscal_index(BUDGET_REQUEST_MONTH)
+        rows.append(CalendarRow(ind, month, late))
+    return sorted(rows, key=lambda r: (r.month is None, _fiscal_index(r.month or 4), r.indicator.pk))
+
+
+def calendar_months() -> list[int]:
+    """The months of a fiscal year, April first."""
+    return [4, 5, 6, 7, 8, 9, 10, 11, 12, 1, 2, 3]

@@ -111,6 +111,16 @@ def check_number(value: Any, *, label: str, negative: bool = True, required: boo
     return number
 
 
+def check_month(value: Any) -> int | None:
+    """A month 1–12 (blank: not set); Japanese error otherwise."""
+    text = str(value if value is not None else "").strip().removesuffix("月")
+    if not text:
+        return None
+    if not text.isdigit() or not 1 <= int(text) <= 12:
+        raise InvalidInput(f"実績がそろう月「{value}」は1〜12の月で入力してください。")
+    return int(text)
+
+
 def _text(value: Any, *, label: str, limit: int, required: bool = False) -> str:
     text = str(value or "").strip()
     if required and not text:
@@ -476,6 +486,7 @@ def indicator_create(
     source_kind: str = SourceKind.MANUAL,
     table_id: Any = None,
     query: Any = None,
+    data_month: Any = None,
 ) -> Indicator:
     """Attach an indicator to a node of the item's logic model; a query indicator is computed at once (its errors refuse it)."""
     _require_edit(actor, item)
@@ -512,6 +523,7 @@ def indicator_create(
         source_kind=source_kind,
         table=table,
         query=definition_json,
+        data_month=check_month(data_month),
         created_by_id=actor.user_id,
     )
     with transaction.atomic():
@@ -774,3 +786,19 @@ def indicator_remove(*, actor: Actor, indicator: Indicator) -> None:
                      "actuals": [[a.fiscal_year, str(a.value)] for a in indicator.actuals.all()]},
         )  # fmt: skip
         indicator.delete()
+
+
+def indicator_schedule_set(*, actor: Actor, indicator: Indicator, data_month: Any) -> Indicator:
+    """Set the month in which the indicator's yearly figure is ready (for the data calendar)."""
+    _require_edit(actor, indicator.logic_model.item)
+    month = check_month(data_month)
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="ebpm.indicator.schedule",
+            obj=indicator,
+            changes={"from": indicator.data_month, "to": month},
+        )
+        indicator.data_month = month
+        indicator.save(update_fields=["data_month"])
+    return indicator

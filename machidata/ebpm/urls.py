@@ -8,6 +8,7 @@ app_name = "ebpm"
 urlpatterns = [
     path("", views.item_list, name="list"),
     path("new/", views.item_create, name="new"),
+    path("calendar/", views.calendar, name="calendar"),
     path("<int:pk>/", views.item_detail, name="detail"),
     path("<int:pk>/stage/", views.item_stage, name="stage"),
     path("<int:pk>/budget/", views.item_budget, name="budget"),
@@ -21,4 +22,5 @@ urlpatterns = [
     path("indicators/<int:pk>/recompute/", views.indicator_recompute, name="indicator_recompute"),
     path("indicators/<int:pk>/query/", views.indicator_query, name="indicator_query"),
     path("indicators/<int:pk>/remove/", views.indicator_remove, name="indicator_remove"),
+    path("indicators/<int:pk>/schedule/", views.indicator_schedule, name="indicator_schedule"),
 ]

@@ -345,6 +345,7 @@ def indicator_create(request: HttpRequest, pk: int) -> HttpResponse:
                 direction=post.get("direction", ""), definition=post.get("definition", ""), data_source=post.get("data_source", ""),
                 baseline_value=post.get("baseline_value"), baseline_year=post.get("baseline_year"), rate_rule=post.get("rate_rule", ""),
                 source_kind=post.get("source_kind", ""), table_id=post.get("table_id"), query=query,
+                data_month=post.get("data_month"),
             )  # fmt: skip
         except _SHOWN as exc:
             error = exc.message
@@ -489,3 +490,39 @@ def indicator_remove(request: HttpRequest, pk: int) -> HttpResponse:
     services.indicator_remove(actor=actor, indicator=ind)
     messages.success(request, f"検証指標「{ind.name}」を外しました。")
     return redirect("ebpm:detail", item_id)
+
+
+@login_required
+@require_POST
+def indicator_schedule(request: HttpRequest, pk: int) -> HttpResponse:
+    """Set the month in which the indicator's yearly figure is ready."""
+    actor = _actor(request)
+    ind = selectors.indicator_get(actor=actor, pk=pk)
+    try:
+        services.indicator_schedule_set(actor=actor, indicator=ind, data_month=request.POST.get("data_month"))
+    except _SHOWN as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "実績がそろう月を記録しました。")
+    return redirect("ebpm:indicator", pk)
+
+
+@login_required
+@require_GET
+def calendar(request: HttpRequest) -> HttpResponse:
+    """The data calendar: when each indicator's figure arrives, against the 予算要求 (late ones flagged)."""
+    unit = request.GET.get("unit", "")
+    rows = selectors.data_calendar(actor=_actor(request), unit_id=int(unit) if unit.isdigit() else None)
+    return render(
+        request,
+        "ebpm/calendar.html",
+        {
+            "rows": rows,
+            "months": selectors.calendar_months(),
+            "request_month": selectors.BUDGET_REQUEST_MONTH,
+            "units": selectors.all_divisions(),
+            "unit": unit,
+            "late": sum(1 for r in rows if r.late),
+            "unset": sum(1 for r in rows if r.month is None),
+        },
+    )

@@ -671,6 +671,7 @@ MATRIX: dict[str, Rule] = {
     # Shared across the city: every member of staff reads; the owning 課's 編集 and 管理 change.
     "ebpm:list": fixed(SIGNED_IN, lambda w: url("ebpm:list")),
     "ebpm:new": fixed(EDITORS, lambda w: url("ebpm:new")),
+    "ebpm:calendar": fixed(SIGNED_IN, lambda w: url("ebpm:calendar")),
     "ebpm:detail": fixed(SIGNED_IN, lambda w: url("ebpm:detail", o(w, "ebpm_item"))),
     "ebpm:stage": fixed(EBPM_EDITORS, lambda w: url("ebpm:stage", o(w, "ebpm_item")), "POST"),
     "ebpm:budget": fixed(EBPM_EDITORS, lambda w: url("ebpm:budget", o(w, "ebpm_item")), "POST"),
@@ -693,6 +694,9 @@ MATRIX: dict[str, Rule] = {
     ),
     "ebpm:indicator_remove": fixed(
         EBPM_EDITORS, lambda w: url("ebpm:indicator_remove", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_schedule": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_schedule", o(w, "ebpm_indicator")), "POST"
     ),
     "GET /api/v1/ebpm/items": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/items"),
     "POST /api/v1/ebpm/items": api("POST", EDITORS, lambda w: "/api/v1/ebpm/items"),

@@ -110,7 +110,9 @@ def test_indicators_and_actuals(actors: Actors, modelled: PlanItem) -> None:
         actor=editor, indicator=ind, fiscal_year=2024, value=42, revise=True, note="改定"
     )
     check_statuses(actors, lambda c: c.get(f"{BASE}/indicators?item_id={modelled.pk}"), STAFF_OK)
+    services.indicator_schedule_set(actor=editor, indicator=ind, data_month=11)
     data = actors.client("staff").get(f"{BASE}/indicators/{ind.pk}").json()
+    assert data["data_month"] == 11
     assert [(t["value"], t["superseded_at"] is None) for t in data["targets"]] == [
         (40.0, False),
         (42.0, True),

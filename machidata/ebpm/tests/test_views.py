@@ -4,8 +4,9 @@ from __future__ import annotations
 
 import pytest
 
+from machidata.core.errors import InvalidInput
 from machidata.core.testing import Actors, check_statuses
-from machidata.ebpm import services
+from machidata.ebpm import selectors, services
 from machidata.ebpm.models import BudgetLine, LogicModelVersion, PlanItem
 from machidata.ebpm.tests.conftest import as_actor
 
@@ -203,3 +204,56 @@ def test_indicator_pages(actors: Actors, modelled: PlanItem) -> None:
         ),
         {"staff": 403, "owner_viewer": 403, "other_editor": 403},
     )
+
+
+def test_data_calendar_flags_figures_late_for_the_budget_request(actors: Actors, modelled: PlanItem) -> None:
+    editor = as_actor(actors, "owner_editor")
+    unit = actors.org.health_div.pk
+    early = services.indicator_create(
+        actor=editor,
+        item=modelled,
+        node_id="n3",
+        name="受診率（法定報告）",
+        kind="outcome",
+        responsible_unit_id=unit,
+        data_month="7月",
+    )
+    late = services.indicator_create(
+        actor=editor,
+        item=modelled,
+        node_id="n3",
+        name="医療費（決算）",
+        kind="outcome",
+        responsible_unit_id=unit,
+        data_month=11,
+    )
+    march = services.indicator_create(
+        actor=editor,
+        item=modelled,
+        node_id="n2",
+        name="送付数",
+        kind="activity",
+        responsible_unit_id=unit,
+        data_month=3,
+    )
+    unset = services.indicator_create(
+        actor=editor, item=modelled, node_id="n2", name="開封率", kind="activity", responsible_unit_id=unit
+    )
+    rows = {r.indicator.pk: r for r in selectors.data_calendar(actor=as_actor(actors, "staff"))}
+    assert not rows[early.pk].late
+    assert rows[late.pk].late
+    assert rows[march.pk].late  # March comes after October in the fiscal year
+    assert rows[unset.pk].month is None
+    assert not rows[unset.pk].late
+    page = actors.client("staff").get("/ebpm/calendar/").content.decode()
+    assert "間に合わない指標: 2 件" in page
+    assert "月が未設定の指標: 1 件" in page
+    check_statuses(actors, lambda c: c.get("/ebpm/calendar/"), {**READERS, "anonymous": 302})
+    with pytest.raises(InvalidInput, match="1〜12の月"):
+        services.indicator_schedule_set(actor=editor, indicator=unset, data_month="13")
+    client = actors.client("owner_editor")
+    client.post(f"/ebpm/indicators/{unset.pk}/schedule/", {"data_month": "9"})
+    unset.refresh_from_db()
+    assert unset.data_month == 9
+    r = actors.client("other_editor").post(f"/ebpm/indicators/{unset.pk}/schedule/", {"data_month": "5"})
+    assert r.status_code == 403
