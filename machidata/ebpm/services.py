@@ -451,6 +451,19 @@ def logic_model_copy(*, actor: Actor, source: PlanItem, target: PlanItem) -> Log
     )
 
 
+def logic_model_from_example(*, actor: Actor, item: PlanItem, key: str) -> LogicModel:
+    """Start (or restart) the item's logic model from an example of the starter library, as a new version."""
+    from machidata.ebpm.examples import EXAMPLES
+
+    _require_edit(actor, item)
+    example = EXAMPLES.get(str(key))
+    if example is None:
+        raise InvalidInput(f"ひな形「{key}」はありません。")
+    return logic_model_save(
+        actor=actor, item=item, document=example["document"], note=f"ひな形「{example['title']}」から作成"
+    )
+
+
 # ---- indicators -----------------------------------------------------------------------------------
 
 

@@ -21,6 +21,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machidata.access.policy import Actor
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.ebpm import logic, selectors, services
+from machidata.ebpm.examples import EXAMPLES
 from machidata.ebpm.models import (
     ActualStatus,
     BudgetKind,
@@ -231,6 +232,8 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 services.settings_save(
                     **kwargs, stage_set=post.get("stage_set", ""), external_factors=factors
                 )
+            elif op == "example":
+                services.logic_model_from_example(actor=actor, item=item, key=post.get("example", ""))
             elif op == "copy":
                 target = selectors.plan_item_get(actor=actor, pk=int(post.get("target", "0") or 0))
                 services.logic_model_copy(actor=actor, source=item, target=target)
@@ -272,6 +275,7 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
                 for lk in document.get("links", [])
             ],
             "factors": "\n".join(document.get("external_factors", [])),
+            "examples": [(k, e["title"], e["description"]) for k, e in EXAMPLES.items()],
             "svg": mark_safe(selectors.model_svg(model)) if model and model.number else "",  # noqa: S308 - escaped by ElementTree
             "warnings": selectors.model_warnings(model) if model else [],
             "targets": selectors.owner_units(actor=actor).exists()

@@ -99,3 +99,12 @@ def test_next_id_and_diff() -> None:
     assert lines[0] == "--- 第1版"
     assert any(line.startswith("+") and "SMS" in line for line in lines)
     assert any(line.startswith("-") and "個別に送る" in line for line in lines)
+
+
+@pytest.mark.parametrize("key", sorted(__import__("machidata.ebpm.examples", fromlist=["EXAMPLES"]).EXAMPLES))
+def test_every_starter_example_is_valid_and_warns_only_of_missing_indicators(key: str) -> None:
+    from machidata.ebpm.examples import EXAMPLES
+
+    doc = logic.validate(EXAMPLES[key]["document"])
+    assert logic.find_cycle(doc) is None
+    assert {w.code for w in logic.warnings(doc, [])} == {"outcome_without_indicator"}

@@ -257,3 +257,21 @@ def test_data_calendar_flags_figures_late_for_the_budget_request(actors: Actors,
     assert unset.data_month == 9
     r = actors.client("other_editor").post(f"/ebpm/indicators/{unset.pk}/schedule/", {"data_month": "5"})
     assert r.status_code == 403
+
+
+def test_start_from_an_example(actors: Actors, project: PlanItem) -> None:
+    from machidata.ebpm.examples import EXAMPLES
+
+    url = f"/ebpm/{project.pk}/logic-model/"
+    page = actors.client("owner_editor").get(url).content.decode()
+    assert EXAMPLES["subsidy"]["title"] in page
+    r = actors.client("owner_editor").post(url, {"op": "example", "example": "subsidy"})
+    assert r.status_code == 302
+    version = LogicModelVersion.objects.get(model__item=project)
+    assert version.document["stage_set"] == "four"
+    assert [n["statement"] for n in version.document["nodes"]] == [
+        n["statement"] for n in EXAMPLES["subsidy"]["document"]["nodes"]
+    ]
+    r = actors.client("owner_editor").post(url, {"op": "example", "example": "nothing"})
+    assert "ひな形「nothing」はありません" in r.content.decode()
+    assert actors.client("other_editor").post(url, {"op": "example", "example": "nudge"}).status_code == 403
