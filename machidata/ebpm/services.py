@@ -403,6 +403,61 @@ def link_add(
     )
 
 
+def link_update(
+    *,
+    actor: Actor,
+    item: PlanItem,
+    link_id: str,
+    rationale: str,
+    assumptions: str = "",
+    expected_number: int | None = None,
+) -> LogicModel:
+    """Change a link's rationale and assumptions (its ends and evidence stay), as a new version."""
+    doc, n = _current(item)
+    links = [dict(x) for x in doc.get("links", [])]
+    target = next((x for x in links if x["id"] == link_id), None)
+    if target is None:
+        raise NotFound("そのつながりはこのロジックモデルにありません。")
+    target.update(rationale=rationale, assumptions=assumptions)
+    return logic_model_save(
+        actor=actor, item=item, document={**doc, "links": links}, note=f"つながり{link_id}の根拠を変更",
+        expected_number=expected_number if expected_number is not None else n,
+    )  # fmt: skip
+
+
+def plan_item_update(
+    *,
+    actor: Actor,
+    item: PlanItem,
+    lock_version: int,
+    name: str,
+    code: str = "",
+    description: str = "",
+    plan_reference: str = "",
+) -> PlanItem:
+    """Change an item's name, number, description and plan reference (optimistic lock; its 課 and place stay)."""
+    _require_edit(actor, item)
+    values = {
+        "name": _text(name, label="名称", limit=NAME_MAX, required=True),
+        "code": _text(code, label="番号", limit=40),
+        "description": _text(description, label="概要", limit=TEXT_MAX),
+        "plan_reference": _text(plan_reference, label="総合計画との関係", limit=300),
+    }
+    with transaction.atomic():
+        current = PlanItem.objects.select_for_update().get(pk=item.pk)
+        if current.lock_version != lock_version:
+            raise Conflict("ほかの人が先に変更しました。画面を読み直してください。")
+        changes = {k: [getattr(current, k), v] for k, v in values.items() if getattr(current, k) != v}
+        if not changes:
+            return current
+        for k, v in values.items():
+            setattr(current, k, v)
+        current.lock_version += 1
+        current.save()
+        audit_record(actor=actor, action="ebpm.item.update", obj=current, changes=changes)
+    return current
+
+
 def link_remove(
     *, actor: Actor, item: PlanItem, link_id: str, expected_number: int | None = None
 ) -> LogicModel:

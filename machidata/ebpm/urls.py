@@ -10,6 +10,7 @@ urlpatterns = [
     path("new/", views.item_create, name="new"),
     path("calendar/", views.calendar, name="calendar"),
     path("<int:pk>/", views.item_detail, name="detail"),
+    path("<int:pk>/edit/", views.item_update, name="edit"),
     path("<int:pk>/stage/", views.item_stage, name="stage"),
     path("<int:pk>/budget/", views.item_budget, name="budget"),
     path("<int:pk>/logic-model/", views.model_edit, name="model_edit"),

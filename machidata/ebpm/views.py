@@ -204,6 +204,41 @@ def item_budget(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("ebpm:detail", args=[pk]) + "#budget")
 
 
+def _evidence(text: str) -> list[dict[str, str]]:
+    """Evidence lines: a URL, or a reference (dataset, case, document)."""
+    refs = (line.strip() for line in text.splitlines())
+    return [
+        {"kind": "url" if r.startswith(("http://", "https://")) else "document", "ref": r} for r in refs if r
+    ]
+
+
+def _model_op(op: str, post: Any, kwargs: dict[str, Any]) -> None:
+    """Run one editor form's service (every one saves a new version)."""
+    if op == "node":
+        services.node_save(**kwargs, node_id=post.get("node_id", ""), stage=post.get("stage", ""),
+                           statement=post.get("statement", ""), number=post.get("number", ""))  # fmt: skip
+    elif op == "node_remove":
+        services.node_remove(**kwargs, node_id=post.get("node_id", ""))
+    elif op == "link":
+        services.link_add(**kwargs, source=post.get("source", ""), target=post.get("target", ""),
+                          rationale=post.get("rationale", ""), assumptions=post.get("assumptions", ""),
+                          evidence=_evidence(post.get("evidence", "")))  # fmt: skip
+    elif op == "link_edit":
+        services.link_update(**kwargs, link_id=post.get("link_id", ""), rationale=post.get("rationale", ""),
+                             assumptions=post.get("assumptions", ""))  # fmt: skip
+    elif op == "link_remove":
+        services.link_remove(**kwargs, link_id=post.get("link_id", ""))
+    elif op == "settings":
+        factors = [f.strip() for f in post.get("external_factors", "").splitlines() if f.strip()]
+        services.settings_save(**kwargs, stage_set=post.get("stage_set", ""), external_factors=factors)
+    elif op == "example":
+        services.logic_model_from_example(
+            actor=kwargs["actor"], item=kwargs["item"], key=post.get("example", "")
+        )
+    else:
+        raise InvalidInput("操作が分かりません。")
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
@@ -215,32 +250,12 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
         post, op = request.POST, request.POST.get("op", "")
         kwargs: dict[str, Any] = {"actor": actor, "item": item, "expected_number": _expected(request)}
         try:
-            if op == "node":
-                services.node_save(**kwargs, node_id=post.get("node_id", ""), stage=post.get("stage", ""),
-                                   statement=post.get("statement", ""), number=post.get("number", ""))  # fmt: skip
-            elif op == "node_remove":
-                services.node_remove(**kwargs, node_id=post.get("node_id", ""))
-            elif op == "link":
-                evidence = [{"kind": "url" if ref.startswith(("http://", "https://")) else "document", "ref": ref}
-                            for ref in (line.strip() for line in post.get("evidence", "").splitlines()) if ref]  # fmt: skip
-                services.link_add(**kwargs, source=post.get("source", ""), target=post.get("target", ""),
-                                  rationale=post.get("rationale", ""), assumptions=post.get("assumptions", ""), evidence=evidence)  # fmt: skip
-            elif op == "link_remove":
-                services.link_remove(**kwargs, link_id=post.get("link_id", ""))
-            elif op == "settings":
-                factors = [f.strip() for f in post.get("external_factors", "").splitlines() if f.strip()]
-                services.settings_save(
-                    **kwargs, stage_set=post.get("stage_set", ""), external_factors=factors
-                )
-            elif op == "example":
-                services.logic_model_from_example(actor=actor, item=item, key=post.get("example", ""))
-            elif op == "copy":
+            if op == "copy":
                 target = selectors.plan_item_get(actor=actor, pk=int(post.get("target", "0") or 0))
                 services.logic_model_copy(actor=actor, source=item, target=target)
                 messages.success(request, f"ロジックモデルを「{target.name}」にコピーしました。")
                 return redirect("ebpm:model_edit", target.pk)
-            else:
-                raise InvalidInput("操作が分かりません。")
+            _model_op(op, post, kwargs)
         except _SHOWN as exc:
             error = exc.message
         else:
@@ -530,3 +545,23 @@ def calendar(request: HttpRequest) -> HttpResponse:
             "unset": sum(1 for r in rows if r.month is None),
         },
     )
+
+
+@login_required
+@require_POST
+def item_update(request: HttpRequest, pk: int) -> HttpResponse:
+    """Change the item's name, number, description and plan reference."""
+    actor = _actor(request)
+    item = selectors.plan_item_get(actor=actor, pk=pk)
+    raw = request.POST.get("lock_version", "")
+    try:
+        services.plan_item_update(
+            actor=actor, item=item, lock_version=int(raw) if raw.isdigit() else -1, name=request.POST.get("name", ""),
+            code=request.POST.get("code", ""), description=request.POST.get("description", ""),
+            plan_reference=request.POST.get("plan_reference", ""),
+        )  # fmt: skip
+    except _SHOWN as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "変更しました。")
+    return redirect("ebpm:detail", pk)

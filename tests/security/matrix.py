@@ -673,6 +673,7 @@ MATRIX: dict[str, Rule] = {
     "ebpm:new": fixed(EDITORS, lambda w: url("ebpm:new")),
     "ebpm:calendar": fixed(SIGNED_IN, lambda w: url("ebpm:calendar")),
     "ebpm:detail": fixed(SIGNED_IN, lambda w: url("ebpm:detail", o(w, "ebpm_item"))),
+    "ebpm:edit": fixed(EBPM_EDITORS, lambda w: url("ebpm:edit", o(w, "ebpm_item")), "POST"),
     "ebpm:stage": fixed(EBPM_EDITORS, lambda w: url("ebpm:stage", o(w, "ebpm_item")), "POST"),
     "ebpm:budget": fixed(EBPM_EDITORS, lambda w: url("ebpm:budget", o(w, "ebpm_item")), "POST"),
     "ebpm:model_edit": fixed(EBPM_EDITORS, lambda w: url("ebpm:model_edit", o(w, "ebpm_item"))),

@@ -374,3 +374,36 @@ def test_trend_spec_plots_current_targets_and_actuals(
     values = {(v["区分"], v["値"]) for v in spec["data"]["values"]}
     assert values == {("目標", 42.0), ("実績", 38.0)}  # the superseded 40 is not plotted
     assert spec["data"]["values"][0]["年度"] == "令和6年度"
+
+
+def test_item_update_and_link_rationale(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    updated = services.plan_item_update(
+        actor=editor,
+        item=modelled,
+        lock_version=modelled.lock_version,
+        name="特定健診・がん検診受診勧奨事業",
+        plan_reference="施策3-2・3-3",
+    )
+    assert updated.name == "特定健診・がん検診受診勧奨事業"
+    with pytest.raises(Conflict, match="ほかの人が先に変更しました"):
+        services.plan_item_update(
+            actor=editor, item=modelled, lock_version=modelled.lock_version, name="古い画面から"
+        )
+    with pytest.raises(InvalidInput, match="名称を入力してください"):
+        services.plan_item_update(actor=editor, item=updated, lock_version=updated.lock_version, name="")
+    with pytest.raises(PermissionDenied):
+        services.plan_item_update(
+            actor=as_actor(actors, "owner_viewer"), item=updated, lock_version=updated.lock_version, name="x"
+        )
+    model = services.link_update(
+        actor=editor,
+        item=modelled,
+        link_id="l2",
+        rationale="受け取った人の一部が受診する",
+        assumptions="住所が正しい",
+    )
+    assert model.document["links"][1]["rationale"] == "受け取った人の一部が受診する"
+    assert model.document["links"][1]["from"] == "n2"
+    from machidata.ebpm.logic import warnings
+
+    assert "link_without_rationale" not in {w.code for w in warnings(model.document, [])}

@@ -275,3 +275,26 @@ def test_start_from_an_example(actors: Actors, project: PlanItem) -> None:
     r = actors.client("owner_editor").post(url, {"op": "example", "example": "nothing"})
     assert "ひな形「nothing」はありません" in r.content.decode()
     assert actors.client("other_editor").post(url, {"op": "example", "example": "nudge"}).status_code == 403
+
+
+def test_edit_item_and_link_rationale_on_the_pages(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("owner_editor")
+    client.post(
+        f"/ebpm/{modelled.pk}/edit/",
+        {"lock_version": modelled.lock_version, "name": "受診勧奨事業（改）", "code": "3-2-1"},
+    )
+    modelled.refresh_from_db()
+    assert modelled.name == "受診勧奨事業（改）"
+    r = client.post(f"/ebpm/{modelled.pk}/edit/", {"lock_version": "0", "name": "古い画面"}, follow=True)
+    assert "ほかの人が先に変更しました" in r.content.decode()
+    assert (
+        actors.client("other_editor")
+        .post(f"/ebpm/{modelled.pk}/edit/", {"lock_version": modelled.lock_version, "name": "x"})
+        .status_code
+        == 403
+    )
+    client.post(
+        f"/ebpm/{modelled.pk}/logic-model/",
+        {"op": "link_edit", "link_id": "l2", "rationale": "案内で受診を決める", "expected_number": "1"},
+    )
+    assert "に根拠となる考え方がありません" not in client.get(f"/ebpm/{modelled.pk}/").content.decode()
