@@ -293,6 +293,7 @@ def test_edit_item_and_link_rationale_on_the_pages(actors: Actors, modelled: Pla
         .status_code
         == 403
     )
+    assert "に根拠となる考え方がありません" in client.get(f"/ebpm/{modelled.pk}/").content.decode()
     client.post(
         f"/ebpm/{modelled.pk}/logic-model/",
         {"op": "link_edit", "link_id": "l2", "rationale": "案内で受診を決める", "expected_number": "1"},
