@@ -173,6 +173,7 @@ class SourceKind(models.TextChoices):
 
     MANUAL = "manual", "手入力"
     QUERY = "query", "カタログの表から集計"
+    FORMULA = "formula", "ほかの指標から計算"
 
 
 class IndicatorStatus(models.TextChoices):
@@ -215,7 +216,8 @@ class Indicator(models.Model):
         on_delete=models.SET_NULL,
         related_name="+",
     )
-    # {"query": TableQuery JSON (grouped by a fiscal-year column), "year_column": str, "value_column": str}
+    # query: {"query": TableQuery JSON (grouped by a fiscal-year column), "year_column": str, "value_column": str}
+    # formula: {"formula": "i12 / i15 * 100"} (iN: indicator N, not itself a formula)
     query = models.JSONField("集計の定義", default=dict, blank=True)
     # The month (1–12) in which a fiscal year's figure is ready, in the following fiscal year
     # (e.g. 9: 決算 figures in September; 7: a survey in July). Compared with the 予算要求 in the data calendar.

@@ -28,6 +28,9 @@ from machidata.audit.services import audit_record
 from machidata.catalog.models import Table, TableVersion
 from machidata.core.errors import Conflict, InvalidInput, MachidataError, NotFound, PermissionDenied
 from machidata.ebpm import kpi, logic
+from machidata.ebpm.formula import FormulaError
+from machidata.ebpm.formula import evaluate as formula_eval
+from machidata.ebpm.formula import references as formula_refs
 from machidata.ebpm.models import (
     CHILD_LEVEL,
     ActualStatus,
@@ -555,6 +558,7 @@ def indicator_create(
     table_id: Any = None,
     query: Any = None,
     data_month: Any = None,
+    formula: str = "",
 ) -> Indicator:
     """Attach an indicator to a node of the item's logic model; a query indicator is computed at once (its errors refuse it)."""
     _require_edit(actor, item)
@@ -575,6 +579,8 @@ def indicator_create(
     definition_json: dict[str, Any] = {}
     if source_kind == SourceKind.QUERY:
         table, definition_json = _query_definition(table_id, query)
+    elif source_kind == SourceKind.FORMULA:
+        definition_json = {"formula": _formula_definition(formula)}
     indicator = Indicator(
         logic_model=model,
         node_id=node_id,
@@ -606,6 +612,10 @@ def indicator_create(
             problem = _compute(indicator, actor)
             if problem:
                 raise InvalidInput(f"集計できません: {problem}")
+        elif source_kind == SourceKind.FORMULA:
+            problem = _compute_formula(indicator, actor)
+            if problem:
+                raise InvalidInput(f"計算できません: {problem}")
     return indicator
 
 
@@ -671,7 +681,9 @@ def indicator_actual_record(
     """Record (or correct) a hand-entered actual for a 年度, with its evidence; 速報 or 確定."""
     _require_edit(actor, indicator.logic_model.item)
     if indicator.source_kind != SourceKind.MANUAL:
-        raise InvalidInput("この指標の実績はカタログの表から集計します（手入力はできません）。")
+        raise InvalidInput(
+            f"この指標の実績は「{indicator.get_source_kind_display()}」で入ります（手入力はできません）。"
+        )
     year = check_fiscal_year(fiscal_year)
     number = check_number(value, label="実績値")
     status = _choice(status, ActualStatus, label="速報・確定")
@@ -695,6 +707,7 @@ def indicator_actual_record(
             changes={"fiscal_year": year, "value": str(number), "status": status},
         )
         _judge(indicator)
+        _recompute_dependents(indicator, actor)
     return actual
 
 
@@ -711,8 +724,8 @@ def _date(value: Any, *, label: str) -> dt.date | None:
 
 def _judge(indicator: Indicator) -> None:
     """Store the indicator's status from its actuals and current targets (inside the caller's transaction)."""
-    if indicator.status == IndicatorStatus.CHECK and indicator.source_kind == SourceKind.QUERY:
-        return  # stays 要確認 until the query works again
+    if indicator.status == IndicatorStatus.CHECK and indicator.source_kind != SourceKind.MANUAL:
+        return  # stays 要確認 until the query or formula works again
     result = kpi.judge(
         rule=indicator.rate_rule,
         direction=indicator.direction,
@@ -790,7 +803,95 @@ def _compute(indicator: Indicator, actor: Actor) -> str:
         changes={"version": version.number if version is not None else None, "years": sorted(values)},
     )  # fmt: skip
     _judge(indicator)
+    _recompute_dependents(indicator, actor)
     return ""
+
+
+def _formula_definition(text: Any) -> str:
+    """A formula checked for its shape and its inputs (existing indicators that are not formulas themselves)."""
+    text = str(text or "").strip()
+    try:
+        ids = formula_refs(text)
+    except FormulaError as exc:
+        raise InvalidInput(str(exc)) from None
+    found = dict(Indicator.objects.filter(pk__in=ids).values_list("pk", "source_kind"))
+    missing = sorted(ids - set(found))
+    if missing:
+        raise InvalidInput(f"計算式の指標 {'、'.join(f'i{i}' for i in missing)} はありません。")
+    nested = sorted(i for i, kind in found.items() if kind == SourceKind.FORMULA)
+    if nested:
+        raise InvalidInput(
+            f"計算式に、計算で求める指標（{'、'.join(f'i{i}' for i in nested)}）は使えません（実績のある指標を使ってください）。"
+        )
+    return text
+
+
+def _compute_formula(indicator: Indicator, actor: Actor) -> str:
+    """Compute a formula indicator for every 年度 all its inputs have; returns the problem, or "" when done."""
+    text = str((indicator.query or {}).get("formula") or "")
+    now = timezone.now()
+    problem = ""
+    values: dict[int, tuple[Decimal, bool, dt.date | None]] = {}
+    try:
+        ids = formula_refs(text)
+    except FormulaError as exc:
+        ids, problem = set(), str(exc)
+    inputs = {i.pk: i for i in Indicator.objects.filter(pk__in=ids).prefetch_related("actuals")}
+    if not problem and set(inputs) != ids:
+        problem = f"計算式の指標 {'、'.join(f'i{i}' for i in sorted(ids - set(inputs)))} が外されています。"
+    if not problem:
+        by_year = {pk: {a.fiscal_year: a for a in ind.actuals.all()} for pk, ind in inputs.items()}
+        years = set.intersection(*(set(v) for v in by_year.values())) if by_year else set()
+        for year in sorted(years):
+            rows = {pk: by_year[pk][year] for pk in inputs}
+            try:
+                value = formula_eval(text, {pk: float(a.value) for pk, a in rows.items()})
+            except FormulaError as exc:
+                problem = f"{year}年度: {exc}"
+                break
+            final = all(a.status == ActualStatus.FINAL for a in rows.values())
+            later = max((a.final_on for a in rows.values() if a.final_on), default=None)
+            values[year] = (Decimal(str(round(value, 4))), final, later)
+    if problem:
+        Indicator.objects.filter(pk=indicator.pk).update(
+            status=IndicatorStatus.CHECK, status_reason=problem[:1000], computed_at=now
+        )
+        indicator.status, indicator.status_reason = IndicatorStatus.CHECK, problem[:1000]
+        audit_record(
+            actor=actor, action="ebpm.indicator.check", obj=indicator, changes={"reason": problem[:500]}
+        )
+        return problem
+    indicator.actuals.filter(source=SourceKind.FORMULA).exclude(fiscal_year__in=values).delete()
+    for year, (amount, final, later) in values.items():
+        IndicatorActual.objects.update_or_create(
+            indicator=indicator, fiscal_year=year,
+            defaults={"value": amount, "source": SourceKind.FORMULA, "table_version": None, "version_number": None,
+                      "status": ActualStatus.FINAL if final else ActualStatus.PRELIMINARY, "final_on": None if final else later,
+                      "evidence": f"計算式 {text} から計算", "actor_label": actor.label(), "updated_at": now},
+        )  # fmt: skip
+    Indicator.objects.filter(pk=indicator.pk).update(
+        status=IndicatorStatus.UNMEASURED, status_reason="", computed_at=now
+    )
+    indicator.status, indicator.status_reason, indicator.computed_at = IndicatorStatus.UNMEASURED, "", now
+    audit_record(
+        actor=actor,
+        action="ebpm.indicator.compute",
+        obj=indicator,
+        changes={"formula": text, "years": sorted(values)},
+    )
+    _judge(indicator)
+    return ""
+
+
+def _recompute_dependents(indicator: Indicator, actor: Actor) -> None:
+    """Recompute the formula indicators that use ``indicator`` (inside the caller's transaction)."""
+    for other in Indicator.objects.filter(source_kind=SourceKind.FORMULA).exclude(pk=indicator.pk):
+        try:
+            uses = indicator.pk in formula_refs(str((other.query or {}).get("formula") or ""))
+        except FormulaError:
+            uses = False
+        if uses:
+            _compute_formula(other, actor)
 
 
 def compute_actor(indicator: Indicator) -> Actor:
@@ -801,9 +902,11 @@ def compute_actor(indicator: Indicator) -> Actor:
 def indicator_recompute(*, actor: Actor, indicator: Indicator) -> str:
     """Recompute a query indicator now (as its creator); returns the 要確認 reason or ""."""
     _require_edit(actor, indicator.logic_model.item)
-    if indicator.source_kind != SourceKind.QUERY:
-        raise InvalidInput("この指標は手入力です（集計する表がありません）。")
+    if indicator.source_kind == SourceKind.MANUAL:
+        raise InvalidInput("この指標は手入力です（集計する表も計算式もありません）。")
     with transaction.atomic():
+        if indicator.source_kind == SourceKind.FORMULA:
+            return _compute_formula(indicator, actor)
         return _compute(indicator, compute_actor(indicator))
 
 
@@ -853,7 +956,9 @@ def indicator_remove(*, actor: Actor, indicator: Indicator) -> None:
                      "targets": [[t.fiscal_year, None if t.value is None else str(t.value)] for t in indicator.targets.all()],
                      "actuals": [[a.fiscal_year, str(a.value)] for a in indicator.actuals.all()]},
         )  # fmt: skip
+        removed = Indicator(pk=indicator.pk)
         indicator.delete()
+        _recompute_dependents(removed, actor)
 
 
 def indicator_schedule_set(*, actor: Actor, indicator: Indicator, data_month: Any) -> Indicator:

@@ -365,6 +365,7 @@ def indicator_create(request: HttpRequest, pk: int) -> HttpResponse:
                 baseline_value=post.get("baseline_value"), baseline_year=post.get("baseline_year"), rate_rule=post.get("rate_rule", ""),
                 source_kind=post.get("source_kind", ""), table_id=post.get("table_id"), query=query,
                 data_month=post.get("data_month"),
+                formula=post.get("formula", ""),
             )  # fmt: skip
         except _SHOWN as exc:
             error = exc.message
@@ -390,6 +391,9 @@ def indicator_create(request: HttpRequest, pk: int) -> HttpResponse:
             "rules": RateRule.choices,
             "sources": SourceKind.choices,
             "units": selectors.all_divisions(),
+            "inputs": selectors.indicator_list(actor=actor, item_id=item.pk).exclude(
+                source_kind=SourceKind.FORMULA
+            ),
         },
         status=400 if error else 200,
     )

@@ -407,3 +407,104 @@ def test_item_update_and_link_rationale(actors: Actors, modelled: PlanItem, edit
     from machidata.ebpm.logic import warnings
 
     assert "link_without_rationale" not in {w.code for w in warnings(model.document, [])}
+
+
+def test_formula_indicator_follows_its_inputs(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    unit = actors.org.health_div.pk
+    examined = services.indicator_create(
+        actor=editor, item=modelled, node_id="n3", name="受診者数", kind="outcome", responsible_unit_id=unit
+    )
+    eligible = services.indicator_create(
+        actor=editor, item=modelled, node_id="n2", name="対象者数", kind="activity", responsible_unit_id=unit
+    )
+    for year, a in ((2023, 3300), (2024, 3600)):
+        services.indicator_actual_record(
+            actor=editor, indicator=examined, fiscal_year=year, value=a, evidence="法定報告", status="final"
+        )
+    services.indicator_actual_record(
+        actor=editor, indicator=eligible, fiscal_year=2023, value=10000, evidence="名簿", status="final"
+    )
+    rate = services.indicator_create(
+        actor=editor, item=modelled, node_id="n3", name="受診率", kind="outcome", unit_label="%", responsible_unit_id=unit,
+        source_kind="formula", formula=f"i{examined.pk} / i{eligible.pk} * 100",
+    )  # fmt: skip
+    assert {a.fiscal_year: float(a.value) for a in rate.actuals.all()} == {2023: 33.0}  # 2024 lacks an input
+    services.indicator_actual_record(
+        actor=editor,
+        indicator=eligible,
+        fiscal_year=2024,
+        value=9000,
+        evidence="名簿",
+        status="preliminary",
+        final_on="2025-10-01",
+    )
+    got = {a.fiscal_year: (float(a.value), a.status) for a in rate.actuals.all()}
+    assert got == {2023: (33.0, "final"), 2024: (40.0, "preliminary")}
+    # a zero denominator marks it 要確認 with the year
+    services.indicator_actual_record(
+        actor=editor, indicator=eligible, fiscal_year=2024, value=0, evidence="誤り", status="final"
+    )
+    rate.refresh_from_db()
+    assert rate.status == "check"
+    assert "2024年度: 0 で割っています" in rate.status_reason
+    # fixed input: back to normal
+    services.indicator_actual_record(
+        actor=editor, indicator=eligible, fiscal_year=2024, value=9000, evidence="訂正", status="final"
+    )
+    rate.refresh_from_db()
+    assert rate.status != "check"
+    # removing an input: 要確認
+    eligible_pk = eligible.pk
+    services.indicator_remove(actor=editor, indicator=eligible)
+    rate.refresh_from_db()
+    assert rate.status == "check"
+    assert f"i{eligible_pk}" in rate.status_reason
+
+
+@pytest.mark.parametrize(
+    ("formula", "message"),
+    [
+        ("", "計算式を入力してください"),
+        ("i1 +", "読めません"),
+        ("x1 * 2", "指標の番号ではありません"),
+        ("100", "ほかの指標を一つ以上"),
+        ("i999999 * 2", "i999999 はありません"),
+        ("open(i{pk})", "「open」は指標の番号ではありません"),
+        ("i{pk}.__class__", "使えないもの"),
+    ],
+)
+def test_formula_bad_input(
+    actors: Actors, modelled: PlanItem, editor: Actor, formula: str, message: str
+) -> None:
+    base = _manual(actors, modelled, editor)
+    with pytest.raises(InvalidInput, match=message):
+        services.indicator_create(
+            actor=editor, item=modelled, node_id="n3", name="x", kind="outcome", responsible_unit_id=actors.org.health_div.pk,
+            source_kind="formula", formula=formula.format(pk=base.pk),
+        )  # fmt: skip
+
+
+def test_formula_over_a_formula_is_refused(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    base = _manual(actors, modelled, editor)
+    unit = actors.org.health_div.pk
+    double = services.indicator_create(
+        actor=editor,
+        item=modelled,
+        node_id="n3",
+        name="2倍",
+        kind="outcome",
+        responsible_unit_id=unit,
+        source_kind="formula",
+        formula=f"i{base.pk} * 2",
+    )
+    with pytest.raises(InvalidInput, match="計算で求める指標"):
+        services.indicator_create(
+            actor=editor,
+            item=modelled,
+            node_id="n3",
+            name="4倍",
+            kind="outcome",
+            responsible_unit_id=unit,
+            source_kind="formula",
+            formula=f"i{double.pk} * 2",
+        )
