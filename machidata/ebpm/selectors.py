@@ -56,6 +56,12 @@ def may_edit(actor: Actor, item: PlanItem) -> bool:
     return may_edit_unit_owned(actor, item.unit_id)
 
 
+def editable_items(*, actor: Actor) -> QuerySet[PlanItem]:
+    """Items the actor may change (their 課's as 編集; 管理: all)."""
+    qs = plan_items(actor=actor)
+    return qs if actor.is_admin else qs.filter(unit_id__in=actor.editor_unit_ids)
+
+
 def owner_units(*, actor: Actor) -> QuerySet[Unit]:
     """The 課 the actor may create items for (管理: every active 課)."""
     qs = Unit.objects.active_on().filter(kind=UnitKind.DIVISION).order_by("code")

@@ -293,8 +293,7 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "examples": [(k, e["title"], e["description"]) for k, e in EXAMPLES.items()],
             "svg": mark_safe(selectors.model_svg(model)) if model and model.number else "",  # noqa: S308 - escaped by ElementTree
             "warnings": selectors.model_warnings(model) if model else [],
-            "targets": selectors.owner_units(actor=actor).exists()
-            and selectors.plan_items(actor=actor).exclude(pk=item.pk),
+            "targets": selectors.editable_items(actor=actor).exclude(pk=item.pk),
         },
         status=400 if error else 200,
     )

@@ -299,3 +299,26 @@ def test_edit_item_and_link_rationale_on_the_pages(actors: Actors, modelled: Pla
         {"op": "link_edit", "link_id": "l2", "rationale": "案内で受診を決める", "expected_number": "1"},
     )
     assert "に根拠となる考え方がありません" not in client.get(f"/ebpm/{modelled.pk}/").content.decode()
+
+
+def test_copy_targets_are_the_items_i_may_change(actors: Actors, modelled: PlanItem) -> None:
+    admin = as_actor(actors, "admin")
+    mine = services.plan_item_create(
+        actor=admin, level="project", name="歯科健診事業", unit_id=actors.org.health_div.pk
+    )
+    theirs = services.plan_item_create(
+        actor=admin, level="project", name="消防団支援事業", unit_id=actors.org.fire_div.pk
+    )
+    page = actors.client("owner_editor").get(f"/ebpm/{modelled.pk}/logic-model/").content.decode()
+    assert f'<option value="{mine.pk}">' in page
+    assert f'<option value="{theirs.pk}">' not in page
+    r = actors.client("owner_editor").post(
+        f"/ebpm/{modelled.pk}/logic-model/", {"op": "copy", "target": theirs.pk}
+    )
+    assert r.status_code == 403
+    assert not LogicModelVersion.objects.filter(model__item=theirs).exists()
+    r = actors.client("owner_editor").post(
+        f"/ebpm/{modelled.pk}/logic-model/", {"op": "copy", "target": mine.pk}
+    )
+    assert r.status_code == 302
+    assert LogicModelVersion.objects.get(model__item=mine).document == modelled.logic_model.document
