@@ -197,6 +197,8 @@ class Indicator(models.Model):
     direction = models.CharField("方向", max_length=6, choices=Direction.choices, default=Direction.UP)
     definition = models.TextField("定義", max_length=2000, blank=True)
     data_source = models.CharField("データの出所", max_length=300, blank=True)
+    # Counts, rates and amounts are never negative; a change (増減) indicator may be.
+    allow_negative = models.BooleanField("マイナスの値を認める", default=False)
     baseline_value = models.DecimalField("基準値", max_digits=20, decimal_places=4, null=True, blank=True)
     baseline_year = models.PositiveSmallIntegerField("基準年度", null=True, blank=True)
     rate_rule = models.CharField(

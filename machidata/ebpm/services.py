@@ -559,13 +559,14 @@ def indicator_create(
     query: Any = None,
     data_month: Any = None,
     formula: str = "",
+    allow_negative: bool = False,
 ) -> Indicator:
     """Attach an indicator to a node of the item's logic model; a query indicator is computed at once (its errors refuse it)."""
     _require_edit(actor, item)
     model = LogicModel.objects.filter(item=item).first()
     if model is None or not any(n["id"] == node_id for n in model.document.get("nodes", [])):
         raise InvalidInput(f"要素「{node_id}」はこの事業のロジックモデルにありません。")
-    baseline = check_number(baseline_value, label="基準値", required=False)
+    baseline = check_number(baseline_value, label="基準値", required=False, negative=bool(allow_negative))
     base_year = (
         check_fiscal_year(baseline_year, label="基準年度") if str(baseline_year or "").strip() else None
     )
@@ -598,6 +599,7 @@ def indicator_create(
         table=table,
         query=definition_json,
         data_month=check_month(data_month),
+        allow_negative=bool(allow_negative),
         created_by_id=actor.user_id,
     )
     with transaction.atomic():
@@ -633,7 +635,7 @@ def indicator_target_set(
     ``revise``, which keeps the old one (superseded, still shown) and records the reason."""
     _require_edit(actor, indicator.logic_model.item)
     year = check_fiscal_year(fiscal_year)
-    number = check_number(value, label="目標値", required=False)
+    number = check_number(value, label="目標値", required=False, negative=indicator.allow_negative)
     kind = _choice(kind, TargetKind, label="目標の種類")
     note = _text(note, label="メモ・変更の理由", limit=500)
     with transaction.atomic():
@@ -685,7 +687,7 @@ def indicator_actual_record(
             f"この指標の実績は「{indicator.get_source_kind_display()}」で入ります（手入力はできません）。"
         )
     year = check_fiscal_year(fiscal_year)
-    number = check_number(value, label="実績値")
+    number = check_number(value, label="実績値", negative=indicator.allow_negative)
     status = _choice(status, ActualStatus, label="速報・確定")
     final_day = _date(final_on, label="確定する日")
     evidence = _text(evidence, label="根拠", limit=1000)

@@ -365,6 +365,7 @@ def indicator_create(request: HttpRequest, pk: int) -> HttpResponse:
                 source_kind=post.get("source_kind", ""), table_id=post.get("table_id"), query=query,
                 data_month=post.get("data_month"),
                 formula=post.get("formula", ""),
+                allow_negative=post.get("allow_negative") == "1",
             )  # fmt: skip
         except _SHOWN as exc:
             error = exc.message

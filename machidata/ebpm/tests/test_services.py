@@ -508,3 +508,23 @@ def test_formula_over_a_formula_is_refused(actors: Actors, modelled: PlanItem, e
             source_kind="formula",
             formula=f"i{double.pk} * 2",
         )
+
+
+def test_negative_values_only_where_allowed(actors: Actors, modelled: PlanItem, editor: Actor) -> None:
+    count = _manual(actors, modelled, editor, name="相談件数", baseline_value="", baseline_year="")
+    with pytest.raises(InvalidInput, match="実績値にマイナスの値"):
+        services.indicator_actual_record(
+            actor=editor, indicator=count, fiscal_year=2024, value="-3", evidence="x"
+        )
+    with pytest.raises(InvalidInput, match="目標値にマイナスの値"):
+        services.indicator_target_set(actor=editor, indicator=count, fiscal_year=2024, value="▲3")
+    with pytest.raises(InvalidInput, match="基準値にマイナスの値"):
+        _manual(actors, modelled, editor, baseline_value="-1")
+    change = _manual(
+        actors, modelled, editor, name="前年度からの増減", baseline_value="-2", allow_negative=True
+    )
+    actual = services.indicator_actual_record(
+        actor=editor, indicator=change, fiscal_year=2024, value="▲3", evidence="集計"
+    )
+    assert actual.value == Decimal(-3)
+    assert not count.actuals.exists()
