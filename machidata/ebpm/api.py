@@ -17,13 +17,18 @@ from machidata.ebpm.models import Indicator, PlanItem
 from machidata.ebpm.schemas import (
     EbpmActualIn,
     EbpmActualOut,
+    EbpmBudgetIn,
     EbpmIndicatorDetailOut,
+    EbpmIndicatorIn,
     EbpmIndicatorOut,
     EbpmItemDetailOut,
     EbpmItemIn,
     EbpmItemOut,
     EbpmLogicModelIn,
     EbpmLogicModelOut,
+    EbpmStageIn,
+    EbpmTargetIn,
+    EbpmTargetOut,
 )
 
 router = Router(tags=["ebpm"])
@@ -126,6 +131,35 @@ def get_item(request: HttpRequest, item_id: int) -> dict[str, Any]:
     return _item_detail(selectors.plan_item_get(actor=api_staff(request), pk=item_id))
 
 
+@router.post("/items/{int:item_id}/stage", response=EbpmItemDetailOut, summary="事業の段階を進める・戻す")
+def post_stage(request: HttpRequest, item_id: int, payload: EbpmStageIn) -> dict[str, Any]:
+    """One step forward or back (409 otherwise); recorded in the stage history."""
+    actor = api_staff(request)
+    item = selectors.plan_item_get(actor=actor, pk=item_id)
+    services.plan_item_move(actor=actor, item=item, stage=payload.stage, note=payload.note)
+    return _item_detail(selectors.plan_item_get(actor=actor, pk=item_id))
+
+
+@router.put("/items/{int:item_id}/budget", response=EbpmItemDetailOut, summary="予算・決算を記録する")
+def put_budget(request: HttpRequest, item_id: int, payload: EbpmBudgetIn) -> dict[str, Any]:
+    """Set one (年度, kind) figure of a 事業 (replaces that figure)."""
+    actor = api_staff(request)
+    item = selectors.plan_item_get(actor=actor, pk=item_id)
+    services.budget_line_set(actor=actor, item=item, **payload.dict())
+    return _item_detail(selectors.plan_item_get(actor=actor, pk=item_id))
+
+
+@router.post(
+    "/items/{int:item_id}/indicators", response={201: EbpmIndicatorDetailOut}, summary="検証指標を設定する"
+)
+def create_indicator(request: HttpRequest, item_id: int, payload: EbpmIndicatorIn) -> Status:
+    """Attach an indicator to a node; query and formula indicators are computed at once (their errors refuse it)."""
+    actor = api_staff(request)
+    item = selectors.plan_item_get(actor=actor, pk=item_id)
+    ind = services.indicator_create(actor=actor, item=item, **payload.dict())
+    return Status(201, get_indicator(request, ind.pk))
+
+
 @router.get("/items/{int:item_id}/logic-model", response=EbpmLogicModelOut, summary="ロジックモデル")
 def get_logic_model(request: HttpRequest, item_id: int) -> dict[str, Any]:
     """The current version (version 0 and an empty document when none is saved yet) and its warnings."""
@@ -201,3 +235,15 @@ def post_actual(request: HttpRequest, indicator_id: int, payload: EbpmActualIn) 
         raise InvalidInput("年度を入力してください。")
     actual = services.indicator_actual_record(actor=actor, indicator=ind, **payload.dict())
     return Status(201, _actual(actual))
+
+
+@router.post(
+    "/indicators/{int:indicator_id}/targets", response={201: EbpmTargetOut}, summary="目標を設定する"
+)
+def post_target(request: HttpRequest, indicator_id: int, payload: EbpmTargetIn) -> Status:
+    """Set the target of a 年度; a second one for the same 年度 is 409 unless ``revise`` (with a reason)."""
+    actor = api_staff(request)
+    ind = selectors.indicator_get(actor=actor, pk=indicator_id)
+    t = services.indicator_target_set(actor=actor, indicator=ind, **payload.dict())
+    return Status(201, {"fiscal_year": t.fiscal_year, "kind": t.kind, "value": _number(t.value), "note": t.note,
+                        "created_at": t.created_at, "superseded_at": t.superseded_at})  # fmt: skip

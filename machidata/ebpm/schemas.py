@@ -152,3 +152,51 @@ class EbpmIndicatorDetailOut(EbpmIndicatorOut):
 
     query: dict[str, Any]
     targets: list[EbpmTargetOut]
+
+
+class EbpmStageIn(Schema):
+    """Move a 事業 one step along its lifecycle (``stage``: idea / request / budgeted / running / evaluation)."""
+
+    stage: str
+    note: str = ""
+
+
+class EbpmBudgetIn(Schema):
+    """One budget figure (``kind``: initial / supplementary / settlement), integer yen, not negative."""
+
+    fiscal_year: int | str
+    kind: str
+    amount_yen: int | str
+    note: str = ""
+
+
+class EbpmIndicatorIn(Schema):
+    """A new indicator on a node of the item's logic model (``source_kind``: manual / query / formula)."""
+
+    node_id: str
+    name: str
+    kind: str
+    responsible_unit_id: int
+    unit_label: str = ""
+    direction: str = "up"
+    definition: str = ""
+    data_source: str = ""
+    baseline_value: float | str | None = None
+    baseline_year: int | str | None = None
+    rate_rule: str = "ratio"
+    source_kind: str = "manual"
+    table_id: int | None = None
+    query: dict[str, Any] | None = None
+    formula: str = ""
+    data_month: int | None = None
+    allow_negative: bool = False
+
+
+class EbpmTargetIn(Schema):
+    """A target for a 年度 (``value`` null: 目標未設定); ``revise`` with a ``note`` replaces the current one, kept visible."""
+
+    fiscal_year: int | str
+    value: float | str | None = None
+    kind: str = "interim"
+    note: str = ""
+    revise: bool = False

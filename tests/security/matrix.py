@@ -704,6 +704,18 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/ebpm/items/{item_id}": api(
         "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}"
     ),
+    "POST /api/v1/ebpm/items/{item_id}/stage": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/stage"
+    ),
+    "PUT /api/v1/ebpm/items/{item_id}/budget": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/budget"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/indicators": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/indicators"
+    ),
+    "POST /api/v1/ebpm/indicators/{indicator_id}/targets": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/targets"
+    ),
     "GET /api/v1/ebpm/items/{item_id}/logic-model": api(
         "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model"
     ),

@@ -133,3 +133,57 @@ def test_indicators_and_actuals(actors: Actors, modelled: PlanItem) -> None:
     assert "ありえない年度" in r.json()["detail"]
     r = actors.client("owner_editor").post(url, {**body, "value": "abc"}, content_type=J)
     assert r.status_code == 400
+
+
+def test_stage_budget_indicator_and_target_writes(actors: Actors, modelled: PlanItem) -> None:
+    base = f"{BASE}/items/{modelled.pk}"
+    refused = {"anonymous": 401, "staff": 403, "owner_viewer": 403, "other_editor": 403}
+    check_statuses(actors, lambda c: c.post(f"{base}/stage", {"stage": "request"}, content_type=J), refused)
+    editor = actors.client("owner_editor")
+    r = editor.post(f"{base}/stage", {"stage": "request", "note": "要求"}, content_type=J)
+    assert r.status_code == 200
+    assert r.json()["stage"] == "request"
+    assert editor.post(f"{base}/stage", {"stage": "evaluation"}, content_type=J).status_code == 409
+    check_statuses(
+        actors,
+        lambda c: c.put(
+            f"{base}/budget", {"fiscal_year": 2025, "kind": "initial", "amount_yen": 1}, content_type=J
+        ),
+        refused,
+    )
+    r = editor.put(
+        f"{base}/budget",
+        {"fiscal_year": "令和7年度", "kind": "initial", "amount_yen": "2,000,000"},
+        content_type=J,
+    )
+    assert r.json()["budget"] == [
+        {"fiscal_year": 2025, "kind": "initial", "kind_label": "当初予算", "amount_yen": 2_000_000}
+    ]
+    r = editor.put(
+        f"{base}/budget", {"fiscal_year": 1800, "kind": "initial", "amount_yen": 1}, content_type=J
+    )
+    assert r.status_code == 400
+    assert "ありえない年度" in r.json()["detail"]
+    body = {
+        "node_id": "n3",
+        "name": "受診率",
+        "kind": "outcome",
+        "responsible_unit_id": actors.org.health_div.pk,
+        "unit_label": "%",
+    }
+    check_statuses(actors, lambda c: c.post(f"{base}/indicators", body, content_type=J), refused)
+    r = editor.post(f"{base}/indicators", body, content_type=J)
+    assert r.status_code == 201, r.content
+    ind = r.json()["id"]
+    r = editor.post(f"{base}/indicators", {**body, "node_id": "zz"}, content_type=J)
+    assert r.status_code == 400
+    assert "要素「zz」" in r.json()["detail"]
+    url = f"{BASE}/indicators/{ind}/targets"
+    check_statuses(actors, lambda c: c.post(url, {"fiscal_year": 2025, "value": 40}, content_type=J), refused)
+    assert editor.post(url, {"fiscal_year": 2025, "value": 40}, content_type=J).status_code == 201
+    assert editor.post(url, {"fiscal_year": 2025, "value": 42}, content_type=J).status_code == 409
+    r = editor.post(url, {"fiscal_year": 2025, "value": 42, "revise": True, "note": "改定"}, content_type=J)
+    assert r.status_code == 201
+    targets = actors.client("staff").get(f"{BASE}/indicators/{ind}").json()["targets"]
+    assert [(t["value"], t["superseded_at"] is None) for t in targets] == [(40.0, False), (42.0, True)]
+    assert editor.post(url, {"fiscal_year": 2026, "value": None}, content_type=J).json()["value"] is None
