@@ -12,7 +12,7 @@ from ninja import Router, Status
 
 from machidata.access.auth import api_staff
 from machidata.core.errors import InvalidInput
-from machidata.ebpm import selectors, services
+from machidata.ebpm import selectors, services, services_indicators
 from machidata.ebpm.models import Indicator, PlanItem
 from machidata.ebpm.schemas import (
     EbpmActualIn,
@@ -156,7 +156,7 @@ def create_indicator(request: HttpRequest, item_id: int, payload: EbpmIndicatorI
     """Attach an indicator to a node; query and formula indicators are computed at once (their errors refuse it)."""
     actor = api_staff(request)
     item = selectors.plan_item_get(actor=actor, pk=item_id)
-    ind = services.indicator_create(actor=actor, item=item, **payload.dict())
+    ind = services_indicators.indicator_create(actor=actor, item=item, **payload.dict())
     return Status(201, get_indicator(request, ind.pk))
 
 
@@ -233,7 +233,7 @@ def post_actual(request: HttpRequest, indicator_id: int, payload: EbpmActualIn) 
     ind = selectors.indicator_get(actor=actor, pk=indicator_id)
     if payload.fiscal_year is None:
         raise InvalidInput("年度を入力してください。")
-    actual = services.indicator_actual_record(actor=actor, indicator=ind, **payload.dict())
+    actual = services_indicators.indicator_actual_record(actor=actor, indicator=ind, **payload.dict())
     return Status(201, _actual(actual))
 
 
@@ -244,6 +244,6 @@ def post_target(request: HttpRequest, indicator_id: int, payload: EbpmTargetIn) 
     """Set the target of a 年度; a second one for the same 年度 is 409 unless ``revise`` (with a reason)."""
     actor = api_staff(request)
     ind = selectors.indicator_get(actor=actor, pk=indicator_id)
-    t = services.indicator_target_set(actor=actor, indicator=ind, **payload.dict())
+    t = services_indicators.indicator_target_set(actor=actor, indicator=ind, **payload.dict())
     return Status(201, {"fiscal_year": t.fiscal_year, "kind": t.kind, "value": _number(t.value), "note": t.note,
                         "created_at": t.created_at, "superseded_at": t.superseded_at})  # fmt: skip

@@ -15,7 +15,7 @@ class EbpmConfig(AppConfig):
 
     def ready(self) -> None:
         """Listen to the lake's commits (the lake must not import this room)."""
-        from machidata.ebpm.services import on_version_committed
+        from machidata.ebpm.services_indicators import on_version_committed
         from machidata.lake.signals import version_committed
 
         version_committed.connect(on_version_committed, dispatch_uid="ebpm.recompute")

@@ -21,7 +21,7 @@ from machidata.access.models import Unit
 from machidata.access.policy import actor_for
 from machidata.catalog.models import Table
 from machidata.core.errors import MachidataError
-from machidata.ebpm import services
+from machidata.ebpm import services, services_indicators
 from machidata.ebpm.models import Indicator, PlanItem
 
 LABEL: Final = "【架空・デモ】"
@@ -198,12 +198,14 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 services.budget_line_set(
                     actor=system, item=ambulance, fiscal_year=year, kind=kind, amount_yen=amount
                 )
-            lectures = services.indicator_create(
+            lectures = services_indicators.indicator_create(
                 actor=system, item=ambulance, node_id="n2", name="出前講座の開催回数", kind="activity", unit_label="回",
                 responsible_unit_id=units[KYUKYU].pk, data_source="救急課の実施記録（架空）", data_month=4,
             )  # fmt: skip
-            services.indicator_target_set(actor=system, indicator=lectures, fiscal_year=2024, value=40)
-            services.indicator_actual_record(
+            services_indicators.indicator_target_set(
+                actor=system, indicator=lectures, fiscal_year=2024, value=40
+            )
+            services_indicators.indicator_actual_record(
                 actor=system,
                 indicator=lectures,
                 fiscal_year=2024,
@@ -217,15 +219,15 @@ def load_ebpm_demo() -> EbpmDemoSummary:
             services.budget_line_set(
                 actor=system, item=kenshin, fiscal_year=2025, kind="initial", amount_yen=2_300_000
             )
-            rate = services.indicator_create(
+            rate = services_indicators.indicator_create(
                 actor=system, item=kenshin, node_id="n3", name="特定健診受診率", kind="outcome", unit_label="%",
                 responsible_unit_id=units[HEALTH].pk, baseline_value="33.5", baseline_year=2022, rate_rule="progress",
                 definition="特定健診の受診者数 ÷ 対象者数（法定報告）", data_source="法定報告（架空の値）", data_month=11,
             )  # fmt: skip
-            services.indicator_target_set(
+            services_indicators.indicator_target_set(
                 actor=system, indicator=rate, fiscal_year=2024, value="38", kind="interim"
             )
-            services.indicator_target_set(
+            services_indicators.indicator_target_set(
                 actor=system,
                 indicator=rate,
                 fiscal_year=2024,
@@ -233,10 +235,10 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 revise=True,
                 note="国の目標見直しに合わせて変更（デモ）",
             )
-            services.indicator_target_set(
+            services_indicators.indicator_target_set(
                 actor=system, indicator=rate, fiscal_year=2027, value="45", kind="final"
             )
-            services.indicator_actual_record(
+            services_indicators.indicator_actual_record(
                 actor=system,
                 indicator=rate,
                 fiscal_year=2023,
@@ -244,7 +246,7 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 status="final",
                 evidence="令和5年度 法定報告（架空）",
             )
-            services.indicator_actual_record(
+            services_indicators.indicator_actual_record(
                 actor=system,
                 indicator=rate,
                 fiscal_year=2024,
@@ -273,12 +275,12 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 ),
                 ("n4", "事業等の立案において、データ利活用を意識している職員の割合", "outcome", "%", "up"),
             ):
-                ind = services.indicator_create(
+                ind = services_indicators.indicator_create(
                     actor=system, item=strategy, node_id=node, name=name, kind=kind, unit_label=unit, direction=direction,
                     responsible_unit_id=units[STRATEGY].pk, data_source="熊本市データ利活用推進計画の検証指標",
                     data_month=7 if kind == "outcome" else 4,
                 )  # fmt: skip
-                services.indicator_target_set(
+                services_indicators.indicator_target_set(
                     actor=system,
                     indicator=ind,
                     fiscal_year=2027,
@@ -328,7 +330,7 @@ def _ambulance_indicator(item: PlanItem, unit: Unit, summary: EbpmDemoSummary) -
     }
     try:
         with transaction.atomic():
-            ind = services.indicator_create(
+            ind = services_indicators.indicator_create(
                 actor=steward, item=item, node_id="n5", name="救急出動件数（年度別）", kind="outcome", unit_label="件",
                 direction="down", responsible_unit_id=unit.pk, definition="救急出動記録の覚知日時を年度ごとに数えた件数",
                 data_source="救急出動記録（合成データ）", source_kind="query", table_id=table.pk, query=query, data_month=4,
@@ -338,7 +340,7 @@ def _ambulance_indicator(item: PlanItem, unit: Unit, summary: EbpmDemoSummary) -
                 base = ind.actuals.get(fiscal_year=first).value
                 ind.baseline_value, ind.baseline_year = base, first
                 ind.save(update_fields=["baseline_value", "baseline_year"])
-                services.indicator_target_set(
+                services_indicators.indicator_target_set(
                     actor=steward,
                     indicator=ind,
                     fiscal_year=2027,

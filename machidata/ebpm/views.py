@@ -20,7 +20,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from machidata.access.policy import Actor
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from machidata.ebpm import logic, selectors, services
+from machidata.ebpm import logic, selectors, services, services_indicators
 from machidata.ebpm.examples import EXAMPLES
 from machidata.ebpm.models import (
     ActualStatus,
@@ -357,7 +357,7 @@ def indicator_create(request: HttpRequest, pk: int) -> HttpResponse:
                     raise InvalidInput(
                         f"集計の定義（JSON）が読めません: {exc.msg}（{exc.lineno}行目）"
                     ) from None
-            ind = services.indicator_create(
+            ind = services_indicators.indicator_create(
                 actor=actor, item=item, node_id=post.get("node_id", ""), name=post.get("name", ""), kind=post.get("kind", ""),
                 responsible_unit_id=post.get("responsible_unit_id"), unit_label=post.get("unit_label", ""),
                 direction=post.get("direction", ""), definition=post.get("definition", ""), data_source=post.get("data_source", ""),
@@ -433,7 +433,7 @@ def indicator_target(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     ind = selectors.indicator_get(actor=actor, pk=pk)
     try:
-        services.indicator_target_set(
+        services_indicators.indicator_target_set(
             actor=actor, indicator=ind, fiscal_year=request.POST.get("fiscal_year"), value=request.POST.get("value"),
             kind=request.POST.get("kind", TargetKind.INTERIM), note=request.POST.get("note", ""), revise=request.POST.get("revise") == "1",
         )  # fmt: skip
@@ -451,7 +451,7 @@ def indicator_actual(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     ind = selectors.indicator_get(actor=actor, pk=pk)
     try:
-        services.indicator_actual_record(
+        services_indicators.indicator_actual_record(
             actor=actor, indicator=ind, fiscal_year=request.POST.get("fiscal_year"), value=request.POST.get("value"),
             status=request.POST.get("status", ""), final_on=request.POST.get("final_on"),
             evidence=request.POST.get("evidence", ""), evidence_url=request.POST.get("evidence_url", ""),
@@ -470,7 +470,7 @@ def indicator_recompute(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     ind = selectors.indicator_get(actor=actor, pk=pk)
     try:
-        problem = services.indicator_recompute(actor=actor, indicator=ind)
+        problem = services_indicators.indicator_recompute(actor=actor, indicator=ind)
     except _SHOWN as exc:
         messages.error(request, exc.message)
     else:
@@ -493,7 +493,7 @@ def indicator_query(request: HttpRequest, pk: int) -> HttpResponse:
                      "value_column": request.POST.get("value_column", "")}  # fmt: skip
         except json.JSONDecodeError as exc:
             raise InvalidInput(f"集計の定義（JSON）が読めません: {exc.msg}（{exc.lineno}行目）") from None
-        services.indicator_query_set(
+        services_indicators.indicator_query_set(
             actor=actor, indicator=ind, table_id=request.POST.get("table_id"), query=query
         )
     except _SHOWN as exc:
@@ -510,7 +510,7 @@ def indicator_remove(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     ind = selectors.indicator_get(actor=actor, pk=pk)
     item_id = ind.logic_model.item_id
-    services.indicator_remove(actor=actor, indicator=ind)
+    services_indicators.indicator_remove(actor=actor, indicator=ind)
     messages.success(request, f"検証指標「{ind.name}」を外しました。")
     return redirect("ebpm:detail", item_id)
 
@@ -522,7 +522,9 @@ def indicator_schedule(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     ind = selectors.indicator_get(actor=actor, pk=pk)
     try:
-        services.indicator_schedule_set(actor=actor, indicator=ind, data_month=request.POST.get("data_month"))
+        services_indicators.indicator_schedule_set(
+            actor=actor, indicator=ind, data_month=request.POST.get("data_month")
+        )
     except _SHOWN as exc:
         messages.error(request, exc.message)
     else:

@@ -267,6 +267,7 @@ def _charts_and_recipes(world: World, as_: Any) -> None:
 def _ebpm(world: World, as_: Any) -> None:
     """A 事業 of the owning 課 with a logic model and a hand-entered indicator (issue 9)."""
     from machidata.ebpm import services as ebpm
+    from machidata.ebpm import services_indicators as ebpm_indicators
 
     o = world.objects
     unit = world.actors.org.health_div.pk
@@ -281,7 +282,7 @@ def _ebpm(world: World, as_: Any) -> None:
                   "links": [{"from": "n1", "to": "n2", "rationale": "案内は受診を促す"}]},
     )  # fmt: skip
     o["ebpm_item"] = item
-    o["ebpm_indicator"] = ebpm.indicator_create(
+    o["ebpm_indicator"] = ebpm_indicators.indicator_create(
         actor=as_("owner_editor"),
         item=item,
         node_id="n2",

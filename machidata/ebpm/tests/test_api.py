@@ -7,7 +7,7 @@ import copy
 import pytest
 
 from machidata.core.testing import Actors, check_statuses
-from machidata.ebpm import services
+from machidata.ebpm import services, services_indicators
 from machidata.ebpm.models import LogicModelVersion, PlanItem
 from machidata.ebpm.tests.conftest import DOC, as_actor
 
@@ -97,7 +97,7 @@ def test_logic_model_get_put(actors: Actors, modelled: PlanItem) -> None:
 
 def test_indicators_and_actuals(actors: Actors, modelled: PlanItem) -> None:
     editor = as_actor(actors, "owner_editor")
-    ind = services.indicator_create(
+    ind = services_indicators.indicator_create(
         actor=editor,
         item=modelled,
         node_id="n3",
@@ -105,12 +105,12 @@ def test_indicators_and_actuals(actors: Actors, modelled: PlanItem) -> None:
         kind="outcome",
         responsible_unit_id=actors.org.health_div.pk,
     )
-    services.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2024, value=40)
-    services.indicator_target_set(
+    services_indicators.indicator_target_set(actor=editor, indicator=ind, fiscal_year=2024, value=40)
+    services_indicators.indicator_target_set(
         actor=editor, indicator=ind, fiscal_year=2024, value=42, revise=True, note="改定"
     )
     check_statuses(actors, lambda c: c.get(f"{BASE}/indicators?item_id={modelled.pk}"), STAFF_OK)
-    services.indicator_schedule_set(actor=editor, indicator=ind, data_month=11)
+    services_indicators.indicator_schedule_set(actor=editor, indicator=ind, data_month=11)
     data = actors.client("staff").get(f"{BASE}/indicators/{ind.pk}").json()
     assert data["data_month"] == 11
     assert [(t["value"], t["superseded_at"] is None) for t in data["targets"]] == [

@@ -6,7 +6,7 @@ import pytest
 
 from machidata.core.errors import InvalidInput
 from machidata.core.testing import Actors, check_statuses
-from machidata.ebpm import selectors, services
+from machidata.ebpm import selectors, services, services_indicators
 from machidata.ebpm.models import BudgetLine, LogicModelVersion, PlanItem
 from machidata.ebpm.tests.conftest import as_actor
 
@@ -209,7 +209,7 @@ def test_indicator_pages(actors: Actors, modelled: PlanItem) -> None:
 def test_data_calendar_flags_figures_late_for_the_budget_request(actors: Actors, modelled: PlanItem) -> None:
     editor = as_actor(actors, "owner_editor")
     unit = actors.org.health_div.pk
-    early = services.indicator_create(
+    early = services_indicators.indicator_create(
         actor=editor,
         item=modelled,
         node_id="n3",
@@ -218,7 +218,7 @@ def test_data_calendar_flags_figures_late_for_the_budget_request(actors: Actors,
         responsible_unit_id=unit,
         data_month="7月",
     )
-    late = services.indicator_create(
+    late = services_indicators.indicator_create(
         actor=editor,
         item=modelled,
         node_id="n3",
@@ -227,7 +227,7 @@ def test_data_calendar_flags_figures_late_for_the_budget_request(actors: Actors,
         responsible_unit_id=unit,
         data_month=11,
     )
-    march = services.indicator_create(
+    march = services_indicators.indicator_create(
         actor=editor,
         item=modelled,
         node_id="n2",
@@ -236,7 +236,7 @@ def test_data_calendar_flags_figures_late_for_the_budget_request(actors: Actors,
         responsible_unit_id=unit,
         data_month=3,
     )
-    unset = services.indicator_create(
+    unset = services_indicators.indicator_create(
         actor=editor, item=modelled, node_id="n2", name="開封率", kind="activity", responsible_unit_id=unit
     )
     rows = {r.indicator.pk: r for r in selectors.data_calendar(actor=as_actor(actors, "staff"))}
@@ -250,7 +250,7 @@ def test_data_calendar_flags_figures_late_for_the_budget_request(actors: Actors,
     assert "月が未設定の指標: 1 件" in page
     check_statuses(actors, lambda c: c.get("/ebpm/calendar/"), {**READERS, "anonymous": 302})
     with pytest.raises(InvalidInput, match="1〜12の月"):
-        services.indicator_schedule_set(actor=editor, indicator=unset, data_month="13")
+        services_indicators.indicator_schedule_set(actor=editor, indicator=unset, data_month="13")
     client = actors.client("owner_editor")
     client.post(f"/ebpm/indicators/{unset.pk}/schedule/", {"data_month": "9"})
     unset.refresh_from_db()
