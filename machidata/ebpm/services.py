@@ -253,6 +253,8 @@ def logic_model_save(
         raise InvalidInput(
             "ロジックモデルを保存できません: " + " ".join(exc.errors), details={"errors": exc.errors}
         ) from None
+    current = LogicModel.objects.filter(item=item).first()
+    _check_evidence(actor, clean, current.document if current is not None else {})
     with transaction.atomic():
         model, _ = LogicModel.objects.select_for_update().get_or_create(item=item)
         if expected_number is not None and expected_number != model.number:
@@ -288,6 +290,30 @@ def logic_model_save(
             changes={"version": model.number, "note": note[:300]},
         )
     return model
+
+
+def _check_evidence(actor: Actor, document: dict[str, Any], before: dict[str, Any]) -> None:
+    """New references to datasets and charts must name ones the actor can see (hidden and missing alike refused)."""
+    if actor is SYSTEM:
+        return
+    from machidata.catalog.selectors import dataset_get
+    from machidata.charts.selectors import chart_get
+
+    known = {(e["kind"], e["ref"]) for link in before.get("links", []) for e in link.get("evidence", [])}
+    for link in document["links"]:
+        for e in link["evidence"]:
+            if (e["kind"], e["ref"]) in known:
+                continue
+            try:
+                if e["kind"] == "dataset":
+                    dataset_get(actor=actor, slug=e["ref"])
+                elif e["kind"] == "chart":
+                    chart_get(actor=actor, uuid=e["ref"])
+            except NotFound:
+                what = "データセット" if e["kind"] == "dataset" else "グラフ"
+                raise InvalidInput(
+                    f"根拠の{what}「{e['ref']}」が見つかりません（見られるものだけを根拠にできます）。"
+                ) from None
 
 
 def _current(item: PlanItem) -> tuple[dict[str, Any], int]:

@@ -14,7 +14,7 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
-from django.urls import reverse
+from django.urls import NoReverseMatch, reverse
 from django.utils.safestring import mark_safe
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
@@ -204,12 +204,40 @@ def item_budget(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("ebpm:detail", args=[pk]) + "#budget")
 
 
+_EVIDENCE_PREFIXES = {"データセット": "dataset", "dataset": "dataset", "グラフ": "chart", "chart": "chart"}
+
+
 def _evidence(text: str) -> list[dict[str, str]]:
-    """Evidence lines: a URL, or a reference (dataset, case, document)."""
-    refs = (line.strip() for line in text.splitlines())
-    return [
-        {"kind": "url" if r.startswith(("http://", "https://")) else "document", "ref": r} for r in refs if r
-    ]
+    """Evidence lines: a URL, ``データセット: slug``, ``グラフ: uuid``, or any other reference (a case, a document)."""
+    out = []
+    for line in (raw.strip() for raw in text.splitlines()):
+        if not line:
+            continue
+        head, sep, rest = line.replace("：", ":").partition(":")
+        kind = (
+            _EVIDENCE_PREFIXES.get(head.strip())
+            if sep and not line.startswith(("http://", "https://"))
+            else None
+        )
+        if kind:
+            out.append({"kind": kind, "ref": rest.strip()})
+        else:
+            out.append(
+                {"kind": "url" if line.startswith(("http://", "https://")) else "document", "ref": line}
+            )
+    return out
+
+
+def _evidence_href(e: dict[str, Any]) -> str:
+    """Where an evidence item links to (the target page checks access again)."""
+    try:
+        if e.get("kind") == "dataset":
+            return reverse("catalog:detail", args=[e["ref"]])
+        if e.get("kind") == "chart":
+            return reverse("charts:detail", args=[e["ref"]])
+    except NoReverseMatch:
+        return ""
+    return str(e["ref"]) if e.get("kind") == "url" else ""
 
 
 def _model_op(op: str, post: Any, kwargs: dict[str, Any]) -> None:
@@ -284,6 +312,7 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "links": [
                 {
                     **lk,
+                    "evidence": [{**e, "href": _evidence_href(e)} for e in lk.get("evidence", [])],
                     "from_name": names.get(lk["from"], lk["from"]),
                     "to_name": names.get(lk["to"], lk["to"]),
                 }

@@ -322,3 +322,57 @@ def test_copy_targets_are_the_items_i_may_change(actors: Actors, modelled: PlanI
     )
     assert r.status_code == 302
     assert LogicModelVersion.objects.get(model__item=mine).document == modelled.logic_model.document
+
+
+def test_evidence_names_datasets_and_charts_the_editor_can_see(actors: Actors, modelled: PlanItem) -> None:
+    from machidata.core.testing import make_dataset
+
+    seen = make_dataset(
+        actors.org.fire_div, slug="kyukyu-shutsudo", title="救急出動", classification="internal"
+    )
+    hidden = make_dataset(actors.org.fire_div, slug="himitsu", title="秘", classification="confidential")
+    client = actors.client("owner_editor")
+    url = f"/ebpm/{modelled.pk}/logic-model/"
+    r = client.post(
+        url,
+        {
+            "op": "link",
+            "source": "n1",
+            "target": "n3",
+            "rationale": "x",
+            "evidence": f"データセット: {hidden.slug}",
+            "expected_number": "1",
+        },
+    )
+    assert r.status_code == 400
+    assert "根拠のデータセット「himitsu」が見つかりません" in r.content.decode()
+    r = client.post(
+        url,
+        {
+            "op": "link",
+            "source": "n1",
+            "target": "n3",
+            "rationale": "x",
+            "evidence": "グラフ: 00000000-0000-0000-0000-000000000000",
+            "expected_number": "1",
+        },
+    )
+    assert "根拠のグラフ" in r.content.decode()
+    r = client.post(
+        url,
+        {
+            "op": "link",
+            "source": "n1",
+            "target": "n3",
+            "rationale": "x",
+            "evidence": f"データセット：{seen.slug}\nhttps://example.jp/a",
+            "expected_number": "1",
+        },
+    )
+    assert r.status_code == 302
+    evidence = modelled.logic_model.versions.get(number=2).document["links"][-1]["evidence"]
+    assert evidence == [
+        {"kind": "dataset", "ref": seen.slug, "label": ""},
+        {"kind": "url", "ref": "https://example.jp/a", "label": ""},
+    ]
+    assert f'href="/catalog/{seen.slug}/"' in client.get(url).content.decode()
