@@ -10,7 +10,7 @@ forward, or one step back when a request is turned down)::
 from __future__ import annotations
 
 import logging
-from decimal import Decimal, InvalidOperation
+from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any, Final
 
 from django.db import transaction
@@ -89,7 +89,8 @@ def check_number(value: Any, *, label: str, negative: bool = True, required: boo
         raise InvalidInput(f"{label}にマイナスの値（{value}）は入力できません。")
     if abs(number) >= Decimal(10) ** 16:
         raise InvalidInput(f"{label}が大きすぎます。")
-    return number
+    # Stored with 4 decimal places (numeric(20, 4)): rounded here so every database keeps the same value.
+    return number.quantize(Decimal("0.0001"), rounding=ROUND_HALF_UP)
 
 
 def check_month(value: Any) -> int | None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+from decimal import Decimal
 from typing import Any
 
 import pytest
@@ -193,3 +194,17 @@ def test_item_update_and_link_rationale(actors: Actors, modelled: PlanItem, edit
     from machidata.ebpm.logic import warnings
 
     assert "link_without_rationale" not in {w.code for w in warnings(model.document, [])}
+
+
+def test_numbers_are_read_like_staff_write_them() -> None:
+    assert services.check_number("１，２３４円", label="x") == Decimal(1234)
+    assert services.check_number("▲5", label="x") == Decimal(-5)
+    assert services.check_number("33.33335", label="x") == Decimal("33.3334")  # 4 places, half up
+    assert services.check_number(0.1, label="x") == Decimal("0.1")
+    assert services.check_number("", label="x", required=False) is None
+    with pytest.raises(InvalidInput, match="大きすぎます"):
+        services.check_number("1" + "0" * 16, label="金額")
+    with pytest.raises(InvalidInput, match="数値で入力"):
+        services.check_number(True, label="金額")
+    with pytest.raises(InvalidInput, match="数値で入力"):
+        services.check_number(float("nan"), label="金額")
