@@ -489,12 +489,16 @@ def settings_save(
     item: PlanItem,
     stage_set: str,
     external_factors: list[str],
+    stage_labels: dict[str, str] | None = None,
     expected_number: int | None = None,
 ) -> LogicModel:
-    """Change the stage set (六段階/四段階) and the external factors, as a new version."""
+    """Change the stage set (六段階/四段階), the stages' names (blank: the standard name) and the external factors."""
     doc, n = _current(item)
+    keys = {k for k, _ in logic.STAGE_SETS.get(stage_set, ())}
+    labels = {k: v.strip() for k, v in (stage_labels or {}).items() if k in keys and v and v.strip()}
     return logic_model_save(
-        actor=actor, item=item, document={**doc, "stage_set": stage_set, "external_factors": external_factors},
+        actor=actor, item=item,
+        document={**doc, "stage_set": stage_set, "stage_labels": labels, "external_factors": external_factors},
         note="段階・外部要因を変更", expected_number=expected_number if expected_number is not None else n,
     )  # fmt: skip
 

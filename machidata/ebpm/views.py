@@ -258,7 +258,10 @@ def _model_op(op: str, post: Any, kwargs: dict[str, Any]) -> None:
         services.link_remove(**kwargs, link_id=post.get("link_id", ""))
     elif op == "settings":
         factors = [f.strip() for f in post.get("external_factors", "").splitlines() if f.strip()]
-        services.settings_save(**kwargs, stage_set=post.get("stage_set", ""), external_factors=factors)
+        labels = {k.removeprefix("label_"): str(v) for k, v in post.items() if k.startswith("label_")}
+        services.settings_save(
+            **kwargs, stage_set=post.get("stage_set", ""), external_factors=factors, stage_labels=labels
+        )
     elif op == "example":
         services.logic_model_from_example(
             actor=kwargs["actor"], item=kwargs["item"], key=post.get("example", "")
@@ -307,6 +310,10 @@ def model_edit(request: HttpRequest, pk: int) -> HttpResponse:
             "error": error,
             "stages": logic.stages(document),
             "stage_sets": logic.STAGE_SET_LABELS,
+            "stage_names": [
+                (k, standard, (document.get("stage_labels") or {}).get(k, ""))
+                for k, standard in logic.STAGE_SETS.get(document.get("stage_set", "six"), ())
+            ],
             "document": document,
             "nodes": [{**n, "stage_label": logic.stage_label(document, n["stage"])} for n in nodes],
             "links": [

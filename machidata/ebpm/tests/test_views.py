@@ -376,3 +376,48 @@ def test_evidence_names_datasets_and_charts_the_editor_can_see(actors: Actors, m
         {"kind": "url", "ref": "https://example.jp/a", "label": ""},
     ]
     assert f'href="/catalog/{seen.slug}/"' in client.get(url).content.decode()
+
+
+def test_stage_names_can_be_changed(actors: Actors, modelled: PlanItem) -> None:
+    client = actors.client("owner_editor")
+    url = f"/ebpm/{modelled.pk}/logic-model/"
+    r = client.post(
+        url,
+        {
+            "op": "settings",
+            "stage_set": "six",
+            "label_short": "初期アウトカム",
+            "label_mid": " ",
+            "external_factors": "景気",
+            "expected_number": "1",
+        },
+    )
+    assert r.status_code == 302
+    doc = modelled.logic_model.versions.get(number=2).document
+    assert doc["stage_labels"] == {"short": "初期アウトカム"}
+    assert (
+        "初期アウトカム"
+        in actors.client("staff").get(f"/ebpm/{modelled.pk}/logic-model.svg").content.decode()
+    )
+    # switching to the 4-stage set drops names of stages it does not have
+    r = client.post(
+        url,
+        {
+            "op": "settings",
+            "stage_set": "four",
+            "label_mid": "x",
+            "label_long": "最終アウトカム",
+            "external_factors": "",
+            "expected_number": "2",
+        },
+    )
+    assert r.status_code == 302
+    assert modelled.logic_model.versions.get(number=3).document["stage_labels"] == {"long": "最終アウトカム"}
+    # a node in a stage the new set lacks is refused, naming it
+    client.post(url, {"op": "settings", "stage_set": "six", "external_factors": "", "expected_number": "3"})
+    client.post(url, {"op": "node", "stage": "mid", "statement": "中期の成果", "expected_number": "4"})
+    r = client.post(
+        url, {"op": "settings", "stage_set": "four", "external_factors": "", "expected_number": "5"}
+    )
+    assert r.status_code == 400
+    assert "段階「mid」はこのロジックモデルの段階にありません" in r.content.decode()
