@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
 
-from django.db.models import Prefetch, QuerySet
+from django.db.models import Count, Prefetch, Q, QuerySet
 
 from machidata.access.models import Unit, UnitKind
 from machidata.access.policy import Actor, may_edit_unit_owned, restrict_staff
@@ -21,6 +21,7 @@ from machidata.ebpm import kpi, logic
 from machidata.ebpm.models import (
     Indicator,
     IndicatorActual,
+    IndicatorStatus,
     IndicatorTarget,
     Level,
     LogicModel,
@@ -41,6 +42,15 @@ def plan_items(
     if stage:
         qs = qs.filter(stage=stage)
     return qs.order_by("code", "name", "id")
+
+
+def with_indicator_counts(items: QuerySet[PlanItem]) -> QuerySet[PlanItem]:
+    """Annotate each item with how many of its indicators stand in each status (``n_achieved`` …, ``n_check``)."""
+    counts = {
+        f"n_{status}": Count("logic_model__indicators", filter=Q(logic_model__indicators__status=status))
+        for status in IndicatorStatus.values
+    }
+    return items.annotate(n_indicators=Count("logic_model__indicators"), **counts)
 
 
 def plan_item_get(*, actor: Actor, pk: int) -> PlanItem:

@@ -61,7 +61,9 @@ def item_list(request: HttpRequest) -> HttpResponse:
         unit_id=int(unit) if unit.isdigit() else None,
         stage=stage if stage in Stage.values else None,
     )
-    page = Paginator(items, settings.MACHIDATA_PAGE_SIZE).get_page(request.GET.get("page"))
+    page = Paginator(selectors.with_indicator_counts(items), settings.MACHIDATA_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "ebpm/item_list.html",

@@ -421,3 +421,26 @@ def test_stage_names_can_be_changed(actors: Actors, modelled: PlanItem) -> None:
     )
     assert r.status_code == 400
     assert "段階「mid」はこのロジックモデルの段階にありません" in r.content.decode()
+
+
+def test_list_counts_indicator_statuses(actors: Actors, modelled: PlanItem) -> None:
+    from machidata.ebpm import services_indicators
+
+    editor = as_actor(actors, "owner_editor")
+    unit = actors.org.health_div.pk
+    done = services_indicators.indicator_create(
+        actor=editor, item=modelled, node_id="n3", name="a", kind="outcome", responsible_unit_id=unit
+    )
+    services_indicators.indicator_target_set(actor=editor, indicator=done, fiscal_year=2024, value=1)
+    services_indicators.indicator_actual_record(
+        actor=editor, indicator=done, fiscal_year=2024, value=2, evidence="x"
+    )
+    services_indicators.indicator_create(
+        actor=editor, item=modelled, node_id="n3", name="b", kind="outcome", responsible_unit_id=unit
+    )
+    services_indicators.indicator_create(
+        actor=editor, item=modelled, node_id="n2", name="c", kind="activity", responsible_unit_id=unit
+    )
+    page = actors.client("staff").get("/ebpm/").content.decode()
+    assert "達成 1" in page
+    assert "未測定 2" in page
