@@ -6,6 +6,7 @@ Thin: each POST calls one service; a Japanese error from it is shown on the page
 from __future__ import annotations
 
 import json
+from decimal import Decimal
 from typing import Any
 
 from django.conf import settings
@@ -168,6 +169,12 @@ def _budget_table(item: Any) -> list[dict[str, Any]]:
             line.fiscal_year, {"year": line.fiscal_year, "label": format_fiscal_year(line.fiscal_year)}
         )
         row[line.kind] = line.amount_yen
+    for row in by_year.values():
+        # 予算現額 = 当初 + 補正; 執行率 = 決算 ÷ 予算現額 (shown only when both are known)
+        budget = row.get("initial", 0) + row.get("supplementary", 0)
+        row["current"] = budget if ("initial" in row or "supplementary" in row) else None
+        settled = row.get("settlement")
+        row["rate"] = Decimal(settled) / Decimal(budget) if settled is not None and budget else None
     return [by_year[y] for y in sorted(by_year)]
 
 

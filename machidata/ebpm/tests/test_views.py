@@ -134,7 +134,17 @@ def test_budget_form_errors_in_japanese(actors: Actors, modelled: PlanItem) -> N
         f"/ebpm/{modelled.pk}/budget/",
         {"fiscal_year": "令和7年度", "kind": "initial", "amount_yen": "2,500,000"},
     )
-    assert "2,500,000円" in client.get(f"/ebpm/{modelled.pk}/").content.decode()
+    client.post(
+        f"/ebpm/{modelled.pk}/budget/",
+        {"fiscal_year": "2025", "kind": "supplementary", "amount_yen": "500000"},
+    )
+    client.post(
+        f"/ebpm/{modelled.pk}/budget/", {"fiscal_year": "2025", "kind": "settlement", "amount_yen": "2700000"}
+    )
+    page = client.get(f"/ebpm/{modelled.pk}/").content.decode()
+    assert "2,500,000円" in page
+    assert "3,000,000円" in page  # 予算現額 = 当初 + 補正
+    assert "90.0%" in page  # 執行率 = 2,700,000 / 3,000,000
     check_statuses(
         actors,
         lambda c: c.post(
