@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from machidata.access.auth import api_staff
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import InvalidInput, NotFound
 from machidata.ebpm import selectors, services, services_indicators
 from machidata.ebpm.models import Indicator, PlanItem
 from machidata.ebpm.schemas import (
@@ -29,6 +29,7 @@ from machidata.ebpm.schemas import (
     EbpmStageIn,
     EbpmTargetIn,
     EbpmTargetOut,
+    EbpmVersionOut,
 )
 
 router = Router(tags=["ebpm"])
@@ -188,6 +189,42 @@ def put_logic_model(request: HttpRequest, item_id: int, payload: EbpmLogicModelI
         expected_number=payload.expected_version,
     )
     return get_logic_model(request, item_id)
+
+
+@router.get(
+    "/items/{int:item_id}/logic-model/versions",
+    response=list[EbpmVersionOut],
+    summary="ロジックモデルの版の一覧",
+)
+def list_versions(request: HttpRequest, item_id: int) -> list[dict[str, Any]]:
+    """Every saved version, newest first (without the documents)."""
+    model = selectors.logic_model_of(selectors.plan_item_get(actor=api_staff(request), pk=item_id))
+    if model is None:
+        return []
+    return [
+        {"number": v.number, "note": v.note, "actor": v.actor_label, "created_at": v.created_at}
+        for v in selectors.logic_model_versions(model=model)
+    ]
+
+
+@router.get(
+    "/items/{int:item_id}/logic-model/versions/{int:number}",
+    response=EbpmVersionOut,
+    summary="ロジックモデルの過去の版",
+)
+def get_version(request: HttpRequest, item_id: int, number: int) -> dict[str, Any]:
+    """One saved version with its document (404 when there is no such version)."""
+    model = selectors.logic_model_of(selectors.plan_item_get(actor=api_staff(request), pk=item_id))
+    if model is None:
+        raise NotFound("この事業にはまだロジックモデルがありません。")
+    v = selectors.logic_model_version(model=model, number=number)
+    return {
+        "number": v.number,
+        "note": v.note,
+        "actor": v.actor_label,
+        "created_at": v.created_at,
+        "document": v.document,
+    }
 
 
 @router.get("/indicators", response=list[EbpmIndicatorOut], summary="検証指標の一覧")

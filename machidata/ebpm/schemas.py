@@ -200,3 +200,13 @@ class EbpmTargetIn(Schema):
     kind: str = "interim"
     note: str = ""
     revise: bool = False
+
+
+class EbpmVersionOut(Schema):
+    """One saved version of a logic model (``document`` only when one version is asked for)."""
+
+    number: int
+    note: str
+    actor: str
+    created_at: dt.datetime
+    document: dict[str, Any] | None = None

@@ -722,6 +722,12 @@ MATRIX: dict[str, Rule] = {
     "PUT /api/v1/ebpm/items/{item_id}/logic-model": api(
         "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model"
     ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model/versions": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model/versions"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model/versions/{number}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model/versions/1"
+    ),
     "GET /api/v1/ebpm/indicators": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/indicators"),
     "GET /api/v1/ebpm/indicators/{indicator_id}": api(
         "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}"

@@ -187,3 +187,16 @@ def test_stage_budget_indicator_and_target_writes(actors: Actors, modelled: Plan
     targets = actors.client("staff").get(f"{BASE}/indicators/{ind}").json()["targets"]
     assert [(t["value"], t["superseded_at"] is None) for t in targets] == [(40.0, False), (42.0, True)]
     assert editor.post(url, {"fiscal_year": 2026, "value": None}, content_type=J).json()["value"] is None
+
+
+def test_logic_model_versions(actors: Actors, modelled: PlanItem) -> None:
+    editor = as_actor(actors, "owner_editor")
+    services.node_save(actor=editor, item=modelled, stage="long", statement="健康寿命が延びる")
+    url = f"{BASE}/items/{modelled.pk}/logic-model/versions"
+    check_statuses(actors, lambda c: c.get(url), STAFF_OK)
+    listed = actors.client("staff").get(url).json()
+    assert [(v["number"], v["note"]) for v in listed] == [(2, "要素n4を追加"), (1, "最初の版")]
+    assert listed[0]["document"] is None
+    first = actors.client("staff").get(f"{url}/1").json()
+    assert [n["id"] for n in first["document"]["nodes"]] == ["n1", "n2", "n3"]
+    assert actors.client("staff").get(f"{url}/9").status_code == 404
