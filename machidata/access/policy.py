@@ -392,3 +392,15 @@ def may_edit_unit_record(actor: Actor, unit_id: int) -> bool:
 def is_unit_member(actor: Actor, unit_id: int) -> bool:
     """Whether ``actor`` belongs to the 課 ``unit_id`` (or one of its 係): what leaves the 課 is anything else."""
     return actor.is_authenticated and unit_id in actor.unit_ids
+
+
+def restrict_staff(queryset: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
+    """Records shared across the city (EBPM projects and logic models): every signed-in member of staff."""
+    if not actor.is_authenticated:
+        return queryset.none()
+    return queryset
+
+
+def may_edit_unit_owned(actor: Actor, unit_id: int | None) -> bool:
+    """Records a 課 owns and keeps up to date (EBPM projects): its 編集 members (係 included) and 管理."""
+    return actor.is_admin or (unit_id is not None and unit_id in actor.editor_unit_ids)

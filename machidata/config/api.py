@@ -106,6 +106,7 @@ def _mount() -> None:
     from machidata.charts.api import router as charts_router
     from machidata.charts.api_dashboards import router as dashboards_router
     from machidata.datarequests.api import router as datarequests_router
+    from machidata.ebpm.api import router as ebpm_router
     from machidata.jobs.api import router as jobs_router
     from machidata.prep.api import router as prep_router
     from machidata.privacy.api import router as privacy_router
@@ -133,6 +134,7 @@ def _mount() -> None:
 
     api.add_router("/campaigns", collect_router)
     api.add_router("/schedules", schedules_router)
+    api.add_router("/ebpm", ebpm_router)
 
 
 _mount()

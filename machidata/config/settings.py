@@ -140,6 +140,7 @@ INSTALLED_APPS = [
     "machidata.portal.apps.PortalConfig",
     "machidata.surveys.apps.SurveysConfig",
     "machidata.collect.apps.CollectConfig",
+    "machidata.ebpm.apps.EbpmConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
     "machidata.ops.apps.OpsConfig",

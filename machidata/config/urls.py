@@ -31,4 +31,5 @@ urlpatterns = [
     path("admin/", admin.site.urls),
     path("surveys/", include("machidata.surveys.urls")),
     path("collect/", include("machidata.collect.urls")),
+    path("ebpm/", include("machidata.ebpm.urls")),
 ]

@@ -439,4 +439,7 @@ def load_demo_data(  # noqa: PLR0915 - one short step per room of the demo, each
     from machidata.charts.demo import load_charts_demo
 
     load_charts_demo(say=say)
+    from machidata.ebpm.demo import load_ebpm_demo_reporting
+
+    load_ebpm_demo_reporting(say=say)
     return summary

@@ -54,6 +54,13 @@ ADMIN_SITE_NO_ADD = frozenset(
         "collect.importsource",
         "collect.importedfile",
         "collect.watch",
+        # EBPM records change only on the room's pages and API (ReadOnlyAdmin)
+        "ebpm.planitem",
+        "ebpm.budgetline",
+        "ebpm.logicmodelversion",
+        "ebpm.indicator",
+        "ebpm.indicatortarget",
+        "ebpm.indicatoractual",
     }
 )
 ADMIN = frozenset({"admin"})
@@ -214,6 +221,8 @@ CAMPAIGN_MANAGERS = MAKER | frozenset({"granted_editor"})
 CAMPAIGN_ASKING = OWNING_UNIT | CAMPAIGN_MANAGERS
 FIRE_MEMBERS = frozenset({"staff", "other_editor", "granted", "granted_editor"})
 CAMPAIGN_VIEWERS = CAMPAIGN_ASKING | FIRE_MEMBERS
+# An EBPM 事業 of the owning 課 is changed by that 課's 編集 and 管理 (policy.may_edit_unit_owned).
+EBPM_EDITORS = frozenset({"owner_editor"}) | ADMIN
 
 
 MATRIX: dict[str, Rule] = {
@@ -814,5 +823,76 @@ MATRIX: dict[str, Rule] = {
         "POST",
         CAMPAIGN_MANAGERS,
         lambda w: f"/api/v1/campaigns/{o(w, 'campaign')}/recipients/{o(w, 'campaign_facility')}/rows",
+    ),
+    # ---- EBPM (事業・ロジックモデル・検証指標) ------------------------------------------------------
+    # Shared across the city: every member of staff reads; the owning 課's 編集 and 管理 change.
+    "ebpm:list": fixed(SIGNED_IN, lambda w: url("ebpm:list")),
+    "ebpm:new": fixed(EDITORS, lambda w: url("ebpm:new")),
+    "ebpm:calendar": fixed(SIGNED_IN, lambda w: url("ebpm:calendar")),
+    "ebpm:detail": fixed(SIGNED_IN, lambda w: url("ebpm:detail", o(w, "ebpm_item"))),
+    "ebpm:edit": fixed(EBPM_EDITORS, lambda w: url("ebpm:edit", o(w, "ebpm_item")), "POST"),
+    "ebpm:stage": fixed(EBPM_EDITORS, lambda w: url("ebpm:stage", o(w, "ebpm_item")), "POST"),
+    "ebpm:budget": fixed(EBPM_EDITORS, lambda w: url("ebpm:budget", o(w, "ebpm_item")), "POST"),
+    "ebpm:model_edit": fixed(EBPM_EDITORS, lambda w: url("ebpm:model_edit", o(w, "ebpm_item"))),
+    "ebpm:model_svg": fixed(SIGNED_IN, lambda w: url("ebpm:model_svg", o(w, "ebpm_item"))),
+    "ebpm:model_history": fixed(SIGNED_IN, lambda w: url("ebpm:model_history", o(w, "ebpm_item"))),
+    "ebpm:indicator_new": fixed(EBPM_EDITORS, lambda w: url("ebpm:indicator_new", o(w, "ebpm_item"))),
+    "ebpm:indicator": fixed(SIGNED_IN, lambda w: url("ebpm:indicator", o(w, "ebpm_indicator"))),
+    "ebpm:indicator_target": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_target", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_actual": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_actual", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_recompute": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_recompute", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_query": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_query", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_remove": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_remove", o(w, "ebpm_indicator")), "POST"
+    ),
+    "ebpm:indicator_schedule": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:indicator_schedule", o(w, "ebpm_indicator")), "POST"
+    ),
+    "GET /api/v1/ebpm/items": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/items"),
+    "POST /api/v1/ebpm/items": api("POST", EDITORS, lambda w: "/api/v1/ebpm/items"),
+    "GET /api/v1/ebpm/items/{item_id}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/stage": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/stage"
+    ),
+    "PUT /api/v1/ebpm/items/{item_id}/budget": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/budget"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/indicators": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/indicators"
+    ),
+    "POST /api/v1/ebpm/indicators/{indicator_id}/targets": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/targets"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model"
+    ),
+    "PUT /api/v1/ebpm/items/{item_id}/logic-model": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model/versions": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model/versions"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model/versions/{number}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model/versions/1"
+    ),
+    "GET /api/v1/ebpm/indicators": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/indicators"),
+    "GET /api/v1/ebpm/indicators/{indicator_id}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}"
+    ),
+    "GET /api/v1/ebpm/indicators/{indicator_id}/actuals": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/actuals"
+    ),
+    "POST /api/v1/ebpm/indicators/{indicator_id}/actuals": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/actuals"
     ),
 }

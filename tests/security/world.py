@@ -188,6 +188,7 @@ def build_world() -> World:
             attribution="熊本市（テスト）",
         )
     _charts_and_recipes(world, as_)
+    _ebpm(world, as_)
     # ---- privacy: a pending 利用申請 by ``staff`` on a 所属限定 entry (first step: staff's 課長, whom
     # none of the cast is, so nobody may act yet; 代決者・課長 are designated in the privacy tests).
     from machidata.privacy.services import access_request_create
@@ -304,4 +305,32 @@ def _charts_and_recipes(world: World, as_: Any) -> None:
         dataset=internal,
         table_name="derived",
         source=internal.tables.get(name="t"),
+    )
+
+
+def _ebpm(world: World, as_: Any) -> None:
+    """A 事業 of the owning 課 with a logic model and a hand-entered indicator (issue 9)."""
+    from machidata.ebpm import services as ebpm
+    from machidata.ebpm import services_indicators as ebpm_indicators
+
+    o = world.objects
+    unit = world.actors.org.health_div.pk
+    item = ebpm.plan_item_create(
+        actor=as_("owner_editor"), level="project", name="特定健診受診勧奨事業", unit_id=unit
+    )
+    ebpm.logic_model_save(
+        actor=as_("owner_editor"),
+        item=item,
+        document={"nodes": [{"id": "n1", "stage": "activity", "statement": "案内を送る"},
+                            {"id": "n2", "stage": "short", "statement": "受診率が上がる"}],
+                  "links": [{"from": "n1", "to": "n2", "rationale": "案内は受診を促す"}]},
+    )  # fmt: skip
+    o["ebpm_item"] = item
+    o["ebpm_indicator"] = ebpm_indicators.indicator_create(
+        actor=as_("owner_editor"),
+        item=item,
+        node_id="n2",
+        name="受診率",
+        kind="outcome",
+        responsible_unit_id=unit,
     )

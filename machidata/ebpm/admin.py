@@ -1,0 +1,60 @@
+"""Django admin of EBPM: read-only for 管理 (every change goes through the audited services and pages)."""
+
+from __future__ import annotations
+
+from django.contrib import admin
+
+from machidata.catalog.admin import ReadOnlyAdmin
+from machidata.ebpm.models import (
+    BudgetLine,
+    Indicator,
+    IndicatorActual,
+    IndicatorTarget,
+    LogicModelVersion,
+    PlanItem,
+)
+
+
+@admin.register(PlanItem)
+class PlanItemAdmin(ReadOnlyAdmin):
+    """政策・施策・事業."""
+
+    list_display = ("id", "level", "code", "name", "unit", "stage")
+    list_filter = ("level", "stage")
+    search_fields = ("name", "code", "plan_reference")
+
+
+@admin.register(BudgetLine)
+class BudgetLineAdmin(ReadOnlyAdmin):
+    """Budget figures."""
+
+    list_display = ("item", "fiscal_year", "kind", "amount_yen")
+
+
+@admin.register(LogicModelVersion)
+class LogicModelVersionAdmin(ReadOnlyAdmin):
+    """Saved logic model versions (immutable)."""
+
+    list_display = ("model", "number", "note", "actor_label", "created_at")
+
+
+@admin.register(Indicator)
+class IndicatorAdmin(ReadOnlyAdmin):
+    """検証指標."""
+
+    list_display = ("id", "name", "kind", "status", "source_kind", "responsible_unit")
+    list_filter = ("kind", "status", "source_kind")
+
+
+@admin.register(IndicatorTarget)
+class IndicatorTargetAdmin(ReadOnlyAdmin):
+    """Targets, current and superseded."""
+
+    list_display = ("indicator", "fiscal_year", "kind", "value", "superseded_at")
+
+
+@admin.register(IndicatorActual)
+class IndicatorActualAdmin(ReadOnlyAdmin):
+    """Actuals by 年度."""
+
+    list_display = ("indicator", "fiscal_year", "value", "status", "source", "version_number")

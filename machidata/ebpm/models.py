@@ -1,0 +1,324 @@
+"""EBPM: the 政策 → 施策 → 事業 tree, budget lines, lifecycle, versioned logic models and indicators (検証指標)."""
+
+from __future__ import annotations
+
+from django.conf import settings
+from django.db import models
+from django.db.models import Q
+from django.utils import timezone
+
+
+class Level(models.TextChoices):
+    """Where an item stands in the plan tree."""
+
+    POLICY = "policy", "政策"
+    MEASURE = "measure", "施策"
+    PROJECT = "project", "事業"
+
+
+# The level a child must have, by its parent's level.
+CHILD_LEVEL = {Level.POLICY: Level.MEASURE, Level.MEASURE: Level.PROJECT}
+
+
+class Stage(models.TextChoices):
+    """The lifecycle of a 事業 (a logic model may start at 構想, before any budget)."""
+
+    IDEA = "idea", "構想"
+    REQUEST = "request", "予算要求"
+    BUDGETED = "budgeted", "予算化"
+    RUNNING = "running", "実施"
+    EVALUATION = "evaluation", "評価"
+
+
+class PlanItem(models.Model):
+    """One 政策, 施策 or 事業 of the city's plan, owned by a 課."""
+
+    level = models.CharField("区分", max_length=10, choices=Level.choices, db_index=True)
+    parent = models.ForeignKey(
+        "self", verbose_name="上位", null=True, blank=True, on_delete=models.PROTECT, related_name="children"
+    )
+    code = models.CharField("番号", max_length=40, blank=True)
+    name = models.CharField("名称", max_length=200)
+    description = models.TextField("概要", max_length=5000, blank=True)
+    unit = models.ForeignKey("access.Unit", verbose_name="所管課", on_delete=models.PROTECT, related_name="+")
+    plan_reference = models.CharField("総合計画との関係", max_length=300, blank=True)
+    stage = models.CharField("段階", max_length=12, choices=Stage.choices, default=Stage.IDEA, db_index=True)
+    lock_version = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", default=timezone.now)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "政策・施策・事業"
+        verbose_name_plural = "政策・施策・事業"
+        ordering = ["code", "name", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_level_display()}: {self.name}"
+
+
+class StageChange(models.Model):
+    """One move of a 事業 along its lifecycle (kept as its history)."""
+
+    item = models.ForeignKey(PlanItem, on_delete=models.CASCADE, related_name="stage_changes")
+    stage_from = models.CharField("変更前", max_length=12, choices=Stage.choices)
+    stage_to = models.CharField("変更後", max_length=12, choices=Stage.choices)
+    note = models.CharField("メモ", max_length=500, blank=True)
+    actor_label = models.CharField("操作者", max_length=200)
+    created_at = models.DateTimeField("日時", default=timezone.now)
+
+    class Meta:
+        verbose_name = "段階の変更"
+        verbose_name_plural = "段階の変更"
+        ordering = ["created_at", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_stage_from_display()} → {self.get_stage_to_display()}"
+
+
+class BudgetKind(models.TextChoices):
+    """Which figure of a fiscal year's budget a line holds."""
+
+    INITIAL = "initial", "当初予算"
+    SUPPLEMENTARY = "supplementary", "補正予算"
+    SETTLEMENT = "settlement", "決算（執行額）"
+
+
+class BudgetLine(models.Model):
+    """One budget figure of a 事業: (年度, kind) → yen."""
+
+    item = models.ForeignKey(PlanItem, on_delete=models.CASCADE, related_name="budget_lines")
+    fiscal_year = models.PositiveSmallIntegerField("年度")
+    kind = models.CharField("種類", max_length=16, choices=BudgetKind.choices)
+    amount_yen = models.PositiveBigIntegerField("金額（円）")
+    note = models.CharField("メモ", max_length=300, blank=True)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "予算・決算"
+        verbose_name_plural = "予算・決算"
+        ordering = ["fiscal_year", "kind"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item", "fiscal_year", "kind"], name="ebpm_budget_one_per_year_kind"
+            ),
+            models.CheckConstraint(condition=Q(amount_yen__gte=0), name="ebpm_budget_non_negative"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}年度 {self.get_kind_display()}: {self.amount_yen:,}円"
+
+
+class LogicModel(models.Model):
+    """The logic model of a 事業 (or 施策); its content lives in immutable versions, the newest is current."""
+
+    item = models.OneToOneField(PlanItem, on_delete=models.CASCADE, related_name="logic_model")
+    number = models.PositiveIntegerField("現在の版", default=0)
+    document = models.JSONField("内容（現在の版）", default=dict)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "ロジックモデル"
+        verbose_name_plural = "ロジックモデル"
+
+    def __str__(self) -> str:
+        return f"ロジックモデル: {self.item.name}（第{self.number}版）"
+
+
+class LogicModelVersion(models.Model):
+    """One saved version of a logic model: never changed after it is written."""
+
+    model = models.ForeignKey(LogicModel, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField("版")
+    document = models.JSONField("内容")
+    note = models.CharField("変更内容", max_length=300, blank=True)
+    actor_label = models.CharField("保存した人", max_length=200)
+    created_at = models.DateTimeField("保存日時", default=timezone.now)
+
+    class Meta:
+        verbose_name = "ロジックモデルの版"
+        verbose_name_plural = "ロジックモデルの版"
+        ordering = ["model", "-number"]
+        constraints = [models.UniqueConstraint(fields=["model", "number"], name="ebpm_lm_version_unique")]
+
+    def __str__(self) -> str:
+        return f"第{self.number}版"
+
+
+class IndicatorKind(models.TextChoices):
+    """活動指標 (what the project does) or 成果指標 (what changes)."""
+
+    ACTIVITY = "activity", "活動指標"
+    OUTCOME = "outcome", "成果指標"
+
+
+class Direction(models.TextChoices):
+    """Which way is better."""
+
+    UP = "up", "上向き（大きいほど良い）"
+    DOWN = "down", "下向き（小さいほど良い）"
+
+
+class RateRule(models.TextChoices):
+    """How the achievement rate is computed (see docs/guide/ebpm.md)."""
+
+    RATIO = "ratio", "実績 ÷ 目標（下向きは 目標 ÷ 実績）"
+    PROGRESS = "progress", "（実績 − 基準値）÷（目標 − 基準値）"
+
+
+class SourceKind(models.TextChoices):
+    """Where the actuals come from."""
+
+    MANUAL = "manual", "手入力"
+    QUERY = "query", "カタログの表から集計"
+    FORMULA = "formula", "ほかの指標から計算"
+
+
+class IndicatorStatus(models.TextChoices):
+    """The indicator's status in its latest measured year."""
+
+    ACHIEVED = "achieved", "達成"
+    ON_TRACK = "on_track", "順調"
+    BEHIND = "behind", "遅れ"
+    UNMEASURED = "unmeasured", "未測定"
+    CHECK = "check", "要確認"
+
+
+class Indicator(models.Model):
+    """A 検証指標 (KPI) attached to one node of a logic model."""
+
+    logic_model = models.ForeignKey(LogicModel, on_delete=models.CASCADE, related_name="indicators")
+    node_id = models.CharField("ノード", max_length=20)
+    name = models.CharField("指標名", max_length=200)
+    kind = models.CharField("種類", max_length=10, choices=IndicatorKind.choices)
+    unit_label = models.CharField("単位", max_length=20, blank=True)
+    direction = models.CharField("方向", max_length=6, choices=Direction.choices, default=Direction.UP)
+    definition = models.TextField("定義", max_length=2000, blank=True)
+    data_source = models.CharField("データの出所", max_length=300, blank=True)
+    # Counts, rates and amounts are never negative; a change (増減) indicator may be.
+    allow_negative = models.BooleanField("マイナスの値を認める", default=False)
+    baseline_value = models.DecimalField("基準値", max_digits=20, decimal_places=4, null=True, blank=True)
+    baseline_year = models.PositiveSmallIntegerField("基準年度", null=True, blank=True)
+    rate_rule = models.CharField(
+        "達成率の計算", max_length=10, choices=RateRule.choices, default=RateRule.RATIO
+    )
+    responsible_unit = models.ForeignKey(
+        "access.Unit", verbose_name="担当課", on_delete=models.PROTECT, related_name="+"
+    )
+    source_kind = models.CharField(
+        "実績の入れ方", max_length=8, choices=SourceKind.choices, default=SourceKind.MANUAL
+    )
+    table = models.ForeignKey(
+        "catalog.Table",
+        verbose_name="集計する表",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    # query: {"query": TableQuery JSON (grouped by a fiscal-year column), "year_column": str, "value_column": str}
+    # formula: {"formula": "i12 / i15 * 100"} (iN: indicator N, not itself a formula)
+    query = models.JSONField("集計の定義", default=dict, blank=True)
+    # The month (1–12) in which a fiscal year's figure is ready, in the following fiscal year
+    # (e.g. 9: 決算 figures in September; 7: a survey in July). Compared with the 予算要求 in the data calendar.
+    data_month = models.PositiveSmallIntegerField("実績がそろう月（翌年度）", null=True, blank=True)
+    status = models.CharField(
+        "状態", max_length=10, choices=IndicatorStatus.choices, default=IndicatorStatus.UNMEASURED
+    )
+    status_reason = models.CharField("要確認の理由", max_length=1000, blank=True)
+    computed_at = models.DateTimeField("最後の集計", null=True, blank=True)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", default=timezone.now)
+
+    class Meta:
+        verbose_name = "検証指標"
+        verbose_name_plural = "検証指標"
+        ordering = ["logic_model", "id"]
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class TargetKind(models.TextChoices):
+    """An interim (中間) or final (最終) target."""
+
+    INTERIM = "interim", "中間目標"
+    FINAL = "final", "最終目標"
+
+
+class IndicatorTarget(models.Model):
+    """A target for one 年度; a revision supersedes the old row, which stays visible."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="targets")
+    fiscal_year = models.PositiveSmallIntegerField("年度")
+    kind = models.CharField("種類", max_length=8, choices=TargetKind.choices, default=TargetKind.INTERIM)
+    value = models.DecimalField(
+        "目標値", max_digits=20, decimal_places=4, null=True, blank=True
+    )  # None: 目標未設定
+    note = models.CharField("メモ・変更の理由", max_length=500, blank=True)
+    actor_label = models.CharField("設定した人", max_length=200)
+    created_at = models.DateTimeField("設定日時", default=timezone.now)
+    superseded_at = models.DateTimeField("変更された日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "目標"
+        verbose_name_plural = "目標"
+        ordering = ["fiscal_year", "-created_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["indicator", "fiscal_year"],
+                condition=Q(superseded_at__isnull=True),
+                name="ebpm_target_one_current_per_year",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}年度: {self.value if self.value is not None else '目標未設定'}"
+
+
+class ActualStatus(models.TextChoices):
+    """速報 (preliminary) or 確定 (final) figure."""
+
+    PRELIMINARY = "preliminary", "速報"
+    FINAL = "final", "確定"
+
+
+class IndicatorActual(models.Model):
+    """The actual value of an indicator in one 年度."""
+
+    indicator = models.ForeignKey(Indicator, on_delete=models.CASCADE, related_name="actuals")
+    fiscal_year = models.PositiveSmallIntegerField("年度")
+    value = models.DecimalField("実績値", max_digits=20, decimal_places=4)
+    status = models.CharField(
+        "速報・確定", max_length=12, choices=ActualStatus.choices, default=ActualStatus.PRELIMINARY
+    )
+    final_on = models.DateField("確定する日", null=True, blank=True)
+    source = models.CharField("出所", max_length=8, choices=SourceKind.choices, default=SourceKind.MANUAL)
+    evidence = models.CharField("根拠", max_length=1000, blank=True)
+    evidence_url = models.URLField("根拠のURL", max_length=500, blank=True)
+    table_version = models.ForeignKey(
+        "catalog.TableVersion",
+        verbose_name="集計した版",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    version_number = models.PositiveIntegerField("集計した版の番号", null=True, blank=True)
+    actor_label = models.CharField("入力した人", max_length=200)
+    updated_at = models.DateTimeField("更新日時", default=timezone.now)
+
+    class Meta:
+        verbose_name = "実績"
+        verbose_name_plural = "実績"
+        ordering = ["fiscal_year"]
+        constraints = [
+            models.UniqueConstraint(fields=["indicator", "fiscal_year"], name="ebpm_actual_one_per_year")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}年度: {self.value}"

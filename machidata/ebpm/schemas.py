@@ -1,0 +1,212 @@
+"""JSON shapes of the EBPM API (/api/v1/ebpm); names start with Ebpm (OpenAPI schema names are unique)."""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from ninja import Schema
+
+
+class EbpmItemIn(Schema):
+    """A new 政策・施策・事業 (``level``: policy / measure / project)."""
+
+    level: str
+    name: str
+    unit_id: int
+    parent_id: int | None = None
+    code: str = ""
+    description: str = ""
+    plan_reference: str = ""
+
+
+class EbpmBudgetOut(Schema):
+    """One budget figure."""
+
+    fiscal_year: int
+    kind: str
+    kind_label: str
+    amount_yen: int
+
+
+class EbpmStageChangeOut(Schema):
+    """One move along the lifecycle."""
+
+    stage_from: str
+    stage_to: str
+    note: str
+    actor: str
+    at: dt.datetime
+
+
+class EbpmItemOut(Schema):
+    """A plan item as the API shows it."""
+
+    id: int
+    level: str
+    level_label: str
+    code: str
+    name: str
+    description: str
+    unit_id: int
+    unit: str
+    parent_id: int | None
+    plan_reference: str
+    stage: str
+    stage_label: str
+    logic_model_version: int
+
+
+class EbpmItemDetailOut(EbpmItemOut):
+    """A plan item with its budget lines and lifecycle history."""
+
+    budget: list[EbpmBudgetOut]
+    stage_history: list[EbpmStageChangeOut]
+
+
+class EbpmWarningOut(Schema):
+    """A warning from the national guidance."""
+
+    code: str
+    message: str
+    target: str
+
+
+class EbpmLogicModelOut(Schema):
+    """The current logic model: its version number, document and warnings."""
+
+    item_id: int
+    version: int
+    document: dict[str, Any]
+    warnings: list[EbpmWarningOut]
+
+
+class EbpmLogicModelIn(Schema):
+    """A whole logic model document, the version it was read at (409 if someone saved since) and a note."""
+
+    document: dict[str, Any]
+    expected_version: int | None = None
+    note: str = ""
+
+
+class EbpmTargetOut(Schema):
+    """A target (``superseded_at`` set: an earlier target, kept visible)."""
+
+    fiscal_year: int
+    kind: str
+    value: float | None
+    note: str
+    created_at: dt.datetime
+    superseded_at: dt.datetime | None
+
+
+class EbpmActualOut(Schema):
+    """An actual by 年度, with where it came from (hand entry, or the table version queried)."""
+
+    fiscal_year: int
+    value: float
+    status: str
+    final_on: dt.date | None
+    source: str
+    evidence: str
+    evidence_url: str
+    table_version: int | None
+
+
+class EbpmActualIn(Schema):
+    """A hand-entered actual with its evidence."""
+
+    fiscal_year: int | str
+    value: float | str
+    status: str = "preliminary"
+    final_on: dt.date | None = None
+    evidence: str = ""
+    evidence_url: str = ""
+
+
+class EbpmIndicatorOut(Schema):
+    """An indicator (検証指標) with its status."""
+
+    id: int
+    item_id: int
+    node_id: str
+    name: str
+    kind: str
+    unit_label: str
+    direction: str
+    definition: str
+    data_source: str
+    baseline_value: float | None
+    baseline_year: int | None
+    rate_rule: str
+    responsible_unit: str
+    source_kind: str
+    data_month: int | None
+    status: str
+    status_label: str
+    status_reason: str
+
+
+class EbpmIndicatorDetailOut(EbpmIndicatorOut):
+    """An indicator with every target (current and superseded)."""
+
+    query: dict[str, Any]
+    targets: list[EbpmTargetOut]
+
+
+class EbpmStageIn(Schema):
+    """Move a 事業 one step along its lifecycle (``stage``: idea / request / budgeted / running / evaluation)."""
+
+    stage: str
+    note: str = ""
+
+
+class EbpmBudgetIn(Schema):
+    """One budget figure (``kind``: initial / supplementary / settlement), integer yen, not negative."""
+
+    fiscal_year: int | str
+    kind: str
+    amount_yen: int | str
+    note: str = ""
+
+
+class EbpmIndicatorIn(Schema):
+    """A new indicator on a node of the item's logic model (``source_kind``: manual / query / formula)."""
+
+    node_id: str
+    name: str
+    kind: str
+    responsible_unit_id: int
+    unit_label: str = ""
+    direction: str = "up"
+    definition: str = ""
+    data_source: str = ""
+    baseline_value: float | str | None = None
+    baseline_year: int | str | None = None
+    rate_rule: str = "ratio"
+    source_kind: str = "manual"
+    table_id: int | None = None
+    query: dict[str, Any] | None = None
+    formula: str = ""
+    data_month: int | None = None
+    allow_negative: bool = False
+
+
+class EbpmTargetIn(Schema):
+    """A target for a 年度 (``value`` null: 目標未設定); ``revise`` with a ``note`` replaces the current one, kept visible."""
+
+    fiscal_year: int | str
+    value: float | str | None = None
+    kind: str = "interim"
+    note: str = ""
+    revise: bool = False
+
+
+class EbpmVersionOut(Schema):
+    """One saved version of a logic model (``document`` only when one version is asked for)."""
+
+    number: int
+    note: str
+    actor: str
+    created_at: dt.datetime
+    document: dict[str, Any] | None = None

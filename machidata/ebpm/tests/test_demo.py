@@ -1,0 +1,61 @@
+"""The EBPM demo: three invented 事業 with logic models, idempotent, and the ambulance indicator counted per 年度."""
+
+from __future__ import annotations
+
+import collections
+import datetime as dt
+import uuid
+from pathlib import Path
+from typing import Any
+
+import pyarrow as pa
+import pytest
+
+from machidata.catalog.models import Table
+from machidata.core.testing import make_dataset, make_unit
+from machidata.ebpm.demo import HEALTH, KYUKYU, LABEL, STRATEGY, load_ebpm_demo, load_ebpm_demo_reporting
+from machidata.ebpm.models import Indicator, LogicModelVersion, PlanItem
+from machidata.jp.fiscal import fiscal_year
+from machidata.lake.protocol import write_version
+
+pytestmark = pytest.mark.django_db(transaction=True)
+SCHEMA = pa.schema([("覚知日時", pa.timestamp("us")), ("区", pa.string())])
+
+
+def test_demo_loads_once_and_computes_the_ambulance_indicator(settings: Any, tmp_path: Path) -> None:
+    settings.MACHIDATA_HOME = tmp_path
+    make_unit("健康づくり推進課", code=HEALTH)
+    kyukyu = make_unit("救急課", code=KYUKYU)
+    make_unit("データ戦略課", code=STRATEGY)
+    dataset = make_dataset(kyukyu, slug="ambulance-dispatch-records", classification="confidential")
+    table = Table.objects.create(
+        dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex
+    )
+    start = dt.datetime(2022, 3, 31, 23, 30)
+    rows = [{"覚知日時": start + dt.timedelta(hours=9 * i), "区": "中央区"} for i in range(400)]
+    write_version(
+        table=table, batches=[pa.RecordBatch.from_pylist(rows, schema=SCHEMA)], schema=SCHEMA, mode="replace",
+        job_id="demo-test", source_name="test",
+    )  # fmt: skip
+    summary = load_ebpm_demo()
+    assert summary.skipped == []
+    projects = PlanItem.objects.filter(level="project")
+    assert projects.count() == 3
+    assert all(LABEL in p.name for p in PlanItem.objects.all())
+    assert all(p.logic_model.number == 1 for p in projects)
+    ind = Indicator.objects.get(source_kind="query")
+    expected = collections.Counter(fiscal_year(r["覚知日時"]) for r in rows)
+    assert {a.fiscal_year: int(a.value) for a in ind.actuals.all()} == dict(expected)
+    assert ind.status != "check", ind.status_reason
+    counts = (PlanItem.objects.count(), Indicator.objects.count(), LogicModelVersion.objects.count())
+    again = load_ebpm_demo()
+    assert again.skipped == []
+    assert (PlanItem.objects.count(), Indicator.objects.count(), LogicModelVersion.objects.count()) == counts
+
+
+def test_demo_without_the_organisation_is_skipped() -> None:
+    said: list[str] = []
+    summary = load_ebpm_demo_reporting(say=lambda text, **kw: said.append(text))
+    assert summary.skipped
+    assert summary.skipped[0] in said[-1]
+    assert not PlanItem.objects.exists()

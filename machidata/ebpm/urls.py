@@ -1,0 +1,27 @@
+"""URLs of the EBPM pages (/ebpm/)."""
+
+from django.urls import path
+
+from machidata.ebpm import views
+
+app_name = "ebpm"
+urlpatterns = [
+    path("", views.item_list, name="list"),
+    path("new/", views.item_create, name="new"),
+    path("calendar/", views.calendar, name="calendar"),
+    path("<int:pk>/", views.item_detail, name="detail"),
+    path("<int:pk>/edit/", views.item_update, name="edit"),
+    path("<int:pk>/stage/", views.item_stage, name="stage"),
+    path("<int:pk>/budget/", views.item_budget, name="budget"),
+    path("<int:pk>/logic-model/", views.model_edit, name="model_edit"),
+    path("<int:pk>/logic-model.svg", views.model_svg, name="model_svg"),
+    path("<int:pk>/logic-model/history/", views.model_history, name="model_history"),
+    path("<int:pk>/indicators/new/", views.indicator_create, name="indicator_new"),
+    path("indicators/<int:pk>/", views.indicator_detail, name="indicator"),
+    path("indicators/<int:pk>/target/", views.indicator_target, name="indicator_target"),
+    path("indicators/<int:pk>/actual/", views.indicator_actual, name="indicator_actual"),
+    path("indicators/<int:pk>/recompute/", views.indicator_recompute, name="indicator_recompute"),
+    path("indicators/<int:pk>/query/", views.indicator_query, name="indicator_query"),
+    path("indicators/<int:pk>/remove/", views.indicator_remove, name="indicator_remove"),
+    path("indicators/<int:pk>/schedule/", views.indicator_schedule, name="indicator_schedule"),
+]
