@@ -136,6 +136,7 @@ INSTALLED_APPS = [
     "machidata.charts.apps.ChartsConfig",
     "machidata.prep.apps.PrepConfig",
     "machidata.portal.apps.PortalConfig",
+    "machidata.analysis.apps.AnalysisConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
 ]
