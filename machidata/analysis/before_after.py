@@ -107,7 +107,9 @@ def before_after(
     )
     after, before = frame.loc[frame["post"], "y"], frame.loc[~frame["post"], "y"]
     estimate, low, high, p = _welch(after, before, ci_level)
-    autocorrelated = _lag1_autocorrelation(frame["y"]) > 0.5
+    # Within each phase (the step itself would look like autocorrelation).
+    within = frame["y"] - frame.groupby("post")["y"].transform("mean")
+    autocorrelated = _lag1_autocorrelation(within) > 0.5
     checks.append(
         Check(
             "autocorrelation",

@@ -285,8 +285,9 @@ def did_twfe(
     xs = [f"x{i}" for i in range(len(covariates))]
     dummies = pd.get_dummies(frame[["unit"]].astype(str), drop_first=False, dtype=float)
     times = pd.get_dummies(frame["t"].astype(str), prefix="t", drop_first=True, dtype=float)
+    # Fixed effects first, the user's variables last: the check then names the variable that adds nothing new.
     design = pd.concat(
-        [frame[["d", *xs]].rename(columns=dict(zip(xs, covariates, strict=True))), dummies, times], axis=1
+        [dummies, times, frame[[*xs, "d"]].rename(columns=dict(zip(xs, covariates, strict=True)))], axis=1
     )
     collinear = ck.not_collinear(design)
     if not collinear.passed:

@@ -42,9 +42,12 @@ def calendar_regressors(periods: pd.PeriodIndex, grain: str) -> pd.DataFrame:
     starts = periods.to_timestamp()
     out = pd.DataFrame(index=range(len(periods)))
     if grain in {"h", "D"}:
-        weekday = pd.Categorical(starts.weekday, categories=range(7))
+        weekday = pd.Categorical(starts.day_of_week, categories=range(7))
         out = out.join(pd.get_dummies(weekday, prefix="曜日", drop_first=True, dtype=float))
-        out["祝日・年末年始"] = [1.0 if is_closed_day(s.date()) else 0.0 for s in starts]
+        # Only on Monday–Friday: a holiday on a weekend changes nothing the weekday dummies do not already say.
+        out["平日の祝日・年末年始"] = [
+            1.0 if s.weekday() < 5 and is_closed_day(s.date()) else 0.0 for s in starts
+        ]
     if grain == "h":
         hour = pd.Categorical(starts.hour, categories=range(24))
         out = out.join(pd.get_dummies(hour, prefix="時", drop_first=True, dtype=float))
@@ -290,7 +293,7 @@ def forecast_counts(
         )
     )
     predicted, interval = _forecast(y, exog, future, alpha=1 - ci_level, grain=axis.grain, method=method)
-    lower, upper = np.maximum(interval[:, 0], 0.0), interval[:, 1]
+    lower, upper = np.maximum(interval[:, 0], 0.0), np.maximum(interval[:, 1], 0.0)
     chart = [
         {"time": str(p), "value": float(v), "kind": "実績", "lower": None, "upper": None}
         for p, v in zip(periods, y, strict=True)

@@ -103,9 +103,13 @@ def _prepare(
 
 
 def _placebo(
-    dataprep: Dataprep, options: dict[str, Any], point: int
+    dataprep: Dataprep, options: dict[str, Any], last_pre: int
 ) -> tuple[float | None, list[dict[str, Any]]]:
-    """pysyncon's placebo test (every donor in turn treated as the treated unit), run in one worker process."""
+    """pysyncon's placebo test (every donor in turn treated as the treated unit), run in one worker process.
+
+    pysyncon counts the period it is given in both windows of the post/pre RMSPE ratio; it is given the last
+    pre-intervention period, so an immediate effect does not inflate the treated unit's pre-period error.
+    """
     tester = PlaceboTest()
     with contextlib.redirect_stdout(io.StringIO()):  # pysyncon prints its progress
         tester.fit(dataprep=dataprep, scm=Synth(), scm_options=options, max_workers=1, verbose=False)
@@ -115,7 +119,7 @@ def _placebo(
         for name in tester.gaps.columns
         for t, g in tester.gaps[name].items()
     ]
-    return clean_float(tester.pvalue(treatment_time=point)), rows
+    return clean_float(tester.pvalue(treatment_time=last_pre)), rows
 
 
 def synthetic_control(
@@ -204,7 +208,7 @@ def synthetic_control(
             blocking=False,
         )
     )
-    p_value, placebo_rows = _placebo(dataprep, options, point) if placebo else (None, [])
+    p_value, placebo_rows = _placebo(dataprep, options, pre[-1]) if placebo else (None, [])
     chart = [
         {"time": int(t), "series": label, "value": float(v)}
         for label, series in ((str(treated_unit), z1), ("合成コントロール", synthetic))
