@@ -27,7 +27,7 @@ def _season_labels(periods: pd.Series, grain: str) -> pd.Series | None:
     if grain == "Q":
         return periods.map(lambda p: f"第{p.quarter}四半期")
     if grain == "D":
-        return periods.map(lambda p: "月火水木金土日"[p.weekday] + "曜")
+        return periods.map(lambda p: "月火水木金土日"[p.day_of_week] + "曜")
     if grain == "h":
         return periods.map(lambda p: f"{p.hour}時")
     return None

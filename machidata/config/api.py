@@ -113,6 +113,9 @@ def _mount() -> None:
     api.add_router("/publication", publish_router)
     api.add_router("/recipes", prep_router)
     api.add_router("/access-requests", privacy_router)
+    from machidata.analysis.api import router as analysis_router
+
+    api.add_router("/analyses", analysis_router)
 
 
 _mount()

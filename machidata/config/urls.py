@@ -29,4 +29,5 @@ urlpatterns = [
     path("open/", include("machidata.portal.urls")),
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
     path("admin/", admin.site.urls),
+    path("analysis/", include("machidata.analysis.urls")),
 ]

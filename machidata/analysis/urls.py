@@ -1,0 +1,11 @@
+"""Routes of the analysis pages."""
+
+from django.urls import path
+
+from machidata.analysis import views
+
+app_name = "analysis"
+urlpatterns = [
+    path("", views.analysis_list, name="list"),
+    path("<int:pk>/", views.analysis_detail, name="detail"),
+]
