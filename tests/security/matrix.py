@@ -44,6 +44,7 @@ ADMIN_SITE_NO_ADD = frozenset(
         "publish.aggregatespec",
         "prep.recipe",  # recipes are made on the recipe page (read-only in the admin)
         "privacy.accessrequest",  # made only by the 利用申請 services
+        "analysis.analysis",  # analyses are run on the analysis page (read-only in the admin)
     }
 )
 ADMIN = frozenset({"admin"})
@@ -658,4 +659,13 @@ MATRIX: dict[str, Rule] = {
     ),
     "ckan:action": fixed(EVERYONE, lambda w: url("ckan:action", "package_search")),
     "ckan:action_unversioned": fixed(EVERYONE, lambda w: url("ckan:action_unversioned", "package_list")),
+    # ---- analysis (分析) ---------------------------------------------------------------------------
+    # Any signed-in staff may analyse the tables they may read (table_query decides); a saved analysis is
+    # its owner's (and 管理's). The world holds no analysis: a detail is 404 to everyone (owner-only access
+    # is tested in machidata/analysis/tests).
+    "analysis:list": fixed(SIGNED_IN, lambda w: url("analysis:list")),
+    "analysis:detail": fixed(NOBODY, lambda w: url("analysis:detail", 999999)),
+    "GET /api/v1/analyses/": api("GET", SIGNED_IN, lambda w: "/api/v1/analyses/"),
+    "POST /api/v1/analyses/": api("POST", SIGNED_IN, lambda w: "/api/v1/analyses/"),
+    "GET /api/v1/analyses/{analysis_id}": api("GET", NOBODY, lambda w: "/api/v1/analyses/999999"),
 }
