@@ -86,6 +86,26 @@ def _layers(kind: str, outcome: str) -> list[dict[str, Any]] | None:
                 "encoding": {"x": TIME, "y": _y("value", outcome), "color": color["forecast"]},
             },
         ],
+        "forecast_units": [
+            {
+                "mark": {"type": "area", "opacity": 0.3},
+                "encoding": {
+                    "x": TIME,
+                    "y": _y("lower", "予測区間"),
+                    "y2": {"field": "upper"},
+                    "color": {"field": "unit", "title": "単位"},
+                },
+            },
+            {
+                "mark": {"type": "line"},
+                "encoding": {
+                    "x": TIME,
+                    "y": _y("value", outcome),
+                    "color": {"field": "unit", "title": "単位"},
+                    "strokeDash": {"field": "kind", "title": "種類"},
+                },
+            },
+        ],
         "bar_interval": [
             {
                 "mark": {"type": "bar"},

@@ -10,7 +10,7 @@ import pandas as pd
 from machidata.access.policy import Actor
 from machidata.analysis.before_after import before_after
 from machidata.analysis.did import did_2x2, did_twfe
-from machidata.analysis.forecast import forecast_counts
+from machidata.analysis.forecast import forecast_by_unit, forecast_counts
 from machidata.analysis.its import interrupted_time_series
 from machidata.analysis.results import AnalysisResult, Check, DesignNotFit, refuse
 from machidata.analysis.synth import synthetic_control
@@ -19,9 +19,11 @@ from machidata.catalog.query_selectors import table_query
 
 # The engine's time grains for the analysis grains.
 ENGINE_GRAIN: Final = {"hour": "hour", "day": "day", "month": "month", "year": "year"}
+PERIOD_FREQ: Final = {"hour": "h", "day": "D", "month": "M"}
 ANALYSIS_GRAIN: Final = {"hour": "h", "day": "D", "month": "M", "year": None}
 PANEL_DESIGNS: Final = {"did_twfe", "did_2x2", "synthetic_control"}
 PERIOD = "期間"
+HOUR = "時"
 VALUE = "値"
 UNIT = "単位"
 
@@ -49,6 +51,11 @@ def load_frame(
     outcome = _text(spec, "outcome", "成果指標の列", required=False)
     unit = _text(spec, "unit", "単位の列（区・施設など）", required=design in PANEL_DESIGNS)
     group_by: list[dict[str, Any]] = [{"column": time, "grain": ENGINE_GRAIN[grain], "as": PERIOD}]
+    if grain == "hour":  # the engine's "hour" is the hour of the day: group by day and hour, join them below
+        group_by = [
+            {"column": time, "grain": "day", "as": PERIOD},
+            {"column": time, "grain": "hour", "as": HOUR},
+        ]
     if unit:
         group_by.append({"column": unit, "as": UNIT})
     measure = {"op": "sum", "column": outcome, "as": VALUE} if outcome else {"op": "count", "as": VALUE}
@@ -62,9 +69,39 @@ def load_frame(
             "期間と単位の組合せが多すぎます。時間の単位を粗くしてください。",
         )
     frame = answer.result.to_pandas()
-    if grain == "year" and not frame.empty:
-        frame[PERIOD] = pd.to_datetime(frame[PERIOD]).dt.year
+    if grain == "year":  # the engine answers the year as a number
+        frame[PERIOD] = frame[PERIOD].astype("int64")
+    if grain == "hour":
+        frame[PERIOD] = pd.to_datetime(frame[PERIOD]) + pd.to_timedelta(
+            frame.pop(HOUR).astype("int64"), unit="h"
+        )
+    if not outcome and not frame.empty:
+        frame = fill_zero_counts(frame, grain, by_unit=bool(unit))
     return frame, answer.version
+
+
+def fill_zero_counts(frame: pd.DataFrame, grain: str, *, by_unit: bool) -> pd.DataFrame:
+    """Row counts have no row for a period without events (an hour without dispatches): add it with 0.
+
+    Only for counts: a summed column with a missing period is a real gap, which the design checks report.
+    """
+    if grain == "year":
+        labels = frame[PERIOD].astype("int64")
+        full: Any = pd.Index(range(int(labels.min()), int(labels.max()) + 1), name=PERIOD)
+    else:
+        freq = PERIOD_FREQ[grain]
+        labels = pd.to_datetime(frame[PERIOD]).dt.to_period(freq)
+        full = pd.period_range(labels.min(), labels.max(), freq=freq).to_timestamp()
+        labels = labels.dt.to_timestamp()
+    counts = frame.assign(**{PERIOD: labels})
+    keys = [PERIOD, UNIT] if by_unit else [PERIOD]
+    index = (
+        pd.MultiIndex.from_product([full, sorted(counts[UNIT].unique())], names=keys)
+        if by_unit
+        else pd.Index(full, name=PERIOD)
+    )
+    filled = counts.set_index(keys)[VALUE].reindex(index, fill_value=0)
+    return filled.reset_index()
 
 
 def _treated(spec: dict[str, Any]) -> list[str]:
@@ -102,6 +139,8 @@ def run_spec(frame: pd.DataFrame, spec: dict[str, Any]) -> AnalysisResult:
     common: dict[str, Any] = {"time": PERIOD, "outcome": outcome_label}
     if design == "forecast":
         horizon = _int(spec, "horizon", "予測する期間の数")
+        if UNIT in frame.columns:
+            return forecast_by_unit(frame, unit=UNIT, grain=grain, horizon=horizon, **common)
         return forecast_counts(frame, grain=grain, horizon=horizon, **common)
     intervention = _text(spec, "intervention", "介入の時点")
     if design == "before_after":

@@ -126,3 +126,21 @@ def test_short_history_is_refused() -> None:
     with pytest.raises(DesignNotFit) as info:
         forecast_counts(counter_visits(days=40), time="日付", outcome="来庁者数", horizon=14)
     assert "small_n" in info.value.details
+
+
+def test_forecast_by_unit_sums_the_units_and_names_a_failing_one() -> None:
+    from machidata.analysis.forecast import forecast_by_unit
+
+    east = counter_visits(seed=3).assign(区="東区")
+    west = counter_visits(seed=4).assign(区="西区", 来庁者数=lambda d: d["来庁者数"] * 2)
+    both = pd.concat([east, west], ignore_index=True)
+    result = forecast_by_unit(both, unit="区", time="日付", outcome="来庁者数", horizon=7)
+    units = result.details["units"]
+    assert set(units) == {"東区", "西区"}
+    assert result.estimate == pytest.approx(units["東区"]["total"] + units["西区"]["total"])
+    assert 1.5 < units["西区"]["total"] / units["東区"]["total"] < 2.5
+    assert {row["unit"] for row in result.chart} == {"東区", "西区"}
+    assert "東区" in result.interpretation
+    short = pd.concat([east, west.tail(30)], ignore_index=True)
+    with pytest.raises(DesignNotFit, match="「西区」"):
+        forecast_by_unit(short, unit="区", time="日付", outcome="来庁者数", horizon=7)

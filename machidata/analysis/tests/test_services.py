@@ -10,7 +10,9 @@ from machidata.access.policy import actor_for
 from machidata.analysis.models import Analysis, Status
 from machidata.analysis.selectors import analysable_table, analysis_get, analysis_list
 from machidata.analysis.services import analysis_run
-from machidata.analysis.tests.conftest import WARDS
+from machidata.analysis.tests.conftest import WARDS, lake_home
+
+__all__ = ["lake_home"]
 from machidata.audit.models import AuditEvent
 from machidata.catalog.models import Table
 from machidata.core.errors import InvalidInput, NotFound
@@ -103,3 +105,45 @@ def test_synthetic_control_runs_as_a_job(actors: Actors, counter_table: Table) -
     assert analysis.status == Status.FAILED
     assert "介入の時点" in analysis.error
     assert AuditEvent.objects.filter(action="analysis.finish", object_id=str(analysis.pk)).exists()
+
+
+def test_dispatches_by_ward_and_hour_fill_empty_hours_with_zero(actors: Actors, lake_home: Any) -> None:
+    """An event table (one row per dispatch): hours without a dispatch are counted as 0, not reported as gaps."""
+    import datetime as dt
+    import uuid
+
+    import numpy as np
+    import pyarrow as pa
+
+    from machidata.catalog.tests.table_fixtures import write
+    from machidata.core.testing import make_dataset
+
+    rng = np.random.default_rng(5)
+    start = dt.datetime(2025, 9, 1)
+    rows = []
+    for hour in range(24 * 7 * 4):
+        stamp = start + dt.timedelta(hours=hour)
+        for ward in ("中央区", "北区"):
+            rate = 1.5 if 8 <= stamp.hour < 20 else 0.2
+            rows += [
+                {"覚知日時": stamp + dt.timedelta(minutes=int(m)), "区": ward}
+                for m in rng.integers(0, 60, rng.poisson(rate))
+            ]
+    schema = pa.schema([("覚知日時", pa.timestamp("us")), ("区", pa.string())])
+    dataset = make_dataset(actors.org.health_div, slug="kyukyu")
+    table = Table.objects.create(
+        dataset=dataset, name="dispatches", title="救急出動記録（合成）", storage_key=uuid.uuid4().hex
+    )
+    write(table, rows, schema=schema)
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {"design": "forecast", "time": "覚知日時", "grain": "hour", "unit": "区", "horizon": 24}
+    analysis = analysis_run(actor=actor, table=table, title="来週の出動", spec=spec)
+    history = [row for row in analysis.result["chart"] if row["kind"] == "実績"]
+    first = min(r["覚知日時"] for r in rows).replace(minute=0)
+    last = max(r["覚知日時"] for r in rows).replace(minute=0)
+    hours = int((last - first).total_seconds() // 3600) + 1
+    assert len(history) == 2 * hours  # every hour from the first to the last dispatch, for each ward
+    assert hours > 24 * 7 * 3
+    assert sum(row["value"] for row in history) == len(rows)
+    assert any(row["value"] == 0 for row in history)
+    assert set(analysis.result["details"]["units"]) == {"中央区", "北区"}
