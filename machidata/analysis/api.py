@@ -13,7 +13,8 @@ from ninja import Router, Status
 from machidata.access.auth import api_staff
 from machidata.analysis import selectors, services
 from machidata.analysis.models import Analysis
-from machidata.analysis.schemas import AnalysisOut, AnalysisRunIn
+from machidata.analysis.power import sample_size as plan_sample_size
+from machidata.analysis.schemas import AnalysisOut, AnalysisRunIn, SampleSizeIn, SampleSizeOut
 
 router = Router(tags=["analyses"])
 
@@ -57,3 +58,18 @@ def run_analysis(request: HttpRequest, payload: AnalysisRunIn) -> Status:
 def get_analysis(request: HttpRequest, analysis_id: int) -> dict[str, Any]:
     """One analysis with its result."""
     return _out(selectors.analysis_get(actor=api_staff(request), pk=analysis_id))
+
+
+@router.post("/sample-size", response=SampleSizeOut, summary="試行に必要な対象数")
+def sample_size(request: HttpRequest, payload: SampleSizeIn) -> dict[str, Any]:
+    """Rows per group for a randomised trial (statsmodels.stats.power); nothing is saved."""
+    api_staff(request)
+    result = plan_sample_size(**payload.dict())
+    return {
+        "estimate": result.estimate,
+        "n_treated": result.details["n_treated"],
+        "n_control": result.details["n_control"],
+        "test": result.test,
+        "interpretation": result.interpretation,
+        "versions": result.versions,
+    }

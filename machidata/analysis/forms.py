@@ -56,3 +56,20 @@ class AnalysisForm(forms.Form):
                 "horizon",
             )
         }
+
+
+class SampleSizeForm(forms.Form):
+    """Sample size for a planned randomised trial: a difference of means or of rates."""
+
+    kind = forms.ChoiceField(
+        label="比べるもの",
+        choices=[("means", "平均（例：回答までの日数）"), ("proportions", "割合（例：回答率）")],
+    )
+    effect_size = forms.FloatField(
+        label="効果の大きさ（平均のとき）", required=False, help_text="標準化した差。0.2 小、0.5 中、0.8 大"
+    )
+    p_control = forms.FloatField(label="比較群の割合（割合のとき）", required=False, help_text="例：0.30")
+    p_treated = forms.FloatField(label="期待する割合（割合のとき）", required=False, help_text="例：0.40")
+    alpha = forms.FloatField(label="有意水準", initial=0.05)
+    power = forms.FloatField(label="検出力", initial=0.8)
+    ratio = forms.FloatField(label="比較群 ÷ 対象群 の人数比", initial=1.0)

@@ -8,7 +8,7 @@ from statsmodels.stats.power import NormalIndPower, TTestIndPower
 from statsmodels.stats.proportion import proportion_effectsize
 
 from machidata.analysis.interpret import fmt
-from machidata.analysis.results import AnalysisResult, Check, DesignNotFit
+from machidata.analysis.results import AnalysisResult, Check, DesignNotFit, refuse
 
 
 def _check_rates(alpha: float, power: float) -> None:
@@ -157,3 +157,27 @@ def power_for_n(*, effect_size: float, n_per_group: float, alpha: float = 0.05, 
     return float(
         TTestIndPower().power(effect_size=abs(effect_size), nobs1=n_per_group, alpha=alpha, ratio=ratio)
     )
+
+
+def sample_size(
+    *,
+    kind: str,
+    effect_size: float | None = None,
+    p_control: float | None = None,
+    p_treated: float | None = None,
+    alpha: float = 0.05,
+    power: float = 0.8,
+    ratio: float = 1.0,
+) -> AnalysisResult:
+    """The sample size a form or an API body asks for: ``kind`` "means" (``effect_size``) or "proportions"."""
+    if kind == "proportions":
+        if p_control is None or p_treated is None:
+            refuse("rates", "割合", "比較群の割合と期待する割合を入れてください。")
+        return sample_size_proportions(
+            p_control=p_control, p_treated=p_treated, alpha=alpha, power=power, ratio=ratio
+        )
+    if kind != "means":
+        refuse("kind", "比べるもの", "比べるものは means（平均）か proportions（割合）を選んでください。")
+    if effect_size is None:
+        refuse("effect", "効果の大きさ", "効果の大きさを入れてください。")
+    return sample_size_means(effect_size=effect_size, alpha=alpha, power=power, ratio=ratio)

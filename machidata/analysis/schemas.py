@@ -36,3 +36,27 @@ class AnalysisOut(Schema):
     library_versions: dict[str, str]
     job_id: int | None
     created_at: dt.datetime
+
+
+class SampleSizeIn(Schema):
+    """A planned randomised trial: ``kind`` means (with ``effect_size``, Cohen's d) or proportions (with
+    ``p_control`` and ``p_treated``); two-sided ``alpha``, ``power``, and ``ratio`` = control / treated."""
+
+    kind: str = "means"
+    effect_size: float | None = None
+    p_control: float | None = None
+    p_treated: float | None = None
+    alpha: float = 0.05
+    power: float = 0.8
+    ratio: float = 1.0
+
+
+class SampleSizeOut(Schema):
+    """Rows per group (``n_treated``, ``n_control``, rounded up), the unrounded ``estimate`` and the explanation."""
+
+    estimate: float
+    n_treated: int
+    n_control: int
+    test: str
+    interpretation: str
+    versions: dict[str, str]

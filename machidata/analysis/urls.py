@@ -8,4 +8,5 @@ app_name = "analysis"
 urlpatterns = [
     path("", views.analysis_list, name="list"),
     path("<int:pk>/", views.analysis_detail, name="detail"),
+    path("sample-size/", views.sample_size_page, name="sample_size"),
 ]

@@ -11,9 +11,10 @@ from django.views.decorators.http import require_GET, require_http_methods
 from machidata.access.policy import Actor
 from machidata.analysis import selectors, services
 from machidata.analysis.charts import result_spec
-from machidata.analysis.forms import AnalysisForm
+from machidata.analysis.forms import AnalysisForm, SampleSizeForm
 from machidata.analysis.interpret import LEVEL_LABELS
 from machidata.analysis.models import Status
+from machidata.analysis.power import sample_size
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
 
 
@@ -71,3 +72,17 @@ def analysis_detail(request: HttpRequest, pk: int) -> HttpResponse:
             ),
         },
     )
+
+
+@login_required
+@require_GET
+def sample_size_page(request: HttpRequest) -> HttpResponse:
+    """How many people a randomised trial needs (nothing is saved)."""
+    form = SampleSizeForm(request.GET or None)
+    result = None
+    if request.GET and form.is_valid():
+        try:
+            result = sample_size(**form.cleaned_data)
+        except InvalidInput as exc:
+            form.add_error(None, exc.message)
+    return render(request, "analysis/sample_size.html", {"form": form, "result": result})

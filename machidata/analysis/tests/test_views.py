@@ -66,3 +66,18 @@ def test_pages_are_for_signed_in_owners(actors: Actors, counter_table: Table) ->
     response = actors.client("staff").post(reverse("analysis:list"), _post(counter_table))
     assert response.status_code == 200
     assert Analysis.objects.count() == 1
+
+
+def test_sample_size_page(actors: Actors) -> None:
+    client = actors.client("staff")
+    url = reverse("analysis:sample_size")
+    assert "計算する" in client.get(url).content.decode()
+    html = client.get(
+        url, {"kind": "means", "effect_size": "0.5", "alpha": "0.05", "power": "0.8", "ratio": "1"}
+    ).content.decode()
+    assert "対象群 64 件・比較群 64 件" in html
+    refused = client.get(
+        url, {"kind": "means", "alpha": "0.05", "power": "0.8", "ratio": "1"}
+    ).content.decode()
+    assert "効果の大きさを入れてください" in refused
+    assert actors.client("anonymous").get(url).status_code == 302
