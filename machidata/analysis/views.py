@@ -86,3 +86,19 @@ def sample_size_page(request: HttpRequest) -> HttpResponse:
         except InvalidInput as exc:
             form.add_error(None, exc.message)
     return render(request, "analysis/sample_size.html", {"form": form, "result": result})
+
+
+@login_required
+@require_GET
+def analysis_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
+    """The analysis as XLSX (numbers, checks, assumptions, chart data) or PPTX (interpretation and chart)."""
+    from machidata.analysis.exports import EXPORTS, result_pptx, result_xlsx
+
+    analysis = selectors.analysis_get(actor=_actor(request), pk=pk)
+    if fmt not in EXPORTS or analysis.status != Status.DONE:
+        raise NotFound("この形式では書き出せません。")
+    content_type, ext = EXPORTS[fmt]
+    body = result_xlsx(analysis) if fmt == "xlsx" else result_pptx(analysis)
+    response = HttpResponse(body, content_type=content_type)
+    response["Content-Disposition"] = f'attachment; filename="analysis-{analysis.pk}.{ext}"'
+    return response

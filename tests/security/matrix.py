@@ -665,6 +665,7 @@ MATRIX: dict[str, Rule] = {
     # is tested in machidata/analysis/tests).
     "analysis:list": fixed(SIGNED_IN, lambda w: url("analysis:list")),
     "analysis:detail": fixed(NOBODY, lambda w: url("analysis:detail", 999999)),
+    "analysis:export": fixed(NOBODY, lambda w: url("analysis:export", 999999, "xlsx")),
     "analysis:sample_size": fixed(SIGNED_IN, lambda w: url("analysis:sample_size")),
     "GET /api/v1/analyses/": api("GET", SIGNED_IN, lambda w: "/api/v1/analyses/"),
     "POST /api/v1/analyses/": api("POST", SIGNED_IN, lambda w: "/api/v1/analyses/"),

@@ -81,3 +81,33 @@ def test_sample_size_page(actors: Actors) -> None:
     ).content.decode()
     assert "効果の大きさを入れてください" in refused
     assert actors.client("anonymous").get(url).status_code == 302
+
+
+def test_exports_xlsx_and_pptx(actors: Actors, counter_table: Table) -> None:
+    import io
+
+    from openpyxl import load_workbook
+    from pptx import Presentation
+
+    client = actors.client("owner_editor")
+    client.post(reverse("analysis:list"), _post(counter_table))
+    analysis = Analysis.objects.get()
+    xlsx = client.get(reverse("analysis:export", args=[analysis.pk, "xlsx"]))
+    assert xlsx.status_code == 200
+    book = load_workbook(io.BytesIO(xlsx.content))
+    assert book.sheetnames == ["概要", "チェック", "前提", "グラフのデータ"]
+    summary = {row[0].value: row[1].value for row in book["概要"].iter_rows()}
+    assert summary["推定値"] == pytest.approx(analysis.result["estimate"])
+    assert summary["説明"] == analysis.result["interpretation"]
+    assert book["グラフのデータ"].max_row == len(analysis.result["chart"]) + 1
+    pptx = client.get(reverse("analysis:export", args=[analysis.pk, "pptx"]))
+    deck = Presentation(io.BytesIO(pptx.content))
+    assert len(deck.slides) == 2
+    texts = " ".join(shape.text_frame.text for shape in deck.slides[0].shapes if shape.has_text_frame)
+    assert analysis.result["interpretation"] in texts
+    assert any(shape.shape_type == 13 for shape in deck.slides[1].shapes)  # the chart picture
+    assert client.get(reverse("analysis:export", args=[analysis.pk, "pdf"])).status_code == 404
+    assert (
+        actors.client("owner_viewer").get(reverse("analysis:export", args=[analysis.pk, "xlsx"])).status_code
+        == 404
+    )
