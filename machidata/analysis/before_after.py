@@ -121,6 +121,9 @@ def before_after(
             blocking=False,
         )
     )
+    small = ck.counts_not_too_small(frame["y"])
+    if small is not None and not small.passed:
+        checks.append(small)
     result = AnalysisResult(
         design="before_after",
         title="介入前後の比較",

@@ -242,6 +242,28 @@ def min_count(n: int, *, minimum: int, what: str) -> Check:
     )
 
 
+def counts_not_too_small(values: pd.Series, *, minimum_mean: float = 5.0) -> Check | None:
+    """For counts (whole numbers ≥ 0): a warning when the average per period is small (normal approximations and
+    intervals become unreliable); None when the values are not counts."""
+    clean = values.dropna()
+    if clean.empty or (clean < 0).any() or not np.all(np.mod(clean, 1) == 0):
+        return None
+    mean = float(clean.mean())
+    ok = mean >= minimum_mean
+    return Check(
+        "small_counts",
+        "件数が少なすぎない",
+        ok,
+        f"1期あたりの件数は平均 {mean:.3g} 件です。"
+        + (
+            ""
+            if ok
+            else f"{minimum_mean:g} 件未満と少ないため、信頼区間や予測区間は目安と考えてください（時間の単位を粗くすると改善します）。"
+        ),
+        blocking=False,
+    )
+
+
 def raise_failed(checks: list[Check]) -> None:
     """Raise for any failed check, blocking or not (used where nothing can run past a failed check)."""
     failed = [c for c in checks if not c.passed]

@@ -243,6 +243,9 @@ def _prepare(
     negative = bool((frame["y"] < 0).any())
     reason = "負の件数があります。件数の列か確かめてください。" if negative else "件数はすべて0以上です。"
     checks.append(Check("nonnegative", "件数が0以上", not negative, reason, blocking=False))
+    small = ck.counts_not_too_small(frame["y"], minimum_mean=1.0)
+    if small is not None and not small.passed:
+        checks.append(small)
     return frame, axis, checks
 
 

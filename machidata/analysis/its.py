@@ -112,6 +112,9 @@ def interrupted_time_series(
             blocking=False,
         )
     )
+    small = ck.counts_not_too_small(frame["y"])
+    if small is not None and not small.passed:
+        checks.append(small)
     fitted = fit.fittedvalues
     counterfactual = fitted - fit.params["介入後"] * frame["介入後"]
     if slope_change:

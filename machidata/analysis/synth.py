@@ -23,6 +23,9 @@ from machidata.analysis import checks as ck
 from machidata.analysis.interpret import finish
 from machidata.analysis.results import AnalysisResult, Check, DesignNotFit, clean_float, require
 
+# Each donor is refitted once for the placebo test: this bounds the run time of the job (about a second a donor).
+MAX_DONORS = 40
+
 
 @dataclass
 class _Data:
@@ -72,10 +75,12 @@ def _prepare(
             Check(
                 "donors",
                 "比較に使える単位がある",
-                len(pool) >= 2,
+                2 <= len(pool) <= MAX_DONORS,
                 f"比較に使える単位は {len(pool)} です。"
-                if len(pool) >= 2
-                else "比較に使える単位（介入を受けていない区など）が2つ以上必要です。",
+                if 2 <= len(pool) <= MAX_DONORS
+                else "比較に使える単位（介入を受けていない区など）が2つ以上必要です。"
+                if len(pool) < 2
+                else f"比較に使える単位が {len(pool)} あります。計算時間を抑えるため {MAX_DONORS} 以下に絞ってください（似た単位を選ぶのが基本です）。",
             ),
             *ck.time_regular(axis, frame[unit]),
         ]

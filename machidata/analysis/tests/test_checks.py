@@ -191,3 +191,31 @@ def test_not_collinear_names_the_dependent_column() -> None:
     assert "「c」" in check.reason
     assert "「a」" not in check.reason
     assert ck.not_collinear(design[["a", "b"]]).passed
+
+
+def test_small_counts_warn_and_other_values_do_not() -> None:
+    small = ck.counts_not_too_small(pd.Series([0.0, 1, 2, 0, 1]))
+    assert small is not None
+    assert not small.passed
+    assert not small.blocking
+    assert "少ない" in small.reason
+    big = ck.counts_not_too_small(pd.Series([40.0, 51, 62]))
+    assert big is not None
+    assert big.passed
+    assert ck.counts_not_too_small(pd.Series([0.5, 1.2])) is None  # not counts: no opinion
+    rng = np.random.default_rng(8)
+    sparse = pd.DataFrame(
+        {"月": pd.date_range("2020-04-01", periods=48, freq="MS"), "件数": rng.poisson(1.0, 48).astype(float)}
+    )
+    result = interrupted_time_series(sparse, time="月", outcome="件数", intervention="2022-04-01")
+    assert "small_counts" in {c.code for c in result.warnings}
+
+
+def test_too_many_donors_for_synthetic_control() -> None:
+    data = panel(units=45, treated=1)
+    refused(
+        lambda: synthetic_control(
+            data, unit="区", time="年度", outcome="件数", treated_unit="区00", intervention=2020
+        ),
+        "donors",
+    )

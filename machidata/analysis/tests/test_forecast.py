@@ -83,6 +83,7 @@ def test_hourly_counts_use_a_weekly_seasonal_naive() -> None:
     assert by_hour[12] > by_hour[3] * 2
 
 
+@pytest.mark.slow
 def test_monthly_airline_forecast_beats_seasonal_naive_on_air_passengers(reference) -> None:  # type: ignore[no-untyped-def]
     air = pd.read_csv(reference / "AirPassengers.csv")
     air["月"] = pd.period_range("1949-01", periods=len(air), freq="M").to_timestamp()
