@@ -60,9 +60,14 @@ def interrupted_time_series(
     assert axis is not None
     point, when = ck.intervention_period(axis, intervention)
     checks += require([when, *ck.time_regular(axis)])
-    frame = pd.DataFrame({"period": axis.periods, "y": values}).sort_values("period").reset_index(drop=True)
-    for name in covariates:
-        frame[name] = pd.to_numeric(df[name], errors="coerce").reindex(frame.index).to_numpy()
+    frame = pd.DataFrame(
+        {
+            "period": axis.periods.to_numpy(),
+            "y": values.to_numpy(),
+            **{name: pd.to_numeric(df[name], errors="coerce").to_numpy() for name in covariates},
+        }
+    )
+    frame = frame.sort_values("period").reset_index(drop=True)  # covariates travel with their rows
     frame["経過"] = np.arange(len(frame), dtype="float64")
     frame["介入後"] = (frame["period"] >= point).astype("float64")
     start = float(frame.loc[frame["介入後"] == 1, "経過"].iloc[0])

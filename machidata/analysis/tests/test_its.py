@@ -60,3 +60,25 @@ def test_without_seasonal_terms_the_season_is_missed() -> None:
 def test_newey_west_rule_of_thumb() -> None:
     assert newey_west_lags(100) == 4
     assert newey_west_lags(10) == 2
+
+
+def test_row_order_does_not_matter_and_covariates_stay_with_their_rows() -> None:
+    data = seasonal_series(shift=-15)
+    rng = np.random.default_rng(1)
+    data["気温"] = rng.normal(20, 5, len(data))
+    data["救急出動"] += 2.0 * data["気温"]
+    ordered = interrupted_time_series(
+        data, time="月", outcome="救急出動", intervention="2023-04-01", covariates=["気温"]
+    )
+    shuffled = interrupted_time_series(
+        data.sample(frac=1, random_state=3).reset_index(drop=True),
+        time="月",
+        outcome="救急出動",
+        intervention="2023-04-01",
+        covariates=["気温"],
+    )
+    assert shuffled.estimate == ordered.estimate
+    assert abs(ordered.details["coefficients"]["気温"] - 2.0) < 0.2
+    assert ordered.ci_low is not None
+    assert ordered.ci_high is not None
+    assert ordered.ci_low < -15 < ordered.ci_high
