@@ -14,7 +14,7 @@ from machidata.access.auth import api_staff
 from machidata.analysis import selectors, services
 from machidata.analysis.models import Analysis
 from machidata.analysis.power import sample_size as plan_sample_size
-from machidata.analysis.schemas import AnalysisOut, AnalysisRunIn, SampleSizeIn, SampleSizeOut
+from machidata.analysis.schemas import AnalysisOut, AnalysisRunIn, AnalysisSampleSizeIn, AnalysisSampleSizeOut
 
 router = Router(tags=["analyses"])
 
@@ -60,8 +60,8 @@ def get_analysis(request: HttpRequest, analysis_id: int) -> dict[str, Any]:
     return _out(selectors.analysis_get(actor=api_staff(request), pk=analysis_id))
 
 
-@router.post("/sample-size", response=SampleSizeOut, summary="試行に必要な対象数")
-def sample_size(request: HttpRequest, payload: SampleSizeIn) -> dict[str, Any]:
+@router.post("/sample-size", response=AnalysisSampleSizeOut, summary="試行に必要な対象数")
+def sample_size(request: HttpRequest, payload: AnalysisSampleSizeIn) -> dict[str, Any]:
     """Rows per group for a randomised trial (statsmodels.stats.power); nothing is saved."""
     api_staff(request)
     result = plan_sample_size(**payload.dict())

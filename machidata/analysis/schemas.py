@@ -38,7 +38,7 @@ class AnalysisOut(Schema):
     created_at: dt.datetime
 
 
-class SampleSizeIn(Schema):
+class AnalysisSampleSizeIn(Schema):
     """A planned randomised trial: ``kind`` means (with ``effect_size``, Cohen's d) or proportions (with
     ``p_control`` and ``p_treated``); two-sided ``alpha``, ``power``, and ``ratio`` = control / treated."""
 
@@ -51,7 +51,7 @@ class SampleSizeIn(Schema):
     ratio: float = 1.0
 
 
-class SampleSizeOut(Schema):
+class AnalysisSampleSizeOut(Schema):
     """Rows per group (``n_treated``, ``n_control``, rounded up), the unrounded ``estimate`` and the explanation."""
 
     estimate: float
