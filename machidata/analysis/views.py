@@ -12,10 +12,34 @@ from machidata.access.policy import Actor
 from machidata.analysis import selectors, services
 from machidata.analysis.charts import result_spec
 from machidata.analysis.forms import AnalysisForm, SampleSizeForm
-from machidata.analysis.interpret import LEVEL_LABELS
+from machidata.analysis.interpret import LEVEL_LABELS, fmt
 from machidata.analysis.models import Status
 from machidata.analysis.power import sample_size
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
+
+# What each design does and needs, shown beside the form (the guide explains the assumptions).
+DESIGN_HELP = [
+    (
+        "介入前後の比較",
+        "介入の前と後の平均を比べます。介入前 3 期以上、介入後 2 期以上が必要です。根拠の強さはレベル2。",
+    ),
+    (
+        "中断時系列分析",
+        "それまでの傾向と季節の動きを差し引いて、介入の時点の変化を見ます。介入前 8 期以上が必要です。レベル3。",
+    ),
+    (
+        "差の差分析",
+        "介入した区としなかった区の変化の差を見ます。単位の列と介入を受けた単位が必要です。介入前の傾向とプラセボ検定も確かめます。レベル4。",
+    ),
+    (
+        "合成コントロール法",
+        "介入した区が1つのとき、ほかの区の組合せと比べます。年単位、介入前 5 年以上。時間がかかるため裏で実行します。レベル4。",
+    ),
+    (
+        "需要の予測",
+        "曜日・時間帯・祝日から次の期間の件数を予測し、過去のデータで当たり具合を確かめます。単位の列を入れると区ごとに予測します。",
+    ),
+]
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -50,8 +74,19 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
     return render(
         request,
         "analysis/analysis_list.html",
-        {"analyses": selectors.analysis_list(actor=actor)[:100], "form": form, "has_tables": bool(tables)},
+        {
+            "analyses": selectors.analysis_list(actor=actor)[:100],
+            "form": form,
+            "has_tables": bool(tables),
+            "designs": DESIGN_HELP,
+        },
     )
+
+
+def _p_text(p: float | None) -> str:
+    if p is None:
+        return "—"
+    return "0.001 未満" if p < 0.001 else f"{p:.3f}"
 
 
 @login_required
@@ -70,6 +105,12 @@ def analysis_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "level_label": LEVEL_LABELS.get(
                 result.get("evidence_level") or 0, "—（因果の推定ではありません）"
             ),
+            "shown": {
+                "estimate": fmt(result.get("estimate")),
+                "ci_low": fmt(result.get("ci_low")),
+                "ci_high": fmt(result.get("ci_high")),
+                "p_value": _p_text(result.get("p_value")),
+            },
         },
     )
 

@@ -29,6 +29,7 @@ def test_form_runs_and_result_page_shows_everything(actors: Actors, counter_tabl
     page = client.get(reverse("analysis:list"))
     assert page.status_code == 200
     assert "窓口の来庁者数（合成）" in page.content.decode()
+    assert "中断時系列分析" in page.content.decode()  # what each design does and needs
     response = client.post(reverse("analysis:list"), _post(counter_table))
     analysis = Analysis.objects.get()
     assert response.status_code == 302
@@ -38,6 +39,10 @@ def test_form_runs_and_result_page_shows_everything(actors: Actors, counter_tabl
     assert "レベル" in html
     assert "平行トレンド" in html  # an assumption and a check
     assert "statsmodels" in html
+    from machidata.analysis.interpret import fmt
+
+    assert f"<dd>{fmt(analysis.result['estimate'])}</dd>" in html  # numbers rounded for reading
+    assert "95%信頼区間" in html
     spec = json.loads(
         re.search(r'<script id="analysis-spec" type="application/json">(.*?)</script>', html, re.S).group(1)
     )  # type: ignore[union-attr]
