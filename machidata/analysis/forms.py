@@ -43,19 +43,11 @@ class AnalysisForm(forms.Form):
 
     def spec(self) -> dict[str, Any]:
         data = self.cleaned_data
-        return {
-            k: data.get(k)
-            for k in (
-                "design",
-                "time",
-                "grain",
-                "outcome",
-                "unit",
-                "treated_units",
-                "intervention",
-                "horizon",
-            )
-        }
+        keys = ("design", "time", "grain", "outcome", "unit", "treated_units", "intervention", "horizon")
+        spec: dict[str, Any] = {k: data.get(k) for k in keys}
+        for key in ("since", "until"):
+            spec[key] = data[key].isoformat() if data.get(key) else None
+        return spec
 
 
 class SampleSizeForm(forms.Form):

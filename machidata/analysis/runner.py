@@ -59,8 +59,16 @@ def load_frame(
     if unit:
         group_by.append({"column": unit, "as": UNIT})
     measure = {"op": "sum", "column": outcome, "as": VALUE} if outcome else {"op": "count", "as": VALUE}
+    filters = [{"column": time, "op": "not_null"}]
+    if spec.get("since"):
+        filters.append({"column": time, "op": "ge", "value": str(spec["since"])})
+    if spec.get("until"):
+        filters.append({"column": time, "op": "lt", "value": str(spec["until"])})
     answer = table_query(
-        actor=actor, table=table, query={"group_by": group_by, "measures": [measure]}, version=version
+        actor=actor,
+        table=table,
+        query={"group_by": group_by, "measures": [measure], "filters": filters},
+        version=version,
     )
     if answer.truncated:
         refuse(

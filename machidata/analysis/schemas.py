@@ -13,7 +13,8 @@ class AnalysisRunIn(Schema):
 
     ``spec``: ``design`` (before_after, did_2x2, did_twfe, its, synthetic_control, forecast), ``time`` (column),
     ``grain`` (hour, day, month, year), ``outcome`` (column to sum; omit to count rows), ``unit`` (column, for
-    panels), ``treated_units`` (comma-separated), ``intervention`` (date or year), ``horizon`` (forecasts).
+    panels), ``treated_units`` (comma-separated), ``intervention`` (date or year), ``horizon`` (forecasts),
+    ``since`` / ``until`` (optional dates: rows with ``since`` ≤ time < ``until``).
     """
 
     title: str

@@ -16,7 +16,18 @@ from machidata.core.errors import InvalidInput, MachidataError, PermissionDenied
 
 # Designs that can take minutes (a placebo fit per donor): run on the job runner.
 JOB_DESIGNS: Final = {Design.SYNTH.value}
-SPEC_KEYS: Final = ("design", "time", "grain", "outcome", "unit", "treated_units", "intervention", "horizon")
+SPEC_KEYS: Final = (
+    "design",
+    "time",
+    "grain",
+    "outcome",
+    "unit",
+    "treated_units",
+    "intervention",
+    "horizon",
+    "since",
+    "until",
+)
 
 
 def _clean_spec(spec: dict[str, Any]) -> dict[str, Any]:

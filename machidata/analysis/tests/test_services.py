@@ -147,3 +147,20 @@ def test_dispatches_by_ward_and_hour_fill_empty_hours_with_zero(actors: Actors, 
     assert sum(row["value"] for row in history) == len(rows)
     assert any(row["value"] == 0 for row in history)
     assert set(analysis.result["details"]["units"]) == {"中央区", "北区"}
+
+
+def test_since_and_until_narrow_the_rows(actors: Actors, counter_table: Table) -> None:
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {
+        "design": "forecast",
+        "time": "日付",
+        "grain": "day",
+        "horizon": 7,
+        "since": "2025-06-01",
+        "until": "2025-09-01",
+    }
+    analysis = analysis_run(actor=actor, table=counter_table, title="夏", spec=spec)
+    history = [row["time"] for row in analysis.result["chart"] if row["kind"] == "実績"]
+    assert history[0] == "2025-06-01"
+    assert history[-1] == "2025-08-31"
+    assert len(history) == 30 + 31 + 31
