@@ -40,6 +40,10 @@ class AnalysisForm(forms.Form):
     horizon = forms.IntegerField(
         label="予測する期間の数", required=False, min_value=1, help_text="予測のときだけ"
     )
+    since = forms.DateField(
+        label="この日から", required=False, help_text="使う期間を絞るとき（例：2024-04-01）"
+    )
+    until = forms.DateField(label="この日の前まで", required=False, help_text="この日は含みません")
 
     def spec(self) -> dict[str, Any]:
         data = self.cleaned_data

@@ -116,3 +116,17 @@ def test_exports_xlsx_and_pptx(actors: Actors, counter_table: Table) -> None:
         actors.client("owner_viewer").get(reverse("analysis:export", args=[analysis.pk, "xlsx"])).status_code
         == 404
     )
+
+
+def test_form_dates_narrow_the_rows(actors: Actors, counter_table: Table) -> None:
+    client = actors.client("owner_editor")
+    response = client.post(
+        reverse("analysis:list"), _post(counter_table, since="2025-05-01", until="2025-09-01")
+    )
+    assert response.status_code == 302
+    analysis = Analysis.objects.get()
+    assert analysis.spec["since"] == "2025-05-01"
+    assert analysis.result["n"] == (31 + 30 + 31 + 31) * 5
+    bad = client.post(reverse("analysis:list"), _post(counter_table, since="そのうち"))
+    assert bad.status_code == 200
+    assert Analysis.objects.count() == 1
