@@ -35,7 +35,8 @@ def _season_labels(periods: pd.Series, grain: str) -> pd.Series | None:
 
 def newey_west_lags(n: int) -> int:
     """The usual rule of thumb for the HAC bandwidth: floor(4·(n/100)^(2/9))."""
-    return max(1, math.floor(4 * (n / 100) ** (2 / 9)))
+    bandwidth: float = 4 * (n / 100) ** (2 / 9)
+    return max(1, math.floor(bandwidth))
 
 
 def interrupted_time_series(

@@ -114,7 +114,8 @@ class AnalysisResult:
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-able dict (NaN and inf become ``None``)."""
-        return _jsonable(asdict(self))
+        data: dict[str, Any] = _jsonable(asdict(self))
+        return data
 
 
 def _jsonable(value: Any) -> Any:
