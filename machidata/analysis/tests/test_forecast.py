@@ -145,3 +145,25 @@ def test_forecast_by_unit_sums_the_units_and_names_a_failing_one() -> None:
     short = pd.concat([east, west.tail(30)], ignore_index=True)
     with pytest.raises(DesignNotFit, match="「西区」"):
         forecast_by_unit(short, unit="区", time="日付", outcome="来庁者数", horizon=7)
+
+
+def test_demo_ambulance_next_week_by_ward_and_hour() -> None:
+    """The issue's demo: next week's dispatches by ward and hour on the synthetic 救急出動記録 of the demo."""
+    from machidata.analysis.forecast import forecast_by_unit
+    from machidata.demo.ambulance import generate_ambulance
+
+    events = generate_ambulance().select(["覚知日時", "区"]).to_pandas()
+    events["時"] = events["覚知日時"].dt.floor("h")
+    last = events["時"].max()
+    recent = events[events["時"] > last - pd.Timedelta(days=56)]
+    hours = pd.date_range(recent["時"].min(), last, freq="h")
+    full = pd.MultiIndex.from_product([sorted(recent["区"].unique()), hours], names=["区", "時"])
+    counts = recent.groupby(["区", "時"]).size().rename("出動件数").reindex(full, fill_value=0).reset_index()
+    result = forecast_by_unit(counts, unit="区", time="時", outcome="出動件数", horizon=24 * 7)
+    units = result.details["units"]
+    assert len(units) == 5
+    for ward, scores in units.items():
+        assert scores["mae"] < scores["naive_mae"], ward  # better than the same hour last week
+        assert scores["mase"] < 1, ward
+    weekly = len(recent) / 8  # dispatches a week in the last eight weeks
+    assert 0.7 * weekly < result.estimate < 1.3 * weekly
