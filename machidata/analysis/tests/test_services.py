@@ -164,3 +164,48 @@ def test_since_and_until_narrow_the_rows(actors: Actors, counter_table: Table) -
     assert history[0] == "2025-06-01"
     assert history[-1] == "2025-08-31"
     assert len(history) == 30 + 31 + 31
+
+
+def test_synthetic_control_job_on_a_yearly_table(actors: Actors, lake_home: Any) -> None:
+    """Rows dated within each year are summed by year; the job stores weights, fit and placebo p-value."""
+    import datetime as dt
+    import uuid
+
+    import pyarrow as pa
+
+    from machidata.analysis.tests.test_synth import mixed_panel
+    from machidata.catalog.tests.table_fixtures import write
+    from machidata.core.testing import make_dataset
+
+    panel_rows = mixed_panel()
+    rows = [
+        {"日付": dt.date(int(r["年"]), 10, 1), "区": r["区"], "件数": float(r["件数"])}
+        for r in panel_rows.to_dict("records")
+    ]
+    schema = pa.schema([("日付", pa.date32()), ("区", pa.string()), ("件数", pa.float64())])
+    dataset = make_dataset(actors.org.health_div, slug="nenji")
+    table = Table.objects.create(
+        dataset=dataset, name="yearly", title="区別の年次件数（合成）", storage_key=uuid.uuid4().hex
+    )
+    write(table, rows, schema=schema)
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {
+        "design": "synthetic_control",
+        "time": "日付",
+        "grain": "year",
+        "outcome": "件数",
+        "unit": "区",
+        "treated_units": "中央区",
+        "intervention": "2018",
+    }
+    analysis = analysis_run(actor=actor, table=table, title="中央区の施策", spec=spec)
+    analysis.refresh_from_db()
+    assert analysis.status == Status.DONE, analysis.error
+    weights = analysis.result["details"]["weights"]
+    assert weights["区1"] == pytest.approx(0.6, abs=0.05)
+    assert analysis.result["estimate"] == pytest.approx(-5.0, abs=0.5)
+    assert analysis.result["p_value"] is not None
+    assert analysis.job is not None
+    analysis.job.refresh_from_db()
+    assert analysis.job.result["link"]["url"].endswith(f"/analysis/{analysis.pk}/")
+    assert AuditEvent.objects.filter(action="analysis.finish", object_id=str(analysis.pk)).exists()
