@@ -39,9 +39,12 @@ def compare_groups(
     """
     require([ck.columns_present(df, [outcome, group])])
     values, usable = ck.numeric_outcome(df, outcome)
-    is_treated = df[group] == treated_value
-    checks = require([usable, ck.treatment_varies(is_treated, what="対象群")])
-    treated, control = values[is_treated].dropna(), values[~is_treated].dropna()
+    has_group = df[group].notna()  # rows without a group belong to neither
+    is_treated = (df[group] == treated_value) & has_group
+    checks = require(
+        [usable, ck.outcome_varies(values), ck.treatment_varies(is_treated[has_group], what="対象群")]
+    )
+    treated, control = values[is_treated].dropna(), values[~is_treated & has_group].dropna()
     checks += require(
         [
             ck.min_count(len(treated), minimum=2, what="対象群の値"),
@@ -92,7 +95,7 @@ def before_after(
     require([ck.columns_present(df, [time, outcome])])
     values, usable = ck.numeric_outcome(df, outcome)
     axis, parsed = ck.parse_time(df, time, grain)
-    checks = require([usable, parsed])
+    checks = require([usable, ck.outcome_varies(values), parsed])
     assert axis is not None
     point, when = ck.intervention_period(axis, intervention)
     checks += require([when])

@@ -63,6 +63,19 @@ def numeric_outcome(df: pd.DataFrame, outcome: str) -> tuple[pd.Series, Check]:
     )
 
 
+def outcome_varies(values: pd.Series) -> Check:
+    """An effect needs an outcome that moves: all-equal values leave nothing to compare."""
+    distinct = values.dropna().nunique()
+    return Check(
+        "outcome_constant",
+        "成果指標の値が変化している",
+        distinct != 1,  # no value at all is the all-missing check's to report
+        "成果指標の値に違いがあります。"
+        if distinct > 1
+        else "成果指標の値がすべて同じです。変化がないため効果を推定できません（列の選び方を確かめてください）。",
+    )
+
+
 def parse_time(df: pd.DataFrame, time: str, grain: str | None = None) -> tuple[TimeAxis | None, Check]:
     """Parse ``time`` as whole numbers (years, period numbers) or dates at a grain (inferred when not given)."""
     raw = df[time]

@@ -45,7 +45,7 @@ def _prepare(
     require([ck.columns_present(df, [unit, time, outcome, *covariates])])
     values, usable = ck.numeric_outcome(df, outcome)
     axis, parsed = ck.parse_time(df, time, grain)
-    checks = require([usable, parsed])
+    checks = require([usable, ck.outcome_varies(values), parsed])
     assert axis is not None
     point, when = ck.intervention_period(axis, intervention)
     checks += require([when])

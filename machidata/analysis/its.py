@@ -57,7 +57,7 @@ def interrupted_time_series(
     require([ck.columns_present(df, [time, outcome, *covariates])])
     values, usable = ck.numeric_outcome(df, outcome)
     axis, parsed = ck.parse_time(df, time, grain)
-    checks = require([usable, parsed])
+    checks = require([usable, ck.outcome_varies(values), parsed])
     assert axis is not None
     point, when = ck.intervention_period(axis, intervention)
     checks += require([when, *ck.time_regular(axis)])

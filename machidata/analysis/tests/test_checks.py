@@ -219,3 +219,19 @@ def test_too_many_donors_for_synthetic_control() -> None:
         ),
         "donors",
     )
+
+
+def test_constant_outcome_is_refused() -> None:
+    data = monthly().assign(件数=5.0)
+    error = refused(
+        lambda: interrupted_time_series(data, time="月", outcome="件数", intervention="2022-10-01"),
+        "outcome_constant",
+    )
+    assert "すべて同じ" in error.details["outcome_constant"]
+
+
+def test_rows_without_a_group_belong_to_neither_group() -> None:
+    data = pd.DataFrame({"群": ["a", None, "b", "a", "b", "a", "b"], "値": [1.0, 100, 3, 2, 4, 3, 5]})
+    result = compare_groups(data, outcome="値", group="群", treated_value="a")
+    assert result.n == 6
+    assert result.estimate == pytest.approx(2.0 - 4.0)

@@ -92,6 +92,7 @@ def test_synthetic_control_runs_as_a_job(actors: Actors, counter_table: Table) -
         "design": "synthetic_control",
         "time": "日付",
         "grain": "month",
+        "outcome": "来庁者数",
         "unit": "区",
         "treated_units": "中央区",
         "intervention": "2025",
