@@ -135,6 +135,9 @@ def _mount() -> None:
     api.add_router("/campaigns", collect_router)
     api.add_router("/schedules", schedules_router)
     api.add_router("/ebpm", ebpm_router)
+    from machidata.analysis.api import router as analysis_router
+
+    api.add_router("/analyses", analysis_router)
 
 
 _mount()

@@ -141,6 +141,7 @@ INSTALLED_APPS = [
     "machidata.surveys.apps.SurveysConfig",
     "machidata.collect.apps.CollectConfig",
     "machidata.ebpm.apps.EbpmConfig",
+    "machidata.analysis.apps.AnalysisConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
     "machidata.ops.apps.OpsConfig",

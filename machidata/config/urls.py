@@ -32,4 +32,5 @@ urlpatterns = [
     path("surveys/", include("machidata.surveys.urls")),
     path("collect/", include("machidata.collect.urls")),
     path("ebpm/", include("machidata.ebpm.urls")),
+    path("analysis/", include("machidata.analysis.urls")),
 ]

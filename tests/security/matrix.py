@@ -61,6 +61,7 @@ ADMIN_SITE_NO_ADD = frozenset(
         "ebpm.indicator",
         "ebpm.indicatortarget",
         "ebpm.indicatoractual",
+        "analysis.analysis",  # analyses are run on the analysis page (read-only in the admin)
     }
 )
 ADMIN = frozenset({"admin"})
@@ -895,4 +896,16 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/ebpm/indicators/{indicator_id}/actuals": api(
         "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/actuals"
     ),
+    # ---- analysis (分析) ---------------------------------------------------------------------------
+    # Any signed-in staff may analyse the tables they may read (table_query decides); a saved analysis is
+    # its owner's (and 管理's). The world holds no analysis: a detail is 404 to everyone (owner-only access
+    # is tested in machidata/analysis/tests).
+    "analysis:list": fixed(SIGNED_IN, lambda w: url("analysis:list")),
+    "analysis:detail": fixed(NOBODY, lambda w: url("analysis:detail", 999999)),
+    "analysis:export": fixed(NOBODY, lambda w: url("analysis:export", 999999, "xlsx")),
+    "analysis:sample_size": fixed(SIGNED_IN, lambda w: url("analysis:sample_size")),
+    "GET /api/v1/analyses/": api("GET", SIGNED_IN, lambda w: "/api/v1/analyses/"),
+    "POST /api/v1/analyses/": api("POST", SIGNED_IN, lambda w: "/api/v1/analyses/"),
+    "GET /api/v1/analyses/{analysis_id}": api("GET", NOBODY, lambda w: "/api/v1/analyses/999999"),
+    "POST /api/v1/analyses/sample-size": api("POST", SIGNED_IN, lambda w: "/api/v1/analyses/sample-size"),
 }

@@ -1,0 +1,126 @@
+"""Vega-Lite specs for analysis results (pure: result dict in, spec dict out; inline data only)."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+from machidata.charts.vegalite import FONT, PALETTE, SCHEMA_URL
+
+TIME: Final = {
+    "field": "time",
+    "type": "ordinal",
+    "title": "時点",
+    "axis": {"labelOverlap": True, "labelAngle": -45},
+}
+
+
+def _base(result: dict[str, Any], layers: list[dict[str, Any]], data: list[dict[str, Any]]) -> dict[str, Any]:
+    return {
+        "$schema": SCHEMA_URL,
+        "description": f"{result.get('title', '')}：{result.get('outcome', '')}",
+        "width": "container",
+        "height": 300,
+        "data": {"values": data},
+        "config": {"font": FONT, "range": {"category": list(PALETTE)}},
+        "layer": layers,
+    }
+
+
+def _y(field: str, title: str) -> dict[str, Any]:
+    return {"field": field, "type": "quantitative", "title": title}
+
+
+def _layers(kind: str, outcome: str) -> list[dict[str, Any]] | None:
+    """The layers of each chart kind (None: the kind has no chart)."""
+    color = {
+        "series_phase": {"field": "phase", "title": "期間"},
+        "trend_groups": {"field": "group", "title": "群"},
+        "synthetic": {"field": "series", "title": "系列"},
+        "forecast": {"field": "kind", "title": "種類"},
+    }
+    layers: dict[str, list[dict[str, Any]]] = {
+        "series_phase": [
+            {
+                "mark": {"type": "line", "point": True},
+                "encoding": {"x": TIME, "y": _y("value", outcome), "color": color["series_phase"]},
+            }
+        ],
+        "trend_groups": [
+            {
+                "mark": {"type": "line", "point": True},
+                "encoding": {
+                    "x": TIME,
+                    "y": _y("mean", f"{outcome}（平均）"),
+                    "color": color["trend_groups"],
+                },
+            }
+        ],
+        "its": [
+            {
+                "mark": {"type": "point"},
+                "encoding": {
+                    "x": TIME,
+                    "y": _y("value", outcome),
+                    "color": {"field": "phase", "title": "期間"},
+                },
+            },
+            {"mark": {"type": "line"}, "encoding": {"x": TIME, "y": _y("fitted", "当てはめ")}},
+            {
+                "mark": {"type": "line", "strokeDash": [6, 4], "color": "#777777"},
+                "encoding": {"x": TIME, "y": _y("counterfactual", "介入がなかった場合")},
+            },
+        ],
+        "synthetic": [
+            {
+                "mark": {"type": "line"},
+                "encoding": {"x": TIME, "y": _y("value", outcome), "color": color["synthetic"]},
+            }
+        ],
+        "forecast": [
+            {
+                "mark": {"type": "area", "opacity": 0.3},
+                "encoding": {"x": TIME, "y": _y("lower", "予測区間"), "y2": {"field": "upper"}},
+            },
+            {
+                "mark": {"type": "line"},
+                "encoding": {"x": TIME, "y": _y("value", outcome), "color": color["forecast"]},
+            },
+        ],
+        "forecast_units": [
+            {
+                "mark": {"type": "area", "opacity": 0.3},
+                "encoding": {
+                    "x": TIME,
+                    "y": _y("lower", "予測区間"),
+                    "y2": {"field": "upper"},
+                    "color": {"field": "unit", "title": "単位"},
+                },
+            },
+            {
+                "mark": {"type": "line"},
+                "encoding": {
+                    "x": TIME,
+                    "y": _y("value", outcome),
+                    "color": {"field": "unit", "title": "単位"},
+                    "strokeDash": {"field": "kind", "title": "種類"},
+                },
+            },
+        ],
+        "bar_interval": [
+            {
+                "mark": {"type": "bar"},
+                "encoding": {
+                    "x": {"field": "group", "type": "nominal", "title": "群"},
+                    "y": _y("mean", f"{outcome}（平均）"),
+                },
+            }
+        ],
+    }
+    return layers.get(kind)
+
+
+def result_spec(result: dict[str, Any]) -> dict[str, Any] | None:
+    """The chart of a result by its ``chart_kind``; None when the design has no chart (sample size)."""
+    rows = result.get("chart") or []
+    layers = _layers(str(result.get("chart_kind", "")), str(result.get("outcome", "値")))
+    return _base(result, layers, rows) if rows and layers else None

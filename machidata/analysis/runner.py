@@ -1,0 +1,180 @@
+"""From a saved spec to an estimator call: read the table through the catalog's query path, aggregate it to one
+row per period (and unit), and run the chosen design. Access is decided in ``table_query``."""
+
+from __future__ import annotations
+
+from typing import Any, Final
+
+import pandas as pd
+
+from machidata.access.policy import Actor
+from machidata.analysis.before_after import before_after
+from machidata.analysis.did import did_2x2, did_twfe
+from machidata.analysis.forecast import forecast_by_unit, forecast_counts
+from machidata.analysis.its import interrupted_time_series
+from machidata.analysis.results import AnalysisResult, Check, DesignNotFit, refuse
+from machidata.analysis.synth import synthetic_control
+from machidata.catalog.models import Table, TableVersion
+from machidata.catalog.query_selectors import table_query
+
+# The engine's time grains for the analysis grains.
+ENGINE_GRAIN: Final = {"hour": "hour", "day": "day", "month": "month", "year": "year"}
+PERIOD_FREQ: Final = {"hour": "h", "day": "D", "month": "M"}
+ANALYSIS_GRAIN: Final = {"hour": "h", "day": "D", "month": "M", "year": None}
+PANEL_DESIGNS: Final = {"did_twfe", "did_2x2", "synthetic_control"}
+PERIOD = "期間"
+HOUR = "時"
+VALUE = "値"
+UNIT = "単位"
+
+
+def _text(spec: dict[str, Any], key: str, label: str, *, required: bool = True) -> str:
+    value = spec.get(key)
+    if value is None or str(value).strip() == "":
+        if required:
+            refuse(key, label, f"「{label}」を指定してください。")
+        return ""
+    return str(value).strip()
+
+
+def load_frame(
+    *, actor: Actor, table: Table, spec: dict[str, Any], version: int | None = None
+) -> tuple[pd.DataFrame, TableVersion]:
+    """One row per period (and unit): the sum of the outcome column, or the row count when no column is named.
+
+    ``version`` pins a table version (a queued job reads the version the analysis was submitted on)."""
+    design = _text(spec, "design", "分析の方法")
+    time = _text(spec, "time", "時間の列")
+    grain = _text(spec, "grain", "時間の単位")
+    if grain not in ENGINE_GRAIN:
+        refuse("grain", "時間の単位", "時間の単位は 時間・日・月・年 から選んでください。")
+    outcome = _text(spec, "outcome", "成果指標の列", required=False)
+    unit = _text(spec, "unit", "単位の列（区・施設など）", required=design in PANEL_DESIGNS)
+    group_by: list[dict[str, Any]] = [{"column": time, "grain": ENGINE_GRAIN[grain], "as": PERIOD}]
+    if grain == "hour":  # the engine's "hour" is the hour of the day: group by day and hour, join them below
+        group_by = [
+            {"column": time, "grain": "day", "as": PERIOD},
+            {"column": time, "grain": "hour", "as": HOUR},
+        ]
+    if unit:
+        group_by.append({"column": unit, "as": UNIT})
+    measure = {"op": "sum", "column": outcome, "as": VALUE} if outcome else {"op": "count", "as": VALUE}
+    filters = [{"column": time, "op": "not_null"}]
+    if spec.get("since"):
+        filters.append({"column": time, "op": "ge", "value": str(spec["since"])})
+    if spec.get("until"):
+        filters.append({"column": time, "op": "lt", "value": str(spec["until"])})
+    answer = table_query(
+        actor=actor,
+        table=table,
+        query={"group_by": group_by, "measures": [measure], "filters": filters},
+        version=version,
+    )
+    if answer.truncated:
+        refuse(
+            "too_many_groups",
+            "集計の大きさ",
+            "期間と単位の組合せが多すぎます。時間の単位を粗くしてください。",
+        )
+    frame = answer.result.to_pandas()
+    if grain == "year":  # the engine answers the year as a number
+        frame[PERIOD] = frame[PERIOD].astype("int64")
+    if grain == "hour":
+        frame[PERIOD] = pd.to_datetime(frame[PERIOD]) + pd.to_timedelta(
+            frame.pop(HOUR).astype("int64"), unit="h"
+        )
+    if not outcome and not frame.empty:
+        frame = fill_zero_counts(frame, grain, by_unit=bool(unit))
+    return frame, answer.version
+
+
+def fill_zero_counts(frame: pd.DataFrame, grain: str, *, by_unit: bool) -> pd.DataFrame:
+    """Row counts have no row for a period without events (an hour without dispatches): add it with 0.
+
+    Only for counts: a summed column with a missing period is a real gap, which the design checks report.
+    """
+    if grain == "year":
+        labels = frame[PERIOD].astype("int64")
+        full: Any = pd.Index(range(int(labels.min()), int(labels.max()) + 1), name=PERIOD)
+    else:
+        freq = PERIOD_FREQ[grain]
+        labels = pd.to_datetime(frame[PERIOD]).dt.to_period(freq)
+        full = pd.period_range(labels.min(), labels.max(), freq=freq).to_timestamp()
+        labels = labels.dt.to_timestamp()
+    counts = frame.assign(**{PERIOD: labels})
+    keys = [PERIOD, UNIT] if by_unit else [PERIOD]
+    index = (
+        pd.MultiIndex.from_product([full, sorted(counts[UNIT].unique())], names=keys)
+        if by_unit
+        else pd.Index(full, name=PERIOD)
+    )
+    filled = counts.set_index(keys)[VALUE].reindex(index, fill_value=0)
+    return filled.reset_index()
+
+
+def _treated(spec: dict[str, Any]) -> list[str]:
+    return [t.strip() for t in str(spec.get("treated_units") or "").split(",") if t.strip()]
+
+
+def check_spec(spec: dict[str, Any]) -> None:
+    """Refuse, before any data is read, a spec whose design is missing what it needs."""
+    design = _text(spec, "design", "分析の方法")
+    if design == "forecast":
+        _int(spec, "horizon", "予測する期間の数")
+        return
+    _text(spec, "intervention", "介入の時点")
+    if design in PANEL_DESIGNS and not _treated(spec):
+        refuse(
+            "treated_units", "介入を受けた単位", "介入を受けた単位（区・施設など）を1つ以上指定してください。"
+        )
+    if design == "synthetic_control":
+        if spec.get("grain") != "year" or len(_treated(spec)) != 1:
+            refuse(
+                "synthetic",
+                "合成コントロール法",
+                "合成コントロール法は、年単位で、介入を受けた単位が1つのときに使えます。",
+            )
+        _int(spec, "intervention", "介入の年")
+
+
+def run_spec(frame: pd.DataFrame, spec: dict[str, Any]) -> AnalysisResult:
+    """Run the design a spec names on the aggregated frame (columns 期間, 値 and, for panels, 単位)."""
+    check_spec(spec)
+    design = spec["design"]
+    grain = ANALYSIS_GRAIN[spec["grain"]]
+    outcome_label = str(spec.get("outcome") or "件数")
+    frame = frame.rename(columns={VALUE: outcome_label})
+    common: dict[str, Any] = {"time": PERIOD, "outcome": outcome_label}
+    if design == "forecast":
+        horizon = _int(spec, "horizon", "予測する期間の数")
+        if UNIT in frame.columns:
+            return forecast_by_unit(frame, unit=UNIT, grain=grain, horizon=horizon, **common)
+        return forecast_counts(frame, grain=grain, horizon=horizon, **common)
+    intervention = _text(spec, "intervention", "介入の時点")
+    if design == "before_after":
+        return before_after(frame, grain=grain, intervention=intervention, **common)
+    if design == "its":
+        return interrupted_time_series(frame, grain=grain, intervention=intervention, **common)
+    treated = _treated(spec)
+    frame[UNIT] = frame[UNIT].astype(str)
+    if design in {"did_twfe", "did_2x2"}:
+        estimator = did_twfe if design == "did_twfe" else did_2x2
+        return estimator(
+            frame, unit=UNIT, grain=grain, treated_units=treated, intervention=intervention, **common
+        )
+    if design == "synthetic_control":
+        return synthetic_control(
+            frame,
+            unit=UNIT,
+            treated_unit=treated[0],
+            intervention=_int(spec, "intervention", "介入の年"),
+            **common,
+        )
+    raise DesignNotFit([Check("design", "分析の方法", False, f"分析の方法「{design}」はありません。")])
+
+
+def _int(spec: dict[str, Any], key: str, label: str) -> int:
+    try:
+        return int(str(spec.get(key, "")).strip())
+    except ValueError:
+        refuse(key, label, f"「{label}」は整数で指定してください。")

@@ -1,0 +1,70 @@
+"""Analysis API: run, list, fetch; 400 with Japanese reasons; 401 signed out; someone else's analysis 404."""
+
+from __future__ import annotations
+
+import pytest
+
+from machidata.analysis.tests.test_services import DID
+from machidata.catalog.models import Table
+from machidata.core.testing import Actors
+
+pytestmark = pytest.mark.django_db(transaction=True)
+BASE = "/api/v1/analyses"
+J = "application/json"
+
+
+def test_run_list_and_fetch(actors: Actors, counter_table: Table) -> None:
+    client = actors.client("owner_editor")
+    spec = {
+        "design": "its",
+        "time": "日付",
+        "grain": "day",
+        "outcome": "来庁者数",
+        "intervention": "2025-07-01",
+    }
+    response = client.post(
+        f"{BASE}/", {"title": "全区の来庁者", "table_id": counter_table.pk, "spec": spec}, content_type=J
+    )
+    assert response.status_code == 201, response.content.decode()
+    created = response.json()
+    assert created["status"] == "done"
+    assert created["table_version"] == counter_table.current_version.number  # type: ignore[union-attr]
+    # Only 中央区 gains 20 a day from July: the sum over five wards rises by 20.
+    assert created["result"]["ci_low"] < 20 < created["result"]["ci_high"]
+    assert [a["id"] for a in client.get(f"{BASE}/").json()] == [created["id"]]
+    fetched = client.get(f"{BASE}/{created['id']}").json()
+    assert fetched["result"]["interpretation"] == created["result"]["interpretation"]
+    assert actors.client("owner_viewer").get(f"{BASE}/{created['id']}").status_code == 404
+    assert actors.client("anonymous").get(f"{BASE}/").status_code == 401
+
+
+def test_refusals_answer_400_with_reasons(actors: Actors, counter_table: Table) -> None:
+    client = actors.client("owner_editor")
+    spec = {**DID, "intervention": "2025-04-02"}  # one day before: too few pre-periods
+    response = client.post(
+        f"{BASE}/", {"title": "早すぎる", "table_id": counter_table.pk, "spec": spec}, content_type=J
+    )
+    assert response.status_code == 400
+    body = response.json()
+    assert "介入前" in body["detail"]
+    assert "periods" in body["errors"]
+    hidden = actors.client("staff").post(
+        f"{BASE}/", {"title": "x", "table_id": counter_table.pk, "spec": DID}, content_type=J
+    )
+    assert hidden.status_code == 404
+
+
+def test_sample_size(actors: Actors) -> None:
+    client = actors.client("staff")
+    body = {"kind": "means", "effect_size": 0.5}
+    answer = client.post(f"{BASE}/sample-size", body, content_type=J)
+    assert answer.status_code == 200
+    assert answer.json()["n_treated"] == 64  # Cohen: 63.77 per group, rounded up
+    rates = client.post(
+        f"{BASE}/sample-size", {"kind": "proportions", "p_control": 0.3, "p_treated": 0.4}, content_type=J
+    )
+    assert rates.json()["n_control"] == 356  # G*Power / Cohen's tables
+    missing = client.post(f"{BASE}/sample-size", {"kind": "proportions", "p_control": 0.3}, content_type=J)
+    assert missing.status_code == 400
+    assert "期待する割合" in missing.json()["detail"]
+    assert actors.client("anonymous").post(f"{BASE}/sample-size", body, content_type=J).status_code == 401
