@@ -11,7 +11,7 @@ from django.http import HttpRequest
 from ninja import Router, Status
 
 from machidata.access.auth import api_staff
-from machidata.core.errors import InvalidInput, NotFound
+from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
 from machidata.ebpm import selectors, services, services_indicators
 from machidata.ebpm.models import Indicator, PlanItem
 from machidata.ebpm.schemas import (
@@ -257,7 +257,10 @@ def _actual(a: Any) -> dict[str, Any]:
 @router.get("/indicators/{int:indicator_id}/actuals", response=list[EbpmActualOut], summary="検証指標の実績")
 def get_actuals(request: HttpRequest, indicator_id: int) -> list[dict[str, Any]]:
     """Actuals by 年度 (query indicators name the table version each was computed from)."""
-    ind = selectors.indicator_get(actor=api_staff(request), pk=indicator_id)
+    actor = api_staff(request)
+    ind = selectors.indicator_get(actor=actor, pk=indicator_id)
+    if not selectors.figures_visible(actor, ind):
+        raise PermissionDenied(selectors.WITHHELD)
     return [_actual(a) for a in ind.actuals.order_by("fiscal_year")]
 
 

@@ -8,6 +8,7 @@ and 管理 (``policy.may_edit_unit_owned``). Missing items answer NotFound.
 
 from __future__ import annotations
 
+import contextlib
 from dataclasses import dataclass
 from decimal import Decimal
 from typing import Any, Final
@@ -15,9 +16,12 @@ from typing import Any, Final
 from django.db.models import Count, Prefetch, Q, QuerySet
 
 from machidata.access.models import Unit, UnitKind
-from machidata.access.policy import Actor, may_edit_unit_owned, restrict_staff
+from machidata.access.policy import Action, Actor, can, may_edit_unit_owned, restrict_staff
+from machidata.catalog.models import Table
 from machidata.core.errors import NotFound
 from machidata.ebpm import kpi, logic
+from machidata.ebpm.formula import FormulaError
+from machidata.ebpm.formula import references as formula_refs
 from machidata.ebpm.models import (
     Indicator,
     IndicatorActual,
@@ -27,6 +31,12 @@ from machidata.ebpm.models import (
     LogicModel,
     LogicModelVersion,
     PlanItem,
+    SourceKind,
+)
+
+# Said in place of the figures when they come from a table the reader may not read.
+WITHHELD: Final = (
+    "この指標の実績は、集計元の表を読める人にだけ表示します（表のページから利用申請ができます）。"
 )
 
 
@@ -145,6 +155,26 @@ def indicator_get(*, actor: Actor, pk: int) -> Indicator:
     if found is None:
         raise NotFound("検証指標が見つかりません。")
     return found
+
+
+def figures_visible(actor: Actor, indicator: Indicator) -> bool:
+    """Whether ``actor`` may see the indicator's actuals, rates and trend.
+
+    The indicator itself (name, definition, targets, status) is shared with all staff, but figures
+    computed from a catalog table are the table's data: only those the policy lets read that table see
+    them; a formula's figures, only those who may read every table its inputs come from.
+    """
+    ids = {indicator.pk}
+    if indicator.source_kind == SourceKind.FORMULA:
+        with contextlib.suppress(FormulaError):
+            ids |= formula_refs(str((indicator.query or {}).get("formula") or ""))
+    table_ids = set(
+        Indicator.objects.filter(pk__in=ids, table__isnull=False).values_list("table_id", flat=True)
+    )
+    if indicator.table_id:
+        table_ids.add(indicator.table_id)
+    tables = Table.objects.filter(pk__in=table_ids).select_related("dataset")
+    return all(can(actor, Action.READ, t.dataset) for t in tables)
 
 
 def model_warnings(model: LogicModel) -> list[logic.ModelWarning]:

@@ -6,6 +6,7 @@ Thin: each POST calls one service; a Japanese error from it is shown on the page
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 from decimal import Decimal
 from typing import Any
 
@@ -121,11 +122,13 @@ def item_create(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _indicator_rows(model: Any) -> list[dict[str, Any]]:
+def _indicator_rows(model: Any, actor: Actor) -> list[dict[str, Any]]:
     rows = []
     for ind in selectors.indicators_of(model):
         actuals = getattr(ind, "actual_rows", [])  # prefetched by the selector
-        rows.append({"indicator": ind, "latest": actuals[-1] if actuals else None})
+        visible = selectors.figures_visible(actor, ind)
+        latest = actuals[-1] if actuals and visible else None
+        rows.append({"indicator": ind, "latest": latest, "withheld": bool(actuals) and not visible})
     return rows
 
 
@@ -157,7 +160,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "model": model,
             "svg": mark_safe(selectors.model_svg(model)) if model and model.number else "",  # noqa: S308 - built by ElementTree, every text escaped
             "warnings": selectors.model_warnings(model) if model else [],
-            "indicators": _indicator_rows(model) if model else [],
+            "indicators": _indicator_rows(model, actor) if model else [],
         },
     )
 
@@ -452,11 +455,15 @@ def indicator_detail(request: HttpRequest, pk: int) -> HttpResponse:
     ind = selectors.indicator_get(actor=actor, pk=pk)
     item = ind.logic_model.item
     years = selectors.indicator_years(ind)
+    withheld = not selectors.figures_visible(actor, ind)
+    if withheld:  # the targets stay; the table's figures and what follows from them go
+        years = [replace(y, actual=None, rate=None) for y in years]
     return render(
         request,
         "ebpm/indicator_detail.html",
         {
-            "spec": selectors.indicator_trend_spec(ind, years),
+            "spec": None if withheld else selectors.indicator_trend_spec(ind, years),
+            "withheld": selectors.WITHHELD if withheld else "",
             "ind": ind,
             "item": item,
             "node": next(

@@ -2,13 +2,19 @@
 
 from __future__ import annotations
 
+import uuid
+from pathlib import Path
+from typing import Any
+
 import pytest
 
+from machidata.catalog.models import Table
 from machidata.core.errors import InvalidInput
-from machidata.core.testing import Actors, check_statuses
+from machidata.core.testing import Actors, check_statuses, make_dataset
 from machidata.ebpm import selectors, services, services_indicators
 from machidata.ebpm.models import BudgetLine, LogicModelVersion, PlanItem
 from machidata.ebpm.tests.conftest import as_actor
+from machidata.ebpm.tests.test_services_indicators import QUERY, TIMES, _by_fiscal_year, _write
 
 pytestmark = pytest.mark.django_db
 READERS = {"staff": 200, "owner_viewer": 200, "owner_editor": 200, "other_editor": 200, "admin": 200}
@@ -454,3 +460,42 @@ def test_list_counts_indicator_statuses(actors: Actors, modelled: PlanItem) -> N
     page = actors.client("staff").get("/ebpm/").content.decode()
     assert "達成 1" in page
     assert "未測定 2" in page
+
+
+@pytest.mark.django_db(transaction=True)
+def test_figures_from_a_restricted_table_stay_with_those_who_may_read_it(
+    actors: Actors, modelled: PlanItem, settings: Any, tmp_path: Path
+) -> None:
+    """A 所属限定 table's counts reach only its readers: the page, the item's list and the API all hold them back."""
+    settings.MACHIDATA_HOME = tmp_path
+    editor = as_actor(actors, "owner_editor")
+    dataset = make_dataset(actors.org.health_div, slug="kyukyu", title="救急出動")  # 所属限定
+    table = Table.objects.create(
+        dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex
+    )
+    _write(table, TIMES)
+    counted = services_indicators.indicator_create(
+        actor=editor, item=modelled, node_id="n2", name="出動件数", kind="activity",
+        responsible_unit_id=actors.org.health_div.pk, source_kind="query", table_id=table.pk, query=QUERY,
+    )  # fmt: skip
+    services_indicators.indicator_target_set(actor=editor, indicator=counted, fiscal_year=2024, value=777)
+    derived = services_indicators.indicator_create(
+        actor=editor, item=modelled, node_id="n3", name="出動の倍", kind="outcome",
+        responsible_unit_id=actors.org.health_div.pk, source_kind="formula", formula=f"i{counted.pk} * 1000",
+    )  # fmt: skip
+    counts = _by_fiscal_year(TIMES)
+    shown = f"{counts[2024]}"
+    for name, sees in (("owner_viewer", True), ("admin", True), ("staff", False), ("other_editor", False)):
+        client = actors.client(name)
+        page = client.get(f"/ebpm/indicators/{counted.pk}/").content.decode()
+        assert "777" in page  # the target is the plan's, shared with all staff
+        assert (selectors.WITHHELD in page) is not sees, name
+        assert ("indicator-spec" in page) is sees, name
+        formula_page = client.get(f"/ebpm/indicators/{derived.pk}/").content.decode()
+        assert (f"{counts[2024] * 1000:,}" in formula_page) is sees, name
+        item_page = client.get(f"/ebpm/{modelled.pk}/").content.decode()
+        assert ("表示できません" in item_page) is not sees, name
+        api = client.get(f"/api/v1/ebpm/indicators/{counted.pk}/actuals")
+        assert api.status_code == (200 if sees else 403), name
+        if sees:
+            assert {a["fiscal_year"]: a["value"] for a in api.json()}[2024] == float(shown)
