@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from axes.admin import AccessAttemptAdmin
+from axes.models import AccessAttempt
 from django.contrib import admin
 from django.db.models import Model
 from django.forms import ModelForm
@@ -98,3 +100,16 @@ class ApiTokenAdmin(PolicyAdmin):
 
     def has_add_permission(self, request: HttpRequest) -> bool:
         return False  # tokens are created by their owner on /org/tokens/, where the value is shown once
+
+
+@admin.register(AccessAttempt)
+class LockoutAdmin(PolicyAdmin, AccessAttemptAdmin):
+    """Failed sign-ins counted by django-axes: 管理 sees who is locked out and unlocks by deleting the row."""
+
+    audit_name = "lockout"
+
+    def has_add_permission(self, request: HttpRequest) -> bool:
+        return False
+
+    def has_change_permission(self, request: HttpRequest, obj: Any = None) -> bool:
+        return False  # the counts are the lockout's own; the only edit is to delete (unlock)

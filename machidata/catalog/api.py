@@ -44,9 +44,9 @@ def list_datasets(request: HttpRequest, params: Query[DatasetListParams]) -> dic
         licences=params.licence,
         include_retired=params.retired,
     )
-    # Out-of-range paging is clamped rather than refused, as most catalog APIs do.
+    # An out-of-range limit is clamped, as most catalog APIs do; the offset's bounds are checked by its type.
     limit = max(1, min(params.limit, MAX_LIMIT))
-    offset = max(0, params.offset)
+    offset = params.offset
     qs = dataset_list(actor=actor, filters=filters)
     page = list(qs[offset : offset + limit])
     body: dict[str, Any] = {

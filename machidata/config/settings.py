@@ -178,6 +178,9 @@ AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 # The connection's address, as the audit log records it: a forwarded header could be forged to dodge the lockout.
 AXES_CLIENT_IP_CALLABLE = "machidata.core.middleware.client_ip"
 AXES_VERBOSE = False
+# Successful sign-ins are in the audit log already; 管理 unlocks on the admin page registered in access.admin.
+AXES_DISABLE_ACCESS_LOG = True
+AXES_ENABLE_ADMIN = False
 
 ROOT_URLCONF = "machidata.config.urls"
 WSGI_APPLICATION = "machidata.config.wsgi.application"

@@ -407,7 +407,9 @@ def approver_designate(*, actor: Actor, unit: Unit, user_id: int, kind: str) -> 
 
 
 def _field_names(table: Table) -> list[str]:
-    return [str(f.get("name")) for f in (table.schema or {}).get("fields", [])]
+    """The table's columns as stored now (a caller's copy may predate the latest version's schema)."""
+    schema = Table.objects.filter(pk=table.pk).values_list("schema", flat=True).first() or {}
+    return [str(f.get("name")) for f in schema.get("fields", [])]
 
 
 @transaction.atomic

@@ -62,6 +62,7 @@ ADMIN_SITE_NO_ADD = frozenset(
         "ebpm.indicatortarget",
         "ebpm.indicatoractual",
         "analysis.analysis",  # analyses are run on the analysis page (read-only in the admin)
+        "axes.accessattempt",  # failed sign-ins are counted by the lockout; 管理 only views and deletes (unlocks)
     }
 )
 ADMIN = frozenset({"admin"})

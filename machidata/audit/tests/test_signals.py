@@ -57,6 +57,6 @@ def test_failed_login_keeps_username_never_password(org) -> None:
 
 
 def test_failed_login_for_unknown_user_is_recorded(db) -> None:
-    Client().login(username="nobody", password="whatever-it-is")
+    Client().post("/login/", {"username": "nobody", "password": "whatever-it-is"})
     event = AuditEvent.objects.get(action="auth.login_failed")
     assert event.object_repr == "nobody"

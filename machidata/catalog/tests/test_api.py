@@ -167,7 +167,8 @@ def test_list_paging(actors: Actors, datasets: dict[str, Dataset]) -> None:
     assert seen == {d.slug for d in datasets.values()}
     assert client.get(BASE).json()["limit"] == 20
     assert client.get(BASE, {"limit": 1000}).json()["limit"] == 100  # clamped to the maximum
-    assert client.get(BASE, {"limit": 0, "offset": -5}).json()["offset"] == 0
+    assert client.get(BASE, {"limit": 0}).json()["limit"] == 1  # clamped to the minimum
+    assert client.get(BASE, {"offset": -5}).status_code == 422  # a negative offset is refused, not guessed
 
 
 # ---- detail --------------------------------------------------------------------------------------

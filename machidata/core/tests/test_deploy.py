@@ -16,7 +16,11 @@ CLI = "from machidata.cli import main; raise SystemExit(main())"
 
 
 def _machidata(home: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
-    environ = {k: v for k, v in os.environ.items() if k != "DATABASE_URL" and not k.startswith("MACHIDATA_")}
+    environ = {
+        k: v
+        for k, v in os.environ.items()
+        if k != "DATABASE_URL" and not k.startswith(("MACHIDATA_", "DJANGO_"))
+    }
     environ.update(
         MACHIDATA_HOME=str(home),
         MACHIDATA_PRODUCTION="1",

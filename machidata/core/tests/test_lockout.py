@@ -59,3 +59,35 @@ def test_a_correct_password_resets_the_count(user: Any, settings: Any) -> None:
     client.logout()
     for _ in range(settings.AXES_FAILURE_LIMIT - 1):
         assert _try(client, "tanaka", "wrong").status_code == 200
+
+
+def test_an_administrator_unlocks_from_the_admin_and_it_is_audited(
+    user: Any, org: Org, settings: Any
+) -> None:
+    from axes.models import AccessAttempt
+
+    from machidata.access.models import Role
+    from machidata.audit.models import AuditEvent
+
+    client = Client(REMOTE_ADDR="10.0.0.1")
+    for _ in range(settings.AXES_FAILURE_LIMIT):
+        _try(client, "tanaka", "wrong")
+    assert _try(client, "tanaka", PASSWORD).status_code == 429
+    attempt = AccessAttempt.objects.get(username="tanaka")
+
+    steward = make_user("steward", unit=org.health_div, role=Role.EDITOR, is_staff=True)
+    refused = Client()
+    refused.force_login(steward)
+    assert refused.get(reverse("admin:axes_accessattempt_changelist")).status_code in (302, 403)
+
+    admin = make_user("kanri", unit=org.data_strategy, role=Role.ADMIN, is_staff=True)
+    manager = Client()
+    manager.force_login(admin)
+    listing = manager.get(reverse("admin:axes_accessattempt_changelist"))
+    assert listing.status_code == 200
+    assert "tanaka" in listing.content.decode()
+    assert "wrong" not in listing.content.decode()  # no password shown, masked or not
+    manager.post(reverse("admin:axes_accessattempt_delete", args=[attempt.pk]), {"post": "yes"})
+    assert not AccessAttempt.objects.filter(username="tanaka").exists()
+    assert AuditEvent.objects.filter(action="lockout.delete", actor_id=admin.pk).exists()
+    assert _try(client, "tanaka", PASSWORD).status_code == 302
