@@ -321,3 +321,45 @@ def test_sigkill_from_outside_mid_write(home: Home) -> None:
     assert home.parquet_files() == before
     assert home.purges()
     assert home.write("append", "b", 1)["number"] == 3
+
+
+@pytest.mark.slow
+def test_concurrent_writers_on_one_table(home: Home) -> None:
+    """Four writer processes at once: each either commits exactly its rows or is refused; none is lost."""
+    home.write("replace", "base", 2)
+    env = _env(home.path, CRASH_BATCH_ROWS="50", CRASH_SLEEP="0.01")
+    jobs = [f"w{j}" for j in range(4)]
+    procs = [
+        subprocess.Popen(
+            [sys.executable, "-m", WRITER, "write", str(home.table_id), "append", job, "300"],
+            cwd=REPO,
+            env=env,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+        )
+        for job in jobs
+    ]
+    acked: dict[str, int] = {}
+    for job, proc in zip(jobs, procs, strict=True):
+        out, err = proc.communicate(timeout=300)
+        if proc.returncode == 0:
+            acked[job] = json.loads(out.strip().splitlines()[-1])["number"]
+        else:
+            assert "この表はほかの処理が更新中です" in err, err[-2000:]
+    assert acked, "no writer got through"
+    versions = committed(home.state())
+    by_number = {v["number"]: v for v in versions}
+    job_of = dict(
+        home.sql("SELECT number, job_id FROM catalog_tableversion WHERE table_id = ?", home.table_id)
+    )
+    # Every acknowledged commit is there, and every committed version is its predecessor plus its own rows.
+    assert all(by_number[n] and job_of[n] == job for job, n in acked.items())
+    previous: list[str] = []
+    for v in versions:
+        job = job_of[v["number"]]
+        expected = names(job, 2) if job == "base" else previous + names(job, 300)
+        assert v["names"] == expected
+        assert v["ids"] == list(range(1, len(expected) + 1))
+        previous = v["names"]
+    assert home.current_number() == versions[-1]["number"]
