@@ -55,6 +55,8 @@ CSRF_TRUSTED_ORIGINS = _env_list("MACHIDATA_CSRF_TRUSTED_ORIGINS", "")
 
 # Upper bound on an uploaded file in bytes (default 2 GiB); larger uploads are refused with a message.
 MACHIDATA_MAX_UPLOAD_BYTES = int(_env("MACHIDATA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
+# How many imports one person may have waiting or running at once (more are refused with a message).
+MACHIDATA_INGEST_PER_USER = int(_env("MACHIDATA_INGEST_PER_USER", "3"))
 
 # Number of items per page in lists (catalog, audit log, jobs).
 MACHIDATA_PAGE_SIZE = int(_env("MACHIDATA_PAGE_SIZE", "20"))
@@ -154,6 +156,7 @@ MIDDLEWARE = [
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "machidata.core.uploads.UploadLimitMiddleware",  # before CSRF: an oversize body is refused unread
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "machidata.core.middleware.ActorMiddleware",
@@ -269,7 +272,13 @@ LOGIN_URL = "login"
 LOGIN_REDIRECT_URL = "catalog:list"
 LOGOUT_REDIRECT_URL = "login"
 
-# Upload limits Django enforces before our own checks.
+# Upload limits Django enforces before our own checks. MACHIDATA_MAX_UPLOAD_BYTES is enforced while the
+# body streams in (machidata.core.uploads), then files go to a temporary file as usual.
+FILE_UPLOAD_HANDLERS = [
+    "machidata.core.uploads.LimitedUploadHandler",
+    "django.core.files.uploadhandler.MemoryFileUploadHandler",
+    "django.core.files.uploadhandler.TemporaryFileUploadHandler",
+]
 DATA_UPLOAD_MAX_MEMORY_SIZE = 10 * 1024 * 1024
 FILE_UPLOAD_MAX_MEMORY_SIZE = 5 * 1024 * 1024
 DATA_UPLOAD_MAX_NUMBER_FIELDS = 5000

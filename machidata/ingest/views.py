@@ -5,6 +5,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
 from django.http import Http404, HttpRequest, HttpResponse
@@ -14,7 +15,7 @@ from django.views.decorators.http import require_http_methods
 from machidata.access.policy import Action, access_dataset, can
 from machidata.catalog.models import Table
 from machidata.catalog.table_names import table_name_for
-from machidata.core.errors import InvalidInput, NotFound
+from machidata.core.errors import Conflict, InvalidInput, NotFound
 from machidata.ingest import services
 from machidata.ingest.forms import OptionsForm, OverridesForm, UploadForm
 from machidata.ingest.overrides import clean_overrides, describe
@@ -160,14 +161,33 @@ def _start(
     options: dict[str, Any],
     overrides: dict[str, Any],
 ) -> HttpResponse:
-    from machidata.jobs.services import job_submit
-
     actor = request.actor  # type: ignore[attr-defined]
     title = pending.get("new_table_title") or Path(pending["source_name"]).stem
     # A new table is named after its title (romanised, unique in the dataset), not the file.
     name = pending["table"] or table_name_for(dataset=dataset, title=title)
     table = services.table_get_or_create(actor=actor, dataset=dataset, name=name, title=title)
-    job = job_submit(
+    try:
+        job = _submit(actor, dataset, table, pending, options=options, overrides=overrides)
+    except Conflict as exc:  # too many of this person's imports waiting or running
+        messages.error(request, exc.message)
+        return redirect("catalog:ingest_preview", slug=dataset.slug)
+    request.session.pop(SESSION_KEY, None)
+    messages.success(request, "取り込みを始めました。進み具合はこのページで確認できます。")
+    return redirect("jobs:detail", job.pk)
+
+
+def _submit(
+    actor: Any,
+    dataset: Any,
+    table: Any,
+    pending: dict[str, Any],
+    *,
+    options: dict[str, Any],
+    overrides: dict[str, Any],
+) -> Any:
+    from machidata.jobs.services import job_submit
+
+    return job_submit(
         kind="ingest.file",
         title=f"取り込み: {pending['source_name']} → {dataset.title} / {table.title}",
         params={
@@ -181,7 +201,5 @@ def _start(
         },
         actor=actor,
         unit=dataset.owner,
+        per_user_limit=settings.MACHIDATA_INGEST_PER_USER,
     )
-    request.session.pop(SESSION_KEY, None)
-    messages.success(request, "取り込みを始めました。進み具合はこのページで確認できます。")
-    return redirect("jobs:detail", job.pk)

@@ -176,13 +176,27 @@ def job_submit(
     params: dict[str, Any] | None = None,
     actor: Actor | None,
     unit: Unit | None = None,
+    per_user_limit: int | None = None,
 ) -> Job:
-    """Create a Job row and put it on the queue once the surrounding transaction commits."""
+    """Create a Job row and put it on the queue once the surrounding transaction commits.
+
+    ``per_user_limit``: refuse (Conflict, in Japanese) when the actor already has that many jobs of this
+    kind waiting or running, so that one person cannot fill the queue (and the disk) for everyone.
+    """
     from machidata.jobs.runner import enqueue_job
 
     spec = JOB_KINDS.get(kind)
     if spec is None:
         raise ValueError(f"unknown job kind {kind!r}; declare it with @job_kind in a jobs.py")
+    if per_user_limit is not None and actor is not None and actor.user_id is not None:
+        active = Job.objects.filter(
+            kind=kind, created_by_id=actor.user_id, status__in=[JobStatus.QUEUED, JobStatus.RUNNING]
+        ).count()
+        if active >= per_user_limit:
+            raise Conflict(
+                f"同時に進められるのは {per_user_limit} 件までです（いま {active} 件が待機中または実行中）。"
+                "終わってからもう一度お試しください。進み具合は「処理状況」で確認できます。"
+            )
     job = Job.objects.create(
         kind=kind,
         title=title[:200],

@@ -216,3 +216,25 @@ def test_combined_sheet_names_stay_text(actors, tmp_path):
     types = {c["name"]: c["type"] for c in summary["columns"]}
     assert types["シート名"] == "string"
     assert summary["rows"] == 2
+
+
+def test_web_import_over_the_per_user_limit_is_refused_on_the_preview_page(actors, tmp_path, settings):
+    from django.core.files.uploadedfile import SimpleUploadedFile
+
+    from machidata.jobs.models import Job
+
+    settings.MACHIDATA_INGEST_PER_USER = 0
+    d = make_dataset(actors.org.health_div, slug="limit")
+    client = actors.client("owner_editor")
+    upload = SimpleUploadedFile("k.csv", "区,件数\n中央区,3\n".encode(), content_type="text/csv")
+    client.post(
+        reverse("catalog:ingest_upload", args=[d.slug]), {"file": upload, "table": "", "mode": "replace"}
+    )
+    started = client.post(reverse("catalog:ingest_preview", args=[d.slug]), {"start": "1"}, follow=True)
+    assert "同時に進められるのは 0 件まで" in started.content.decode()
+    assert not Job.objects.filter(kind="ingest.file").exists()
+    assert not TableVersion.objects.filter(table__dataset=d).exists()
+    settings.MACHIDATA_INGEST_PER_USER = 3
+    again = client.post(reverse("catalog:ingest_preview", args=[d.slug]), {"start": "1"})
+    assert again.status_code == 302
+    assert TableVersion.objects.get(table__dataset=d, status=VersionStatus.COMMITTED).rows == 1

@@ -235,3 +235,23 @@ def test_restrict_jobs_owner_and_admin_only(actors: Actors) -> None:
     assert set(restrict_jobs(qs, _actor(actors, "admin"))) == {mine, system}
     assert set(restrict_jobs(qs, ANONYMOUS)) == set()
     assert system.result == {"rows": 1, "actor": "system:jobs"}
+
+
+def test_per_user_limit_counts_only_that_persons_waiting_and_running_jobs_of_the_kind(
+    actors: Actors, settings, django_capture_on_commit_callbacks
+) -> None:  # type: ignore[no-untyped-def]
+    settings.MACHIDATA_JOBS_IMMEDIATE = False
+    me, other = _actor(actors, "owner_editor"), _actor(actors, "staff")
+    with django_capture_on_commit_callbacks(execute=False):
+        first = job_submit(kind="tests.count", title="1", params={"rows": 1}, actor=me, per_user_limit=2)
+        job_submit(kind="tests.count", title="2", params={"rows": 1}, actor=me, per_user_limit=2)
+        with pytest.raises(Conflict, match="同時に進められるのは 2 件まで"):
+            job_submit(kind="tests.count", title="3", params={"rows": 1}, actor=me, per_user_limit=2)
+        # someone else, or no limit, is not affected
+        job_submit(kind="tests.count", title="他の人", params={"rows": 1}, actor=other, per_user_limit=2)
+        job_submit(kind="tests.count", title="上限なし", params={"rows": 1}, actor=me)
+        # a finished job frees its place
+        Job.objects.filter(pk=first.pk).update(status=JobStatus.SUCCEEDED)
+        Job.objects.filter(title="上限なし").update(status=JobStatus.FAILED)
+        job_submit(kind="tests.count", title="4", params={"rows": 1}, actor=me, per_user_limit=2)
+    assert Job.objects.filter(created_by=actors.users["owner_editor"], status=JobStatus.QUEUED).count() == 2
