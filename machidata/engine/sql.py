@@ -28,6 +28,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import logging
 import math
 import os
 import subprocess
@@ -47,6 +48,10 @@ from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
+
+# sqlglot logs a warning with the statement's text for syntax it falls back on; the console refuses
+# those statements anyway, and what staff typed belongs in the audit log, not the server log.
+logging.getLogger("sqlglot").setLevel(logging.ERROR)
 
 WORKER: Final = Path(__file__).with_name("sql_worker.py")
 MAX_SQL_CHARS: Final = 20_000
