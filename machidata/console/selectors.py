@@ -16,7 +16,7 @@ from django.db.models import QuerySet
 from machidata.access.policy import Action, Actor, restrict
 from machidata.catalog.models import Dataset, Table, TableVersion
 from machidata.catalog.table_selectors import FieldInfo, table_fields
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import NotFound
 from machidata.engine.sql import SqlView, TableRef, view_columns
 from machidata.lake.readers import arrow_schema, files_for
 
@@ -68,14 +68,14 @@ class OpenedTable:
 
 
 def open_tables(*, actor: Actor, refs: tuple[TableRef, ...]) -> list[OpenedTable]:
-    """Resolve each named table for READ; a missing, hidden or unreadable one is the same refusal."""
+    """Resolve each named table for READ; a missing, hidden or unreadable one is the same 404."""
     readable = readable_tables(actor=actor)
     opened = []
     for ref in refs:
         found = list(readable.filter(dataset__slug__iexact=ref.schema, name__iexact=ref.name)[:2])
         if len(found) != 1:
             # Not there, or not for this actor: one answer for both, so nothing is revealed.
-            raise InvalidInput(f"表 {ref.label()} は見つからないか、読む権限がありません。")
+            raise NotFound(f"表 {ref.label()} は見つからないか、読む権限がありません。")
         table = found[0]
         version = table.current_version
         assert version is not None

@@ -18,7 +18,7 @@ from django.db import transaction
 from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
 from machidata.console.selectors import OpenedTable, open_tables
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import InvalidInput, NotFound
 from machidata.engine import EngineError
 from machidata.engine.sql import CheckedSql, SqlRefused, check_sql, run_sql
 
@@ -60,16 +60,22 @@ def _audit(actor: Actor, action: str, sql: str, **changes: Any) -> None:
 
 
 def sql_run(*, actor: Actor, sql: str) -> SqlAnswer:
-    """Run one read-only statement over the tables the actor may read; InvalidInput (Japanese) when refused or failed."""
+    """Run one read-only statement over the tables the actor may read.
+
+    Raises InvalidInput (Japanese) when the statement is refused or fails, NotFound when it names a
+    table that is missing or that the actor may not read (one answer for both).
+    """
     started = time.monotonic()
     checked: CheckedSql | None = None
     opened: list[OpenedTable] = []
     try:
         checked = check_sql(sql)
         opened = open_tables(actor=actor, refs=checked.tables)
-    except (SqlRefused, InvalidInput) as exc:
+    except (SqlRefused, NotFound) as exc:
         named = [t.label() for t in checked.tables] if checked is not None else []
         _audit(actor, "sql.refused", sql, reason=exc.message, named=named)
+        if isinstance(exc, NotFound):
+            raise
         raise InvalidInput(exc.message) from None
     max_rows = int(settings.MACHIDATA_SQL_MAX_ROWS)
     try:

@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from machidata.access.policy import Actor
 from machidata.console import selectors, services
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import InvalidInput, NotFound
 
 TABLES_PER_PAGE = 30
 
@@ -57,12 +57,13 @@ def console_page(request: HttpRequest) -> HttpResponse:
     sql = ""
     answer = None
     error = None
+    status = 200
     if request.method == "POST":
         sql = str(request.POST.get("sql", ""))
         try:
             answer = services.sql_run(actor=actor, sql=sql)
-        except InvalidInput as exc:
-            error = exc.message
+        except (InvalidInput, NotFound) as exc:
+            error, status = exc.message, exc.status
     readable = selectors.readable_tables(actor=actor)
     page = Paginator(readable, TABLES_PER_PAGE).get_page(request.GET.get("page"))
     listed = selectors.console_tables(actor=actor, tables=list(page.object_list))
@@ -79,5 +80,5 @@ def console_page(request: HttpRequest) -> HttpResponse:
             "examples": examples([t.ref for t in listed[:2]], first_fields[0].name if first_fields else None),
             "max_chars": 20_000,
         },
-        status=200,
+        status=status,
     )

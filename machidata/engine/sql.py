@@ -329,7 +329,7 @@ def _check_characters(text: str) -> None:
             )
 
 
-def check_sql(text: str) -> CheckedSql:  # noqa: PLR0912 — one walk over the tree, one branch per node kind
+def check_sql(text: str) -> CheckedSql:
     """Accept exactly one read-only query; raise :class:`SqlRefused` with a Japanese reason otherwise."""
     if not text or not text.strip():
         raise _refuse("SQL を入力してください。")
@@ -337,10 +337,19 @@ def check_sql(text: str) -> CheckedSql:  # noqa: PLR0912 — one walk over the t
         raise _refuse(f"SQL が長すぎます（{MAX_SQL_CHARS:,}文字まで）。")
     _check_characters(text)
     try:
-        statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
+        return _check_tree(text)
+    except SqlRefused:
+        raise
     except SqlglotError as exc:
         first = str(exc).splitlines()[0][:200] if str(exc) else ""
         raise _refuse(f"SQL を読み取れません。書き方を確かめてください（{first}）。") from None
+    except Exception:  # noqa: BLE001 — whatever trips the parser (deep nesting, odd tokens) is a refusal
+        raise _refuse("SQL を読み取れません。書き方を確かめてください。") from None
+
+
+def _check_tree(text: str) -> CheckedSql:
+    """Parse and walk: the body of :func:`check_sql` (any error it raises is a refusal)."""
+    statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
     if not statements:
         raise _refuse("SQL を入力してください。")
     if len(statements) > 1:
@@ -368,10 +377,7 @@ def check_sql(text: str) -> CheckedSql:  # noqa: PLR0912 — one walk over the t
             raise _refuse(
                 f"関数「{_display_name(node)}」は使えません（ファイルや設定を読む関数は使えません）。"
             )
-    try:
-        sql = tree.sql(dialect="duckdb", comments=False)
-    except SqlglotError as exc:
-        raise _refuse(f"SQL を組み立て直せません（{str(exc)[:200]}）。") from None
+    sql = tree.sql(dialect="duckdb", comments=False)
     return CheckedSql(text=text, sql=sql, tables=tuple(sorted(refs)))
 
 

@@ -18,7 +18,7 @@ from machidata.audit.models import AuditEvent
 from machidata.catalog.tests.table_fixtures import ROWS, lake_home, make_table, write
 from machidata.console.selectors import console_tables
 from machidata.console.services import sql_run
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import InvalidInput, NotFound
 from machidata.core.testing import Actors, make_dataset, make_token
 from machidata.lake.readers import files_for
 
@@ -90,11 +90,11 @@ def test_only_readable_tables_can_be_queried(world: dict[str, Any], actors: Acto
         if key in READS[name]:
             assert sql_run(actor=actor, sql=_count_sql(key)).rows == [[len(ROWS5)]]
             continue
-        with pytest.raises(InvalidInput) as info:
+        with pytest.raises(NotFound) as info:
             sql_run(actor=actor, sql=_count_sql(key))
-        # the same words as for a table that does not exist: nothing is revealed
+        # the same answer as for a table that does not exist: nothing is revealed
         assert info.value.message == f"表 {_ref(key)} は見つからないか、読む権限がありません。"
-    with pytest.raises(InvalidInput) as missing:
+    with pytest.raises(NotFound) as missing:
         sql_run(actor=actor, sql='SELECT * FROM "no-such"."pop"')
     assert missing.value.message == '表 "no-such"."pop" は見つからないか、読む権限がありません。'
 
@@ -241,11 +241,18 @@ def test_page_says_when_rows_were_cut(world: dict[str, Any], actors: Actors, set
 
 @pytest.mark.django_db
 def test_page_shows_a_refusal_in_japanese(world: dict[str, Any], actors: Actors) -> None:
-    body = (
-        actors.client("staff").post(reverse("console:page"), {"sql": _count_sql("gentei")}).content.decode()
-    )
+    response = actors.client("staff").post(reverse("console:page"), {"sql": _count_sql("gentei")})
+    assert response.status_code == 404
+    body = response.content.decode()
     assert "見つからないか、読む権限がありません" in body
     assert 'role="alert"' in body
+
+
+@pytest.mark.django_db
+def test_page_shows_a_failed_statement_with_400(world: dict[str, Any], actors: Actors) -> None:
+    response = actors.client("staff").post(reverse("console:page"), {"sql": "DROP VIEW x"})
+    assert response.status_code == 400
+    assert "SELECT" in response.content.decode()
 
 
 @pytest.mark.django_db
@@ -295,7 +302,7 @@ def test_api_refusals(world: dict[str, Any], actors: Actors) -> None:
     assert _api(Client(), "SELECT 1").status_code == 401
     token = make_token(actors.users["staff"])
     refused = _api(Client(), _count_sql("gentei"), HTTP_AUTHORIZATION=f"Bearer {token}")
-    assert refused.status_code == 400
+    assert refused.status_code == 404
     assert "読む権限がありません" in refused.json()["detail"]
     bad = _api(Client(), "SELECT * FROM read_text('/etc/passwd')", HTTP_AUTHORIZATION=f"Bearer {token}")
     assert bad.status_code == 400

@@ -198,3 +198,12 @@ def test_limits_are_validated(views: list[SqlView]) -> None:
 def test_view_columns_from_arrow() -> None:
     cols = view_columns(pa.schema([("a", pa.int64()), ("b", pa.string()), ("c", pa.date32())]))
     assert cols == (("a", "BIGINT"), ("b", "VARCHAR"), ("c", "DATE"))
+
+
+ODD_INPUT = ["SELECT " + "(" * 5000 + "1" + ")" * 5000, "SELECT '\\", "SELECT [[[[", "\x00", "SELECT 1 FROM"]
+
+
+@pytest.mark.parametrize("sql", ODD_INPUT)
+def test_odd_input_is_a_refusal_never_a_crash(sql: str) -> None:
+    with pytest.raises(SqlRefused):
+        check_sql(sql)
