@@ -314,3 +314,16 @@ def test_api_with_a_session_needs_csrf(world: dict[str, Any], actors: Actors) ->
     client = Client(enforce_csrf_checks=True)
     client.force_login(actors.users["staff"])
     assert _api(client, "SELECT 1").status_code == 403
+
+
+@pytest.mark.django_db
+def test_page_examples_pass_the_check_and_run(world: dict[str, Any], actors: Actors) -> None:
+    from machidata.console.views import examples
+    from machidata.engine.sql import check_sql
+
+    shown = examples([_ref("naibu"), _ref("gentei")], "区")
+    for _, sql in shown:
+        check_sql(sql)
+    actor = _actor(actors, "owner_viewer")
+    for _, sql in shown[:4]:  # the join example names placeholder columns
+        assert sql_run(actor=actor, sql=sql).columns
