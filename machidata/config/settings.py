@@ -369,6 +369,9 @@ MACHIDATA_SQL_TIMEOUT_S = float(_env("MACHIDATA_SQL_TIMEOUT_S", "30"))
 # capped at this plus 1 GB (the interpreter and DuckDB's own reservations).
 MACHIDATA_SQL_MEMORY_MB = int(_env("MACHIDATA_SQL_MEMORY_MB", "512"))
 
+# SQL console: statements running at once on this server (each is a process of its own); one per person.
+MACHIDATA_SQL_CONCURRENCY = int(_env("MACHIDATA_SQL_CONCURRENCY", "2"))
+
 # SQL console: most rows one statement shows (the answer says when it was cut).
 MACHIDATA_SQL_MAX_ROWS = int(_env("MACHIDATA_SQL_MAX_ROWS", "1000"))
 

@@ -1,7 +1,7 @@
 """/api/v1/sql: run one read-only SQL statement over the tables the caller may read (token or session).
 
 Signed-in staff only (401 otherwise). A refused or failed statement answers 400 with the Japanese
-reason in ``detail``, a table that is missing or not readable by the caller 404 (one answer for both); every call is audited (see :mod:`machidata.console.services`).
+reason in ``detail`` (409 when the caller already has a statement running or the server is busy), a table that is missing or not readable by the caller 404 (one answer for both); every call is audited (see :mod:`machidata.console.services`).
 """
 
 from __future__ import annotations
@@ -21,7 +21,7 @@ router = Router(tags=["sql"])
 
 @router.post(
     "",
-    response={200: SqlOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut},
+    response={200: SqlOut, 400: ErrorOut, 401: ErrorOut, 404: ErrorOut, 409: ErrorOut},
     operation_id="sql_run",
     summary="SQL（SELECT 文 1 つ）を実行する",
 )

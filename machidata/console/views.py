@@ -11,7 +11,7 @@ from django.views.decorators.http import require_http_methods
 
 from machidata.access.policy import Actor
 from machidata.console import selectors, services
-from machidata.core.errors import InvalidInput, NotFound
+from machidata.core.errors import Conflict, InvalidInput, NotFound
 
 TABLES_PER_PAGE = 30
 
@@ -62,7 +62,7 @@ def console_page(request: HttpRequest) -> HttpResponse:
         sql = str(request.POST.get("sql", ""))
         try:
             answer = services.sql_run(actor=actor, sql=sql)
-        except (InvalidInput, NotFound) as exc:
+        except (InvalidInput, NotFound, Conflict) as exc:
             error, status = exc.message, exc.status
     readable = selectors.readable_tables(actor=actor)
     page = Paginator(readable, TABLES_PER_PAGE).get_page(request.GET.get("page"))

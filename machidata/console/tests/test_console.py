@@ -18,7 +18,7 @@ from machidata.audit.models import AuditEvent
 from machidata.catalog.tests.table_fixtures import ROWS, lake_home, make_table, write
 from machidata.console.selectors import console_tables
 from machidata.console.services import sql_run
-from machidata.core.errors import InvalidInput, NotFound
+from machidata.core.errors import Conflict, InvalidInput, NotFound
 from machidata.core.testing import Actors, make_dataset, make_token
 from machidata.lake.readers import files_for
 
@@ -327,3 +327,48 @@ def test_page_examples_pass_the_check_and_run(world: dict[str, Any], actors: Act
     actor = _actor(actors, "owner_viewer")
     for _, sql in shown[:4]:  # the join example names placeholder columns
         assert sql_run(actor=actor, sql=sql).columns
+
+
+# ---- concurrency -----------------------------------------------------------------------------------
+
+
+def _hold(path: Path) -> Any:
+    """Take a lock file the way another web worker's running statement does (released on close)."""
+    import fcntl
+
+    path.parent.mkdir(parents=True, exist_ok=True)
+    handle = path.open("a")
+    fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
+    return handle
+
+
+@pytest.mark.django_db
+def test_one_statement_at_a_time_per_person(world: dict[str, Any], actors: Actors, lake_home: Path) -> None:
+    user = actors.users["staff"]
+    held = _hold(lake_home / "run" / "sql" / f"user-{user.pk}.lock")
+    try:
+        with pytest.raises(Conflict) as info:
+            sql_run(actor=_actor(actors, "staff"), sql="SELECT 1")
+        assert "まだ実行中" in info.value.message
+        assert AuditEvent.objects.latest("id").action == "sql.refused"
+        # someone else is not held up
+        assert sql_run(actor=_actor(actors, "owner_viewer"), sql="SELECT 1").rows == [[1]]
+    finally:
+        held.close()
+    assert sql_run(actor=_actor(actors, "staff"), sql="SELECT 1").rows == [[1]]
+
+
+@pytest.mark.django_db
+def test_server_slots(world: dict[str, Any], actors: Actors, lake_home: Path, settings: Any) -> None:
+    settings.MACHIDATA_SQL_CONCURRENCY = 2
+    held = [_hold(lake_home / "run" / "sql" / f"slot-{i}.lock") for i in range(2)]
+    try:
+        response = _api(
+            Client(), "SELECT 1", HTTP_AUTHORIZATION=f"Bearer {make_token(actors.users['staff'])}"
+        )
+        assert response.status_code == 409
+        assert "混み合っています" in response.json()["detail"]
+    finally:
+        held[0].close()
+    assert sql_run(actor=_actor(actors, "staff"), sql="SELECT 1").rows == [[1]]
+    held[1].close()
