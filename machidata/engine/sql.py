@@ -31,6 +31,7 @@ import json
 import logging
 import math
 import os
+import re
 import subprocess
 import sys
 import tempfile
@@ -78,7 +79,7 @@ BLOCKED_PREFIXES: Final = (
     "read_", "parquet_", "duckdb_", "pragma_", "pg_", "sqlite_", "postgres_", "mysql_", "iceberg",
     "delta_", "http", "s3", "azure", "icu_", "has_", "enable_", "disable_", "sniff_",
 )  # fmt: skip
-ALLOWED_TABLE_FUNCTIONS: Final = frozenset({"range", "generate_series", "unnest"})
+_NAME: Final = re.compile(r"[a-z_][a-z0-9_]*")
 
 _STATEMENT_NODES: Final = tuple(
     cls
@@ -190,9 +191,9 @@ def _function_names(node: exp.Func) -> set[str]:
         generated = node.sql(dialect="duckdb", comments=False)
     except SqlglotError:
         generated = ""
-    head = generated.split("(", 1)[0].strip().lower()
-    if head:
-        names.add(head.rsplit(".", 1)[-1])
+    head = generated.split("(", 1)[0].strip().lower().rsplit(".", 1)[-1].strip('"')
+    if _NAME.fullmatch(head):  # a call (``NAME(…)``), not an operator form such as ``col -> '$.a'``
+        names.add(head)
     return names
 
 

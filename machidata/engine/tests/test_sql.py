@@ -207,3 +207,7 @@ ODD_INPUT = ["SELECT " + "(" * 5000 + "1" + ")" * 5000, "SELECT '\\", "SELECT [[
 def test_odd_input_is_a_refusal_never_a_crash(sql: str) -> None:
     with pytest.raises(SqlRefused):
         check_sql(sql)
+
+
+def test_column_names_that_look_like_functions_are_fine() -> None:
+    check_sql('SELECT "read_flag", "parquet_id" -> \'$.a\' AS j FROM "kenko-data"."shops"')
