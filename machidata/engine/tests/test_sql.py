@@ -211,3 +211,27 @@ def test_odd_input_is_a_refusal_never_a_crash(sql: str) -> None:
 
 def test_column_names_that_look_like_functions_are_fine() -> None:
     check_sql('SELECT "read_flag", "parquet_id" -> \'$.a\' AS j FROM "kenko-data"."shops"')
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT * FROM read_text('/etc/passwd')",
+        "SELECT * FROM read_csv('{other}')",
+        "COPY (SELECT 42) TO '{out}'",
+        "ATTACH '{other}' AS x",
+        "SET enable_external_access = true",
+        "LOAD sqlite",
+    ],
+)
+def test_what_slips_past_the_check_is_stopped_by_the_lockdown(
+    sql: str, views: list[SqlView], tmp_path: Path
+) -> None:
+    """With the checks off (as if sqlglot had been fooled), DuckDB's lockdown in the worker refuses."""
+    other = write_rows(tmp_path / "other.parquet", ROWS[:1])
+    out = tmp_path / "out.csv"
+    payload = sql.replace("{other}", other).replace("{out}", str(out))
+    with pytest.raises(EngineQueryError) as info:
+        run_sql(payload, views, check=False)
+    assert "許可されていない" in info.value.message or "configuration" in info.value.message
+    assert not out.exists()
