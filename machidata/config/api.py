@@ -138,6 +138,9 @@ def _mount() -> None:
     from machidata.analysis.api import router as analysis_router
 
     api.add_router("/analyses", analysis_router)
+    from machidata.console.api import router as sql_router
+
+    api.add_router("/sql", sql_router)
 
 
 _mount()

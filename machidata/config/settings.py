@@ -144,6 +144,7 @@ INSTALLED_APPS = [
     "machidata.collect.apps.CollectConfig",
     "machidata.ebpm.apps.EbpmConfig",
     "machidata.analysis.apps.AnalysisConfig",
+    "machidata.console.apps.ConsoleConfig",
     "machidata.demo",
     "machidata.search.apps.SearchConfig",
     "machidata.ops.apps.OpsConfig",
@@ -369,6 +370,19 @@ MACHIDATA_ENGINE_MAX_ROWS = int(_env("MACHIDATA_ENGINE_MAX_ROWS", "10000"))
 # Seconds a query result (/api/v1/query, charts) stays cached, keyed by (user, table version, query);
 # 0 switches the result cache off. Versions never change, so this only bounds the cache's size.
 MACHIDATA_QUERY_CACHE_SECONDS = int(_env("MACHIDATA_QUERY_CACHE_SECONDS", "600"))
+
+# SQL console (/sql/, /api/v1/sql): seconds one statement may run before its worker process is killed.
+MACHIDATA_SQL_TIMEOUT_S = float(_env("MACHIDATA_SQL_TIMEOUT_S", "30"))
+
+# SQL console: DuckDB's memory limit per statement in MB; the worker process's address space is
+# capped at this plus 1 GB (the interpreter and DuckDB's own reservations).
+MACHIDATA_SQL_MEMORY_MB = int(_env("MACHIDATA_SQL_MEMORY_MB", "512"))
+
+# SQL console: statements running at once on this server (each is a process of its own); one per person.
+MACHIDATA_SQL_CONCURRENCY = int(_env("MACHIDATA_SQL_CONCURRENCY", "2"))
+
+# SQL console: most rows one statement shows (the answer says when it was cut).
+MACHIDATA_SQL_MAX_ROWS = int(_env("MACHIDATA_SQL_MAX_ROWS", "1000"))
 
 # Seconds a download (export of a whole version) may run.
 MACHIDATA_EXPORT_TIMEOUT_S = float(_env("MACHIDATA_EXPORT_TIMEOUT_S", "600"))

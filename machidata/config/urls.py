@@ -33,4 +33,5 @@ urlpatterns = [
     path("collect/", include("machidata.collect.urls")),
     path("ebpm/", include("machidata.ebpm.urls")),
     path("analysis/", include("machidata.analysis.urls")),
+    path("sql/", include("machidata.console.urls")),
 ]

@@ -909,4 +909,23 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/analyses/": api("POST", SIGNED_IN, lambda w: "/api/v1/analyses/"),
     "GET /api/v1/analyses/{analysis_id}": api("GET", NOBODY, lambda w: "/api/v1/analyses/999999"),
     "POST /api/v1/analyses/sample-size": api("POST", SIGNED_IN, lambda w: "/api/v1/analyses/sample-size"),
+    # ---- SQL console (issue 14, point 2) ----------------------------------------------------------------
+    # Any signed-in staff may open the console; a statement reads a table only when the policy lets the
+    # caller READ its dataset. A table that is hidden or not readable answers 404, like a missing one.
+    "console:page": fixed(SIGNED_IN, lambda w: url("console:page")),
+    "POST /api/v1/sql": Rule(
+        "POST",
+        lambda w: [
+            Probe(
+                "/api/v1/sql",
+                w.allowed(Action.READ, d) & SIGNED_IN,
+                d.title,
+                d,
+                body={"sql": f'SELECT count(*) AS n FROM "{d.slug}"."t"'},  # noqa: S608 — a probe
+            )
+            for d in w.datasets  # every kind of dataset: this route shows data
+        ],
+        api=True,
+        reads=True,
+    ),
 }

@@ -1,0 +1,174 @@
+"""The child process of the SQL console: one statement over a few Parquet views, in a locked-down DuckDB.
+
+Run only by :func:`machidata.engine.sql.run_sql` as ``python -I <this file>`` (isolated mode: the
+script's folder is not put on ``sys.path``, so ``engine/types.py`` cannot shadow the standard
+library, and no ``PYTHON*`` variable or user site applies). It imports nothing from the project and
+nothing but the standard library and ``duckdb``, so it starts in ~0.15 s. The request is one JSON
+object on stdin; the answer is one JSON object on stdout.
+
+Limits, in the order they bite:
+
+1. ``RLIMIT_AS`` (address space) is set first, before DuckDB is loaded: every allocation of this
+   process, DuckDB's own or not, fails beyond it (DuckDB then raises "Out of Memory ... bad
+   allocation"; anything worse kills the process, which the parent reports as a memory error).
+2. DuckDB's ``memory_limit`` (and ``temp_directory = ''``: nothing spills to disk).
+3. The same lockdown as :mod:`machidata.engine.sandbox`: ``allowed_paths`` lists exactly the
+   version files of the requested views, then ``enable_external_access = false`` closes every other
+   file, URL and extension, ``autoinstall/autoload_known_extensions = false``, and
+   ``lock_configuration = true`` refuses any later ``SET``/``RESET``/``PRAGMA`` that would reopen them.
+4. The parent's wall clock: it kills this process when it overruns.
+
+The environment is the parent's choice (no secrets, ``HOME`` and the working folder an empty
+temporary folder), so ``~`` and relative paths lead nowhere.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import decimal
+import json
+import math
+import resource
+import sys
+import uuid
+from typing import Any
+
+PROTOCOL = 1
+
+
+def _cell(value: Any) -> Any:  # noqa: PLR0911 — one branch per value type
+    """One value as JSON: ISO dates and times, decimals as text (exact), NaN/∞ as null, bytes as hex."""
+    if value is None or isinstance(value, bool | int | str):
+        return value
+    if isinstance(value, float):
+        return value if math.isfinite(value) else None
+    if isinstance(value, dt.date | dt.time):
+        return value.isoformat()
+    if isinstance(value, decimal.Decimal):
+        return str(value) if value.is_finite() else None
+    if isinstance(value, bytes | bytearray | memoryview):
+        return bytes(value).hex()
+    if isinstance(value, dict):
+        return {str(k): _cell(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_cell(v) for v in value]
+    if isinstance(value, uuid.UUID | dt.timedelta):
+        return str(value)
+    return str(value)
+
+
+def _fail(kind: str, message: str) -> dict[str, Any]:
+    return {"protocol": PROTOCOL, "ok": False, "kind": kind, "message": message}
+
+
+def _quote(name: str) -> str:
+    return '"' + name.replace('"', '""') + '"'
+
+
+def _scrub(message: str, paths: list[str]) -> str:
+    """Never show a data file's location in an error (longest first, so a folder does not cut a file)."""
+    for p in sorted(paths, key=len, reverse=True):
+        message = message.replace(p, "(データファイル)")
+    return message
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, PLR0915 — one linear procedure
+    """Set up the views, check the statement with DuckDB's own parser, run it, return capped rows."""
+    import duckdb
+
+    views: list[dict[str, Any]] = request["views"]
+    files = [f for v in views for f in v["files"]]
+    folders = sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
+    con = duckdb.connect(
+        ":memory:",
+        config={
+            "threads": int(request["threads"]),
+            "memory_limit": f"{int(request['memory_mb'])}MB",
+            "autoinstall_known_extensions": False,
+            "autoload_known_extensions": False,
+        },
+    )
+    try:
+        con.execute("SET temp_directory = ''")  # nothing spills to disk
+        if files:
+            con.execute("SET allowed_paths = $paths", {"paths": files})
+        con.execute("SET enable_external_access = false")
+        for view in views:
+            schema, name = view["schema"], view["name"]
+            con.execute(f"CREATE SCHEMA IF NOT EXISTS {_quote(schema)}")
+            target = f"{_quote(schema)}.{_quote(name)}"
+            if view["files"]:
+                listing = ", ".join("'" + f.replace("'", "''") + "'" for f in view["files"])
+                body = f"SELECT * FROM read_parquet([{listing}], union_by_name = true)"  # noqa: S608 — our paths, quoted
+            else:  # a version without data files: the columns, no rows
+                cols = (
+                    ", ".join(f"CAST(NULL AS {ctype}) AS {_quote(cname)}" for cname, ctype in view["columns"])
+                    or "NULL AS _"
+                )
+                body = f"SELECT {cols} WHERE false"
+            con.execute(f"CREATE VIEW {target} AS {body}")
+        con.execute("SET lock_configuration = true")
+    except duckdb.Error as exc:
+        return _fail("setup", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
+
+    sql: str = request["sql"]
+    if request.get("check", True):
+        try:
+            statements = duckdb.extract_statements(sql)
+        except duckdb.Error as exc:
+            return _fail("refused", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
+        if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
+            return _fail("refused", "DuckDB の解析で、1 つの SELECT 文ではありませんでした。")
+
+    max_rows = int(request["max_rows"])
+    max_bytes = int(request["max_bytes"])
+    try:
+        result = con.execute(sql)
+        description = result.description or []
+        columns = [{"name": str(d[0]), "type": str(d[1])} for d in description]
+        rows: list[list[Any]] = []
+        size = 0
+        truncated = False
+        while True:
+            chunk = result.fetchmany(1024) if description else []
+            if not chunk:
+                break
+            for record in chunk:
+                if len(rows) >= max_rows:
+                    truncated = True
+                    break
+                row = [_cell(v) for v in record]
+                size += len(json.dumps(row, ensure_ascii=False))
+                if size > max_bytes:
+                    return _fail("too_large", "")
+                rows.append(row)
+            if truncated:
+                break
+    except duckdb.OutOfMemoryException as exc:
+        return _fail("memory", _scrub(str(exc), files + folders))
+    except duckdb.InterruptException as exc:
+        return _fail("interrupted", str(exc))
+    except duckdb.Error as exc:
+        return _fail("query", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
+    except MemoryError:
+        return _fail("memory", "MemoryError")
+    return {"protocol": PROTOCOL, "ok": True, "columns": columns, "rows": rows, "truncated": truncated}
+
+
+def main() -> int:
+    """Read the request, cap the address space, answer on stdout."""
+    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    limit = int(request["address_space_mb"]) * 1024 * 1024
+    resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
+    resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file of a crashed query
+    try:
+        answer = run(request)
+    except MemoryError:
+        answer = _fail("memory", "MemoryError")
+    sys.stdout.write(json.dumps(answer, ensure_ascii=False, allow_nan=False))
+    sys.stdout.flush()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
