@@ -18,6 +18,7 @@ exports checked, executions 0.
 from __future__ import annotations
 
 import csv
+import datetime as dt
 import io
 import json
 import os
@@ -80,6 +81,13 @@ SINKS = {
     "sa": "survey free-text answer",
     "ei": "EBPM 事業 name",
     "es": "EBPM logic-model statement",
+    "rc": "data request comment",
+    "fr": "forum reply",
+    "pt": "recipe title",
+    "pd": "recipe description",
+    "ap": "利用申請 purpose",
+    "cp": "照会 title",
+    "cf": "照会 facility name",
 }
 MARKER = re.compile(r"xqz\d[a-z]{2}")
 UPPER = re.compile(r"XQZ\d[A-Z]{2}")  # what a template's |upper would make of a marker
@@ -188,14 +196,14 @@ def store(actors: Actors, p: int, tmp: Path) -> Stored:
         dashboard_add_text,
         dashboard_create,
     )
-    from machidata.datarequests.services import data_request_create
+    from machidata.datarequests.services import data_request_comment, data_request_create
     from machidata.ebpm import services as ebpm
     from machidata.ingest.services import ingest_file, table_get_or_create
     from machidata.support import services as support
     from machidata.support.models import ForumTopic
     from machidata.support.services_cases import case_create
     from machidata.support.services_guides import guide_create
-    from machidata.support.services_qa import question_ask, thread_start
+    from machidata.support.services_qa import question_ask, thread_reply, thread_start
     from machidata.surveys.services import round_import, survey_create
     from machidata.surveys.tests.conftest import ROWS, declare, forms_xlsx
 
@@ -294,6 +302,8 @@ def store(actors: Actors, p: int, tmp: Path) -> Stored:
     topic, _ = ForumTopic.objects.get_or_create(slug="general", defaults={"name": "全般"})
     thread = thread_start(actor=staff, topic=topic, title=payload(p, "th"), body=payload(p, "tb"))
     question_ask(actor=staff, dataset=d, body=payload(p, "qb"))
+    data_request_comment(actor=staff, request=request, body=payload(p, "rc"))
+    thread_reply(actor=staff, thread=thread, body=payload(p, "fr"))
     guide = guide_create(actor=admin, slug=f"xss-{p}", title=f"手引き{p}", body=payload(p, "gb"))
     out.pages += [
         reverse("datarequests:detail", args=[request.pk]),
@@ -343,7 +353,49 @@ def store(actors: Actors, p: int, tmp: Path) -> Stored:
         reverse("ebpm:model_edit", args=[item.pk]),
         reverse("ebpm:model_history", args=[item.pk]),
     ]
+    _store_more(actors, p, d, table, out)
     return out
+
+
+def _store_more(actors: Actors, p: int, d: Any, table: Any, out: Stored) -> None:
+    """Recipes, 利用申請 and 照会 (rooms prep, privacy, collect)."""
+    from machidata.collect.services import campaign_create
+    from machidata.prep.services import recipe_create
+    from machidata.privacy.services import access_request_create
+
+    org = actors.org
+    editor = actor_for(actors.users["owner_editor"])
+    recipe = recipe_create(
+        actor=editor,
+        title=payload(p, "pt"),
+        description=payload(p, "pd"),
+        dataset=d,
+        table_name="derived",
+        source=table,
+    )
+    restricted = make_dataset(org.health_div, title=f"所属限定{p}", classification=Classification.RESTRICTED)
+    today = dt.date.today()
+    access = access_request_create(
+        actor=actor_for(actors.users["staff"]),
+        dataset=restricted,
+        purpose=payload(p, "ap"),
+        starts_on=today,
+        ends_on=today + dt.timedelta(days=30),
+        legal_basis="internal",
+    )
+    campaign = campaign_create(
+        actor=editor,
+        table=table,
+        title=payload(p, "cp"),
+        deadline=today + dt.timedelta(days=14),
+        unit_ids=[org.fire_div.pk],
+        facilities=[payload(p, "cf")],
+    )
+    out.pages += [
+        reverse("prep:detail", args=[recipe.pk]),
+        reverse("privacy:detail", args=[access.pk]),
+        reverse("collect:detail", args=[campaign.pk]),
+    ]
 
 
 # Pages listing many objects at once (fetched once, after everything is stored).
