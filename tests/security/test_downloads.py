@@ -156,6 +156,14 @@ def attempts(v: Victims) -> list[tuple[str, str, str, Any]]:
             get("GET /api/v1/.../download", f"/api/v1/datasets/{d.slug}/tables/t/download?version={number}")
         get("GET /api/v1/.../rows", f"/api/v1/datasets/{d.slug}/tables/t/rows")
         get("portal:download", f"/open/datasets/{d.slug}/t.csv")
+        preview = "/charts/preview/?type=bar&x=区&measure=count&table="
+        for table in (
+            f"{d.slug}/t",
+            f"{own}/../{d.slug}/t",
+            f"{own}%2f..%2f{d.slug}%2ft",
+            f"{own}/t/../../{d.slug}/t",
+        ):
+            get("charts:preview", preview + table)
         for fmt in ("json", "csv", "arrow"):
             body = {"dataset": d.slug, "table": "t", "query": {}}
             out.append(("POST /api/v1/query", "POST", f"/api/v1/query?format={fmt}", body))
