@@ -10,6 +10,7 @@ urlpatterns = [
     path("new/", views.item_create, name="new"),
     path("calendar/", views.calendar, name="calendar"),
     path("review/", views_evaluations.review, name="review"),
+    path("strategy/", views_evaluations.strategy, name="strategy"),
     path("review.csv", views_evaluations.review_export, {"fmt": "csv"}, name="review_csv"),
     path("review.xlsx", views_evaluations.review_export, {"fmt": "xlsx"}, name="review_xlsx"),
     path("<int:pk>/evaluations/new/", views_evaluations.evaluation_new, name="evaluation_new"),

@@ -286,3 +286,22 @@ def item_context(actor: Actor, item: PlanItem) -> dict[str, Any]:
         "plan_indicators": sel.item_indicators(item),
         "evaluations": sel.evaluation_list(actor=actor, item_id=item.pk),
     }
+
+
+@login_required
+@require_GET
+def strategy(request: HttpRequest) -> HttpResponse:
+    """The strategy's own KPI board: every 検証指標 for FY2024–2027, computed live where machidata knows it."""
+    from machidata.ebpm.strategy import YEARS, strategy_board
+
+    rows = strategy_board(actor=_actor(request))
+    return render(
+        request,
+        "ebpm/strategy.html",
+        {
+            "rows": rows,
+            "years": YEARS,
+            "current": fiscal_year_of(timezone.localdate()),
+            "live": sum(r.is_live for r in rows),
+        },
+    )

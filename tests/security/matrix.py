@@ -901,6 +901,7 @@ MATRIX: dict[str, Rule] = {
     ),
     # evaluations and the 査定 view (all staff read; the owning 課's 編集 and 管理 write)
     "ebpm:review": fixed(SIGNED_IN, lambda w: url("ebpm:review") + "?year=2024"),
+    "ebpm:strategy": fixed(SIGNED_IN, lambda w: url("ebpm:strategy")),
     "ebpm:review_csv": fixed(SIGNED_IN, lambda w: url("ebpm:review_csv") + "?year=2024"),
     "ebpm:review_xlsx": fixed(SIGNED_IN, lambda w: url("ebpm:review_xlsx") + "?year=2024"),
     "ebpm:evaluation_new": fixed(EBPM_EDITORS, lambda w: url("ebpm:evaluation_new", o(w, "ebpm_item"))),

@@ -19,6 +19,7 @@ from machidata.core.testing import make_dataset, make_unit
 from machidata.ebpm.demo import HEALTH, KYUKYU, LABEL, STRATEGY, load_ebpm_demo, load_ebpm_demo_reporting
 from machidata.ebpm.models import Evaluation, EvaluationPlan, Indicator, LogicModelVersion, PlanItem
 from machidata.ebpm.selectors_evaluations import evaluation_figures
+from machidata.ebpm.strategy import strategy_board
 from machidata.jp.fiscal import fiscal_year
 from machidata.lake.protocol import write_version
 
@@ -66,6 +67,13 @@ def test_demo_loads_once_and_computes_the_ambulance_indicator(settings: Any, tmp
     figures = evaluation_figures(actor=kyukyu_steward, evaluation=ambulance)
     assert figures.cost_per_output.value == round(Decimal(4_512_300) / 36)
     assert EvaluationPlan.objects.get(item=ambulance.item).indicator_id == ind.pk
+    # the strategy's KPI board builds on the demo's strategy 事業 (its five indicators, by name)
+    board = {r.definition.key: r for r in strategy_board(actor=kyukyu_steward)}
+    for key in ("skill", "consultations", "conscious", "where", "catalog"):
+        linked = board[key].indicator
+        assert linked is not None, key
+        assert linked.logic_model.item.code == "D-3-1-1", key
+    assert board["rules"].indicator is None
 
 
 def test_demo_without_the_organisation_is_skipped() -> None:
