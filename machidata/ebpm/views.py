@@ -50,6 +50,13 @@ def _expected(request: HttpRequest) -> int | None:
     return int(raw) if raw.isdigit() else None
 
 
+def _without_page(request: HttpRequest) -> str:
+    """The query string without ``page``, ready for the pagination links (filters kept across pages)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return (query.urlencode() + "&") if query else ""
+
+
 @login_required
 @require_GET
 def item_list(request: HttpRequest) -> HttpResponse:
@@ -79,6 +86,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
             "unit": unit,
             "stage": stage,
             "can_create": selectors.owner_units(actor=actor).exists(),
+            "query_without_page": _without_page(request),
         },
     )
 

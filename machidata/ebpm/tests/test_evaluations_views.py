@@ -297,3 +297,13 @@ def test_cost_from_a_restricted_table_is_withheld(
         assert ws is not None
         row = dict(zip(HEADERS, next(ws.iter_rows(min_row=4, values_only=True)), strict=True))
         assert (row["アウトプット単位コスト（円）"] == 1000) is sees, name
+
+
+def test_item_list_pages_keep_the_filters(actors: Actors, modelled: PlanItem, settings: Any) -> None:
+    settings.MACHIDATA_PAGE_SIZE = 1
+    editor = as_actor(actors, "owner_editor")
+    services.plan_item_create(actor=editor, level="project", name="二つ目", unit_id=actors.org.health_div.pk)
+    page = (
+        actors.client("staff").get(f"/ebpm/?level=project&unit={actors.org.health_div.pk}").content.decode()
+    )
+    assert f"?level=project&amp;unit={actors.org.health_div.pk}&amp;page=2" in page
