@@ -22,11 +22,13 @@ from machidata.core.schemas import FiscalYear
 from machidata.ebpm import selectors, services_evaluations
 from machidata.ebpm import selectors_evaluations as sel
 from machidata.ebpm.api import router
-from machidata.ebpm.models import Evaluation, EvaluationDirection
+from machidata.ebpm.models import Evaluation, EvaluationDirection, EvaluationPlan
 from machidata.ebpm.schemas import (
     EbpmEvaluationIn,
     EbpmEvaluationOut,
     EbpmEvaluationUpdateIn,
+    EbpmPlanIn,
+    EbpmPlanOut,
     EbpmReviewRowOut,
 )
 
@@ -165,3 +167,32 @@ def list_review(  # noqa: PLR0917 - django-ninja reads each query parameter from
         }
         for r in rows
     ]  # fmt: skip
+
+
+def _plan(p: EvaluationPlan) -> dict[str, Any]:
+    return {
+        "id": p.pk, "item_id": p.item_id, "indicator_id": p.indicator_id, "indicator": p.indicator.name,
+        "design": p.design, "design_label": p.get_design_display(), "fiscal_year": p.fiscal_year,
+        "timing": p.timing, "note": p.note, "stage_at_fixing": p.stage_at_fixing, "actor": p.actor_label,
+        "created_at": p.created_at,
+    }  # fmt: skip
+
+
+@router.get(
+    "/items/{int:item_id}/evaluation-plans", response=list[EbpmPlanOut], summary="効果検証の計画の一覧"
+)
+def list_plans(request: HttpRequest, item_id: int) -> list[dict[str, Any]]:
+    """The 事業's evaluation plans (which indicator, which design, when), by 年度."""
+    item = selectors.plan_item_get(actor=api_staff(request), pk=item_id)
+    return [_plan(p) for p in sel.evaluation_plans_of(item)]
+
+
+@router.post(
+    "/items/{int:item_id}/evaluation-plans", response={201: EbpmPlanOut}, summary="効果検証の計画を決める"
+)
+def create_plan(request: HttpRequest, item_id: int, payload: EbpmPlanIn) -> Status:
+    """Fix how the 事業's effect will be verified (the owning 課's 編集 and 管理)."""
+    actor = api_staff(request)
+    item = selectors.plan_item_get(actor=actor, pk=item_id)
+    plan = services_evaluations.evaluation_plan_add(actor=actor, item=item, **payload.dict())
+    return Status(201, _plan(plan))

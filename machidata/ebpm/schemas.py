@@ -315,3 +315,30 @@ class EbpmReviewRowOut(Schema):
     evidence_label: str
     direction: str
     direction_label: str
+
+
+class EbpmPlanOut(Schema):
+    """An evaluation plan fixed at 立案 (``design``: before_after / did / its / rct / synthetic_control / case_comparison / other)."""
+
+    id: int
+    item_id: int
+    indicator_id: int
+    indicator: str
+    design: str
+    design_label: str
+    fiscal_year: int
+    timing: str
+    note: str
+    stage_at_fixing: str
+    actor: str
+    created_at: dt.datetime
+
+
+class EbpmPlanIn(Schema):
+    """A new evaluation plan: which indicator of the 事業, which design, which 年度 (and when)."""
+
+    indicator_id: RowId
+    design: str
+    fiscal_year: int | str
+    timing: str = ""
+    note: str = ""

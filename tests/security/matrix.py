@@ -922,6 +922,12 @@ MATRIX: dict[str, Rule] = {
         "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluations"
     ),
     "GET /api/v1/ebpm/review": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/review?fiscal_year=2024"),
+    "GET /api/v1/ebpm/items/{item_id}/evaluation-plans": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-plans"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/evaluation-plans": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-plans"
+    ),
     # ---- analysis (分析) ---------------------------------------------------------------------------
     # Any signed-in staff may analyse the tables they may read (table_query decides); a saved analysis is
     # its owner's (and 管理's). The world holds no analysis: a detail is 404 to everyone (owner-only access

@@ -307,3 +307,24 @@ def test_item_list_pages_keep_the_filters(actors: Actors, modelled: PlanItem, se
         actors.client("staff").get(f"/ebpm/?level=project&unit={actors.org.health_div.pk}").content.decode()
     )
     assert f"?level=project&amp;unit={actors.org.health_div.pk}&amp;page=2" in page
+
+
+def test_plans_api(actors: Actors, modelled: PlanItem, evaluated: Evaluation) -> None:
+    url = f"/api/v1/ebpm/items/{modelled.pk}/evaluation-plans"
+    sent = Indicator.objects.get(name="案内の送付数")
+    body = {"indicator_id": sent.pk, "design": "rct", "fiscal_year": "令和8年度", "timing": "年度末"}
+    check_statuses(
+        actors,
+        lambda c: c.post(url, body, content_type=J),
+        {"anonymous": 401, "staff": 403, "owner_viewer": 403, "other_editor": 403},
+    )
+    r = actors.client("owner_editor").post(url, body, content_type=J)
+    assert r.status_code == 201, r.content
+    assert r.json()["fiscal_year"] == 2026
+    assert r.json()["design_label"] == "無作為化比較（RCT）"
+    bad = actors.client("owner_editor").post(url, {**body, "design": "guess"}, content_type=J)
+    assert bad.status_code == 400
+    assert "検証の方法「guess」は選べません" in bad.json()["detail"]
+    check_statuses(actors, lambda c: c.get(url), {**READERS, "anonymous": 401})
+    listed = actors.client("staff").get(url).json()
+    assert [(p["indicator_id"], p["design"]) for p in listed] == [(sent.pk, "rct")]
