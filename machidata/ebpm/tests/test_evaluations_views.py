@@ -12,6 +12,7 @@ import pytest
 from openpyxl import load_workbook
 
 from machidata.access.policy import Actor
+from machidata.analysis.models import Analysis
 from machidata.audit.models import AuditEvent
 from machidata.catalog.models import Table
 from machidata.core.testing import Actors, check_statuses, make_dataset
@@ -328,3 +329,25 @@ def test_plans_api(actors: Actors, modelled: PlanItem, evaluated: Evaluation) ->
     check_statuses(actors, lambda c: c.get(url), {**READERS, "anonymous": 401})
     listed = actors.client("staff").get(url).json()
     assert [(p["indicator_id"], p["design"]) for p in listed] == [(sent.pk, "rct")]
+
+
+def test_the_analysis_link_only_for_those_who_may_open_it(actors: Actors, modelled: PlanItem) -> None:
+    dataset = make_dataset(actors.org.health_div, slug="a", title="受診記録")
+    table = Table.objects.create(dataset=dataset, name="t", title="t", storage_key=uuid.uuid4().hex)
+    analysis = Analysis.objects.create(
+        title="効果", design="did_2x2", owner=actors.users["owner_editor"], table=table,
+        result={"evidence_level": 3}, status="done",
+    )  # fmt: skip
+    ev = services_evaluations.evaluation_create(
+        actor=as_actor(actors, "owner_editor"), item=modelled, fiscal_year=2024, self_assessment="x",
+        direction="continue", analysis_id=analysis.pk,
+    )  # fmt: skip
+    link = f'href="/analysis/{analysis.pk}/"'
+    mine = actors.client("owner_editor").get(f"/ebpm/evaluations/{ev.pk}/").content.decode()
+    assert link in mine
+    assert "レベル3（長い時系列の準実験）" in mine
+    theirs = actors.client("staff").get(f"/ebpm/evaluations/{ev.pk}/").content.decode()
+    assert link not in theirs
+    assert "レベル3（長い時系列の準実験）" in theirs
+    form = actors.client("owner_editor").get(f"/ebpm/evaluations/{ev.pk}/edit/").content.decode()
+    assert f'<option value="{analysis.pk}" selected>' in form
