@@ -7,6 +7,8 @@ from django.contrib import admin
 from machidata.catalog.admin import ReadOnlyAdmin
 from machidata.ebpm.models import (
     BudgetLine,
+    Evaluation,
+    EvaluationPlan,
     Indicator,
     IndicatorActual,
     IndicatorTarget,
@@ -58,3 +60,18 @@ class IndicatorActualAdmin(ReadOnlyAdmin):
     """Actuals by 年度."""
 
     list_display = ("indicator", "fiscal_year", "value", "status", "source", "version_number")
+
+
+@admin.register(Evaluation)
+class EvaluationAdmin(ReadOnlyAdmin):
+    """Yearly evaluations (changed only on the evaluation pages and API)."""
+
+    list_display = ("item", "fiscal_year", "direction", "evidence_level", "next_request_amount_yen")
+    list_filter = ("fiscal_year", "direction", "evidence_level")
+
+
+@admin.register(EvaluationPlan)
+class EvaluationPlanAdmin(ReadOnlyAdmin):
+    """Evaluation plans fixed at 立案."""
+
+    list_display = ("item", "indicator", "design", "fiscal_year", "stage_at_fixing")

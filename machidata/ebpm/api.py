@@ -287,3 +287,7 @@ def post_target(request: HttpRequest, indicator_id: int, payload: EbpmTargetIn) 
     t = services_indicators.indicator_target_set(actor=actor, indicator=ind, **payload.dict())
     return Status(201, {"fiscal_year": t.fiscal_year, "kind": t.kind, "value": _number(t.value), "note": t.note,
                         "created_at": t.created_at, "superseded_at": t.superseded_at})  # fmt: skip
+
+
+# The evaluation operations live in their own module and register on this router.
+from machidata.ebpm import api_evaluations as _evaluations  # noqa: E402, F401

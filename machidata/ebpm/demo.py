@@ -21,8 +21,8 @@ from machidata.access.models import Unit
 from machidata.access.policy import actor_for
 from machidata.catalog.models import Table
 from machidata.core.errors import MachidataError
-from machidata.ebpm import services, services_indicators
-from machidata.ebpm.models import Indicator, PlanItem
+from machidata.ebpm import services, services_evaluations, services_indicators
+from machidata.ebpm.models import Evaluation, Indicator, PlanItem
 
 LABEL: Final = "【架空・デモ】"
 AMBULANCE: Final = ("ambulance-dispatch-records", "dispatches")
@@ -35,6 +35,7 @@ class EbpmDemoSummary:
 
     items: int = 0
     indicators: int = 0
+    evaluations: int = 0
     computed: str = ""
     skipped: list[str] = field(default_factory=list)
 
@@ -289,6 +290,7 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                     note="目標未設定（方向のみ）",
                 )
     _ambulance_indicator(ambulance, units[KYUKYU], summary)
+    _evaluations(ambulance, kenshin, strategy, summary)
     summary.indicators = Indicator.objects.filter(logic_model__item__code__startswith="D-").count()
     return summary
 
@@ -298,7 +300,7 @@ def load_ebpm_demo_reporting(*, say: Callable[..., None]) -> EbpmDemoSummary:
     say("EBPMのデモ（架空の事業・ロジックモデル・検証指標）を作っています … ", end="")
     summary = load_ebpm_demo()
     said = [
-        f"事業など {summary.items} 件、指標 {summary.indicators} 件",
+        f"事業など {summary.items} 件、指標 {summary.indicators} 件、評価 {summary.evaluations} 件",
         *filter(None, [summary.computed]),
         *summary.skipped,
     ]
@@ -351,3 +353,59 @@ def _ambulance_indicator(item: PlanItem, unit: Unit, summary: EbpmDemoSummary) -
         summary.computed = f"救急出動件数を{ind.actuals.count()}年度分集計しました"
     except MachidataError as exc:
         summary.skipped.append(f"救急出動件数の指標を作れませんでした: {exc.message}")
+
+
+def _evaluations(
+    ambulance: PlanItem, kenshin: PlanItem, strategy: PlanItem, summary: EbpmDemoSummary
+) -> None:
+    """Evaluation plans fixed at 立案 and the FY2024 evaluations of the demo 事業 (once; every word invented)."""
+    system = services.SYSTEM
+
+    def indicator(item: PlanItem, name: str) -> Indicator | None:
+        return Indicator.objects.filter(logic_model__item=item, name=name).first()
+
+    with transaction.atomic():
+        lectures = indicator(ambulance, "出前講座の開催回数")
+        dispatches = indicator(ambulance, "救急出動件数（年度別）")
+        if not ambulance.evaluation_plans.exists() and dispatches is not None:
+            services_evaluations.evaluation_plan_add(
+                actor=system, item=ambulance, indicator_id=dispatches.pk, design="its", fiscal_year=2026,
+                timing="各年度の4月（前年度分の出動記録がそろった後）",
+                note=f"{LABEL}啓発開始前の月別出動件数の傾向・季節と比べる",
+            )  # fmt: skip
+        if lectures is not None and not Evaluation.objects.filter(item=ambulance, fiscal_year=2024).exists():
+            services_evaluations.evaluation_create(
+                actor=system, item=ambulance, fiscal_year=2024, direction="continue",
+                self_assessment=f"{LABEL}出前講座は目標40回に対し36回。会場の確保が課題。出動件数の変化は、"
+                "啓発の効果を見るには期間が短く、まだ判断できない。",
+                output_indicator_id=lectures.pk, evidence_level=None,
+                evidence_note="効果検証は2026年度に中断時系列分析で行う計画（上の「効果検証の計画」）",
+                next_request_note=f"{LABEL}講座の回数は据え置き、ガイドの配布を高齢者世帯に絞って継続する。",
+                next_request_amount_yen=4_600_000,
+            )  # fmt: skip
+        rate = indicator(kenshin, "特定健診受診率")
+        if rate is not None and not kenshin.evaluation_plans.exists():
+            services_evaluations.evaluation_plan_add(
+                actor=system, item=kenshin, indicator_id=rate.pk, design="did", fiscal_year=2025,
+                timing="法定報告の確定後（翌年度11月）",
+                note=f"{LABEL}個別案内を先に始める区と、翌年度から始める区を比べる",
+            )  # fmt: skip
+        if rate is not None and not Evaluation.objects.filter(item=kenshin, fiscal_year=2024).exists():
+            services_evaluations.evaluation_create(
+                actor=system, item=kenshin, fiscal_year=2024, direction="improve",
+                self_assessment=f"{LABEL}受診率は36.1%（速報）で、目標37%に届かなかった。基準値（33.5%）からは上がっている。",
+                outcome_indicator_id=rate.pk, evidence_level=2,
+                evidence_note="基準年度との単純な前後比較のみ（比較対象なし）",
+                next_request_note=f"{LABEL}SMSでの案内を加え、差の差分析ができるよう区ごとに開始時期をずらす。",
+                next_request_amount_yen=2_500_000,
+            )  # fmt: skip
+        consult = indicator(strategy, "データ利活用に関する相談件数")
+        if consult is not None and not Evaluation.objects.filter(item=strategy, fiscal_year=2024).exists():
+            services_evaluations.evaluation_create(
+                actor=system, item=strategy, fiscal_year=2024, direction="expand",
+                self_assessment=f"{LABEL}研修と相談窓口を始めた。検証指標の多くは目標未設定（方向のみ）のため、"
+                "職員アンケートの結果で方向を確かめる。",
+                output_indicator_id=consult.pk, evidence_level=None,
+                next_request_note=f"{LABEL}伴走支援の対象課を増やす。",
+            )  # fmt: skip
+    summary.evaluations = Evaluation.objects.filter(item__code__startswith="D-").count()

@@ -322,3 +322,126 @@ class IndicatorActual(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fiscal_year}年度: {self.value}"
+
+
+# ---- evaluation tied to the budget (issue 9 point 4) ----------------------------------------------
+
+
+class EvaluationDirection(models.TextChoices):
+    """The direction an evaluation proposes for the next 予算要求."""
+
+    EXPAND = "expand", "拡充"
+    CONTINUE = "continue", "継続"
+    IMPROVE = "improve", "改善"
+    REDUCE = "reduce", "縮小"
+    ABOLISH = "abolish", "廃止"
+
+
+class EvidenceLevel(models.IntegerChoices):
+    """How strong the evidence of the effect is: the analysis room's scale (``analysis.interpret.LEVEL_LABELS``)."""
+
+    RCT = 5, "レベル5（無作為化比較）"
+    QUASI = 4, "レベル4（比較対象のある準実験）"
+    TIME_SERIES = 3, "レベル3（長い時系列の準実験）"
+    BEFORE_AFTER = 2, "レベル2（単純な前後比較）"
+    COMPARISON = 1, "レベル1（比較のみ・因果の根拠としては弱い）"
+
+
+class EvaluationDesign(models.TextChoices):
+    """How the effect is to be verified (the evaluation plan fixed at 立案)."""
+
+    BEFORE_AFTER = "before_after", "前後比較"
+    DID = "did", "差の差分析（DiD）"
+    ITS = "its", "中断時系列分析（ITS）"
+    RCT = "rct", "無作為化比較（RCT）"
+    SYNTHETIC = "synthetic_control", "合成コントロール法"
+    CASES = "case_comparison", "事例比較"
+    OTHER = "other", "その他"
+
+
+class EvaluationPlan(models.Model):
+    """How a 事業's effect will be verified, fixed when it is planned: which indicator, which design, when."""
+
+    item = models.ForeignKey(PlanItem, on_delete=models.CASCADE, related_name="evaluation_plans")
+    indicator = models.ForeignKey(
+        Indicator, verbose_name="検証する指標", on_delete=models.PROTECT, related_name="evaluation_plans"
+    )
+    design = models.CharField("検証の方法", max_length=20, choices=EvaluationDesign.choices)
+    fiscal_year = models.PositiveSmallIntegerField("検証する年度")
+    timing = models.CharField("時期・段取り", max_length=300, blank=True)
+    note = models.CharField("比較対象・メモ", max_length=1000, blank=True)
+    stage_at_fixing = models.CharField("決めたときの段階", max_length=12, choices=Stage.choices)
+    actor_label = models.CharField("決めた人", max_length=200)
+    created_at = models.DateTimeField("決めた日時", default=timezone.now)
+
+    class Meta:
+        verbose_name = "効果検証の計画"
+        verbose_name_plural = "効果検証の計画"
+        ordering = ["item", "fiscal_year", "id"]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}年度: {self.get_design_display()}"
+
+
+class Evaluation(models.Model):
+    """The yearly evaluation of a 事業 (one per 年度), tied to its budget and the next 予算要求.
+
+    Achievement and cost per output/outcome are not stored: they are computed from the indicators and the
+    budget lines when shown (``selectors.evaluation_figures``).
+    """
+
+    item = models.ForeignKey(PlanItem, on_delete=models.PROTECT, related_name="evaluations")
+    fiscal_year = models.PositiveSmallIntegerField("評価する年度")
+    self_assessment = models.TextField("自己評価", max_length=5000)
+    output_indicator = models.ForeignKey(
+        Indicator,
+        verbose_name="単位コストのアウトプット指標",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    outcome_indicator = models.ForeignKey(
+        Indicator,
+        verbose_name="単位コストの成果指標",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    evidence_level = models.PositiveSmallIntegerField(
+        "効果の根拠の強さ", choices=EvidenceLevel.choices, null=True, blank=True
+    )  # None: 効果の検証なし
+    analysis = models.ForeignKey(
+        "analysis.Analysis",
+        verbose_name="根拠とした分析",
+        null=True,
+        blank=True,
+        on_delete=models.SET_NULL,
+        related_name="+",
+    )
+    evidence_note = models.CharField("根拠の説明", max_length=1000, blank=True)
+    direction = models.CharField("今後の方向性", max_length=10, choices=EvaluationDirection.choices)
+    next_request_note = models.TextField("次の予算要求への反映", max_length=3000, blank=True)
+    next_request_amount_yen = models.PositiveBigIntegerField("次の予算要求額（円）", null=True, blank=True)
+    lock_version = models.PositiveIntegerField(default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", default=timezone.now)
+    updated_at = models.DateTimeField("更新日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "事業評価"
+        verbose_name_plural = "事業評価"
+        ordering = ["item", "-fiscal_year"]
+        constraints = [
+            models.UniqueConstraint(fields=["item", "fiscal_year"], name="ebpm_evaluation_one_per_year"),
+            models.CheckConstraint(
+                condition=Q(evidence_level__isnull=True) | Q(evidence_level__gte=1, evidence_level__lte=5),
+                name="ebpm_evaluation_level_1_to_5",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.fiscal_year}年度の評価: {self.item.name}"

@@ -3,9 +3,10 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Annotated, Any
 
 from ninja import Schema
+from pydantic import Field
 
 
 class EbpmItemIn(Schema):
@@ -210,3 +211,134 @@ class EbpmVersionOut(Schema):
     actor: str
     created_at: dt.datetime
     document: dict[str, Any] | None = None
+
+
+# ---- evaluations and the 査定 view (issue 9 point 4) ----------------------------------------------
+
+RowId = Annotated[int, Field(ge=1, le=2_147_483_647, description="番号")]
+
+
+class EbpmUnitCostOut(Schema):
+    """決算 ÷ an indicator's actual in the 年度 (yen, rounded), or why it cannot be computed."""
+
+    value_yen: int | None
+    reason: str
+    indicator_id: int | None
+
+
+class EbpmAchievementOut(Schema):
+    """One indicator in the evaluated 年度 (``withheld``: the reader may not read its table)."""
+
+    indicator_id: int
+    name: str
+    kind: str
+    target: float | None
+    actual: float | None
+    rate: float | None
+    reached: bool | None
+    withheld: bool
+
+
+class EbpmEvaluationOut(Schema):
+    """A yearly evaluation with what is computed for it (achievement, cost per unit)."""
+
+    id: int
+    item_id: int
+    item_name: str
+    unit: str
+    fiscal_year: int
+    self_assessment: str
+    direction: str
+    direction_label: str
+    evidence_level: int | None
+    evidence_label: str
+    analysis_id: int | None
+    evidence_note: str
+    output_indicator_id: int | None
+    outcome_indicator_id: int | None
+    next_request_note: str
+    next_request_amount_yen: int | None
+    lock_version: int
+    created_at: dt.datetime
+    updated_at: dt.datetime
+    achievement: str
+    mean_rate: float | None
+    achievements: list[EbpmAchievementOut]
+    settlement_yen: int | None
+    cost_per_output: EbpmUnitCostOut
+    cost_per_outcome: EbpmUnitCostOut
+
+
+class EbpmEvaluationFields(Schema):
+    """What an evaluation says (``direction``: expand / continue / improve / reduce / abolish; level 1–5 or null)."""
+
+    self_assessment: str
+    direction: str
+    output_indicator_id: RowId | None = None
+    outcome_indicator_id: RowId | None = None
+    evidence_level: int | None = None
+    analysis_id: RowId | None = None
+    evidence_note: str = ""
+    next_request_note: str = ""
+    next_request_amount_yen: int | str | None = None
+
+
+class EbpmEvaluationIn(EbpmEvaluationFields):
+    """A new yearly evaluation (one per 事業 per 年度)."""
+
+    fiscal_year: int | str
+
+
+class EbpmEvaluationUpdateIn(EbpmEvaluationFields):
+    """A changed evaluation; ``lock_version`` as read (409 when someone changed it first)."""
+
+    lock_version: int
+
+
+class EbpmReviewRowOut(Schema):
+    """One 事業 in the 査定 view of a 年度."""
+
+    item_id: int
+    code: str
+    name: str
+    unit: str
+    stage: str
+    logic_model_version: int
+    logic_model_warnings: int
+    achievement: str
+    mean_rate: float | None
+    settlement_yen: int | None
+    cost_per_output: EbpmUnitCostOut
+    cost_per_outcome: EbpmUnitCostOut
+    evaluation_id: int | None
+    evidence_level: int | None
+    evidence_label: str
+    direction: str
+    direction_label: str
+
+
+class EbpmPlanOut(Schema):
+    """An evaluation plan fixed at 立案 (``design``: before_after / did / its / rct / synthetic_control / case_comparison / other)."""
+
+    id: int
+    item_id: int
+    indicator_id: int
+    indicator: str
+    design: str
+    design_label: str
+    fiscal_year: int
+    timing: str
+    note: str
+    stage_at_fixing: str
+    actor: str
+    created_at: dt.datetime
+
+
+class EbpmPlanIn(Schema):
+    """A new evaluation plan: which indicator of the 事業, which design, which 年度 (and when)."""
+
+    indicator_id: RowId
+    design: str
+    fiscal_year: int | str
+    timing: str = ""
+    note: str = ""

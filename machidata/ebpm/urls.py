@@ -2,13 +2,22 @@
 
 from django.urls import path
 
-from machidata.ebpm import views
+from machidata.ebpm import views, views_evaluations
 
 app_name = "ebpm"
 urlpatterns = [
     path("", views.item_list, name="list"),
     path("new/", views.item_create, name="new"),
     path("calendar/", views.calendar, name="calendar"),
+    path("review/", views_evaluations.review, name="review"),
+    path("strategy/", views_evaluations.strategy, name="strategy"),
+    path("review.csv", views_evaluations.review_export, {"fmt": "csv"}, name="review_csv"),
+    path("review.xlsx", views_evaluations.review_export, {"fmt": "xlsx"}, name="review_xlsx"),
+    path("<int:pk>/evaluations/new/", views_evaluations.evaluation_new, name="evaluation_new"),
+    path("evaluations/<int:pk>/", views_evaluations.evaluation_detail, name="evaluation"),
+    path("evaluations/<int:pk>/edit/", views_evaluations.evaluation_edit, name="evaluation_edit"),
+    path("<int:pk>/plans/", views_evaluations.plan_add, name="plan_add"),
+    path("plans/<int:pk>/remove/", views_evaluations.plan_remove, name="plan_remove"),
     path("<int:pk>/", views.item_detail, name="detail"),
     path("<int:pk>/edit/", views.item_update, name="edit"),
     path("<int:pk>/stage/", views.item_stage, name="stage"),

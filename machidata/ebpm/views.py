@@ -35,6 +35,7 @@ from machidata.ebpm.models import (
     Stage,
     TargetKind,
 )
+from machidata.ebpm.views_evaluations import item_context
 from machidata.jp.fiscal import format_fiscal_year
 
 _SHOWN = (InvalidInput, Conflict, NotFound)
@@ -47,6 +48,13 @@ def _actor(request: HttpRequest) -> Actor:
 def _expected(request: HttpRequest) -> int | None:
     raw = request.POST.get("expected_number", "")
     return int(raw) if raw.isdigit() else None
+
+
+def _without_page(request: HttpRequest) -> str:
+    """The query string without ``page``, ready for the pagination links (filters kept across pages)."""
+    query = request.GET.copy()
+    query.pop("page", None)
+    return (query.urlencode() + "&") if query else ""
 
 
 @login_required
@@ -78,6 +86,7 @@ def item_list(request: HttpRequest) -> HttpResponse:
             "unit": unit,
             "stage": stage,
             "can_create": selectors.owner_units(actor=actor).exists(),
+            "query_without_page": _without_page(request),
         },
     )
 
@@ -161,6 +170,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "svg": mark_safe(selectors.model_svg(model)) if model and model.number else "",  # noqa: S308 - built by ElementTree, every text escaped
             "warnings": selectors.model_warnings(model) if model else [],
             "indicators": _indicator_rows(model, actor) if model else [],
+            **item_context(actor, item),
         },
     )
 

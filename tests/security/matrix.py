@@ -61,6 +61,8 @@ ADMIN_SITE_NO_ADD = frozenset(
         "ebpm.indicator",
         "ebpm.indicatortarget",
         "ebpm.indicatoractual",
+        "ebpm.evaluation",
+        "ebpm.evaluationplan",
         "analysis.analysis",  # analyses are run on the analysis page (read-only in the admin)
         "axes.accessattempt",  # failed sign-ins are counted by the lockout; 管理 only views and deletes (unlocks)
     }
@@ -896,6 +898,35 @@ MATRIX: dict[str, Rule] = {
     ),
     "POST /api/v1/ebpm/indicators/{indicator_id}/actuals": api(
         "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/actuals"
+    ),
+    # evaluations and the 査定 view (all staff read; the owning 課's 編集 and 管理 write)
+    "ebpm:review": fixed(SIGNED_IN, lambda w: url("ebpm:review") + "?year=2024"),
+    "ebpm:strategy": fixed(SIGNED_IN, lambda w: url("ebpm:strategy")),
+    "ebpm:review_csv": fixed(SIGNED_IN, lambda w: url("ebpm:review_csv") + "?year=2024"),
+    "ebpm:review_xlsx": fixed(SIGNED_IN, lambda w: url("ebpm:review_xlsx") + "?year=2024"),
+    "ebpm:evaluation_new": fixed(EBPM_EDITORS, lambda w: url("ebpm:evaluation_new", o(w, "ebpm_item"))),
+    "ebpm:evaluation": fixed(SIGNED_IN, lambda w: url("ebpm:evaluation", o(w, "ebpm_evaluation"))),
+    "ebpm:evaluation_edit": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:evaluation_edit", o(w, "ebpm_evaluation"))
+    ),
+    "ebpm:plan_add": fixed(EBPM_EDITORS, lambda w: url("ebpm:plan_add", o(w, "ebpm_item")), "POST"),
+    "ebpm:plan_remove": fixed(EBPM_EDITORS, lambda w: url("ebpm:plan_remove", o(w, "ebpm_plan")), "POST"),
+    "GET /api/v1/ebpm/evaluations": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/evaluations"),
+    "GET /api/v1/ebpm/evaluations/{evaluation_id}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/evaluations/{o(w, 'ebpm_evaluation')}"
+    ),
+    "PUT /api/v1/ebpm/evaluations/{evaluation_id}": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/evaluations/{o(w, 'ebpm_evaluation')}"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/evaluations": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluations"
+    ),
+    "GET /api/v1/ebpm/review": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/review?fiscal_year=2024"),
+    "GET /api/v1/ebpm/items/{item_id}/evaluation-plans": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-plans"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/evaluation-plans": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-plans"
     ),
     # ---- analysis (分析) ---------------------------------------------------------------------------
     # Any signed-in staff may analyse the tables they may read (table_query decides); a saved analysis is

@@ -334,3 +334,15 @@ def _ebpm(world: World, as_: Any) -> None:
         kind="outcome",
         responsible_unit_id=unit,
     )
+    from machidata.ebpm import services_evaluations as ebpm_evaluations
+
+    o["ebpm_evaluation"] = ebpm_evaluations.evaluation_create(
+        actor=as_("owner_editor"), item=item, fiscal_year=2024, self_assessment="順調", direction="continue"
+    )
+    o["ebpm_plan"] = ebpm_evaluations.evaluation_plan_add(
+        actor=as_("owner_editor"),
+        item=item,
+        indicator_id=o["ebpm_indicator"].pk,
+        design="did",
+        fiscal_year=2026,
+    )

@@ -5,20 +5,26 @@ from __future__ import annotations
 import collections
 import datetime as dt
 import uuid
+from decimal import Decimal
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pytest
+from django.contrib.auth import get_user_model
 
+from machidata.access.policy import actor_for
 from machidata.catalog.models import Table
 from machidata.core.testing import make_dataset, make_unit
 from machidata.ebpm.demo import HEALTH, KYUKYU, LABEL, STRATEGY, load_ebpm_demo, load_ebpm_demo_reporting
-from machidata.ebpm.models import Indicator, LogicModelVersion, PlanItem
+from machidata.ebpm.models import Evaluation, EvaluationPlan, Indicator, LogicModelVersion, PlanItem
+from machidata.ebpm.selectors_evaluations import evaluation_figures
+from machidata.ebpm.strategy import strategy_board
 from machidata.jp.fiscal import fiscal_year
 from machidata.lake.protocol import write_version
 
 pytestmark = pytest.mark.django_db(transaction=True)
+User = get_user_model()
 SCHEMA = pa.schema([("覚知日時", pa.timestamp("us")), ("区", pa.string())])
 
 
@@ -51,6 +57,23 @@ def test_demo_loads_once_and_computes_the_ambulance_indicator(settings: Any, tmp
     again = load_ebpm_demo()
     assert again.skipped == []
     assert (PlanItem.objects.count(), Indicator.objects.count(), LogicModelVersion.objects.count()) == counts
+    # evaluations and plans: once, labelled, with the cost computed from the demo's own 決算 and actual
+    assert Evaluation.objects.count() == 3
+    assert EvaluationPlan.objects.count() == 2
+    assert all(e.self_assessment.startswith(LABEL) for e in Evaluation.objects.all())
+    assert again.evaluations == 3
+    ambulance = Evaluation.objects.get(item__code="D-1-1-1", fiscal_year=2024)
+    kyukyu_steward = actor_for(User.objects.get(memberships__unit=kyukyu))
+    figures = evaluation_figures(actor=kyukyu_steward, evaluation=ambulance)
+    assert figures.cost_per_output.value == round(Decimal(4_512_300) / 36)
+    assert EvaluationPlan.objects.get(item=ambulance.item).indicator_id == ind.pk
+    # the strategy's KPI board builds on the demo's strategy 事業 (its five indicators, by name)
+    board = {r.definition.key: r for r in strategy_board(actor=kyukyu_steward)}
+    for key in ("skill", "consultations", "conscious", "where", "catalog"):
+        linked = board[key].indicator
+        assert linked is not None, key
+        assert linked.logic_model.item.code == "D-3-1-1", key
+    assert board["rules"].indicator is None
 
 
 def test_demo_without_the_organisation_is_skipped() -> None:
