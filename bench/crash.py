@@ -1,8 +1,10 @@
 """``python -m bench crash``: crash consistency of the versioned store under real SIGKILLs and concurrent writers.
 
-Part 1 starts a writer process (``machidata.lake.tests.crash_writer write``) for each iteration and
-kills it with SIGKILL at a random moment between its start and a little past the time a clean write
-takes, so kills land in start-up, mid-Parquet, around the Delta commit and after it. Part 2 starts
+Part 1 forks a writer process for each iteration (from ``machidata.lake.tests.crash_writer serve``,
+which has Django and deltalake loaded) and kills it with SIGKILL at a random moment: one in five in
+its first steps, the rest between its pending version row appearing and a little past the time a
+clean write takes to commit, so kills land before the row, mid-Parquet, around the Delta commit and
+after it. Part 2 starts
 2, 4 and 8 writers at once on the same table, several rounds each. After each part the table is
 recovered (as the next writer or the job runner would) and checked against a model built from what
 was asked:
@@ -19,6 +21,7 @@ Both must be 0. Figures go to ``docs/benchmarks.md`` (section "Crash consistency
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import random
@@ -173,7 +176,7 @@ def check(home: Path, table_id: int, attempts: list[Attempt], tally: Tally) -> N
         jobs.get(v["number"]): v["number"] for v in state["versions"] if v["status"] == "committed"
     }
     status_of = {jobs.get(v["number"]): v["status"] for v in state["versions"]}
-    where = {None: "start-up", "abandoned": "mid-write", "committed": "after the Delta commit"}
+    where = {None: "before the version row", "abandoned": "mid-write", "committed": "after the Delta commit"}
     for a in attempts:
         if a.killed:
             place = where.get(status_of.get(a.job), "other")
@@ -194,10 +197,78 @@ def _home() -> tuple[Path, int]:
     return home, int(_run(home, "setup")["table"])
 
 
-def _wait_pending(home: Path, job: str, proc: subprocess.Popen[str], status: str = "") -> None:
+class ForkServer:
+    """``crash_writer serve``: Django and deltalake loaded once, one forked child per write (killed from here)."""
+
+    def __init__(self, home: Path) -> None:
+        self.home = home
+        self.log = (home / "server.log").open("w")
+        self.proc = subprocess.Popen(  # noqa: S603 - our own writer module
+            [sys.executable, "-m", WRITER, "serve"],
+            cwd=REPO,
+            env=_env(
+                home, CRASH_BATCH_ROWS=str(BATCH), CRASH_SLEEP=str(SLEEP), CRASH_TARGET_FILE_SIZE="20000"
+            ),
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.log,
+            text=True,
+        )
+        self.count = 0
+
+    def start(self, table_id: int, attempt: Attempt) -> tuple[Path, Path]:
+        self.count += 1
+        out, pidfile = self.home / f"out-{self.count}.json", self.home / f"pid-{self.count}"
+        args = ["write", str(table_id), attempt.mode, attempt.job, str(attempt.rows)]
+        request = {"args": args, "env": {}, "out": str(out), "pidfile": str(pidfile)}
+        assert self.proc.stdin is not None
+        self.proc.stdin.write(json.dumps(request) + "\n")
+        self.proc.stdin.flush()
+        return out, pidfile
+
+    def finish(self, out: Path, attempt: Attempt) -> None:
+        assert self.proc.stdout is not None
+        rc = json.loads(self.proc.stdout.readline())["rc"]
+        if rc == 0:
+            attempt.acked = int(json.loads(out.read_text())["number"])
+        elif rc == -signal.SIGKILL:
+            attempt.killed = True
+        else:
+            raise RuntimeError(
+                f"writer {attempt.job} failed: {(self.home / 'server.log').read_text()[-3000:]}"
+            )
+
+    def close(self) -> None:
+        assert self.proc.stdin is not None
+        self.proc.stdin.close()
+        self.proc.wait(timeout=60)
+        self.log.close()
+
+
+def _child_pid(pidfile: Path) -> int:
+    while True:
+        try:
+            return int(pidfile.read_text())
+        except (FileNotFoundError, ValueError):
+            time.sleep(0.002)
+
+
+def _alive(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return False
+    # a zombie (ended, not yet reaped by the server) counts as ended
+    try:
+        return Path(f"/proc/{pid}/stat").read_text().split()[2] != "Z"
+    except OSError:
+        return False
+
+
+def _wait_row(home: Path, job: str, pid: int, status: str = "") -> None:
     """Until the writer's version row exists (with ``status``, when given), or the writer has ended."""
     query = "SELECT status FROM catalog_tableversion WHERE job_id = ?"
-    while proc.poll() is None:
+    while _alive(pid):
         try:
             with sqlite3.connect(home / "machidata.sqlite3", timeout=5) as db:
                 row = db.execute(query, (job,)).fetchone()
@@ -205,45 +276,57 @@ def _wait_pending(home: Path, job: str, proc: subprocess.Popen[str], status: str
                     return
         except sqlite3.OperationalError:  # locked for a moment by the writer
             pass
-        time.sleep(0.01)
+        time.sleep(0.002)
+
+
+def _sleep_while(pid: int, seconds: float) -> bool:
+    """Sleep up to ``seconds`` while ``pid`` lives; whether it is still alive after."""
+    deadline = time.monotonic() + seconds
+    while time.monotonic() < deadline:
+        if not _alive(pid):
+            return False
+        time.sleep(0.002)
+    return _alive(pid)
 
 
 def sigkill_part(iterations: int, seed: int) -> Tally:
-    """Random SIGKILLs on one table, checked every 50 iterations and at the end."""
+    """Random SIGKILLs on one table through the fork server, checked every 50 iterations and at the end."""
     rng = random.Random(seed)
     home, table_id = _home()
+    server = ForkServer(home)
     tally, attempts = Tally(), []
-    # Start-up (Python, Django, deltalake) and the write itself are timed apart on a clean run, so that
-    # kills land where meant however loaded the machine is: a quarter in start-up, the rest measured
-    # from the moment the writer's pending version appears (mid-Parquet, the commit, and just after).
+    # A clean write is timed from its pending row to its committed row; kills are spread over
+    # 1.25× that after the pending row appears (mid-Parquet, the Delta commit, just after), and one
+    # in five lands before the row exists (the child's first steps).
     probe = Attempt("probe", "replace", 3000)
+    out, pidfile = server.start(table_id, probe)
+    pid = _child_pid(pidfile)
+    _wait_row(home, probe.job, pid)
     started = time.monotonic()
-    proc = _start(home, table_id, probe, batch_rows=BATCH, sleep=SLEEP)
-    _wait_pending(home, probe.job, proc)
-    startup = time.monotonic() - started
-    started = time.monotonic()
-    _wait_pending(home, probe.job, proc, "committed")
-    write_time = time.monotonic() - started  # pending row → committed
-    _finish(proc, probe)
+    _wait_row(home, probe.job, pid, "committed")
+    write_time = time.monotonic() - started
+    server.finish(out, probe)
     attempts.append(probe)
     began = time.monotonic()
     for i in range(iterations):
         attempt = Attempt(f"k{i}", rng.choice(["append", "append", "replace"]), rng.randint(100, 3000))
-        proc = _start(home, table_id, attempt, batch_rows=BATCH, sleep=SLEEP)
-        try:
-            if rng.random() < 0.25:
-                proc.wait(timeout=rng.uniform(0, startup))
-            else:
-                _wait_pending(home, attempt.job, proc)
-                proc.wait(timeout=rng.uniform(0, write_time * 1.25))
-        except subprocess.TimeoutExpired:
-            proc.send_signal(signal.SIGKILL)
-        _finish(proc, attempt)
+        out, pidfile = server.start(table_id, attempt)
+        pid = _child_pid(pidfile)
+        if rng.random() < 0.2:
+            alive = _sleep_while(pid, rng.uniform(0, 0.05))
+        else:
+            _wait_row(home, attempt.job, pid)
+            alive = _sleep_while(pid, rng.uniform(0, write_time * 1.25))
+        if alive:
+            with contextlib.suppress(ProcessLookupError):
+                os.kill(pid, signal.SIGKILL)
+        server.finish(out, attempt)
         attempts.append(attempt)
         if (i + 1) % 50 == 0:
             check(home, table_id, attempts, Tally())  # recovery in between, as the job runner would
             print(f"  {i + 1}/{iterations} 回", flush=True)
     tally.seconds = time.monotonic() - began
+    server.close()
     check(home, table_id, attempts, tally)
     _count(tally, attempts[1:])
     return tally
@@ -294,8 +377,9 @@ def main(argv: list[str]) -> None:
     print(f"同時書き込み: {levels} × {args.rounds} 回", flush=True)
     conc = concurrent_part(levels, args.rounds, args.seed)
     lines = [
-        f"Random SIGKILL of a writer process ({args.iterations} iterations, seed {args.seed}; a quarter of the kills "
-        "in start-up, the rest within 1.25× a clean write's pending-to-committed time after the writer's pending version appears), then recovery and a check of every committed version against "
+        f"Random SIGKILL of a writer process ({args.iterations} iterations, seed {args.seed}; one kill in five "
+        "in the writer's first steps, the rest within 1.25× a clean write's pending-to-committed time after its pending "
+        "version appears; writers are forked from a server that has Django and deltalake loaded), then recovery and a check of every committed version against "
         "the rows each writer was given:",
         "",
         "| part | writers | acknowledged | killed | refused (table busy) | versions committed | abandoned | "

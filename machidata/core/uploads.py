@@ -76,11 +76,18 @@ class UploadLimitMiddleware:
                 declared = 0
             if declared > settings.MACHIDATA_MAX_UPLOAD_BYTES + FORM_MARGIN_BYTES:
                 return _refuse(request)
-        return self.get_response(request)
+        response = self.get_response(request)
+        if request.META.get(REFUSED):  # a view that read the body itself (the API): the file never reached it
+            return _refuse(request)
+        return response
 
     def process_view(self, request: HttpRequest, view: Any, args: Any, kwargs: Any) -> HttpResponse | None:
-        """Parse an upload's body here (so the handler runs first) and refuse it if the handler stopped it."""
-        if _is_upload(request):
+        """Parse a form upload's body before the view (the handler runs first) and refuse it if stopped.
+
+        Views exempt from CSRF (the API, the CKAN actions) may read the raw body themselves, which is
+        impossible once it is parsed: for them the check runs after the view, on the same flag.
+        """
+        if _is_upload(request) and not getattr(view, "csrf_exempt", False):
             request.FILES  # noqa: B018 - reading the body now runs the handlers before the view
             if request.META.get(REFUSED):
                 return _refuse(request)

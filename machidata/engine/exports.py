@@ -4,6 +4,13 @@ Rows flow from DuckDB as Arrow record batches and are written batch by batch, so
 bounded by the batch size, not the table size. CP932 output never fails: characters CP932 lacks
 (𠮷, emoji, ...) become 〓 (geta, the customary mark for a missing glyph) and are counted; the
 em dash is first mapped to the horizontal bar CP932 does have.
+
+Formula injection: a spreadsheet runs a cell that starts with ``=``, ``+``, ``-`` or ``@`` as a formula,
+so a value one 課 (or a facility answering a 照会) typed could run for whoever opens the download.
+XLSX keeps every text exactly and stores it as text, never as a formula. CSV has no types, so a text
+cell that starts with ``=``, ``@``, a tab or a carriage return, or with ``+``/``-`` not followed by a
+plain number, gets a leading ``'`` (OWASP's advice; numbers such as ``-5`` stay as they are). JSON,
+Parquet and Arrow keep the values exactly: machines should read those.
 """
 
 from __future__ import annotations
@@ -22,9 +29,11 @@ from decimal import Decimal
 from typing import IO, Any, Literal
 
 import pyarrow as pa
+import pyarrow.compute as pc
 import pyarrow.csv as pacsv
 import pyarrow.parquet as pq
 from openpyxl import Workbook
+from openpyxl.cell import WriteOnlyCell
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
 from machidata.engine.compile import compile_query
@@ -171,6 +180,31 @@ def _text_ready(batch: pa.RecordBatch) -> pa.RecordBatch:
     return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
 
 
+# Spreadsheet formula starts (RE2 has no look-ahead, so "+/- then not a number" is two patterns).
+_FORMULA_ALWAYS = r"^[=@\t\r]"
+_SIGNED = r"^[+-]"
+_SIGNED_NUMBER = r"^[+-][0-9][0-9,]*(\.[0-9]+)?$"
+
+
+def _formula_guarded(batch: pa.RecordBatch) -> pa.RecordBatch:
+    """Text columns with a leading ``'`` on cells a spreadsheet would run as a formula (see the module doc)."""
+    arrays = []
+    for column in batch.columns:
+        arr = column
+        if pa.types.is_string(arr.type) or pa.types.is_large_string(arr.type):
+            risky = pc.or_(
+                pc.match_substring_regex(arr, _FORMULA_ALWAYS),
+                pc.and_(
+                    pc.match_substring_regex(arr, _SIGNED),
+                    pc.invert(pc.match_substring_regex(arr, _SIGNED_NUMBER)),
+                ),
+            )
+            if pc.any(risky).as_py():
+                arr = pc.if_else(risky, pc.binary_join_element_wise("'", arr, ""), arr)
+        arrays.append(arr)
+    return pa.RecordBatch.from_arrays(arrays, names=batch.schema.names)
+
+
 def _write_csv(schema: pa.Schema, batches: _capped, out: IO[bytes], encoding: CsvEncoding) -> tuple[int, int]:
     """CSV with a header row; returns (rows, characters replaced for CP932)."""
     _replaced.count = 0
@@ -187,7 +221,7 @@ def _write_csv(schema: pa.Schema, batches: _capped, out: IO[bytes], encoding: Cs
         out.write(data)
 
     for batch in batches:
-        emit(_text_ready(batch), first)
+        emit(_formula_guarded(_text_ready(batch)), first)
         first = False
         rows += batch.num_rows
     if first:  # no rows: still write the header
@@ -251,6 +285,12 @@ def _xlsx_cell(value: Any) -> Any:
     return value
 
 
+def _as_text_cell(ws: Any, value: str) -> Any:
+    cell = WriteOnlyCell(ws, value=value)
+    cell.data_type = "s"
+    return cell
+
+
 def _write_xlsx(schema: pa.Schema, batches: _capped, out: IO[bytes], note: str | None) -> tuple[int, int]:
     """Write-only workbook, a new sheet every XLSX_MAX_ROWS − 1 data rows, a 注記 sheet when split or noted."""
     per_sheet = XLSX_MAX_ROWS - 1
@@ -258,9 +298,13 @@ def _write_xlsx(schema: pa.Schema, batches: _capped, out: IO[bytes], note: str |
     header = list(schema.names)
     sheets: list[Any] = []
 
+    def row(ws: Any, values: list[Any]) -> list[Any]:
+        # A text that starts with "=" would become a live formula: store it as text, unchanged.
+        return [_as_text_cell(ws, v) if isinstance(v, str) and v.startswith("=") else v for v in values]
+
     def new_sheet() -> Any:
         ws = wb.create_sheet("データ" if not sheets else f"データ({len(sheets) + 1})")
-        ws.append(header)
+        ws.append(row(ws, [_xlsx_cell(h) for h in header]))
         sheets.append(ws)
         return ws
 
@@ -270,7 +314,7 @@ def _write_xlsx(schema: pa.Schema, batches: _capped, out: IO[bytes], note: str |
         for record in batch.to_pylist():
             if in_sheet == per_sheet:
                 ws, in_sheet = new_sheet(), 0
-            ws.append([_xlsx_cell(record[name]) for name in header])
+            ws.append(row(ws, [_xlsx_cell(record[name]) for name in header]))
             in_sheet += 1
             rows += 1
     if len(sheets) > 1 or note:

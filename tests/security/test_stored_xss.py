@@ -422,11 +422,9 @@ LISTS = (
 EXPORTS_CSV = ("catalog:export", "audit:export")
 
 
-# Known and reported (engine room, not fixed here): a whole table's download (and the portal's CSV,
-# written by the same export) writes a text cell that starts with "=" as it is, so it runs as a formula when the CSV is opened in Excel and is a live
-# formula in the XLSX. Kept out of the figure's failures by this list only; the strict xfail test at
-# the end of this file fails as soon as it is fixed, so the list is then emptied.
-KNOWN_FORMULAS = re.compile(r"/tables/t/download/?\?format=(csv|xlsx)|^/open/datasets/.+\.csv$")
+# Exports known to write live formulas, kept out of the figure's failures: none since engine/exports.py
+# neutralises them (a table's download and the portal's CSV were listed here until 2026-11-27).
+KNOWN_FORMULAS = re.compile(r"(?!)")
 
 
 @dataclass
@@ -538,9 +536,6 @@ def _escape(text: str) -> str:
     return str(escape(text))
 
 
-@pytest.mark.xfail(
-    strict=True, reason="reported to the engine room: engine/exports.py keeps formula text as is"
-)
 @pytest.mark.django_db
 def test_table_downloads_neutralise_formulas(actors: Actors, settings: Any, tmp_path: Path) -> None:
     """A text cell starting with "=" is not a live formula in the XLSX, and is neutralised in the CSV."""

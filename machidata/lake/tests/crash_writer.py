@@ -5,7 +5,8 @@ Commands (all print one JSON line on success):
 - ``write TABLE_ID MODE JOB ROWS``: write ROWS rows named ``JOB-i`` (MACHIDATA_LAKE_FAULT may kill it).
 - ``state TABLE_ID``: recover the table, then print every version and each committed version's rows.
 - ``serve``: a fork server, so that each command does not pay for Python, Django and deltalake start-up:
-  reads one JSON request per line (``{"args": [...], "env": {...}, "out": PATH}``), forks a child that
+  reads one JSON request per line (``{"args": [...], "env": {...}, "out": PATH}``, optionally
+  ``"pidfile": PATH`` where the child writes its process id), forks a child that
   sets ``env``, runs the command and writes its JSON to ``out``, and answers ``{"rc": exit status}``.
   The child is a separate process that dies for real at a fault point (``os._exit(137)``).
 """
@@ -105,6 +106,9 @@ def _serve() -> None:
         if pid == 0:
             code = 1
             try:
+                if request.get("pidfile"):  # for a benchmark that kills the child from outside
+                    with open(request["pidfile"], "w", encoding="utf-8") as fh:
+                        fh.write(str(os.getpid()))
                 os.environ.update(request["env"])
                 result = _run(request["args"])
                 with open(request["out"], "w", encoding="utf-8") as fh:
