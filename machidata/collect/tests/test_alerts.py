@@ -34,7 +34,10 @@ from machidata.ebpm import services as ebpm_services
 from machidata.ebpm import services_indicators
 from machidata.ebpm.models import Indicator, PlanItem
 from machidata.lake.protocol import write_version
-from machidata.notify.models import Notification
+from machidata.notify.models import EmailStatus, Notification
+from machidata.notify.tests.smtp import Mailbox, smtp
+
+__all__ = ["smtp"]
 
 pytestmark = pytest.mark.django_db(transaction=True)
 
@@ -130,6 +133,22 @@ def test_a_value_already_over_the_threshold_waits_for_the_way_back(
     assert rule.state == AlertState.FIRED
     record(actors, indicator, 2024, 125)
     assert notices(actors, "staff") == []
+
+
+def test_a_fired_alert_reaches_the_local_smtp_server(
+    actors: Actors, indicator: Indicator, smtp: Mailbox
+) -> None:
+    staff = actors.users["staff"]
+    staff.email = "staff@example.jp"
+    staff.save()
+    record(actors, indicator, 2022, 80)
+    alert_rule_create(actor=actor_for(staff), indicator_id=indicator.pk, condition="above", threshold=100)
+    record(actors, indicator, 2023, 120)
+    record(actors, indicator, 2024, 130)  # still above: no second mail
+    assert [m["To"] for m in smtp.messages] == ["staff@example.jp"]
+    assert "「100 を上回ったら」の条件を満たしました" in smtp.bodies()[0]
+    assert f"https://data.example.lg.jp/ebpm/indicators/{indicator.pk}/" in smtp.bodies()[0]
+    assert Notification.objects.get(recipient=staff).email_status == EmailStatus.SENT
 
 
 def test_below_threshold(actors: Actors, indicator: Indicator) -> None:
