@@ -26,6 +26,7 @@ from dataclasses import dataclass
 from typing import Any, Final
 
 from django.db import transaction
+from django.db.models import QuerySet
 from django.urls import reverse
 from django.utils import timezone
 
@@ -363,7 +364,7 @@ def alert_rule_delete(*, actor: Actor, rule: AlertRule) -> None:
         rule.delete()
 
 
-def alert_rules(*, actor: Actor) -> Any:
+def alert_rules(*, actor: Actor) -> QuerySet[AlertRule]:
     """The actor's own rules, newest first."""
     if actor.user_id is None:
         return AlertRule.objects.none()
@@ -378,7 +379,7 @@ def alert_rule_get(*, actor: Actor, pk: int) -> AlertRule:
     return found
 
 
-def alerts_fired(*, actor: Actor) -> Any:
+def alerts_fired(*, actor: Actor) -> QuerySet[Alert]:
     """The alerts of the actor's own rules, newest first."""
     if actor.user_id is None:
         return Alert.objects.none()

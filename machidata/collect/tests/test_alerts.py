@@ -404,3 +404,27 @@ def test_evaluation_time_is_recorded(actors: Actors, indicator: Indicator) -> No
     rule = alert_rule_create(actor=as_actor(actors, "staff"), indicator_id=indicator.pk, condition="updated")
     assert rule.last_evaluated_at is not None
     assert rule.last_evaluated_at >= before
+
+
+@pytest.mark.slow
+def test_outside_the_forecast_interval(actors: Actors, dispatch_table: Table) -> None:
+    # 36 months of 20 ± 3 dispatches (a steady pattern), then a month of 60: far outside any 95% interval
+    history = {(2021 + (i + 3) // 12, (i + 3) % 12 + 1): 20 + (i * 7 % 5) - 2 for i in range(36)}
+    write_months(dispatch_table, history)
+    chart = chart_create(
+        actor=as_actor(actors, "owner_editor"), title="月別の出動", document=month_document(dispatch_table),
+        source="テスト", sharing=Sharing.STAFF,
+    )  # fmt: skip
+    rule = alert_rule_create(
+        actor=as_actor(actors, "staff"), chart_uuid=chart.uuid, condition="forecast", cooldown_hours=0
+    )
+    assert rule.state == AlertState.ARMED  # the newest month is within what the months before predict
+    last = max(history)
+    following = (last[0] + last[1] // 12, last[1] % 12 + 1)
+    write_months(dispatch_table, {**history, following: 21})  # an ordinary month: no alert
+    assert notices(actors, "staff") == []
+    write_months(dispatch_table, {**history, following: 60})
+    told = notices(actors, "staff")
+    assert len(told) == 1
+    assert "予測の範囲" in told[0]
+    assert f"{following[0]}年{following[1]}月" in told[0]
