@@ -44,6 +44,10 @@ class CampaignForm(forms.Form):
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="学校や保育所など、1行に1つずつ書いてください。",
     )
+    # A data request (データの要望) this campaign answers when the first return arrives (from ?data_request=).
+    data_request = forms.IntegerField(
+        required=False, min_value=1, max_value=2_147_483_647, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, tables: QuerySet[Table], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -371,3 +371,26 @@ class Alert(models.Model):
 
     def __str__(self) -> str:
         return self.message[:80]
+
+
+class RequestFollowUp(models.Model):
+    """A data request (データの要望) answered by starting a 照会: closed (回答済み) when the first return is accepted."""
+
+    data_request = models.ForeignKey(
+        "datarequests.DataRequest", verbose_name="データの要望", on_delete=models.CASCADE, related_name="+"
+    )
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="follow_up")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    closed_at = models.DateTimeField("要望を閉じた日時", null=True, blank=True)
+    close_note = models.CharField("閉じたときの説明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "データの要望からの照会"
+        verbose_name_plural = "データの要望からの照会"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"要望{self.data_request_id} → 照会{self.campaign_id}"

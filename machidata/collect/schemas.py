@@ -18,6 +18,12 @@ class CampaignIn(Schema):
     units: list[int] = []
     facilities: list[str] = []
     repeat: str = "none"
+    data_request: int | None = Field(
+        None,
+        ge=1,
+        le=2_147_483_647,
+        description="この照会で応えるデータの要望の番号（データが届くと回答済みにします）",
+    )
 
 
 class CampaignRecipientOut(Schema):
