@@ -204,9 +204,14 @@ def _forecast_interval(series: Series) -> tuple[float, float]:
         raise InvalidInput("予測の範囲は、横軸が日か月のグラフにだけ使えます。")
     history = series.points[:-1]
     frame = pd.DataFrame({"時点": [pd.Timestamp(p.key) for p in history], "値": [p.value for p in history]})
-    result = forecast_counts(
-        frame, time="時点", outcome="値", horizon=1, folds=1, grain=FORECAST_GRAINS[series.grain]
-    )
+    try:
+        result = forecast_counts(
+            frame, time="時点", outcome="値", horizon=1, folds=1, grain=FORECAST_GRAINS[series.grain]
+        )
+    except InvalidInput:  # too few periods, gaps …: the estimator's own Japanese reason
+        raise
+    except Exception as exc:  # noqa: BLE001 - statsmodels and numpy raise several types when a fit fails
+        raise InvalidInput(f"予測を計算できませんでした（{type(exc).__name__}）。") from None
     band = next(r for r in result.chart if r["kind"] == "予測")
     return float(band["lower"]), float(band["upper"])
 

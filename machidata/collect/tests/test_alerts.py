@@ -428,3 +428,13 @@ def test_outside_the_forecast_interval(actors: Actors, dispatch_table: Table) ->
     assert len(told) == 1
     assert "予測の範囲" in told[0]
     assert f"{following[0]}年{following[1]}月" in told[0]
+
+
+def test_forecast_needs_enough_past_periods(actors: Actors, dispatch_table: Table) -> None:
+    chart = chart_create(
+        actor=as_actor(actors, "owner_editor"), title="月別の出動", document=month_document(dispatch_table),
+        source="テスト", sharing=Sharing.STAFF,
+    )  # fmt: skip
+    with pytest.raises(InvalidInput):  # two months only: the forecast refuses with its own reason
+        alert_rule_create(actor=as_actor(actors, "staff"), chart_uuid=chart.uuid, condition="forecast")
+    assert not AlertRule.objects.exists()
