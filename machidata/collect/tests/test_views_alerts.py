@@ -52,3 +52,18 @@ def test_email_choice_page(actors: Actors) -> None:
     assert client.post(reverse("collect:alert_email"), {"mode": "weekly"}).status_code == 302
     assert EmailPreference.objects.get(user=actors.users["staff"]).mode == "digest"
     assert actors.client("anonymous").get(reverse("collect:alerts")).status_code == 302
+
+
+def test_alert_link_tag(actors: Actors, indicator: Indicator) -> None:
+    from django.template import Context, Template
+    from django.test import RequestFactory
+
+    from machidata.access.policy import actor_for
+
+    tpl = Template("{% load collect_tags %}{% alert_link indicator=ind %}")
+    request = RequestFactory().get("/")
+    request.actor = actor_for(actors.users["staff"])  # type: ignore[attr-defined]
+    html = tpl.render(Context({"request": request, "ind": indicator}))
+    assert f'href="/collect/alerts/new/?indicator={indicator.pk}"' in html
+    request.actor = actor_for(None)  # type: ignore[attr-defined]
+    assert tpl.render(Context({"request": request, "ind": indicator})) == ""
