@@ -433,8 +433,11 @@ def alert_rule_evaluate(rule: AlertRule, *, now: dt.datetime | None = None) -> A
     with transaction.atomic():
         # re-read under the write lock, so two evaluations at once cannot both fire the same crossing
         current = AlertRule.objects.select_for_update().select_related("chart", "indicator").get(pk=rule.pk)
-        if current.condition == AlertCondition.UPDATED:
-            crossing = reading.met and current.last_evaluated_at is not None
+        if current.condition == AlertCondition.UPDATED:  # compared with what the locked row last saw
+            seen = (reading.latest.label[:100], reading.latest.value)
+            crossing = (
+                seen != (current.last_period, current.last_value) and current.last_evaluated_at is not None
+            )
             state = AlertState.ARMED
         else:
             crossing = reading.met and current.state == AlertState.ARMED

@@ -438,3 +438,22 @@ def test_forecast_needs_enough_past_periods(actors: Actors, dispatch_table: Tabl
     with pytest.raises(InvalidInput):  # two months only: the forecast refuses with its own reason
         alert_rule_create(actor=as_actor(actors, "staff"), chart_uuid=chart.uuid, condition="forecast")
     assert not AlertRule.objects.exists()
+
+
+@pytest.mark.parametrize("condition", ["above", "updated"])
+def test_a_stale_copy_of_the_rule_never_fires_twice(
+    actors: Actors, indicator: Indicator, condition: str
+) -> None:
+    record(actors, indicator, 2023, 10)
+    rule = alert_rule_create(
+        actor=as_actor(actors, "staff"), indicator_id=indicator.pk, condition=condition, threshold=50,
+        cooldown_hours=0,
+    )  # fmt: skip
+    stale = AlertRule.objects.get(
+        pk=rule.pk
+    )  # as a second evaluation that read the rule earlier would hold it
+    indicator.actuals.filter(fiscal_year=2023).update(value=60)  # no signal: evaluated by hand below
+    assert alert_rule_evaluate(rule) is not None
+    assert alert_rule_evaluate(stale) is None  # decided on the locked row, not the stale copy
+    assert Alert.objects.count() == 1
+    assert len(notices(actors, "staff")) == 1
