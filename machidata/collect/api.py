@@ -17,6 +17,7 @@ from machidata.access.auth import api_staff
 from machidata.access.policy import Actor
 from machidata.catalog.selectors import dataset_get
 from machidata.collect import returns, selectors, services
+from machidata.collect.followups import campaign_from_request
 from machidata.collect.models import Campaign, Submission, SubmissionStatus
 from machidata.collect.schemas import (
     CampaignIn,
@@ -111,23 +112,22 @@ def list_campaigns(request: HttpRequest) -> list[dict[str, Any]]:
 
 @router.post("/", response={201: CampaignOut}, summary="照会を始める")
 def create_campaign(request: HttpRequest, payload: CampaignIn) -> Status:
-    """Start a campaign on a table the caller may edit (its 項目定義 becomes the template)."""
+    """Start a campaign on a table the caller may edit (its 項目定義 becomes the template); ``data_request``: one it answers."""
     actor = api_staff(request)
     slug, _, name = payload.table.partition("/")
     dataset = dataset_get(actor=actor, slug=slug)
     table = dataset.tables.filter(name=name).first()
     if table is None:
         raise NotFound(f"表「{payload.table}」が見つかりません。")
-    campaign = services.campaign_create(
-        actor=actor,
-        table=table,
-        title=payload.title,
-        deadline=payload.deadline,
-        instructions=payload.instructions,
-        unit_ids=payload.units,
-        facilities=payload.facilities,
-        repeat=payload.repeat,
-    )
+    values: dict[str, Any] = {
+        "table": table, "title": payload.title, "deadline": payload.deadline,
+        "instructions": payload.instructions, "unit_ids": payload.units, "facilities": payload.facilities,
+        "repeat": payload.repeat,
+    }  # fmt: skip
+    if payload.data_request is not None:  # answers a data request when the first return arrives
+        campaign = campaign_from_request(actor=actor, request_id=payload.data_request, **values)
+    else:
+        campaign = services.campaign_create(actor=actor, **values)
     return Status(201, _out(actor, selectors.campaign_get(actor=actor, pk=campaign.pk)))
 
 

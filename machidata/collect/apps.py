@@ -14,11 +14,19 @@ class CollectConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Tell watchers about new versions (``watches.on_version_committed``); register the system table."""
+        """Tell watchers about new versions, evaluate alert rules on new data; register the system table."""
+        from django.db.models.signals import post_delete, post_save
+
         from machidata.catalog.system_datasets import register_system_table
+        from machidata.collect import alerts
         from machidata.collect.system_table import SYSTEM_TABLE
         from machidata.collect.watches import on_version_committed
         from machidata.lake.signals import version_committed
 
         version_committed.connect(on_version_committed, dispatch_uid="collect.watch")
+        version_committed.connect(alerts.on_version_committed, dispatch_uid="collect.alerts")
+        for uid, signal in (("save", post_save), ("delete", post_delete)):
+            signal.connect(
+                alerts.on_actual_changed, sender="ebpm.IndicatorActual", dispatch_uid=f"collect.alerts.{uid}"
+            )
         register_system_table(SYSTEM_TABLE)

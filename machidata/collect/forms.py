@@ -9,7 +9,8 @@ from django.db.models import QuerySet
 
 from machidata.access.models import Unit, UnitKind
 from machidata.catalog.models import Table
-from machidata.collect.models import ImportMode, Repeat
+from machidata.collect.models import AlertCondition, ImportMode, Repeat
+from machidata.notify.models import EmailMode
 
 
 class CampaignForm(forms.Form):
@@ -42,6 +43,10 @@ class CampaignForm(forms.Form):
         required=False,
         widget=forms.Textarea(attrs={"rows": 6}),
         help_text="学校や保育所など、1行に1つずつ書いてください。",
+    )
+    # A data request (データの要望) this campaign answers when the first return arrives (from ?data_request=).
+    data_request = forms.IntegerField(
+        required=False, min_value=1, max_value=2_147_483_647, widget=forms.HiddenInput
     )
 
     def __init__(self, *args: Any, tables: QuerySet[Table], **kwargs: Any) -> None:
@@ -83,3 +88,47 @@ class ImportSourceForm(forms.Form):
         super().__init__(*args, **kwargs)
         self.fields["table"].queryset = tables  # type: ignore[attr-defined]
         self.fields["table"].label_from_instance = lambda t: f"{t.dataset.title} / {t.title}"  # type: ignore[attr-defined]
+
+
+class AlertRuleForm(forms.Form):
+    """An alert rule on a chart or an indicator the actor may see (one of the two)."""
+
+    chart = forms.ChoiceField(label="グラフ", required=False)
+    indicator = forms.ChoiceField(label="または 検証指標", required=False)
+    series = forms.CharField(
+        label="系列",
+        required=False,
+        max_length=200,
+        help_text="線が色分けされたグラフのとき、見る線の名前（例: 中央区）。それ以外は空欄のまま。",
+    )
+    condition = forms.ChoiceField(label="知らせる条件", choices=AlertCondition.choices)
+    threshold = forms.FloatField(
+        label="しきい値", required=False, help_text="「上回ったら」「下回ったら」の値。"
+    )
+    percent = forms.FloatField(
+        label="変化率（%）",
+        required=False,
+        help_text="「N% 以上変わったら」の N（増えても減っても知らせます）。",
+    )
+    cooldown_hours = forms.IntegerField(
+        label="通知の間隔（時間）",
+        min_value=0,
+        max_value=2160,
+        initial=24,
+        help_text="知らせてからこの時間のうちは、また条件を満たしても記録だけして知らせません。",
+    )
+
+    def __init__(
+        self, *args: Any, charts: list[tuple[str, str]], indicators: list[tuple[str, str]], **kwargs: Any
+    ):
+        super().__init__(*args, **kwargs)
+        self.fields["chart"].choices = [("", "（グラフを選ばない）"), *charts]  # type: ignore[attr-defined]
+        self.fields["indicator"].choices = [("", "（指標を選ばない）"), *indicators]  # type: ignore[attr-defined]
+
+
+class EmailPreferenceForm(forms.Form):
+    """How the actor gets notice e-mails."""
+
+    mode = forms.ChoiceField(
+        label="お知らせメールの受け取り方", choices=EmailMode.choices, widget=forms.RadioSelect
+    )

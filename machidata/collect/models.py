@@ -263,3 +263,134 @@ class Watch(models.Model):
 
     def __str__(self) -> str:
         return f"{self.user} → {self.dataset}"
+
+
+class AlertCondition(models.TextChoices):
+    """What an alert rule looks for in the newest value of a chart or an indicator."""
+
+    ABOVE = "above", "しきい値を上回ったら"
+    BELOW = "below", "しきい値を下回ったら"
+    CHANGE = "change", "前の期間から N% 以上変わったら"
+    FORECAST = "forecast", "予測の範囲（95%予測区間）を外れたら"
+    UPDATED = "updated", "新しい値が入ったら（見守り）"
+
+
+class AlertState(models.TextChoices):
+    """Armed: the next crossing fires. Fired: it has fired and waits for the value to go back."""
+
+    ARMED = "armed", "待機中"
+    FIRED = "fired", "条件を満たしています"
+
+
+class AlertRule(models.Model):
+    """A member of staff's rule on a chart or an EBPM indicator, evaluated when new data arrives.
+
+    Fires once per crossing: ``armed`` → (condition met) → ``fired`` → (condition no longer met) → ``armed``.
+    A crossing within ``cooldown_hours`` of the last notice is recorded without a notice.
+    """
+
+    owner = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="+")
+    chart = models.ForeignKey(
+        "charts.Chart",
+        verbose_name="グラフ",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    indicator = models.ForeignKey(
+        "ebpm.Indicator",
+        verbose_name="指標",
+        null=True,
+        blank=True,
+        on_delete=models.CASCADE,
+        related_name="+",
+    )
+    # For a chart with a colour key (several lines): which line the rule watches.
+    series = models.CharField("系列", max_length=200, blank=True)
+    condition = models.CharField("条件", max_length=10, choices=AlertCondition.choices)
+    threshold = models.FloatField("しきい値", null=True, blank=True)
+    percent = models.FloatField("変化率（%）", null=True, blank=True)
+    cooldown_hours = models.PositiveIntegerField("通知の間隔（時間）", default=24)
+    state = models.CharField("状態", max_length=6, choices=AlertState.choices, default=AlertState.ARMED)
+    last_period = models.CharField("最後に見た期間", max_length=100, blank=True)
+    last_value = models.FloatField("最後に見た値", null=True, blank=True)
+    last_evaluated_at = models.DateTimeField("最後に確かめた日時", null=True, blank=True)
+    last_notified_at = models.DateTimeField("最後に知らせた日時", null=True, blank=True)
+    problem = models.CharField("確かめられない理由", max_length=500, blank=True)
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+
+    class Meta:
+        verbose_name = "アラートの条件"
+        verbose_name_plural = "アラートの条件"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(chart__isnull=False, indicator__isnull=True)
+                | models.Q(chart__isnull=True, indicator__isnull=False),
+                name="collect_alert_rule_one_subject",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.subject_label}: {self.condition_label}"
+
+    @property
+    def subject_label(self) -> str:
+        """「グラフ「…」」 or 「指標「…」」."""
+        if self.chart_id:
+            return f"グラフ「{self.chart.title}」" + (f"の「{self.series}」" if self.series else "")  # type: ignore[union-attr]
+        return f"指標「{self.indicator.name}」"  # type: ignore[union-attr]
+
+    @property
+    def condition_label(self) -> str:
+        """The condition in words, e.g. 「100 を上回ったら」."""
+        if self.condition == AlertCondition.ABOVE:
+            return f"{self.threshold:g} を上回ったら"
+        if self.condition == AlertCondition.BELOW:
+            return f"{self.threshold:g} を下回ったら"
+        if self.condition == AlertCondition.CHANGE:
+            return f"前の期間から {self.percent:g}% 以上変わったら"
+        return str(self.get_condition_display())
+
+
+class Alert(models.Model):
+    """One crossing of a rule: notified, or recorded silently because it came within the cool-down."""
+
+    rule = models.ForeignKey(AlertRule, on_delete=models.CASCADE, related_name="alerts")
+    period = models.CharField("期間", max_length=100, blank=True)
+    value = models.FloatField("値", null=True, blank=True)
+    message = models.CharField("内容", max_length=500)
+    notified = models.BooleanField("通知した", default=True)
+    fired_at = models.DateTimeField("日時", auto_now_add=True, db_index=True)
+
+    class Meta:
+        verbose_name = "アラート"
+        verbose_name_plural = "アラート"
+        ordering = ["-fired_at", "-id"]
+
+    def __str__(self) -> str:
+        return self.message[:80]
+
+
+class RequestFollowUp(models.Model):
+    """A data request (データの要望) answered by starting a 照会: closed (回答済み) when the first return is accepted."""
+
+    data_request = models.ForeignKey(
+        "datarequests.DataRequest", verbose_name="データの要望", on_delete=models.CASCADE, related_name="+"
+    )
+    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="follow_up")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    closed_at = models.DateTimeField("要望を閉じた日時", null=True, blank=True)
+    close_note = models.CharField("閉じたときの説明", max_length=500, blank=True)
+
+    class Meta:
+        verbose_name = "データの要望からの照会"
+        verbose_name_plural = "データの要望からの照会"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"要望{self.data_request_id} → 照会{self.campaign_id}"

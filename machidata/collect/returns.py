@@ -267,7 +267,7 @@ def _accept_or_reject(
     except InvalidInput as exc:  # the lake refused the write (nothing was committed)
         return _reject(actor=actor, recipient=recipient, source_name=source_name, message=exc.message)
     rows = raw.num_rows if raw is not None else 0
-    return _record_accept(
+    submission = _record_accept(
         actor=actor,
         recipient=recipient,
         table=table,
@@ -277,6 +277,10 @@ def _accept_or_reject(
         replaced=replaced,
         source_name=source_name,
     )
+    from machidata.collect.followups import follow_up_close  # a data request this campaign answers
+
+    follow_up_close(campaign=recipient.campaign)
+    return submission
 
 
 def _conform(old: pa.Table, target: pa.Schema) -> pa.Table:

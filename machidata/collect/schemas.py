@@ -5,7 +5,7 @@ from __future__ import annotations
 import datetime as dt
 from typing import Any
 
-from ninja import Schema
+from ninja import Field, Schema
 
 
 class CampaignIn(Schema):
@@ -18,6 +18,12 @@ class CampaignIn(Schema):
     units: list[int] = []
     facilities: list[str] = []
     repeat: str = "none"
+    data_request: int | None = Field(
+        None,
+        ge=1,
+        le=2_147_483_647,
+        description="この照会で応えるデータの要望の番号（データが届くと回答済みにします）",
+    )
 
 
 class CampaignRecipientOut(Schema):
@@ -133,3 +139,74 @@ class ScheduleScanOut(Schema):
     ingested: list[str]
     failed: list[str]
     error: str
+
+
+# ---- alerts (/api/v1/alerts) ------------------------------------------------------------------------------
+
+
+class AlertRuleIn(Schema):
+    """A new rule on a chart (its uuid) or an indicator (its id): one of the two."""
+
+    chart: str | None = Field(None, max_length=64, description="グラフのUUID")
+    indicator: int | None = Field(None, ge=1, le=2_147_483_647, description="検証指標の番号")
+    condition: str = Field(..., max_length=20, description="above・below・change・forecast・updated")
+    series: str = Field("", max_length=200, description="線が分かれたグラフで見る系列")
+    threshold: float | None = Field(None, description="しきい値（above・below）")
+    percent: float | None = Field(None, description="変化率（%、change）")
+    cooldown_hours: int = Field(24, ge=0, le=2160, description="通知の間隔（時間）")
+
+
+class AlertRuleOut(Schema):
+    """One of the caller's rules and where it stands."""
+
+    id: int
+    subject: str = Field(..., alias="subject_label")
+    chart: str | None
+    indicator: int | None = Field(None, alias="indicator_id")
+    series: str
+    condition: str
+    condition_label: str
+    threshold: float | None
+    percent: float | None
+    cooldown_hours: int
+    state: str
+    last_period: str
+    last_value: float | None
+    last_evaluated_at: dt.datetime | None
+    last_notified_at: dt.datetime | None
+    problem: str
+    created_at: dt.datetime
+
+    @staticmethod
+    def resolve_chart(obj: Any) -> str | None:
+        return str(obj.chart.uuid) if obj.chart is not None else None
+
+
+class AlertOut(Schema):
+    """One crossing of a rule: notified, or within the cool-down (``notified`` false)."""
+
+    id: int
+    rule: int = Field(..., alias="rule_id")
+    subject: str
+    period: str
+    value: float | None
+    message: str
+    notified: bool
+    fired_at: dt.datetime
+
+    @staticmethod
+    def resolve_subject(obj: Any) -> str:
+        return str(obj.rule.subject_label)
+
+
+class EmailPreferenceIn(Schema):
+    """How the caller wants notice e-mails."""
+
+    mode: str = Field(..., max_length=20, description="immediate・digest・off")
+
+
+class EmailPreferenceOut(Schema):
+    """How the caller gets notice e-mails."""
+
+    mode: str
+    label: str

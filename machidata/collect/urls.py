@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from machidata.collect import views
+from machidata.collect import views, views_alerts
 
 app_name = "collect"
 urlpatterns = [
@@ -11,6 +11,10 @@ urlpatterns = [
     path("freshness/", views.freshness_list, name="freshness"),
     path("watching/", views.watch_list, name="watching"),
     path("watch/<slug:slug>", views.watch_toggle, name="watch"),
+    path("alerts/", views_alerts.alert_list, name="alerts"),
+    path("alerts/new/", views_alerts.alert_create, name="alert_new"),
+    path("alerts/email", views_alerts.alert_email, name="alert_email"),
+    path("alerts/<int:pk>/delete", views_alerts.alert_delete, name="alert_delete"),
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/scan", views.import_scan, name="import_scan"),

@@ -18,12 +18,13 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machidata.access.policy import Action, Actor, restrict
 from machidata.catalog.models import Dataset, Table
 from machidata.collect import returns, selectors, services
+from machidata.collect.followups import campaign_from_request
 from machidata.collect.forms import CampaignForm, ImportSourceForm, ReturnUploadForm
 from machidata.collect.freshness import overdue_list
 from machidata.collect.imports import import_root, import_source_create, import_source_scan_now
 from machidata.collect.models import Campaign, Recipient, Repeat, SubmissionStatus
 from machidata.collect.watches import watch_set, watched
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 FORM_ROWS = 5
 
@@ -75,26 +76,29 @@ def campaign_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def campaign_create(request: HttpRequest) -> HttpResponse:
-    """Start a campaign from a table's 項目定義 (``?table=<id>`` preselects it)."""
+    """Start a campaign from a table's 項目定義 (``?table=<id>`` preselects it; ``?data_request=<id>``: it answers that request)."""
     actor = _actor(request)
     tables = _editable_tables(actor)
     initial = {"table": request.GET.get("table")} if request.GET.get("table", "").isdigit() else {}
+    if request.GET.get("data_request", "").isdigit():
+        initial["data_request"] = request.GET["data_request"]
     form = CampaignForm(request.POST or None, tables=tables, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
+        values: dict[str, Any] = {
+            "table": data["table"], "title": data["title"], "deadline": data["deadline"],
+            "instructions": data["instructions"], "unit_ids": [u.pk for u in data["units"]],
+            "facilities": form.facility_names(), "repeat": data["repeat"] or Repeat.NONE,
+        }  # fmt: skip
         try:
-            campaign = services.campaign_create(
-                actor=actor,
-                table=data["table"],
-                title=data["title"],
-                deadline=data["deadline"],
-                instructions=data["instructions"],
-                unit_ids=[u.pk for u in data["units"]],
-                facilities=form.facility_names(),
-                repeat=data["repeat"] or Repeat.NONE,
-            )
+            if data.get("data_request"):  # answers that data request when the first return arrives
+                campaign = campaign_from_request(actor=actor, request_id=data["data_request"], **values)
+            else:
+                campaign = services.campaign_create(actor=actor, **values)
         except InvalidInput as exc:
             _place_errors(form, exc)
+        except (Conflict, NotFound, PermissionDenied) as exc:
+            form.add_error(None, exc.message)
         else:
             messages.success(
                 request,
@@ -102,9 +106,12 @@ def campaign_create(request: HttpRequest) -> HttpResponse:
             )
             return redirect("collect:detail", pk=campaign.pk)
     status = 400 if request.method == "POST" else 200
-    return render(
-        request, "collect/campaign_form.html", {"form": form, "has_tables": tables.exists()}, status=status
-    )
+    context = {
+        "form": form,
+        "has_tables": tables.exists(),
+        "data_request": form["data_request"].value() or "",
+    }
+    return render(request, "collect/campaign_form.html", context, status=status)
 
 
 @require_GET

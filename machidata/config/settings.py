@@ -400,6 +400,13 @@ EMAIL_FILE_PATH = MACHIDATA_HOME / "mail"
 EMAIL_HOST = _env("MACHIDATA_EMAIL_HOST", "localhost")
 EMAIL_PORT = int(_env("MACHIDATA_EMAIL_PORT", "25"))
 
+# Seconds to wait for the mail server before an e-mail counts as failed (it is tried again later).
+EMAIL_TIMEOUT = int(_env("MACHIDATA_EMAIL_TIMEOUT", "10"))
+
+# How many times a notice's e-mail is tried (after the commit, then by the jobs) before it is given up;
+# the notice itself always stays in machidata.
+MACHIDATA_EMAIL_MAX_ATTEMPTS = int(_env("MACHIDATA_EMAIL_MAX_ATTEMPTS", "10"))
+
 # Sender address of notification e-mails.
 DEFAULT_FROM_EMAIL = _env("MACHIDATA_EMAIL_FROM", "machidata@localhost")
 

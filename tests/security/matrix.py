@@ -828,6 +828,24 @@ MATRIX: dict[str, Rule] = {
         CAMPAIGN_MANAGERS,
         lambda w: f"/api/v1/campaigns/{o(w, 'campaign')}/recipients/{o(w, 'campaign_facility')}/rows",
     ),
+    # ---- alerts (アラート): each person's own rules, alerts and e-mail choice ---------------------------
+    "collect:alerts": fixed(SIGNED_IN, lambda w: url("collect:alerts")),
+    "collect:alert_new": fixed(SIGNED_IN, lambda w: url("collect:alert_new")),
+    "collect:alert_email": fixed(SIGNED_IN, lambda w: url("collect:alert_email"), "POST"),
+    "collect:alert_delete": fixed(
+        {"staff"}, lambda w: url("collect:alert_delete", o(w, "alert_rule")), "POST"
+    ),
+    "GET /api/v1/alerts/": api("GET", SIGNED_IN, lambda w: "/api/v1/alerts/"),
+    "GET /api/v1/alerts/rules": api("GET", SIGNED_IN, lambda w: "/api/v1/alerts/rules"),
+    "POST /api/v1/alerts/rules": api("POST", SIGNED_IN, lambda w: "/api/v1/alerts/rules"),
+    "GET /api/v1/alerts/rules/{rule_id}": api(
+        "GET", {"staff"}, lambda w: f"/api/v1/alerts/rules/{o(w, 'alert_rule')}"
+    ),
+    "DELETE /api/v1/alerts/rules/{rule_id}": api(
+        "DELETE", {"staff"}, lambda w: f"/api/v1/alerts/rules/{o(w, 'alert_rule')}"
+    ),
+    "GET /api/v1/alerts/email": api("GET", SIGNED_IN, lambda w: "/api/v1/alerts/email"),
+    "PUT /api/v1/alerts/email": api("PUT", SIGNED_IN, lambda w: "/api/v1/alerts/email"),
     # ---- EBPM (事業・ロジックモデル・検証指標) ------------------------------------------------------
     # Shared across the city: every member of staff reads; the owning 課's 編集 and 管理 change.
     "ebpm:list": fixed(SIGNED_IN, lambda w: url("ebpm:list")),

@@ -208,7 +208,17 @@ def build_world() -> World:
     )
     _survey(world, as_)
     _campaign(world, as_)
+    _alerts(world, as_)
     return world
+
+
+def _alerts(world: World, as_: Any) -> None:
+    """An alert rule of ``staff`` on the EBPM indicator (its own; nobody else reaches it)."""
+    from machidata.collect.alerts import alert_rule_create
+
+    world.objects["alert_rule"] = alert_rule_create(
+        actor=as_("staff"), indicator_id=world.objects["ebpm_indicator"].pk, condition="updated"
+    )
 
 
 def _survey(world: World, as_: Any) -> None:

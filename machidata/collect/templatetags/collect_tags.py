@@ -2,7 +2,9 @@
 
 * ``{% watch_button dataset %}``: 「見守る」/「見守りをやめる」 for an entry the actor may discover;
 * ``{% freshness_note dataset %}``: 「最終更新」 from the committed versions, and how far past its declared
-  update it is.
+  update it is;
+* ``{% alert_link chart=chart %}`` / ``{% alert_link indicator=indicator %}``: a link to set an alert rule or a
+  watch on a chart or an EBPM indicator.
 """
 
 from __future__ import annotations
@@ -63,3 +65,19 @@ def freshness_note(dataset: Dataset) -> str:
             overdue,
         )
     return format_html("<span>{}</span>", text)
+
+
+@register.simple_tag(takes_context=True)
+def alert_link(context: dict[str, Any], chart: Any = None, indicator: Any = None) -> str:
+    """「アラート・見守り」: a link to a new alert rule on ``chart`` or ``indicator`` (signed-in staff only).
+
+    For the charts' and EBPM pages (placed by those rooms); the rule is checked for access when made.
+    """
+    request = context.get("request")
+    actor: Actor | None = getattr(request, "actor", None)
+    if actor is None or not actor.is_authenticated or (chart is None) == (indicator is None):
+        return ""
+    query = f"chart={chart.uuid}" if chart is not None else f"indicator={indicator.pk}"
+    return format_html(
+        '<a class="button" href="{}?{}">アラート・見守りを設定する</a>', reverse("collect:alert_new"), query
+    )
