@@ -152,9 +152,21 @@ def _record(
             )
 
 
+def _inside_root(path: Path) -> bool:
+    """Whether ``path``, every link followed, is still inside the import root."""
+    root, real = import_root(), path.resolve()
+    return real == root or root in real.parents
+
+
 def _candidates(source: ImportSource, folder: Path) -> list[Path]:
+    # Symbolic links are skipped: whoever may write to the share could otherwise point one at any file
+    # the server can read and have it imported into a table they can read.
     now = time.time()
-    files = [p for p in folder.iterdir() if p.is_file() and fnmatch.fnmatch(p.name, source.pattern)]
+    files = [
+        p
+        for p in folder.iterdir()
+        if not p.is_symlink() and p.is_file() and _inside_root(p) and fnmatch.fnmatch(p.name, source.pattern)
+    ]
     settled = [p for p in files if now - p.stat().st_mtime >= SETTLE_SECONDS]
     return sorted(settled, key=lambda p: (p.stat().st_mtime, p.name))
 
@@ -169,6 +181,8 @@ def import_source_scan(*, source: ImportSource) -> ScanResult:
     error = ""
     if not folder.is_dir():
         error = f"フォルダ「{source.folder}」が見つかりません（移動・削除されたか、共有フォルダにつながっていません）。"
+    elif not _inside_root(folder):
+        error = f"フォルダ「{source.folder}」は取り込み用フォルダの外を指しています（リンクに置き換えられています）。取り込みを止めました。"
     if error:
         with transaction.atomic():
             if source.last_error != error:  # told once, until the folder is back
