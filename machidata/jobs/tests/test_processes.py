@@ -199,7 +199,7 @@ def test_serve_runs_jobs_with_the_real_runner_and_stops_on_sigterm(
     home: Path, served: tuple[subprocess.Popen[bytes], str, Path]
 ) -> None:
     proc, base, log = served
-    _wait_for(lambda: _get(f"{base}/healthz")[0] == 200 or proc.poll() is not None, 20, "/healthz")
+    _wait_for(lambda: _get(f"{base}/healthz")[0] == 200 or proc.poll() is not None, 90, "/healthz")
     assert proc.poll() is None, log.read_text()
     assert f"{base}/" in log.read_text(), "serve must print the URL it serves on"
     web_pid, worker_pid = _pids(log)
@@ -225,7 +225,7 @@ def test_serve_runs_jobs_with_the_real_runner_and_stops_on_sigterm(
         status, body = _get(f"{base}/api/v1/jobs/{info['id']}", info["token"])
         return body if status == 200 and body["status"] not in {"queued", "running"} else None
 
-    job = _wait_for(finished, 15, "the job to finish")
+    job = _wait_for(finished, 60, "the job to finish")
     assert job["status"] == "succeeded", job
     assert job["result"] == {"steps": 4}
     assert (job["progress_done"], job["progress_total"]) == (4, 4)
@@ -233,5 +233,5 @@ def test_serve_runs_jobs_with_the_real_runner_and_stops_on_sigterm(
 
     proc.send_signal(signal.SIGTERM)
     assert proc.wait(timeout=25) == 0, log.read_text()
-    _wait_for(lambda: not _alive(web_pid) and not _alive(worker_pid), 5, "children to exit")
+    _wait_for(lambda: not _alive(web_pid) and not _alive(worker_pid), 20, "children to exit")
     assert "停止しました。" in log.read_text()
