@@ -158,9 +158,19 @@ def test_every_route_is_in_the_matrix() -> None:
     assert not stale, "matrix entries for routes that no longer exist:\n" + "\n".join(stale)
 
 
+def _api(*paths: str) -> tuple[str, ...]:
+    """Route keys of every method under these API paths."""
+    return tuple(f"{m} {p}" for p in paths for m in ("GET", "POST", "PUT", "PATCH", "DELETE"))
+
+
 # The parts of the matrix, run as separate tests (in parallel): the first prefix that matches.
 _GROUP_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("admin", ("admin:",)),
+    ("collect", _api("/api/v1/alerts")),
+    (
+        "ebpm-analysis",
+        ("ebpm:", "analysis:", "surveys:", *_api("/api/v1/ebpm", "/api/v1/analyses", "/api/v1/surveys")),
+    ),
     ("collect", ("collect:", "GET /api/v1/campaigns", "POST /api/v1/campaigns", "GET /api/v1/schedules")),
     ("collect", ("POST /api/v1/schedules",)),
     ("support-api", ("GET /api/v1/support", "POST /api/v1/support", "PUT /api/v1/support")),
@@ -186,6 +196,7 @@ def _group(key: str) -> str:
 
 GROUPS = ("pages", "catalog-data", "publication", "charts-prep", "api", "support", "support-api", "admin")
 GROUPS = (*GROUPS, "collect")  # 照会: its pages and /api/v1/campaigns, runnable on their own
+GROUPS = (*GROUPS, "ebpm-analysis")  # EBPM, analyses and surveys: pages and API
 
 
 @pytest.mark.slow

@@ -67,3 +67,24 @@ def test_alert_link_tag(actors: Actors, indicator: Indicator) -> None:
     assert f'href="/collect/alerts/new/?indicator={indicator.pk}"' in html
     request.actor = actor_for(None)  # type: ignore[attr-defined]
     assert tpl.render(Context({"request": request, "ind": indicator})) == ""
+
+
+def test_the_pages_place_the_alert_link_watch_button_and_last_update(
+    actors: Actors, indicator: Indicator
+) -> None:
+    """The indicator page links to a new rule; the catalog page has 見守る and 最終更新 (rooms place the tags)."""
+    client = actors.client("owner_viewer")
+    page = client.get(reverse("ebpm:indicator", args=[indicator.pk])).content.decode()
+    assert f"/collect/alerts/new/?indicator={indicator.pk}" in page
+    dataset = indicator.table.dataset if indicator.table_id else None
+    if dataset is None:
+        from machidata.core.testing import make_dataset
+
+        dataset = make_dataset(actors.org.health_div, slug="watch-me")
+    detail = client.get(reverse("catalog:detail", args=[dataset.slug])).content.decode()
+    assert "見守る（新しい版を知らせる）" in detail
+    assert "最終更新" in detail
+    assert (
+        "見守る"
+        not in actors.client("anonymous").get(reverse("catalog:detail", args=[dataset.slug])).content.decode()
+    )
