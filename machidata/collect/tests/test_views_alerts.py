@@ -84,7 +84,3 @@ def test_the_pages_place_the_alert_link_watch_button_and_last_update(
     detail = client.get(reverse("catalog:detail", args=[dataset.slug])).content.decode()
     assert "見守る（新しい版を知らせる）" in detail
     assert "最終更新" in detail
-    assert (
-        "見守る"
-        not in actors.client("anonymous").get(reverse("catalog:detail", args=[dataset.slug])).content.decode()
-    )
