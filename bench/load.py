@@ -22,6 +22,10 @@ What it does, once per run:
    server's processes (sampled from /proc every 0.5 s: the sum of PSS over the process tree, and the
    largest RSS of a single process).
 
+Each request opens its own connection (``Connection: close``): gunicorn closes an idle keep-alive
+connection after 2 s, shorter than the think time, and where a browser silently retries a request
+that met such a closed connection, this script would count an error that no person would see.
+
 Results go to ``.bench/results/load-<database>-<stamp>.json`` and the "Load" section of
 docs/benchmarks.md (the newest result of each database).
 """
@@ -371,6 +375,7 @@ class Sample:
     ok: bool
     status: int
     error: str = ""
+    path: str = ""
 
 
 class Recorder:
@@ -379,9 +384,12 @@ class Recorder:
     def __init__(self, started: float) -> None:
         self.started = started
         self.samples: list[Sample] = []
+        self.messages: dict[str, str] = {}  # the first message of each kind of client-side error
         self._lock = threading.Lock()
 
-    def timed(self, kind: str, cls: str, call: Callable[[], requests.Response]) -> requests.Response | None:
+    def timed(
+        self, kind: str, cls: str, call: Callable[[], requests.Response], path: str = ""
+    ) -> requests.Response | None:
         """Run one request, timed with perf_counter over the whole answer (bodies are read in full)."""
         t0 = time.perf_counter()
         answer: requests.Response | None = None
@@ -391,19 +399,31 @@ class Recorder:
             _ = answer.content
         except requests.RequestException as exc:
             error = type(exc).__name__
+            self.messages.setdefault(f"{kind}: {error}", str(exc)[:300])
         ms = (time.perf_counter() - t0) * 1000
         status = answer.status_code if answer is not None else 0
         ok = answer is not None and 200 <= status < 400
         if answer is not None and not ok:
             error = f"HTTP {status}"
         with self._lock:
-            self.samples.append(Sample(kind, cls, time.perf_counter() - self.started, ms, ok, status, error))
+            self.samples.append(
+                Sample(kind, cls, time.perf_counter() - self.started, ms, ok, status, error, path)
+            )
         return answer
 
 
 def _queries() -> list[str]:
     data = json.loads(JUDGEMENTS.read_text(encoding="utf-8"))
     return [q["query"] for q in data["queries"]]
+
+
+def _session(token: str = "") -> requests.Session:
+    """A client's HTTP session: one connection per request (see the module's docstring), a token if given."""
+    session = requests.Session()
+    session.headers["Connection"] = "close"
+    if token:
+        session.headers["Authorization"] = f"Bearer {token}"
+    return session
 
 
 class Client(threading.Thread):
@@ -424,8 +444,7 @@ class Client(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.base, self.session, self.targets, self.queries = base, session, targets, queries
-        self.api = requests.Session()
-        self.api.headers["Authorization"] = f"Bearer {token}"
+        self.api = _session(token)
         self.recorder, self.until, self.think = recorder, until, think
         self.rng = random.Random(seed)
         self.kinds = [k for k, _, _ in MIX]
@@ -474,6 +493,7 @@ class Client(threading.Thread):
                 lambda s=session, u=url, p=params: s.get(
                     u, params=p, timeout=TIMEOUT_S, allow_redirects=False
                 ),
+                path + ("?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""),
             )
             time.sleep(self.rng.uniform(*self.think))
 
@@ -506,8 +526,7 @@ class Ingester(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.base, self.session, self.slug, self.recorder = base, session, slug, recorder
-        self.api = requests.Session()
-        self.api.headers["Authorization"] = f"Bearer {token}"
+        self.api = _session(token)
         self.until, self.every, self.rows = until, every, rows
         self.jobs: list[dict[str, Any]] = []
         self.table = ""
@@ -622,7 +641,7 @@ def run_level(
     threads: list[threading.Thread] = []
     for i in range(clients):
         who = people[users[i % len(users)]]
-        session = requests.Session()
+        session = _session()
         session.cookies.update(who["session"].cookies)
         threads.append(
             Client(
@@ -640,9 +659,11 @@ def run_level(
     ingester = None
     if ingest_every > 0 and ingest_slug:
         who = people[INGEST_USER[0]]
+        ingest_session = _session()
+        ingest_session.cookies.update(who["session"].cookies)
         ingester = Ingester(
             base=base,
-            session=who["session"],
+            session=ingest_session,
             token=who["token"],
             slug=ingest_slug,
             recorder=recorder,
@@ -682,6 +703,11 @@ def run_level(
         "by_class": by_class,
         "by_kind": by_kind,
         "errors": errors,
+        "error_messages": recorder.messages,
+        "slowest": [
+            {"kind": s.kind, "path": s.path, "ms": round(s.ms, 1), "status": s.status}
+            for s in sorted(samples, key=lambda s: -s.ms)[:10]
+        ],
         "targets": targets,
         "ingest_jobs": ingester.jobs if ingester else [],
         "memory": {
