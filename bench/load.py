@@ -797,6 +797,15 @@ def render(results: list[dict[str, Any]]) -> str:
                 + f") | {la['before'][0]:.1f} → {la['after'][0]:.1f} | "
                 f"{job_text} | {errs} |"
             )
+        for level in result["levels"]:
+            slow = level.get("slowest", [])[:5]
+            if slow:
+                lines.append("")
+                lines.append(
+                    f"Slowest at {level['clients']} clients: "
+                    + "; ".join(f"{x['kind']} `{x['path']}` {x['ms']:,.0f} ms" for x in slow)
+                    + "."
+                )
         lines += [
             "",
             "<details><summary>By kind of request</summary>",
