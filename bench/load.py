@@ -225,6 +225,18 @@ def _kib(path: str, key: str) -> int:
     return 0
 
 
+def cpu_seconds(pid: int) -> float:
+    """CPU time (user + system, with reaped children) of ``pid`` and its descendants, in seconds."""
+    ticks = 0
+    for p in _descendants(pid):
+        try:
+            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
+        except OSError:
+            continue
+        ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
+    return ticks / os.sysconf("SC_CLK_TCK")
+
+
 class MemorySampler:
     """Every 0.5 s: the sum of PSS over ``pid`` and its descendants, and the largest single RSS."""
 
@@ -540,12 +552,13 @@ class Ingester(threading.Thread):
             lambda: self.session.post(
                 url, headers=headers, timeout=TIMEOUT_S, allow_redirects=False, **kwargs
             ),
+            "POST " + path,
         )
 
     def once(self, n: int) -> None:
         upload = f"/catalog/{self.slug}/ingest/"
         page = self.recorder.timed(
-            "ingest_form", "ingest", lambda: self.session.get(self.base + upload, timeout=TIMEOUT_S)
+            "ingest_form", "ingest", lambda: self.session.get(self.base + upload, timeout=TIMEOUT_S), upload
         )
         if page is None or page.status_code != 200:
             return
@@ -562,7 +575,10 @@ class Ingester(threading.Thread):
             return
         preview = f"/catalog/{self.slug}/ingest/preview/"
         shown = self.recorder.timed(
-            "ingest_preview", "ingest", lambda: self.session.get(self.base + preview, timeout=TIMEOUT_S)
+            "ingest_preview",
+            "ingest",
+            lambda: self.session.get(self.base + preview, timeout=TIMEOUT_S),
+            preview,
         )
         if shown is None or shown.status_code != 200:
             return
@@ -672,12 +688,14 @@ def run_level(
             rows=ingest_rows,
         )
         threads.append(ingester)
+    cpu_before = cpu_seconds(server_pid)
     with MemorySampler(server_pid) as memory:
         for t in threads:
             t.start()
         for t in threads:
             t.join(timeout=duration + 4 * TIMEOUT_S + 660)
     elapsed = time.perf_counter() - started
+    server_cpu = cpu_seconds(server_pid) - cpu_before
     samples = list(recorder.samples)
     by_class = {c: _summary([s for s in samples if s.cls == c], elapsed) for c in CLASSES}
     by_kind = {
@@ -704,6 +722,11 @@ def run_level(
         "by_kind": by_kind,
         "errors": errors,
         "error_messages": recorder.messages,
+        "server_cpu": {
+            "seconds": round(server_cpu, 1),
+            "cores_busy": round(server_cpu / elapsed, 2),
+            "ms_per_request": round(1000 * server_cpu / len(samples), 1) if samples else None,
+        },
         "slowest": [
             {"kind": s.kind, "path": s.path, "ms": round(s.ms, 1), "status": s.status}
             for s in sorted(samples, key=lambda s: -s.ms)[:10]
@@ -778,6 +801,18 @@ def render(results: list[dict[str, Any]]) -> str:
                 )
         lines += [
             "",
+            "| clients | server CPU (cores busy) | server CPU per request |",
+            "|---:|---:|---:|",
+        ]
+        for level in result["levels"]:
+            cpu = level.get("server_cpu")
+            if cpu:
+                lines.append(
+                    f"| {level['clients']} | {cpu['seconds']:.0f} s ({cpu['cores_busy']:.2f}) | "
+                    f"{cpu['ms_per_request']:.0f} ms |"
+                )
+        lines += [
+            "",
             "| clients | peak PSS, all server processes | peak RSS, one process | load average before → after | ingest jobs (seconds each) | errors by kind |",
             "|---:|---:|---:|---|---|---|",
         ]
@@ -803,7 +838,10 @@ def render(results: list[dict[str, Any]]) -> str:
                 lines.append("")
                 lines.append(
                     f"Slowest at {level['clients']} clients: "
-                    + "; ".join(f"{x['kind']} `{x['path']}` {x['ms']:,.0f} ms" for x in slow)
+                    + "; ".join(
+                        f"{x['kind']}" + (f" `{x['path']}`" if x["path"] else "") + f" {x['ms']:,.0f} ms"
+                        for x in slow
+                    )
                     + "."
                 )
         lines += [
