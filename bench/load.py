@@ -861,12 +861,39 @@ def render(results: list[dict[str, Any]]) -> str:
     return "\n".join(line for line in lines if line is not None)
 
 
-def _newest_per_database() -> list[dict[str, Any]]:
+def _all_runs() -> list[dict[str, Any]]:
+    return [json.loads(p.read_text(encoding="utf-8")) for p in sorted(RESULTS.glob("load-*.json"))]
+
+
+def _newest_per_database(runs: list[dict[str, Any]]) -> list[dict[str, Any]]:
     newest: dict[str, dict[str, Any]] = {}
-    for path in sorted(RESULTS.glob("load-*.json")):
-        result = json.loads(path.read_text(encoding="utf-8"))
+    for result in runs:
         newest[result["database"]] = result
     return [newest[k] for k in sorted(newest, key=lambda d: (d != "SQLite", d))]
+
+
+def render_doc(runs: list[dict[str, Any]]) -> str:
+    """The newest run of each database in full, then one line per level of every run kept in .bench/results."""
+    lines = [render(_newest_per_database(runs))]
+    if len(runs) > len(_newest_per_database(runs)):
+        lines += [
+            "",
+            "### Every run kept (newest first)",
+            "",
+            "| database | finished | s/level | clients | req/s | p95 page / API / dashboard ms | errors | server CPU ms/request | load average before → after |",
+            "|---|---|---:|---:|---:|---|---:|---:|---|",
+        ]
+        for result in sorted(runs, key=lambda r: r["finished"], reverse=True):
+            for level in result["levels"]:
+                p95 = " / ".join(_fmt(level["by_class"][c]["p95_ms"]) for c in ("page", "api", "dashboard"))
+                cpu = level.get("server_cpu") or {}
+                la = level["load_average"]
+                lines.append(
+                    f"| {result['database']} | {result['finished']} | {result['config']['duration']:.0f} | "
+                    f"{level['clients']} | {level['all']['rps']:.1f} | {p95} | {level['all']['errors']} | "
+                    f"{_fmt(cpu['ms_per_request']) if cpu else '–'} | {la['before'][0]:.1f} → {la['after'][0]:.1f} |"
+                )
+    return "\n".join(lines)
 
 
 # ---- main --------------------------------------------------------------------------------------------
@@ -914,7 +941,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - the steps of
     parser.add_argument("--seed", type=int, default=20261127)
     args = parser.parse_args(argv)
     if args.report:
-        write_section("Load", render(_newest_per_database()))
+        write_section("Load", render_doc(_all_runs()))
         return
     levels = args.clients or [20, 50]
     cpus = os.cpu_count() or 1
@@ -993,7 +1020,7 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - the steps of
     path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     print(f"results: {path}", flush=True)
     if not args.no_doc:
-        write_section("Load", render(_newest_per_database()))
+        write_section("Load", render_doc(_all_runs()))
 
 
 __all__ = ["main"]
