@@ -41,6 +41,7 @@ import os
 import random
 import re
 import secrets
+import shutil
 import signal
 import socket
 import statistics
@@ -1021,6 +1022,8 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - the steps of
     print(f"results: {path}", flush=True)
     if not args.no_doc:
         write_section("Load", render_doc(_all_runs()))
+    if args.home is None:  # a temporary home goes once the run succeeded (on failure it stays, with its logs)
+        shutil.rmtree(home, ignore_errors=True)
 
 
 __all__ = ["main"]
