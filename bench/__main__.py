@@ -1,4 +1,4 @@
-"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench bi``: BI queries; ``python -m bench pii``: the screen's precision/recall; ``python -m bench search-speed``: search latency; ``python -m bench prep``: recipe vs hand-written SQL; ``python -m bench crash``: SIGKILL and concurrent writers."""
+"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench bi``: BI queries; ``python -m bench pii``: the screen's precision/recall; ``python -m bench search-speed``: search latency; ``python -m bench prep``: recipe vs hand-written SQL; ``python -m bench crash``: SIGKILL and concurrent writers; ``python -m bench load``: the production server under 20 and 50 clients."""
 
 from __future__ import annotations
 
@@ -22,6 +22,11 @@ def main() -> None:
         from bench.prep import main as prep_main
 
         prep_main(args[1:])
+        return
+    if args and args[0] == "load":
+        from bench.load import main as load_main
+
+        load_main(args[1:])
         return
     if args and args[0] == "crash":
         from bench.crash import main as crash_main
