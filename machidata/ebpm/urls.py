@@ -25,6 +25,7 @@ urlpatterns = [
     path("<int:pk>/logic-model/", views.model_edit, name="model_edit"),
     path("<int:pk>/logic-model.svg", views.model_svg, name="model_svg"),
     path("<int:pk>/logic-model.pptx", views_sheets.model_pptx, name="model_pptx"),
+    path("<int:pk>/rs-sheet.zip", views_sheets.rs_zip, name="rs_zip"),
     path("<int:pk>/logic-model/history/", views.model_history, name="model_history"),
     path("<int:pk>/indicators/new/", views.indicator_create, name="indicator_new"),
     path("indicators/<int:pk>/", views.indicator_detail, name="indicator"),

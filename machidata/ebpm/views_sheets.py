@@ -12,7 +12,7 @@ from django.http import HttpRequest, HttpResponse
 from django.views.decorators.http import require_GET
 
 from machidata.access.policy import Actor
-from machidata.ebpm import selectors, slides
+from machidata.ebpm import review_sheet, selectors, slides
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -33,3 +33,13 @@ def model_pptx(request: HttpRequest, pk: int) -> HttpResponse:
     item = selectors.plan_item_get(actor=actor, pk=pk)
     content = slides.logic_model_pptx(actor=actor, item=item)
     return _attachment(content, slides.PPTX_TYPE, f"logic-model-{item.pk}.pptx")
+
+
+@login_required
+@require_GET
+def rs_zip(request: HttpRequest, pk: int) -> HttpResponse:
+    """The national review-sheet CSV pair (3-1 targets and actuals, 3-2 links) as a ZIP; audited."""
+    actor = _actor(request)
+    item = selectors.plan_item_get(actor=actor, pk=pk)
+    content = review_sheet.review_sheet_zip(actor=actor, item=item)
+    return _attachment(content, "application/zip", f"rs-sheet-{item.pk}.zip")

@@ -129,3 +129,66 @@ def test_pptx_withholds_figures_from_a_restricted_table(
         assert "出動件数" in texts, name
         assert any(t.startswith(figure) for t in texts) is sees, name
         assert any(t.startswith("表示できません") for t in texts) is not sees, name
+        rs = _zip(actors.client(name).get(f"/ebpm/{modelled.pk}/rs-sheet.zip").content)
+        latest = [
+            r for r in rs["3-1_効果発現経路_目標・実績.csv"] if r["年度"] == str(max(_by_fiscal_year(TIMES)))
+        ]
+        assert [r["実績値"] for r in latest] == [str(n) if sees else ""], name
+        assert ("集計元の表を読めない" in latest[0]["備考"]) is not sees, name
+
+
+def _zip(content: bytes) -> dict[str, list[dict[str, str]]]:
+    import csv
+    import zipfile
+
+    out = {}
+    with zipfile.ZipFile(io.BytesIO(content)) as z:
+        for name in z.namelist():
+            raw = z.read(name)
+            assert raw.startswith(b"\xef\xbb\xbf"), name  # UTF-8 with BOM
+            out[name] = list(csv.DictReader(io.StringIO(raw.decode("utf-8-sig"))))
+    return out
+
+
+def test_rs_csv_pair_reads_back(actors: Actors, modelled: PlanItem, sent: Indicator, editor: Actor) -> None:
+    check_statuses(
+        actors, lambda c: c.get(f"/ebpm/{modelled.pk}/rs-sheet.zip"), {**READERS, "anonymous": 302}
+    )
+    services_indicators.indicator_target_set(
+        actor=editor, indicator=sent, fiscal_year=2026, value=400, kind="final"
+    )
+    outcome = services_indicators.indicator_create(
+        actor=editor, item=modelled, node_id="n3", name="=受診率", kind="outcome",
+        responsible_unit_id=actors.org.health_div.pk,
+    )  # fmt: skip
+    r = actors.client("staff").get(f"/ebpm/{modelled.pk}/rs-sheet.zip")
+    assert r.status_code == 200
+    assert r["Content-Type"] == "application/zip"
+    files = _zip(r.content)
+    assert set(files) == {"3-1_効果発現経路_目標・実績.csv", "3-2_効果発現経路_目標のつながり.csv"}
+    targets = files["3-1_効果発現経路_目標・実績.csv"]
+    mine = [(t["指標名"], t["年度"], t["目標値"], t["実績値"], t["目標の種類"]) for t in targets]
+    assert mine == [
+        ("案内の送付数", "2024", "250", "300", "中間目標"),
+        ("案内の送付数", "2026", "400", "", "最終目標"),
+        ("'=受診率", "", "", "", ""),  # never a formula; no years yet: one row
+    ]
+    first = targets[0]
+    assert (first["事業名"], first["事業番号"], first["段階"], first["箱の内容"]) == (
+        "特定健診受診勧奨事業", "3-2-1", "アウトプット", "案内を受け取った人が増える",
+    )  # fmt: skip
+    assert first["達成率（%）"] == "120.0"
+    assert first["速報・確定"] == "速報"
+    assert outcome.pk
+    links = files["3-2_効果発現経路_目標のつながり.csv"]
+    assert [(x["元の箱の内容"], x["先の箱の内容"], x["根拠となる考え方"]) for x in links] == [
+        (n1, n2, link["rationale"])
+        for link in DOC["links"]
+        for n1, n2 in [(
+            next(n["statement"] for n in DOC["nodes"] if n["id"] == link["from"]),
+            next(n["statement"] for n in DOC["nodes"] if n["id"] == link["to"]),
+        )]
+    ]  # fmt: skip
+    event = AuditEvent.objects.filter(action="ebpm.logic_model.export").latest("id")
+    assert event.changes["format"] == "rs_csv"
+    assert actors.client("staff").get(f"/ebpm/{modelled.pk}/").content.decode().count("rs-sheet.zip") == 1
