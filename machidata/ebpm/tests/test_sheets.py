@@ -192,3 +192,200 @@ def test_rs_csv_pair_reads_back(actors: Actors, modelled: PlanItem, sent: Indica
     event = AuditEvent.objects.filter(action="ebpm.logic_model.export").latest("id")
     assert event.changes["format"] == "rs_csv"
     assert actors.client("staff").get(f"/ebpm/{modelled.pk}/").content.decode().count("rs-sheet.zip") == 1
+
+
+# ---- the evaluation sheet through the template mapping ------------------------------------------------
+
+
+def _sheet(content: bytes) -> Any:
+    from openpyxl import load_workbook
+
+    return load_workbook(io.BytesIO(content))
+
+
+def _cells() -> dict[str, str]:
+    """The shipped layout's mapping, read from its own _mapping sheet (as a city would read it)."""
+    from machidata.ebpm.sheets import default_template
+
+    rows = default_template()["_mapping"].iter_rows(min_row=2, values_only=True)
+    return {str(k): str(c) for k, c, _ in rows}
+
+
+def _upload(client: Any, item: PlanItem, book: Any, *, follow: bool = True) -> Any:
+    out = io.BytesIO()
+    book.save(out)
+    out.seek(0)
+    out.name = "sheet.xlsx"
+    return client.post(f"/ebpm/{item.pk}/evaluation-sheet/import/", {"file": out}, follow=follow)
+
+
+@pytest.fixture
+def evaluation(modelled: PlanItem, sent: Indicator, editor: Actor) -> Any:
+    from machidata.ebpm import services, services_evaluations
+
+    services.budget_line_set(
+        actor=editor, item=modelled, fiscal_year=2024, kind="settlement", amount_yen=900_000
+    )
+    return services_evaluations.evaluation_create(
+        actor=editor, item=modelled, fiscal_year=2024, self_assessment="送付数は目標を上回った。",
+        direction="expand", output_indicator_id=sent.pk, evidence_level=2, next_request_amount_yen=1_000_000,
+        next_request_note="=1+1",
+    )  # fmt: skip
+
+
+def test_sheet_export_fills_the_mapped_cells(actors: Actors, modelled: PlanItem, evaluation: Any) -> None:
+    url = f"/ebpm/{modelled.pk}/evaluation-sheet.xlsx?year=2024"
+    check_statuses(actors, lambda c: c.get(url), {**READERS, "anonymous": 302})
+    cells = _cells()
+    ws = _sheet(actors.client("staff").get(url).content)["事業評価シート"]
+    assert ws[cells["item_name"]].value == "特定健診受診勧奨事業"
+    assert ws[cells["unit"]].value == actors.org.health_div.name
+    assert ws[cells["fiscal_year"]].value == 2024
+    assert ws[cells["direction"]].value == "拡充"
+    assert ws[cells["self_assessment"]].value == "送付数は目標を上回った。"
+    assert ws[cells["evidence_level"]].value == "レベル2（単純な前後比較）"
+    assert ws[cells["next_request_note"]].value == "'=1+1"  # never a formula
+    assert ws[cells["cost_per_output"]].value == 3000  # 900,000 ÷ 300
+    assert ws[cells["output_indicator"]].value == "案内の送付数"
+    assert ws[cells["marker"]].value == f"{evaluation.pk}-0"
+    table = ws[cells["achievements"]]
+    assert [ws.cell(row=table.row, column=table.column + i).value for i in range(6)] == [
+        "案内の送付数", "活動指標", 250, 300, 120.0, "達成",
+    ]  # fmt: skip
+    event = AuditEvent.objects.filter(action="ebpm.evaluation.export").latest("id")
+    assert event.changes["fiscal_year"] == 2024
+    blank = _sheet(actors.client("staff").get(f"/ebpm/{modelled.pk}/evaluation-sheet.xlsx?year=2023").content)
+    assert blank["事業評価シート"][cells["fiscal_year"]].value == 2023
+    assert blank["事業評価シート"][cells["self_assessment"]].value is None
+
+
+def test_sheet_round_trip_updates_and_creates(actors: Actors, modelled: PlanItem, evaluation: Any) -> None:
+    cells = _cells()
+    client = actors.client("owner_editor")
+    book = _sheet(client.get(f"/ebpm/{modelled.pk}/evaluation-sheet.xlsx?year=2024").content)
+    ws = book["事業評価シート"]
+    ws[cells["direction"]] = "縮小"
+    ws[cells["self_assessment"]] = "シートで直した自己評価"
+    ws[cells["next_request_amount_yen"]] = "800,000"
+    ws[cells["evidence_level"]] = "効果の検証なし"
+    check_statuses(
+        actors,
+        lambda c: _upload(c, modelled, book, follow=False),
+        {"anonymous": 302, "staff": 403, "owner_viewer": 403, "other_editor": 403},
+    )
+    evaluation.refresh_from_db()
+    assert evaluation.direction == "expand"  # refused uploads changed nothing
+    r = _upload(client, modelled, book)
+    assert "評価シートから2024年度の評価を更新しました" in r.content.decode()
+    evaluation.refresh_from_db()
+    assert (evaluation.direction, evaluation.self_assessment) == ("reduce", "シートで直した自己評価")
+    assert evaluation.next_request_amount_yen == 800_000
+    assert evaluation.evidence_level is None
+    assert evaluation.next_request_note == "=1+1"  # the guard's quote is taken off again
+    assert evaluation.output_indicator is not None
+    assert AuditEvent.objects.filter(action="ebpm.evaluation.update").exists()
+    imported = AuditEvent.objects.filter(action="ebpm.evaluation.import").latest("id")
+    assert imported.changes["created"] is False
+    # the same (now stale) sheet again: refused, naming the 更新番号
+    stale = _upload(client, modelled, book).content.decode()
+    assert "ほかの人によって変更されています" in stale
+    # a sheet for a new 年度 creates that year's evaluation
+    ws[cells["fiscal_year"]] = "令和5年度"
+    ws[cells["marker"]] = None
+    r = _upload(client, modelled, book)
+    assert "2023年度の評価を記録しました" in r.content.decode()
+    assert modelled.evaluations.get(fiscal_year=2023).direction == "reduce"
+
+
+@pytest.mark.parametrize(
+    "case",
+    [
+        ("fiscal_year", "来年", "{cell} の年度が読めません"),
+        ("direction", "続ける", "{cell} の今後の方向性「続ける」は選べません"),
+        ("evidence_level", "とても強い", "{cell} の根拠の強さ「とても強い」が読めません"),
+        ("next_request_amount_yen", "-5", "{cell} の次の予算要求額"),
+        (
+            "output_indicator",
+            "存在しない指標",
+            "{cell} の「存在しない指標」は、この事業の活動指標にありません",
+        ),
+        ("item_name", "別の事業", "{cell} の事業名「別の事業」がこの事業（特定健診受診勧奨事業）と違います"),
+    ],
+)
+def test_sheet_errors_name_the_cell(
+    actors: Actors, modelled: PlanItem, evaluation: Any, case: tuple[str, str, str]
+) -> None:
+    field, value, message = case
+    cells = _cells()
+    client = actors.client("owner_editor")
+    book = _sheet(client.get(f"/ebpm/{modelled.pk}/evaluation-sheet.xlsx?year=2024").content)
+    book["事業評価シート"][cells[field]] = value
+    book["事業評価シート"][cells["direction"]] = "継続" if field != "direction" else value
+    page = _upload(client, modelled, book).content.decode()
+    assert message.format(cell=cells[field]) in page
+    evaluation.refresh_from_db()
+    assert evaluation.direction == "expand"  # nothing saved
+
+
+def test_sheet_with_another_layout_is_refused(actors: Actors, modelled: PlanItem, evaluation: Any) -> None:
+    from openpyxl import Workbook
+
+    client = actors.client("owner_editor")
+    book = _sheet(client.get(f"/ebpm/{modelled.pk}/evaluation-sheet.xlsx?year=2024").content)
+    book["事業評価シート"].insert_rows(2)  # every label moves down a row
+    page = _upload(client, modelled, book).content.decode()
+    assert "様式が違います: A3 は「事業番号」のはずですが「」です" in page
+    other = Workbook()
+    other.active.title = "Sheet1"  # type: ignore[union-attr]
+    assert (
+        "様式が違います: シート「事業評価シート」がありません"
+        in _upload(client, modelled, other).content.decode()
+    )
+    junk = io.BytesIO(b"not a workbook")
+    junk.name = "x.xlsx"
+    r = client.post(f"/ebpm/{modelled.pk}/evaluation-sheet/import/", {"file": junk}, follow=True)
+    assert "Excel（.xlsx）ファイルとして読めませんでした" in r.content.decode()
+    assert not AuditEvent.objects.filter(action="ebpm.evaluation.import").exists()
+
+
+def test_a_city_template_replaces_the_default(
+    actors: Actors, modelled: PlanItem, evaluation: Any, settings: Any, tmp_path: Path
+) -> None:
+    from openpyxl import Workbook
+
+    wb = Workbook()
+    ws: Any = wb.active
+    ws.title = "評価調書"
+    ws["A1"] = "熊本市 事務事業評価調書"
+    ws["D2"], ws["D3"], ws["D4"], ws["D5"] = "事業名", "年度", "方向性", "評価"
+    mapping = wb.create_sheet("_mapping")
+    mapping.append(["項目", "セル"])
+    for key, cell in (
+        ("item_name", "E2"),
+        ("fiscal_year", "E3"),
+        ("direction", "E4"),
+        ("self_assessment", "E5"),
+    ):
+        mapping.append([key, cell])
+    path = tmp_path / "city.xlsx"
+    wb.save(path)
+    settings.MACHIDATA_EBPM_SHEET_TEMPLATE = str(path)
+    client = actors.client("owner_editor")
+    book = _sheet(client.get(f"/ebpm/{modelled.pk}/evaluation-sheet.xlsx?year=2024").content)
+    sheet = book["評価調書"]
+    assert (sheet["E2"].value, sheet["E3"].value, sheet["E4"].value) == ("特定健診受診勧奨事業", 2024, "拡充")
+    sheet["E4"] = "改善"
+    _upload(client, modelled, book)
+    evaluation.refresh_from_db()
+    assert evaluation.direction == "improve"
+    assert evaluation.next_request_amount_yen == 1_000_000  # not in the city's layout: kept
+    assert evaluation.evidence_level == 2
+    sheet["A1"] = "別の様式"
+    assert (
+        "様式が違います: A1 は「熊本市 事務事業評価調書」のはずですが「別の様式」です"
+        in _upload(client, modelled, book).content.decode()
+    )
+    mapping["A2"] = "whatever"
+    wb.save(path)
+    r = client.get(f"/ebpm/{modelled.pk}/evaluation-sheet.xlsx?year=2024")
+    assert r.status_code == 400
