@@ -371,6 +371,8 @@ def _check_layout(lay: Layout, book: Any) -> Any:
             f"様式が違います: シート「{lay.sheet}」がありません。この画面から書き出した評価シートを使ってください。"
         )
     ws = book[lay.sheet]
+    if not hasattr(ws, "iter_rows"):  # a chart sheet under the right name
+        raise InvalidInput(f"様式が違います: 「{lay.sheet}」が表のシートではありません。")
     for cell, label in lay.labels.items():
         found = _text(ws[cell].value)
         if found != label:

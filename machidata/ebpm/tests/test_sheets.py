@@ -341,6 +341,15 @@ def test_sheet_with_another_layout_is_refused(actors: Actors, modelled: PlanItem
         "様式が違います: シート「事業評価シート」がありません"
         in _upload(client, modelled, other).content.decode()
     )
+    from openpyxl.chart import BarChart, Reference
+
+    charts = Workbook()
+    data: Any = charts.active
+    data.append([1])
+    chart = BarChart()
+    chart.add_data(Reference(data, min_col=1, min_row=1, max_row=1))
+    charts.create_chartsheet("事業評価シート").add_chart(chart)
+    assert "が表のシートではありません" in _upload(client, modelled, charts).content.decode()
     junk = io.BytesIO(b"not a workbook")
     junk.name = "x.xlsx"
     r = client.post(f"/ebpm/{modelled.pk}/evaluation-sheet/import/", {"file": junk}, follow=True)
