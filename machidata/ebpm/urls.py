@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from machidata.ebpm import views, views_evaluations
+from machidata.ebpm import views, views_evaluations, views_sheets
 
 app_name = "ebpm"
 urlpatterns = [
@@ -24,6 +24,15 @@ urlpatterns = [
     path("<int:pk>/budget/", views.item_budget, name="budget"),
     path("<int:pk>/logic-model/", views.model_edit, name="model_edit"),
     path("<int:pk>/logic-model.svg", views.model_svg, name="model_svg"),
+    path("<int:pk>/logic-model.pptx", views_sheets.model_pptx, name="model_pptx"),
+    path("<int:pk>/rs-sheet.zip", views_sheets.rs_zip, name="rs_zip"),
+    path("<int:pk>/evaluation-sheet.xlsx", views_sheets.evaluation_sheet, name="evaluation_sheet"),
+    path(
+        "<int:pk>/evaluation-sheet/import/",
+        views_sheets.evaluation_sheet_import,
+        name="evaluation_sheet_import",
+    ),
+    path("evaluation-sheet-template.xlsx", views_sheets.sheet_template, name="sheet_template"),
     path("<int:pk>/logic-model/history/", views.model_history, name="model_history"),
     path("<int:pk>/indicators/new/", views.indicator_create, name="indicator_new"),
     path("indicators/<int:pk>/", views.indicator_detail, name="indicator"),

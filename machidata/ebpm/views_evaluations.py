@@ -285,6 +285,8 @@ def item_context(actor: Actor, item: PlanItem) -> dict[str, Any]:
         "plan_designs": EvaluationDesign.choices,
         "plan_indicators": sel.item_indicators(item),
         "evaluations": sel.evaluation_list(actor=actor, item_id=item.pk),
+        "sheet_year": item.evaluations.order_by("-fiscal_year").values_list("fiscal_year", flat=True).first()
+        or fiscal_year_of(timezone.localdate()) - 1,
     }
 
 

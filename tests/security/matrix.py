@@ -857,6 +857,15 @@ MATRIX: dict[str, Rule] = {
     "ebpm:budget": fixed(EBPM_EDITORS, lambda w: url("ebpm:budget", o(w, "ebpm_item")), "POST"),
     "ebpm:model_edit": fixed(EBPM_EDITORS, lambda w: url("ebpm:model_edit", o(w, "ebpm_item"))),
     "ebpm:model_svg": fixed(SIGNED_IN, lambda w: url("ebpm:model_svg", o(w, "ebpm_item"))),
+    "ebpm:model_pptx": fixed(SIGNED_IN, lambda w: url("ebpm:model_pptx", o(w, "ebpm_item"))),
+    "ebpm:rs_zip": fixed(SIGNED_IN, lambda w: url("ebpm:rs_zip", o(w, "ebpm_item"))),
+    "ebpm:evaluation_sheet": fixed(
+        SIGNED_IN, lambda w: url("ebpm:evaluation_sheet", o(w, "ebpm_item")) + "?year=2024"
+    ),
+    "ebpm:evaluation_sheet_import": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:evaluation_sheet_import", o(w, "ebpm_item")), "POST"
+    ),
+    "ebpm:sheet_template": fixed(SIGNED_IN, lambda w: url("ebpm:sheet_template")),
     "ebpm:model_history": fixed(SIGNED_IN, lambda w: url("ebpm:model_history", o(w, "ebpm_item"))),
     "ebpm:indicator_new": fixed(EBPM_EDITORS, lambda w: url("ebpm:indicator_new", o(w, "ebpm_item"))),
     "ebpm:indicator": fixed(SIGNED_IN, lambda w: url("ebpm:indicator", o(w, "ebpm_indicator"))),
