@@ -51,6 +51,12 @@ lint: $(DEVSTAMP)
 bench: $(DEVSTAMP)
 	$(BIN)/pip install -q -e '.[dev,bench]'
 	$(BIN)/python -m bench
+	$(BIN)/python -m bench bi
+	$(BIN)/python -m bench prep
+	$(BIN)/python -m bench search-speed
+	$(BIN)/python -m bench pii
+	$(BIN)/python -m bench crash
+	$(BIN)/python -m bench load
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -13,6 +13,7 @@ import json
 import math
 import re
 import tempfile
+import time
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -65,6 +66,8 @@ ID_COLUMN: Final = "_id"
 # checking); pages and default API answers leave them out, a query that names them gets them.
 RAW_SUFFIX: Final = "__raw"
 PROFILE_CACHE_SECONDS: Final = 60 * 60 * 24 * 30  # versions never change; a month bounds the cache's size
+PROFILE_LOCK_SECONDS: Final = 300  # longer than any profile takes; a crashed computation frees it then
+PROFILE_WAIT_SECONDS: Final = 20  # how long a page waits for another request's computation
 PROFILE_CACHE_PREFIX: Final = "catalog:profile:v3:"  # v3: distinct counts capped, exact on small versions
 # Up to this many rows a profile counts distinct values exactly (a fraction of a second per column on
 # two cores); above, DuckDB's estimate (a few % off, capped at the values present) keeps it fast.
@@ -651,8 +654,23 @@ def table_profile(*, actor: Actor, table: Table, version: TableVersion | None = 
     cached = cache.get(key)
     if cached is not None:
         return list(cached)
-    profile = _compute_profile(version)
-    cache.set(key, profile, PROFILE_CACHE_SECONDS)
+    # One computation per version at a time across all server processes (the cache is the shared
+    # database): a wide table's profile costs seconds, and a popular new version would otherwise be
+    # computed by every visitor at once (seen in the load benchmark). Others wait for its result.
+    lock = f"{key}:computing"
+    if not cache.add(lock, 1, PROFILE_LOCK_SECONDS):
+        deadline = time.monotonic() + PROFILE_WAIT_SECONDS
+        while time.monotonic() < deadline:
+            time.sleep(0.2)
+            cached = cache.get(key)
+            if cached is not None:
+                return list(cached)
+        raise InvalidInput("列ごとの概要を計算しています。しばらくしてからページを再読み込みしてください。")
+    try:
+        profile = _compute_profile(version)
+        cache.set(key, profile, PROFILE_CACHE_SECONDS)
+    finally:
+        cache.delete(lock)
     return profile
 
 

@@ -338,3 +338,27 @@ def test_tables_for_lists_with_current_version(table: Any, actors: Actors) -> No
     assert listed[1].current_version.rows == len(ROWS)
     assert empty.current_version is None
     assert SCHEMA.names[0] == "区"
+
+
+def test_a_profile_being_computed_elsewhere_is_waited_for_not_computed_again(
+    table: Any, actors: Actors, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Another request holds the version's lock: this one waits for its result, then says so plainly."""
+    from django.core.cache import cache
+
+    calls = []
+    monkeypatch.setattr(ts, "profile_columns", lambda *a, **k: calls.append(1) or {})
+    monkeypatch.setattr(ts, "PROFILE_WAIT_SECONDS", 0.5)
+    version = table.current_version
+    key = ts._profile_key(version)
+    assert cache.add(f"{key}:computing", 1, 60)  # the other request
+    with pytest.raises(InvalidInput, match="計算しています"):
+        ts.table_profile(actor=owner(actors), table=table)
+    assert calls == []
+    cache.set(key, [{"name": "人口", "from": "elsewhere"}], 60)  # the other request finishes
+    assert ts.table_profile(actor=owner(actors), table=table) == [{"name": "人口", "from": "elsewhere"}]
+    cache.delete(key)
+    cache.delete(f"{key}:computing")
+    ts.table_profile(actor=owner(actors), table=table)  # free again: computed here, the lock released
+    assert calls == [1]
+    assert cache.get(f"{key}:computing") is None
