@@ -469,6 +469,14 @@ def _upsert_dataset(meta: dict[str, Any], unit: Unit) -> Dataset:
             f"URL名「{values['slug']}」は、この環境の別のデータセット（{clash.identifier}）が使っています。"
         )
     ds = Dataset.objects.filter(identifier=meta["identifier"]).first()
+    if (
+        ds is not None
+        and TableVersion.objects.filter(table__dataset=ds).exclude(source_name__startswith="bundle:").exists()
+    ):
+        raise InvalidInput(
+            f"データセット {meta['identifier']} はこの環境で作られたものです。公開バンドルは公開側の環境"
+            "（庁内の環境とは別のもの）で取り込んでください。"
+        )
     if ds is None:
         ds = Dataset(identifier=meta["identifier"], owner=unit, classification=Classification.INTERNAL)
     for f, v in values.items():

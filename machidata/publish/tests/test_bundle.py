@@ -236,3 +236,14 @@ def test_a_withdrawal_removes_the_entry_from_the_public_view(
 def test_export_without_a_key_says_how_to_make_one(cast: Actors, tmp_path: Path) -> None:
     with pytest.raises(InvalidInput, match="publish-keygen"):
         b.export_bundle(tmp_path / "b.tar")
+
+
+def test_importing_into_the_internal_instance_itself_is_refused(
+    cast: Actors, dataset: Dataset, v1: TableVersion, keys: Path
+) -> None:
+    _publish(cast, dataset, [v1])
+    b.export_bundle(keys / "b1.tar")
+    before = _portal_view()
+    _assert_refused(keys / "b1.tar", "この環境で作られたもの")
+    assert _portal_view() == before
+    assert TableVersion.objects.filter(source_name__startswith="bundle:").count() == 0
