@@ -247,3 +247,47 @@ def test_importing_into_the_internal_instance_itself_is_refused(
     _assert_refused(keys / "b1.tar", "この環境で作られたもの")
     assert _portal_view() == before
     assert TableVersion.objects.filter(source_name__startswith="bundle:").count() == 0
+
+
+def test_only_approved_versions_of_public_datasets_cross(
+    cast: Actors, dataset: Dataset, v1: TableVersion, keys: Path
+) -> None:
+    _publish(cast, dataset, [v1])
+    ingest_text(cast, dataset, "facilities", FACILITIES_V1 + "南保健センター,南区,25\n")  # not approved
+    internal = make_dataset(cast.org.health_div, title="庁内だけ", classification="internal", slug="naibu")
+    ingest_text(cast, internal, "shops", SHOPS)
+    b.export_bundle(keys / "b1.tar")
+    with tarfile.open(keys / "b1.tar") as tar:
+        names = tar.getnames()
+        fh = tar.extractfile("manifest.json")
+        assert fh is not None
+        manifest = __import__("json").loads(fh.read())
+    assert [v["key"] for v in manifest["versions"]] == [f"{dataset.identifier}/facilities@{v1.number}"]
+    assert list(manifest["datasets"]) == [dataset.identifier]
+    assert len([n for n in names if n.startswith("data/")]) == len(readers.files_for(v1))
+
+
+def test_commands_keygen_export_import(cast: Actors, dataset: Dataset, v1: TableVersion, tmp_path: Path,
+                                       settings: Any) -> None:  # fmt: skip
+    from io import StringIO
+
+    from django.core.management import call_command
+    from django.core.management.base import CommandError
+
+    settings.MACHIDATA_PUBLISH_IMPORT_UNIT = cast.org.data_strategy.code
+    out = StringIO()
+    call_command("publish_keygen", stdout=out)
+    assert "鍵の指紋" in out.getvalue()
+    assert b.signing_key_path().stat().st_mode & 0o077 == 0  # the private key is its owner's only
+    with pytest.raises(CommandError, match="--force"):
+        call_command("publish_keygen", stdout=StringIO())
+    _publish(cast, dataset, [v1])
+    call_command("publish_export", str(tmp_path / "b1.tar"), stdout=out)
+    assert "#1" in out.getvalue()
+    _move_aside()
+    call_command("publish_import", str(tmp_path / "b1.tar"), stdout=out)
+    assert set(_portal_view()) == {dataset.identifier}
+    call_command("publish_import", str(tmp_path / "b1.tar"), stdout=out)
+    assert "取り込み済み" in out.getvalue()
+    with pytest.raises(CommandError, match="見つかりません"):
+        call_command("publish_import", str(tmp_path / "missing.tar"), stdout=StringIO())
