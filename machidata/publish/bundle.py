@@ -75,19 +75,24 @@ Say = Callable[[str], None]
 # ---- keys and state -------------------------------------------------------------------------------
 
 
+def _setting(name: str) -> str:
+    """A bundle setting: from Django settings, else from the environment (same name)."""
+    return str(getattr(settings, name, "") or os.environ.get(name, "") or "")
+
+
 def _home() -> Path:
     return Path(settings.MACHIDATA_HOME) / "publish"
 
 
 def signing_key_path() -> Path:
     """Where the private key lives (internal side): ``MACHIDATA_PUBLISH_SIGNING_KEY`` or the home."""
-    configured = getattr(settings, "MACHIDATA_PUBLISH_SIGNING_KEY", "")
+    configured = _setting("MACHIDATA_PUBLISH_SIGNING_KEY")
     return Path(configured) if configured else _home() / "signing.key"
 
 
 def verify_key_path() -> Path:
     """Where the public key lives (public side): ``MACHIDATA_PUBLISH_VERIFY_KEY`` or the home."""
-    configured = getattr(settings, "MACHIDATA_PUBLISH_VERIFY_KEY", "")
+    configured = _setting("MACHIDATA_PUBLISH_VERIFY_KEY")
     return Path(configured) if configured else _home() / "verify.key"
 
 
@@ -413,7 +418,7 @@ class ImportResult:
 
 
 def _import_unit() -> Unit:
-    code = str(getattr(settings, "MACHIDATA_PUBLISH_IMPORT_UNIT", "") or "")
+    code = _setting("MACHIDATA_PUBLISH_IMPORT_UNIT")
     unit = Unit.objects.filter(code=code).first() if code else None
     if unit is None:
         raise InvalidInput(
