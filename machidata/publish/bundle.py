@@ -434,7 +434,12 @@ def _check_sequence(bundle: Bundle) -> bool:
     last, seq = int(state.get("sequence", 0)), int(bundle.manifest["sequence"])
     if seq == last and state.get("sha256") == bundle.sha256:
         return False
-    if seq <= last:
+    if seq == last:
+        raise InvalidInput(
+            f"公開バンドル #{seq} は取り込み済みですが、中身が取り込んだものと違います。"
+            "書き出した側の記録を確認してください。"
+        )
+    if seq < last:
         raise InvalidInput(
             f"公開バンドル #{seq} は、すでに取り込んだ #{last} より古いため取り込みません。"
             f"#{last + 1} 以降を取り込んでください。"
@@ -570,7 +575,10 @@ def _apply_version(entry: dict[str, Any], bundle: Bundle, unit: Unit) -> bool:
         )  # fmt: skip
         wrote = True
     with transaction.atomic():
-        if not PublishedVersion.objects.filter(table=table, version=version).exists():
+        existing = PublishedVersion.objects.filter(table=table, version=version)
+        if existing.exists():  # published again after a withdrawal: public again
+            existing.filter(withdrawn_at__isnull=False).update(withdrawn_at=None, withdrawn_by=None)
+        else:
             PublishedVersion.objects.create(
                 table=table, version=version, request=_request_for(ds, bundle, meta)
             )

@@ -291,3 +291,20 @@ def test_commands_keygen_export_import(cast: Actors, dataset: Dataset, v1: Table
     assert "取り込み済み" in out.getvalue()
     with pytest.raises(CommandError, match="見つかりません"):
         call_command("publish_import", str(tmp_path / "missing.tar"), stdout=StringIO())
+
+
+def test_a_different_bundle_with_a_used_number_is_refused(
+    cast: Actors, dataset: Dataset, v1: TableVersion, keys: Path
+) -> None:
+    _publish(cast, dataset, [v1])
+    b.export_bundle(keys / "b1.tar")
+    b.export_state_path().unlink()  # the internal side lost its record and numbers from 1 again
+    Dataset.objects.filter(pk=dataset.pk).update(title="別の題名")
+    assert b.export_bundle(keys / "other1.tar").sequence == 1
+    _move_aside()
+    b.import_bundle(keys / "b1.tar")
+    counts = _counts()
+    with pytest.raises(InvalidInput, match="中身が取り込んだものと違います"):
+        b.import_bundle(keys / "other1.tar")
+    assert _counts() == counts
+    assert Dataset.objects.get(identifier=dataset.identifier).title == "保健センター一覧"
