@@ -39,6 +39,7 @@ from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
+import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -533,14 +534,15 @@ def _request_for(ds: Dataset, bundle: Bundle, meta: dict[str, Any] | None) -> Pu
     return req
 
 
-def _read_parquet(folder: Path, entry: dict[str, Any]) -> pa.Table:
-    parts = [pq.read_table(folder / f["name"][5:]) for f in entry["files"]]
-    if not parts:
+def _read_parquet(folder: Path, entry: dict[str, Any]) -> pa.RecordBatchReader:
+    """The version's rows streamed from its files (without ``_id``: the public lake numbers its own)."""
+    paths = [str(folder / f["name"][5:]) for f in entry["files"]]
+    if not paths:
         raise InvalidInput(BROKEN)
-    data = pa.concat_tables(parts, promote_options="default") if len(parts) > 1 else parts[0]
-    if ID_COLUMN in data.column_names:
-        data = data.drop_columns([ID_COLUMN])
-    return data
+    schema = pq.read_schema(paths[0])
+    data = pads.dataset(paths, format="parquet", schema=schema)
+    columns = [n for n in schema.names if n != ID_COLUMN]
+    return data.scanner(columns=columns, batch_size=64_000).to_reader()
 
 
 def _set_public(ds: Dataset, public: bool, sequence: int) -> None:
@@ -569,7 +571,7 @@ def _apply_version(entry: dict[str, Any], bundle: Bundle, unit: Unit) -> bool:
     if version is None:
         data = _read_parquet(bundle.folder, entry)
         version = write_version(
-            table=table, batches=data.to_batches(), schema=data.schema, mode="replace",
+            table=table, batches=data, schema=data.schema, mode="replace",
             job_id=f"bundle-{seq}-{hashlib.sha256(source.encode()).hexdigest()[:12]}",
             source_name=source, source_sha256=entry["digest"], note=f"公開バンドル #{seq} から取り込み",
         )  # fmt: skip
