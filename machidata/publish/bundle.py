@@ -33,13 +33,12 @@ import os
 import shutil
 import tarfile
 import tempfile
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Final
 
 import pyarrow as pa
-import pyarrow.dataset as pads
 import pyarrow.parquet as pq
 from django.conf import settings
 from django.contrib.auth import get_user_model
@@ -195,6 +194,14 @@ def _digest(obj: Any) -> str:
     return hashlib.sha256(json.dumps(obj, ensure_ascii=False, sort_keys=True).encode()).hexdigest()
 
 
+def _first_id(path: str) -> tuple[int, str]:
+    """Sort key of a version's files: the smallest ``_id`` it holds (so rows keep their order)."""
+    with pq.ParquetFile(path) as pf:
+        ids = pf.read_row_group(0, columns=[ID_COLUMN]).column(0) if pf.num_row_groups else None
+    first = ids[0].as_py() if ids is not None and len(ids) else None
+    return (first if first is not None else -1, path)
+
+
 def _sha256_file(path: Path) -> tuple[str, int]:
     h = hashlib.sha256()
     size = 0
@@ -264,7 +271,7 @@ def export_bundle(path: Path, *, say: Say | None = None, allow_empty: bool = Fal
             "rows": version.rows,
             "digest": readers.version_digest(version), "files": [],
         }  # fmt: skip
-        for file in sorted(readers.files_for(version)):
+        for file in sorted(readers.files_for(version), key=_first_id):
             name = f"data/{len(files) + 1:06d}.parquet"
             sha, size = _sha256_file(Path(file))
             files[name] = Path(file)
@@ -534,15 +541,23 @@ def _request_for(ds: Dataset, bundle: Bundle, meta: dict[str, Any] | None) -> Pu
     return req
 
 
-def _read_parquet(folder: Path, entry: dict[str, Any]) -> pa.RecordBatchReader:
-    """The version's rows streamed from its files (without ``_id``: the public lake numbers its own)."""
-    paths = [str(folder / f["name"][5:]) for f in entry["files"]]
+def _read_parquet(folder: Path, entry: dict[str, Any]) -> tuple[pa.Schema, Iterator[pa.RecordBatch]]:
+    """The version's rows streamed file by file in the manifest's order (the internal ``_id`` order),
+    without ``_id``: the public lake numbers its own."""
+    paths = [folder / f["name"][5:] for f in entry["files"]]
     if not paths:
         raise InvalidInput(BROKEN)
-    schema = pq.read_schema(paths[0])
-    data = pads.dataset(paths, format="parquet", schema=schema)
-    columns = [n for n in schema.names if n != ID_COLUMN]
-    return data.scanner(columns=columns, batch_size=64_000).to_reader()
+    full = pq.read_schema(paths[0])
+    columns = [n for n in full.names if n != ID_COLUMN]
+    schema = pa.schema([full.field(n) for n in columns])
+
+    def batches() -> Iterator[pa.RecordBatch]:
+        for path in paths:
+            with pq.ParquetFile(path) as pf:
+                for batch in pf.iter_batches(batch_size=64_000, columns=columns):
+                    yield batch.cast(schema) if batch.schema != schema else batch
+
+    return schema, batches()
 
 
 def _set_public(ds: Dataset, public: bool, sequence: int) -> None:
@@ -569,9 +584,9 @@ def _apply_version(entry: dict[str, Any], bundle: Bundle, unit: Unit) -> bool:
     version = TableVersion.objects.filter(table=table, source_name=source, status="committed").first()
     wrote = False
     if version is None:
-        data = _read_parquet(bundle.folder, entry)
+        schema, batches = _read_parquet(bundle.folder, entry)
         version = write_version(
-            table=table, batches=data, schema=data.schema, mode="replace",
+            table=table, batches=batches, schema=schema, mode="replace",
             job_id=f"bundle-{seq}-{hashlib.sha256(source.encode()).hexdigest()[:12]}",
             source_name=source, source_sha256=entry["digest"], note=f"公開バンドル #{seq} から取り込み",
         )  # fmt: skip
