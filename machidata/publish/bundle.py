@@ -264,7 +264,7 @@ def export_bundle(path: Path, *, say: Say | None = None, allow_empty: bool = Fal
     files: dict[str, Path] = {}
     for key in new_keys:
         version = live[key]
-        identifier, rest = key.split("/", 1)
+        identifier, rest = key.rsplit("/", 1)  # table names hold no "/"
         table_name = rest.rsplit("@", 1)[0]
         entry: dict[str, Any] = {
             "key": key, "dataset": identifier, "table": table_name, "number": version.number,
@@ -278,7 +278,7 @@ def export_bundle(path: Path, *, say: Say | None = None, allow_empty: bool = Fal
             entry["files"].append({"name": name, "sha256": sha, "bytes": size})
         manifest["versions"].append(entry)
     for key in gone:
-        identifier, rest = key.split("/", 1)
+        identifier, rest = key.rsplit("/", 1)  # table names hold no "/"
         table_name, number = rest.rsplit("@", 1)
         manifest["tombstones"].append(
             {"key": key, "dataset": identifier, "table": table_name, "number": int(number)}
