@@ -26,7 +26,9 @@ middle of an import is repaired by importing the same file again.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
+import fcntl
 import hashlib
 import json
 import os
@@ -153,6 +155,24 @@ def _save_state(path: Path, state: dict[str, Any]) -> None:
     os.replace(tmp, path)
 
 
+@contextlib.contextmanager
+def _exclusive(what: str) -> Iterator[None]:
+    """One export or import at a time per home (a second one is refused, not queued)."""
+    lock = _home() / ".lock"
+    lock.parent.mkdir(parents=True, exist_ok=True)
+    with lock.open("a") as fh:
+        try:
+            fcntl.flock(fh, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            raise InvalidInput(
+                f"別の公開バンドルの処理が実行中です。終わってから{what}してください。"
+            ) from None
+        try:
+            yield
+        finally:
+            fcntl.flock(fh, fcntl.LOCK_UN)
+
+
 def export_state_path() -> Path:
     """The export side's record of the last bundle."""
     return _home() / "export-state.json"
@@ -226,6 +246,11 @@ class ExportResult:
 
 def export_bundle(path: Path, *, say: Say | None = None, allow_empty: bool = False) -> ExportResult:
     """Write the next bundle to ``path``; with nothing new, write nothing unless ``allow_empty``."""
+    with _exclusive("書き出し"):
+        return _export(Path(path), say=say, allow_empty=allow_empty)
+
+
+def _export(path: Path, *, say: Say | None, allow_empty: bool) -> ExportResult:
     from nacl.signing import SigningKey
 
     say = say or (lambda _m: None)
@@ -622,6 +647,11 @@ def _apply_tombstone(entry: dict[str, Any], sequence: int) -> int:
 
 def import_bundle(path: Path, *, say: Say | None = None) -> ImportResult:
     """Verify ``path`` completely, then apply it (a no-op when it was applied already)."""
+    with _exclusive("取り込み"):
+        return _import(Path(path), say=say)
+
+
+def _import(path: Path, *, say: Say | None) -> ImportResult:
     say = say or (lambda _m: None)
     scratch = Path(tempfile.mkdtemp(prefix="machidata-bundle-"))
     try:

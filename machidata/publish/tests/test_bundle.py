@@ -310,3 +310,13 @@ def test_a_different_bundle_with_a_used_number_is_refused(
         b.import_bundle(keys / "other1.tar")
     assert _counts() == counts
     assert Dataset.objects.get(identifier=dataset.identifier).title == "保健センター一覧"
+
+
+def test_a_second_export_while_one_runs_is_refused(
+    cast: Actors, dataset: Dataset, v1: TableVersion, keys: Path
+) -> None:
+    _publish(cast, dataset, [v1])
+    with b._exclusive("書き出し"), pytest.raises(InvalidInput, match="実行中"):
+        b.export_bundle(keys / "b1.tar")
+    assert not (keys / "b1.tar").exists()
+    assert b.export_bundle(keys / "b1.tar").sequence == 1  # released afterwards
