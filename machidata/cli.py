@@ -27,6 +27,9 @@ COMMANDS: dict[str, tuple[str, str]] = {
     "backup": ("backup", "バックアップを作成します（データベース・レイク・添付ファイル・鍵）"),
     "restore": ("restore", "バックアップを空の環境に復元し、版を検証します"),
     "backup-key": ("backup_key", "暗号化バックアップ用の鍵を作ります"),
+    "publish-keygen": ("publish_keygen", "公開バンドルに署名する鍵の組を作ります"),
+    "publish-export": ("publish_export", "公開内容の変更を署名付きの公開バンドルに書き出します（庁内側）"),
+    "publish-import": ("publish_import", "公開バンドルを確かめて取り込みます（公開側）"),
 }
 
 
