@@ -57,6 +57,11 @@ CSRF_TRUSTED_ORIGINS = _env_list("MACHIDATA_CSRF_TRUSTED_ORIGINS", "")
 MACHIDATA_MAX_UPLOAD_BYTES = int(_env("MACHIDATA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # How many imports one person may have waiting or running at once (more are refused with a message).
 MACHIDATA_INGEST_PER_USER = int(_env("MACHIDATA_INGEST_PER_USER", "3"))
+# The one-way publication bundle (publish/bundle.py): key paths (empty: under MACHIDATA_HOME/publish)
+# and, on the public side, the 所属コード that owns imported entries.
+MACHIDATA_PUBLISH_SIGNING_KEY = _env("MACHIDATA_PUBLISH_SIGNING_KEY", "")
+MACHIDATA_PUBLISH_VERIFY_KEY = _env("MACHIDATA_PUBLISH_VERIFY_KEY", "")
+MACHIDATA_PUBLISH_IMPORT_UNIT = _env("MACHIDATA_PUBLISH_IMPORT_UNIT", "")
 
 # Number of items per page in lists (catalog, audit log, jobs).
 MACHIDATA_PAGE_SIZE = int(_env("MACHIDATA_PAGE_SIZE", "20"))
