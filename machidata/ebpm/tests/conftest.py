@@ -57,3 +57,28 @@ def modelled(project: PlanItem, editor: Actor) -> PlanItem:
     """The project with :data:`DOC` saved as version 1."""
     services.logic_model_save(actor=editor, item=project, document=DOC, note="最初の版")
     return project
+
+
+@pytest.fixture
+def restricted_count(actors: Actors, modelled: PlanItem, settings: Any, tmp_path: Any) -> Any:
+    """An activity indicator of ``modelled`` counting a 所属限定 table's rows per 年度 (救急出動記録, 健康づくり推進課).
+
+    Its figures may reach only those who may read the table. Needs ``django_db(transaction=True)``.
+    """
+    import uuid
+
+    from machidata.catalog.models import Table
+    from machidata.core.testing import make_dataset
+    from machidata.ebpm import services_indicators
+    from machidata.ebpm.tests.test_services_indicators import QUERY, TIMES, _write
+
+    settings.MACHIDATA_HOME = tmp_path
+    dataset = make_dataset(actors.org.health_div, slug="kyukyu", title="救急出動")  # 所属限定
+    table = Table.objects.create(
+        dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex
+    )
+    _write(table, TIMES)
+    return services_indicators.indicator_create(
+        actor=as_actor(actors, "owner_editor"), item=modelled, node_id="n2", name="出動件数", kind="activity",
+        responsible_unit_id=actors.org.health_div.pk, source_kind="query", table_id=table.pk, query=QUERY,
+    )  # fmt: skip

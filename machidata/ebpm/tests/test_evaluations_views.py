@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -20,7 +19,7 @@ from machidata.ebpm import services, services_evaluations, services_indicators
 from machidata.ebpm.exports import HEADERS
 from machidata.ebpm.models import Evaluation, EvaluationPlan, Indicator, PlanItem
 from machidata.ebpm.tests.conftest import as_actor
-from machidata.ebpm.tests.test_services_indicators import QUERY, TIMES, _by_fiscal_year, _write
+from machidata.ebpm.tests.test_services_indicators import TIMES, _by_fiscal_year
 
 pytestmark = pytest.mark.django_db
 READERS = {"staff": 200, "owner_viewer": 200, "owner_editor": 200, "other_editor": 200, "admin": 200}
@@ -263,20 +262,11 @@ def test_api(actors: Actors, modelled: PlanItem, evaluated: Evaluation) -> None:
 
 @pytest.mark.django_db(transaction=True)
 def test_cost_from_a_restricted_table_is_withheld(
-    actors: Actors, modelled: PlanItem, settings: Any, tmp_path: Path
+    actors: Actors, modelled: PlanItem, restricted_count: Any
 ) -> None:
     """決算 ÷ cost would give a withheld count back: those who may not read the table see neither."""
-    settings.MACHIDATA_HOME = tmp_path
     editor = as_actor(actors, "owner_editor")
-    dataset = make_dataset(actors.org.health_div, slug="kyukyu", title="救急出動")  # 所属限定
-    table = Table.objects.create(
-        dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex
-    )
-    _write(table, TIMES)
-    counted = services_indicators.indicator_create(
-        actor=editor, item=modelled, node_id="n2", name="出動件数", kind="activity",
-        responsible_unit_id=actors.org.health_div.pk, source_kind="query", table_id=table.pk, query=QUERY,
-    )  # fmt: skip
+    counted = restricted_count
     n = _by_fiscal_year(TIMES)[2024]
     services.budget_line_set(
         actor=editor, item=modelled, fiscal_year=2024, kind="settlement", amount_yen=n * 1000

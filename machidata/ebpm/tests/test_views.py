@@ -2,19 +2,16 @@
 
 from __future__ import annotations
 
-import uuid
-from pathlib import Path
 from typing import Any
 
 import pytest
 
-from machidata.catalog.models import Table
 from machidata.core.errors import InvalidInput
 from machidata.core.testing import Actors, check_statuses, make_dataset
 from machidata.ebpm import selectors, services, services_indicators
 from machidata.ebpm.models import BudgetLine, LogicModelVersion, PlanItem
 from machidata.ebpm.tests.conftest import as_actor
-from machidata.ebpm.tests.test_services_indicators import QUERY, TIMES, _by_fiscal_year, _write
+from machidata.ebpm.tests.test_services_indicators import TIMES, _by_fiscal_year
 
 pytestmark = pytest.mark.django_db
 READERS = {"staff": 200, "owner_viewer": 200, "owner_editor": 200, "other_editor": 200, "admin": 200}
@@ -341,7 +338,6 @@ def test_copy_targets_are_the_items_i_may_change(actors: Actors, modelled: PlanI
 
 
 def test_evidence_names_datasets_and_charts_the_editor_can_see(actors: Actors, modelled: PlanItem) -> None:
-    from machidata.core.testing import make_dataset
 
     seen = make_dataset(
         actors.org.fire_div, slug="kyukyu-shutsudo", title="救急出動", classification="internal"
@@ -464,20 +460,11 @@ def test_list_counts_indicator_statuses(actors: Actors, modelled: PlanItem) -> N
 
 @pytest.mark.django_db(transaction=True)
 def test_figures_from_a_restricted_table_stay_with_those_who_may_read_it(
-    actors: Actors, modelled: PlanItem, settings: Any, tmp_path: Path
+    actors: Actors, modelled: PlanItem, restricted_count: Any
 ) -> None:
     """A 所属限定 table's counts reach only its readers: the page, the item's list and the API all hold them back."""
-    settings.MACHIDATA_HOME = tmp_path
     editor = as_actor(actors, "owner_editor")
-    dataset = make_dataset(actors.org.health_div, slug="kyukyu", title="救急出動")  # 所属限定
-    table = Table.objects.create(
-        dataset=dataset, name="dispatches", title="救急出動記録", storage_key=uuid.uuid4().hex
-    )
-    _write(table, TIMES)
-    counted = services_indicators.indicator_create(
-        actor=editor, item=modelled, node_id="n2", name="出動件数", kind="activity",
-        responsible_unit_id=actors.org.health_div.pk, source_kind="query", table_id=table.pk, query=QUERY,
-    )  # fmt: skip
+    counted = restricted_count
     services_indicators.indicator_target_set(actor=editor, indicator=counted, fiscal_year=2024, value=777)
     derived = services_indicators.indicator_create(
         actor=editor, item=modelled, node_id="n3", name="出動の倍", kind="outcome",
