@@ -386,3 +386,29 @@ def test_schedules_api_accepts_url_and_ckan(actors: Actors, visitors: Table, sit
     )
     assert ckan.status_code == 201
     assert ckan.json()["ckan_dataset"] == "riyousha"
+
+
+def test_imports_page_sets_up_a_url_import(actors: Actors, visitors: Table, site: Site) -> None:
+    from django.urls import reverse
+
+    client = actors.client("owner_editor")
+    form = client.get(reverse("collect:imports")).content.decode()
+    assert f"127.0.0.1:{site.port}" in form  # the allowed hosts are shown
+    refused = client.post(
+        reverse("collect:imports"),
+        {"table": visitors.pk, "kind": "url", "url": "http://192.168.0.1/a.csv", "mode": "replace"},
+    )
+    assert refused.status_code == 400
+    assert "許可されていないサーバーです" in refused.content.decode()
+    site.put("/page.csv", GOOD.encode())
+    done = client.post(
+        reverse("collect:imports"),
+        {"table": visitors.pk, "kind": "url", "url": site.url("/page.csv"), "mode": "replace"},
+    )
+    assert done.status_code == 302
+    assert "まだ取り込んでいません" in client.get(done["Location"]).content.decode()
+    client.post(done["Location"] + "scan")
+    page = client.get(done["Location"]).content.decode()
+    assert "page.csv" in page
+    assert "3 行を取り込みました" in page
+    assert site.url("/page.csv") in client.get(reverse("collect:imports")).content.decode()
