@@ -384,6 +384,7 @@ def _scan_remote(source: ImportSource) -> ScanResult:
 
     result = ScanResult()
     fetched: Fetched | None = None
+    remote_version = ""
     try:
         url, note = source.url, f"{source.url} から自動取り込み"
         skip = False
@@ -392,6 +393,8 @@ def _scan_remote(source: ImportSource) -> ScanResult:
             url, note = found.url, f"CKANポータル {source.url} の「{source.ckan_dataset}」から自動取り込み"
             portal_hash = found.hash.lower().removeprefix("sha256:")
             skip = bool(portal_hash) and _seen(source, portal_hash)  # the portal says: content already seen
+            remote_version = f"{found.url}|{found.last_modified}"[:1200] if found.last_modified else ""
+            skip = skip or (bool(remote_version) and remote_version == source.remote_version)
         if not skip:
             with tempfile.TemporaryDirectory(prefix="machidata-import-") as tmp:
                 fetched = fetch(url, folder=Path(tmp), etag=source.etag, last_modified=source.last_modified)
@@ -410,6 +413,8 @@ def _scan_remote(source: ImportSource) -> ScanResult:
     updates: dict[str, object] = {"last_error": "", "last_checked_at": timezone.now()}
     if fetched is not None and not fetched.unchanged:
         updates.update(etag=fetched.etag[:500], last_modified=fetched.last_modified[:100])
+    if remote_version and not result.failed:
+        updates["remote_version"] = remote_version
     ImportSource.objects.filter(pk=source.pk).update(**updates)
     return result
 

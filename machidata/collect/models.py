@@ -223,6 +223,8 @@ class ImportSource(models.Model):
     )
     etag = models.CharField(max_length=500, blank=True)
     last_modified = models.CharField(max_length=100, blank=True)
+    # CKAN: the resource's url and last_modified when last fetched (the same again: not fetched again).
+    remote_version = models.CharField(max_length=1200, blank=True)
     pattern = models.CharField("ファイル名のパターン", max_length=100, default="*.csv")
     mode = models.CharField(
         "取り込み方法", max_length=10, choices=ImportMode.choices, default=ImportMode.APPEND

@@ -274,6 +274,25 @@ def test_ckan_resource_by_name_or_format(actors: Actors, visitors: Table, site: 
     )
     assert import_source_scan(source=source).ingested == ["r1.csv"]
     assert any(p.startswith("/api/3/action/package_show?id=riyousha") for p, _ in site.seen)
+
+    def fetches() -> int:
+        return sum(1 for p, _ in site.seen if p == "/files/r1.csv")
+
+    before = fetches()
+    assert import_source_scan(source=source).ingested == []  # same url and last_modified: not fetched
+    assert fetches() == before
+    site.put("/files/r1.csv", CHANGED.encode())
+    newer = {
+        "id": "c1",
+        "name": "利用者数.csv",
+        "format": "CSV",
+        "url": site.url("/files/r1.csv"),
+        "last_modified": "2025-06-01T00:00:00",
+    }
+    ckan_answer(site, [newer])
+    assert import_source_scan(source=source).ingested == ["r1.csv"]
+    visitors.refresh_from_db()
+    assert table_rows(visitors).num_rows == 4
     # the portal now gives the SHA-256 of what we already have: nothing is fetched
     sha = hashlib.sha256(GOOD.encode()).hexdigest()
     ckan_answer(
@@ -305,10 +324,7 @@ def test_ckan_resource_by_name_or_format(actors: Actors, visitors: Table, site: 
         ckan_dataset="nai",
         ckan_resource="CSV",
     )
-    assert (
-        "サーバーがエラー" in import_source_scan(source=missing).error
-        or "見つかりません" in import_source_scan(source=missing).error
-    )
+    assert "404" in import_source_scan(source=missing).error
     wrong = import_source_create_remote(
         actor=editor,
         table=visitors,
