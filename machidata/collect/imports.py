@@ -426,7 +426,7 @@ def import_source_scan_now(*, actor: Actor, source: ImportSource) -> ScanResult:
             "この定期取り込みを動かせるのは、表のデータ所有者（所管課）の編集担当者だけです。"
         )
     with transaction.atomic():
-        audit_record(actor=actor, action="collect.import_scan", obj=source, changes={"folder": source.folder})
+        audit_record(actor=actor, action="collect.import_scan", obj=source, changes={"from": source.where})
     return import_source_scan(source=source)
 
 

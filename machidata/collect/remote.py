@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import time
 import urllib.error
 import urllib.request
 from dataclasses import dataclass
@@ -24,6 +25,7 @@ from django.conf import settings
 from machidata.core.errors import InvalidInput
 
 CHUNK = 64 * 1024
+TOTAL_TIMEOUTS = 20  # a whole fetch may take at most this many MACHIDATA_IMPORT_URL_TIMEOUT
 
 
 class FetchError(Exception):
@@ -155,14 +157,33 @@ class Fetched:
     last_modified: str = ""
 
 
+_SUFFIXES = {
+    "text/csv": ".csv",
+    "application/csv": ".csv",
+    "text/tab-separated-values": ".tsv",
+    "application/json": ".json",
+    "application/geo+json": ".geojson",
+    "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet": ".xlsx",
+    "application/vnd.ms-excel": ".xls",
+}
+
+
 def _name_of(url: str, headers: HTTPMessage) -> str:
+    """A safe file name: Content-Disposition's, else the URL's last part; a suffix from Content-Type if none."""
+    name = ""
     disposition = headers.get("Content-Disposition") or ""
     for part in disposition.split(";"):
         key, _, value = part.strip().partition("=")
         if key.lower() == "filename" and value.strip('"'):
-            return Path(value.strip('"')).name[:200]
-    name = Path(unquote(urlsplit(url).path)).name
-    return name[:200] or "download"
+            name = value.strip('"')
+    name = name or unquote(urlsplit(url).path)
+    name = Path(name.replace("\\", "/")).name.strip().replace("\x00", "")[:200]
+    if name in {"", ".", ".."}:
+        name = "download"
+    if not Path(name).suffix:
+        content_type = (headers.get("Content-Type") or "").split(";")[0].strip().lower()
+        name += _SUFFIXES.get(content_type, "")
+    return name
 
 
 def fetch(url: str, *, folder: Path, etag: str = "", last_modified: str = "") -> Fetched:
@@ -184,12 +205,20 @@ def fetch(url: str, *, folder: Path, etag: str = "", last_modified: str = "") ->
         path = folder / name
         digest = hashlib.sha256()
         size = 0
+        # The timeout is per read; a server dripping bytes is stopped after TOTAL_TIMEOUTS of them in all.
+        deadline = time.monotonic() + TOTAL_TIMEOUTS * float(
+            getattr(settings, "MACHIDATA_IMPORT_URL_TIMEOUT", 30)
+        )
         try:
             with path.open("wb") as out:
                 while chunk := response.read(CHUNK):
                     size += len(chunk)
                     if size > limit:
                         raise FetchError(f"ファイルが大きすぎます（上限 {limit:,} バイト）。")
+                    if time.monotonic() > deadline:
+                        raise FetchError(
+                            "受け取りに時間がかかりすぎるため、途中で止めました（タイムアウト）。"
+                        )
                     digest.update(chunk)
                     out.write(chunk)
         except TimeoutError:

@@ -428,3 +428,24 @@ def test_imports_page_sets_up_a_url_import(actors: Actors, visitors: Table, site
     assert "page.csv" in page
     assert "3 行を取り込みました" in page
     assert site.url("/page.csv") in client.get(reverse("collect:imports")).content.decode()
+
+
+def test_file_names_are_safe_and_get_a_suffix(actors: Actors, visitors: Table, site: Site) -> None:
+    site.put(
+        "/export",
+        CHANGED.encode(),
+        **{
+            "Content-Type": "text/csv; charset=utf-8",
+            "Content-Disposition": 'attachment; filename="../../x"',
+        },
+    )
+    site.put("/export2", GOOD.encode(), **{"Content-Type": "text/csv"})
+    editor = as_actor(actors, "owner_editor")
+    first = import_source_create_remote(
+        actor=editor, table=visitors, kind=ImportKind.URL, url=site.url("/export")
+    )
+    assert import_source_scan(source=first).ingested == ["x.csv"]
+    second = import_source_create_remote(
+        actor=editor, table=visitors, kind=ImportKind.URL, url=site.url("/export2")
+    )
+    assert import_source_scan(source=second).ingested == ["export2.csv"]
