@@ -1,4 +1,4 @@
-"""Scheduled-import API (/api/v1/schedules): folder imports into tables — list, create, get (with files), check now.
+"""Scheduled-import API (/api/v1/schedules): folder, URL, CKAN and statistics imports into tables — list, create, get (with files), check now.
 
 Signed-in staff only (401 otherwise); imports into tables the caller may not edit answer 404.
 """
@@ -13,7 +13,7 @@ from ninja import Router, Status
 from machidata.access.auth import api_staff
 from machidata.catalog.selectors import dataset_get
 from machidata.collect import imports, selectors
-from machidata.collect.models import ImportSource
+from machidata.collect.models import ImportKind, ImportMode, ImportSource
 from machidata.collect.schemas import ScheduleIn, ScheduleOut, ScheduleScanOut
 from machidata.core.errors import NotFound
 
@@ -24,8 +24,12 @@ def _out(source: ImportSource, *, files: bool) -> dict[str, Any]:
     return {
         "id": source.pk,
         "table": f"{source.table.dataset.slug}/{source.table.name}",
+        "kind": source.kind,
         "folder": source.folder,
         "pattern": source.pattern,
+        "url": source.url,
+        "ckan_dataset": source.ckan_dataset,
+        "ckan_resource": source.ckan_resource,
         "mode": source.mode,
         "active": source.active,
         "last_checked_at": source.last_checked_at,
@@ -46,21 +50,36 @@ def _out(source: ImportSource, *, files: bool) -> dict[str, Any]:
 
 @router.get("/", response=list[ScheduleOut], summary="定期取り込みの一覧")
 def list_schedules(request: HttpRequest) -> list[dict[str, Any]]:
-    """Folder imports into tables the caller may edit (管理: all)."""
+    """Scheduled imports into tables the caller may edit (管理: all)."""
     return [_out(s, files=False) for s in selectors.import_sources(actor=api_staff(request))[:200]]
 
 
 @router.post("/", response={201: ScheduleOut}, summary="定期取り込みを設定する")
 def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Status:
-    """Feed a table the caller may edit from a folder under the import root."""
+    """Feed a table the caller may edit from a folder under the import root, a URL, a CKAN portal or a statistics CSV."""
     actor = api_staff(request)
     slug, _, name = payload.table.partition("/")
     table = dataset_get(actor=actor, slug=slug).tables.filter(name=name).first()
     if table is None:
         raise NotFound(f"表「{payload.table}」が見つかりません。")
-    source = imports.import_source_create(
-        actor=actor, table=table, folder=payload.folder, pattern=payload.pattern, mode=payload.mode
-    )
+    if payload.kind == ImportKind.FOLDER:
+        source = imports.import_source_create(
+            actor=actor,
+            table=table,
+            folder=payload.folder,
+            pattern=payload.pattern,
+            mode=payload.mode or ImportMode.APPEND,
+        )
+    else:
+        source = imports.import_source_create_remote(
+            actor=actor,
+            table=table,
+            kind=payload.kind,
+            url=payload.url,
+            ckan_dataset=payload.ckan_dataset,
+            ckan_resource=payload.ckan_resource,
+            mode=payload.mode or ImportMode.REPLACE,
+        )
     return Status(201, _out(selectors.import_source_get(actor=actor, pk=source.pk), files=True))
 
 
@@ -72,7 +91,7 @@ def get_schedule(request: HttpRequest, schedule_id: int) -> dict[str, Any]:
 
 @router.post("/{int:schedule_id}/scan", response=ScheduleScanOut, summary="今すぐフォルダを確認する")
 def scan_schedule(request: HttpRequest, schedule_id: int) -> dict[str, Any]:
-    """Check the folder now: the files ingested and failed, or the folder's error."""
+    """Check the folder (or fetch the address) now: the files ingested and failed, or the error."""
     actor = api_staff(request)
     source = selectors.import_source_get(actor=actor, pk=schedule_id)
     result = imports.import_source_scan_now(actor=actor, source=source)

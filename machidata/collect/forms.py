@@ -9,7 +9,7 @@ from django.db.models import QuerySet
 
 from machidata.access.models import Unit, UnitKind
 from machidata.catalog.models import Table
-from machidata.collect.models import AlertCondition, ImportMode, Repeat
+from machidata.collect.models import AlertCondition, ImportKind, ImportMode, Repeat
 from machidata.notify.models import EmailMode
 
 
@@ -73,16 +73,42 @@ class ReturnUploadForm(forms.Form):
 
 
 class ImportSourceForm(forms.Form):
-    """Feed a table from a folder under the import root."""
+    """Feed a table from a folder under the import root, an internal URL, a CKAN portal or a statistics CSV."""
 
     table = forms.ModelChoiceField(
         label="取り込む表", queryset=Table.objects.none(), empty_label="表を選んでください"
     )
-    folder = forms.CharField(
-        label="フォルダ", max_length=500, help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）"
+    kind = forms.ChoiceField(
+        label="取り込み元", choices=ImportKind.choices, initial=ImportKind.FOLDER, required=False
     )
-    pattern = forms.CharField(label="ファイル名のパターン", max_length=100, initial="*.csv")
-    mode = forms.ChoiceField(label="取り込み方法", choices=ImportMode.choices, initial=ImportMode.APPEND)
+    folder = forms.CharField(
+        label="フォルダ（共有フォルダのとき）",
+        max_length=500,
+        required=False,
+        help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）",
+    )
+    pattern = forms.CharField(
+        label="ファイル名のパターン（共有フォルダのとき）", max_length=100, initial="*.csv", required=False
+    )
+    url = forms.CharField(
+        label="URL（URL・CKAN・統計表のとき）",
+        max_length=1000,
+        required=False,
+        help_text="ファイルのURL。CKANのときはポータルのURL（例: https://opendata.city.local/）。庁内の許可されたサーバーだけ使えます。",
+    )
+    ckan_dataset = forms.CharField(label="CKANのデータセットID", max_length=200, required=False)
+    ckan_resource = forms.CharField(
+        label="CKANのリソース名または形式",
+        max_length=200,
+        required=False,
+        help_text="リソースの名前（例: 人口.csv）か形式（例: CSV）。",
+    )
+    mode = forms.ChoiceField(
+        label="取り込み方法",
+        choices=ImportMode.choices,
+        initial=ImportMode.APPEND,
+        help_text="URL・CKAN・統計表は、ふつう「置き換え」（毎回ファイル全体が最新版のため）。",
+    )
 
     def __init__(self, *args: Any, tables: QuerySet[Table], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

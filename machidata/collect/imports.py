@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import fnmatch
 import logging
+import tempfile
 import time
 from dataclasses import dataclass, field
 from pathlib import Path, PurePosixPath
@@ -28,7 +29,7 @@ from machidata.access.models import Membership, Role
 from machidata.access.policy import Action, Actor, actor_for, can, unit_scope
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Table, TableVersion
-from machidata.collect.models import ImportedFile, ImportedFileStatus, ImportMode, ImportSource
+from machidata.collect.models import ImportedFile, ImportedFileStatus, ImportKind, ImportMode, ImportSource
 from machidata.core.errors import InvalidInput, MachidataError, NotFound, PermissionDenied
 from machidata.notify.services import notify
 
@@ -105,6 +106,82 @@ def import_source_create(
     return source
 
 
+def import_source_create_remote(
+    *,
+    actor: Actor,
+    table: Table,
+    kind: str,
+    url: str,
+    ckan_dataset: str = "",
+    ckan_resource: str = "",
+    mode: str = ImportMode.REPLACE,
+) -> ImportSource:
+    """Feed ``table`` from a URL, a CKAN portal's resource or a statistics CSV (EDIT on its dataset).
+
+    The address must be on a host of ``MACHIDATA_IMPORT_URL_HOSTS`` (refused otherwise, in Japanese).
+    """
+    from machidata.collect.remote import check_url
+
+    if not can(actor, Action.DISCOVER, table.dataset):
+        raise NotFound("表が見つかりません。")
+    if not can(actor, Action.EDIT, table.dataset):
+        raise PermissionDenied(
+            "定期取り込みを設定できるのは、この表のデータ所有者（所管課）の編集担当者だけです。"
+        )
+    if kind not in {ImportKind.URL, ImportKind.CKAN, ImportKind.ESTAT}:
+        raise InvalidInput(
+            "取り込み元は「庁内のURL」「他のCKANポータル」「統計表」から選んでください。",
+            details={"kind": ["選べない値です。"]},
+        )
+    if mode not in ImportMode.values:
+        raise InvalidInput(
+            "取り込み方法は「追加」か「置き換え」を選んでください。", details={"mode": ["選べない値です。"]}
+        )
+    url = check_url(url)
+    ckan_dataset, ckan_resource = (ckan_dataset or "").strip(), (ckan_resource or "").strip()
+    if kind == ImportKind.CKAN:
+        problems = {
+            **({"ckan_dataset": ["データセットIDを書いてください。"]} if not ckan_dataset else {}),
+            **(
+                {"ckan_resource": ["リソース名か形式（CSVなど）を書いてください。"]}
+                if not ckan_resource
+                else {}
+            ),
+        }
+        if problems or len(ckan_dataset) > 200 or len(ckan_resource) > 200:
+            raise InvalidInput(
+                "CKANポータルから取り込むには、データセットID（200字まで）と、リソースの名前か形式（例: CSV）を書いてください。",
+                details=problems or {"ckan_dataset": ["長すぎます。"]},
+            )
+    else:
+        ckan_dataset = ckan_resource = ""
+    with transaction.atomic():
+        source = ImportSource.objects.create(
+            table=table,
+            kind=kind,
+            url=url,
+            ckan_dataset=ckan_dataset,
+            ckan_resource=ckan_resource,
+            pattern="",
+            mode=mode,
+            created_by_id=actor.user_id,
+        )
+        audit_record(
+            actor=actor,
+            action="collect.import_create",
+            obj=source,
+            changes={
+                "table": f"{table.dataset.slug}/{table.name}",
+                "kind": kind,
+                "url": url,
+                "ckan_dataset": ckan_dataset,
+                "ckan_resource": ckan_resource,
+                "mode": mode,
+            },
+        )
+    return source
+
+
 @dataclass
 class ScanResult:
     """What one check of a folder did."""
@@ -127,7 +204,7 @@ def _tell(source: ImportSource, message: str) -> None:
 
 def _record(
     source: ImportSource,
-    path: Path,
+    path: Path | str,
     sha: str,
     *,
     status: str,
@@ -135,10 +212,11 @@ def _record(
     version: TableVersion | None = None,
     rows: int | None = None,
 ) -> None:
+    name = path if isinstance(path, str) else path.name
     with transaction.atomic():
         ImportedFile.objects.create(
             source=source,
-            name=path.name[:300],
+            name=name[:300],
             sha256=sha,
             status=status,
             message=message,
@@ -148,7 +226,7 @@ def _record(
         if status == ImportedFileStatus.FAILED:
             _tell(
                 source,
-                f"「{source.table.title}」への自動取り込みで「{path.name}」を取り込めませんでした: {message}",
+                f"「{source.table.title}」への自動取り込みで「{name}」を取り込めませんでした: {message}",
             )
 
 
@@ -177,6 +255,8 @@ def import_source_scan(*, source: ImportSource) -> ScanResult:
 
     result = ScanResult()
     source = ImportSource.objects.select_related("table__dataset", "created_by").get(pk=source.pk)
+    if source.kind != ImportKind.FOLDER:
+        return _scan_remote(source)
     folder = import_root() / source.folder
     error = ""
     if not folder.is_dir():
@@ -240,6 +320,105 @@ def import_source_scan(*, source: ImportSource) -> ScanResult:
     return result
 
 
+def _ingest_one(
+    source: ImportSource, path: Path, *, name: str, sha: str, note: str, result: ScanResult
+) -> None:
+    """Ingest one fetched or found file as the next version, recording (and telling) the outcome."""
+    from machidata.ingest.services import ingest_file
+
+    actor = actor_for(source.created_by)
+    try:
+        if not can(actor, Action.EDIT, source.table.dataset):
+            raise PermissionDenied(
+                "取り込みを設定した職員に、この表の編集権限がありません。設定し直してください。"
+            )
+        source.table.refresh_from_db()
+        before = source.table.current_version.rows or 0 if source.table.current_version else 0
+        version = ingest_file(
+            actor=actor,
+            table=source.table,
+            path=path,
+            source_name=name,
+            mode=source.mode,
+            options={"format": "csv"} if source.kind == ImportKind.ESTAT else None,
+            note=note,
+        )
+    except MachidataError as exc:
+        _record(source, name, sha, status=ImportedFileStatus.FAILED, message=exc.message)
+        result.failed.append(name)
+        return
+    except Exception:  # an unexpected failure of one file must not stop the others
+        logger.exception("scheduled import of %s failed", name)
+        _record(
+            source,
+            name,
+            sha,
+            status=ImportedFileStatus.FAILED,
+            message="予期しないエラーで取り込めませんでした。データ戦略課にお問い合わせください。",
+        )
+        result.failed.append(name)
+        return
+    added = (version.rows or 0) - (before if source.mode == ImportMode.APPEND else 0)
+    _record(
+        source,
+        name,
+        sha,
+        status=ImportedFileStatus.INGESTED,
+        message=f"{added:,} 行を取り込みました（表の第{version.number}版、{version.rows or 0:,} 行）。",
+        version=version,
+        rows=added,
+    )
+    result.ingested.append(name)
+
+
+def _seen(source: ImportSource, sha: str) -> bool:
+    return ImportedFile.objects.filter(source=source, sha256=sha).exists()
+
+
+def _scan_remote(source: ImportSource) -> ScanResult:
+    """Fetch a URL / CKAN / statistics import: unchanged (304 or same SHA-256) → nothing; new → a version.
+
+    A fetch that fails is told to the owner once per distinct error (``last_error``), until it works again.
+    """
+    from machidata.collect.remote import Fetched, FetchError, ckan_resource, fetch
+
+    result = ScanResult()
+    fetched: Fetched | None = None
+    remote_version = ""
+    try:
+        url, note = source.url, f"{source.url} から自動取り込み"
+        skip = False
+        if source.kind == ImportKind.CKAN:
+            found = ckan_resource(source.url, source.ckan_dataset, source.ckan_resource)
+            url, note = found.url, f"CKANポータル {source.url} の「{source.ckan_dataset}」から自動取り込み"
+            portal_hash = found.hash.lower().removeprefix("sha256:")
+            skip = bool(portal_hash) and _seen(source, portal_hash)  # the portal says: content already seen
+            remote_version = f"{found.url}|{found.last_modified}"[:1200] if found.last_modified else ""
+            skip = skip or (bool(remote_version) and remote_version == source.remote_version)
+        if not skip:
+            with tempfile.TemporaryDirectory(prefix="machidata-import-") as tmp:
+                fetched = fetch(url, folder=Path(tmp), etag=source.etag, last_modified=source.last_modified)
+                if not fetched.unchanged and fetched.path is not None and not _seen(source, fetched.sha256):
+                    _ingest_one(
+                        source, fetched.path, name=fetched.name, sha=fetched.sha256, note=note, result=result
+                    )
+    except FetchError as exc:
+        error = exc.message
+        with transaction.atomic():
+            if source.last_error != error:  # told once per distinct error, until it works again
+                _tell(source, f"「{source.table.title}」への自動取り込み（{source.where}）: {error}")
+            ImportSource.objects.filter(pk=source.pk).update(last_error=error, last_checked_at=timezone.now())
+        result.error = error
+        return result
+    updates: dict[str, object] = {"last_error": "", "last_checked_at": timezone.now()}
+    if fetched is not None and not fetched.unchanged:
+        updates.update(etag=fetched.etag[:500], last_modified=fetched.last_modified[:100])
+    if remote_version and not result.failed:
+        updates["remote_version"] = remote_version
+    ImportSource.objects.filter(pk=source.pk).update(**updates)
+    return result
+
+
 def import_source_scan_now(*, actor: Actor, source: ImportSource) -> ScanResult:
     """「今すぐ確認」: the data owner (EDIT on the table) checks the folder without waiting; audited."""
     if not can(actor, Action.EDIT, source.table.dataset):
@@ -247,7 +426,7 @@ def import_source_scan_now(*, actor: Actor, source: ImportSource) -> ScanResult:
             "この定期取り込みを動かせるのは、表のデータ所有者（所管課）の編集担当者だけです。"
         )
     with transaction.atomic():
-        audit_record(actor=actor, action="collect.import_scan", obj=source, changes={"folder": source.folder})
+        audit_record(actor=actor, action="collect.import_scan", obj=source, changes={"from": source.where})
     return import_source_scan(source=source)
 
 

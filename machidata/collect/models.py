@@ -187,13 +187,44 @@ class ImportMode(models.TextChoices):
     REPLACE = "replace", "置き換え"
 
 
+class ImportKind(models.TextChoices):
+    """Where a scheduled import reads from."""
+
+    FOLDER = "folder", "共有フォルダ"
+    URL = "url", "庁内のURL"
+    CKAN = "ckan", "他のCKANポータル"
+    ESTAT = "estat", "統計表（e-Stat形式のCSV）"
+
+
 class ImportSource(models.Model):
-    """A folder (under MACHIDATA_IMPORT_ROOT) whose new files are ingested into a table on a schedule."""
+    """A source whose new files are ingested into a table on a schedule.
+
+    ``folder``: a folder under MACHIDATA_IMPORT_ROOT (new files picked up). ``url`` / ``estat``: an http(s)
+    address on an allowed host (MACHIDATA_IMPORT_URL_HOSTS), fetched with a conditional GET. ``ckan``: a
+    resource of a dataset on another CKAN portal, found with ``package_show``, then fetched as a URL.
+    """
 
     table = models.ForeignKey(Table, verbose_name="取り込む表", on_delete=models.PROTECT, related_name="+")
-    folder = models.CharField(
-        "フォルダ", max_length=500, help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）"
+    kind = models.CharField(
+        "取り込み元", max_length=10, choices=ImportKind.choices, default=ImportKind.FOLDER
     )
+    folder = models.CharField(
+        "フォルダ",
+        max_length=500,
+        blank=True,
+        help_text="取り込み用フォルダの中の場所（例: kenkou/riyousha）",
+    )
+    url = models.CharField(
+        "URL", max_length=1000, blank=True, help_text="ファイルのURL、またはCKANポータルのURL"
+    )
+    ckan_dataset = models.CharField("CKANのデータセットID", max_length=200, blank=True)
+    ckan_resource = models.CharField(
+        "CKANのリソース名または形式", max_length=200, blank=True, help_text="例: 人口.csv、または CSV"
+    )
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+    # CKAN: the resource's url and last_modified when last fetched (the same again: not fetched again).
+    remote_version = models.CharField(max_length=1200, blank=True)
     pattern = models.CharField("ファイル名のパターン", max_length=100, default="*.csv")
     mode = models.CharField(
         "取り込み方法", max_length=10, choices=ImportMode.choices, default=ImportMode.APPEND
@@ -212,7 +243,16 @@ class ImportSource(models.Model):
         ordering = ["-created_at", "-id"]
 
     def __str__(self) -> str:
-        return f"{self.folder}/{self.pattern} → {self.table}"
+        return f"{self.where} → {self.table}"
+
+    @property
+    def where(self) -> str:
+        """Where it reads from, in one line."""
+        if self.kind == ImportKind.FOLDER:
+            return f"{self.folder}/{self.pattern}"
+        if self.kind == ImportKind.CKAN:
+            return f"{self.url} のデータセット「{self.ckan_dataset}」の「{self.ckan_resource}」"
+        return self.url
 
 
 class ImportedFileStatus(models.TextChoices):

@@ -100,12 +100,21 @@ class CampaignRowsIn(Schema):
 
 
 class ScheduleIn(Schema):
-    """A folder import: the table (``dataset-slug/table-name``), the folder under the import root, a pattern, append/replace."""
+    """A scheduled import into a table (``dataset-slug/table-name``).
 
-    table: str
-    folder: str
-    pattern: str = "*.csv"
-    mode: str = "append"
+    ``kind``: ``folder`` (a folder under the import root and a file-name pattern), ``url`` (a file's address),
+    ``ckan`` (a CKAN portal's address, a dataset id and a resource name or format) or ``estat`` (a
+    statistics CSV's address). ``mode``: append/replace (default: append for folders, replace otherwise).
+    """
+
+    table: str = Field(..., max_length=300)
+    kind: str = Field("folder", max_length=10, description="folder・url・ckan・estat")
+    folder: str = Field("", max_length=500)
+    pattern: str = Field("*.csv", max_length=100)
+    url: str = Field("", max_length=1000, description="URL（url・estat: ファイル、ckan: ポータル）")
+    ckan_dataset: str = Field("", max_length=200)
+    ckan_resource: str = Field("", max_length=200, description="リソースの名前・ID・形式（CSVなど）")
+    mode: str | None = Field(None, max_length=10, description="append・replace")
 
 
 class ScheduleFileOut(Schema):
@@ -124,8 +133,12 @@ class ScheduleOut(Schema):
 
     id: int
     table: str
+    kind: str
     folder: str
     pattern: str
+    url: str
+    ckan_dataset: str
+    ckan_resource: str
     mode: str
     active: bool
     last_checked_at: dt.datetime | None

@@ -21,8 +21,13 @@ from machidata.collect import returns, selectors, services
 from machidata.collect.followups import campaign_from_request
 from machidata.collect.forms import CampaignForm, ImportSourceForm, ReturnUploadForm
 from machidata.collect.freshness import overdue_list
-from machidata.collect.imports import import_root, import_source_create, import_source_scan_now
-from machidata.collect.models import Campaign, Recipient, Repeat, SubmissionStatus
+from machidata.collect.imports import (
+    import_root,
+    import_source_create,
+    import_source_create_remote,
+    import_source_scan_now,
+)
+from machidata.collect.models import Campaign, ImportKind, Recipient, Repeat, SubmissionStatus
 from machidata.collect.watches import watch_set, watched
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -266,24 +271,35 @@ def freshness_list(request: HttpRequest) -> HttpResponse:
 @login_required
 @require_http_methods(["GET", "POST"])
 def import_list(request: HttpRequest) -> HttpResponse:
-    """Folder imports of the tables the actor may edit, and the form to add one."""
+    """Scheduled imports (folder, URL, CKAN, statistics) of the tables the actor may edit, and the form to add one."""
     actor = _actor(request)
     tables = _editable_tables(actor, with_data=False)
     form = ImportSourceForm(request.POST or None, tables=tables)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            source = import_source_create(
-                actor=actor,
-                table=data["table"],
-                folder=data["folder"],
-                pattern=data["pattern"],
-                mode=data["mode"],
-            )
+            if (data["kind"] or ImportKind.FOLDER) == ImportKind.FOLDER:
+                source = import_source_create(
+                    actor=actor,
+                    table=data["table"],
+                    folder=data["folder"],
+                    pattern=data["pattern"],
+                    mode=data["mode"],
+                )
+            else:
+                source = import_source_create_remote(
+                    actor=actor,
+                    table=data["table"],
+                    kind=data["kind"],
+                    url=data["url"],
+                    ckan_dataset=data["ckan_dataset"],
+                    ckan_resource=data["ckan_resource"],
+                    mode=data["mode"],
+                )
         except InvalidInput as exc:
             _place_errors(form, exc)
         else:
-            messages.success(request, "定期取り込みを設定しました。15分ごとにフォルダを確認します。")
+            messages.success(request, "定期取り込みを設定しました。15分ごとに確認します。")
             return redirect("collect:import_detail", pk=source.pk)
     page = Paginator(selectors.import_sources(actor=actor), settings.MACHIDATA_PAGE_SIZE).get_page(
         request.GET.get("page")
@@ -297,6 +313,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             "page_obj": page,
             "sources": page.object_list,
             "root": import_root(),
+            "url_hosts": settings.MACHIDATA_IMPORT_URL_HOSTS,
             "query_without_page": "",
         },
         status=400 if request.method == "POST" else 200,
@@ -306,7 +323,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
 @require_GET
 @login_required
 def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
-    """One folder import: its last check and the files it has seen."""
+    """One scheduled import: its last check and the files it has seen."""
     actor = _actor(request)
     source = selectors.import_source_get(actor=actor, pk=pk)
     page = Paginator(selectors.imported_files(source=source), settings.MACHIDATA_PAGE_SIZE).get_page(
@@ -322,7 +339,7 @@ def import_detail(request: HttpRequest, pk: int) -> HttpResponse:
 @require_POST
 @login_required
 def import_scan(request: HttpRequest, pk: int) -> HttpResponse:
-    """Check the folder now (instead of waiting for the next round)."""
+    """Check the folder or fetch the address now (instead of waiting for the next round)."""
     actor = _actor(request)
     source = selectors.import_source_get(actor=actor, pk=pk)
     result = import_source_scan_now(actor=actor, source=source)

@@ -445,3 +445,11 @@ MACHIDATA_ACCESS_REQUEST_ROUTES = json.loads(_env("MACHIDATA_ACCESS_REQUEST_ROUT
 # Folder under which scheduled imports may read (each import names a sub-folder; nothing outside is
 # read); empty = MACHIDATA_HOME/imports. Mount the file share (共有フォルダ) here.
 MACHIDATA_IMPORT_ROOT = _env("MACHIDATA_IMPORT_ROOT", "")
+# Hosts that scheduled imports may fetch from by URL or from another CKAN portal, comma-separated
+# ("opendata.city.local", "files.city.local:8080"; a leading dot allows sub-domains: ".city.local").
+# Empty = URL and CKAN imports are off. Nothing else is ever fetched, not even after a redirect.
+MACHIDATA_IMPORT_URL_HOSTS = [
+    h.strip().lower() for h in _env("MACHIDATA_IMPORT_URL_HOSTS", "").split(",") if h.strip()
+]
+# Seconds to wait for a URL import's server (to connect and between received blocks).
+MACHIDATA_IMPORT_URL_TIMEOUT = float(_env("MACHIDATA_IMPORT_URL_TIMEOUT", "30"))
