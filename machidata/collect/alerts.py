@@ -432,7 +432,11 @@ def alert_rule_evaluate(rule: AlertRule, *, now: dt.datetime | None = None) -> A
     fired: Alert | None = None
     with transaction.atomic():
         # re-read under the write lock, so two evaluations at once cannot both fire the same crossing
-        current = AlertRule.objects.select_for_update().select_related("chart", "indicator").get(pk=rule.pk)
+        current = (
+            AlertRule.objects.select_for_update(of=("self",))
+            .select_related("chart", "indicator")
+            .get(pk=rule.pk)
+        )
         if current.condition == AlertCondition.UPDATED:  # compared with what the locked row last saw
             seen = (reading.latest.label[:100], reading.latest.value)
             crossing = (
