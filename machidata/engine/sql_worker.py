@@ -108,6 +108,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, P
                 body = f"SELECT {cols} WHERE false"
             con.execute(f"CREATE VIEW {target} AS {body}")
         con.execute("SET lock_configuration = true")
+    except duckdb.OutOfMemoryException as exc:
+        return _fail("memory", _scrub(str(exc), files + folders))
     except duckdb.Error as exc:
         return _fail("setup", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
 
@@ -115,6 +117,8 @@ def run(request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, P
     if request.get("check", True):
         try:
             statements = duckdb.extract_statements(sql)
+        except duckdb.OutOfMemoryException as exc:  # the address-space cap can strike while parsing too
+            return _fail("memory", _scrub(str(exc), files + folders))
         except duckdb.Error as exc:
             return _fail("refused", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
