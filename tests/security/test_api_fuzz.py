@@ -33,6 +33,21 @@ def _schema() -> Any:
 schema = _schema()
 
 
+@pytest.fixture(autouse=True)
+def _keep_the_test_connection() -> Iterator[None]:
+    """Calls go straight to the WSGI app, whose request_started/finished signals close old database
+    connections; on PostgreSQL that closes the test's own transaction. Django's test client disconnects
+    them for the same reason, and so does this."""
+    from django.core.signals import request_finished, request_started
+    from django.db import close_old_connections
+
+    request_started.disconnect(close_old_connections)
+    request_finished.disconnect(close_old_connections)
+    yield
+    request_started.connect(close_old_connections)
+    request_finished.connect(close_old_connections)
+
+
 @pytest.fixture
 def token(org: Org, settings: Any, tmp_path: Any) -> str:
     settings.MACHIDATA_HOME = tmp_path
