@@ -251,7 +251,7 @@ def _candidates(source: ImportSource, folder: Path) -> list[Path]:
 
 def import_source_scan(*, source: ImportSource) -> ScanResult:
     """Check one folder now and ingest its new files (outside any transaction: the lake commits on its own)."""
-    from machidata.ingest.services import ingest_file, sha256_of
+    from machidata.ingest.services import sha256_of
 
     result = ScanResult()
     source = ImportSource.objects.select_related("table__dataset", "created_by").get(pk=source.pk)
@@ -272,50 +272,16 @@ def import_source_scan(*, source: ImportSource) -> ScanResult:
         return result
     for path in _candidates(source, folder):
         sha = sha256_of(path)
-        if ImportedFile.objects.filter(source=source, sha256=sha).exists():
+        if _seen(source, sha):
             continue
-        actor = actor_for(source.created_by)
-        try:
-            if not can(actor, Action.EDIT, source.table.dataset):
-                raise PermissionDenied(
-                    "取り込みを設定した職員に、この表の編集権限がありません。設定し直してください。"
-                )
-            source.table.refresh_from_db()
-            before = source.table.current_version.rows or 0 if source.table.current_version else 0
-            version = ingest_file(
-                actor=actor,
-                table=source.table,
-                path=path,
-                source_name=path.name,
-                mode=source.mode,
-                note=f"フォルダ「{source.folder}」から自動取り込み",
-            )
-        except MachidataError as exc:
-            _record(source, path, sha, status=ImportedFileStatus.FAILED, message=exc.message)
-            result.failed.append(path.name)
-            continue
-        except Exception:  # an unexpected failure of one file must not stop the others
-            logger.exception("scheduled import of %s failed", path)
-            _record(
-                source,
-                path,
-                sha,
-                status=ImportedFileStatus.FAILED,
-                message="予期しないエラーで取り込めませんでした。データ戦略課にお問い合わせください。",
-            )
-            result.failed.append(path.name)
-            continue
-        added = (version.rows or 0) - (before if source.mode == ImportMode.APPEND else 0)
-        _record(
+        _ingest_one(
             source,
             path,
-            sha,
-            status=ImportedFileStatus.INGESTED,
-            message=f"{added:,} 行を取り込みました（表の第{version.number}版、{version.rows or 0:,} 行）。",
-            version=version,
-            rows=added,
+            name=path.name,
+            sha=sha,
+            note=f"フォルダ「{source.folder}」から自動取り込み",
+            result=result,
         )
-        result.ingested.append(path.name)
     ImportSource.objects.filter(pk=source.pk).update(last_error="", last_checked_at=timezone.now())
     return result
 
