@@ -118,7 +118,7 @@ class RefreshSummary:
 # ---- helpers -------------------------------------------------------------------------------------
 
 
-def _wall_clock(value: dt.datetime | None) -> dt.datetime | None:
+def wall_clock(value: dt.datetime | None) -> dt.datetime | None:
     """A UTC-aware system timestamp as naive Japanese wall-clock time (microseconds kept)."""
     if value is None:
         return None
@@ -127,7 +127,7 @@ def _wall_clock(value: dt.datetime | None) -> dt.datetime | None:
     return value.astimezone(TOKYO).replace(tzinfo=None)
 
 
-def _visibility(classification: str, discoverable: bool) -> str:
+def staff_visibility(classification: str, discoverable: bool) -> str:
     """What staff may see of an entry here: "full", "title" (機密, discoverable) or "hidden"."""
     if classification != Classification.CONFIDENTIAL:
         return "full"
@@ -140,7 +140,7 @@ def _dataset_refs() -> dict[str, tuple[str | None, str | None, str]]:
     for slug, identifier, title, classification, discoverable in Dataset.objects.values_list(
         "slug", "identifier", "title", "classification", "discoverable"
     ):
-        seen = _visibility(classification, discoverable)
+        seen = staff_visibility(classification, discoverable)
         out[slug] = (identifier, title, seen) if seen != "hidden" else (None, HIDDEN_TITLE, seen)
     return out
 
@@ -190,7 +190,7 @@ def _dataset_rows(own: Dataset) -> list[tuple[Any, ...]]:
         .order_by("identifier")
     )
     for d in datasets:
-        hidden = _visibility(d.classification, d.discoverable) == "hidden"
+        hidden = staff_visibility(d.classification, d.discoverable) == "hidden"
         rows.append(
             (
                 None if hidden else d.identifier,
@@ -206,9 +206,9 @@ def _dataset_rows(own: Dataset) -> list[tuple[Any, ...]]:
                 d.licence.name if d.licence else None,
                 bool(d.licence and d.licence.is_open),
                 d.is_synthetic,
-                _wall_clock(d.created_at),
-                _wall_clock(d.updated_at),
-                _wall_clock(d.retired_at),
+                wall_clock(d.created_at),
+                wall_clock(d.updated_at),
+                wall_clock(d.retired_at),
                 d.retired_at is not None,
                 int(d.n_tables),  # type: ignore[attr-defined]
             )
@@ -244,7 +244,7 @@ def _version_rows(own: Dataset) -> list[tuple[Any, ...]]:
     rows = []
     for v in versions:
         d = v.table.dataset
-        seen = _visibility(d.classification, d.discoverable)
+        seen = staff_visibility(d.classification, d.discoverable)
         rows.append(
             (
                 d.identifier if seen != "hidden" else None,
@@ -254,8 +254,8 @@ def _version_rows(own: Dataset) -> list[tuple[Any, ...]]:
                 str(modes.get(v.mode, v.mode)),
                 v.rows,
                 v.bytes,
-                _wall_clock(v.created_at),
-                _wall_clock(v.committed_at),
+                wall_clock(v.created_at),
+                wall_clock(v.committed_at),
                 (v.source_name or None) if seen == "full" else None,
                 v.created_by_id,
             )
@@ -291,7 +291,7 @@ def _download_rows(own: Dataset) -> list[tuple[Any, ...]]:
         identifier, title, seen = refs.get(str(c.get("dataset", "")), (None, None, "hidden"))
         rows.append(
             (
-                _wall_clock(e.created_at),
+                wall_clock(e.created_at),
                 e.actor_id,
                 None if e.actor_id else (e.actor_label or None),
                 identifier,
@@ -332,7 +332,7 @@ def _search_rows(own: Dataset) -> list[tuple[Any, ...]]:
         count = next((c[k] for k in ("results", "count", "hits", "total") if c.get(k) is not None), None)
         rows.append(
             (
-                _wall_clock(e.created_at),
+                wall_clock(e.created_at),
                 e.actor_id,
                 None if e.actor_id else (e.actor_label or None),
                 _str(query),

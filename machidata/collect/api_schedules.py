@@ -13,7 +13,8 @@ from ninja import Router, Status
 from machidata.access.auth import api_staff
 from machidata.catalog.selectors import dataset_get
 from machidata.collect import imports, selectors
-from machidata.collect.models import ImportKind, ImportMode, ImportSource
+from machidata.collect.followups import import_source_start
+from machidata.collect.models import ImportSource
 from machidata.collect.schemas import ScheduleIn, ScheduleOut, ScheduleScanOut
 from machidata.core.errors import NotFound
 
@@ -62,24 +63,18 @@ def create_schedule(request: HttpRequest, payload: ScheduleIn) -> Status:
     table = dataset_get(actor=actor, slug=slug).tables.filter(name=name).first()
     if table is None:
         raise NotFound(f"表「{payload.table}」が見つかりません。")
-    if payload.kind == ImportKind.FOLDER:
-        source = imports.import_source_create(
-            actor=actor,
-            table=table,
-            folder=payload.folder,
-            pattern=payload.pattern,
-            mode=payload.mode or ImportMode.APPEND,
-        )
-    else:
-        source = imports.import_source_create_remote(
-            actor=actor,
-            table=table,
-            kind=payload.kind,
-            url=payload.url,
-            ckan_dataset=payload.ckan_dataset,
-            ckan_resource=payload.ckan_resource,
-            mode=payload.mode or ImportMode.REPLACE,
-        )
+    source = import_source_start(
+        actor=actor,
+        table=table,
+        kind=payload.kind,
+        folder=payload.folder,
+        pattern=payload.pattern,
+        url=payload.url,
+        ckan_dataset=payload.ckan_dataset,
+        ckan_resource=payload.ckan_resource,
+        mode=payload.mode,
+        data_request=payload.data_request,
+    )
     return Status(201, _out(selectors.import_source_get(actor=actor, pk=source.pk), files=True))
 
 

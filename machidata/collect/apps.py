@@ -14,12 +14,12 @@ class CollectConfig(AppConfig):
     default_auto_field = "django.db.models.BigAutoField"
 
     def ready(self) -> None:
-        """Tell watchers about new versions, evaluate alert rules on new data; register the system table."""
+        """Tell watchers about new versions, evaluate alert rules on new data; register the system tables."""
         from django.db.models.signals import post_delete, post_save
 
         from machidata.catalog.system_datasets import register_system_table
         from machidata.collect import alerts
-        from machidata.collect.system_table import SYSTEM_TABLE
+        from machidata.collect.system_table import SYSTEM_TABLES
         from machidata.collect.watches import on_version_committed
         from machidata.lake.signals import version_committed
 
@@ -29,4 +29,5 @@ class CollectConfig(AppConfig):
             signal.connect(
                 alerts.on_actual_changed, sender="ebpm.IndicatorActual", dispatch_uid=f"collect.alerts.{uid}"
             )
-        register_system_table(SYSTEM_TABLE)
+        for spec in SYSTEM_TABLES:
+            register_system_table(spec)

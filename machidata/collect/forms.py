@@ -109,6 +109,10 @@ class ImportSourceForm(forms.Form):
         initial=ImportMode.APPEND,
         help_text="URL・CKAN・統計表は、ふつう「置き換え」（毎回ファイル全体が最新版のため）。",
     )
+    # A data request (データの要望) this import answers when its first file enters the table (?data_request=).
+    data_request = forms.IntegerField(
+        required=False, min_value=1, max_value=2_147_483_647, widget=forms.HiddenInput
+    )
 
     def __init__(self, *args: Any, tables: QuerySet[Table], **kwargs: Any) -> None:
         super().__init__(*args, **kwargs)

@@ -335,6 +335,9 @@ def _ingest_one(
         rows=added,
     )
     result.ingested.append(name)
+    from machidata.collect.followups import follow_up_close  # a data request this import answers
+
+    follow_up_close(source=source)
 
 
 def _seen(source: ImportSource, sha: str) -> bool:

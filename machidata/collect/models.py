@@ -414,12 +414,18 @@ class Alert(models.Model):
 
 
 class RequestFollowUp(models.Model):
-    """A data request (データの要望) answered by starting a 照会: closed (回答済み) when the first return is accepted."""
+    """A data request (データの要望) answered by a 照会 or a scheduled import: closed (回答済み) when the first
+    return is accepted, or when the import first brings a file into the table. Exactly one of the two is set."""
 
     data_request = models.ForeignKey(
         "datarequests.DataRequest", verbose_name="データの要望", on_delete=models.CASCADE, related_name="+"
     )
-    campaign = models.OneToOneField(Campaign, on_delete=models.CASCADE, related_name="follow_up")
+    campaign = models.OneToOneField(
+        Campaign, null=True, blank=True, on_delete=models.CASCADE, related_name="follow_up"
+    )
+    import_source = models.OneToOneField(
+        ImportSource, null=True, blank=True, on_delete=models.CASCADE, related_name="follow_up"
+    )
     created_by = models.ForeignKey(
         settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
@@ -428,9 +434,18 @@ class RequestFollowUp(models.Model):
     close_note = models.CharField("閉じたときの説明", max_length=500, blank=True)
 
     class Meta:
-        verbose_name = "データの要望からの照会"
-        verbose_name_plural = "データの要望からの照会"
+        verbose_name = "データの要望からの照会・定期取り込み"
+        verbose_name_plural = "データの要望からの照会・定期取り込み"
         ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=models.Q(campaign__isnull=False, import_source__isnull=True)
+                | models.Q(campaign__isnull=True, import_source__isnull=False),
+                name="collect_followup_campaign_xor_import",
+            )
+        ]
 
     def __str__(self) -> str:
-        return f"要望{self.data_request_id} → 照会{self.campaign_id}"
+        if self.campaign_id is not None:
+            return f"要望{self.data_request_id} → 照会{self.campaign_id}"
+        return f"要望{self.data_request_id} → 定期取り込み{self.import_source_id}"

@@ -115,6 +115,12 @@ class ScheduleIn(Schema):
     ckan_dataset: str = Field("", max_length=200)
     ckan_resource: str = Field("", max_length=200, description="リソースの名前・ID・形式（CSVなど）")
     mode: str | None = Field(None, max_length=10, description="append・replace")
+    data_request: int | None = Field(
+        None,
+        ge=1,
+        le=2_147_483_647,
+        description="この取り込みで応えるデータの要望の番号（最初のファイルで回答済み）",
+    )
 
 
 class ScheduleFileOut(Schema):

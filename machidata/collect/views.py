@@ -18,13 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machidata.access.policy import Action, Actor, restrict
 from machidata.catalog.models import Dataset, Table
 from machidata.collect import returns, selectors, services
-from machidata.collect.followups import campaign_from_request
+from machidata.collect.followups import campaign_from_request, import_source_start
 from machidata.collect.forms import CampaignForm, ImportSourceForm, ReturnUploadForm
 from machidata.collect.freshness import overdue_list
 from machidata.collect.imports import (
     import_root,
-    import_source_create,
-    import_source_create_remote,
     import_source_scan_now,
 )
 from machidata.collect.models import Campaign, ImportKind, Recipient, Repeat, SubmissionStatus
@@ -274,30 +272,29 @@ def import_list(request: HttpRequest) -> HttpResponse:
     """Scheduled imports (folder, URL, CKAN, statistics) of the tables the actor may edit, and the form to add one."""
     actor = _actor(request)
     tables = _editable_tables(actor, with_data=False)
-    form = ImportSourceForm(request.POST or None, tables=tables)
+    initial = (
+        {"data_request": request.GET["data_request"]} if request.GET.get("data_request", "").isdigit() else {}
+    )
+    form = ImportSourceForm(request.POST or None, tables=tables, initial=initial)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:
-            if (data["kind"] or ImportKind.FOLDER) == ImportKind.FOLDER:
-                source = import_source_create(
-                    actor=actor,
-                    table=data["table"],
-                    folder=data["folder"],
-                    pattern=data["pattern"],
-                    mode=data["mode"],
-                )
-            else:
-                source = import_source_create_remote(
-                    actor=actor,
-                    table=data["table"],
-                    kind=data["kind"],
-                    url=data["url"],
-                    ckan_dataset=data["ckan_dataset"],
-                    ckan_resource=data["ckan_resource"],
-                    mode=data["mode"],
-                )
+            source = import_source_start(
+                actor=actor,
+                table=data["table"],
+                kind=data["kind"] or ImportKind.FOLDER,
+                folder=data["folder"],
+                pattern=data["pattern"],
+                url=data["url"],
+                ckan_dataset=data["ckan_dataset"],
+                ckan_resource=data["ckan_resource"],
+                mode=data["mode"],
+                data_request=data.get("data_request"),
+            )
         except InvalidInput as exc:
             _place_errors(form, exc)
+        except (Conflict, NotFound, PermissionDenied) as exc:
+            form.add_error(None, exc.message)
         else:
             messages.success(request, "定期取り込みを設定しました。15分ごとに確認します。")
             return redirect("collect:import_detail", pk=source.pk)
@@ -314,6 +311,7 @@ def import_list(request: HttpRequest) -> HttpResponse:
             "sources": page.object_list,
             "root": import_root(),
             "url_hosts": settings.MACHIDATA_IMPORT_URL_HOSTS,
+            "data_request": form["data_request"].value() or "",
             "query_without_page": "",
         },
         status=400 if request.method == "POST" else 200,

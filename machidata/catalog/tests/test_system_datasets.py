@@ -205,8 +205,8 @@ def test_search_rows(actors: Actors, lake_home: Path) -> None:
 
 def test_wall_clock_crosses_the_fiscal_year_at_tokyo_midnight() -> None:
     # 15:30 UTC on 3/31 is 00:30 on 4/1 in Japan: the next fiscal year.
-    assert sd._wall_clock(dt.datetime(2024, 3, 31, 15, 30, tzinfo=dt.UTC)) == dt.datetime(2024, 4, 1, 0, 30)
-    assert sd._wall_clock(dt.datetime(2024, 3, 31, 14, 30, tzinfo=dt.UTC)) == dt.datetime(2024, 3, 31, 23, 30)
+    assert sd.wall_clock(dt.datetime(2024, 3, 31, 15, 30, tzinfo=dt.UTC)) == dt.datetime(2024, 4, 1, 0, 30)
+    assert sd.wall_clock(dt.datetime(2024, 3, 31, 14, 30, tzinfo=dt.UTC)) == dt.datetime(2024, 3, 31, 23, 30)
 
 
 def test_content_hash_depends_on_rows_only() -> None:

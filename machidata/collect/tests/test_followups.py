@@ -1,15 +1,21 @@
-"""Data requests followed up by a 照会: who may turn a request into a campaign, and the request answered when data arrives."""
+"""Data requests followed up by a 照会 or a scheduled import: who may turn a request into one, and the request
+answered when data arrives."""
 
 from __future__ import annotations
 
 import datetime as dt
+import os
+import time
+from pathlib import Path
+from typing import Any
 
 import pytest
 
 from machidata.access.models import Classification
 from machidata.catalog.models import Dataset, Table
 from machidata.collect import returns
-from machidata.collect.followups import campaign_from_request
+from machidata.collect.followups import campaign_from_request, import_source_start
+from machidata.collect.imports import import_source_scan
 from machidata.collect.models import RequestFollowUp
 from machidata.collect.tests.conftest import as_actor
 from machidata.core.errors import Conflict, NotFound, PermissionDenied
@@ -46,7 +52,7 @@ def test_request_becomes_a_campaign_and_closes_when_data_arrives(actors: Actors,
     assert request.status == "routed"
     comment = request.events.filter(kind=EventKind.COMMENT).get()
     assert "利用者数の照会" in comment.body
-    with pytest.raises(Conflict, match="もう照会があります"):
+    with pytest.raises(Conflict, match="もう照会か定期取り込みがあります"):
         start(actors, request, visitors)
     recipient = campaign.recipients.get()  # type: ignore[attr-defined]
     returns.return_submit_rows(actor=as_actor(actors, "owner_editor"), recipient=recipient, rows=[ROW])
@@ -136,4 +142,100 @@ def test_the_campaign_page_takes_the_request(actors: Actors, visitors: Table) ->
          "repeat": "none", "data_request": request.pk},
     )  # fmt: skip
     assert again.status_code == 400
-    assert "もう照会があります" in again.content.decode()
+    assert "もう照会か定期取り込みがあります" in again.content.decode()
+
+
+GOOD = "日付,区分,利用者数,備考\n2025-05-01,午前,4,\n"
+BAD = "日付,区分,利用者数,備考\n2025-05-03,午前,-4,\n"
+
+
+@pytest.fixture
+def share(settings: Any, tmp_path: Path) -> Path:
+    folder = tmp_path / "share" / "kenkou"
+    folder.mkdir(parents=True)
+    settings.MACHIDATA_IMPORT_ROOT = str(tmp_path / "share")
+    return folder
+
+
+def put(folder: Path, name: str, text: str) -> None:
+    path = folder / name
+    path.write_text(text, encoding="utf-8")
+    old = time.time() - 900  # settled: not being copied any more
+    os.utime(path, (old, old))
+
+
+def test_request_becomes_a_scheduled_import_and_closes_with_the_first_good_file(
+    actors: Actors, visitors: Table, share: Path
+) -> None:
+    request = routed_request(actors)
+    source = import_source_start(
+        actor=as_actor(actors, "owner_editor"), table=visitors, folder="kenkou", data_request=request.pk
+    )
+    follow = RequestFollowUp.objects.get()
+    assert (follow.import_source_id, follow.campaign_id) == (source.pk, None)
+    assert "定期取り込みを設定しました" in request.events.filter(kind=EventKind.COMMENT).get().body
+    with pytest.raises(Conflict, match="もう照会か定期取り込みがあります"):
+        start(actors, request, visitors)  # one follow-up per request, of either kind
+    put(share, "a.csv", BAD)
+    import_source_scan(source=source)
+    request.refresh_from_db()
+    assert request.status == "routed"  # a refused file answers nothing
+    put(share, "b.csv", GOOD)
+    assert import_source_scan(source=source).ingested == ["b.csv"]
+    request.refresh_from_db()
+    assert (request.status, request.answer_kind, request.answer_dataset) == (
+        "answered",
+        "exists",
+        visitors.dataset,
+    )
+    assert "定期取り込み" in request.answer_text
+    follow.refresh_from_db()
+    assert follow.closed_at is not None
+
+
+def test_scheduled_import_for_a_request_follows_the_request_rules(
+    actors: Actors, visitors: Table, share: Path
+) -> None:
+    unrouted = data_request_create(actor=as_actor(actors, "staff"), title="x", description="x", purpose="x")
+    with pytest.raises(Conflict, match="回付された要望だけ"):
+        import_source_start(
+            actor=as_actor(actors, "admin"), table=visitors, folder="kenkou", data_request=unrouted.pk
+        )
+    routed = routed_request(actors)
+    with pytest.raises(PermissionDenied, match="定期取り込みにできるのは"):
+        import_source_start(
+            actor=as_actor(actors, "staff"), table=visitors, folder="kenkou", data_request=routed.pk
+        )
+    from machidata.collect.models import ImportSource
+
+    assert not ImportSource.objects.exists()  # nothing set up when the request refuses
+    assert not RequestFollowUp.objects.exists()
+
+
+def test_import_page_and_api_take_the_request(actors: Actors, visitors: Table, share: Path) -> None:
+    from django.urls import reverse
+
+    request = routed_request(actors)
+    client = actors.client("owner_editor")
+    page = client.get(reverse("collect:imports"), {"data_request": request.pk})
+    assert f"データの要望（番号 {request.pk}）" in page.content.decode()
+    made = client.post(
+        reverse("collect:imports"),
+        {"table": visitors.pk, "kind": "folder", "folder": "kenkou", "pattern": "*.csv", "mode": "append",
+         "data_request": request.pk},
+    )  # fmt: skip
+    assert made.status_code == 302, made.content.decode()
+    assert RequestFollowUp.objects.get().import_source is not None
+    body = {
+        "table": f"{visitors.dataset.slug}/{visitors.name}",
+        "folder": "kenkou",
+        "data_request": request.pk,
+    }
+    again = client.post("/api/v1/schedules/", body, content_type="application/json")
+    assert again.status_code == 409
+    detail = client.get(reverse("datarequests:detail", args=[request.pk])).content.decode()
+    assert f"?data_request={request.pk}" in detail  # the routed 課 is offered both ways from the request
+    staff_view = (
+        actors.client("staff").get(reverse("datarequests:detail", args=[request.pk])).content.decode()
+    )
+    assert "?data_request=" not in staff_view  # the requester may not answer: no links

@@ -149,11 +149,14 @@ def test_system_datasets_refreshed_at_the_end(home: Path, tmp_path: Path) -> Non
     assert summary.system is not None
     assert sorted(summary.system.written) == [
         "access_requests",
+        "alerts",
         "campaign_returns",
         "catalog",
         "consultations",
         "data_requests",
         "downloads",
+        "freshness",
+        "scheduled_imports",
         "searches",
         "training",
         "versions",
