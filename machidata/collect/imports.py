@@ -21,6 +21,7 @@ from pathlib import Path, PurePosixPath
 from typing import Final
 
 from django.conf import settings
+from django.core.cache import cache
 from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
@@ -35,6 +36,7 @@ from machidata.notify.services import notify
 
 logger = logging.getLogger("machidata.collect")
 SETTLE_SECONDS: Final = 60  # a file modified more recently may still be being copied
+SCAN_LOCK_SECONDS: Final = 3600  # longer than any check takes; a crashed check frees its import then
 
 
 def import_root() -> Path:
@@ -250,11 +252,27 @@ def _candidates(source: ImportSource, folder: Path) -> list[Path]:
 
 
 def import_source_scan(*, source: ImportSource) -> ScanResult:
-    """Check one folder now and ingest its new files (outside any transaction: the lake commits on its own)."""
+    """Check one import now and ingest what is new (outside any transaction: the lake commits on its own).
+
+    One check per import at a time across every process (a lock in the shared cache): the 15-minute job
+    and a 「今すぐ確認する」 click could otherwise both ingest the same new file. The one that finds the
+    lock taken does nothing and says so.
+    """
+    lock = f"collect:import-scan:{source.pk}"
+    if not cache.add(lock, 1, SCAN_LOCK_SECONDS):
+        return ScanResult(
+            error="この取り込みは、いま別の確認が進んでいます。しばらくしてから確かめてください。"
+        )
+    try:
+        return _scan(ImportSource.objects.select_related("table__dataset", "created_by").get(pk=source.pk))
+    finally:
+        cache.delete(lock)
+
+
+def _scan(source: ImportSource) -> ScanResult:
     from machidata.ingest.services import sha256_of
 
     result = ScanResult()
-    source = ImportSource.objects.select_related("table__dataset", "created_by").get(pk=source.pk)
     if source.kind != ImportKind.FOLDER:
         return _scan_remote(source)
     folder = import_root() / source.folder
@@ -341,7 +359,15 @@ def _ingest_one(
 
 
 def _seen(source: ImportSource, sha: str) -> bool:
+    """A folder's file is new unless this content was ever picked up (a copy of an old file adds nothing)."""
     return ImportedFile.objects.filter(source=source, sha256=sha).exists()
+
+
+def _current(source: ImportSource, sha: str) -> bool:
+    """A URL's content is new unless it is what the last fetch brought: content that goes back to an earlier
+    state (A → B → A) is the remote's current state again and is ingested, never left stale at B."""
+    last = ImportedFile.objects.filter(source=source).order_by("-created_at", "-id").first()
+    return last is not None and last.sha256 == sha
 
 
 def _scan_remote(source: ImportSource) -> ScanResult:
@@ -361,13 +387,17 @@ def _scan_remote(source: ImportSource) -> ScanResult:
             found = ckan_resource(source.url, source.ckan_dataset, source.ckan_resource)
             url, note = found.url, f"CKANポータル {source.url} の「{source.ckan_dataset}」から自動取り込み"
             portal_hash = found.hash.lower().removeprefix("sha256:")
-            skip = bool(portal_hash) and _seen(source, portal_hash)  # the portal says: content already seen
+            skip = bool(portal_hash) and _current(source, portal_hash)  # the portal says: content unchanged
             remote_version = f"{found.url}|{found.last_modified}"[:1200] if found.last_modified else ""
             skip = skip or (bool(remote_version) and remote_version == source.remote_version)
         if not skip:
             with tempfile.TemporaryDirectory(prefix="machidata-import-") as tmp:
                 fetched = fetch(url, folder=Path(tmp), etag=source.etag, last_modified=source.last_modified)
-                if not fetched.unchanged and fetched.path is not None and not _seen(source, fetched.sha256):
+                if (
+                    not fetched.unchanged
+                    and fetched.path is not None
+                    and not _current(source, fetched.sha256)
+                ):
                     _ingest_one(
                         source, fetched.path, name=fetched.name, sha=fetched.sha256, note=note, result=result
                     )

@@ -263,7 +263,7 @@ class ImportedFileStatus(models.TextChoices):
 
 
 class ImportedFile(models.Model):
-    """A file seen in an import folder (by content): ingested as a version, or failed with the reason; never retried unchanged."""
+    """A file an import picked up (by content): ingested as a version, or failed with the reason; never retried unchanged."""
 
     source = models.ForeignKey(ImportSource, on_delete=models.CASCADE, related_name="files")
     name = models.CharField("ファイル名", max_length=300)
@@ -280,9 +280,8 @@ class ImportedFile(models.Model):
         verbose_name = "取り込んだファイル"
         verbose_name_plural = "取り込んだファイル"
         ordering = ["-created_at", "-id"]
-        constraints = [
-            models.UniqueConstraint(fields=["source", "sha256"], name="collect_imported_file_once")
-        ]
+        # Not unique per content: a URL's content may come back (A → B → A) and is a new version then.
+        indexes = [models.Index(fields=["source", "sha256"], name="collect_imported_file_sha")]
 
     def __str__(self) -> str:
         return f"{self.name}（{self.get_status_display()}）"

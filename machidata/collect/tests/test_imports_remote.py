@@ -145,6 +145,29 @@ def test_url_import_first_unchanged_and_changed(actors: Actors, visitors: Table,
     assert table_rows(visitors).num_rows == 4
     assert ImportedFile.objects.filter(source=source, status=ImportedFileStatus.INGESTED).count() == 2
 
+    site.put("/data/riyousha.csv", GOOD.encode())  # back to the first content (A → B → A)
+    back = import_source_scan(source=source)
+    assert back.ingested == ["riyousha.csv"]  # the remote's current state again: never left stale at B
+    visitors.refresh_from_db()
+    assert visitors.current_version.number == number + 2
+    assert table_rows(visitors).num_rows == 3
+
+
+def test_one_check_per_import_at_a_time(actors: Actors, visitors: Table, site: Site) -> None:
+    from django.core.cache import cache
+
+    site.put("/data/riyousha.csv", GOOD.encode())
+    source = import_source_create_remote(
+        actor=as_actor(actors, "owner_editor"), table=visitors, kind=ImportKind.URL,
+        url=site.url("/data/riyousha.csv"),
+    )  # fmt: skip
+    cache.add(f"collect:import-scan:{source.pk}", 1, 60)  # another process is checking this import
+    busy = import_source_scan(source=source)
+    assert (busy.ingested, "別の確認が進んでいます" in busy.error) == ([], True)
+    assert not ImportedFile.objects.filter(source=source).exists()
+    cache.delete(f"collect:import-scan:{source.pk}")
+    assert import_source_scan(source=source).ingested == ["riyousha.csv"]
+
 
 def test_cp932_csv(actors: Actors, visitors: Table, site: Site) -> None:
     site.put("/sjis.csv", CHANGED.encode("cp932"))
@@ -294,7 +317,7 @@ def test_ckan_resource_by_name_or_format(actors: Actors, visitors: Table, site: 
     visitors.refresh_from_db()
     assert table_rows(visitors).num_rows == 4
     # the portal now gives the SHA-256 of what we already have: nothing is fetched
-    sha = hashlib.sha256(GOOD.encode()).hexdigest()
+    sha = hashlib.sha256(CHANGED.encode()).hexdigest()  # the content the table holds now
     ckan_answer(
         site,
         [
