@@ -14,6 +14,7 @@ from pathlib import Path
 
 import dj_database_url
 import django_stubs_ext
+from csp.constants import NONE, SELF
 from django.core.exceptions import ImproperlyConfigured
 
 # Lets Django's generic classes be subscripted at run time (ModelAdmin[Job], QuerySet[Dataset]) for mypy.
@@ -299,6 +300,26 @@ MACHIDATA_HSTS_SECONDS = int(_env("MACHIDATA_HSTS_SECONDS", "31536000"))
 # Behind a reverse proxy that terminates TLS and sets X-Forwarded-Proto (only if the proxy always sets it).
 MACHIDATA_TRUST_X_FORWARDED_PROTO = _env_bool("MACHIDATA_TRUST_X_FORWARDED_PROTO", False)
 SESSION_COOKIE_SECURE = MACHIDATA_HTTPS
+
+# ---- Content-Security-Policy (django-csp) ----
+# No inline scripts or styles and nothing from another origin: every JS/CSS/font file is vendored and
+# served by us, charts run Vega's CSP-safe interpreter. A stored <script> that slipped past escaping
+# could not run. The Django admin gets its own, looser policy (core.middleware); a view may set its own.
+CONTENT_SECURITY_POLICY = {
+    "DIRECTIVES": {
+        "default-src": [SELF],
+        "script-src": [SELF],
+        "style-src": [SELF],
+        "img-src": [SELF, "data:"],
+        "font-src": [SELF],
+        "connect-src": [SELF],
+        "object-src": [NONE],
+        "base-uri": [SELF],
+        "form-action": [SELF],
+        "frame-ancestors": [NONE],
+        **({"upgrade-insecure-requests": True} if MACHIDATA_HTTPS else {}),
+    }
+}
 CSRF_COOKIE_SECURE = MACHIDATA_HTTPS
 SECURE_SSL_REDIRECT = MACHIDATA_HTTPS
 SECURE_REDIRECT_EXEMPT = [r"^healthz$"]  # the load balancer's health check may stay on plain HTTP

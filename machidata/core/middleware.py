@@ -5,8 +5,11 @@ from __future__ import annotations
 import re
 import uuid
 from collections.abc import Callable
+from typing import Final
 
-from django.http import HttpRequest, HttpResponse
+from csp.constants import NONE, SELF
+from csp.middleware import CSPMiddleware, PolicyParts
+from django.http import HttpRequest, HttpResponse, HttpResponseBase
 
 from machidata.core.context import reset_request_meta, set_request_meta
 
@@ -37,31 +40,29 @@ class RequestIdMiddleware:
         return response
 
 
-# No inline scripts, nothing from other origins: every JS/CSS file is vendored and served by us.
-CSP = (
-    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
-    "font-src 'self'; connect-src 'self'; object-src 'none'; base-uri 'self'; "
-    "form-action 'self'; frame-ancestors 'none'"
-)
+# The Django admin uses inline scripts in a few widgets: it may run them, but still nothing from elsewhere.
+ADMIN_CSP: Final = {
+    "default-src": [SELF],
+    "img-src": [SELF, "data:"],
+    "object-src": [NONE],
+    "frame-ancestors": [NONE],
+}
 
 
-class ContentSecurityPolicyMiddleware:
-    """A strict CSP so that stored HTML in text fields could never run even if it slipped through."""
+class ContentSecurityPolicyMiddleware(CSPMiddleware):
+    """django-csp's middleware (the policy is ``settings.CONTENT_SECURITY_POLICY``), with the admin's own policy.
 
-    def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
-        self.get_response = get_response
+    A response that already carries the header (e.g. an SVG download with ``default-src 'none'``) or a view
+    decorated with django-csp's ``csp_update``/``csp_replace`` keeps its own.
+    """
 
-    def __call__(self, request: HttpRequest) -> HttpResponse:
-        response = self.get_response(request)
-        if not request.path.startswith("/admin/"):
-            response.setdefault("Content-Security-Policy", CSP)
-        else:
-            # Django admin uses inline scripts in a few widgets; still forbid other origins.
-            response.setdefault(
-                "Content-Security-Policy",
-                "default-src 'self'; img-src 'self' data:; object-src 'none'; frame-ancestors 'none'",
-            )
-        return response
+    def get_policy_parts(
+        self, request: HttpRequest, response: HttpResponseBase, report_only: bool = False
+    ) -> PolicyParts:
+        parts = super().get_policy_parts(request, response, report_only)
+        if not report_only and parts.config is None and request.path_info.startswith("/admin/"):
+            parts.config = ADMIN_CSP
+        return parts
 
 
 class ActorMiddleware:
