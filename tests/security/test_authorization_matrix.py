@@ -249,3 +249,67 @@ def test_matrix_reports_a_leak(settings: Any, tmp_path: Any, monkeypatch: pytest
     tally = run_matrix(world, only, actors=("staff",))
     assert any(leak.startswith("LEAK catalog:table_download") for leak in tally.leaks)
     assert any("/rows" in leak for leak in tally.leaks)
+
+
+def _warm_part(key: str, rule: Rule) -> str | None:
+    """Which warm-cache part a route is in: the reads answered from the shared caches (query results,
+    column profiles, chart and dashboard data); None for the rest."""
+    if rule.method != "GET" and not rule.reads:
+        return None
+    if _group(key) == "catalog-data":
+        return "tables"
+    if _group(key) == "charts-prep" or key.startswith(
+        ("POST /api/v1/query", "GET /api/v1/datasets/{slug}/tables")
+    ):
+        return "charts-query"
+    return None
+
+
+@pytest.mark.slow
+@pytest.mark.django_db
+@pytest.mark.parametrize("which", ["tables", "charts-query"])
+def test_authorization_matrix_with_a_warm_cache(which: str, settings: Any, tmp_path: Any) -> None:
+    """Every cached read is first made by everyone allowed, then a read grant is revoked: the matrix
+    must still hold, so no answer is ever served from a cache to someone the policy now refuses."""
+    from django.core.cache import cache
+
+    from machidata.catalog.models import DatasetGrant
+
+    settings.MACHIDATA_HOME = tmp_path
+    settings.MACHIDATA_QUERY_CACHE_SECONDS = 600
+    cache.clear()
+    world = build_world()
+    part = {k: r for k, r in MATRIX.items() if _warm_part(k, r) == which}
+    assert part
+    clients = {(n, a): _client(world, n, api=a) for n in ACTORS for a in (False, True)}
+    bodies = example_bodies()
+    warmed = 0
+    for key, rule in part.items():
+        for probe in rule.probes(world):
+            body = probe.body if probe.body is not None else bodies.get(key)
+            for name in sorted(probe.allowed):
+                _send(clients[(name, rule.api)], rule.method, probe.url, api=rule.api, body=body)
+                warmed += 1
+    from django.db import connection
+
+    with connection.cursor() as cursor:  # the database cache cannot list keys: count its rows
+        cursor.execute(
+            "SELECT COUNT(*) FROM machidata_cache WHERE cache_key LIKE %s OR cache_key LIKE %s",
+            ["%catalog:query:%", "%catalog:profile:%"],
+        )
+        entries = cursor.fetchone()[0]
+    assert entries > 0, "the warm pass left no cached results: the test would prove nothing"
+    revoked, _ = DatasetGrant.objects.filter(user=world.actors.users["granted"]).delete()
+    assert revoked == len(world.datasets)
+    tally = run_matrix(world, part)
+    report = os.environ.get("MACHIDATA_SECURITY_REPORT")
+    if report:
+        with open(report, "a", encoding="utf-8") as f:
+            figure = {
+                "test": "authorization_matrix_warm",
+                "warmed": warmed,
+                "cached": entries,
+                **tally.figure(),
+            }
+            f.write(json.dumps(figure) + "\n")
+    assert not tally.failures(), "\n".join(tally.failures())
