@@ -636,7 +636,13 @@ def _run_checks(sb: QuerySession, stage: _Stage) -> None:
             cur, code, codes, step = payload
             coded = cur.mutate(__code=code)
             unmapped = coded.filter(coded["__code"].notnull() & ~coded["__code"].isin(codes))
-            counts = unmapped.group_by("__code").aggregate(n=unmapped.count()).order_by(ibis.desc("n"))
+            counts = (
+                unmapped.group_by("__code")
+                .aggregate(n=unmapped.count())
+                .order_by(
+                    [ibis.desc("n"), ibis.asc("__code")]
+                )  # ties by code: the same examples on every engine
+            )
             top = sb.to_arrow(counts.limit(SAMPLE_KEYS)).to_pylist()
             total = int(_scalar(sb, unmapped.count()) or 0)
             distinct = int(_scalar(sb, unmapped["__code"].nunique()) or 0)
@@ -676,7 +682,9 @@ def _join_findings(
     sides: dict[str, dict[str, Any]] = {}
     for side, mine, theirs in (("left", lgroups, rgroups), ("right", rgroups, lgroups)):
         unmatched = mine.anti_join(theirs, keys)
-        top = sb.to_arrow(unmatched.order_by(ibis.desc("n")).limit(SAMPLE_KEYS)).to_pylist()
+        # Ties by key, so that every engine names the same examples in the same order.
+        ranked = unmatched.order_by([ibis.desc("n"), *(ibis.asc(k) for k in keys)])
+        top = sb.to_arrow(ranked.limit(SAMPLE_KEYS)).to_pylist()
         distinct = int(_scalar(sb, unmatched.count()) or 0)
         rows = int(_scalar(sb, unmatched.n.sum().fill_null(0)) or 0)
         sides[side] = {

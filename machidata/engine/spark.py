@@ -81,6 +81,11 @@ def _build_session(cfg: SparkConfig) -> Any:
         .config("spark.sql.execution.arrow.pyspark.enabled", "true")
         .config("spark.sql.parquet.inferTimestampNTZ.enabled", "true")
     )
+    if cfg.master.startswith("local"):
+        # A local Spark talks to itself only: never on the server's network address.
+        builder = builder.config("spark.driver.host", "127.0.0.1").config(
+            "spark.driver.bindAddress", "127.0.0.1"
+        )
     try:
         session = builder.getOrCreate()
     except Exception as exc:
@@ -198,7 +203,9 @@ class SparkSandbox:
         """Materialise a small intermediate result (checks reuse it several times)."""
         df = self._df(expr).localCheckpoint(eager=True)
         self.cached.append(df)
-        return self._view(df)
+        # Spark may type a column more narrowly than Ibis promised (an int32 year cast to int64):
+        # the view is read back with the promised types, as DuckDB's temporary table has them.
+        return self._view(df).cast(expr.schema())
 
     def stream(self, expr: ir.Table, *, batch_rows: int) -> pa.RecordBatchReader:
         """Stream the rows as Arrow batches, partition by partition (never the whole result at once)."""
