@@ -6,11 +6,12 @@ export MACHIDATA_HOME ?= $(CURDIR)/var
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test lint typecheck bench install install-dev browser clean help
+.PHONY: demo test test-spark spark lint typecheck bench install install-dev browser clean help
 
 help:
 	@echo "make demo   … 仮想環境を作り、デモ内容を読み込み、http://127.0.0.1:8000 で起動します"
 	@echo "make test   … 開発用の依存を入れて全テストを実行します"
+	@echo "make test-spark … Java と PySpark を入れて、DuckDB と Spark の結果の一致を確かめます"
 	@echo "make lint   … ruff / import-linter / mypy"
 	@echo "make bench  … ベンチマーク（docs/benchmarks.md に結果を書きます）"
 
@@ -37,6 +38,17 @@ browser:
 	@command -v chromium >/dev/null 2>&1 || { \
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium がありません: sudo apt-get install -y chromium"; fi; }
+
+# Spark (MACHIDATA_ENGINE=spark) needs Java 17 from Debian's packages and PySpark from PyPI.
+spark:
+	@command -v java >/dev/null 2>&1 || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
+	  else echo "java がありません: sudo apt-get install -y openjdk-17-jre-headless"; exit 1; fi; }
+
+# The cross-backend suite (marker `spark`, deselected by `make test`) on a local Spark (local[2]).
+test-spark: $(DEVSTAMP) spark
+	$(BIN)/pip install -q -e '.[dev,spark]'
+	MACHIDATA_HOME=$$(mktemp -d) MACHIDATA_SPARK_MASTER='local[2]' $(BIN)/pytest -n 0 -q -m spark machidata/engine/tests
 
 test: $(DEVSTAMP) browser
 	$(BIN)/ruff check .

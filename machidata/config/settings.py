@@ -393,6 +393,21 @@ MACHIDATA_ENGINE_TIMEOUT_S = float(_env("MACHIDATA_ENGINE_TIMEOUT_S", "30"))
 # Most rows one page or API call returns (downloads are not capped by this).
 MACHIDATA_ENGINE_MAX_ROWS = int(_env("MACHIDATA_ENGINE_MAX_ROWS", "10000"))
 
+# Which engine runs TableQueries and recipes: duckdb (in this process, the default) or spark
+# (PySpark, `pip install 'machidata[spark]'`, Java 17). machidata/engine/backends.py reads these
+# variables itself (the engine is a leaf and never imports settings); they are declared here with the
+# same defaults so that they are documented and checked like every other setting.
+MACHIDATA_ENGINE = _env("MACHIDATA_ENGINE", "duckdb").strip().lower()
+if MACHIDATA_ENGINE not in {"duckdb", "spark"}:
+    raise ImproperlyConfigured("MACHIDATA_ENGINE は duckdb か spark を指定してください。")
+# Spark master URL: local[2] (Spark inside this process's JVM, two threads), spark://host:7077, yarn, k8s://…
+MACHIDATA_SPARK_MASTER = _env("MACHIDATA_SPARK_MASTER", "local[2]")
+# Memory of the Spark driver (this process's JVM; with local[N] it runs the queries too) and of each executor.
+MACHIDATA_SPARK_DRIVER_MEMORY = _env("MACHIDATA_SPARK_DRIVER_MEMORY", "1g")
+MACHIDATA_SPARK_EXECUTOR_MEMORY = _env("MACHIDATA_SPARK_EXECUTOR_MEMORY", "1g")
+# Partitions after a shuffle (GROUP BY, joins); small for one server, raise it for a cluster.
+MACHIDATA_SPARK_SHUFFLE_PARTITIONS = int(_env("MACHIDATA_SPARK_SHUFFLE_PARTITIONS", "8"))
+
 # Seconds a query result (/api/v1/query, charts) stays cached, keyed by (user, table version, query);
 # 0 switches the result cache off. Versions never change, so this only bounds the cache's size.
 MACHIDATA_QUERY_CACHE_SECONDS = int(_env("MACHIDATA_QUERY_CACHE_SECONDS", "600"))

@@ -17,9 +17,8 @@ when a step has an error-level finding (unmapped codes, a key type clash), so no
 from __future__ import annotations
 
 import re
-import uuid
 from collections.abc import Callable, Iterator, Mapping, Sequence
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass, field
 from typing import Annotated, Any, Literal
 
@@ -28,11 +27,13 @@ import ibis.expr.types as ir
 import pyarrow as pa
 from pydantic import BaseModel, ConfigDict, Field, ValidationError
 
+from machidata.engine.backends import engine_name
 from machidata.engine.compile import _nfkc_lower, predicate
 from machidata.engine.errors import EngineQueryError
 from machidata.engine.expressions import Expression, parse_expression
 from machidata.engine.query import Filter, TableQuery
-from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, Sandbox, open_sandbox
+from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, QuerySession, open_sandbox
+from machidata.engine.spark import open_spark
 from machidata.engine.types import KIND_LABELS, NUMERIC_KINDS, Kind, kind_of
 
 RECIPE_VERSION: Literal[1] = 1
@@ -587,20 +588,20 @@ def _open(
     timeout_s: float,
     threads: int,
     memory_limit: str,
-) -> Iterator[tuple[Sandbox, dict[str, ir.Table]]]:
+) -> Iterator[tuple[QuerySession, dict[str, ir.Table]]]:
     all_files = [f for fs in files.values() for f in fs]
-    with open_sandbox(
-        [], read_paths=all_files, timeout_s=timeout_s, threads=threads, memory_limit=memory_limit
-    ) as sb:
+    opened: AbstractContextManager[QuerySession]
+    if engine_name() == "spark":
+        opened = open_spark([], timeout_s=timeout_s)
+    else:
+        opened = open_sandbox(
+            [], read_paths=all_files, timeout_s=timeout_s, threads=threads, memory_limit=memory_limit
+        )
+    with opened as sb:
         tables: dict[str, ir.Table] = {}
-        for i, (alias, fs) in enumerate(files.items()):
-            name = f"src{i}"
-            if fs:
-                t = sb.backend.read_parquet(list(fs), table_name=name, union_by_name=True)
-            elif schemas and alias in schemas:
-                sb.raw.register(name, schemas[alias].empty_table())
-                t = sb.backend.table(name)
-            else:
+        for alias, fs in files.items():
+            t = sb.read(list(fs), (schemas or {}).get(alias))
+            if t is None:
                 raise EngineQueryError(f"元の表「{alias}」にはデータがありません。")
             keep = [c for c in t.columns if not _excluded(c, exclude)]
             tables[alias] = t.select(*keep)
@@ -611,11 +612,11 @@ def _excluded(column: str, exclude: Sequence[str]) -> bool:
     return any(column == e or (e.startswith("*") and column.endswith(e[1:])) for e in exclude)
 
 
-def _scalar(sb: Sandbox, expr: ir.Expr) -> Any:
-    return sb.backend.to_pyarrow(expr).as_py()
+def _scalar(sb: QuerySession, expr: ir.Scalar) -> Any:
+    return sb.scalar(expr)
 
 
-def _run_checks(sb: Sandbox, stage: _Stage) -> None:
+def _run_checks(sb: QuerySession, stage: _Stage) -> None:
     for kind, payload in stage.checks:
         if kind == "join":
             _join_findings(sb, stage.report, payload)
@@ -635,8 +636,14 @@ def _run_checks(sb: Sandbox, stage: _Stage) -> None:
             cur, code, codes, step = payload
             coded = cur.mutate(__code=code)
             unmapped = coded.filter(coded["__code"].notnull() & ~coded["__code"].isin(codes))
-            counts = unmapped.group_by("__code").aggregate(n=unmapped.count()).order_by(ibis.desc("n"))
-            top = sb.backend.to_pyarrow(counts.limit(SAMPLE_KEYS)).to_pylist()
+            counts = (
+                unmapped.group_by("__code")
+                .aggregate(n=unmapped.count())
+                .order_by(
+                    [ibis.desc("n"), ibis.asc("__code")]
+                )  # ties by code: the same examples on every engine
+            )
+            top = sb.to_arrow(counts.limit(SAMPLE_KEYS)).to_pylist()
             total = int(_scalar(sb, unmapped.count()) or 0)
             distinct = int(_scalar(sb, unmapped["__code"].nunique()) or 0)
             if total:
@@ -658,15 +665,13 @@ def _run_checks(sb: Sandbox, stage: _Stage) -> None:
                 )
 
 
-def _temp(sb: Sandbox, expr: ir.Table) -> ir.Table:
-    """Materialise a small intermediate result as a temporary table (SQL compiled by Ibis from checked input)."""
-    name = f"_check_{uuid.uuid4().hex[:12]}"
-    sb.raw.execute(f'CREATE TEMP TABLE "{name}" AS {sb.backend.compile(expr)}')
-    return sb.backend.table(name)
+def _temp(sb: QuerySession, expr: ir.Table) -> ir.Table:
+    """Materialise a small intermediate result (a temporary table on DuckDB, a local checkpoint on Spark)."""
+    return sb.temp(expr)
 
 
 def _join_findings(
-    sb: Sandbox, report: StepReport, payload: tuple[ir.Table, ir.Table, list[str], JoinStep]
+    sb: QuerySession, report: StepReport, payload: tuple[ir.Table, ir.Table, list[str], JoinStep]
 ) -> None:
     left, right, keys, step = payload
     lkeys = left.select(*keys)
@@ -677,7 +682,9 @@ def _join_findings(
     sides: dict[str, dict[str, Any]] = {}
     for side, mine, theirs in (("left", lgroups, rgroups), ("right", rgroups, lgroups)):
         unmatched = mine.anti_join(theirs, keys)
-        top = sb.backend.to_pyarrow(unmatched.order_by(ibis.desc("n")).limit(SAMPLE_KEYS)).to_pylist()
+        # Ties by key, so that every engine names the same examples in the same order.
+        ranked = unmatched.order_by([ibis.desc("n"), *(ibis.asc(k) for k in keys)])
+        top = sb.to_arrow(ranked.limit(SAMPLE_KEYS)).to_pylist()
         distinct = int(_scalar(sb, unmatched.count()) or 0)
         rows = int(_scalar(sb, unmatched.n.sum().fill_null(0)) or 0)
         sides[side] = {
@@ -735,7 +742,7 @@ def _join_findings(
 
 
 def _width_finding(
-    sb: Sandbox,
+    sb: QuerySession,
     report: StepReport,
     groups_by_side: tuple[ir.Table, ir.Table],
     keys: list[str],
@@ -747,9 +754,7 @@ def _width_finding(
         widths = []
         for groups in groups_by_side:
             length = groups[key].cast("string").length()
-            found = sb.backend.to_pyarrow(groups.select(w=length).distinct().order_by("w").limit(5)).column(
-                "w"
-            )
+            found = sb.to_arrow(groups.select(w=length).distinct().order_by("w").limit(5)).column("w")
             widths.append([w for w in found.to_pylist() if w is not None])
         mine, theirs = widths
         if mine and theirs and not set(mine) & set(theirs):
@@ -780,7 +785,7 @@ def _unmatched_message(sides: dict[str, dict[str, Any]]) -> str:
 _ROW_PRESERVING = frozenset({"select", "calculate", "recode"})
 
 
-def _count_and_check(sb: Sandbox, stages: list[_Stage], *, stop_on_error: bool = False) -> None:
+def _count_and_check(sb: QuerySession, stages: list[_Stage], *, stop_on_error: bool = False) -> None:
     """Count rows after each step and collect its findings; with ``stop_on_error`` raise at the first error."""
     previous: int | None = None
     for stage in stages:
@@ -822,7 +827,7 @@ def preview_recipe(
         )
         _count_and_check(sb, stages)
         final = stages[-1].table
-        rows = sb.backend.to_pyarrow(final.limit(limit))
+        rows = sb.to_arrow(final.limit(limit))
         return RecipePreview(steps=[s.report for s in stages], table=rows, schema=final.schema().to_pyarrow())
 
 

@@ -7,12 +7,15 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import ibis
+import ibis.expr.types as ir
 import pyarrow as pa
 
+from machidata.engine.backends import engine_name
 from machidata.engine.compile import aggregated_page, apply_aggregation, compile_query, filtered
 from machidata.engine.errors import EngineQueryError
 from machidata.engine.query import TableQuery, ValidatedQuery
 from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, TABLE_NAME, Sandbox, open_sandbox
+from machidata.engine.spark import open_spark
 
 DEFAULT_MAX_ROWS = 10_000
 COMPILED_CACHE_SIZE = 512  # compiled aggregate SQL kept per process (a few KB each)
@@ -53,20 +56,54 @@ def run_query(
     """
     if max_rows < 1:
         raise EngineQueryError("取得できる最大件数は1以上で指定してください。")
+    if engine_name() == "spark":
+        return _run_on_spark(files, query, max_rows=max_rows, timeout_s=timeout_s, schema=schema)
     with open_sandbox(
         files, schema=schema, threads=threads, memory_limit=memory_limit, timeout_s=timeout_s
     ) as sb:
         checked = query.validate_against(sb.table.schema().to_pyarrow())
-        limit = max_rows if checked.limit is None else min(checked.limit, max_rows)
+        limit = _limit(checked, max_rows)
         if checked.is_aggregate:
             table, total = _run_aggregate(sb, checked, limit=limit)
         else:
             total = _count(sb, checked)
             table = compile_query(sb.table, checked, limit=limit).to_pyarrow()
+    return _result(table, total, checked)
+
+
+def _limit(checked: ValidatedQuery, max_rows: int) -> int:
+    return max_rows if checked.limit is None else min(checked.limit, max_rows)
+
+
+def _result(table: pa.Table, total: int, checked: ValidatedQuery) -> QueryResult:
     wanted = max(total - checked.offset, 0)
     if checked.limit is not None:
         wanted = min(wanted, checked.limit)
     return QueryResult(table=table, total=total, truncated=table.num_rows < wanted, offset=checked.offset)
+
+
+def _run_on_spark(
+    files: Sequence[str], query: TableQuery, *, max_rows: int, timeout_s: float, schema: pa.Schema | None
+) -> QueryResult:
+    """The same Ibis expressions on Spark: one statement per page (with the groups' window count)."""
+    with open_spark(files, schema=schema, timeout_s=timeout_s) as sb:
+        checked = query.validate_against(sb.table.schema().to_pyarrow())
+        limit = _limit(checked, max_rows)
+        if checked.is_aggregate:
+            total_column = _total_column(checked)
+            expr = _aggregate_expr(sb.table, checked, total_column, limit)
+            table = sb.to_arrow(expr)
+            if table.num_rows:
+                total = int(table.column(total_column)[0].as_py())
+            elif checked.offset == 0:
+                total = 0
+            else:
+                total = int(sb.scalar(apply_aggregation(filtered(sb.table, checked), checked).count()))
+            table = table.drop_columns([total_column])
+        else:
+            total = int(sb.scalar(filtered(sb.table, checked).count()))
+            table = sb.to_arrow(compile_query(sb.table, checked, limit=limit))
+    return _result(table, total, checked)
 
 
 def _count(sb: Sandbox, checked: ValidatedQuery) -> int:
@@ -77,12 +114,26 @@ def _count(sb: Sandbox, checked: ValidatedQuery) -> int:
 TOTAL_COLUMN = "__total"
 
 
-def _run_aggregate(sb: Sandbox, checked: ValidatedQuery, *, limit: int) -> tuple[pa.Table, int]:
-    """One page of groups and the number of groups, from one statement (a window count rides along)."""
+def _total_column(checked: ValidatedQuery) -> str:
+    """A name for the groups' count that no output uses (an output may be called anything, even "__total")."""
     taken = {g.name for g in checked.groups} | {m.name for m in checked.measures}
     total_column = TOTAL_COLUMN
-    while total_column in taken:  # an output may be called anything, even "__total"
+    while total_column in taken:
         total_column += "_"
+    return total_column
+
+
+def _aggregate_expr(t: ir.Table, checked: ValidatedQuery, total_column: str, limit: int) -> ir.Table:
+    """One page of groups with the number of groups riding along as ``total_column`` (a window count)."""
+    grouped = apply_aggregation(filtered(t, checked), checked)
+    every = grouped[grouped.columns[0]].isnull().count().over(ibis.window())  # counts rows, blank keys too
+    grouped = grouped.mutate(**{total_column: every})
+    return aggregated_page(grouped, checked, limit=limit, carry=(total_column,))
+
+
+def _run_aggregate(sb: Sandbox, checked: ValidatedQuery, *, limit: int) -> tuple[pa.Table, int]:
+    """One page of groups and the number of groups, from one statement (a window count rides along)."""
+    total_column = _total_column(checked)
     sql, schema = _aggregate_sql(checked, sb.table.schema().to_pyarrow(), total_column, limit)
     # Ibis's own execution would compile again; run the cached SQL and give the columns the types
     # Ibis promises (as its to_pyarrow does).
@@ -105,10 +156,7 @@ def _aggregate_sql(
     data, so a dashboard's repeated queries compile once per process.
     """
     t = ibis.table(ibis.Schema.from_pyarrow(schema), name=TABLE_NAME)
-    grouped = apply_aggregation(filtered(t, checked), checked)
-    every = grouped[grouped.columns[0]].isnull().count().over(ibis.window())  # counts rows, blank keys too
-    grouped = grouped.mutate(**{total_column: every})
-    expr = aggregated_page(grouped, checked, limit=limit, carry=(total_column,))
+    expr = _aggregate_expr(t, checked, total_column, limit)
     return str(ibis.to_sql(expr, dialect="duckdb")), expr.schema().to_pyarrow()
 
 

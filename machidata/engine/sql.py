@@ -22,6 +22,10 @@ Two layers, each enough on its own for what it covers:
 
 Views are named ``"<dataset slug>"."<table name>"`` (a schema per dataset). The DuckDB lockdown is
 the real boundary; the check is defence in depth and gives clear Japanese refusals.
+
+The console is DuckDB-only: with ``MACHIDATA_ENGINE=spark`` :func:`run_sql` refuses with a Japanese
+message saying so (:data:`SPARK_MESSAGE`), rather than running DuckDB over data the city has moved
+to Spark because it outgrew one machine.
 """
 
 from __future__ import annotations
@@ -48,6 +52,7 @@ import sqlglot
 from sqlglot import exp
 from sqlglot.errors import SqlglotError
 
+from machidata.engine.backends import engine_name
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
 
 # sqlglot logs a warning with the statement's text for syntax it falls back on; the console refuses
@@ -58,6 +63,11 @@ WORKER: Final = Path(__file__).with_name("sql_worker.py")
 MAX_SQL_CHARS: Final = 20_000
 MAX_SERIES: Final = 1_000_000  # values one range()/generate_series() may produce
 DEFAULT_MAX_ROWS: Final = 1_000
+# The console runs DuckDB's SQL dialect in a DuckDB worker; with Spark configured it refuses and says why.
+SPARK_MESSAGE: Final = (
+    "SQLコンソールは DuckDB 専用です。この環境では集計エンジンに Spark を使う設定（MACHIDATA_ENGINE=spark）"
+    "になっているため、SQLコンソールは使えません。表の画面の絞り込み・集計（グラフ、API の問い合わせ）を使ってください。"
+)
 DEFAULT_TIMEOUT_S: Final = 30.0
 DEFAULT_MEMORY_MB: Final = 512
 ADDRESS_SPACE_HEADROOM_MB: Final = 1_024  # the interpreter, DuckDB's own reservations and thread stacks
@@ -459,6 +469,8 @@ def run_sql(
     With ``check=False`` (tests of the lockdown only) a raw string runs as written, without
     sqlglot's check and without DuckDB's one-SELECT check: only the worker's lockdown and limits apply.
     """
+    if engine_name() == "spark":
+        raise EngineQueryError(SPARK_MESSAGE)
     if max_rows < 1 or timeout_s <= 0 or memory_mb < 16 or threads < 1:
         raise EngineQueryError("SQL の実行の上限（行数・時間・メモリ・スレッド）が正しくありません。")
     if isinstance(statement, CheckedSql):
