@@ -477,3 +477,27 @@ def test_a_public_tables_figures_show_only_from_the_published_version(
     assert [e["ref"] for e in evidence] == ["kenshin"]
     ingest_text(cast, dataset, "visits", "年度,区\n2023,中央区\n2024,東区\n2024,西区\n2025,北区\n")
     assert years() == [(2023, None, True), (2024, None, True), (2025, None, True)]  # v2 is not published
+
+
+def test_demo_publishes_one_page_once(cast: Actors) -> None:
+    from machidata.access.models import Role
+    from machidata.core.testing import make_user
+    from machidata.ebpm.demo import EbpmDemoSummary, _public_page
+
+    make_user("steward", unit=cast.org.health_div, role=Role.EDITOR)
+    cast.users["admin"].username = "admin"
+    cast.users["admin"].save(update_fields=["username"])
+    item = _project(cast, "特定健診受診勧奨事業")
+    item.code = "D-2-1-1"
+    item.save(update_fields=["code"])
+    summary = EbpmDemoSummary()
+    _public_page(item, summary)
+    assert summary.public_pages == 1
+    assert summary.skipped == []
+    _public_page(item, summary)
+    assert PageRequest.objects.filter(item=item).count() == 1
+    ApproverDesignation.objects.all().delete()
+    other = _project(cast, "別の事業")
+    _public_page(other, summary)  # no 課長: no example, nothing filed
+    assert summary.skipped == []
+    assert not PageRequest.objects.filter(item=other).exists()
