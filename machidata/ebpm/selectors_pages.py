@@ -162,6 +162,7 @@ def _indicator_part(
         "direction": ind.get_direction_display(),
         "definition": ind.definition,
         "data_source": ind.data_source,
+        "node_id": ind.node_id if node else "",
         "node": (f"{node.get('number') or ''} {node['statement']}".strip() if node else ""),
         "node_stage": logic.stage_label(document, node["stage"]) if node else "",
         "baseline": _num(ind.baseline_value),
@@ -242,13 +243,9 @@ def public_svg(snap: dict[str, Any]) -> str:
     from machidata.ebpm.svg import render
 
     names: dict[str, list[str]] = {}
-    nodes = {
-        f"{n.get('number') or ''} {n['statement']}".strip(): n["id"]
-        for n in snap["logic_model"]["document"].get("nodes", [])
-    }
     for ind in snap.get("indicators", []):
-        if ind["node"] in nodes:
-            names.setdefault(nodes[ind["node"]], []).append(ind["name"])
+        if ind.get("node_id"):
+            names.setdefault(ind["node_id"], []).append(ind["name"])
     return render(
         snap["logic_model"]["document"], indicators=names, title=f"ロジックモデル: {snap['item']['name']}"
     )

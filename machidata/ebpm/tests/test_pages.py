@@ -312,6 +312,8 @@ def test_nothing_internal_leaks(cast: Actors) -> None:
     status, html = _public_html(item)
     assert status == 200
     assert "<svg" in html
+    svg = html[html.index("<svg") : html.index("</svg>")]
+    assert "指標: 特定健診の受診率" in svg  # the indicator drawn in its box
     assert "特定健診の受診率が上がる" in html
     assert "55.5" in html
     assert "58" in html
