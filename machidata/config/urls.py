@@ -26,6 +26,7 @@ urlpatterns = [
     path("charts/", include("machidata.charts.urls")),
     path("prep/", include("machidata.prep.urls")),
     path("api/v1/", api.urls),
+    path("open/projects/", include("machidata.ebpm.public_urls")),  # 事業の説明 (EBPM public pages)
     path("open/", include("machidata.portal.urls")),
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
     path("admin/", admin.site.urls),

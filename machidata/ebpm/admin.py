@@ -13,7 +13,9 @@ from machidata.ebpm.models import (
     IndicatorActual,
     IndicatorTarget,
     LogicModelVersion,
+    PageRequest,
     PlanItem,
+    PublicPage,
 )
 
 
@@ -75,3 +77,17 @@ class EvaluationPlanAdmin(ReadOnlyAdmin):
     """Evaluation plans fixed at 立案."""
 
     list_display = ("item", "indicator", "design", "fiscal_year", "stage_at_fixing")
+
+
+@admin.register(PageRequest)
+class PageRequestAdmin(ReadOnlyAdmin):
+    """Requests to publish or withdraw a 事業's public page (made only by the route's services)."""
+
+    list_display = ("id", "item", "kind", "status", "route_name", "created_at", "decided_at")
+
+
+@admin.register(PublicPage)
+class PublicPageAdmin(ReadOnlyAdmin):
+    """Published page snapshots (frozen; withdrawn only through the route)."""
+
+    list_display = ("id", "item", "published_at", "superseded_at", "withdrawn_at")

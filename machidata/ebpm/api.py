@@ -291,3 +291,4 @@ def post_target(request: HttpRequest, indicator_id: int, payload: EbpmTargetIn) 
 
 # The evaluation operations live in their own module and register on this router.
 from machidata.ebpm import api_evaluations as _evaluations  # noqa: E402, F401
+from machidata.ebpm import api_pages as _pages  # noqa: E402, F401

@@ -36,6 +36,7 @@ class EbpmDemoSummary:
     items: int = 0
     indicators: int = 0
     evaluations: int = 0
+    public_pages: int = 0
     computed: str = ""
     skipped: list[str] = field(default_factory=list)
 
@@ -291,6 +292,7 @@ def load_ebpm_demo() -> EbpmDemoSummary:
                 )
     _ambulance_indicator(ambulance, units[KYUKYU], summary)
     _evaluations(ambulance, kenshin, strategy, summary)
+    _public_page(kenshin, summary)
     summary.indicators = Indicator.objects.filter(logic_model__item__code__startswith="D-").count()
     return summary
 
@@ -300,7 +302,8 @@ def load_ebpm_demo_reporting(*, say: Callable[..., None]) -> EbpmDemoSummary:
     say("EBPMのデモ（架空の事業・ロジックモデル・検証指標）を作っています … ", end="")
     summary = load_ebpm_demo()
     said = [
-        f"事業など {summary.items} 件、指標 {summary.indicators} 件、評価 {summary.evaluations} 件",
+        f"事業など {summary.items} 件、指標 {summary.indicators} 件、評価 {summary.evaluations} 件、"
+        f"市民向けページ {summary.public_pages} 件",
         *filter(None, [summary.computed]),
         *summary.skipped,
     ]
@@ -409,3 +412,38 @@ def _evaluations(
                 next_request_note=f"{LABEL}伴走支援の対象課を増やす。",
             )  # fmt: skip
     summary.evaluations = Evaluation.objects.filter(item__code__startswith="D-").count()
+
+
+def _public_page(kenshin: PlanItem, summary: EbpmDemoSummary) -> None:
+    """Publish the 特定健診 事業's citizen page through the route (once): steward files, 課長 then 管理 approve.
+
+    Needs the full demo's accounts and the 課長 the publication demo designates; otherwise it says why not.
+    """
+    from django.contrib.auth import get_user_model
+
+    from machidata.access.policy import actor_for
+    from machidata.core.errors import MachidataError
+    from machidata.ebpm import services_pages
+    from machidata.ebpm.models import PageRequest
+    from machidata.ebpm.selectors_pages import public_pages
+    from machidata.publish.routes import head_of
+
+    if not PageRequest.objects.filter(item=kenshin).exists():
+        users = get_user_model().objects
+        requester, admin = users.filter(username="steward").first(), users.filter(username="admin").first()
+        head = head_of(kenshin.unit_id)
+        # without the full demo's accounts and 課長 (publication demo) there is no one to decide: no example
+        if requester is not None and admin is not None and head is not None:
+            try:
+                req = services_pages.page_request_create(
+                    actor=actor_for(requester), item=kenshin,
+                    evaluation_ids=list(kenshin.evaluations.values_list("pk", flat=True)),
+                    reason=f"{LABEL}市民向けページの例",
+                )  # fmt: skip
+                for user in (head, admin):
+                    req = services_pages.page_request_act(
+                        actor=actor_for(user), request=req, decision="approve"
+                    )
+            except MachidataError as exc:
+                summary.skipped.append(f"市民向けページの例を作れませんでした: {exc.message}")
+    summary.public_pages = public_pages().filter(item__code__startswith="D-").count()

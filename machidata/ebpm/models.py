@@ -445,3 +445,121 @@ class Evaluation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.fiscal_year}年度の評価: {self.item.name}"
+
+
+# ---- public pages of a 事業 (issue 9 point 7) -------------------------------------------------------
+
+
+class PageRequestKind(models.TextChoices):
+    """Publishing a 事業's public page, or taking it down (非公開化)."""
+
+    PUBLISH = "publish", "公開申請"
+    WITHDRAW = "withdraw", "非公開化の申請"
+
+
+class PageRequestStatus(models.TextChoices):
+    """Where a page request stands."""
+
+    PENDING = "pending", "決裁中"
+    APPROVED = "approved", "決裁済み"
+    RETURNED = "returned", "差戻し"
+    REJECTED = "rejected", "却下"
+    CANCELLED = "cancelled", "取り下げ"
+
+
+class PageDecision(models.TextChoices):
+    """What an approver did at a step."""
+
+    APPROVE = "approve", "承認"
+    RETURN = "return", "差戻し"
+    REJECT = "reject", "却下"
+
+
+class PageRequest(models.Model):
+    """A request to publish (or withdraw) the citizen-facing page of a 事業, walking a 決裁 route.
+
+    ``preview`` is the page exactly as it would be published, taken when the request is filed from the
+    pinned logic model version and the chosen evaluations; ``fingerprint`` is its SHA-256. Every
+    approval takes the page again and refuses when it differs (the 事業 changed since the filing).
+    """
+
+    item = models.ForeignKey(PlanItem, on_delete=models.PROTECT, related_name="page_requests")
+    kind = models.CharField("種類", max_length=10, choices=PageRequestKind.choices)
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField("申請の理由・メモ（庁内）", max_length=2000, blank=True)
+    logic_model_number = models.PositiveIntegerField("公開するロジックモデルの版", null=True, blank=True)
+    evaluation_ids = models.JSONField("公開する事業評価", default=list, blank=True)
+    preview = models.JSONField("公開する内容", default=dict, blank=True)
+    fingerprint = models.CharField("内容の指紋", max_length=64, blank=True)
+    route_name = models.CharField("決裁ルート", max_length=40)
+    steps = models.JSONField("決裁の段階", default=list)
+    current_step = models.PositiveSmallIntegerField("現在の段階", default=0)
+    status = models.CharField(
+        "状態", max_length=10, choices=PageRequestStatus.choices, default=PageRequestStatus.PENDING
+    )
+    created_at = models.DateTimeField("申請日時", default=timezone.now)
+    decided_at = models.DateTimeField("決定日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "事業ページの公開申請"
+        verbose_name_plural = "事業ページの公開申請"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_kind_display()} #{self.pk} {self.item.name}"
+
+
+class PageAction(models.Model):
+    """One decision at one step of a page request; ``on_behalf_of`` is set for a 代決."""
+
+    request = models.ForeignKey(PageRequest, on_delete=models.CASCADE, related_name="actions")
+    step_index = models.PositiveSmallIntegerField()
+    step_key = models.CharField(max_length=40)
+    decision = models.CharField("判断", max_length=10, choices=PageDecision.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.TextField("コメント", max_length=2000, blank=True)
+    created_at = models.DateTimeField(default=timezone.now)
+
+    class Meta:
+        verbose_name = "事業ページの決裁の記録"
+        verbose_name_plural = "事業ページの決裁の記録"
+        ordering = ["request_id", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} {self.step_key}: {self.decision}"
+
+
+class PublicPage(models.Model):
+    """A published page of a 事業: the frozen snapshot an approved request made public.
+
+    The public sees the item's newest page that is neither superseded (a later approved request) nor
+    withdrawn (an approved 非公開化). The snapshot never changes.
+    """
+
+    item = models.ForeignKey(PlanItem, on_delete=models.PROTECT, related_name="public_pages")
+    request = models.OneToOneField(PageRequest, on_delete=models.PROTECT, related_name="page")
+    snapshot = models.JSONField("公開した内容")
+    published_at = models.DateTimeField("公開日時", default=timezone.now)
+    superseded_at = models.DateTimeField("新しい版に替わった日時", null=True, blank=True)
+    withdrawn_at = models.DateTimeField("非公開にした日時", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        PageRequest, null=True, blank=True, on_delete=models.PROTECT, related_name="withdrawn_pages"
+    )
+
+    class Meta:
+        verbose_name = "公開中の事業ページ"
+        verbose_name_plural = "公開中の事業ページ"
+        ordering = ["item", "-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["item"],
+                condition=Q(superseded_at__isnull=True, withdrawn_at__isnull=True),
+                name="ebpm_one_live_page_per_item",
+            )
+        ]
+
+    def __str__(self) -> str:
+        return f"公開ページ: {self.item.name}（{self.published_at:%Y-%m-%d}）"

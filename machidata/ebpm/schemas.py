@@ -342,3 +342,75 @@ class EbpmPlanIn(Schema):
     fiscal_year: int | str
     timing: str = ""
     note: str = ""
+
+
+# ---- public pages of a 事業 (issue 9 point 7) -------------------------------------------------------
+
+
+class EbpmPageRequestIn(Schema):
+    """Ask to publish the 事業's page: which evaluations to show, and a note for the approvers."""
+
+    evaluation_ids: Annotated[list[int], Field(max_length=50)] = []
+    reason: Annotated[str, Field(max_length=2000)] = ""
+
+
+class EbpmPageWithdrawIn(Schema):
+    """Ask to take the 事業's page down (非公開化), with the reason."""
+
+    reason: Annotated[str, Field(max_length=2000)]
+
+
+class EbpmPageActIn(Schema):
+    """A decision on the current step: approve, return or reject (a comment is needed unless approving)."""
+
+    decision: str
+    comment: Annotated[str, Field(max_length=2000)] = ""
+
+
+class EbpmPageStepOut(Schema):
+    """One step of a page request's route."""
+
+    key: str
+    label: str
+    state: str
+    acted_by: str
+    on_behalf_of: str
+    candidates: list[str]
+
+
+class EbpmPageRequestOut(Schema):
+    """A page request (publication or withdrawal), its route and, for publication, the page it would publish."""
+
+    id: int
+    item_id: int
+    item_name: str
+    kind: str
+    kind_label: str
+    status: str
+    status_label: str
+    requested_by: str
+    reason: str
+    logic_model_number: int | None
+    evaluation_ids: list[int]
+    route_name: str
+    steps: list[EbpmPageStepOut]
+    current_step: int
+    created_at: dt.datetime
+    decided_at: dt.datetime | None
+    preview: dict[str, Any]
+
+
+class EbpmPublicPageSummaryOut(Schema):
+    """A published 事業 page in the public list."""
+
+    item_id: int
+    name: str
+    unit: str
+    published_at: dt.datetime
+    url: str
+
+
+class EbpmPublicPageOut(EbpmPublicPageSummaryOut):
+    """A published 事業 page: the frozen snapshot (事業, logic model, indicators with safe figures, evaluations)."""
+
+    page: dict[str, Any]

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from machidata.ebpm import views, views_evaluations, views_sheets
+from machidata.ebpm import views, views_evaluations, views_pages, views_sheets
 
 app_name = "ebpm"
 urlpatterns = [
@@ -18,6 +18,12 @@ urlpatterns = [
     path("evaluations/<int:pk>/edit/", views_evaluations.evaluation_edit, name="evaluation_edit"),
     path("<int:pk>/plans/", views_evaluations.plan_add, name="plan_add"),
     path("plans/<int:pk>/remove/", views_evaluations.plan_remove, name="plan_remove"),
+    path("pages/", views_pages.request_list, name="page_requests"),
+    path("pages/<int:pk>/", views_pages.request_detail, name="page_request"),
+    path("pages/<int:pk>/act/", views_pages.request_act, name="page_request_act"),
+    path("pages/<int:pk>/cancel/", views_pages.request_cancel, name="page_request_cancel"),
+    path("<int:pk>/page/", views_pages.request_new, name="page_new"),
+    path("<int:pk>/page/withdraw/", views_pages.withdraw, name="page_withdraw"),
     path("<int:pk>/", views.item_detail, name="detail"),
     path("<int:pk>/edit/", views.item_update, name="edit"),
     path("<int:pk>/stage/", views.item_stage, name="stage"),

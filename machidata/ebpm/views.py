@@ -35,6 +35,7 @@ from machidata.ebpm.models import (
     Stage,
     TargetKind,
 )
+from machidata.ebpm.selectors_pages import page_state
 from machidata.ebpm.views_evaluations import item_context
 from machidata.jp.fiscal import format_fiscal_year
 
@@ -170,6 +171,7 @@ def item_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "svg": mark_safe(selectors.model_svg(model)) if model and model.number else "",  # noqa: S308 - built by ElementTree, every text escaped
             "warnings": selectors.model_warnings(model) if model else [],
             "indicators": _indicator_rows(model, actor) if model else [],
+            "page_state": page_state(item),
             **item_context(actor, item),
         },
     )

@@ -63,6 +63,8 @@ ADMIN_SITE_NO_ADD = frozenset(
         "ebpm.indicatoractual",
         "ebpm.evaluation",
         "ebpm.evaluationplan",
+        "ebpm.pagerequest",  # public pages: made only by the route's services
+        "ebpm.publicpage",
         "analysis.analysis",  # analyses are run on the analysis page (read-only in the admin)
         "axes.accessattempt",  # failed sign-ins are counted by the lockout; 管理 only views and deletes (unlocks)
     }
@@ -954,6 +956,56 @@ MATRIX: dict[str, Rule] = {
     ),
     "POST /api/v1/ebpm/items/{item_id}/evaluation-plans": api(
         "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-plans"
+    ),
+    # Public pages of a 事業 (issue 9 point 7): every member of staff reads the requests; the owning 課's
+    # 編集 and 管理 file; the route decides who approves (the world has no 課長, so nobody may act on the
+    # pending request's first step); the requester or 管理 takes a request back.
+    "ebpm:page_requests": fixed(SIGNED_IN, lambda w: url("ebpm:page_requests") + "?scope=awaiting"),
+    "ebpm:page_request": fixed(SIGNED_IN, lambda w: url("ebpm:page_request", o(w, "ebpm_page_request"))),
+    "ebpm:page_request_act": fixed(
+        NOBODY, lambda w: url("ebpm:page_request_act", o(w, "ebpm_page_request")), "POST"
+    ),
+    "ebpm:page_request_cancel": fixed(
+        REQUESTER | ADMIN, lambda w: url("ebpm:page_request_cancel", o(w, "ebpm_page_request")), "POST"
+    ),
+    "ebpm:page_new": fixed(SIGNED_IN, lambda w: url("ebpm:page_new", o(w, "ebpm_item"))),
+    "ebpm:page_withdraw": fixed(
+        EBPM_EDITORS, lambda w: url("ebpm:page_withdraw", o(w, "ebpm_public_item")), "POST"
+    ),
+    "GET /api/v1/ebpm/page-requests": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/page-requests"),
+    "GET /api/v1/ebpm/page-requests/{request_id}": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/page-requests/{o(w, 'ebpm_page_request')}"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/page-requests": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/page-requests"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/page-withdrawals": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_public_item')}/page-withdrawals"
+    ),
+    "POST /api/v1/ebpm/page-requests/{request_id}/act": api(
+        "POST", NOBODY, lambda w: f"/api/v1/ebpm/page-requests/{o(w, 'ebpm_page_request')}/act"
+    ),
+    "POST /api/v1/ebpm/page-requests/{request_id}/cancel": api(
+        "POST", REQUESTER | ADMIN, lambda w: f"/api/v1/ebpm/page-requests/{o(w, 'ebpm_page_request')}/cancel"
+    ),
+    # The public read and the public pages: no sign-in, the same for everyone, published pages only
+    # (the world's 事業 with a pending request is 404 to everyone, staff included).
+    "GET /api/v1/ebpm/public/pages": api("GET", EVERYONE, lambda w: "/api/v1/ebpm/public/pages"),
+    "GET /api/v1/ebpm/public/pages/{item_id}": Rule(
+        "GET",
+        lambda w: [
+            Probe(f"/api/v1/ebpm/public/pages/{o(w, 'ebpm_public_item')}", EVERYONE, "published"),
+            Probe(f"/api/v1/ebpm/public/pages/{o(w, 'ebpm_item')}", NOBODY, "pending"),
+        ],
+        api=True,
+    ),
+    "ebpm_public:list": fixed(EVERYONE, lambda w: url("ebpm_public:list")),
+    "ebpm_public:detail": Rule(
+        "GET",
+        lambda w: [
+            Probe(url("ebpm_public:detail", o(w, "ebpm_public_item")), EVERYONE, "published"),
+            Probe(url("ebpm_public:detail", o(w, "ebpm_item")), NOBODY, "pending"),
+        ],
     ),
     # ---- analysis (分析) ---------------------------------------------------------------------------
     # Any signed-in staff may analyse the tables they may read (table_query decides); a saved analysis is

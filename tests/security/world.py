@@ -356,3 +356,28 @@ def _ebpm(world: World, as_: Any) -> None:
         design="did",
         fiscal_year=2026,
     )
+    _ebpm_pages(world, as_)
+
+
+def _ebpm_pages(world: World, as_: Any) -> None:
+    """A pending request for the 事業's public page, and a second 事業 whose page is published (point 7)."""
+    from django.test import override_settings
+
+    from machidata.ebpm import services as ebpm
+    from machidata.ebpm import services_pages as pages
+
+    o = world.objects
+    o["ebpm_page_request"] = pages.page_request_create(actor=as_("owner_editor"), item=o["ebpm_item"])
+    public = ebpm.plan_item_create(
+        actor=as_("owner_editor"), level="project", name="がん検診の案内事業", unit_id=o["ebpm_item"].unit_id
+    )
+    ebpm.logic_model_save(
+        actor=as_("owner_editor"), item=public,
+        document={"nodes": [{"id": "n1", "stage": "activity", "statement": "案内を送る"}], "links": []},
+    )  # fmt: skip
+    # The world has no 課長: a one-step route (データ戦略課) publishes it.
+    one_step = {"ebpm_page": [{"key": "strategy", "label": "データ戦略課の確認", "who": "admin"}]}
+    with override_settings(MACHIDATA_PUBLICATION_ROUTES=one_step):
+        req = pages.page_request_create(actor=as_("owner_editor"), item=public)
+    pages.page_request_act(actor=as_("admin"), request=req, decision="approve")
+    o["ebpm_public_item"] = public
