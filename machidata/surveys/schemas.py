@@ -168,7 +168,7 @@ class SurveyTargetsIn(Schema):
 
     targets: dict[
         Annotated[int, Field(ge=0, le=10_000)],
-        dict[Annotated[str, Field(max_length=500)], Annotated[float, Field(gt=0, le=1e9)]],
+        dict[Annotated[str, Field(max_length=500)], float],
     ] = Field(default_factory=dict)
 
 
