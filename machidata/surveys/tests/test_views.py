@@ -188,3 +188,32 @@ def test_compare_page_is_suppressed_outside_the_owner_unit(actors: Actors, confi
     assert "<td>95.0%</td>" in admin  # 38 of 40 is not small (multi-select: cells do not add up to n)
     assert "＊" in admin
     assert "秘匿" in admin
+
+
+def test_large_upload_from_the_page_goes_to_the_job(
+    actors: Actors, survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.jobs.models import Job
+    from machidata.surveys import services
+
+    monkeypatch.setattr(services, "SYNC_MAX_BYTES", 1000)
+    upload = SimpleUploadedFile("2023.xlsx", forms_xlsx([BUREAU, "職位", OBSTACLE, FREE], ROWS))
+    response = actors.client("owner_editor").post(
+        reverse("surveys:detail", args=[survey.pk]), {"label": "2023年度", "file": upload}
+    )
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("jobs:detail", args=[job.pk])
+    assert job.status == "succeeded"
+    assert Round.objects.get().respondents == 8
+
+
+def test_outside_the_unit_the_crosstab_threshold_cannot_be_lowered(actors: Actors, confirmed: Round) -> None:
+    url = reverse("surveys:crosstab", args=[confirmed.pk])
+    query = {"by": _pos(confirmed, BUREAU), "of": _pos(confirmed, OBSTACLE), "threshold": 1}
+    admin = actors.client("admin").get(url, query).content.decode()
+    table = admin.split('id="crosstab-spec"')[1]
+    assert "＊" in table  # still suppressed at 5
+    assert "5人未満のセル" in admin
+    owner = actors.client("owner_viewer").get(url, {**query, "suppress": 1}).content.decode()
+    assert "＊" not in owner.split('id="crosstab-spec"')[1].split("</table>")[0]  # the owner may choose 1
