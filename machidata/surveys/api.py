@@ -190,7 +190,7 @@ def confirm_round(request: HttpRequest, round_id: int, payload: SurveyConfirmIn)
     lists them all by ``q{position}``), and nothing is saved.
     """
     actor, round_ = _editable_round(request, round_id)
-    declarations = [d.dict(exclude_none=True) for d in payload.questions]
+    declarations = [d.model_dump(exclude_none=True) for d in payload.questions]
     return _round(services.round_questions_confirm(actor=actor, round_=round_, declarations=declarations))
 
 
