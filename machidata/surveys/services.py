@@ -25,6 +25,7 @@ from machidata.jobs.models import Job
 from machidata.jobs.services import job_submit
 from machidata.surveys.forms_excel import (
     OTHER,
+    READING,
     guess_question,
     read_export,
     read_number,
@@ -170,8 +171,8 @@ def round_import(
     if len(data) > MAX_BYTES:
         raise InvalidInput(TOO_LARGE)
     report = progress or _no_progress
-    report(0, None, "ファイルを読んでいます")
-    export = read_export(data)
+    report(0, None, READING)
+    export = read_export(data, progress=progress)
     previous = survey.rounds.order_by("-created_at", "-id").prefetch_related("questions").first()
     earlier: dict[str, Question] = {}
     if previous is not None:
