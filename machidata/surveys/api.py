@@ -138,7 +138,7 @@ def upload_round(request: HttpRequest, survey_id: int) -> Status:
     """Upload a Forms export as ``file`` with the round's ``label`` (multipart/form-data).
 
     201 with the new round (its questions to be declared and confirmed next), or 202 with a job for a
-    file above 2 MB (follow it at ``/api/v1/jobs/{job_id}``; its result names the round). The file is
+    file above 1 MB (follow it at ``/api/v1/jobs/{job_id}``; its result names the round). The file is
     read only after the access check, so who may not write is refused whatever they send.
     """
     actor, survey = _editable_survey(request, survey_id)
