@@ -16,7 +16,7 @@ import datetime as dt
 import io
 import unicodedata
 from collections import Counter
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -39,6 +39,7 @@ REQUIRED_LABELS: Final = (
     "ID, 開始時刻, 完了時刻, メール, 名前（英語版: ID, Start time, Completion time, Email, Name）"
 )
 MAX_ROWS: Final = 200_000
+READING: Final = "ファイルを読んでいます"
 MAX_CHOICES: Final = 40  # more distinct values than this: read as free text, not a select
 OTHER: Final = "その他"
 NO_ANSWER: Final = "無回答"
@@ -90,8 +91,16 @@ def _when(value: Any) -> dt.datetime | None:
     return None
 
 
-def read_export(data: bytes) -> Export:
-    """Read the first sheet of a Forms export; refuse anything that is not one, in Japanese."""
+def _no_progress(done: int, total: int | None = None, phase: str | None = None) -> None:
+    return None
+
+
+def read_export(data: bytes, *, progress: Callable[..., None] | None = None) -> Export:
+    """Read the first sheet of a Forms export; refuse anything that is not one, in Japanese.
+
+    ``progress(done, total, phase)`` is called before each row (the import job throttles its writes).
+    """
+    report = progress or _no_progress
     if not data:
         raise InvalidInput(
             "ファイルが空です。Microsoft Forms の「Excel で開く」で保存したファイルを選んでください。"
@@ -120,7 +129,9 @@ def read_export(data: bytes) -> Export:
                 f"同じ質問文の列が2つ以上あります: 「{dupes[0]}」。列の見出しを確認してください。"
             )
         seen: dict[str, int] = {}
+        total = max((sheet.max_row or 1) - 1, 0) or None  # from the sheet's dimension, when it has one
         for line, row in enumerate(rows, start=2):
+            report(line - 2, total, READING)  # the job's progress writes at most every 0.5 s
             if len(export.ids) >= MAX_ROWS:
                 raise InvalidInput(f"回答が多すぎます（{MAX_ROWS:,}件まで）。")
             values = list(row) + [None] * (len(names) - len(row))

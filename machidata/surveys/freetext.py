@@ -5,6 +5,11 @@ process, from the sudachidict_core wheel: nothing downloaded). Words are diction
 verbs and adjectives, minus a short stop list of words that carry no content in answers
 (する, ある, こと, ため…); a phrase is two such words next to each other in one sentence
 (particles between them are skipped: 「時間がかかる」 → 時間 かかる).
+
+Negation: a word followed by ない・無い・なし・ぬ (「ません」)・ず — with only particles, auxiliaries,
+adverbs or stop words between — is counted as the phrase 「word＋ない」, not as the word: 「時間がない」
+is 時間＋ない, 「分かりません」 分かる＋ない, 「活用できない」 活用＋ない, while 「時間がほしい」 stays 時間.
+Otherwise an answer complaining of no time would count as one mentioning time.
 """
 
 from __future__ import annotations
@@ -29,6 +34,11 @@ STOP_WORDS: Final = frozenset(
 )  # fmt: skip
 # Phrases are counted only within a sentence.
 _BREAK_POS: Final = frozenset({"補助記号"})
+NEGATIONS: Final = frozenset({"ない", "無い", "なし", "無し", "ぬ", "ず"})
+_NEGATION_POS: Final = frozenset({"助動詞", "形容詞", "名詞"})
+# Between a word and its negation: 「時間が全くない」, 「分かりません」, 「活用できない」 (できる is a stop word).
+_BRIDGE_POS: Final = frozenset({"助詞", "助動詞", "副詞"})
+NEGATED: Final = "＋ない"
 TOP: Final = 20
 
 
@@ -37,19 +47,30 @@ def words_of(text: str) -> list[list[str]]:
     from sudachipy import SplitMode
 
     sentences: list[list[str]] = [[]]
+    last: int | None = None  # the last content word of the sentence, while only bridges follow it
     # Sudachi refuses inputs above ~49,000 bytes; an answer is far below, cut anyway.
     for m in normalise._tokenizer().tokenize(text[:8_000], SplitMode.C):
         pos = m.part_of_speech()
+        word = m.dictionary_form().strip()
         if pos[0] in _BREAK_POS and pos[1] in {"句点", "読点", "括弧開", "括弧閉"}:
             if sentences[-1]:
                 sentences.append([])
+            last = None
+            continue
+        if word in NEGATIONS and pos[0] in _NEGATION_POS:
+            if last is not None and not sentences[-1][last].endswith(NEGATED):
+                sentences[-1][last] += NEGATED
+            last = None
+            continue
+        if pos[0] in _BRIDGE_POS:
             continue
         if pos[0] not in CONTENT_POS or pos[1] in SKIP_DETAIL:
+            last = None
             continue
-        word = m.dictionary_form().strip()
         if not word or word in STOP_WORDS or (len(word) == 1 and not _is_kanji(word)):
-            continue
+            continue  # a stop word bridges: 「活用できない」 negates 活用
         sentences[-1].append(word)
+        last = len(sentences[-1]) - 1
     return [s for s in sentences if s]
 
 

@@ -5,7 +5,7 @@ These take rounds the caller has already fetched through the selectors (access i
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Final
 
 import numpy as np
@@ -189,6 +189,13 @@ class ComparedOption:
     option: str
     shares: list[float | None]
     counts: list[int | None]
+    hidden: list[bool] = field(default_factory=list)  # suppressed in a table that leaves the 課
+
+    @property
+    def cells(self) -> list[dict[str, object]]:
+        """Share and hidden flag per round, for templates."""
+        hidden = self.hidden or [False] * len(self.shares)
+        return [{"share": s, "hidden": h} for s, h in zip(self.shares, hidden, strict=True)]
 
 
 @dataclass
@@ -200,10 +207,17 @@ class Comparison:
     n: list[int | None]
     options: list[ComparedOption]
     notes: list[str]
+    suppressed: bool = False
 
 
-def compare_rounds(survey: Survey, question: str, *, denominator: str = "respondents") -> Comparison:
-    """The same question (by its text) in every confirmed round of ``survey``, oldest first."""
+def compare_rounds(
+    survey: Survey, question: str, *, denominator: str = "respondents", suppress_below: int | None = None
+) -> Comparison:
+    """The same question (by its text) in every confirmed round of ``survey``, oldest first.
+
+    ``suppress_below``: each round's table is suppressed as the tables page does for a reader
+    outside the owner 課 (hidden shares and counts are None, ``hidden`` True).
+    """
     rounds = list(survey.rounds.filter(status="confirmed").order_by("created_at", "id"))
     tables: list[Frequency | None] = []
     notes: list[str] = []
@@ -219,7 +233,10 @@ def compare_rounds(survey: Survey, question: str, *, denominator: str = "respond
         if q.kind not in CHOICE:
             raise InvalidInput("比べられるのは選択式の質問だけです。")
         kinds.add(q.kind)
-        tables.append(frequency(data.parsed(q), denominator=denominator))
+        table = frequency(data.parsed(q), denominator=denominator)
+        if suppress_below is not None:
+            suppress_frequency(table, single=q.kind == QuestionKind.SINGLE, threshold=suppress_below)
+        tables.append(table)
     if not any(t is not None for t in tables):
         raise NotFound("確定した回にその質問がありません。")
     if len(kinds) > 1:
@@ -233,14 +250,20 @@ def compare_rounds(survey: Survey, question: str, *, denominator: str = "respond
     for option in order:
         shares: list[float | None] = []
         counts: list[int | None] = []
+        hidden: list[bool] = []
+        missing = False
         for t in tables:
             found = next((x for x in t.rows if x.option == option), None) if t else None
-            shares.append(found.share if found else None)
-            counts.append(found.count if found else None)
-        options.append(ComparedOption(option, shares, counts))
-        if any(t is not None and c is None for t, c in zip(tables, counts, strict=True)):
+            missing = missing or (t is not None and found is None)
+            shown = found is not None and not found.hidden
+            shares.append(found.share if shown and found else None)
+            counts.append(found.count if shown and found else None)
+            hidden.append(bool(found and found.hidden))
+        options.append(ComparedOption(option, shares, counts, hidden))
+        if missing:
             notes.append(f"「{option}」はすべての回の選択肢ではありません（ない回は — ）。")
-    return Comparison(question, rounds, [t.n if t else None for t in tables], options, notes)
+    n = [t.n if t else None for t in tables]
+    return Comparison(question, rounds, n, options, notes, suppressed=suppress_below is not None)
 
 
 def common_questions(survey: Survey) -> list[str]:

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Annotated, Literal
+
 from ninja import Field, Schema
 
 
@@ -116,3 +118,74 @@ class SurveyCrosstabOut(Schema):
     threshold: int
     hidden_cells: int
     heatmap: dict[str, object] = Field(description="Vega-Lite 5 spec (inline data)")
+
+
+class SurveyIn(Schema):
+    """A survey to register for a 課 (the caller must be its 編集)."""
+
+    title: str = Field(max_length=200, description="調査名")
+    unit_id: int = Field(ge=1, le=2_147_483_647, description="所管課の番号")
+    description: str = Field("", max_length=5000)
+
+
+class SurveyImportJobOut(Schema):
+    """A large export is imported by a job: follow it at /api/v1/jobs/{job_id}."""
+
+    job_id: int
+    status: str
+    detail: str
+
+
+class SurveyProposalOut(SurveyQuestionOut):
+    """One question as proposed after the import: the guessed kind, the kind now declared, samples."""
+
+    samples: list[str]
+
+
+class SurveyQuestionsOut(Schema):
+    """A round's questions, to be declared and confirmed."""
+
+    round: SurveyRoundOut
+    questions: list[SurveyProposalOut]
+
+
+class SurveyDeclarationIn(Schema):
+    """The kind and options of one question (options: one per item; left out = kept)."""
+
+    position: int = Field(ge=0, le=10_000)
+    kind: Literal["single", "multi", "number", "text"] | None = None
+    options: list[Annotated[str, Field(max_length=500)]] | None = Field(None, max_length=500)
+
+
+class SurveyConfirmIn(Schema):
+    """Declarations of any questions (the others keep their kind and options); the round is then confirmed."""
+
+    questions: list[SurveyDeclarationIn] = Field(default_factory=list, max_length=2000)
+
+
+class SurveyTargetsIn(Schema):
+    """Known population counts: {question position: {option: count}}; empty = no weights."""
+
+    targets: dict[
+        Annotated[int, Field(ge=0, le=10_000)],
+        dict[Annotated[str, Field(max_length=500)], float],
+    ] = Field(default_factory=dict)
+
+
+class SurveyExportParams(Schema):
+    """Which file of the frequency tables."""
+
+    format: Literal["csv", "xlsx"] = "csv"
+    denominator: Literal["respondents", "selections"] = "respondents"
+    weighted: bool = False
+
+
+class SurveyCrosstabExportParams(SurveyExportParams):
+    """Which file of a crosstab (question positions as in the crosstab)."""
+
+    by: int = Field(ge=0, le=10_000, description="表側（行）の質問の番号（単一選択）")
+    of: int = Field(ge=0, le=10_000, description="表頭（列）の質問の番号（単一・複数選択）")
+    suppress: bool = Field(False, description="秘匿処理をする（所管課の外の人には常に行う）")
+    threshold: int = Field(
+        5, ge=1, le=100, description="この人数未満のセルを秘匿する（課の外の人は5未満にできない）"
+    )

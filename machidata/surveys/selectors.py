@@ -62,6 +62,23 @@ def leaves_division(actor: Actor, survey: Survey) -> bool:
     return not is_unit_member(actor, survey.unit_id)
 
 
+def suppression_threshold(
+    actor: Actor, survey: Survey, *, asked: bool = False, threshold: int | None = None
+) -> int | None:
+    """The suppression threshold of a table shown to ``actor`` (None: not suppressed).
+
+    A table that leaves the owner 課 is always suppressed, and never below the default threshold (a
+    reader outside the 課 cannot lower it to see small cells); the owner 課 may ask for suppression
+    (``asked``) with any threshold, to see the table as it would leave.
+    """
+    from machidata.surveys.tables import DEFAULT_THRESHOLD
+
+    asked_for = threshold if threshold is not None and 1 <= threshold <= 100 else DEFAULT_THRESHOLD
+    if leaves_division(actor, survey):
+        return max(asked_for, DEFAULT_THRESHOLD)
+    return asked_for if asked else None
+
+
 def owner_unit_choices(*, actor: Actor) -> QuerySet[Unit]:
     """The 課 ``actor`` may create a survey for."""
     units = Unit.objects.active_on().filter(kind=UnitKind.DIVISION).order_by("code")

@@ -12,8 +12,8 @@ from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from machidata.access.policy import Actor
-from machidata.core.errors import InvalidInput, PermissionDenied
-from machidata.surveys import services
+from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.surveys import exports, services
 from machidata.surveys.models import QuestionKind, Round
 from machidata.surveys.results import (
     SUPPRESS_DEFAULT,
@@ -30,6 +30,7 @@ from machidata.surveys.selectors import (
     may_edit,
     owner_unit_choices,
     round_get,
+    suppression_threshold,
     survey_get,
     survey_list,
     survey_rounds,
@@ -87,18 +88,22 @@ def survey_detail_view(request: HttpRequest, pk: int) -> HttpResponse:
     if request.method == "POST":
         if not editable:
             raise PermissionDenied(services.NOT_OWNER)
-        upload = request.FILES.get("file")
         try:
-            round_ = services.round_import(
+            round_ = services.round_upload(
                 actor=actor,
                 survey=survey,
                 label=request.POST.get("label", ""),
-                data=upload.read() if upload else b"",
-                filename=(upload.name or "") if upload else "",
+                upload=request.FILES.get("file"),
             )
-        except InvalidInput as exc:
+        except (InvalidInput, Conflict) as exc:
             error = exc.message
         else:
+            if not isinstance(round_, Round):  # a large file: imported by a job
+                messages.info(
+                    request,
+                    "ファイルが大きいので、裏で取り込みます。終わったら質問の種類と選択肢を確認してください。",
+                )
+                return redirect("jobs:detail", round_.pk)
             messages.success(
                 request,
                 f"{round_.respondents}件の回答を取り込みました。質問の種類と選択肢を確認してください。",
@@ -256,8 +261,14 @@ def round_crosstab_view(request: HttpRequest, pk: int) -> HttpResponse:
     single = [q for q in data.questions if q.kind == QuestionKind.SINGLE]
     choice = [q for q in data.questions if q.is_choice]
     forced = leaves_division(actor, round_.survey)
-    suppressed = forced or request.GET.get("suppress") == "1"
-    threshold = _int(request.GET.get("threshold")) or SUPPRESS_DEFAULT
+    below = suppression_threshold(
+        actor,
+        round_.survey,
+        asked=request.GET.get("suppress") == "1",
+        threshold=_int(request.GET.get("threshold")),
+    )
+    suppressed = below is not None
+    threshold = below or _int(request.GET.get("threshold")) or SUPPRESS_DEFAULT
     by, of = _int(request.GET.get("by")), _int(request.GET.get("of"))
     result = None
     error = ""
@@ -269,7 +280,7 @@ def round_crosstab_view(request: HttpRequest, pk: int) -> HttpResponse:
                 of=of,
                 denominator=denominator,
                 weighted=weighted,
-                suppress_below=threshold if suppressed else None,
+                suppress_below=below,
             )
         except InvalidInput as exc:
             error = exc.message
@@ -295,6 +306,7 @@ def round_crosstab_view(request: HttpRequest, pk: int) -> HttpResponse:
             denominators=DENOMINATORS,
             weighted=weighted,
             hidden_mark=HIDDEN,
+            export_formats=[("csv", "CSV（Excel向け）"), ("xlsx", "Excel（.xlsx）")],
         ),
         status=400 if error else 200,
     )
@@ -336,11 +348,18 @@ def survey_compare_view(request: HttpRequest, pk: int) -> HttpResponse:
     survey = survey_get(actor=actor, pk=pk)
     common = common_questions(survey)
     question = request.GET.get("question", "")
-    comparison = compare_rounds(survey, question) if question else None
+    below = suppression_threshold(actor, survey)  # the same rule as the tables: outside the 課, suppressed
+    comparison = compare_rounds(survey, question, suppress_below=below) if question else None
     return render(
         request,
         "surveys/survey_compare.html",
-        {"survey": survey, "common": common, "question": question, "comparison": comparison},
+        {
+            "survey": survey,
+            "common": common,
+            "question": question,
+            "comparison": comparison,
+            "hidden_mark": HIDDEN,
+        },
     )
 
 
@@ -354,3 +373,58 @@ def round_delete_view(request: HttpRequest, pk: int) -> HttpResponse:
     services.round_delete(actor=actor, round_=round_)
     messages.success(request, "回を削除しました。")
     return redirect("surveys:detail", survey_pk)
+
+
+def _download(f: exports.SurveyFile) -> HttpResponse:
+    response = HttpResponse(f.content, content_type=f.content_type)
+    response["Content-Disposition"] = f"attachment; filename={f.filename}"
+    return response
+
+
+def _fmt(request: HttpRequest) -> str:
+    return request.GET.get("format", "csv")
+
+
+@require_GET
+@login_required
+def round_tables_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """The frequency tables as CSV or XLSX, as the page shows them to this reader (audited)."""
+    actor = _actor(request)
+    round_ = round_get(actor=actor, pk=pk)
+    denominator, weighted = _options(request)
+    try:
+        made = exports.tables_file(
+            actor=actor, round_=round_, fmt=_fmt(request), denominator=denominator, weighted=weighted
+        )
+    except InvalidInput as exc:
+        messages.error(request, exc.message)
+        return redirect("surveys:tables", round_.pk)
+    return _download(made)
+
+
+@require_GET
+@login_required
+def round_crosstab_export_view(request: HttpRequest, pk: int) -> HttpResponse:
+    """One crosstab as CSV or XLSX, as the page shows it to this reader (audited)."""
+    actor = _actor(request)
+    round_ = round_get(actor=actor, pk=pk)
+    denominator, weighted = _options(request)
+    by, of = _int(request.GET.get("by")), _int(request.GET.get("of"))
+    try:
+        if by is None or of is None:
+            raise InvalidInput("表側と表頭の質問を選んでください。")
+        made = exports.crosstab_file(
+            actor=actor,
+            round_=round_,
+            by=by,
+            of=of,
+            fmt=_fmt(request),
+            denominator=denominator,
+            weighted=weighted,
+            suppress=request.GET.get("suppress") == "1",
+            threshold=_int(request.GET.get("threshold")),
+        )
+    except (InvalidInput, NotFound) as exc:
+        messages.error(request, exc.message)
+        return redirect("surveys:crosstab", round_.pk)
+    return _download(made)

@@ -705,6 +705,14 @@ MATRIX: dict[str, Rule] = {
         {"owner_editor"}, lambda w: url("surveys:targets", o(w, "survey_round")), "POST"
     ),
     "surveys:delete": fixed({"owner_editor"}, lambda w: url("surveys:delete", o(w, "survey_round")), "POST"),
+    # the files are the page's tables, suppressed the same way outside the 課 (管理)
+    "surveys:tables_export": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("surveys:tables_export", o(w, "survey_round")) + "?format=csv"
+    ),
+    "surveys:crosstab_export": fixed(
+        OWNING_UNIT | ADMIN,
+        lambda w: url("surveys:crosstab_export", o(w, "survey_round")) + "?by=0&of=2&format=xlsx",
+    ),
     "GET /api/v1/surveys/": api("GET", SIGNED_IN, lambda w: "/api/v1/surveys/"),
     "GET /api/v1/surveys/{survey_id}": api(
         "GET", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/surveys/{o(w, 'survey')}"
@@ -716,6 +724,44 @@ MATRIX: dict[str, Rule] = {
         "GET",
         OWNING_UNIT | ADMIN,
         lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/crosstab?by=0&of=2",
+    ),
+    # writes: the owner 課's 編集 only (管理 reads every survey but edits only its own 課's)
+    "POST /api/v1/surveys/": Rule(
+        "POST",
+        lambda w: [
+            Probe(
+                "/api/v1/surveys/",
+                frozenset({"owner_editor"}),
+                "for 健康づくり推進課",
+                body={"title": "市民アンケート", "unit_id": w.actors.org.health_div.pk},
+            )
+        ],
+        api=True,
+    ),
+    "POST /api/v1/surveys/{survey_id}/rounds": api(
+        "POST", {"owner_editor"}, lambda w: f"/api/v1/surveys/{o(w, 'survey')}/rounds"
+    ),
+    "GET /api/v1/surveys/rounds/{round_id}/questions": api(
+        "GET", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/questions"
+    ),
+    "PUT /api/v1/surveys/rounds/{round_id}/questions": api(
+        "PUT", {"owner_editor"}, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/questions"
+    ),
+    "PUT /api/v1/surveys/rounds/{round_id}/targets": api(
+        "PUT", {"owner_editor"}, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/targets"
+    ),
+    "DELETE /api/v1/surveys/rounds/{round_id}": api(
+        "DELETE", {"owner_editor"}, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}"
+    ),
+    "GET /api/v1/surveys/rounds/{round_id}/tables/export": api(
+        "GET",
+        OWNING_UNIT | ADMIN,
+        lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/tables/export?format=csv",
+    ),
+    "GET /api/v1/surveys/rounds/{round_id}/crosstab/export": api(
+        "GET",
+        OWNING_UNIT | ADMIN,
+        lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/crosstab/export?by=0&of=2&format=xlsx",
     ),
     # ---- collection (照会) and freshness ------------------------------------------------------------
     "collect:list": fixed(SIGNED_IN, lambda w: url("collect:list")),

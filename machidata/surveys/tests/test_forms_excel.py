@@ -84,3 +84,16 @@ def test_guesses() -> None:
     assert (single.kind, single.options) == ("single", ["財政局", "総務局"])
     assert guess_question(["研修を増やしてほしい。", "一覧がほしい。"]).kind == "text"
     assert guess_question([None, None]).kind == "text"
+
+
+def test_reading_reports_progress_with_the_total() -> None:
+    from machidata.surveys.forms_excel import READING
+
+    calls: list[tuple[int, int | None, str]] = []
+    rows = [["財政局"] for _ in range(25)]
+    export = read_export(
+        forms_xlsx(["所属局"], rows), progress=lambda done, total, phase: calls.append((done, total, phase))
+    )
+    assert export.respondents == 25
+    assert [c[0] for c in calls] == list(range(25))
+    assert all(total == 25 and phase == READING for _, total, phase in calls)

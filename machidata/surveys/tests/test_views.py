@@ -82,7 +82,7 @@ def test_bad_upload_shows_a_japanese_error_and_saves_nothing(actors: Actors, sur
     assert not Round.objects.exists()
     empty = client.post(reverse("surveys:detail", args=[survey.pk]), {"label": "2023年度"})
     assert empty.status_code == 400
-    assert "ファイルが空" in empty.content.decode()
+    assert "ファイルが選ばれていません" in empty.content.decode()
 
 
 def test_viewer_cannot_upload_or_confirm(actors: Actors, survey: Survey, draft: Round) -> None:
@@ -158,3 +158,62 @@ def test_targets_on_two_questions_rake_and_clear_removes_them(actors: Actors, co
     client.post(url, {"clear": "1"})
     confirmed.refresh_from_db()
     assert confirmed.weight_targets == {}
+
+
+def test_compare_page_is_suppressed_outside_the_owner_unit(actors: Actors, confirmed: Round) -> None:
+    """Regression: the compare page showed every share to 管理 (outside the 課) although the tables hid them."""
+    from machidata.surveys.services import round_import
+    from machidata.surveys.tests.conftest import as_actor, declare
+
+    editor = as_actor(actors, "owner_editor")
+    # 2024: 40 respondents to the obstacles; 業務繁忙 chosen by 38, 知識や活用スキル by 2 (a small cell)
+    rows = [["財政局", "主事", "業務繁忙;"] for _ in range(38)] + [
+        ["総務局", "主事", "知識や活用スキル;"] for _ in range(2)
+    ]
+    later = round_import(
+        actor=editor,
+        survey=confirmed.survey,
+        label="2024年度",
+        data=forms_xlsx([BUREAU, "職位", OBSTACLE], rows),
+    )
+    declare(later, editor)
+    url = reverse("surveys:compare", args=[confirmed.survey_id])
+    owner = actors.client("owner_viewer").get(url, {"question": OBSTACLE}).content.decode()
+    assert "<td>5.0%</td>" in owner  # 2 / 40, shown inside the 課
+    assert "<td>14.3%</td>" in owner  # 1 / 7 in 2023
+    assert "＊" not in owner
+    admin = actors.client("admin").get(url, {"question": OBSTACLE}).content.decode()
+    assert "<td>5.0%</td>" not in admin  # small cells are hidden outside the 課, as on the tables page
+    assert "<td>14.3%</td>" not in admin
+    assert "<td>95.0%</td>" in admin  # 38 of 40 is not small (multi-select: cells do not add up to n)
+    assert "＊" in admin
+    assert "秘匿" in admin
+
+
+def test_large_upload_from_the_page_goes_to_the_job(
+    actors: Actors, survey: Survey, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.jobs.models import Job
+    from machidata.surveys import services
+
+    monkeypatch.setattr(services, "SYNC_MAX_BYTES", 1000)
+    upload = SimpleUploadedFile("2023.xlsx", forms_xlsx([BUREAU, "職位", OBSTACLE, FREE], ROWS))
+    response = actors.client("owner_editor").post(
+        reverse("surveys:detail", args=[survey.pk]), {"label": "2023年度", "file": upload}
+    )
+    job = Job.objects.get()
+    assert response.status_code == 302
+    assert response["Location"] == reverse("jobs:detail", args=[job.pk])
+    assert job.status == "succeeded"
+    assert Round.objects.get().respondents == 8
+
+
+def test_outside_the_unit_the_crosstab_threshold_cannot_be_lowered(actors: Actors, confirmed: Round) -> None:
+    url = reverse("surveys:crosstab", args=[confirmed.pk])
+    query = {"by": _pos(confirmed, BUREAU), "of": _pos(confirmed, OBSTACLE), "threshold": 1}
+    admin = actors.client("admin").get(url, query).content.decode()
+    table = admin.split('id="crosstab-spec"')[1]
+    assert "＊" in table  # still suppressed at 5
+    assert "5人未満のセル" in admin
+    owner = actors.client("owner_viewer").get(url, {**query, "suppress": 1}).content.decode()
+    assert "＊" not in owner.split('id="crosstab-spec"')[1].split("</table>")[0]  # the owner may choose 1
