@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import logging
 import math
+import ssl
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
@@ -88,8 +89,11 @@ def _first(entry: dict[str, Any], name: str) -> str:
 def _server() -> Any:
     import ldap3
 
+    # ldap3 validates nothing by default: the directory's certificate must chain to the system's CAs or
+    # to MACHIDATA_LDAP_CA_FILE, and name the host (ldaps:// and StartTLS alike).
+    tls = ldap3.Tls(validate=ssl.CERT_REQUIRED, ca_certs_file=settings.MACHIDATA_LDAP_CA_FILE or None)
     timeout = settings.MACHIDATA_LDAP_TIMEOUT
-    return ldap3.Server(settings.MACHIDATA_LDAP_URL, connect_timeout=timeout, get_info=ldap3.NONE)
+    return ldap3.Server(settings.MACHIDATA_LDAP_URL, connect_timeout=timeout, get_info=ldap3.NONE, tls=tls)
 
 
 def _connect(server: Any, user: str | None, password: str | None) -> tuple[Any, bool]:
@@ -105,8 +109,10 @@ def _connect(server: Any, user: str | None, password: str | None) -> tuple[Any, 
         raise_exceptions=False,
     )
     conn.open()
-    if settings.MACHIDATA_LDAP_START_TLS and not settings.MACHIDATA_LDAP_URL.lower().startswith("ldaps:"):
-        conn.start_tls()
+    plain = not settings.MACHIDATA_LDAP_URL.lower().startswith("ldaps:")
+    # Never go on in plain text after a failed StartTLS: the password would travel in the clear.
+    if settings.MACHIDATA_LDAP_START_TLS and plain and not conn.start_tls():
+        raise DirectoryUnavailable(f"StartTLS refused: {conn.result}")
     return conn, bool(conn.bind())
 
 

@@ -467,6 +467,8 @@ MACHIDATA_IMPORT_URL_TIMEOUT = float(_env("MACHIDATA_IMPORT_URL_TIMEOUT", "30"))
 MACHIDATA_LDAP_URL = _env("MACHIDATA_LDAP_URL", "")
 # Use StartTLS on an ldap:// connection (ldaps:// is TLS already).
 MACHIDATA_LDAP_START_TLS = _env_bool("MACHIDATA_LDAP_START_TLS", False)
+# The CA certificate (PEM) the directory's TLS certificate chains to, when not in the system's store.
+MACHIDATA_LDAP_CA_FILE = _env("MACHIDATA_LDAP_CA_FILE", "")
 # The account that looks people up (empty = anonymous search; Active Directory needs one).
 MACHIDATA_LDAP_BIND_DN = _env("MACHIDATA_LDAP_BIND_DN", "")
 MACHIDATA_LDAP_BIND_PASSWORD = _env("MACHIDATA_LDAP_BIND_PASSWORD", "")

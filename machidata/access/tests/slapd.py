@@ -7,6 +7,8 @@ and an mdb database loaded with :data:`PEOPLE` by ``slapadd``. ``make test`` ins
 
 from __future__ import annotations
 
+import datetime as dt
+import ipaddress
 import shutil
 import socket
 import subprocess
@@ -86,12 +88,59 @@ def _b64(text: str) -> str:
     return base64.b64encode(text.encode()).decode()
 
 
+def _write_tls(home: Path) -> None:
+    """A CA and a certificate for 127.0.0.1 signed by it (ca.pem, server.pem, server.key)."""
+    from cryptography import x509
+    from cryptography.hazmat.primitives import hashes, serialization
+    from cryptography.hazmat.primitives.asymmetric import ec
+    from cryptography.x509.oid import NameOID
+
+    now = dt.datetime.now(dt.UTC)
+    ca_key = ec.generate_private_key(ec.SECP256R1())
+    ca_name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "machidata test CA")])
+    ca = (
+        x509.CertificateBuilder()
+        .subject_name(ca_name)
+        .issuer_name(ca_name)
+        .public_key(ca_key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(x509.BasicConstraints(ca=True, path_length=None), critical=True)
+        .sign(ca_key, hashes.SHA256())
+    )
+    key = ec.generate_private_key(ec.SECP256R1())
+    cert = (
+        x509.CertificateBuilder()
+        .subject_name(x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, "127.0.0.1")]))
+        .issuer_name(ca_name)
+        .public_key(key.public_key())
+        .serial_number(x509.random_serial_number())
+        .not_valid_before(now - dt.timedelta(minutes=5))
+        .not_valid_after(now + dt.timedelta(days=1))
+        .add_extension(
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address("127.0.0.1"))]), critical=False
+        )
+        .sign(ca_key, hashes.SHA256())
+    )
+    (home / "ca.pem").write_bytes(ca.public_bytes(serialization.Encoding.PEM))
+    (home / "server.pem").write_bytes(cert.public_bytes(serialization.Encoding.PEM))
+    (home / "server.key").write_bytes(
+        key.private_bytes(
+            serialization.Encoding.PEM, serialization.PrivateFormat.PKCS8, serialization.NoEncryption()
+        )
+    )
+
+
 def _conf(home: Path) -> str:
     schema = Path("/etc/ldap/schema")
     includes = "".join(f"include {schema / name}.schema\n" for name in SCHEMAS)
     return (
         includes
         + f"pidfile {home / 'slapd.pid'}\n"
+        + f"TLSCACertificateFile {home / 'ca.pem'}\n"
+        + f"TLSCertificateFile {home / 'server.pem'}\n"
+        + f"TLSCertificateKeyFile {home / 'server.key'}\n"
         + "modulepath /usr/lib/ldap\nmoduleload back_mdb\n"
         + "database mdb\nmaxsize 10485760\n"
         + f'suffix "{SUFFIX}"\nrootdn "{ROOT_DN}"\nrootpw {ROOT_PW}\n'
@@ -126,6 +175,8 @@ class Slapd:
     url: str
     port: int
     home: Path
+    tls_url: str  # ldaps:// with a certificate for 127.0.0.1 from the CA in ca_file
+    ca_file: Path
     process: subprocess.Popen[bytes]
     start_seconds: float
 
@@ -143,6 +194,7 @@ def start_slapd(home: Path) -> Slapd:
     slapd, slapadd = _slapd_binary("slapd"), _slapd_binary("slapadd")
     started = time.monotonic()
     (home / "data").mkdir(parents=True)
+    _write_tls(home)
     conf = home / "slapd.conf"
     conf.write_text(_conf(home), encoding="utf-8")
     ldif = home / "people.ldif"
@@ -152,12 +204,14 @@ def start_slapd(home: Path) -> Slapd:
     )
     if loaded.returncode != 0:
         pytest.fail(f"slapadd failed: {loaded.stderr}", pytrace=False)
-    port = _free_port()
-    url = f"ldap://127.0.0.1:{port}"
-    log = (home / "slapd.log").open("wb")
-    process = subprocess.Popen(
-        [slapd, "-f", str(conf), "-h", url + "/", "-d", "0"], stdout=log, stderr=subprocess.STDOUT
-    )
+    port, tls_port = _free_port(), _free_port()
+    url, tls_url = f"ldap://127.0.0.1:{port}", f"ldaps://127.0.0.1:{tls_port}"
+    with (home / "slapd.log").open("wb") as log:  # slapd keeps its own copy of the descriptor
+        process = subprocess.Popen(
+            [slapd, "-f", str(conf), "-h", f"{url}/ {tls_url}/", "-d", "0"],
+            stdout=log,
+            stderr=subprocess.STDOUT,
+        )
     deadline = time.monotonic() + 15
     while time.monotonic() < deadline:
         if process.poll() is not None:
@@ -170,7 +224,7 @@ def start_slapd(home: Path) -> Slapd:
     else:
         process.kill()
         pytest.fail("slapd did not accept connections within 15 seconds", pytrace=False)
-    return Slapd(url, port, home, process, time.monotonic() - started)
+    return Slapd(url, port, home, tls_url, home / "ca.pem", process, time.monotonic() - started)
 
 
 def modify(server: Slapd, dn: str, changes: dict[str, list[tuple[str, list[str]]]]) -> None:

@@ -212,3 +212,37 @@ def test_the_admin_login_goes_through_the_sign_in_page(ldap_on: Slapd) -> None:
     response = Client().get(reverse("admin:login") + "?next=/admin/")
     assert response.status_code == 302
     assert response["Location"] == reverse("login") + "?next=%2Fadmin%2F"
+
+
+def test_ldaps_with_the_directory_ca_signs_in(ldap_on: Slapd, settings: Any) -> None:
+    settings.MACHIDATA_LDAP_URL = ldap_on.tls_url
+    settings.MACHIDATA_LDAP_CA_FILE = str(ldap_on.ca_file)
+    client, response = _sign_in(WHO["tanaka"])
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def test_start_tls_with_the_directory_ca_signs_in(ldap_on: Slapd, settings: Any) -> None:
+    settings.MACHIDATA_LDAP_START_TLS = True
+    settings.MACHIDATA_LDAP_CA_FILE = str(ldap_on.ca_file)
+    client, response = _sign_in(WHO["tanaka"])
+    assert response.status_code == 302
+    assert _signed_in(client)
+
+
+def test_an_untrusted_directory_certificate_is_refused(ldap_on: Slapd, settings: Any) -> None:
+    settings.MACHIDATA_LDAP_URL = ldap_on.tls_url  # its CA is not in the system's store
+    client, response = _sign_in(WHO["tanaka"])
+    assert response.status_code == 200
+    assert DIRECTORY_DOWN in response.content.decode()
+    assert not _signed_in(client)
+    assert not User.objects.filter(username="tanaka").exists()
+
+
+def test_start_tls_with_an_untrusted_certificate_never_sends_the_password(
+    ldap_on: Slapd, settings: Any
+) -> None:
+    settings.MACHIDATA_LDAP_START_TLS = True
+    client, response = _sign_in(WHO["tanaka"])
+    assert DIRECTORY_DOWN in response.content.decode()
+    assert not _signed_in(client)
