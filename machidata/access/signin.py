@@ -39,6 +39,20 @@ def sso_configured() -> bool:
     return ldap_enabled() or oidc_enabled()
 
 
+def axes_username(request: HttpRequest, credentials: dict[str, Any] | None = None) -> str | None:
+    """The name django-axes counts failures under: the typed user name for passwords (local or LDAP).
+
+    An OpenID Connect callback has no typed name (the provider checks passwords and locks out on its
+    own); counted as "no name", its failures would lock everyone behind the same address (the city's
+    proxy) out of OIDC. Each such attempt is counted under its own one-off nonce instead.
+    """
+    if credentials and credentials.get("nonce") and not credentials.get("username"):
+        return f"oidc:{credentials['nonce']}"
+    if credentials:
+        return credentials.get("username")
+    return getattr(request, "POST", {}).get("username")
+
+
 class SignInForm(AuthenticationForm):
     """User name and password (local, or the directory's); a directory outage is said as such."""
 
@@ -132,7 +146,7 @@ oidc_callback = _oidc_only(OidcCallbackView.as_view())
 class SsoEnforcedMiddleware:
     """With a directory configured, the Django admin signs in through the sign-in page; with SSO
     enforced, the admin's password pages answer 404 (break-glass passwords are changed on the server
-    with ``machidata changepassword``)."""
+    with ``python -m django changepassword``)."""
 
     def __init__(self, get_response: Callable[[HttpRequest], HttpResponse]) -> None:
         self.get_response = get_response

@@ -194,6 +194,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 # The connection's address, as the audit log records it: a forwarded header could be forged to dodge the lockout.
 AXES_CLIENT_IP_CALLABLE = "machidata.core.middleware.client_ip"
+# The typed user name (local or directory password); an OpenID Connect callback is not counted under a
+# shared empty name (it would lock everyone behind the city's proxy out of OIDC).
+AXES_USERNAME_CALLABLE = "machidata.access.signin.axes_username"
 AXES_VERBOSE = False
 # Successful sign-ins are in the audit log already; 管理 unlocks on the admin page registered in access.admin.
 AXES_DISABLE_ACCESS_LOG = True

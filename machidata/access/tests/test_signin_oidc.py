@@ -192,3 +192,15 @@ def test_oidc_routes_are_closed_until_configured(org: Org) -> None:
     assert client.get(reverse("sso:oidc_start")).status_code == 404
     assert client.get(reverse("sso:oidc_callback"), {"code": "c", "state": "s"}).status_code == 404
     assert "庁内アカウントでログイン" not in client.get(reverse("login")).content.decode()
+
+
+def test_refused_oidc_sign_ins_do_not_lock_out_colleagues_behind_the_same_address(
+    oidc_on: Provider, settings: Any
+) -> None:
+    # Behind the city's proxy everyone has one address; OIDC failures carry no user name to count on.
+    for n in range(settings.AXES_FAILURE_LIMIT + 1):
+        client, _response = _sign_in(oidc_on, _claims(f"outsider{n}", "200100", "no-group"))
+        assert not _signed_in(client)
+    client, response = _sign_in(oidc_on, _claims("tsuji", "200100", STAFF_GROUP))
+    assert response.status_code == 302
+    assert _signed_in(client)
