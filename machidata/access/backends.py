@@ -138,7 +138,7 @@ class OidcBackend(OIDCAuthenticationBackend):
         audiences = audience if isinstance(audience, list) else [audience]
         if settings.MACHIDATA_OIDC_CLIENT_ID not in audiences:
             raise SuspiciousOperation("ID token audience is not this client")
-        if settings.MACHIDATA_OIDC_ISSUER and payload.get("iss") != settings.MACHIDATA_OIDC_ISSUER:
+        if payload.get("iss") != settings.MACHIDATA_OIDC_ISSUER:
             raise SuspiciousOperation("ID token issuer is not the configured one")
         if "exp" not in payload:
             raise SuspiciousOperation("ID token without expiry")

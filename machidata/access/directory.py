@@ -210,8 +210,11 @@ _OIDC_FIXED: dict[str, Any] = {
 
 def oidc_enabled() -> bool:
     """Whether OpenID Connect sign-in is configured."""
+    # The issuer is required: with a provider's shared keys (Entra ID's "common" JWKS) another tenant's
+    # token could otherwise pass, and user names are only unique within one issuer.
     return bool(
         settings.MACHIDATA_OIDC_CLIENT_ID
+        and settings.MACHIDATA_OIDC_ISSUER
         and settings.MACHIDATA_OIDC_AUTHORIZATION_ENDPOINT
         and settings.MACHIDATA_OIDC_TOKEN_ENDPOINT
         and settings.MACHIDATA_OIDC_JWKS_ENDPOINT

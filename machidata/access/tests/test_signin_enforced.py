@@ -41,6 +41,7 @@ def enforced(settings: Any) -> None:
 @pytest.fixture
 def oidc_only(settings: Any) -> None:
     settings.MACHIDATA_OIDC_CLIENT_ID = CLIENT_ID
+    settings.MACHIDATA_OIDC_ISSUER = "http://127.0.0.1:9"
     settings.MACHIDATA_OIDC_AUTHORIZATION_ENDPOINT = "http://127.0.0.1:9/authorize"
     settings.MACHIDATA_OIDC_TOKEN_ENDPOINT = "http://127.0.0.1:9/token"
     settings.MACHIDATA_OIDC_JWKS_ENDPOINT = "http://127.0.0.1:9/jwks"
