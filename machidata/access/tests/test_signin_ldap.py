@@ -13,7 +13,7 @@ from django.test import Client
 from django.urls import reverse
 from django.utils import timezone
 
-from machidata.access.directory import DIRECTORY_DOWN, ldap_authenticate
+from machidata.access.directory import DIRECTORY_DOWN, DirectoryUnavailable, ldap_authenticate
 from machidata.access.models import Membership, Role
 from machidata.access.policy import actor_for
 from machidata.access.tests.slapd import PEOPLE, USERS_GROUP, Person, Slapd, modify
@@ -243,6 +243,17 @@ def test_start_tls_with_an_untrusted_certificate_never_sends_the_password(
     ldap_on: Slapd, settings: Any
 ) -> None:
     settings.MACHIDATA_LDAP_START_TLS = True
+    client, response = _sign_in(WHO["tanaka"])
+    assert DIRECTORY_DOWN in response.content.decode()
+    assert not _signed_in(client)
+
+
+def test_a_certificate_for_another_host_name_is_refused(ldap_on: Slapd, settings: Any) -> None:
+    # The certificate names 127.0.0.1 only; the right CA does not make "localhost" acceptable.
+    settings.MACHIDATA_LDAP_URL = ldap_on.tls_url.replace("127.0.0.1", "localhost")
+    settings.MACHIDATA_LDAP_CA_FILE = str(ldap_on.ca_file)
+    with pytest.raises(DirectoryUnavailable, match=r"(?i)hostname|host name|match"):
+        ldap_authenticate("tanaka", WHO["tanaka"].password)
     client, response = _sign_in(WHO["tanaka"])
     assert DIRECTORY_DOWN in response.content.decode()
     assert not _signed_in(client)
