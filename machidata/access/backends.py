@@ -153,6 +153,11 @@ class OidcBackend(OIDCAuthenticationBackend):
             claims.update(extra)
         return claims
 
+    def get_user(self, user_id: int) -> Any:
+        # mozilla-django-oidc's would keep a disabled account's session alive.
+        user = self.UserModel._default_manager.filter(pk=user_id).first()
+        return user if user is not None and user.is_active else None
+
     def get_or_create_user(self, access_token: str, id_token: str, payload: dict[str, Any]) -> Any:
         person = oidc_person(self.get_userinfo(access_token, id_token, payload))
         if person is None:

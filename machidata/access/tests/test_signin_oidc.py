@@ -204,3 +204,12 @@ def test_refused_oidc_sign_ins_do_not_lock_out_colleagues_behind_the_same_addres
     client, response = _sign_in(oidc_on, _claims("tsuji", "200100", STAFF_GROUP))
     assert response.status_code == 302
     assert _signed_in(client)
+
+
+def test_a_disabled_account_loses_its_open_oidc_session(oidc_on: Provider) -> None:
+    client, _response = _sign_in(oidc_on, _claims("sakai", "200100", STAFF_GROUP))
+    assert client.get(reverse("access:tokens")).status_code == 200
+    User.objects.filter(username="sakai").update(is_active=False)
+    response = client.get(reverse("access:tokens"))
+    assert response.status_code == 302
+    assert response["Location"].startswith(reverse("login"))
