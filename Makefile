@@ -6,7 +6,7 @@ export MACHIDATA_HOME ?= $(CURDIR)/var
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-spark spark lint typecheck bench install install-dev browser clean help
+.PHONY: demo test test-spark spark lint typecheck bench install install-dev browser ldap clean help
 
 help:
 	@echo "make demo   … 仮想環境を作り、デモ内容を読み込み、http://127.0.0.1:8000 で起動します"
@@ -50,7 +50,13 @@ test-spark: $(DEVSTAMP) spark
 	$(BIN)/pip install -q -e '.[dev,spark]'
 	MACHIDATA_HOME=$$(mktemp -d) MACHIDATA_SPARK_MASTER='local[2]' $(BIN)/pytest -n 0 -q -m spark machidata/engine/tests
 
-test: $(DEVSTAMP) browser
+# LDAP sign-in tests start Debian's OpenLDAP server (slapd) themselves; ldap-utils is for looking at it by hand.
+ldap:
+	@{ command -v slapd >/dev/null 2>&1 || [ -x /usr/sbin/slapd ]; } || { \
+	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq slapd ldap-utils >/dev/null; \
+	  else echo "slapd がありません: sudo apt-get install -y slapd ldap-utils"; fi; }
+
+test: $(DEVSTAMP) browser ldap
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	$(BIN)/lint-imports

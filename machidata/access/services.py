@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import getpass
+import logging
 from pathlib import Path
 from typing import Any
 
@@ -17,14 +18,16 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
+from machidata.access.directory import NOT_ALLOWED, DirectoryPerson, is_allowed, role_for, unit_code_for
 from machidata.access.models import ApiToken, Membership, Role, Unit, UnitKind, hash_token
 from machidata.access.orgimport import OrgImportPreview, organisation_import_preview
 from machidata.access.orgimport.plan import role_label
 from machidata.access.policy import Actor, actor_for
 from machidata.audit.services import audit_record
-from machidata.core.errors import Conflict, InvalidInput, NotFound
+from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 ONE_DAY = dt.timedelta(days=1)
+logger = logging.getLogger(__name__)
 
 
 # ---- who is acting ------------------------------------------------------------------------------
@@ -378,6 +381,69 @@ def _user_update(*, actor: Actor, user: Any, full_name: str | None, email: str |
     if changes:
         user.save(update_fields=["first_name", "last_name", "email"])
         audit_record(actor=actor, action="user.update", obj=user, changes=changes)
+
+
+# ---- sign-in with the city's directory -----------------------------------------------------------
+
+
+def directory_actor(source: str) -> Actor:
+    """Who records what a directory sign-in changed: the directory itself (``directory:ldap``)."""
+    return Actor(username=f"directory:{source}")
+
+
+def _end_memberships(*, actor: Actor, user: Any, day: dt.date) -> None:
+    for m in Membership.objects.active_on(day).filter(user=user).select_related("unit", "user"):
+        membership_end(actor=actor, membership=m, valid_to=day - ONE_DAY)
+
+
+def directory_sign_in(*, person: DirectoryPerson) -> Any:
+    """The account of a person the directory has just vouched for, brought in line with the directory.
+
+    Creates the account on first sign-in (no local password), updates name and e-mail, and sets the
+    membership the directory says on every sign-in: the 課 from the unit attribute or claim, the role from
+    the groups. A person moved to another 課 gets a new membership from today and the old one ends
+    yesterday (as an April reorganisation does); one whose 所属 is unknown here keeps no membership.
+    Refused (PermissionDenied) when the person is in none of the allowed groups (their memberships end),
+    or when the name belongs to a superuser (the break-glass account is never a directory account).
+    """
+    user_model = get_user_model()
+    actor = directory_actor(person.source)
+    today = timezone.localdate()
+    if not is_allowed(person.groups):
+        # Committed before refusing: whoever left the allowed groups keeps no membership here.
+        with transaction.atomic():
+            user = user_model.objects.select_for_update().filter(username=person.username).first()
+            if user is not None and not user.is_superuser:
+                _end_memberships(actor=actor, user=user, day=today)
+                audit_record(
+                    actor=actor,
+                    action="auth.directory_refused",
+                    obj=user,
+                    changes={"username": person.username, "reason": "not in an allowed group"},
+                )
+        raise PermissionDenied(NOT_ALLOWED)
+    with transaction.atomic():
+        user = user_model.objects.select_for_update().filter(username=person.username).first()
+        if user is not None and user.is_superuser:
+            raise PermissionDenied("管理者アカウントはディレクトリからはログインできません。")
+        if user is None:
+            user = user_create(
+                actor=actor, username=person.username, full_name=person.full_name, email=person.email
+            )
+        elif not user.is_active:
+            raise PermissionDenied("このアカウントは無効にされています。データ戦略課に連絡してください。")
+        else:
+            _user_update(
+                actor=actor, user=user, full_name=person.full_name or None, email=person.email or None
+            )
+        code = unit_code_for(person.unit_value)
+        unit = Unit.objects.active_on(today).filter(code=code).first() if code else None
+        if unit is not None:
+            membership_set(actor=actor, user=user, unit=unit, role=role_for(person.groups), valid_from=today)
+        else:
+            logger.warning("directory 所属 %r of %s matches no unit", person.unit_value, person.username)
+            _end_memberships(actor=actor, user=user, day=today)
+    return user
 
 
 # ---- API tokens ---------------------------------------------------------------------------------

@@ -171,13 +171,21 @@ MIDDLEWARE = [
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "machidata.core.middleware.ContentSecurityPolicyMiddleware",
     "machidata.core.middleware.DomainErrorMiddleware",
+    "machidata.access.signin.SsoEnforcedMiddleware",  # MACHIDATA_SSO_ENFORCED: admin login → the sign-in page
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the Japanese lockout page
 ]
 
 # ---- sign-in lockout (django-axes) ----
 # After MACHIDATA_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is
 # locked for MACHIDATA_LOGIN_LOCKOUT_MINUTES; a correct password before then resets the count.
-AUTHENTICATION_BACKENDS = ["axes.backends.AxesStandaloneBackend", "django.contrib.auth.backends.ModelBackend"]
+# Local passwords first (they work while the directory is down), then the city's directory (LDAP / AD),
+# then OpenID Connect; each directory backend is off until configured (see "sign-in with the directory").
+AUTHENTICATION_BACKENDS = [
+    "axes.backends.AxesStandaloneBackend",
+    "machidata.access.backends.LocalPasswordBackend",
+    "machidata.access.backends.LdapBackend",
+    "machidata.access.backends.OidcBackend",
+]
 MACHIDATA_LOGIN_FAILURE_LIMIT = int(_env("MACHIDATA_LOGIN_FAILURE_LIMIT", "5"))
 MACHIDATA_LOGIN_LOCKOUT_MINUTES = int(_env("MACHIDATA_LOGIN_LOCKOUT_MINUTES", "15"))
 AXES_FAILURE_LIMIT = MACHIDATA_LOGIN_FAILURE_LIMIT
@@ -187,6 +195,9 @@ AXES_RESET_ON_SUCCESS = True
 AXES_LOCKOUT_TEMPLATE = "core/locked_out.html"
 # The connection's address, as the audit log records it: a forwarded header could be forged to dodge the lockout.
 AXES_CLIENT_IP_CALLABLE = "machidata.core.middleware.client_ip"
+# The typed user name (local or directory password); an OpenID Connect callback is not counted under a
+# shared empty name (it would lock everyone behind the city's proxy out of OIDC).
+AXES_USERNAME_CALLABLE = "machidata.access.signin.axes_username"
 AXES_VERBOSE = False
 # Successful sign-ins are in the audit log already; 管理 unlocks on the admin page registered in access.admin.
 AXES_DISABLE_ACCESS_LOG = True
@@ -489,3 +500,54 @@ MACHIDATA_IMPORT_URL_HOSTS = [
 ]
 # Seconds to wait for a URL import's server (to connect and between received blocks).
 MACHIDATA_IMPORT_URL_TIMEOUT = float(_env("MACHIDATA_IMPORT_URL_TIMEOUT", "30"))
+
+# ---- sign-in with the city's directory (access/backends.py, access/directory.py) ----
+# LDAP / Active Directory: off while MACHIDATA_LDAP_URL is empty ("ldap://ad.city.local", "ldaps://…:636").
+MACHIDATA_LDAP_URL = _env("MACHIDATA_LDAP_URL", "")
+# Use StartTLS on an ldap:// connection (ldaps:// is TLS already).
+MACHIDATA_LDAP_START_TLS = _env_bool("MACHIDATA_LDAP_START_TLS", False)
+# The CA certificate (PEM) the directory's TLS certificate chains to, when not in the system's store.
+MACHIDATA_LDAP_CA_FILE = _env("MACHIDATA_LDAP_CA_FILE", "")
+# The account that looks people up (empty = anonymous search; Active Directory needs one).
+MACHIDATA_LDAP_BIND_DN = _env("MACHIDATA_LDAP_BIND_DN", "")
+MACHIDATA_LDAP_BIND_PASSWORD = _env("MACHIDATA_LDAP_BIND_PASSWORD", "")
+# Where people are, and the attribute that holds the user name typed on the sign-in page (AD: sAMAccountName).
+MACHIDATA_LDAP_USER_BASE = _env("MACHIDATA_LDAP_USER_BASE", "")
+MACHIDATA_LDAP_USERNAME_ATTRIBUTE = _env("MACHIDATA_LDAP_USERNAME_ATTRIBUTE", "uid")
+# The attribute carrying the person's 所属コード (課 or 係), e.g. departmentNumber, or AD's department.
+MACHIDATA_LDAP_UNIT_ATTRIBUTE = _env("MACHIDATA_LDAP_UNIT_ATTRIBUTE", "departmentNumber")
+# Where groups are (groupOfNames/groupOfUniqueNames/posixGroup listing the person); empty = the person's
+# memberOf attribute only (Active Directory, or OpenLDAP with the memberof overlay).
+MACHIDATA_LDAP_GROUP_BASE = _env("MACHIDATA_LDAP_GROUP_BASE", "")
+# Seconds to wait for the directory (to connect and for each answer) before saying it is unreachable.
+MACHIDATA_LDAP_TIMEOUT = float(_env("MACHIDATA_LDAP_TIMEOUT", "5"))
+
+# OpenID Connect (e.g. Entra ID): off while MACHIDATA_OIDC_CLIENT_ID is empty. The endpoints are those of
+# the provider's discovery document (.well-known/openid-configuration).
+MACHIDATA_OIDC_CLIENT_ID = _env("MACHIDATA_OIDC_CLIENT_ID", "")
+MACHIDATA_OIDC_CLIENT_SECRET = _env("MACHIDATA_OIDC_CLIENT_SECRET", "")
+MACHIDATA_OIDC_ISSUER = _env("MACHIDATA_OIDC_ISSUER", "")
+MACHIDATA_OIDC_AUTHORIZATION_ENDPOINT = _env("MACHIDATA_OIDC_AUTHORIZATION_ENDPOINT", "")
+MACHIDATA_OIDC_TOKEN_ENDPOINT = _env("MACHIDATA_OIDC_TOKEN_ENDPOINT", "")
+MACHIDATA_OIDC_USERINFO_ENDPOINT = _env("MACHIDATA_OIDC_USERINFO_ENDPOINT", "")
+MACHIDATA_OIDC_JWKS_ENDPOINT = _env("MACHIDATA_OIDC_JWKS_ENDPOINT", "")
+MACHIDATA_OIDC_SCOPES = _env("MACHIDATA_OIDC_SCOPES", "openid email profile")
+# Claims: the user name, the 所属コード and the list of groups (Entra ID: group object ids).
+MACHIDATA_OIDC_USERNAME_CLAIM = _env("MACHIDATA_OIDC_USERNAME_CLAIM", "preferred_username")
+MACHIDATA_OIDC_UNIT_CLAIM = _env("MACHIDATA_OIDC_UNIT_CLAIM", "department")
+MACHIDATA_OIDC_GROUPS_CLAIM = _env("MACHIDATA_OIDC_GROUPS_CLAIM", "groups")
+
+# Shared by LDAP and OIDC. Groups (LDAP DNs or OIDC group ids) whose members may sign in, comma-separated;
+# empty = everyone the directory accepts.
+MACHIDATA_SSO_ALLOWED_GROUPS = _env_list("MACHIDATA_SSO_ALLOWED_GROUPS", "")
+# Group → role as JSON ({"cn=machidata-editors,ou=groups,…": "editor", "…": "admin"}); highest role wins,
+# 閲覧 (viewer) otherwise.
+MACHIDATA_SSO_ROLE_GROUPS = json.loads(_env("MACHIDATA_SSO_ROLE_GROUPS", "{}") or "{}")
+# Directory value → 所属コード as JSON, when the directory names units differently ({"健康づくり推進課": "1234"});
+# a value not listed is taken as the 所属コード itself.
+MACHIDATA_SSO_UNIT_MAP = json.loads(_env("MACHIDATA_SSO_UNIT_MAP", "{}") or "{}")
+# On: local passwords are refused (sign-in page, Django admin, password change), except the break-glass
+# accounts below.
+MACHIDATA_SSO_ENFORCED = _env_bool("MACHIDATA_SSO_ENFORCED", False)
+# Local superusers who may still sign in with their password when SSO is enforced (the directory may be down).
+MACHIDATA_SSO_BREAK_GLASS_USERS = _env_list("MACHIDATA_SSO_BREAK_GLASS_USERS", "")

@@ -4,6 +4,7 @@ from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
+from machidata.access.signin import SignInView
 from machidata.config.api import api
 from machidata.core import views as core_views
 from machidata.portal.urls import ckan_urlpatterns
@@ -12,7 +13,8 @@ urlpatterns = [
     path("", core_views.home, name="home"),
     path("healthz", core_views.health, name="health"),
     path("readyz", core_views.ready, name="ready"),
-    path("login/", auth_views.LoginView.as_view(template_name="core/login.html"), name="login"),
+    path("login/", SignInView.as_view(), name="login"),
+    path("sso/", include("machidata.access.sso_urls")),
     path("logout/", auth_views.LogoutView.as_view(), name="logout"),
     path("catalog/", include("machidata.catalog.urls")),
     path("org/", include("machidata.access.urls")),

@@ -238,6 +238,10 @@ MATRIX: dict[str, Rule] = {
     "ready": fixed(EVERYONE, lambda w: url("ready")),
     "login": fixed(EVERYONE, lambda w: url("login")),
     "logout": fixed(EVERYONE, lambda w: url("logout"), "POST"),
+    # OpenID Connect sign-in: open to everyone once configured; off in the test world, so 404 for all
+    # (machidata/access/tests/test_signin_oidc.py signs in through both against a local provider).
+    "sso:oidc_start": fixed(NOBODY, lambda w: url("sso:oidc_start")),
+    "sso:oidc_callback": fixed(NOBODY, lambda w: url("sso:oidc_callback") + "?code=x&state=y"),
     "api:openapi-json": fixed(EVERYONE, lambda w: url("api:openapi-json")),
     "api:openapi-view": fixed(EVERYONE, lambda w: url("api:openapi-view")),
     # django-ninja's root route has no page of its own: 404 to everyone.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -11,7 +12,18 @@ import pytest
 from machidata.access.models import Membership, Role, Unit
 from machidata.access.services import organisation_import_apply, system_actor
 from machidata.access.tests.orgdata import D2024, ORG_2024, STAFF_2025, rows_2025, write_xlsx
-from machidata.core.testing import make_dataset, make_user
+from machidata.access.tests.slapd import (
+    ADMINS_GROUP,
+    EDITORS_GROUP,
+    GROUP_BASE,
+    PEOPLE_BASE,
+    ROOT_DN,
+    ROOT_PW,
+    USERS_GROUP,
+    Slapd,
+    start_slapd,
+)
+from machidata.core.testing import Org, make_dataset, make_user
 
 
 @dataclass
@@ -49,3 +61,30 @@ def kumamoto(db: None, tmp_path: Path) -> Kumamoto:
     }
     workbook = write_xlsx(tmp_path / "組織改正_令和7年度.xlsx", rows_2025(), STAFF_2025)
     return Kumamoto(units, users, datasets, workbook)
+
+
+# ---- the city's directory: a real slapd for the whole session ---------------------------------------
+
+
+@pytest.fixture(scope="session")
+def slapd_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Slapd]:
+    """OpenLDAP's slapd on a free port, loaded with the people of :mod:`slapd` (fails if slapd is missing)."""
+    server = start_slapd(tmp_path_factory.mktemp("slapd"))
+    print(f"\nslapd answered after {server.start_seconds:.2f} s")  # noqa: T201 - the figure the report quotes
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def ldap_on(settings: Any, slapd_server: Slapd, org: Org) -> Slapd:
+    """LDAP sign-in against the test slapd: members of machidata-users may sign in, editors and admins by group."""
+    settings.MACHIDATA_LDAP_URL = slapd_server.url
+    settings.MACHIDATA_LDAP_BIND_DN = ROOT_DN
+    settings.MACHIDATA_LDAP_BIND_PASSWORD = ROOT_PW
+    settings.MACHIDATA_LDAP_USER_BASE = PEOPLE_BASE
+    settings.MACHIDATA_LDAP_GROUP_BASE = GROUP_BASE
+    settings.MACHIDATA_LDAP_USERNAME_ATTRIBUTE = "uid"
+    settings.MACHIDATA_LDAP_UNIT_ATTRIBUTE = "departmentNumber"
+    settings.MACHIDATA_SSO_ALLOWED_GROUPS = [USERS_GROUP]
+    settings.MACHIDATA_SSO_ROLE_GROUPS = {EDITORS_GROUP: "editor", ADMINS_GROUP: "admin"}
+    return slapd_server
