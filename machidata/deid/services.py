@@ -78,7 +78,7 @@ def _check_plan(  # noqa: PLR0912 - the plan's fields, validated together
         raise InvalidInput(
             "直接の識別子（氏名・宛名番号など）の列を1つ以上指定してください。", details={"identifiers": ""}
         )
-    q_out = []
+    q_out: list[dict[str, str]] = []
     for q in quasi:
         column = str((q or {}).get("column", "")).strip()
         method = str((q or {}).get("method", "")).strip()
@@ -97,13 +97,13 @@ def _check_plan(  # noqa: PLR0912 - the plan's fields, validated together
         )
     if len(q_out) > MAX_COLUMNS:
         raise InvalidInput(f"準識別子は {MAX_COLUMNS} 列までです。")
-    t_out = []
+    t_out: list[dict[str, Any]] = []
     for t in top_code:
         column = str((t or {}).get("column", "")).strip()
         if not column:
             continue
         try:
-            cap = float((t or {}).get("cap"))
+            cap = float((t or {}).get("cap"))  # type: ignore[arg-type]
         except (TypeError, ValueError):
             raise InvalidInput(
                 f"列「{column[:50]}」の上限は数で書いてください。", details={"top_code": column[:50]}
@@ -118,12 +118,13 @@ def _check_plan(  # noqa: PLR0912 - the plan's fields, validated together
     if not MIN_K <= k <= MAX_K:
         raise InvalidInput(f"k は {MIN_K} 以上 {MAX_K} 以下で指定してください。", details={"k": k})
     seen: dict[str, str] = {}
-    for role, cols in (
+    roles: list[tuple[str, list[str]]] = [
         ("識別子", identifiers),
         ("準識別子", [q["column"] for q in q_out]),
         ("削除する列", drop),
-        ("上限でまとめる列", [t["column"] for t in t_out]),
-    ):
+        ("上限でまとめる列", [str(t["column"]) for t in t_out]),
+    ]
+    for role, cols in roles:
         for c in cols:
             if c in seen:
                 raise InvalidInput(
