@@ -51,10 +51,15 @@ class LinkageRefused(InvalidInput):
 # ---- plans ----------------------------------------------------------------------------------------------
 
 
+def _text(value: Any) -> str:
+    """Text without control characters (PostgreSQL refuses NUL in text and JSON)."""
+    return "".join(ch for ch in str(value or "") if ch >= " " or ch == "\n").strip()
+
+
 def _names(values: Iterable[Any], label: str) -> list[str]:
     out = []
     for v in values:
-        name = str(v or "").strip()
+        name = _text(v)
         if not name:
             continue
         if len(name) > 200:
@@ -80,8 +85,8 @@ def _check_plan(  # noqa: PLR0912 - the plan's fields, validated together
         )
     q_out: list[dict[str, str]] = []
     for q in quasi:
-        column = str((q or {}).get("column", "")).strip()
-        method = str((q or {}).get("method", "")).strip()
+        column = _text((q or {}).get("column", ""))
+        method = _text((q or {}).get("method", ""))
         if not column:
             continue
         if method not in pipeline.METHODS:
@@ -99,7 +104,7 @@ def _check_plan(  # noqa: PLR0912 - the plan's fields, validated together
         raise InvalidInput(f"準識別子は {MAX_COLUMNS} 列までです。")
     t_out: list[dict[str, Any]] = []
     for t in top_code:
-        column = str((t or {}).get("column", "")).strip()
+        column = _text((t or {}).get("column", ""))
         if not column:
             continue
         try:
@@ -160,10 +165,10 @@ def plan_create(
             "保存先のデータセットの「個人情報の区分」を「仮名加工情報」か「匿名加工情報」にしてください。",
             details={"dataset": dataset.slug},
         )
-    title = str(title or "").strip()[:200]
+    title = _text(title)[:200]
     if not title:
         raise InvalidInput("加工の名前を入力してください。", details={"title": ""})
-    name = table_name_from(str(table_name or "").strip() or title)
+    name = table_name_from(_text(table_name) or title)
     if DeidPlan.objects.filter(dataset=dataset, table_name=name).exists():
         raise InvalidInput(f"表「{name}」の加工の設定はすでにあります。", details={"table_name": name})
     ids = _names(identifiers, "識別子")
@@ -177,7 +182,7 @@ def plan_create(
         )
     plan = DeidPlan.objects.create(
         dataset=dataset, table_name=name, title=title, kind=kind, source_dataset=source_dataset,
-        identifiers=ids, quasi=q_out, drop=drops, top_code=t_out, unusual_note=str(unusual_note or "")[:2000],
+        identifiers=ids, quasi=q_out, drop=drops, top_code=t_out, unusual_note=_text(unusual_note)[:2000],
         k=int(k), created_by_id=actor.user_id,
     )  # fmt: skip
     audit_record(
