@@ -48,8 +48,13 @@ def test_download_of_a_pseudonymised_table_is_refused_on_the_page(actors, pseudo
     client = actors.client("owner_editor")
     slug = pseudo_table.dataset.slug
     # The owner reads it here …
-    assert client.get(reverse("catalog:table_detail", args=[slug, "jumin"])).status_code == 200
-    # … but never takes it away.
+    page = client.get(reverse("catalog:table_detail", args=[slug, "jumin"]))
+    assert page.status_code == 200
+    # … the page offers no download and says why …
+    download_url = reverse("catalog:table_download", args=[slug, "jumin"])
+    assert download_url not in page.content.decode()
+    assert "仮名加工情報の表はダウンロード・書き出しができません" in page.content.decode()
+    # … and a download asked for directly is refused.
     for fmt in ("csv", "xlsx", "parquet", "json"):
         response = client.get(reverse("catalog:table_download", args=[slug, "jumin"]) + f"?format={fmt}")
         assert response.status_code == 403, fmt
