@@ -404,3 +404,40 @@ def restrict_staff(queryset: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
 def may_edit_unit_owned(actor: Actor, unit_id: int | None) -> bool:
     """Records a 課 owns and keeps up to date (EBPM projects): its 編集 members (係 included) and 管理."""
     return actor.is_admin or (unit_id is not None and unit_id in actor.editor_unit_ids)
+
+
+# ---- 仮名加工情報 (pseudonymised data) never leaves the platform -----------------------------------------
+# 個人情報保護法第73条: 仮名加工情報 is not provided to anyone outside, not used to re-identify, and
+# not combined with other information for that purpose. Its owner and approved uses read it here
+# (RESTRICTED_PERSONAL above); nobody downloads or exports it and the publication gates never pass it.
+PSEUDONYMISED_DOWNLOAD_REFUSED: Final = (
+    "仮名加工情報の表はダウンロード・書き出しができません（個人情報保護法第73条: 庁外に出さない）。"
+    "まちデータの中で集計・分析してください。"
+)
+
+
+def is_pseudonymised(dataset: Dataset) -> bool:
+    """Whether the dataset holds 仮名加工情報."""
+    return bool(dataset.personal_data == P.PSEUDONYMISED)
+
+
+def may_download(dataset: Dataset) -> bool:
+    """Whether the data of ``dataset`` may leave the platform as a file (READ is checked separately)."""
+    return not is_pseudonymised(dataset)
+
+
+def is_privacy_officer(actor: Actor) -> bool:
+    """The privacy officer (個人情報保護担当): an 編集 member, or a 管理 member, of the unit whose code is
+    ``MACHIDATA_PRIVACY_UNIT_CODE`` (the unit the publication route consults on personal data).
+
+    Only they see the 加工方法等情報 and the keys of 仮名加工 (``machidata.deid``).
+    """
+    from django.conf import settings
+
+    code = str(getattr(settings, "MACHIDATA_PRIVACY_UNIT_CODE", "") or "")
+    if not actor.is_authenticated or not code:
+        return False
+    unit_id = Unit.objects.active_on().filter(code=code).values_list("pk", flat=True).first()
+    if unit_id is None:
+        return False
+    return unit_id in actor.editor_unit_ids or (actor.is_admin and unit_id in actor.unit_ids)

@@ -32,6 +32,7 @@ from machidata.catalog.table_selectors import (
     _schema_fields,
     default_api_limit,
     jsonable,
+    refuse_pseudonymised_export,
     table_get,
     version_get,
 )
@@ -217,6 +218,9 @@ def query_file(*, actor: Actor, answer: QueryAnswer, fmt: str) -> QueryFile:
     """The answer as CSV (UTF-8 with BOM, for Excel) or an Arrow IPC stream; audited as data.query_export."""
     if fmt not in ("csv", "arrow"):
         raise InvalidInput(f"形式「{fmt}」では書き出せません（json・csv・arrow）。")
+    refuse_pseudonymised_export(
+        actor=actor, table=answer.table, version=answer.version, fmt=fmt, action="data.query_export"
+    )
     out = io.BytesIO()
     if fmt == "csv":
         table_csv(answer.result, out, encoding="utf-8-sig")

@@ -27,7 +27,15 @@ from django.core.cache import cache
 from django.db import transaction
 from django.http import FileResponse
 
-from machidata.access.policy import Action, Actor, access_dataset, can, restrict_related
+from machidata.access.policy import (
+    PSEUDONYMISED_DOWNLOAD_REFUSED,
+    Action,
+    Actor,
+    access_dataset,
+    can,
+    may_download,
+    restrict_related,
+)
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Table, TableVersion, VersionStatus
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -51,6 +59,7 @@ __all__ = [
     "Filter",
     "Sort",
     "TableQuery",
+    "refuse_pseudonymised_export",
     "table_get",
     "table_list",
     "table_profile",
@@ -864,6 +873,29 @@ def _write_geojson(files: Sequence[str], schema: pa.Schema, geom: str, out: IO[b
     return rows
 
 
+def refuse_pseudonymised_export(
+    *, actor: Actor, table: Table, version: TableVersion, fmt: str, action: str
+) -> None:
+    """仮名加工情報 never leaves as a file: audit the attempt (``data.export_refused``) and refuse it."""
+    if may_download(table.dataset):
+        return
+    with transaction.atomic():
+        audit_record(
+            actor=actor,
+            action="data.export_refused",
+            obj=version,
+            changes={
+                "dataset": table.dataset.slug,
+                "table": table.name,
+                "version": version.number,
+                "format": fmt,
+                "attempted": action,
+                "reason": "pseudonymised",
+            },
+        )
+    raise PermissionDenied(PSEUDONYMISED_DOWNLOAD_REFUSED)
+
+
 def version_download(
     *,
     actor: Actor,
@@ -882,6 +914,7 @@ def version_download(
     version = _readable_version(actor, table, version)
     if version is None:
         raise NotFound("この表にはまだデータがありません。")
+    refuse_pseudonymised_export(actor=actor, table=table, version=version, fmt=fmt, action="data.download")
     geom = geometry_column(table, version) if fmt == "geojson" else None
     if fmt == "geojson" and geom is None:
         raise InvalidInput(

@@ -143,6 +143,9 @@ def _mount() -> None:
     from machidata.console.api import router as sql_router
 
     api.add_router("/sql", sql_router)
+    from machidata.deid.api import router as deid_router
+
+    api.add_router("/deid", deid_router)
 
 
 _mount()

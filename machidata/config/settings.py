@@ -143,6 +143,7 @@ INSTALLED_APPS = [
     "machidata.datarequests.apps.DataRequestsConfig",
     "machidata.publish.apps.PublishConfig",
     "machidata.privacy.apps.PrivacyConfig",
+    "machidata.deid.apps.DeidConfig",
     "machidata.charts.apps.ChartsConfig",
     "machidata.prep.apps.PrepConfig",
     "machidata.portal.apps.PortalConfig",
@@ -487,6 +488,12 @@ MACHIDATA_PRIVACY_UNIT_CODE = _env("MACHIDATA_PRIVACY_UNIT_CODE", "")
 # 利用申請 routes as JSON, same shape as MACHIDATA_PUBLICATION_ROUTES; empty = the default
 # (申請者の課長 → 所管課（課長または編集担当）の決定; see machidata/privacy/services.py).
 MACHIDATA_ACCESS_REQUEST_ROUTES = json.loads(_env("MACHIDATA_ACCESS_REQUEST_ROUTES", "{}") or "{}")
+# 仮名加工 (machidata/deid): folder of the per-release HMAC keys, outside the lake (empty =
+# MACHIDATA_HOME/keys/deid; 0700, each key file 0600), and the largest extract read in one run.
+# The privacy officer, who alone sees the keys' ids and the 加工方法等情報, is an 編集 or 管理 member of
+# the unit MACHIDATA_PRIVACY_UNIT_CODE above.
+MACHIDATA_DEID_KEY_DIR = _env("MACHIDATA_DEID_KEY_DIR", "")
+MACHIDATA_DEID_MAX_ROWS = int(_env("MACHIDATA_DEID_MAX_ROWS", "2000000"))
 
 # ---- collection ----
 # Folder under which scheduled imports may read (each import names a sub-folder; nothing outside is

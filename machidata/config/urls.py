@@ -24,6 +24,7 @@ urlpatterns = [
     path("data-requests/", include("machidata.datarequests.urls")),
     path("publication/", include("machidata.publish.urls")),
     path("access-requests/", include("machidata.privacy.urls")),
+    path("deid/", include("machidata.deid.urls")),
     path("notifications/", include("machidata.notify.urls")),
     path("charts/", include("machidata.charts.urls")),
     path("prep/", include("machidata.prep.urls")),

@@ -28,6 +28,7 @@ from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
 from machidata.console.selectors import OpenedTable, open_tables
 from machidata.core.errors import Conflict, InvalidInput, NotFound
+from machidata.deid.services import LinkageRefused, refuse_linkage
 from machidata.engine import EngineError
 from machidata.engine.sql import CheckedSql, SqlRefused, check_sql, run_sql
 
@@ -109,7 +110,9 @@ def sql_run(*, actor: Actor, sql: str) -> SqlAnswer:
     try:
         checked = check_sql(sql)
         opened = open_tables(actor=actor, refs=checked.tables)
-    except (SqlRefused, NotFound) as exc:
+        # 仮名加工情報 never meets its source or other personal data (audited as deid.linkage_refused).
+        refuse_linkage(actor, [o.table for o in opened], where="sql")
+    except (SqlRefused, NotFound, LinkageRefused) as exc:
         named = [t.label() for t in checked.tables] if checked is not None else []
         _audit(actor, "sql.refused", sql, reason=exc.message, named=named)
         if isinstance(exc, NotFound):

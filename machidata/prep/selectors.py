@@ -18,6 +18,7 @@ from django.utils import timezone
 from machidata.access.policy import Action, Actor, can, restrict, restrict_unit_owned
 from machidata.catalog.models import Dataset, Table, TableVersion
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
+from machidata.deid.services import refuse_linkage
 from machidata.engine import EngineError, Recipe, RecipePreview, RecipeStepError, json_value, preview_recipe
 from machidata.lake.readers import arrow_schema, files_for
 from machidata.prep.models import CodeEntry, CodeList, ItemDefinition
@@ -96,8 +97,12 @@ class ResolvedSources:
     tables: dict[str, Table]
 
 
-def resolve_sources(*, actor: Actor, recipe: Recipe) -> ResolvedSources:
-    """Check read access on every source and resolve its current version's Parquet files."""
+def resolve_sources(*, actor: Actor, recipe: Recipe, output: Dataset | None = None) -> ResolvedSources:
+    """Check read access on every source and resolve its current version's Parquet files.
+
+    A 仮名加工情報 source may not meet its source ledger or other personal data, and what is made from
+    it stays in a 仮名加工情報 dataset (``output``): refused and audited by ``deid.refuse_linkage``.
+    """
     versions, files, schemas, tables = {}, {}, {}, {}
     for ref in recipe.sources:
         table = source_table(actor=actor, key=ref.table)
@@ -106,6 +111,7 @@ def resolve_sources(*, actor: Actor, recipe: Recipe) -> ResolvedSources:
         versions[ref.alias], tables[ref.alias] = version, table
         files[ref.alias] = files_for(version)
         schemas[ref.alias] = arrow_schema(version)
+    refuse_linkage(actor, list(tables.values()), where="recipe", output=output)
     return ResolvedSources(versions=versions, files=files, schemas=schemas, tables=tables)
 
 

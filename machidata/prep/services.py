@@ -28,6 +28,7 @@ from machidata.access.policy import Action, Actor, actor_for, can, require_admin
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Table, TableVersion
 from machidata.core.errors import Conflict, InvalidInput, MachidataError, NotFound, PermissionDenied
+from machidata.deid.services import refuse_linkage
 from machidata.engine import EngineError, Recipe, stream_recipe
 from machidata.jobs.models import Job
 from machidata.jobs.services import job_submit
@@ -58,7 +59,6 @@ def _check_table_name(name: str) -> str:
     return name
 
 
-@transaction.atomic
 def recipe_create(
     *, actor: Actor, title: str, dataset: Dataset, table_name: str, source: Table, description: str = ""
 ) -> RecipeRow:
@@ -77,28 +77,31 @@ def recipe_create(
         raise InvalidInput(
             f"データセット「{dataset.title}」には表「{name}」が既にあります。別の名前にしてください。"
         )
-    definition = Recipe.from_dict(
-        {
-            "version": 1,
-            "sources": [{"alias": "s1", "table": table_key(source), "label": source.title}],
-            "steps": [],
-        }
-    )
-    recipe = RecipeRow.objects.create(
-        title=title[:200],
-        description=description,
-        unit=dataset.owner,
-        dataset=dataset,
-        table_name=name,
-        definition=definition.to_dict(),
-        created_by_id=actor.user_id,
-    )
-    audit_record(
-        actor=actor,
-        action="prep.recipe.create",
-        obj=recipe,
-        changes={"source": table_key(source), "table": name},
-    )
+    # Checked (and a refusal audited) before the transaction, which would roll the audit back.
+    refuse_linkage(actor, [source], where="recipe", output=dataset)
+    with transaction.atomic():
+        definition = Recipe.from_dict(
+            {
+                "version": 1,
+                "sources": [{"alias": "s1", "table": table_key(source), "label": source.title}],
+                "steps": [],
+            }
+        )
+        recipe = RecipeRow.objects.create(
+            title=title[:200],
+            description=description,
+            unit=dataset.owner,
+            dataset=dataset,
+            table_name=name,
+            definition=definition.to_dict(),
+            created_by_id=actor.user_id,
+        )
+        audit_record(
+            actor=actor,
+            action="prep.recipe.create",
+            obj=recipe,
+            changes={"source": table_key(source), "table": name},
+        )
     return recipe
 
 
@@ -113,7 +116,7 @@ def _validated(actor: Actor, recipe: RecipeRow, definition: dict[str, Any]) -> R
         if ref.table == own:
             raise InvalidInput("作る表そのものを元の表にはできません。")
     _refuse_cycle(recipe, parsed, own)
-    resolve_sources(actor=actor, recipe=parsed)  # READ on each source, now
+    resolve_sources(actor=actor, recipe=parsed, output=recipe.dataset)  # READ on each source, now
     return parsed
 
 
@@ -136,31 +139,32 @@ def _refuse_cycle(recipe: RecipeRow, parsed: Recipe, own: str) -> None:
             stack.extend(made_from.get(key, []))
 
 
-@transaction.atomic
 def recipe_update(
     *, actor: Actor, recipe: RecipeRow, definition: dict[str, Any], lock_version: int
 ) -> RecipeRow:
     """Replace the recipe's sources and steps; refused if someone saved in between (optimistic lock)."""
     _require_edit(actor, recipe.dataset)
+    # Validated (a linkage refusal audited) before the transaction, which would roll the audit back.
     parsed = _validated(actor, recipe, definition)
-    done = RecipeRow.objects.filter(pk=recipe.pk, lock_version=lock_version).update(
-        definition=parsed.to_dict(),
-        lock_version=lock_version + 1,
-        certified_at=None,
-        certified_by=None,
-        updated_at=timezone.now(),
-    )
-    if not done:
-        raise Conflict(
-            "ほかの人がこの手順を先に変更しました。画面を読み直してから、もう一度変更してください。"
+    with transaction.atomic():
+        done = RecipeRow.objects.filter(pk=recipe.pk, lock_version=lock_version).update(
+            definition=parsed.to_dict(),
+            lock_version=lock_version + 1,
+            certified_at=None,
+            certified_by=None,
+            updated_at=timezone.now(),
         )
-    recipe.refresh_from_db()
-    audit_record(
-        actor=actor,
-        action="prep.recipe.update",
-        obj=recipe,
-        changes={"steps": len(parsed.steps), "sources": len(parsed.sources)},
-    )
+        if not done:
+            raise Conflict(
+                "ほかの人がこの手順を先に変更しました。画面を読み直してから、もう一度変更してください。"
+            )
+        recipe.refresh_from_db()
+        audit_record(
+            actor=actor,
+            action="prep.recipe.update",
+            obj=recipe,
+            changes={"steps": len(parsed.steps), "sources": len(parsed.sources)},
+        )
     return recipe
 
 
@@ -286,7 +290,7 @@ def recipe_execute(*, actor: Actor, recipe: RecipeRow, job_id: str = "") -> Tabl
     try:
         _require_edit(actor, recipe.dataset)
         parsed = _validated(actor, recipe, recipe.definition)
-        sources = resolve_sources(actor=actor, recipe=parsed)
+        sources = resolve_sources(actor=actor, recipe=parsed, output=recipe.dataset)
         lineage = {
             "recipe": {"id": recipe.pk, "title": recipe.title, "lock_version": recipe.lock_version},
             "sources": [

@@ -9,7 +9,10 @@ Each gate yields one result per dataset or per table version: ``gate`` (key), ``
 * ``licence`` — an open licence from the catalog's list and an attribution text (not overridable);
 * ``readability`` — no blocking problem in the machine-readability report (rules in
   :data:`BLOCKING_RULES`);
-* ``small_counts`` — for tables declared as 統計表, no published cell with 1 ≤ value < threshold.
+* ``small_counts`` — for tables declared as 統計表, no published cell with 1 ≤ value < threshold;
+* ``anonymisation`` — for a 匿名加工情報 dataset, each version was made by the 匿名加工 pipeline
+  (``machidata.deid``) with every criterion of 施行規則第62条 recorded as met (not overridable). A
+  仮名加工情報 dataset never passes: the ``classification`` gate refuses it (法第73条).
 
 :func:`fingerprint` hashes everything the gates read, so an approval can refuse versions (or settings)
 that changed after the check.
@@ -33,13 +36,14 @@ from machidata.publish import suppression
 # Machine-readability rules whose failure blocks publication: not a machine-readable format, several
 # tables in one sheet, columns without a name, and column names that do not identify a column.
 BLOCKING_RULES: Final = ("L1-01", "L1-02", "L1-05", "L2-03")
-NOT_OVERRIDABLE: Final = frozenset({"classification", "licence"})
+NOT_OVERRIDABLE: Final = frozenset({"classification", "licence", "anonymisation"})
 GATE_LABELS: Final = {
     "classification": "公開区分と個人情報の区分",
     "screen": "個人情報と思われる列",
     "licence": "ライセンスと出典の表記",
     "readability": "機械判読性",
     "small_counts": "小さい数（秘匿）",
+    "anonymisation": "匿名加工の記録（施行規則第62条）",
 }
 OPEN_PERSONAL: Final = frozenset({PersonalData.NONE, PersonalData.ANONYMISED})
 MAX_GATE_ROWS: Final = 200_000
@@ -142,6 +146,36 @@ def _small_counts(version: TableVersion) -> GateResult | None:
     )  # fmt: skip
 
 
+def _anonymisation(version: TableVersion) -> GateResult:
+    """A 匿名加工 version passes only with a complete 第62条 record from the 匿名加工 pipeline."""
+    from machidata.deid.models import DeidRun, Kind, RunStatus
+
+    name = version.table.name
+    run = (
+        DeidRun.objects.filter(version=version, status=RunStatus.DONE, plan__kind=Kind.ANONYMISED)
+        .order_by("-id")
+        .first()
+    )
+    if run is None:
+        return GateResult(
+            "anonymisation", name, False,
+            "この版は匿名加工の手順（施行規則第62条の各基準の確認）を経ていません。"
+            "「仮名加工・匿名加工」の画面から匿名加工して取り込んだ版だけを公開できます。",
+        )  # fmt: skip
+    missing = [c["label"] for c in run.checks if not c.get("passed")]
+    keys = {c.get("key") for c in run.checks}
+    absent = [k for k in ("art62_1", "art62_2", "art62_3", "art62_4", "art62_5") if k not in keys]
+    if missing or absent:
+        return GateResult(
+            "anonymisation", name, False,
+            f"施行規則第62条の記録が揃っていません（{'、'.join(missing + absent)}）。",
+        )  # fmt: skip
+    return GateResult(
+        "anonymisation", name, True,
+        f"施行規則第62条の各号の確認を満たしています（k = {run.k_found}、基準日 {run.as_of:%Y-%m-%d}）。",
+    )  # fmt: skip
+
+
 def _classification(dataset: Dataset) -> GateResult:
     if dataset.personal_data in OPEN_PERSONAL:
         return GateResult(
@@ -176,6 +210,8 @@ def run_gates(
     if check_licence:
         results.append(_licence(licence, attribution))
     for v in versions:
+        if dataset.personal_data == PersonalData.ANONYMISED:
+            results.append(_anonymisation(v))
         results.append(_screen(v))
         results.append(_readability(v))
         small = _small_counts(v)

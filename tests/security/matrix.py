@@ -151,6 +151,37 @@ def api_dataset(
     return Rule(rule.method, rule.probes, api=True)
 
 
+def downloadable(w: World, d: object) -> frozenset[str]:
+    """Who may take a dataset's data away as a file: its readers, unless it is 仮名加工情報 (nobody)."""
+    if getattr(d, "personal_data", "") == "pseudonymised":
+        return NOBODY
+    return w.allowed(Action.READ, d)
+
+
+def downloads(build: Callable[[World, object], str], *, api: bool = False) -> Rule:
+    """A download route, probed on every kind of dataset; audience from :func:`downloadable`."""
+    return Rule(
+        "GET",
+        lambda w: [Probe(build(w, d), downloadable(w, d), d.title, d) for d in w.datasets],  # type: ignore[attr-defined]
+        api=api,
+    )
+
+
+def on_deid(
+    build: Callable[[World], str], method: str = "GET", *, edit: bool = False, api: bool = False
+) -> Rule:
+    """A 仮名加工 plan or run: its dataset's readers (and editors, for ``edit``)."""
+
+    def probes(w: World) -> list[Probe]:
+        d = w.objects["deid_dataset"]
+        allowed = w.allowed(Action.READ, d)
+        if edit:
+            allowed &= w.allowed(Action.EDIT, d)
+        return [Probe(build(w), allowed)]
+
+    return Rule(method, probes, api=api)
+
+
 def _slug(d: object) -> str:
     return d.slug  # type: ignore[attr-defined,no-any-return]
 
@@ -269,10 +300,9 @@ MATRIX: dict[str, Rule] = {
     "catalog:table_detail": per_dataset(
         Action.DISCOVER, lambda w, d: url("catalog:table_detail", _slug(d), "t"), every_kind=True
     ),
-    "catalog:table_download": per_dataset(
-        Action.READ,
-        lambda w, d: url("catalog:table_download", _slug(d), "t") + "?format=csv",
-        every_kind=True,
+    # 仮名加工情報 is read inside the platform only: its download is refused to everyone (法第73条).
+    "catalog:table_download": downloads(
+        lambda w, d: url("catalog:table_download", _slug(d), "t") + "?format=csv"
     ),
     "catalog:table_schema_edit": per_dataset(
         Action.EDIT, lambda w, d: url("catalog:table_schema_edit", _slug(d), "t")
@@ -407,6 +437,24 @@ MATRIX: dict[str, Rule] = {
         {"owner_editor", "admin"},
         lambda w: f"/api/v1/access-requests/{o(w, 'access_request')}/revoke",
     ),
+    # ---- deid (仮名加工・匿名加工) ----------------------------------------------------------------
+    # A plan and its runs are seen by whoever may read its 仮名加工情報 dataset (the privacy officer,
+    # none of the cast, too); uploads need EDIT as well; a new plan needs a 仮名加工 / 匿名加工 dataset
+    # to edit (管理 edits every entry's metadata, so it may make a plan, but not read the plan after).
+    "deid:index": fixed(SIGNED_IN, lambda w: url("deid:index")),
+    "deid:plan_new": fixed({"owner_editor", "granted_editor", "admin"}, lambda w: url("deid:plan_new")),
+    "deid:plan": on_deid(lambda w: url("deid:plan", o(w, "deid_plan"))),
+    "deid:run_upload": on_deid(lambda w: url("deid:run_upload", o(w, "deid_plan")), "POST", edit=True),
+    "deid:run": on_deid(lambda w: url("deid:run", o(w, "deid_run"))),
+    "GET /api/v1/deid/plans": api("GET", SIGNED_IN, lambda w: "/api/v1/deid/plans"),
+    "POST /api/v1/deid/plans": api("POST", SIGNED_IN, lambda w: "/api/v1/deid/plans"),
+    "GET /api/v1/deid/plans/{plan_id}": on_deid(
+        lambda w: f"/api/v1/deid/plans/{o(w, 'deid_plan')}", api=True
+    ),
+    "GET /api/v1/deid/plans/{plan_id}/runs": on_deid(
+        lambda w: f"/api/v1/deid/plans/{o(w, 'deid_plan')}/runs", api=True
+    ),
+    "GET /api/v1/deid/runs/{run_id}": on_deid(lambda w: f"/api/v1/deid/runs/{o(w, 'deid_run')}", api=True),
     # ---- publication (公開申請・決裁) -------------------------------------------------------------
     "publish:list": fixed(SIGNED_IN, lambda w: url("publish:list")),
     "publish:candidates": fixed(ADMIN, lambda w: url("publish:candidates")),
@@ -541,11 +589,8 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/datasets/{slug}/tables/{name}/rows": api_dataset(
         "GET", Action.READ, lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables/t/rows", every_kind=True
     ),
-    "GET /api/v1/datasets/{slug}/tables/{name}/download": api_dataset(
-        "GET",
-        Action.READ,
-        lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables/t/download?format=csv",
-        every_kind=True,
+    "GET /api/v1/datasets/{slug}/tables/{name}/download": downloads(
+        lambda w, d: f"/api/v1/datasets/{_slug(d)}/tables/t/download?format=csv", api=True
     ),
     "GET /api/v1/search": api("GET", EVERYONE, lambda w: "/api/v1/search?q=M"),
     "POST /api/v1/query": Rule(
@@ -553,7 +598,7 @@ MATRIX: dict[str, Rule] = {
         lambda w: [
             Probe(
                 f"/api/v1/query?format={fmt}",
-                w.allowed(Action.READ, d),
+                w.allowed(Action.READ, d) if fmt == "json" else downloadable(w, d),
                 f"{d.title} {fmt}",
                 d,
                 body={"dataset": d.slug, "table": "t", "query": {"measures": [{"op": "count"}]}},

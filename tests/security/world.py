@@ -8,6 +8,7 @@ rows to leak.
 
 from __future__ import annotations
 
+import contextlib
 import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any
@@ -209,7 +210,34 @@ def build_world() -> World:
     _survey(world, as_)
     _campaign(world, as_)
     _alerts(world, as_)
+    _deid(world, as_)
     return world
+
+
+def _deid(world: World, as_: Any) -> None:
+    """A 加工の設定 on the 所属限定 仮名加工情報 entry and one refused run of it (room deid, issue 12)."""
+    import tempfile
+    from pathlib import Path
+
+    from machidata.deid.models import DeidRun
+    from machidata.deid.services import ExtractRefused, extract_run, plan_create
+
+    dataset = next(
+        d
+        for d in world.datasets
+        if d.classification == Classification.RESTRICTED and d.personal_data == PersonalData.PSEUDONYMISED
+    )
+    plan = plan_create(
+        actor=as_("owner_editor"), dataset=dataset, title="住民記録（仮名加工）", table_name="jumin",
+        identifiers=["宛名番号"], quasi=[{"column": "住所", "method": "ward"}], k=5,
+    )  # fmt: skip
+    with tempfile.NamedTemporaryFile(suffix=".csv", delete=False) as fh:
+        fh.write("番号,住所\n1,熊本市中央区手取本町1-1\n".encode())  # no 宛名番号 column: refused
+    with contextlib.suppress(ExtractRefused):
+        extract_run(actor=as_("owner_editor"), plan=plan, path=Path(fh.name), source_name="x.csv")
+    world.objects["deid_dataset"] = dataset
+    world.objects["deid_plan"] = plan
+    world.objects["deid_run"] = DeidRun.objects.get(plan=plan)
 
 
 def _alerts(world: World, as_: Any) -> None:
