@@ -142,7 +142,7 @@ def resource_dict(pt: PublicTable, *, position: int, base_url: str) -> dict[str,
         "url_type": None, "size": None, "hash": "", "position": position, "state": "active",
         "created": ckan_time(t.created_at), "last_modified": ckan_time(v.committed_at or v.created_at),
         "metadata_modified": ckan_time(v.committed_at or v.created_at),
-        "datastore_active": False, "machidata_table": t.name, "machidata_version": v.number,
+        "datastore_active": True, "machidata_table": t.name, "machidata_version": v.number,
         "machidata_rows": v.rows,
     }  # fmt: skip
 
