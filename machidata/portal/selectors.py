@@ -194,19 +194,46 @@ def _public() -> QuerySet[Dataset]:
     return public_datasets().select_related("owner", "category", "licence")
 
 
-def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
-    """Every public dataset as a CKAN package, read in a fixed number of queries."""
+@dataclass(frozen=True)
+class PublicEntry:
+    """A public dataset with its public tables (approved versions) and its licence/attribution."""
+
+    dataset: Dataset
+    tables: list[PublicTable]
+    attribution: dict[str, Any]
+
+    @property
+    def modified(self) -> dt.datetime:
+        """When the entry last changed: its metadata or the newest approved version."""
+        return max(
+            [
+                self.dataset.updated_at,
+                *[(pt.version.committed_at or pt.version.created_at) for pt in self.tables],
+            ]
+        )
+
+
+def public_entries(slug: str | None = None) -> list[PublicEntry]:
+    """Every public dataset (or the one with ``slug``) with its tables, read in a fixed number of queries."""
     versions = public_versions()
     attributions = public_attributions()
     by_dataset: dict[int, list[PublicTable]] = {}
-    for table in public_tables().order_by("name"):
+    tables = public_tables() if slug is None else public_tables().filter(dataset__slug=slug)
+    for table in tables.order_by("name"):
         if table.pk in versions:
             by_dataset.setdefault(table.dataset_id, []).append(PublicTable(table, versions[table.pk]))
+    datasets = _public() if slug is None else _public().filter(slug=slug)
     return [
-        package_dict(
-            d, base_url=base_url, tables=by_dataset.get(d.pk, []), attribution=attributions.get(d.pk, {})
-        )
-        for d in _public().order_by("slug")
+        PublicEntry(d, by_dataset.get(d.pk, []), attributions.get(d.pk, {}))
+        for d in datasets.order_by("slug")
+    ]
+
+
+def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
+    """Every public dataset as a CKAN package, read in a fixed number of queries."""
+    return [
+        package_dict(e.dataset, base_url=base_url, tables=e.tables, attribution=e.attribution)
+        for e in public_entries()
     ]
 
 
