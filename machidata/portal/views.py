@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from machidata.core.errors import NotFound
@@ -108,3 +108,15 @@ def dataset_rdf(request: HttpRequest, slug: str, ext: str) -> HttpResponse:
     if graph is None:
         raise Http404("データセットが見つかりません。")
     return _rdf(*dcat.serialize(graph, ext))
+
+
+def dataset_datapackage(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/open/datasets/<slug>/datapackage.json``: a Frictionless Data Package of one public dataset."""
+    from machidata.portal.datapackage import datapackage
+
+    descriptor = datapackage(_base(request), slug)
+    if descriptor is None:
+        raise Http404("データセットが見つかりません。")
+    response = JsonResponse(descriptor, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Access-Control-Allow-Origin"] = "*"
+    return response

@@ -689,6 +689,9 @@ MATRIX: dict[str, Rule] = {
         "GET",
         lambda w: [Probe(url("portal:dataset_rdf", d.slug, "ttl"), NOBODY, d.slug) for d in w.distinct()],
     ),
+    "portal:datapackage": Rule(
+        "GET", lambda w: [Probe(url("portal:datapackage", d.slug), NOBODY, d.slug) for d in w.distinct()]
+    ),
     "dcat:catalog": fixed(EVERYONE, lambda w: url("dcat:catalog", "ttl")),
     "ckan:action": fixed(EVERYONE, lambda w: url("ckan:action", "package_search")),
     "ckan:action_unversioned": fixed(EVERYONE, lambda w: url("ckan:action_unversioned", "package_list")),
