@@ -39,6 +39,11 @@ HYDRA: Final = Namespace("http://www.w3.org/ns/hydra/core#")
 EU_LANG: Final = Namespace("http://publications.europa.eu/resource/authority/language/")
 EU_FREQ: Final = Namespace("http://publications.europa.eu/resource/authority/frequency/")
 EU_FILE: Final = Namespace("http://publications.europa.eu/resource/authority/file-type/")
+EU_AVAILABILITY: Final = URIRef(
+    "http://publications.europa.eu/resource/authority/planned-availability/STABLE"
+)
+DCATAP: Final = Namespace("http://data.europa.eu/r5r/")
+LOCAL_AUTHORITY: Final = URIRef("http://purl.org/adms/publishertype/LocalAuthority")  # ADMS publisher type
 IANA: Final = Namespace("https://www.iana.org/assignments/media-types/")
 PAGE_SIZE: Final = 100
 FORMATS: Final = {  # extension → (rdflib format, content type)
@@ -70,10 +75,18 @@ def _typed(g: Graph, node: URIRef, cls: URIRef) -> URIRef:
     return node
 
 
+def _concept(g: Graph, node: URIRef, ja: str, en: str) -> URIRef:
+    """A concept of an outside vocabulary, typed and labelled so the shapes hold without loading it."""
+    _typed(g, node, SKOS.Concept)
+    g.add((node, SKOS.prefLabel, _ja(ja)))
+    g.add((node, SKOS.prefLabel, Literal(en, lang="en")))
+    return node
+
+
 def _graph() -> Graph:
     g = Graph()
     for prefix, ns in (("dcat", DCAT), ("dct", DCTERMS), ("foaf", FOAF), ("skos", SKOS), ("vcard", VCARD),
-                       ("hydra", HYDRA), ("xsd", XSD), ("rdfs", RDFS)):  # fmt: skip
+                       ("hydra", HYDRA), ("xsd", XSD), ("rdfs", RDFS), ("dcatap", DCATAP)):  # fmt: skip
         g.bind(prefix, ns)
     return g
 
@@ -91,6 +104,7 @@ def _city_agent(g: Graph, base: str) -> URIRef:
     agent = _typed(g, URIRef(f"{base}/open/#publisher"), FOAF.Agent)
     city = str(getattr(settings, "MACHIDATA_CITY_NAME", "") or "まちデータ")
     g.add((agent, FOAF.name, _ja(city)))
+    g.add((agent, DCTERMS.type, _concept(g, LOCAL_AUTHORITY, "地方公共団体", "Local Authority")))
     return agent
 
 
@@ -132,6 +146,7 @@ def _add_dataset(g: Graph, base: str, entry: s.PublicEntry) -> URIRef:  # noqa: 
     unit = ds.owner
     publisher = _typed(g, URIRef(f"urn:uuid:{s.organization_id(unit)}"), FOAF.Agent)
     g.add((publisher, FOAF.name, _ja(unit.name)))
+    g.add((publisher, DCTERMS.type, _concept(g, LOCAL_AUTHORITY, "地方公共団体", "Local Authority")))
     g.add((node, DCTERMS.publisher, publisher))
     contact = BNode()
     g.add((contact, RDF.type, VCARD.Organization))
@@ -195,6 +210,7 @@ def _add_distribution(
     g.add((node, DCAT.mediaType, _typed(g, IANA["text/csv"], DCTERMS.MediaType)))
     g.add((node, DCTERMS.language, _typed(g, EU_LANG.JPN, DCTERMS.LinguisticSystem)))
     g.add((node, DCTERMS.modified, _when(v.committed_at or v.created_at)))
+    g.add((node, DCATAP.availability, _concept(g, EU_AVAILABILITY, "安定（長く提供する）", "stable")))
     if licence is not None:
         g.add((node, DCTERMS.license, licence))
     if attribution:
@@ -248,6 +264,7 @@ def catalog_graph(base: str, *, page: str = "", modified_since: str = "", ext: s
     g.add((catalog, DCAT.themeTaxonomy, scheme))
     if entries:
         g.add((catalog, DCTERMS.modified, _when(max(e.modified for e in entries))))
+        g.add((catalog, DCTERMS.issued, _when(min(e.dataset.created_at for e in entries))))
     for entry in chosen:
         g.add((catalog, DCAT.dataset, _add_dataset(g, base, entry)))
     _paging(g, base, ext, number=number, total=len(entries), since=modified_since)
