@@ -247,8 +247,9 @@ def public_dataset(name_or_id: str) -> Dataset:
 
 def public_table(id_: str) -> PublicTable:
     """A public table version by its CKAN resource id (404 otherwise)."""
-    for table in public_tables():
-        if resource_id(table) == id_:
+    for pk, name, identifier in public_tables().values_list("pk", "name", "dataset__identifier"):
+        if stable_id("table", f"{identifier}/{name}") == id_:
+            table = Table.objects.select_related("dataset").get(pk=pk)
             version = public_version_for(table)
             if version is not None:
                 return PublicTable(table=table, version=version)
