@@ -122,3 +122,21 @@ def test_only_the_approved_version_and_nothing_after_withdrawal(
     req = publication_withdraw_request(actor=as_actor(cast, "owner_editor"), dataset=published, note="誤り")
     publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
     assert call("datastore_search", resource_id=r)[0] == 404
+
+
+BAD_PARAMS: list[dict[str, Any]] = [
+    {"limit": -1}, {"offset": -5}, {"limit": "1e9"}, {"filters": []}, {"filters": {"区": {"$ne": 1}}},
+    {"filters": {"区": []}}, {"filters": {"定員": ["a", "b"]}}, {"q": ["a"]}, {"q": {"nope": "x"}},
+    {"q": "x" * 5000}, {"fields": {"a": 1}}, {"fields": ["施設名", "施設名"]}, {"sort": "定員 sideways"},
+    {"sort": [1, 2]}, {"records_format": "csv"}, {"filters": {"_id": "abc"}}, {"sort": ""},
+    {"q": " ".join(["語"] * 500)}, {"filters": "[1, 2"}, {"include_total": "maybe"},
+]  # fmt: skip
+
+
+@pytest.mark.parametrize("params", BAD_PARAMS)
+def test_odd_parameters_answer_ckan_errors_never_a_server_error(
+    published: Dataset, params: dict[str, Any]
+) -> None:
+    status, body = call("datastore_search", "json", resource_id=rid(), **params)
+    assert status in (200, 409), (status, body)
+    assert body["success"] is (status == 200)
