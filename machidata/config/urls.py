@@ -7,7 +7,7 @@ from django.urls import include, path
 from machidata.access.signin import SignInView
 from machidata.config.api import api
 from machidata.core import views as core_views
-from machidata.portal.urls import ckan_urlpatterns
+from machidata.portal.urls import catalog_urlpatterns, ckan_urlpatterns
 
 urlpatterns = [
     path("", core_views.home, name="home"),
@@ -32,6 +32,7 @@ urlpatterns = [
     path("open/projects/", include("machidata.ebpm.public_urls")),  # 事業の説明 (EBPM public pages)
     path("open/", include("machidata.portal.urls")),
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
+    path("", include(catalog_urlpatterns)),  # DCAT-AP 3: /catalog.ttl, /catalog.rdf, /catalog.jsonld
     path("admin/", admin.site.urls),
     path("surveys/", include("machidata.surveys.urls")),
     path("collect/", include("machidata.collect.urls")),

@@ -98,11 +98,24 @@ def predicate(table: ir.Table, f: CheckedFilter) -> ir.BooleanValue:  # noqa: PL
     raise AssertionError(f"unhandled filter op {f.op}")  # pragma: no cover — Literal type covers every op
 
 
+def _search_predicates(table: ir.Table, q: ValidatedQuery) -> list[ir.BooleanValue]:
+    """One condition per search word: the word is in at least one text column (none: no row)."""
+    if q.search is None:
+        return []
+    out = []
+    for word in q.search.words:
+        needle = ibis.literal(nfkc_lower(word), type="string")
+        hits = [_nfkc_lower(table[c]).contains(needle).fill_null(False) for c in q.search.columns]
+        out.append(ibis.or_(*hits) if hits else ibis.literal(False))
+    return out
+
+
 def filtered(table: ir.Table, q: ValidatedQuery) -> ir.Table:
-    """The rows that match every filter (the basis of both the page and the total count)."""
-    if not q.filters:
+    """The rows that match every filter and search word (the basis of both the page and the total count)."""
+    conditions = [predicate(table, f) for f in q.filters] + _search_predicates(table, q)
+    if not conditions:
         return table
-    return table.filter([predicate(table, f) for f in q.filters])
+    return table.filter(conditions)
 
 
 def _gkey(i: int) -> str:

@@ -245,6 +245,8 @@ class TableQuery(BaseModel):
     group_by: tuple[GroupBy, ...] = ()
     measures: tuple[Measure, ...] = ()
     top_n: TopN | None = None
+    # Free-text search: rows where every word appears (NFKC, case-insensitive) in some text column.
+    search: str | None = None
 
     @field_validator("group_by", mode="before")
     @classmethod
@@ -293,6 +295,7 @@ class TableQuery(BaseModel):
         if len(self.filters) > MAX_FILTERS:
             raise EngineQueryError(f"条件が多すぎます（最大{MAX_FILTERS}件）。")
         filters = tuple(_check_filter(f, kinds) for f in self.filters)
+        search = _check_search(self.search, kinds)
         if self.limit is not None and not 1 <= self.limit <= MAX_LIMIT:
             raise EngineQueryError(f"表示件数は1から{MAX_LIMIT:,}までの数で指定してください。")
         if not 0 <= self.offset <= MAX_OFFSET:
@@ -305,7 +308,7 @@ class TableQuery(BaseModel):
             fields = _check_fields(self.fields, kinds)
             sort = tuple(_check_sort(s, kinds) for s in self.sort)
             return ValidatedQuery(
-                fields=fields, filters=filters, sort=sort, limit=self.limit, offset=self.offset
+                fields=fields, filters=filters, sort=sort, limit=self.limit, offset=self.offset, search=search
             )
         groups, measures = _check_aggregation(self.group_by, self.measures, kinds)
         outputs = [g.name for g in groups] + [m.name for m in measures]
@@ -331,7 +334,28 @@ class TableQuery(BaseModel):
             groups=groups,
             measures=measures,
             top_n=top_n,
+            search=search,
         )
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedSearch:
+    """A free-text search: its words and the text columns each word is looked for in."""
+
+    words: tuple[str, ...]
+    columns: tuple[str, ...]
+
+
+def _check_search(text: str | None, kinds: dict[str, Kind]) -> CheckedSearch | None:
+    """Split the search text into words (at most :data:`MAX_FILTERS`, each of bounded length)."""
+    words = tuple(dict.fromkeys((text or "").split()))
+    if not words:
+        return None
+    if len(words) > MAX_FILTERS:
+        raise EngineQueryError(f"検索語が多すぎます（最大{MAX_FILTERS}語）。")
+    if any(len(w) > MAX_TEXT_LENGTH for w in words):
+        raise EngineQueryError(f"検索語が長すぎます（最大{MAX_TEXT_LENGTH:,}文字）。")
+    return CheckedSearch(words=words, columns=tuple(c for c, k in kinds.items() if k == "string"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -359,6 +383,7 @@ class ValidatedQuery:
     groups: tuple[CheckedGroup, ...] = ()
     measures: tuple[CheckedMeasure, ...] = ()
     top_n: TopN | None = None
+    search: CheckedSearch | None = None
 
     @property
     def is_aggregate(self) -> bool:

@@ -301,8 +301,11 @@ def _cte_in_scope(table: exp.Table, name: str) -> bool:
     return False
 
 
-def _check_table(table: exp.Table, refs: set[TableRef]) -> None:
-    """A table in FROM/JOIN: a dataset's table, a CTE in scope, or a bounded range()/generate_series()."""
+def _check_table(table: exp.Table, refs: set[TableRef], bare_schema: str | None = None) -> None:
+    """A table in FROM/JOIN: a dataset's table, a CTE in scope, or a bounded range()/generate_series().
+
+    With ``bare_schema`` an unqualified name that is not a CTE is the table ``bare_schema.name``.
+    """
     target = table.this
     if isinstance(target, exp.GenerateSeries):
         return  # bounded below, with every other series
@@ -320,6 +323,9 @@ def _check_table(table: exp.Table, refs: set[TableRef]) -> None:
         )
     if not table.db:
         if _cte_in_scope(table, name.lower()):
+            return
+        if bare_schema is not None:
+            refs.add(TableRef(bare_schema.lower(), name.lower()))
             return
         raise _refuse(
             f'表「{name}」が見つかりません。表は「"データセット"."表"」の形で書いてください'
@@ -340,15 +346,20 @@ def _check_characters(text: str) -> None:
             )
 
 
-def check_sql(text: str) -> CheckedSql:
-    """Accept exactly one read-only query; raise :class:`SqlRefused` with a Japanese reason otherwise."""
+def check_sql(text: str, *, bare_schema: str | None = None) -> CheckedSql:
+    """Accept exactly one read-only query; raise :class:`SqlRefused` with a Japanese reason otherwise.
+
+    ``bare_schema`` (e.g. ``"main"``, where DuckDB looks up unqualified names) lets a statement name
+    tables without a schema, as CKAN's ``datastore_search_sql`` does with ``FROM "<resource id>"``;
+    the caller offers those tables as views in that schema.
+    """
     if not text or not text.strip():
         raise _refuse("SQL を入力してください。")
     if len(text) > MAX_SQL_CHARS:
         raise _refuse(f"SQL が長すぎます（{MAX_SQL_CHARS:,}文字まで）。")
     _check_characters(text)
     try:
-        return _check_tree(text)
+        return _check_tree(text, bare_schema)
     except SqlRefused:
         raise
     except SqlglotError as exc:
@@ -358,7 +369,7 @@ def check_sql(text: str) -> CheckedSql:
         raise _refuse("SQL を読み取れません。書き方を確かめてください。") from None
 
 
-def _check_tree(text: str) -> CheckedSql:
+def _check_tree(text: str, bare_schema: str | None = None) -> CheckedSql:
     """Parse and walk: the body of :func:`check_sql` (any error it raises is a refusal)."""
     statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
     if not statements:
@@ -377,7 +388,7 @@ def _check_tree(text: str) -> CheckedSql:
         if isinstance(node, exp.Placeholder | exp.Parameter):
             raise _refuse("パラメータ（? や $1）は使えません。値を SQL に直接書いてください。")
         if isinstance(node, exp.Table):
-            _check_table(node, refs)
+            _check_table(node, refs, bare_schema)
         if isinstance(node, exp.GenerateSeries):
             size = _series_size(node)
             if size is None:

@@ -276,6 +276,20 @@ def tag_list(params: dict[str, Any], base_url: str) -> list[Any]:
     return [s.tag_dict(w) for w in words] if _bool(params, "all_fields") else words
 
 
+def datastore_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """``datastore_search``: rows of the approved version of a public table (see ``portal.datastore``)."""
+    from machidata.portal import datastore
+
+    return datastore.datastore_search(params, base_url)
+
+
+def datastore_search_sql(params: dict[str, Any], base_url: str) -> dict[str, Any]:
+    """``datastore_search_sql``: one read-only SELECT over public tables, in the engine's sandbox."""
+    from machidata.portal import datastore
+
+    return datastore.datastore_search_sql(params, base_url)
+
+
 def public_read(params: dict[str, Any]) -> None:
     """The auth function of every action here: anyone may read, and the action reads only what
     ``publish.selectors`` says is public (so there is nothing to refuse; hidden answers 404)."""
@@ -286,6 +300,7 @@ def public_read(params: dict[str, Any]) -> None:
 _READ_ACTIONS: Final = (
     "status_show", "site_read", "package_list", "package_show", "package_search",
     "resource_show", "organization_list", "organization_show", "group_list", "tag_list",
+    "datastore_search", "datastore_search_sql",
 )  # fmt: skip
 AUTH: Final[dict[str, Callable[[dict[str, Any]], None]]] = dict.fromkeys(_READ_ACTIONS, public_read)
 
@@ -300,4 +315,6 @@ ACTIONS: Final[dict[str, Callable[[dict[str, Any], str], Any]]] = {
     "organization_show": organization_show,
     "group_list": group_list,
     "tag_list": tag_list,
+    "datastore_search": datastore_search,
+    "datastore_search_sql": datastore_search_sql,
 }

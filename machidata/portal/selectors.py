@@ -1,9 +1,11 @@
 """What the portal and the CKAN API show, built only from ``publish.selectors`` (THE public source).
 
 Mapping to CKAN: dataset ↔ package, the public version of a table ↔ resource, the owning unit
-(所管課) ↔ organization, the category (分野) ↔ group. Ids are UUIDs derived from the primary keys, so
-they are stable across versions; a resource's id follows its table, its ``last_modified`` and
-``machidata_version`` follow the approved version.
+(所管課) ↔ organization, the category (分野) ↔ group. Ids are name-based UUIDs (uuid5) of natural keys
+that the publication bundle carries unchanged — the dataset's 識別子, the table's name within it, the
+unit's 所属コード, the category's code — so they are the same across versions and on the internal and
+the public instance (database keys differ between the two). A resource's id follows its table; its
+``last_modified`` and ``machidata_version`` follow the approved version.
 """
 
 from __future__ import annotations
@@ -34,9 +36,29 @@ _NS: Final = uuid.UUID("6f1c3a52-6d61-4d2c-9c1a-6d6163686964")  # machidata's na
 _NAME_RE: Final = re.compile(r"[^a-z0-9_-]+")
 
 
-def stable_id(kind: str, pk: int) -> str:
-    """A UUID that never changes for one object (CKAN clients key on ``id``)."""
-    return str(uuid.uuid5(_NS, f"{kind}:{pk}"))
+def stable_id(kind: str, key: str) -> str:
+    """A UUID that never changes for one object (CKAN clients key on ``id``): uuid5 of its natural key."""
+    return str(uuid.uuid5(_NS, f"{kind}:{key}"))
+
+
+def package_id(dataset: Dataset) -> str:
+    """The CKAN id of a dataset: from its 識別子 (the key the bundle carries it by)."""
+    return stable_id("dataset", dataset.identifier)
+
+
+def resource_id(table: Table) -> str:
+    """The CKAN id of a table (every public version of it): its dataset's 識別子 and its name."""
+    return stable_id("table", f"{table.dataset.identifier}/{table.name}")
+
+
+def organization_id(unit: Unit) -> str:
+    """The CKAN id of a unit: from its 所属コード."""
+    return stable_id("unit", unit.code)
+
+
+def group_id(category: Category) -> str:
+    """The CKAN id of a category: from its code."""
+    return stable_id("category", category.code)
 
 
 def ckan_time(value: dt.datetime | None) -> str | None:
@@ -65,7 +87,7 @@ def group_name(category: Category) -> str:
 def organization_dict(unit: Unit) -> dict[str, Any]:
     """CKAN ``organization_show`` shape of a unit."""
     return {
-        "id": stable_id("unit", unit.pk), "name": organization_name(unit), "title": unit.name,
+        "id": organization_id(unit), "name": organization_name(unit), "title": unit.name,
         "display_name": unit.name, "description": "", "type": "organization", "state": "active",
         "is_organization": True, "approval_status": "approved", "image_url": "",
         "image_display_url": "", "created": None,
@@ -75,7 +97,7 @@ def organization_dict(unit: Unit) -> dict[str, Any]:
 def group_dict(category: Category) -> dict[str, Any]:
     """CKAN group shape of a category."""
     return {
-        "id": stable_id("category", category.pk), "name": group_name(category), "title": category.name,
+        "id": group_id(category), "name": group_name(category), "title": category.name,
         "display_name": category.name, "description": "", "type": "group", "state": "active",
         "is_organization": False, "approval_status": "approved", "image_url": "",
         "image_display_url": "", "created": None,
@@ -113,14 +135,14 @@ def resource_dict(pt: PublicTable, *, position: int, base_url: str) -> dict[str,
     t, v = pt.table, pt.version
     ds = t.dataset
     return {
-        "id": stable_id("table", t.pk), "package_id": stable_id("dataset", ds.pk),
+        "id": resource_id(t), "package_id": package_id(ds),
         "name": t.title or t.name, "description": t.description, "format": "CSV",
         "mimetype": "text/csv",
         "url": f"{base_url}/open/datasets/{ds.slug}/{t.name}.csv",
         "url_type": None, "size": None, "hash": "", "position": position, "state": "active",
         "created": ckan_time(t.created_at), "last_modified": ckan_time(v.committed_at or v.created_at),
         "metadata_modified": ckan_time(v.committed_at or v.created_at),
-        "datastore_active": False, "machidata_table": t.name, "machidata_version": v.number,
+        "datastore_active": True, "machidata_table": t.name, "machidata_version": v.number,
         "machidata_rows": v.rows,
     }  # fmt: skip
 
@@ -153,7 +175,7 @@ def package_dict(
     groups = [group_dict(dataset.category)] if dataset.category else []
     org = organization_dict(dataset.owner)
     return {
-        "id": stable_id("dataset", dataset.pk), "name": dataset.slug.lower(), "title": dataset.title,
+        "id": package_id(dataset), "name": dataset.slug.lower(), "title": dataset.title,
         "notes": dataset.description, "type": "dataset", "state": "active", "private": False,
         "author": dataset.owner.name, "author_email": None,
         "maintainer": dataset.owner.name, "maintainer_email": dataset.contact_email or None,
@@ -172,34 +194,62 @@ def _public() -> QuerySet[Dataset]:
     return public_datasets().select_related("owner", "category", "licence")
 
 
-def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
-    """Every public dataset as a CKAN package, read in a fixed number of queries."""
+@dataclass(frozen=True)
+class PublicEntry:
+    """A public dataset with its public tables (approved versions) and its licence/attribution."""
+
+    dataset: Dataset
+    tables: list[PublicTable]
+    attribution: dict[str, Any]
+
+    @property
+    def modified(self) -> dt.datetime:
+        """When the entry last changed: its metadata or the newest approved version."""
+        return max(
+            [
+                self.dataset.updated_at,
+                *[(pt.version.committed_at or pt.version.created_at) for pt in self.tables],
+            ]
+        )
+
+
+def public_entries(slug: str | None = None) -> list[PublicEntry]:
+    """Every public dataset (or the one with ``slug``) with its tables, read in a fixed number of queries."""
     versions = public_versions()
     attributions = public_attributions()
     by_dataset: dict[int, list[PublicTable]] = {}
-    for table in public_tables().order_by("name"):
+    tables = public_tables() if slug is None else public_tables().filter(dataset__slug=slug)
+    for table in tables.order_by("name"):
         if table.pk in versions:
             by_dataset.setdefault(table.dataset_id, []).append(PublicTable(table, versions[table.pk]))
+    datasets = _public() if slug is None else _public().filter(slug=slug)
     return [
-        package_dict(
-            d, base_url=base_url, tables=by_dataset.get(d.pk, []), attribution=attributions.get(d.pk, {})
-        )
-        for d in _public().order_by("slug")
+        PublicEntry(d, by_dataset.get(d.pk, []), attributions.get(d.pk, {}))
+        for d in datasets.order_by("slug")
+    ]
+
+
+def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
+    """Every public dataset as a CKAN package, read in a fixed number of queries."""
+    return [
+        package_dict(e.dataset, base_url=base_url, tables=e.tables, attribution=e.attribution)
+        for e in public_entries()
     ]
 
 
 def public_dataset(name_or_id: str) -> Dataset:
     """A public dataset by slug or by its CKAN id (404 for anything else, hidden or missing alike)."""
     for d in _public():
-        if name_or_id in (d.slug, d.slug.lower(), stable_id("dataset", d.pk)):
+        if name_or_id in (d.slug, d.slug.lower(), package_id(d)):
             return d
     raise NotFound("Not found")
 
 
 def public_table(id_: str) -> PublicTable:
     """A public table version by its CKAN resource id (404 otherwise)."""
-    for table in public_tables():
-        if stable_id("table", table.pk) == id_:
+    for pk, name, identifier in public_tables().values_list("pk", "name", "dataset__identifier"):
+        if stable_id("table", f"{identifier}/{name}") == id_:
+            table = Table.objects.select_related("dataset").get(pk=pk)
             version = public_version_for(table)
             if version is not None:
                 return PublicTable(table=table, version=version)

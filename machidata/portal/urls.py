@@ -1,6 +1,6 @@
-"""Public portal pages under /open/ and the CKAN Action API under /api/3/action/ and /api/action/."""
+"""Public portal pages under /open/, the CKAN Action API under /api/3/action/ and /api/action/, DCAT at /catalog.*."""
 
-from django.urls import path
+from django.urls import path, re_path
 
 from machidata.portal import api, views
 
@@ -11,7 +11,19 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("datasets/<slug:slug>/", views.dataset, name="dataset"),
     path("datasets/<slug:slug>/<slug:name>.csv", views.download, name="download"),
+    path("datasets/<slug:slug>/datapackage.json", views.dataset_datapackage, name="datapackage"),
+    re_path(
+        r"^datasets/(?P<slug>[-a-zA-Z0-9_]+)/dcat\.(?P<ext>ttl|rdf|jsonld)$",
+        views.dataset_rdf,
+        name="dataset_rdf",
+    ),
 ]
+
+# DCAT-AP 3 of the whole catalogue at the site's root: /catalog.ttl, /catalog.rdf, /catalog.jsonld
+catalog_urlpatterns = (
+    [re_path(r"^catalog\.(?P<ext>ttl|rdf|jsonld)$", views.catalog_rdf, name="catalog")],
+    "dcat",
+)
 
 ckan_urlpatterns = (
     [

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from django.core.paginator import Paginator
 from django.db.models import Q
-from django.http import FileResponse, Http404, HttpRequest, HttpResponse
+from django.http import FileResponse, Http404, HttpRequest, HttpResponse, JsonResponse
 from django.shortcuts import render
 
 from machidata.core.errors import NotFound
@@ -77,4 +77,46 @@ def download(request: HttpRequest, slug: str, name: str) -> FileResponse:
     except NotFound:
         raise Http404("公開されている表が見つかりません。") from None
     response: FileResponse = s.download(pt).response()
+    return response
+
+
+def _rdf(data: bytes, content_type: str) -> HttpResponse:
+    response = HttpResponse(data, content_type=content_type)
+    response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def catalog_rdf(request: HttpRequest, ext: str) -> HttpResponse:
+    """``/catalog.ttl|.rdf|.jsonld``: DCAT-AP 3 of the public catalogue (``page``, ``modified_since``)."""
+    from machidata.portal import dcat
+
+    try:
+        graph = dcat.catalog_graph(
+            _base(request), page=request.GET.get("page", ""),
+            modified_since=request.GET.get("modified_since", ""), ext=ext,
+        )  # fmt: skip
+    except dcat.BadParameterError as exc:
+        return HttpResponse(str(exc), status=400, content_type="text/plain; charset=utf-8")
+    return _rdf(*dcat.serialize(graph, ext))
+
+
+def dataset_rdf(request: HttpRequest, slug: str, ext: str) -> HttpResponse:
+    """``/open/datasets/<slug>/dcat.ttl|.rdf|.jsonld``: DCAT-AP 3 of one public dataset."""
+    from machidata.portal import dcat
+
+    graph = dcat.dataset_graph(_base(request), slug)
+    if graph is None:
+        raise Http404("データセットが見つかりません。")
+    return _rdf(*dcat.serialize(graph, ext))
+
+
+def dataset_datapackage(request: HttpRequest, slug: str) -> HttpResponse:
+    """``/open/datasets/<slug>/datapackage.json``: a Frictionless Data Package of one public dataset."""
+    from machidata.portal.datapackage import datapackage
+
+    descriptor = datapackage(_base(request), slug)
+    if descriptor is None:
+        raise Http404("データセットが見つかりません。")
+    response = JsonResponse(descriptor, json_dumps_params={"ensure_ascii": False, "indent": 1})
+    response["Access-Control-Allow-Origin"] = "*"
     return response

@@ -12,7 +12,9 @@ nothing on the internet side may reach back. So publication crosses as a file:
 * ``machidata publish-import PATH`` (public) reads the whole tar into a scratch folder, checks the
   signature with the public key, every file's size and SHA-256 and the sequence number **before**
   writing anything, then applies it: datasets and tables are created or updated as 公開 entries owned
-  by ``MACHIDATA_PUBLISH_IMPORT_UNIT``, versions are written through
+  by the unit with the exporting side's 所属コード (created when missing; ``MACHIDATA_PUBLISH_IMPORT_UNIT``
+  for a bundle that names none), so CKAN ids derived from natural keys (識別子, table name, 所属コード,
+  分野コード) are the same on both sides; versions are written through
   :func:`machidata.lake.protocol.write_version` and recorded as :class:`PublishedVersion` of an approved
   request, tombstones withdraw.
 
@@ -47,7 +49,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from machidata.access.models import Classification, Unit
+from machidata.access.models import Classification, Unit, UnitKind
 from machidata.access.policy import system_actor
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Category, Dataset, Licence, Table, TableVersion
@@ -199,6 +201,9 @@ def _dataset_meta(ds: Dataset, attribution: dict[str, Any] | None) -> dict[str, 
     meta: dict[str, Any] = {"identifier": ds.identifier}
     meta.update({f: _plain(getattr(ds, f)) for f in DATASET_FIELDS})
     meta["category"] = {"code": ds.category.code, "name": ds.category.name} if ds.category else None
+    # The owning unit travels by its 所属コード, so the public side shows the same 所管課 (and the CKAN
+    # organisation keeps its id, which is derived from the code).
+    meta["owner"] = {"code": ds.owner.code, "name": ds.owner.name, "kind": ds.owner.kind}
     meta["licence"] = (
         {"code": lic.code, "name": lic.name, "url": lic.url, "is_open": lic.is_open} if lic else None
     )
@@ -505,6 +510,7 @@ def _upsert_dataset(meta: dict[str, Any], unit: Unit) -> Dataset:
         )
         if category is None:
             category = Category.objects.create(code=cat["code"], name=cat["name"])
+    owner = _owner_unit(meta.get("owner")) or unit
     values = {f: _to_field(Dataset, f, meta[f]) for f in DATASET_FIELDS}
     clash = Dataset.objects.filter(slug=values["slug"]).exclude(identifier=meta["identifier"]).first()
     if clash is not None:
@@ -524,11 +530,29 @@ def _upsert_dataset(meta: dict[str, Any], unit: Unit) -> Dataset:
         ds = Dataset(identifier=meta["identifier"], owner=unit, classification=Classification.INTERNAL)
     for f, v in values.items():
         setattr(ds, f, v)
-    ds.category, ds.licence = category, licence or ds.licence
+    ds.category, ds.licence, ds.owner = category, licence or ds.licence, owner
     ds.save()
     for name, tmeta in meta.get("tables", {}).items():
         _upsert_table(ds, name, tmeta)
     return ds
+
+
+def _owner_unit(owner: dict[str, Any] | None) -> Unit | None:
+    """The public side's unit of a dataset's 所管課: the unit with the bundle's 所属コード (its name kept
+    up to date), created when this instance does not have it. None for a bundle without an owner."""
+    if not owner or not str(owner.get("code") or "").strip():
+        return None
+    code, name = str(owner["code"]), str(owner.get("name") or owner["code"])[:200]
+    unit = Unit.objects.filter(code=code).order_by("-valid_from").first()
+    if unit is None:
+        kind = str(owner.get("kind") or "")
+        unit = Unit.objects.create(
+            code=code, name=name, kind=kind if kind in UnitKind.values else UnitKind.DIVISION
+        )
+    elif unit.name != name:
+        Unit.objects.filter(pk=unit.pk).update(name=name)
+        unit.name = name
+    return unit
 
 
 def _upsert_table(ds: Dataset, name: str, tmeta: dict[str, Any]) -> Table:

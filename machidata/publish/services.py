@@ -358,8 +358,17 @@ def _finish(actor: Actor, req: PublicationRequest, versions: list[TableVersion])
     req.decided_at = timezone.now()
     dataset = Dataset.objects.get(pk=req.dataset_id)
     if req.kind == RequestKind.PUBLISH:
+        now = timezone.now()
         for v in versions:
-            PublishedVersion.objects.get_or_create(table_id=v.table_id, version=v, defaults={"request": req})
+            pv, created = PublishedVersion.objects.get_or_create(
+                table_id=v.table_id, version=v, defaults={"request": req}
+            )
+            if not created and pv.withdrawn_at is not None:
+                # The same version published again after a 非公開化: the one row per table and version
+                # becomes public again under this request (the audit log keeps the withdrawal).
+                PublishedVersion.objects.filter(pk=pv.pk).update(
+                    request=req, published_at=now, withdrawn_at=None, withdrawn_by=None
+                )
         dataset_set_publication(
             actor=actor, dataset=dataset, public=True, licence=req.licence, reference=f"publication#{req.pk}"
         )

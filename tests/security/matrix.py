@@ -736,6 +736,14 @@ MATRIX: dict[str, Rule] = {
     "portal:download": Rule(
         "GET", lambda w: [Probe(url("portal:download", d.slug, "t"), NOBODY, d.slug) for d in w.distinct()]
     ),
+    "portal:dataset_rdf": Rule(
+        "GET",
+        lambda w: [Probe(url("portal:dataset_rdf", d.slug, "ttl"), NOBODY, d.slug) for d in w.distinct()],
+    ),
+    "portal:datapackage": Rule(
+        "GET", lambda w: [Probe(url("portal:datapackage", d.slug), NOBODY, d.slug) for d in w.distinct()]
+    ),
+    "dcat:catalog": fixed(EVERYONE, lambda w: url("dcat:catalog", "ttl")),
     "ckan:action": fixed(EVERYONE, lambda w: url("ckan:action", "package_search")),
     "ckan:action_unversioned": fixed(EVERYONE, lambda w: url("ckan:action_unversioned", "package_list")),
     # ---- surveys (アンケート集計): the owner 課 (健康づくり推進課, 係 included) and 管理 read; its 編集 writes

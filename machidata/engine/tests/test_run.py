@@ -296,3 +296,15 @@ def test_empty_version_uses_the_given_schema() -> None:
 def test_missing_file_is_a_japanese_engine_error(tmp_path: Path) -> None:
     with pytest.raises(EngineError, match="失敗しました"):
         run_query([str(tmp_path / "gone.parquet")], TableQuery())
+
+
+def test_search_words_each_in_some_text_column(files: list[str]) -> None:
+    def found(text: str) -> list[int]:
+        return ids(run_query(files, TableQuery(search=text, sort=(("id", "asc"),))).table)  # type: ignore[arg-type]
+
+    expected = [r["id"] for r in ROWS if "abc" in _fold(r["name"] or "") + _fold(r["ward"] or "")]
+    assert found("ＡＢＣ") == expected == [1, 2, 8]
+    assert found("abc 中央") == [1, 8]  # every word, each in any text column
+    assert found("ｶﾌｪ 西区") == [3]
+    assert found("存在しない") == []
+    assert found("   ") == list(range(1, 11))

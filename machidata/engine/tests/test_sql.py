@@ -235,3 +235,16 @@ def test_what_slips_past_the_check_is_stopped_by_the_lockdown(
         run_sql(payload, views, check=False)
     assert "許可されていない" in info.value.message or "configuration" in info.value.message
     assert not out.exists()
+
+
+def test_bare_table_names_only_when_the_caller_names_their_schema() -> None:
+    """CKAN's datastore_search_sql writes ``FROM "<resource id>"``: allowed with ``bare_schema`` only."""
+    text = 'WITH w AS (SELECT 1 AS a) SELECT * FROM "0b1e-x" JOIN w ON true'
+    with pytest.raises(SqlRefused):
+        check_sql(text)
+    checked = check_sql(text, bare_schema="main")
+    assert checked.tables == (TableRef("main", "0b1e-x"),)  # the CTE is not a table
+    with pytest.raises(SqlRefused):
+        check_sql("SELECT * FROM read_text('/etc/passwd')", bare_schema="main")
+    with pytest.raises(SqlRefused):
+        check_sql('SELECT * FROM main."0b1e-x"', bare_schema="main")  # reserved schemas stay refused

@@ -3,9 +3,11 @@
 Each command works on the home named by MACHIDATA_HOME and prints one JSON line:
 - ``internal``: migrate, then a public dataset whose table has two versions (replace, then append) with
   the second one published (recorded as an approved request, as the route records it);
-- ``public``: migrate and the organisation (the import unit is データ戦略課);
+- ``public``: migrate and one unit only (データ戦略課, the import unit): the dataset's 所管課 must come
+  with the bundle;
 - ``view``: what the public surfaces see — identifier → title and each public table's rows (names in
-  ``_id`` order, read with pyarrow from the files).
+  ``_id`` order, read with pyarrow from the files);
+- ``ids``: the CKAN identifiers the portal gives — package, resources, organisation, groups.
 """
 
 from __future__ import annotations
@@ -25,7 +27,7 @@ def _internal() -> dict[str, Any]:
     import pyarrow as pa
     from django.core.management import call_command
 
-    from machidata.catalog.models import Table
+    from machidata.catalog.models import Category, Table
     from machidata.core.testing import make_dataset, make_org, make_user
     from machidata.lake.protocol import write_version
     from machidata.publish.models import PublicationRequest, PublishedVersion
@@ -35,6 +37,8 @@ def _internal() -> dict[str, Any]:
     dataset = make_dataset(
         org.health_div, title="二つの環境の試験", classification="public", slug="two-homes"
     )
+    dataset.category = Category.objects.create(code="kenko", name="健康・福祉")
+    dataset.save(update_fields=["category"])
     table = Table.objects.create(dataset=dataset, name="t", title="表", storage_key=uuid.uuid4().hex)
     schema = pa.schema([("name", pa.string())])
     version = None
@@ -56,10 +60,10 @@ def _internal() -> dict[str, Any]:
 def _public() -> dict[str, Any]:
     from django.core.management import call_command
 
-    from machidata.core.testing import make_org
+    from machidata.core.testing import make_unit
 
     call_command("migrate", interactive=False, verbosity=0)
-    return {"org": make_org().data_strategy.code}
+    return {"org": make_unit("データ戦略課", code="PUBLIC-IMPORT").code}
 
 
 def _view() -> dict[str, Any]:
@@ -78,8 +82,21 @@ def _view() -> dict[str, Any]:
     return out
 
 
+def _ids() -> dict[str, Any]:
+    from machidata.portal import selectors as portal
+
+    out: dict[str, Any] = {}
+    for pkg in portal.package_dicts(base_url="http://x"):
+        out[pkg["name"]] = {
+            "id": pkg["id"], "organization": [pkg["organization"]["id"], pkg["organization"]["title"]],
+            "groups": [g["id"] for g in pkg["groups"]],
+            "resources": {r["name"]: [r["id"], r["package_id"]] for r in pkg["resources"]},
+        }  # fmt: skip
+    return out
+
+
 if __name__ == "__main__":
     django.setup()
     command = sys.argv[1]
-    result = {"internal": _internal, "public": _public, "view": _view}[command]()
+    result = {"internal": _internal, "public": _public, "view": _view, "ids": _ids}[command]()
     print(json.dumps(result, ensure_ascii=False))  # noqa: T201 - read by the test

@@ -112,7 +112,7 @@ def test_export_then_import_gives_the_same_public_tables_and_data(
     assert _portal_view() == before
     imported = Dataset.objects.get(identifier=dataset.identifier)
     assert imported.pk != dataset.pk
-    assert imported.owner_id == cast.org.data_strategy.pk
+    assert imported.owner_id == cast.org.health_div.pk  # the 所管課 travels by its 所属コード
 
     # re-applying the same bundle changes nothing
     counts = _counts()

@@ -47,6 +47,8 @@ def test_a_bundle_carries_the_public_view_from_one_instance_to_another(tmp_path:
     _run(["-c", CLI, "publish-keygen"], internal)
     _run(["-c", CLI, "publish-export", str(carried / "b1.tar")], internal)
     view = _script("view", internal)
+    ids = _script("ids", internal)
+    assert list(ids) == ["two-homes"]
     assert [t["tables"] for t in view.values()] == [{"t": FIRST + SECOND}]  # type: ignore[index]
 
     # only the bundle and the public key cross; the public home never sees the internal one
@@ -55,6 +57,9 @@ def test_a_bundle_carries_the_public_view_from_one_instance_to_another(tmp_path:
     code = str(_script("public", public)["org"])
     _run(["-c", CLI, "publish-import", str(carried / "b1.tar")], public, MACHIDATA_PUBLISH_IMPORT_UNIT=code)
     assert _script("view", public) == view
+    # CKAN ids (package, resource, organisation, group) are the same on both instances, although every
+    # database key differs (the public one never had the 所管課 before the bundle named it)
+    assert _script("ids", public) == ids
     again = _run(["-c", CLI, "publish-import", str(carried / "b1.tar")], public,
                  MACHIDATA_PUBLISH_IMPORT_UNIT=code)  # fmt: skip
     assert "取り込み済み" in again.stdout

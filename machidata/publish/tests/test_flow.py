@@ -8,7 +8,7 @@ from machidata.audit.models import AuditEvent
 from machidata.catalog.models import Dataset, TableVersion
 from machidata.core.testing import Actors
 from machidata.publish import selectors
-from machidata.publish.models import PublishedVersion, RequestStatus
+from machidata.publish.models import PublicationRequest, PublishedVersion, RequestStatus
 from machidata.publish.services import (
     publication_act,
     publication_request_create,
@@ -154,3 +154,20 @@ def test_the_next_decider_and_then_the_requester_are_notified(
     publication_act(actor=as_actor(cast, "admin"), request=req, decision="approve")
     (done,) = Notification.objects.filter(recipient=cast.users["owner_editor"])
     assert "決裁済み" in done.message
+
+
+def test_a_withdrawn_version_can_be_published_again(cast: Actors, dataset: Dataset, v1: TableVersion) -> None:
+    """The same version, withdrawn and then approved again, is public again (one row per table and version)."""
+    first = _publish(cast, dataset, [v1])
+    req = publication_withdraw_request(actor=as_actor(cast, "owner_editor"), dataset=dataset, note="一時停止")
+    publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
+    assert selectors.public_version_for(v1.table) is None
+    again = _publish(cast, dataset, [v1])
+    assert isinstance(first, PublicationRequest)
+    assert isinstance(again, PublicationRequest)
+    assert again.pk != first.pk
+    assert selectors.public_version_for(v1.table) == v1
+    assert selectors.public_tables().filter(pk=v1.table_id).exists()
+    assert selectors.publication_state(Dataset.objects.get(pk=dataset.pk)) == selectors.STATE_PUBLIC
+    pv = PublishedVersion.objects.get(table=v1.table, version=v1)
+    assert (pv.request_id, pv.withdrawn_at, pv.withdrawn_by_id) == (again.pk, None, None)
