@@ -218,18 +218,13 @@ def page_request_act(*, actor: Actor, request: PageRequest, decision: str, comme
         raise InvalidInput("判断は「承認」「差戻し」「却下」から選んでください。")
     if req.status != PageRequestStatus.PENDING:
         raise InvalidInput(f"この申請は「{req.get_status_display()}」のため決裁できません。")
-    if actor.user_id == req.requested_by_id:
-        raise PermissionDenied("自分の申請は決裁できません（申請者とは別の人が決裁します）。")
     step = req.steps[req.current_step]
-    allowed, on_behalf = routes.may_act(actor, step)
-    if not allowed:
-        names = "、".join(routes.candidates(step)) or "指定された担当者"
-        raise PermissionDenied(f"「{step['label']}」を決裁できるのは {names} です。")
-    if (
-        decision == PageDecision.APPROVE
-        and req.actions.filter(actor_id=actor.user_id, decision=PageDecision.APPROVE).exists()
-    ):
-        raise PermissionDenied("同じ人が2つの段階を承認することはできません（2人以上で決裁します）。")
+    approving = decision == PageDecision.APPROVE
+    on_behalf = routes.check_decider(
+        actor, step, requested_by_id=req.requested_by_id, approving=approving,
+        approved_before=approving
+        and req.actions.filter(actor_id=actor.user_id, decision=PageDecision.APPROVE).exists(),
+    )  # fmt: skip
     comment = _text(comment, "コメント", "comment", required=decision != PageDecision.APPROVE)
     snapshot: dict[str, Any] = {}
     if decision == PageDecision.APPROVE and req.kind == PageRequestKind.PUBLISH:

@@ -33,7 +33,7 @@ from django.contrib.auth import get_user_model
 
 from machidata.access.models import Membership, Unit
 from machidata.access.policy import Actor, unit_scope
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import InvalidInput, PermissionDenied
 
 WHO_KINDS: Final = ("unit_head", "admin", "privacy_unit", "requester_head", "owner_editor")
 CONDITIONS: Final = ("personal_data",)
@@ -185,6 +185,29 @@ def may_act(actor: Actor, step: dict[str, Any]) -> tuple[bool, int | None]:  # n
         return may_act(actor, {"who": "unit_head", "unit_id": unit_id})
     # a unit-bound step: any member of that 課 or its 係
     return bool(unit_id is not None and actor.unit_ids & unit_scope(int(unit_id))), None
+
+
+def check_decider(
+    actor: Actor,
+    step: dict[str, Any],
+    *,
+    requested_by_id: int | None,
+    approving: bool,
+    approved_before: bool,
+    noun: str = "申請",
+) -> int | None:
+    """The rules every route obeys when someone decides a request's current ``step`` (refused in Japanese):
+    the requester never decides their own request, only who may act on the step does, and one person
+    approves at most one step. Returns the 課長's user id when ``actor`` acts as their 代決者."""
+    if actor.user_id == requested_by_id:
+        raise PermissionDenied(f"自分の{noun}は決裁できません（申請者とは別の人が決裁します）。")
+    allowed, on_behalf = may_act(actor, step)
+    if not allowed:
+        names = "、".join(candidates(step)) or "指定された担当者"
+        raise PermissionDenied(f"「{step['label']}」を決裁できるのは {names} です。")
+    if approving and approved_before:
+        raise PermissionDenied("同じ人が2つの段階を承認することはできません（2人以上で決裁します）。")
+    return on_behalf
 
 
 def candidate_ids(step: dict[str, Any]) -> list[int]:

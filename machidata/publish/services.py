@@ -302,15 +302,11 @@ def publication_act(
     if req.status != RequestStatus.PENDING:
         raise InvalidInput(f"この申請は「{req.get_status_display()}」のため決裁できません。")
     step = req.steps[req.current_step]
-    if actor.user_id == req.requested_by_id:
-        raise PermissionDenied("自分の申請は決裁できません（申請者とは別の人が決裁します）。")
-    allowed, on_behalf = routes.may_act(actor, step)
-    if not allowed:
-        raise PermissionDenied(
-            f"「{step['label']}」を決裁できるのは {('、'.join(routes.candidates(step)) or '指定された担当者')} です。"
-        )
-    if decision == Decision.APPROVE and _acted_before(req, actor):
-        raise PermissionDenied("同じ人が2つの段階を承認することはできません（2人以上で決裁します）。")
+    approving = decision == Decision.APPROVE
+    on_behalf = routes.check_decider(
+        actor, step, requested_by_id=req.requested_by_id, approving=approving,
+        approved_before=approving and _acted_before(req, actor),
+    )  # fmt: skip
     comment = _text(comment, "コメント", required=decision != Decision.APPROVE)
     versions = request_versions(req)
     if req.kind == RequestKind.PUBLISH and decision == Decision.APPROVE:
