@@ -112,7 +112,10 @@ def _nfkc_udf() -> Any:
     # The same two pyarrow functions as DuckDB's implementation (compile.nfkc_lower_arrow), written
     # out here so that cloudpickle ships the function by value and workers need no machidata.
     nfkc.__annotations__ = {"values": pd.Series, "return": pd.Series}  # real types, not postponed strings
-    return pandas_udf(nfkc, "string")  # type: ignore[call-overload]
+    # Typed as Any: pyspark's overloads do not cover a function with runtime annotations, and without
+    # the [spark] extra installed (the default lanes) mypy sees no pyspark at all.
+    make_udf: Any = pandas_udf
+    return make_udf(nfkc, "string")
 
 
 def session_and_backend() -> tuple[Any, Any]:
