@@ -58,6 +58,8 @@ CSRF_TRUSTED_ORIGINS = _env_list("MACHIDATA_CSRF_TRUSTED_ORIGINS", "")
 MACHIDATA_MAX_UPLOAD_BYTES = int(_env("MACHIDATA_MAX_UPLOAD_BYTES", str(2 * 1024**3)))
 # How many imports one person may have waiting or running at once (more are refused with a message).
 MACHIDATA_INGEST_PER_USER = int(_env("MACHIDATA_INGEST_PER_USER", "3"))
+# An import of a table another import is writing waits this long for it, then fails with the message.
+MACHIDATA_LEASE_WAIT_SECONDS = float(_env("MACHIDATA_LEASE_WAIT_SECONDS", "300"))
 # The one-way publication bundle (publish/bundle.py): key paths (empty: under MACHIDATA_HOME/publish)
 # and, on the public side, the 所属コード that owns imported entries.
 MACHIDATA_PUBLISH_SIGNING_KEY = _env("MACHIDATA_PUBLISH_SIGNING_KEY", "")

@@ -398,6 +398,7 @@ def ingest_file(
             batches=typed_batches(),
             schema=arrow_schema,
             mode=mode,  # type: ignore[arg-type]
+            lease_wait=settings.MACHIDATA_LEASE_WAIT_SECONDS,  # behind another import: wait, don't fail
             job_id=job_id or uuid.uuid4().hex,
             actor_user_id=actor.user_id,
             source_name=source_name,

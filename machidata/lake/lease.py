@@ -9,6 +9,7 @@ from __future__ import annotations
 import datetime as dt
 import os
 import socket
+import time
 
 from django.db.models import Q
 from django.utils import timezone
@@ -68,6 +69,23 @@ def acquire_lease(table: Table, holder: str, ttl: dt.timedelta | float = DEFAULT
     if not taken:
         raise Conflict(LEASE_TAKEN_MESSAGE, details={"table": table.pk})
     table.lease_holder, table.lease_expires_at = holder, expires
+
+
+def acquire_lease_waiting(
+    table: Table, holder: str, ttl: dt.timedelta | float = DEFAULT_TTL, *, wait: float = 0.0
+) -> None:
+    """:func:`acquire_lease`, trying again every half second for up to ``wait`` seconds while another live
+    writer holds the table (an import queued behind another waits its turn instead of failing); 0: once."""
+    deadline = time.monotonic() + max(0.0, wait)
+    while True:
+        try:
+            acquire_lease(table, holder, ttl)
+            return
+        except Conflict:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise
+            time.sleep(min(0.5, left))
 
 
 def renew_lease(table: Table, holder: str, ttl: dt.timedelta | float = DEFAULT_TTL) -> bool:

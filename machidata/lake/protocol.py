@@ -34,6 +34,7 @@ from machidata.lake.faults import fault_batches, fault_point
 from machidata.lake.lease import (
     DEFAULT_TTL,
     acquire_lease,
+    acquire_lease_waiting,
     holds_lease,
     make_holder,
     release_lease,
@@ -215,9 +216,10 @@ def _write(
     restored_from: TableVersion | None,
     lease_ttl: dt.timedelta,
     target_file_size: int | None,
+    lease_wait: float = 0.0,
 ) -> TableVersion:
     holder = make_holder(job_id)
-    acquire_lease(table, holder, lease_ttl)
+    acquire_lease_waiting(table, holder, lease_ttl, wait=lease_wait)
     version: TableVersion | None = None
     try:
         _recover_locked(table)
@@ -329,8 +331,11 @@ def write_version(
     reports: dict[str, Any] | None = None,
     lease_ttl: dt.timedelta = DEFAULT_TTL,
     target_file_size: int | None = None,
+    lease_wait: float = 0.0,
 ) -> TableVersion:
-    """Write a new version (replace or append) from streamed batches and return its committed row."""
+    """Write a new version (replace or append) from streamed batches and return its committed row.
+
+    ``lease_wait``: seconds to wait for another writer of the table to finish (0: refuse at once)."""
     if mode not in (VersionMode.REPLACE, VersionMode.APPEND):
         raise InvalidInput(f"更新の方法「{mode}」は使えません（replace か append）。")
     if ID_COLUMN in schema.names:
@@ -351,6 +356,7 @@ def write_version(
         restored_from=None,
         lease_ttl=lease_ttl,
         target_file_size=target_file_size,
+        lease_wait=lease_wait,
     )
 
 

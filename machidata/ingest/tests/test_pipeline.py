@@ -238,3 +238,19 @@ def test_web_import_over_the_per_user_limit_is_refused_on_the_preview_page(actor
     again = client.post(reverse("catalog:ingest_preview", args=[d.slug]), {"start": "1"})
     assert again.status_code == 302
     assert TableVersion.objects.get(table__dataset=d, status=VersionStatus.COMMITTED).rows == 1
+
+
+def test_an_import_behind_another_waits_for_it(actors, tmp_path, settings):
+    """Two imports of one table at once: the second waits for the lease (MACHIDATA_LEASE_WAIT_SECONDS)."""
+    from machidata.lake.lease import acquire_lease
+
+    d = make_dataset(actors.org.health_div, slug="wait")
+    first = _write(tmp_path, "a.csv", "区,人口\n中央区,186000\n")
+    assert _ingest(str(first), "--dataset", d.slug, "--table", "pop")["version"] == 1
+    table = Table.objects.get(dataset=d, name="pop")
+    acquire_lease(table, "otherhost:7:ingest-other", 2)  # another import is writing for 2 more seconds
+    settings.MACHIDATA_LEASE_WAIT_SECONDS = 30
+    more = _write(tmp_path, "b.csv", "区,人口\n東区,191000\n")
+    summary = _ingest(str(more), "--dataset", d.slug, "--table", "pop", "--mode", "append")
+    assert (summary["version"], summary["rows"]) == (2, 2)
+    assert Table.objects.get(pk=table.pk).lease_holder == ""  # released after its commit

@@ -363,3 +363,25 @@ def test_version_digest_names_exactly_a_versions_bytes(table: Table) -> None:
     path.write_bytes(bytes(data))
     assert version_digest(v1) != first
     assert version_digest(v2) != version_digest(v1)
+
+
+def test_a_writer_may_wait_its_turn_for_the_lease(table: Table) -> None:
+    """Behind another writer a write waits (``lease_wait``) instead of failing; past the wait it refuses."""
+    import time
+
+    acquire_lease(table, "otherhost:1:ingest-41", 60)  # a live writer elsewhere holds the table
+    started = time.monotonic()
+    with pytest.raises(Conflict, match="この表はほかの処理が更新中です"):
+        write_version(
+            table=table, batches=batches("w", 1), schema=SCHEMA, mode="replace", job_id="w1", lease_wait=1.0
+        )
+    assert time.monotonic() - started >= 1.0  # it did wait before refusing
+    assert not TableVersion.objects.filter(table=table).exists()
+    # The other writer's lease runs out while this one waits: it takes the lease and commits.
+    Table.objects.filter(pk=table.pk).update(lease_expires_at=timezone.now() + dt.timedelta(seconds=1))
+    v = write_version(
+        table=table, batches=batches("w", 3), schema=SCHEMA, mode="replace", job_id="w2", lease_wait=10
+    )
+    assert (v.number, v.rows) == (1, 3)
+    table.refresh_from_db()
+    assert table.lease_holder == ""  # released after the commit
