@@ -776,7 +776,9 @@ def render(results: list[dict[str, Any]]) -> str:
             "",
             f"### {result['database']} — run finished {result['finished']}",
             "",
-            f"- {cfg['duration']:.0f} s per level (the default is 300 s; this run was shortened), think time "
+            f"- {cfg['duration']:.0f} s per level"
+            + ("" if cfg["duration"] >= 300 else " (the default is 300 s; this run was shortened)")
+            + f", think time "
             f"{cfg['think'][0]:g}–{cfg['think'][1]:g} s, gunicorn gthread {cfg['workers']} workers × "
             f"{cfg['threads']} threads + the job runner, {cfg['cpus']} CPUs; one upload of "
             f"{cfg['ingest_rows']:,} rows every {cfg['ingest_every']:g} s.",
