@@ -31,6 +31,7 @@ from machidata.support.schemas import (
     MonthOut,
     TestQuestionOut,
 )
+from machidata.support.selectors_help import consultation_links, dashboard_ids
 
 router = Router(tags=["support"])
 ERRORS = {400: ErrorOut, 401: ErrorOut, 403: ErrorOut, 404: ErrorOut}
@@ -40,7 +41,10 @@ def _out(actor: Actor, pk: int, *, entries: bool = True) -> ConsultationOut:
     c = selectors.consultation_get(actor=actor, pk=pk)
     slugs = [d.slug for d in selectors.consultation_datasets(actor=actor, consultation=c)]
     return ConsultationOut.of(
-        c, datasets=slugs, entries=list(c.entries.select_related("staff")) if entries else None
+        c,
+        datasets=slugs,
+        links=consultation_links(actor=actor, consultation=c),
+        entries=list(c.entries.select_related("staff")) if entries else None,
     )
 
 
@@ -54,7 +58,9 @@ def consultation_list(request: HttpRequest, params: Query[ConsultationListParams
     ]
     return [
         ConsultationOut.of(
-            c, datasets=[d.slug for d in selectors.consultation_datasets(actor=actor, consultation=c)]
+            c,
+            datasets=[d.slug for d in selectors.consultation_datasets(actor=actor, consultation=c)],
+            links=consultation_links(actor=actor, consultation=c),
         )
         for c in rows
     ]
@@ -85,6 +91,10 @@ def consultation_open(request: HttpRequest, payload: ConsultationIn) -> Status[C
         urgency=payload.urgency,
         unit_id=unit_id,
         dataset_ids=found.values(),
+        links={
+            "dashboards": dashboard_ids(actor=actor, uuids=payload.dashboards),
+            "projects": payload.projects,
+        },
     )
     return Status(201, _out(actor, c.pk))
 

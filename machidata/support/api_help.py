@@ -14,6 +14,7 @@ from machidata.support import services_cases, services_guides, services_qa
 from machidata.support.models import Case, ForumTopic
 from machidata.support.schemas import ErrorOut
 from machidata.support.schemas_help import (
+    CaseCopyOut,
     CaseIn,
     CaseOut,
     CaseParams,
@@ -208,7 +209,23 @@ def faq(request: HttpRequest) -> FaqOut:
 
 
 def _case_out(actor: Actor, case: Case) -> CaseOut:
-    return CaseOut.of(case, datasets=[d.slug for d in sel.case_datasets(actor=actor, case=case)])
+    return CaseOut.of(
+        case,
+        datasets=[d.slug for d in sel.case_datasets(actor=actor, case=case)],
+        links=sel.case_links(actor=actor, case=case),
+    )
+
+
+def _links(actor: Actor, payload: CaseIn) -> dict[str, list[int]]:
+    """The links named in the body (kinds left out: unchanged), dashboards by uuid turned into ids."""
+    links: dict[str, list[int]] = {}
+    if payload.dashboards is not None:
+        links["dashboards"] = sel.dashboard_ids(actor=actor, uuids=payload.dashboards)
+    for kind in ("recipes", "projects", "analyses"):
+        ids = getattr(payload, kind)
+        if ids is not None:
+            links[kind] = list(ids)
+    return links
 
 
 def _dataset_ids(actor: Actor, slugs: list[str]) -> list[int]:
@@ -232,9 +249,12 @@ def case_list(request: HttpRequest, params: Query[CaseParams]) -> list[CaseOut]:
 def case_create(request: HttpRequest, payload: CaseIn) -> Status[CaseOut]:
     """Add a draft case for the caller's 課."""
     actor = api_staff(request)
-    values = payload.dict(exclude={"datasets"})
+    values = payload.dict(exclude={"datasets", *sel.LINK_KINDS})
     case = services_cases.case_create(
-        actor=actor, values=values, dataset_ids=_dataset_ids(actor, payload.datasets)
+        actor=actor,
+        values=values,
+        dataset_ids=_dataset_ids(actor, payload.datasets),
+        links=_links(actor, payload),
     )
     return Status(201, _case_out(actor, case))
 
@@ -251,9 +271,13 @@ def case_update(request: HttpRequest, pk: int, payload: CaseIn) -> CaseOut:
     """Change a case (its 課 or 管理)."""
     actor = api_staff(request)
     case = sel.case_get(actor=actor, pk=pk)
-    values = payload.dict(exclude={"datasets"})
+    values = payload.dict(exclude={"datasets", *sel.LINK_KINDS})
     services_cases.case_update(
-        actor=actor, case=case, values=values, dataset_ids=_dataset_ids(actor, payload.datasets)
+        actor=actor,
+        case=case,
+        values=values,
+        dataset_ids=_dataset_ids(actor, payload.datasets),
+        links=_links(actor, payload),
     )
     return _case_out(actor, case)
 
@@ -266,9 +290,17 @@ def case_publish(request: HttpRequest, pk: int) -> CaseOut:
     return _case_out(actor, services_cases.case_publish(actor=actor, case=case))
 
 
-@router.post("/cases/{pk}/copy", response={201: CaseOut, **ERRORS}, summary="横展開（下書きにコピー）")
-def case_copy(request: HttpRequest, pk: int) -> Status[CaseOut]:
-    """Copy a case as a draft for the caller's 課, linked to the original."""
+@router.post("/cases/{pk}/copy", response={201: CaseCopyOut, **ERRORS}, summary="横展開（下書きにコピー）")
+def case_copy(request: HttpRequest, pk: int) -> Status[CaseCopyOut]:
+    """Copy a case as a draft for the caller's 課, linked to the original; its logic models become 事業 (構想)."""
     actor = api_staff(request)
     case = sel.case_get(actor=actor, pk=pk)
-    return Status(201, _case_out(actor, services_cases.case_copy(actor=actor, case=case)))
+    result = services_cases.case_copy(actor=actor, case=case)
+    return Status(
+        201,
+        CaseCopyOut(
+            case=_case_out(actor, result.case),
+            projects=[p.pk for p in result.projects],
+            skipped=result.skipped,
+        ),
+    )

@@ -63,10 +63,21 @@ class ConsultationForm(_Described):
         help_text="データカタログにあるものから選べます（複数選択: Ctrl キーを押しながら選びます）。",
     )
 
-    def __init__(self, *args: Any, units: Any, datasets: Any, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, units: Any, datasets: Any, links: dict[str, Any] | None = None, **kwargs: Any
+    ) -> None:
+        """``links``: the dashboards and 事業 the person may see, to name as related (optional)."""
         super().__init__(*args, **kwargs)
         self.fields["unit"].queryset = units  # type: ignore[attr-defined]
         self.fields["datasets"].queryset = datasets  # type: ignore[attr-defined]
+        for kind, label in (
+            ("dashboards", "関係するダッシュボード（任意）"),
+            ("projects", "関係する事業（任意）"),
+        ):
+            if links and kind in links:
+                self.fields[kind] = forms.ModelMultipleChoiceField(
+                    label=label, queryset=links[kind], required=False
+                )
         if units.count() == 1:
             self.initial.setdefault("unit", units.first())
 

@@ -8,6 +8,7 @@ from django import forms
 
 from machidata.support.forms import _Described
 from machidata.support.models import CaseField, EvidenceLevel, ForumTopic
+from machidata.support.selectors_help import LINK_LABELS
 
 
 class GuideForm(_Described):
@@ -82,6 +83,14 @@ class CaseForm(_Described):
         label="関係するデータ（任意）", queryset=ForumTopic.objects.none(), required=False
     )
 
-    def __init__(self, *args: Any, datasets: Any, **kwargs: Any) -> None:
+    def __init__(self, *args: Any, datasets: Any, links: dict[str, Any] | None = None, **kwargs: Any) -> None:
+        """``links``: for each kind of link (ダッシュボード, 加工の手順, 事業, 分析), what the editor may see."""
         super().__init__(*args, **kwargs)
         self.fields["datasets"].queryset = datasets  # type: ignore[attr-defined]
+        for kind, queryset in (links or {}).items():
+            self.fields[kind] = forms.ModelMultipleChoiceField(
+                label=f"関係する{LINK_LABELS[kind]}（任意）",
+                queryset=queryset,
+                required=False,
+                help_text="見る権限のあるものだけが表示されます。",
+            )

@@ -55,6 +55,12 @@ class Consultation(models.Model):
     datasets = models.ManyToManyField(
         "catalog.Dataset", verbose_name="関係するデータ", blank=True, related_name="consultations"
     )
+    dashboards = models.ManyToManyField(
+        "charts.Dashboard", verbose_name="関係するダッシュボード", blank=True, related_name="consultations"
+    )
+    projects = models.ManyToManyField(
+        "ebpm.PlanItem", verbose_name="関係する事業", blank=True, related_name="consultations"
+    )
     status = models.CharField(
         "状態", max_length=12, choices=ConsultationStatus.choices, default=ConsultationStatus.OPEN
     )
@@ -522,6 +528,19 @@ class Case(models.Model):
     source_url = models.URLField("参照URL", max_length=500, blank=True)
     datasets = models.ManyToManyField(
         "catalog.Dataset", verbose_name="関係するデータ", blank=True, related_name="cases"
+    )
+    # What the case built, linked where machidata holds it; each reader sees only those they may see.
+    dashboards = models.ManyToManyField(
+        "charts.Dashboard", verbose_name="関係するダッシュボード", blank=True, related_name="cases"
+    )
+    recipes = models.ManyToManyField(
+        "prep.Recipe", verbose_name="関係する加工の手順", blank=True, related_name="cases"
+    )
+    projects = models.ManyToManyField(
+        "ebpm.PlanItem", verbose_name="関係する事業（ロジックモデル）", blank=True, related_name="cases"
+    )
+    analyses = models.ManyToManyField(
+        "analysis.Analysis", verbose_name="関係する分析", blank=True, related_name="cases"
     )
     unit = models.ForeignKey(
         Unit,

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
+from typing import Any
 
 from ninja import Field, Schema
 
@@ -33,6 +35,10 @@ class ConsultationIn(Schema):
     urgency: str = Field("normal", description="low・normal・high")
     unit_code: str | None = Field(None, description="相談する課の所属コード（省略時は自分の課）")
     datasets: list[str] = Field(default_factory=list, description="関係するデータセットのURL名（slug）")
+    dashboards: list[uuid.UUID] = Field(
+        default_factory=list, max_length=50, description="関係するダッシュボードのID（uuid）"
+    )
+    projects: list[int] = Field(default_factory=list, max_length=50, description="関係する事業のID")
 
 
 class EntryOut(Schema):
@@ -76,13 +82,21 @@ class ConsultationOut(Schema):
     opened_at: dt.datetime
     closed_at: dt.datetime | None
     datasets: list[str] = Field(description="関係するデータセット（見る権限のあるもののURL名）")
+    dashboards: list[str] = Field(
+        default_factory=list, description="関係するダッシュボード（見る権限のあるもののuuid）"
+    )
+    projects: list[int] = Field(default_factory=list, description="関係する事業のID")
     entries: list[EntryOut] | None = None
 
     @staticmethod
     def of(
-        c: Consultation, *, datasets: list[str], entries: list[SupportEntry] | None = None
+        c: Consultation,
+        *,
+        datasets: list[str],
+        links: dict[str, list[Any]] | None = None,
+        entries: list[SupportEntry] | None = None,
     ) -> ConsultationOut:
-        """Build from a consultation annotated with ``minutes``."""
+        """Build from a consultation annotated with ``minutes`` (``links``: what the caller may see)."""
         return ConsultationOut(
             id=c.pk,
             kind=c.kind,
@@ -101,6 +115,8 @@ class ConsultationOut(Schema):
             opened_at=c.opened_at,
             closed_at=c.closed_at,
             datasets=datasets,
+            dashboards=[str(d.uuid) for d in (links or {}).get("dashboards", [])],
+            projects=[p.pk for p in (links or {}).get("projects", [])],
             entries=[EntryOut.of(e) for e in entries] if entries is not None else None,
         )
 

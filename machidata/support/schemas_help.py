@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
+import uuid
 from typing import Any
 
 from ninja import Field, Schema
@@ -216,6 +217,27 @@ class CaseIn(Schema):
     source_title: str = Field("", max_length=300)
     source_url: str = Field("", max_length=500)
     datasets: list[str] = Field(default_factory=list, description="関係するデータセットのURL名（slug）")
+    dashboards: list[uuid.UUID] | None = Field(
+        None, max_length=50, description="関係するダッシュボードのID（uuid）。省略すると変えません"
+    )
+    recipes: list[int] | None = Field(
+        None, max_length=50, description="関係する加工の手順のID。省略すると変えません"
+    )
+    projects: list[int] | None = Field(
+        None, max_length=50, description="関係する事業（ロジックモデル）のID。省略すると変えません"
+    )
+    analyses: list[int] | None = Field(
+        None, max_length=50, description="関係する分析のID。省略すると変えません"
+    )
+
+
+class CaseLinksOut(Schema):
+    """What a case links to, as far as the caller may see."""
+
+    dashboards: list[str] = Field(description="ダッシュボードのID（uuid）")
+    recipes: list[int]
+    projects: list[int]
+    analyses: list[int]
 
 
 class CaseOut(Schema):
@@ -239,11 +261,12 @@ class CaseOut(Schema):
     unit: str | None
     copied_from: int | None
     datasets: list[str]
+    links: CaseLinksOut
     url: str
 
     @staticmethod
-    def of(c: Case, *, datasets: list[str]) -> CaseOut:
-        """Build from a case and the slugs of the related datasets the caller may discover."""
+    def of(c: Case, *, datasets: list[str], links: dict[str, list[Any]]) -> CaseOut:
+        """Build from a case, the slugs of the related datasets and the links the caller may see."""
         return CaseOut(
             id=c.pk,
             title=c.title,
@@ -263,5 +286,19 @@ class CaseOut(Schema):
             unit=c.unit.code if c.unit else None,
             copied_from=c.copied_from_id,
             datasets=datasets,
+            links=CaseLinksOut(
+                dashboards=[str(d.uuid) for d in links.get("dashboards", [])],
+                recipes=[r.pk for r in links.get("recipes", [])],
+                projects=[p.pk for p in links.get("projects", [])],
+                analyses=[a.pk for a in links.get("analyses", [])],
+            ),
             url=f"/support/cases/{c.pk}/",
         )
+
+
+class CaseCopyOut(Schema):
+    """A 横展開: the new draft case, the 事業 made from its logic models, and what was not copied."""
+
+    case: CaseOut
+    projects: list[int] = Field(description="新しく作った事業（構想）のID")
+    skipped: list[str] = Field(description="コピーしなかったものと理由")

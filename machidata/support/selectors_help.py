@@ -6,13 +6,14 @@ shown only to those who may discover the dataset; cases in draft only to their �
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from typing import Any
 
 from django.db.models import Count, Q, QuerySet
 
 from machidata.access.policy import Action, Actor, access_dataset, restrict, restrict_related
-from machidata.core.errors import NotFound
+from machidata.core.errors import InvalidInput, NotFound
 from machidata.search.normalise import fold
 from machidata.support.models import (
     Case,
@@ -226,6 +227,91 @@ def case_get(*, actor: Actor, pk: int) -> Case:
 def case_datasets(*, actor: Actor, case: Case) -> QuerySet[Any]:
     """The related datasets of a case that ``actor`` may discover."""
     return restrict(case.datasets.all(), actor, Action.DISCOVER).select_related("owner").order_by("title")
+
+
+# What a case (or a consultation) may link to besides datasets, and how each kind is seen: the room's own
+# selector decides who sees what, so a link never shows a reader what the room would hide.
+LINK_KINDS: tuple[str, ...] = ("dashboards", "recipes", "projects", "analyses")
+LINK_LABELS: dict[str, str] = {
+    "dashboards": "ダッシュボード",
+    "recipes": "加工の手順",
+    "projects": "事業（ロジックモデル）",
+    "analyses": "分析",
+}
+
+
+def linkable(kind: str, *, actor: Actor) -> QuerySet[Any]:
+    """The objects of ``kind`` that ``actor`` may see, through the owning room's selector."""
+    if kind == "dashboards":
+        from machidata.charts.selectors import dashboard_list
+
+        return dashboard_list(actor=actor)
+    if kind == "recipes":
+        from machidata.prep.selectors import recipe_list
+
+        return recipe_list(actor=actor)
+    if kind == "projects":
+        from machidata.ebpm.selectors import plan_items
+
+        return plan_items(actor=actor)
+    if kind == "analyses":
+        from machidata.analysis.selectors import analysis_list
+
+        return analysis_list(actor=actor)
+    raise ValueError(kind)
+
+
+def linked(owner: Any, kind: str, *, actor: Actor) -> QuerySet[Any]:
+    """The objects of ``kind`` linked to ``owner`` (a case or consultation) that ``actor`` may see."""
+    return linkable(kind, actor=actor).filter(pk__in=getattr(owner, kind).values("pk"))
+
+
+Links = Mapping[str, Iterable[int]]
+
+
+def resolve_links(
+    actor: Actor, links: Links | None, *, kinds: tuple[str, ...] = LINK_KINDS
+) -> dict[str, list[Any]]:
+    """The objects named in ``links`` (kind → ids), each checked through its room's selector.
+
+    Raises InvalidInput (nothing is linked) if a kind is not one of ``kinds`` or an id is missing or hidden.
+    """
+    out: dict[str, list[Any]] = {}
+    for kind, ids in (links or {}).items():
+        if kind not in kinds:
+            raise InvalidInput(f"ひも付けられないものが指定されました（{kind}）。")
+        wanted = {int(i) for i in ids}
+        found = list(linkable(kind, actor=actor).filter(pk__in=wanted))
+        if len(found) != len(wanted):
+            raise InvalidInput(
+                f"関係する{LINK_LABELS[kind]}に、見つからないもの（または見る権限のないもの）があります。"
+            )
+        out[kind] = found
+    return out
+
+
+def dashboard_ids(*, actor: Actor, uuids: Iterable[Any]) -> list[int]:
+    """The ids of dashboards named by uuid (API bodies), each one the actor may see; else InvalidInput."""
+    wanted = set(uuids)
+    found = dict(linkable("dashboards", actor=actor).filter(uuid__in=wanted).values_list("uuid", "pk"))
+    if len(found) != len(wanted):
+        raise InvalidInput(
+            "関係するダッシュボードに、見つからないもの（または見る権限のないもの）があります。"
+        )
+    return list(found.values())
+
+
+CONSULTATION_LINK_KINDS: tuple[str, ...] = ("dashboards", "projects")
+
+
+def consultation_links(*, actor: Actor, consultation: Any) -> dict[str, list[Any]]:
+    """A consultation's related dashboards and 事業, as ``actor`` may see them."""
+    return {kind: list(linked(consultation, kind, actor=actor)) for kind in CONSULTATION_LINK_KINDS}
+
+
+def case_links(*, actor: Actor, case: Case) -> dict[str, list[Any]]:
+    """Every kind of link of a case, as ``actor`` may see them (kinds with nothing visible are empty)."""
+    return {kind: list(linked(case, kind, actor=actor)) for kind in LINK_KINDS}
 
 
 def case_copies(*, actor: Actor, case: Case) -> QuerySet[Case]:

@@ -133,9 +133,15 @@ def consultation_open(
     urgency: str = Urgency.NORMAL,
     unit_id: int | None = None,
     dataset_ids: Iterable[int] = (),
+    links: Mapping[str, Iterable[int]] | None = None,
 ) -> Consultation:
-    """Open a 相談 or 伴走支援 request for one of the actor's 課 (管理: for any 課)."""
+    """Open a 相談 or 伴走支援 request for one of the actor's 課 (管理: for any 課).
+
+    ``links`` names related dashboards and 事業 (``{"dashboards": ids, "projects": ids}``), each one the
+    actor may see.
+    """
     from machidata.catalog.models import Dataset
+    from machidata.support.selectors_help import CONSULTATION_LINK_KINDS, resolve_links
 
     _require_staff(actor)
     if kind not in ConsultationKind.values:
@@ -159,6 +165,7 @@ def consultation_open(
     datasets = list(restrict(Dataset.objects.filter(pk__in=wanted), actor, Action.DISCOVER))
     if len(datasets) != len(wanted):
         raise InvalidInput("関係するデータに、見つからないもの（または見る権限のないもの）があります。")
+    found_links = resolve_links(actor, links, kinds=CONSULTATION_LINK_KINDS)
     with transaction.atomic():
         consultation = Consultation.objects.create(
             kind=kind,
@@ -170,6 +177,8 @@ def consultation_open(
             opened_at=timezone.now(),
         )
         consultation.datasets.set(datasets)
+        for link_kind, objects in found_links.items():
+            getattr(consultation, link_kind).set(objects)
         audit_record(
             actor=actor,
             action="consultation.open",
@@ -179,6 +188,7 @@ def consultation_open(
                 "urgency": urgency,
                 "unit": unit.code,
                 "datasets": sorted(d.slug for d in datasets),
+                **{k: sorted(o.pk for o in v) for k, v in found_links.items() if v},
             },
         )
     return consultation

@@ -8,6 +8,7 @@ published case by every member of staff.
 from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.core.exceptions import ValidationError
@@ -19,7 +20,8 @@ from machidata.audit.services import audit_record
 from machidata.core.errors import InvalidInput, PermissionDenied
 from machidata.search.normalise import fold
 from machidata.support.models import Case, CaseField, CaseStatus, EvidenceLevel
-from machidata.support.services import home_unit
+from machidata.support.selectors_help import Links, linkable, resolve_links
+from machidata.support.services import division_of, home_unit
 
 TEXT_FIELDS: Final = (
     "title",
@@ -87,11 +89,20 @@ def _datasets(actor: Actor, dataset_ids: Iterable[int]) -> list[Any]:
     return found
 
 
+def set_links(owner: Any, actor: Actor, found: Mapping[str, list[Any]]) -> None:
+    """Replace the links of each kind given; links the editor cannot see stay (someone who could made them)."""
+    for kind, objects in found.items():
+        related = getattr(owner, kind)
+        hidden = related.exclude(pk__in=linkable(kind, actor=actor).values("pk"))
+        related.set([*objects, *hidden])
+
+
 def case_create(
     *,
     actor: Actor,
     values: Mapping[str, Any],
     dataset_ids: Iterable[int] = (),
+    links: Links | None = None,
     unit_id: int | None = None,
     reference: bool = False,
     publish: bool = False,
@@ -117,6 +128,7 @@ def case_create(
         if unit is None:
             raise InvalidInput("所属が見つかりません。")
     datasets = _datasets(actor, dataset_ids)
+    found = resolve_links(actor, links)
     with transaction.atomic():
         case = Case(
             **data,
@@ -128,23 +140,34 @@ def case_create(
         refold(case)
         case.save()
         case.datasets.set(datasets)
+        set_links(case, actor, found)
         audit_record(
             actor=actor,
             action="case.create",
             obj=case,
-            changes={"unit": unit.code if unit else None, "status": case.status},
+            changes={
+                "unit": unit.code if unit else None,
+                "status": case.status,
+                **{k: sorted(o.pk for o in v) for k, v in found.items() if v},
+            },
         )
     return case
 
 
 def case_update(
-    *, actor: Actor, case: Case, values: Mapping[str, Any], dataset_ids: Iterable[int] | None = None
+    *,
+    actor: Actor,
+    case: Case,
+    values: Mapping[str, Any],
+    dataset_ids: Iterable[int] | None = None,
+    links: Links | None = None,
 ) -> Case:
-    """Change a case's text, field, evidence level, source and related datasets."""
+    """Change a case's text, field, evidence level, source, related datasets and links (kinds given only)."""
     if not may_edit_case(actor, case):
         raise PermissionDenied("この事例を編集できるのは登録した課とデータ戦略課だけです。")
     data = _clean(values)
     datasets = _datasets(actor, dataset_ids) if dataset_ids is not None else None
+    found = resolve_links(actor, links)
     with transaction.atomic():
         changed = sorted(k for k, v in data.items() if getattr(case, k) != v)
         for k, v in data.items():
@@ -155,7 +178,13 @@ def case_update(
             # datasets the editor cannot see stay linked: they were linked by someone who could
             hidden = case.datasets.exclude(pk__in=restrict(case.datasets.all(), actor, Action.DISCOVER))
             case.datasets.set([*datasets, *hidden])
-        audit_record(actor=actor, action="case.update", obj=case, changes={"fields": changed})
+        set_links(case, actor, found)
+        audit_record(
+            actor=actor,
+            action="case.update",
+            obj=case,
+            changes={"fields": changed, **{k: sorted(o.pk for o in v) for k, v in found.items()}},
+        )
     return case
 
 
@@ -173,12 +202,56 @@ def case_publish(*, actor: Actor, case: Case, publish: bool = True) -> Case:
     return case
 
 
-def case_copy(*, actor: Actor, case: Case, unit_id: int | None = None) -> Case:
+@dataclass
+class CopyResult:
+    """A 横展開: the new draft case, the 事業 made from the case's logic models, and what was not copied."""
+
+    case: Case
+    projects: list[Any] = field(default_factory=list)
+    skipped: list[str] = field(default_factory=list)
+
+
+def _copy_projects(actor: Actor, case: Case, copy: Case, unit: Any) -> tuple[list[Any], list[str]]:
+    """Each linked 事業 with a logic model becomes a new 事業 of the copier's 課 (段階 構想), model copied.
+
+    Indicators, targets and actuals stay behind: they measure the original 事業. A 事業 the copier may
+    not create (no 編集 role in the 課) is skipped with the reason, not failed.
+    """
+    from machidata.ebpm.models import Level, LogicModel
+    from machidata.ebpm.services import logic_model_copy, plan_item_create
+
+    made: list[Any] = []
+    skipped: list[str] = []
+    division = division_of(unit)
+    for source in linkable("projects", actor=actor).filter(pk__in=case.projects.values("pk")):
+        if source.level != Level.PROJECT or not LogicModel.objects.filter(item=source, number__gt=0).exists():
+            skipped.append(f"「{source.name}」にはコピーできるロジックモデルがありません。")
+            continue
+        try:
+            with transaction.atomic():  # a savepoint: a refused 事業 leaves nothing behind
+                item = plan_item_create(
+                    actor=actor,
+                    level=Level.PROJECT,
+                    name=f"{source.name[:180]}（横展開）",
+                    unit_id=division.pk,
+                    description=f"事例「{case.title}」から横展開した事業です。元の事業: {source.name}",
+                )
+                logic_model_copy(actor=actor, source=source, target=item)
+        except (PermissionDenied, InvalidInput) as exc:
+            skipped.append(f"「{source.name}」のロジックモデル: {exc.message}")
+            continue
+        made.append(item)
+    copy.projects.set(made)
+    return made, skipped
+
+
+def case_copy(*, actor: Actor, case: Case, unit_id: int | None = None) -> CopyResult:
     """横展開: a draft for the actor's 課, starting from ``case`` and linked to it.
 
-    The text is copied as a starting point and the municipality becomes 熊本市; the related datasets
-    the copier may discover are kept. Dashboards, recipes and logic models do not exist yet in
-    machidata, so nothing else is copied.
+    The text is copied as a starting point and the municipality becomes 熊本市; the related datasets,
+    dashboards, recipes and analyses the copier may see stay linked as references (they belong to
+    their 課; a recipe is put onto the copier's own tables from its page). Each linked 事業's logic
+    model is copied into a new 事業 of the copier's 課, so planning starts from it.
     """
     from machidata.access.models import Unit
 
@@ -212,5 +285,15 @@ def case_copy(*, actor: Actor, case: Case, unit_id: int | None = None) -> Case:
         refold(copy)
         copy.save()
         copy.datasets.set(restrict(case.datasets.all(), actor, Action.DISCOVER))
-        audit_record(actor=actor, action="case.copy", obj=copy, changes={"from": case.pk, "unit": unit.code})
-    return copy
+        for kind in ("dashboards", "recipes", "analyses"):
+            getattr(copy, kind).set(
+                linkable(kind, actor=actor).filter(pk__in=getattr(case, kind).values("pk"))
+            )
+        projects, skipped = _copy_projects(actor, case, copy, unit)
+        audit_record(
+            actor=actor,
+            action="case.copy",
+            obj=copy,
+            changes={"from": case.pk, "unit": unit.code, "projects": [p.pk for p in projects]},
+        )
+    return CopyResult(case=copy, projects=projects, skipped=skipped)

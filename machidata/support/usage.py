@@ -53,7 +53,7 @@ METRICS: Final[tuple[Metric, ...]] = (
     Metric("consultations", "相談・伴走支援", feature="相談"),
     Metric("attendances", "研修の受講", feature="研修"),
     Metric("dashboard_views", "ダッシュボードの閲覧", built=False),
-    Metric("charts", "作成したグラフ", built=False),
+    Metric("charts", "作成したグラフ", feature="グラフ"),
     Metric("open_data_downloads", "オープンデータのダウンロード", built=False),
 )
 BUILT: Final = tuple(m for m in METRICS if m.built)
@@ -66,6 +66,7 @@ _ACTIONS: Final = {
     "searches": Q(action="catalog.search"),
     "searches_empty": Q(action="catalog.search", changes__results=0),
     "downloads": Q(action="data.download"),
+    "charts": Q(action="chart.create"),
 }
 
 Counts = dict[str, int]

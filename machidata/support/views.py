@@ -38,6 +38,7 @@ from machidata.support.models import (
     Rank,
     Urgency,
 )
+from machidata.support.selectors_help import CONSULTATION_LINK_KINDS, consultation_links, linkable
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -132,7 +133,10 @@ def consultation_new(request: HttpRequest) -> HttpResponse:
     actor = _actor(request)
     units = selectors.requester_units(actor=actor)
     form = ConsultationForm(
-        request.POST or None, units=units, datasets=selectors.discoverable_datasets(actor=actor)
+        request.POST or None,
+        units=units,
+        datasets=selectors.discoverable_datasets(actor=actor),
+        links={kind: linkable(kind, actor=actor) for kind in CONSULTATION_LINK_KINDS},
     )
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
@@ -145,6 +149,7 @@ def consultation_new(request: HttpRequest) -> HttpResponse:
                 urgency=data["urgency"],
                 unit_id=data["unit"].pk,
                 dataset_ids=[d.pk for d in data["datasets"]],
+                links={kind: [o.pk for o in data.get(kind, [])] for kind in CONSULTATION_LINK_KINDS},
             )
         except (InvalidInput, PermissionDenied) as exc:
             form.add_error(None, exc.message)
@@ -164,6 +169,7 @@ def consultation_detail(request: HttpRequest, pk: int) -> HttpResponse:
         "c": c,
         "entries": c.entries.select_related("staff"),
         "datasets": selectors.consultation_datasets(actor=actor, consultation=c),
+        "links": consultation_links(actor=actor, consultation=c),
         "can_withdraw": c.is_active,
         "is_admin": actor.is_admin,
     }

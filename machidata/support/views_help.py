@@ -301,15 +301,24 @@ def case_detail(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "case": case,
             "datasets": sel.case_datasets(actor=actor, case=case),
+            "links": [
+                (sel.LINK_LABELS[kind], kind, objects)
+                for kind, objects in sel.case_links(actor=actor, case=case).items()
+            ],
             "copies": sel.case_copies(actor=actor, case=case),
             "may_edit": services_cases.may_edit_case(actor, case),
         },
     )
 
 
-def _case_values(form: CaseForm) -> tuple[dict[str, Any], list[int]]:
+def _case_values(form: CaseForm) -> tuple[dict[str, Any], list[int], dict[str, list[int]]]:
     data = dict(form.cleaned_data)
-    return data, [d.pk for d in data.pop("datasets", [])]
+    links = {kind: [o.pk for o in data.pop(kind, [])] for kind in sel.LINK_KINDS}
+    return data, [d.pk for d in data.pop("datasets", [])], links
+
+
+def _linkable(actor: Actor) -> dict[str, Any]:
+    return {kind: sel.linkable(kind, actor=actor) for kind in sel.LINK_KINDS}
 
 
 @require_http_methods(["GET", "POST"])
@@ -317,11 +326,11 @@ def _case_values(form: CaseForm) -> tuple[dict[str, Any], list[int]]:
 def case_new(request: HttpRequest) -> HttpResponse:
     """Add a case for the actor's 課."""
     actor = _actor(request)
-    form = CaseForm(request.POST or None, datasets=discoverable_datasets(actor=actor))
+    form = CaseForm(request.POST or None, datasets=discoverable_datasets(actor=actor), links=_linkable(actor))
     if request.method == "POST" and form.is_valid():
-        values, ids = _case_values(form)
+        values, ids, links = _case_values(form)
         try:
-            case = services_cases.case_create(actor=actor, values=values, dataset_ids=ids)
+            case = services_cases.case_create(actor=actor, values=values, dataset_ids=ids, links=links)
         except USER_ERRORS as exc:
             form.add_error(None, exc.message)
         else:
@@ -342,11 +351,17 @@ def case_edit(request: HttpRequest, pk: int) -> HttpResponse:
         f: getattr(case, f) for f in (*services_cases.TEXT_FIELDS, "field", "evidence_level", "source_url")
     }
     initial["datasets"] = list(sel.case_datasets(actor=actor, case=case))
-    form = CaseForm(request.POST or None, initial=initial, datasets=discoverable_datasets(actor=actor))
+    initial.update(sel.case_links(actor=actor, case=case))
+    form = CaseForm(
+        request.POST or None,
+        initial=initial,
+        datasets=discoverable_datasets(actor=actor),
+        links=_linkable(actor),
+    )
     if request.method == "POST" and form.is_valid():
-        values, ids = _case_values(form)
+        values, ids, links = _case_values(form)
         try:
-            services_cases.case_update(actor=actor, case=case, values=values, dataset_ids=ids)
+            services_cases.case_update(actor=actor, case=case, values=values, dataset_ids=ids, links=links)
         except USER_ERRORS as exc:
             form.add_error(None, exc.message)
         else:
@@ -377,9 +392,13 @@ def case_copy(request: HttpRequest, pk: int) -> HttpResponse:
     actor = _actor(request)
     case = _get(sel.case_get, actor=actor, pk=pk)
     try:
-        copy = services_cases.case_copy(actor=actor, case=case)
+        result = services_cases.case_copy(actor=actor, case=case)
     except USER_ERRORS as exc:
         messages.error(request, exc.message)
         return redirect("support:case", pk=pk)
     messages.success(request, "課の下書きとしてコピーしました。自分の課に合わせて書き換えてください。")
-    return redirect("support:case_edit", pk=copy.pk)
+    for item in result.projects:
+        messages.success(request, f"ロジックモデルを写した事業「{item.name}」を構想の段階で作りました。")
+    for reason in result.skipped:
+        messages.warning(request, f"コピーしなかったもの: {reason}")
+    return redirect("support:case_edit", pk=result.case.pk)

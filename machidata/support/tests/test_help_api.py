@@ -158,7 +158,8 @@ def test_cases_api(actors: Actors) -> None:
     )
     copy = actors.client("owner_editor").post(f"{BASE}/cases/{cid}/copy")
     assert copy.status_code == 201
-    assert (copy.json()["copied_from"], copy.json()["status"], copy.json()["unit"]) == (
+    copied = copy.json()["case"]
+    assert (copied["copied_from"], copied["status"], copied["unit"]) == (
         cid,
         "draft",
         actors.org.health_div.code,

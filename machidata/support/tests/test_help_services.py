@@ -142,7 +142,7 @@ def test_case_draft_visibility_publish_and_copy(actors: Actors) -> None:
     assert [c.pk for c in sel.case_list(actor=staff, filters=sel.CaseFilters(q="北区 受診"))] == [case.pk]
     assert list(sel.case_list(actor=staff, filters=sel.CaseFilters(field="transport"))) == []
     # the fire 課 copies it (横展開): a draft of its own 課, linked to the original
-    copy = case_copy(actor=staff, case=case)
+    copy = case_copy(actor=staff, case=case).case
     assert (copy.unit, copy.status, copy.copied_from, copy.municipality) == (
         actors.org.fire_div,
         CaseStatus.DRAFT,

@@ -47,7 +47,7 @@ def events(actors: Actors) -> Actors:
 
     - owner_viewer (健康福祉局, 係): April: 1 search with 3 results, 1 search with 0 results, 1 download.
       The first search is at 2024-03-31T15:30Z = 2024-04-01 00:30 in Tokyo → April, 2024年度.
-    - owner_editor (健康福祉局, 課): April: dataset.create, data.ingest; May: data.ingest.
+    - owner_editor (健康福祉局, 課): April: dataset.create, data.ingest; May: data.ingest, chart.create.
     - staff (消防局): May: 1 search with 0 results.
     - admin (政策局): March 2025 (Tokyo) — 2025-03-31T14:59Z: 1 login. 2025-03-31T15:00Z is 2025年度: not counted.
     - 2024-03-31T14:59Z (still 2023年度 in Tokyo): a download by owner_viewer: not counted.
@@ -63,6 +63,7 @@ def events(actors: Actors) -> Actors:
     event(u["owner_editor"], "dataset.create", utc(2024, 4, 12, 1))
     event(u["owner_editor"], "data.ingest", utc(2024, 4, 12, 2))
     event(u["owner_editor"], "data.ingest", utc(2024, 5, 2, 2))
+    event(u["owner_editor"], "chart.create", utc(2024, 5, 2, 3))
     event(u["staff"], "catalog.search", utc(2024, 5, 3, 2), q="消火栓", results=0)
     event(u["admin"], "auth.login", utc(2025, 3, 31, 14, 59))
     event(u["admin"], "auth.login", utc(2025, 3, 31, 15, 0))
@@ -120,8 +121,10 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "downloads": 1,
         "consultations": 0,
         "attendances": 0,
+        "charts": 0,
     }
     assert u.bureau_month(health, MAY)["versions"] == 1
+    assert u.bureau_month(health, MAY)["charts"] == 1
     assert u.bureau_month(health, MAY)["active_users"] == 1
     assert u.bureau_month(fire, MAY) == {
         "active_users": 2,
@@ -132,6 +135,7 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "downloads": 0,
         "consultations": 0,
         "attendances": 0,
+        "charts": 0,
     }
     # the mover's June search counts for health, not fire
     assert u.bureau_month(health, JUN)["searches"] == 1
@@ -151,6 +155,7 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "downloads": 1,
         "consultations": 0,
         "attendances": 0,
+        "charts": 0,
     }
     assert u.city_month(MAY)["active_users"] == 3
     assert u.city_month(MAY)["searches"] == 2
@@ -163,6 +168,7 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "downloads": 1,
         "consultations": 1,
         "attendances": 3,
+        "charts": 1,
     }
     # the year counts people once, not once a month: owner_viewer, owner_editor, mover
     assert u.year_of(health)["active_users"] == 3
@@ -193,6 +199,7 @@ def test_rollout_marks_used_and_not_yet(events: Actors) -> None:
         "downloads": True,
         "consultations": True,
         "attendances": True,
+        "charts": True,
     }
     assert rows[org.fire_bureau.pk] == {
         "datasets": False,
@@ -201,6 +208,7 @@ def test_rollout_marks_used_and_not_yet(events: Actors) -> None:
         "downloads": False,
         "consultations": False,
         "attendances": True,
+        "charts": False,
     }
     assert not any(rows[org.policy_bureau.pk].values())
 
@@ -283,7 +291,8 @@ def test_bureau_page_shows_figures_and_not_built(events: Actors) -> None:
     assert "0 / 2（0.0%）" in html
     # the year's datasets: health 1, city 1, 100%
     assert '<th scope="row">登録したデータセット</th><td>1</td><td>1</td><td>100.0%</td>' in html
-    for label in ("ダッシュボードの閲覧", "作成したグラフ", "オープンデータのダウンロード"):
+    assert '<th scope="row">作成したグラフ</th><td>1</td><td>1</td><td>100.0%</td>' in html
+    for label in ("ダッシュボードの閲覧", "オープンデータのダウンロード"):
         assert f'<th scope="row">{label}</th><td colspan="3">（未実装の機能）</td>' in html
 
 
@@ -291,7 +300,7 @@ def test_home_lists_own_bureau_and_admin_sees_all(events: Actors) -> None:
     html = events.client("staff").get(reverse("support:usage"), {"fy": 2024}).content.decode()
     assert reverse("support:usage_bureau", args=[events.org.fire_bureau.pk]) in html
     assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) not in html
-    assert '<th scope="row">作成したグラフ</th><td colspan="1">（未実装の機能）</td>' in html
+    assert '<th scope="row">ダッシュボードの閲覧</th><td colspan="1">（未実装の機能）</td>' in html
     admin = events.client("admin").get(reverse("support:usage"), {"fy": 2024}).content.decode()
     assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) in admin
     assert "局別（年度の合計）" in admin
@@ -301,8 +310,8 @@ def test_rollout_page(events: Actors) -> None:
     html = events.client("admin").get(reverse("support:usage_rollout"), {"fy": 2024}).content.decode()
     assert "利用あり" in html
     assert "未利用" in html
-    assert "6 / 6" in html  # health used every feature
-    assert "2 / 6" in html  # fire: searches and training
+    assert "7 / 7" in html  # health used every feature (charts too)
+    assert "2 / 7" in html  # fire: searches and training
 
 
 def test_api_city_and_bureau(events: Actors) -> None:
@@ -330,7 +339,9 @@ def test_api_city_and_bureau(events: Actors) -> None:
     assert april["bureau"]["searches"] == 2
     assert april["city"]["searches"] == 2
     assert april["share"]["searches"] == 100.0
-    assert april["bureau"]["charts"] is None  # 未実装: null, not 0
+    assert april["bureau"]["charts"] == 0
+    assert body["months"][1]["bureau"]["charts"] == 1  # May
+    assert april["bureau"]["dashboard_views"] is None  # 未実装: null, not 0
     assert body["total"]["city"]["active_users"] == 5
     assert body["total"]["bureau"]["active_users"] == 3
     assert body["total"]["share"]["active_users"] == 60.0
