@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from django.http import HttpRequest
-from ninja import Router, Schema
+from ninja import Field, Router, Schema
 
 from machidata.access.auth import api_staff
 from machidata.core.errors import InvalidInput
@@ -41,6 +41,7 @@ class UsageOut(Schema):
     metrics: list[MetricOut]
     months: list[UsageMonthOut]
     total: UsageMonthOut
+    synthetic: bool = Field(description="デモ用の合成データ（架空の利用件数）を含むとき true")
 
 
 def _full(counts: usage.Counts) -> dict[str, int | None]:
@@ -81,4 +82,5 @@ def usage_figures(request: HttpRequest, fy: FiscalYear | None = None, bureau: in
         metrics=[MetricOut(key=m.key, label=m.label, implemented=m.built) for m in usage.METRICS],
         months=months,
         total=_entry(f"{fy}年度", u.city_year, u.year_of(unit.pk) if unit else None),
+        synthetic=u.synthetic,
     )

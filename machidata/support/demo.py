@@ -349,6 +349,51 @@ def _consultations(  # noqa: PLR0917 - private; one call site
             c.save(update_fields=["closed_at", "outcome"])
 
 
+# Invented monthly figures per 局 (SyntheticUsage): how many of each, at full adoption, in one month.
+USAGE_SCALE: Final = {
+    "active_users": 40,
+    "datasets": 4,
+    "versions": 25,
+    "searches": 160,
+    "downloads": 60,
+    "charts": 12,
+}
+
+
+def _usage(rng: random.Random, today: dt.date, made: Counter[str]) -> None:
+    """A year of invented usage by 局 and month: adoption spreads over the year, some 局 start late.
+
+    Each 局 gets a start month (a few never start) and a share of the full figures that rises month by
+    month; 0件の検索 is a falling share of the searches, as the catalog fills. Nothing is written to
+    the audit log: the rows are labelled synthetic and the pages say so.
+    """
+    from machidata.access.models import TOP_LEVEL_KINDS
+    from machidata.support.models import SyntheticUsage
+
+    if SyntheticUsage.objects.exists():
+        return
+    index = today.year * 12 + today.month - 1  # the 12 months up to and including this one
+    months = [dt.date((index - k) // 12, (index - k) % 12 + 1, 1) for k in range(11, -1, -1)]
+    bureaus = Unit.objects.active_on(today).filter(parent__isnull=True, kind__in=TOP_LEVEL_KINDS)
+    rows = []
+    for bureau in bureaus.order_by("code"):
+        start = rng.choice([0, 0, 1, 2, 3, 5, 7, 9, 12])  # 12: not yet started this year
+        size = rng.uniform(0.3, 1.5)  # bigger and smaller 局
+        for i, month in enumerate(months):
+            if i < start:
+                continue
+            adoption = min(1.0, 0.25 + 0.1 * (i - start)) * size
+            counts = {k: round(v * adoption * rng.uniform(0.7, 1.3)) for k, v in USAGE_SCALE.items()}
+            if rng.random() < 0.3:
+                counts["charts"] = 0  # not every 局 makes charts every month
+            counts["searches_empty"] = round(counts["searches"] * max(0.05, 0.3 - 0.02 * i))
+            rows += [
+                SyntheticUsage(month=month, bureau=bureau, metric=k, count=n) for k, n in counts.items() if n
+            ]
+    SyntheticUsage.objects.bulk_create(rows)
+    made["synthetic_usage"] += len(rows)
+
+
 def load_support_demo(*, users: dict[str, Any], today: dt.date | None = None) -> Counter[str]:
     """Create a year of synthetic consultations, courses, sessions, attendance and tests (once)."""
     made: Counter[str] = load_help_demo(users=users)  # guides, forum, cases: each part once
@@ -374,6 +419,7 @@ def load_support_demo(*, users: dict[str, Any], today: dt.date | None = None) ->
             is_synthetic=True,
         )
         made["corestaff"] += 1
+    _usage(rng, today, made)
     # Headcounts are invented too (the demo has no staff register); 管理 edits them in the admin.
     for unit in rng.sample(divisions, min(12, len(divisions))):
         Headcount.objects.get_or_create(unit=unit, defaults={"staff": rng.randint(12, 60), "as_of": start})

@@ -574,3 +574,26 @@ class Case(models.Model):
 
     def __str__(self) -> str:
         return f"{self.municipality}: {self.title}"
+
+
+class SyntheticUsage(models.Model):
+    """Invented monthly usage figures of one 局 for the demo (「デモ用の合成データ」), never audit events.
+
+    The usage figures read the audit log, which is hash-chained and must only hold what happened; a
+    demo's year of activity is kept here instead, added to the figures and labelled on every page.
+    """
+
+    month = models.DateField("月（1日）")
+    bureau = models.ForeignKey(Unit, verbose_name="局", on_delete=models.CASCADE, related_name="+")
+    metric = models.CharField("項目", max_length=30)
+    count = models.PositiveIntegerField("件数")
+
+    class Meta:
+        verbose_name = "合成の利用件数（デモ用）"
+        verbose_name_plural = "合成の利用件数（デモ用）"
+        constraints = [
+            models.UniqueConstraint(fields=["month", "bureau", "metric"], name="synthetic_usage_once"),
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.month:%Y-%m} {self.bureau_id} {self.metric}={self.count}"

@@ -73,6 +73,7 @@ def usage_home(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "fy": fy,
+            "synthetic": u.synthetic,
             "metrics": usage.BUILT,
             "year_rows": _year_rows(u, None),
             "months": months,
@@ -112,6 +113,7 @@ def usage_bureau(request: HttpRequest, pk: int) -> HttpResponse:
         {
             "form": form,
             "fy": fy,
+            "synthetic": u.synthetic,
             "bureau": bureau,
             "metrics": usage.BUILT,
             "year_rows": _year_rows(u, bureau.pk),
@@ -139,6 +141,7 @@ def usage_rollout(request: HttpRequest) -> HttpResponse:
         {
             "form": form,
             "fy": fy,
+            "synthetic": u.synthetic,
             "features": usage.FEATURES,
             "rows": table,
             "adopters": [adopters[m.key] for m in usage.FEATURES],

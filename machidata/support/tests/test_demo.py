@@ -36,6 +36,14 @@ def test_demo_year_is_labelled_and_loaded_once(tmp_path: Path) -> None:
     # nothing lies in the future
     today = dt.date.today() + dt.timedelta(days=1)
     assert not Session.objects.filter(on_date__gt=today).exists()
+    # a year of invented usage for every 局, labelled on the pages, outside the audit log
+    from machidata.support.models import SyntheticUsage
+    from machidata.support.usage import bureaus as usage_bureaus
+
+    assert SyntheticUsage.objects.values("month").distinct().count() == 12
+    assert SyntheticUsage.objects.values("bureau").distinct().count() >= len(usage_bureaus(2025)) // 2
+    assert SyntheticUsage.objects.filter(month__gt=dt.date.today()).count() == 0
     again = load_demo(home=tmp_path)
     assert not again.changed
+    assert SyntheticUsage.objects.count() == summary.created["synthetic_usage"]
     assert Consultation.objects.count() == n

@@ -354,9 +354,41 @@ def test_api_city_and_bureau(events: Actors) -> None:
 
 
 def test_figures_are_database_aggregates(events: Actors, django_assert_max_num_queries: Any) -> None:
-    # one query for the unit tree, four on the audit log, one each for consultations and attendance
+    # one query for the unit tree, four on the audit log, one each for consultations and attendance,
+    # one for the demo's synthetic figures; 30 more events cost no more queries
     for _ in range(30):
         event(events.users["staff"], "catalog.search", utc(2024, 8, 1, 1), q="x", results=1)
-    with django_assert_max_num_queries(7):
+    with django_assert_max_num_queries(8):
         u = usage.compute_usage(2024)
     assert u.city_month(dt.date(2024, 8, 1))["searches"] == 30
+
+
+def test_synthetic_usage_is_added_and_labelled(events: Actors) -> None:
+    from machidata.support.models import SyntheticUsage
+
+    org = events.org
+    plain = usage.compute_usage(2024)
+    assert plain.synthetic is False
+    health = org.health_bureau
+    for month, n in ((APR, 10), (MAY, 30)):
+        SyntheticUsage.objects.create(month=month, bureau=health, metric="searches", count=n)
+        SyntheticUsage.objects.create(month=month, bureau=health, metric="active_users", count=n // 10)
+    SyntheticUsage.objects.create(month=dt.date(2025, 4, 1), bureau=health, metric="searches", count=999)
+    u = usage.compute_usage(2024)
+    assert u.synthetic is True
+    # months add up: April had 2 real searches in health
+    assert u.bureau_month(health.pk, APR)["searches"] == 2 + 10
+    assert u.city_month(MAY)["searches"] == 2 + 30
+    assert u.year_of(health.pk)["searches"] == plain.year_of(health.pk)["searches"] + 40
+    # the year's people: the busiest invented month (3), never the sum of months (4)
+    assert u.year_of(health.pk)["active_users"] == plain.year_of(health.pk)["active_users"] + 3
+    assert u.city_year["active_users"] == plain.city_year["active_users"] + 3
+    # 2025年度's row does not leak into 2024年度
+    assert u.city_year["searches"] == plain.city_year["searches"] + 40
+    html = events.client("admin").get(reverse("support:usage"), {"fy": 2024}).content.decode()
+    assert "デモ用の合成データを含みます" in html
+    assert "デモ用の合成データを含みます" not in (
+        events.client("admin").get(reverse("support:usage"), {"fy": 2023}).content.decode()
+    )
+    body = events.client("admin").get("/api/v1/support/usage", {"fy": 2024}).json()
+    assert body["synthetic"] is True
