@@ -969,3 +969,15 @@ def version_download(
     if fmt == "csv":
         content_type += "; charset=" + ("Shift_JIS" if codec == "cp932" else "utf-8")
     return Download(file=out, filename=filename, content_type=content_type, rows=rows, size=size)
+
+
+def table_certification(table: Table) -> Any | None:
+    """The recipe whose certificate makes ``table`` 認定データ, or None.
+
+    Read through the reverse relation the prep room declares (``Recipe.output_table``), so the
+    catalog shows the badge without importing the room above it.
+    """
+    recipes = getattr(table, "recipes", None)
+    if recipes is None:
+        return None
+    return recipes.filter(certified_at__isnull=False).select_related("certified_by").first()

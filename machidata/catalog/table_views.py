@@ -175,6 +175,7 @@ def table_detail(request: HttpRequest, slug: str, name: str) -> HttpResponse:
         "can_read": can_read,
         "can_edit": Action.EDIT in actions,
         "refusal": "" if can_read else ts.read_refusal(dataset),
+        "certification": ts.table_certification(table),
         "versions": ts.version_list(actor=actor, table=table),
         "formats": [
             f

@@ -42,6 +42,7 @@ def _hit(h: SearchHit) -> dict[str, Any]:
         "updated_at": d.updated_at.isoformat(),
         "retired": d.is_retired,
         "can_read": h.can_read,
+        "certified": h.certified,
         "url": reverse("catalog:detail", args=[d.slug]),
     }
 

@@ -117,6 +117,19 @@ def _must(queries: list[tantivy.Query]) -> tantivy.Query:
     return Q.boolean_query([(Occur.Must, q) for q in queries])
 
 
+# Promoted entries (認定データ) rank above every other match: a constant far above any text score
+# (title boosts × BM25 stay well below 1,000) is added when they match; their own order stays by score.
+PROMOTE_SCORE = 10_000.0
+
+
+def _promote(schema: tantivy.Schema, q: tantivy.Query, promoted: Collection[str]) -> tantivy.Query:
+    """``q`` with the ``promoted`` identifiers ranked first among its matches (what matches is unchanged)."""
+    if not promoted:
+        return q
+    boost = Q.const_score_query(Q.term_set_query(schema, "id", sorted(promoted)), PROMOTE_SCORE)
+    return Q.boolean_query([(Occur.Must, q), (Occur.Should, boost)])
+
+
 def word_query(schema: tantivy.Schema, qw: QueryWord, weight: float = 1.0) -> tantivy.Query:
     """One query word: its words (all of them) or its bigram run or, for kana, its reading, in any field."""
     clauses: list[tantivy.Query] = []
@@ -388,6 +401,7 @@ def search(
     snippet_chars: int = 120,
     suggest: bool = True,
     exclusive_counts: bool = False,
+    promoted: Collection[str] = (),
 ) -> SearchResults:
     """Search the index for ``query`` among the entries the caller allows (see module docstring).
 
@@ -395,6 +409,7 @@ def search(
     unrestricted — only for system use). ``filters``: selected 絞り込み values per facet.
     ``exclusive_counts``: count a facet group that has a selection without its own selection (so
     its other choices show how many entries they would add), as the catalog page does.
+    ``promoted``: identifiers ranked above every other match when sorting by relevance (認定データ).
     """
     if not isinstance(query, str):
         query = ""
@@ -428,6 +443,7 @@ def search(
             exclusive_counts=exclusive_counts,
             snippet_chars=snippet_chars,
             suggest=suggest,
+            promoted=promoted,
         )
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
@@ -448,6 +464,7 @@ def matching_identifiers(
     sort: Sort = "relevance",
     synonyms: Synonyms | None = None,
     limit: int = 50_000,
+    promoted: Collection[str] = (),
 ) -> list[str]:
     """Identifiers of every entry :func:`search` would list for the same arguments (all its pages, in
     its order, at most ``limit``): what an export of the result list contains."""
@@ -467,10 +484,14 @@ def matching_identifiers(
     restrictions = ([allow] if allow is not None else []) + _filters(schema, filters)
     searcher = index.searcher()
     try:
-        res = _run(searcher, _restricted(scored, restrictions), sort, 1, max(1, limit))
+
+        def ranked(q: tantivy.Query) -> tantivy.Query:
+            return _restricted(_promote(schema, q, promoted) if sort == "relevance" else q, restrictions)
+
+        res = _run(searcher, ranked(scored), sort, 1, max(1, limit))
         if res.count == 0 and len(words) > 1:
             any_word = _should([_expanded(schema, qw, synonyms) for qw in words])
-            res = _run(searcher, _restricted(any_word, restrictions), sort, 1, max(1, limit))
+            res = _run(searcher, ranked(any_word), sort, 1, max(1, limit))
         return [str(searcher.doc(addr).get_first("id")) for _, addr in res.hits]
     except (KeyboardInterrupt, SystemExit, GeneratorExit):
         raise
@@ -607,6 +628,7 @@ def _execute(
     exclusive_counts: bool,
     snippet_chars: int,
     suggest: bool,
+    promoted: Collection[str] = (),
 ) -> None:
     searcher = index.searcher()
     restrictions = ([allow] if allow is not None else []) + _filters(index.schema, chosen)
@@ -624,8 +646,9 @@ def _execute(
     results.total = total
     offset = (results.page - 1) * results.per_page
     if total > offset:
+        ranked = _promote(index.schema, scored, promoted) if sort == "relevance" else scored
         res = _run(
-            searcher, _restricted(scored, restrictions), sort, results.page, results.per_page, count=False
+            searcher, _restricted(ranked, restrictions), sort, results.page, results.per_page, count=False
         )
         results.hits = _hits(searcher, res.hits, words, synonyms, sort=sort, snippet_chars=snippet_chars)
     # Exclusive counts are shown even without a hit: the selection itself may be what found nothing.

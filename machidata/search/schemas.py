@@ -53,6 +53,10 @@ class SearchHitOut(Schema):
     updated_at: str
     retired: bool
     can_read: bool = Field(description="データの中身を利用できるか（false なら所管課へ利用申請）")
+    certified: bool = Field(
+        False,
+        description="認定データ（データ戦略課が市の基準と認めた表）を含むか。関連度順では先頭に並びます",
+    )
     url: str
 
 

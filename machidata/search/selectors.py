@@ -9,6 +9,7 @@ lag a catalog change by a few seconds) and says which hits the actor may also *r
 from __future__ import annotations
 
 import re
+from collections.abc import Collection
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
@@ -100,6 +101,7 @@ class SearchHit:
     snippet: Segments
     score: float
     can_read: bool
+    certified: bool = False  # holds a 認定データ table (ranked first)
 
     @property
     def title_html(self) -> str:
@@ -213,6 +215,16 @@ def _audit(actor: Actor, params: SearchParams, total: int) -> None:
         )
 
 
+def certified_identifiers() -> set[str]:
+    """Index identifiers of the datasets holding a certified derived table (認定データ), ranked first."""
+    from machidata.prep.models import Recipe
+
+    ids = Recipe.objects.filter(certified_at__isnull=False, output_table__isnull=False).values_list(
+        "output_table__dataset_id", flat=True
+    )
+    return {str(pk) for pk in ids}
+
+
 def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) -> CatalogSearch:
     """Search the catalog as ``actor``: ranked hits, 絞り込み counts, suggestions (never a hidden entry)."""
     ensure_current()
@@ -222,11 +234,13 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
     sort = params.sort if params.sort in SORTS else "relevance"
     state = ["live", "retired"] if params.include_retired else ["live"]
     active = params.active_filters()
+    certified = certified_identifiers()
     kwargs: dict[str, Any] = {
         "allowed_ids": allow.ids,
         "allowed_terms": allow.terms,
         "synonyms": synonyms,
         "sort": sort,
+        "promoted": certified,
     }
     filters = {**active, "state": state}
     # One call gives the page, the total and every 絞り込み count: a group with a selection is
@@ -258,7 +272,7 @@ def catalog_search(*, actor: Actor, params: SearchParams, audit: bool = True) ->
     counts = dict(res.facets)
     facets = {g: _facet_values(g, counts.get(g, []), active.get(g, [])) for g in FACET_GROUPS}
     retired = 0 if params.include_retired else dict(counts.get("state", [])).get("retired", 0)
-    hits = _hits(actor, res.hits)
+    hits = _hits(actor, res.hits, certified=certified)
     related: list[FacetValue] = []
     if res.total == 0 and params.q.strip() and not res.notice:
         loose = (
@@ -316,6 +330,7 @@ def catalog_search_datasets(*, actor: Actor, params: SearchParams) -> list[Datas
         sort=sort,  # type: ignore[arg-type]
         synonyms=current_synonyms(),
         limit=EXPORT_MAX,
+        promoted=certified_identifiers(),
     )
     pks = [int(i) for i in ids if i.isdigit()]
     rows: dict[int, Dataset] = {}
@@ -331,7 +346,7 @@ def catalog_search_datasets(*, actor: Actor, params: SearchParams) -> list[Datas
     return [rows[pk] for pk in pks if pk in rows]
 
 
-def _hits(actor: Actor, raw: list[Any]) -> list[SearchHit]:
+def _hits(actor: Actor, raw: list[Any], *, certified: Collection[str] = ()) -> list[SearchHit]:
     pks = [int(h.identifier) for h in raw if h.identifier.isdigit()]
     rows = {
         d.pk: d
@@ -347,5 +362,5 @@ def _hits(actor: Actor, raw: list[Any]) -> list[SearchHit]:
         d = rows.get(int(h.identifier)) if h.identifier.isdigit() else None
         if d is None:  # deleted or no longer discoverable since the index was written
             continue
-        out.append(SearchHit(d, h.title, h.snippet, h.score, d.pk in readable))
+        out.append(SearchHit(d, h.title, h.snippet, h.score, d.pk in readable, h.identifier in certified))
     return out

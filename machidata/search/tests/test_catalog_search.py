@@ -432,3 +432,36 @@ def test_export_lists_exactly_what_the_search_shows(
         assert exported == shown, (name, params)
         if params == {"q": "こども"} and name == "staff":
             assert exported == ["子ども医療費助成の件数"]
+
+
+def test_certified_tables_rank_first_with_a_badge(actors: Actors, catalog: dict[str, Any]) -> None:
+    from machidata.prep.models import Recipe
+
+    org = actors.org
+    census = make_dataset(
+        org.health_div, title="保育所の定員と入所児童数（認定）", classification=Classification.PUBLIC
+    )
+    derived = Table.objects.create(dataset=census, name="hoiku_teiin", title="保育所の定員")
+    recipe = Recipe.objects.create(
+        title="保育所の定員の集計",
+        unit=org.health_div,
+        dataset=census,
+        table_name="hoiku_teiin",
+        output_table=derived,
+    )
+    index_apply_pending()
+    client = actors.client("staff")
+    before = _titles(client.get(reverse(LIST), {"q": "保育所 入所児童数"}))
+    assert before[0] == "保育所の入所児童数"  # the plain title match wins on text alone
+    Recipe.objects.filter(pk=recipe.pk).update(certified_at=timezone.now())
+    page = client.get(reverse(LIST), {"q": "保育所 入所児童数"})
+    assert _titles(page)[0] == "保育所の定員と入所児童数（認定）"
+    assert "認定データ" in page.content.decode()
+    api = client.get(API, {"q": "保育所 入所児童数"}).json()["items"]
+    assert (api[0]["title"], api[0]["certified"], api[1]["certified"]) == (
+        "保育所の定員と入所児童数（認定）",
+        True,
+        False,
+    )
+    table_page = client.get(reverse("catalog:table_detail", args=[census.slug, "hoiku_teiin"]))
+    assert "認定データ" in table_page.content.decode()

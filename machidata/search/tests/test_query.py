@@ -370,3 +370,16 @@ def test_highlight_from_stored_tokens_matches_analysing_the_text(text: str, quer
     analysed = highlight(text, strings, terms, readings)
     assert stored == analysed
     assert any(marked for _, marked in stored)
+
+
+def test_promoted_entries_rank_first_among_matches_only(index) -> None:  # type: ignore[no-untyped-def]
+    plain = search(index, "町丁別人口", allowed_terms=STAFF)
+    assert ids(plain)[:2] == ["pop-title", "pop-desc"]
+    promoted = search(index, "町丁別人口", allowed_terms=STAFF, promoted={"pop-desc", "waste"})
+    # the weaker match is lifted to the top; an entry that does not match is not added
+    assert ids(promoted)[:2] == ["pop-desc", "pop-title"]
+    assert "waste" not in ids(promoted)
+    assert promoted.total == plain.total
+    # other orders are the reader's choice and stay as asked
+    by_date = search(index, "人口", allowed_terms=STAFF, sort="updated", promoted={"pop-title"})
+    assert ids(by_date) == ids(search(index, "人口", allowed_terms=STAFF, sort="updated"))
