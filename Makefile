@@ -39,11 +39,11 @@ browser:
 	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null; \
 	  else echo "chromium がありません: sudo apt-get install -y chromium"; fi; }
 
-# Spark (MACHIDATA_ENGINE=spark) needs Java 17 from Debian's packages and PySpark from PyPI.
+# Spark (MACHIDATA_ENGINE=spark) needs PySpark from PyPI and Java 17 or newer: .ci/check-java checks the
+# version of the java PySpark will start ($JAVA_HOME/bin/java, else the PATH's) and, as root, installs
+# Debian's openjdk-17-jre-headless when it is missing or older; otherwise it says what to do and fails.
 spark:
-	@command -v java >/dev/null 2>&1 || { \
-	  if [ "$$(id -u)" = "0" ]; then apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq openjdk-17-jre-headless >/dev/null; \
-	  else echo "java がありません: sudo apt-get install -y openjdk-17-jre-headless"; exit 1; fi; }
+	@bash .ci/check-java
 
 # The cross-backend suite (marker `spark`, deselected by `make test`) on a local Spark (local[2]).
 test-spark: $(DEVSTAMP) spark

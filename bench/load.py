@@ -33,30 +33,39 @@ docs/benchmarks.md (the newest result of each database).
 from __future__ import annotations
 
 import argparse
-import contextlib
 import datetime as dt
-import io
 import json
 import os
 import random
-import re
-import secrets
 import shutil
-import signal
-import socket
 import statistics
-import subprocess
-import sys
 import tempfile
 import threading
 import time
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
+from bench.live import (
+    TIMEOUT_S,
+    UploadFailedError,
+    api_session,
+    api_token,
+    cpu_seconds,
+    datasets,
+    descendants,
+    free_port,
+    ingest_csv,
+    prepare,
+    production_env,
+    server,
+    sign_in,
+    upload,
+    wait_job,
+)
 from bench.report import write_section
 
 ROOT = Path(__file__).resolve().parents[1]
@@ -87,133 +96,9 @@ USERS: list[tuple[str, str]] = [  # the demo accounts (machidata/demo/content.py
 ]
 INGEST_USER = ("steward", "demo-steward-2024")
 INGEST_TITLE = "負荷試験の取り込み"
-TIMEOUT_S = 30.0
-
-
-# ---- setup ------------------------------------------------------------------------------------------
-
-
-def _free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        return int(s.getsockname()[1])
-
-
-def _env(home: Path, database_url: str) -> dict[str, str]:
-    env = {k: v for k, v in os.environ.items() if not k.startswith(("MACHIDATA_", "DJANGO_"))}
-    env.pop("DATABASE_URL", None)
-    env.update(
-        MACHIDATA_HOME=str(home),
-        MACHIDATA_PRODUCTION="1",
-        MACHIDATA_SECRET_KEY=secrets.token_urlsafe(50),
-        MACHIDATA_ALLOWED_HOSTS="127.0.0.1",
-        MACHIDATA_HTTPS="0",
-        MACHIDATA_LOG_LEVEL="WARNING",
-        PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
-    )
-    if database_url:
-        env["DATABASE_URL"] = database_url
-    return env
-
-
-def _machidata(env: dict[str, str], *args: str, log: Path) -> None:
-    with log.open("ab") as out:
-        subprocess.run(  # noqa: S603 - our own interpreter and command
-            [sys.executable, "-m", "machidata.cli", *args],
-            env=env,
-            cwd=ROOT,
-            stdout=out,
-            stderr=out,
-            check=True,
-        )
-
-
-def prepare(home: Path, env: dict[str, str]) -> float:
-    """Migrate and load the demo (content and data) into ``home``; returns the seconds it took."""
-    ready = home / ".load-ready"
-    if ready.is_file():  # a --home prepared by an earlier run (the same database)
-        return float(ready.read_text())
-    started = time.perf_counter()
-    log = home / "setup.log"
-    _machidata(env, "migrate", log=log)
-    _machidata(env, "demo", "--load-only", log=log)
-    seconds = time.perf_counter() - started
-    ready.write_text(f"{seconds:.1f}")
-    return seconds
-
-
-@contextlib.contextmanager
-def server(
-    env: dict[str, str], *, port: int, workers: int, threads: int, log: Path
-) -> Iterator[subprocess.Popen[bytes]]:
-    """``machidata serve`` (gunicorn + job runner) until the block ends; waits for /healthz first."""
-    out = log.open("ab")
-    proc = subprocess.Popen(  # noqa: S603 - our own interpreter and command
-        [
-            sys.executable,
-            "-m",
-            "machidata.cli",
-            "serve",
-            "--host",
-            "127.0.0.1",
-            "--port",
-            str(port),
-            "--workers",
-            str(workers),
-            "--threads",
-            str(threads),
-        ],
-        env=env,
-        cwd=ROOT,
-        stdout=out,
-        stderr=out,
-    )
-    try:
-        deadline = time.monotonic() + 180
-        while True:
-            if proc.poll() is not None:
-                raise RuntimeError(f"machidata serve stopped (exit {proc.returncode}); see {log}")
-            with contextlib.suppress(requests.RequestException):
-                if requests.get(f"http://127.0.0.1:{port}/healthz", timeout=2).status_code == 200:
-                    break
-            if time.monotonic() > deadline:
-                raise RuntimeError(f"machidata serve did not answer /healthz within 180 s; see {log}")
-            time.sleep(0.5)
-        yield proc
-    finally:
-        proc.send_signal(signal.SIGTERM)
-        try:
-            proc.wait(timeout=60)
-        except subprocess.TimeoutExpired:
-            proc.kill()
-            proc.wait()
-        out.close()
 
 
 # ---- memory of the server's processes ----------------------------------------------------------------
-
-
-def _children() -> dict[int, list[int]]:
-    tree: dict[int, list[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path(f"/proc/{entry}/stat").read_text()
-        except OSError:
-            continue
-        ppid = int(stat.rsplit(")", 1)[1].split()[1])
-        tree.setdefault(ppid, []).append(int(entry))
-    return tree
-
-
-def _descendants(pid: int) -> list[int]:
-    tree, out, todo = _children(), [], [pid]
-    while todo:
-        p = todo.pop()
-        out.append(p)
-        todo.extend(tree.get(p, []))
-    return out
 
 
 def _kib(path: str, key: str) -> int:
@@ -224,18 +109,6 @@ def _kib(path: str, key: str) -> int:
     except OSError:
         pass
     return 0
-
-
-def cpu_seconds(pid: int) -> float:
-    """CPU time (user + system, with reaped children) of ``pid`` and its descendants, in seconds."""
-    ticks = 0
-    for p in _descendants(pid):
-        try:
-            fields = Path(f"/proc/{p}/stat").read_text().rsplit(")", 1)[1].split()
-        except OSError:
-            continue
-        ticks += sum(int(x) for x in fields[11:15])  # utime, stime, cutime, cstime
-    return ticks / os.sysconf("SC_CLK_TCK")
 
 
 class MemorySampler:
@@ -267,7 +140,7 @@ class MemorySampler:
 
     def _run(self) -> None:
         while not self._stop.wait(0.5):
-            pids = _descendants(self.pid)
+            pids = descendants(self.pid)
             pss = sum(_kib(f"/proc/{p}/smaps_rollup", "Pss:") for p in pids)
             rss = {p: _kib(f"/proc/{p}/status", "VmRSS:") for p in pids}
             self.peak_pss_kib = max(self.peak_pss_kib, pss)
@@ -289,56 +162,6 @@ class MemorySampler:
 # ---- clients ------------------------------------------------------------------------------------------
 
 
-def _csrf(session: requests.Session, base: str, path: str) -> str:
-    """GET a form page and return its CSRF token (the cookie, as Django's JavaScript-free forms do)."""
-    answer = session.get(base + path, timeout=TIMEOUT_S)
-    answer.raise_for_status()
-    found = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', answer.text)
-    return found.group(1) if found else session.cookies.get("csrftoken", "")
-
-
-def sign_in(base: str, username: str, password: str) -> requests.Session:
-    """A browser-like session signed in through the login form."""
-    session = requests.Session()
-    token = _csrf(session, base, "/login/")
-    answer = session.post(
-        base + "/login/",
-        data={"username": username, "password": password, "csrfmiddlewaretoken": token},
-        headers={"Referer": base + "/login/"},
-        allow_redirects=False,
-        timeout=TIMEOUT_S,
-    )
-    if answer.status_code != 302:
-        raise RuntimeError(f"sign-in of {username} failed ({answer.status_code})")
-    return session
-
-
-def api_token(session: requests.Session, base: str, name: str) -> str:
-    """Make a personal API token through the API, with the session (as the tokens page does)."""
-    answer = session.post(
-        base + "/api/v1/tokens",
-        json={"name": name},
-        headers={"X-CSRFToken": session.cookies.get("csrftoken", ""), "Referer": base + "/"},
-        timeout=TIMEOUT_S,
-    )
-    answer.raise_for_status()
-    return str(answer.json()["token"])
-
-
-def _datasets(api: requests.Session, base: str) -> list[dict[str, Any]]:
-    """Every catalog entry the API shows this caller, page by page."""
-    items: list[dict[str, Any]] = []
-    while True:
-        page = api.get(
-            base + "/api/v1/datasets", params={"limit": 100, "offset": len(items)}, timeout=TIMEOUT_S
-        )
-        page.raise_for_status()
-        got = page.json()["items"]
-        items += got
-        if not got or len(items) >= page.json()["count"]:
-            return items
-
-
 @dataclass
 class Targets:
     """What one account may reach, found through the API as that account."""
@@ -354,7 +177,7 @@ def discover(base: str, token: str) -> Targets:
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {token}"
     found = Targets()
-    for d in _datasets(api, base):
+    for d in datasets(api, base):
         if "read" not in d["allowed_actions"]:
             continue
         found.datasets.append(d["slug"])
@@ -430,15 +253,6 @@ def _queries() -> list[str]:
     return [q["query"] for q in data["queries"]]
 
 
-def _session(token: str = "") -> requests.Session:
-    """A client's HTTP session: one connection per request (see the module's docstring), a token if given."""
-    session = requests.Session()
-    session.headers["Connection"] = "close"
-    if token:
-        session.headers["Authorization"] = f"Bearer {token}"
-    return session
-
-
 class Client(threading.Thread):
     """One person: a signed-in browser session for pages, a token for the API."""
 
@@ -457,7 +271,7 @@ class Client(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.base, self.session, self.targets, self.queries = base, session, targets, queries
-        self.api = _session(token)
+        self.api = api_session(token)
         self.recorder, self.until, self.think = recorder, until, think
         self.rng = random.Random(seed)
         self.kinds = [k for k, _, _ in MIX]
@@ -511,17 +325,6 @@ class Client(threading.Thread):
             time.sleep(self.rng.uniform(*self.think))
 
 
-def _ingest_csv(rows: int, seed: int) -> bytes:
-    rng = random.Random(seed)
-    wards = ["中央区", "東区", "西区", "南区", "北区"]
-    out = io.StringIO()
-    out.write("受付番号,受付日,区,件数,金額（円）\n")
-    for i in range(rows):
-        out.write(f"{i + 1:06d},2025-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d},{rng.choice(wards)},")
-        out.write(f"{rng.randint(0, 50)},{rng.randint(1000, 900000)}\n")
-    return out.getvalue().encode("utf-8")
-
-
 class Ingester(threading.Thread):
     """Uploads a CSV through the ingest pages every ``every`` seconds and follows the job to its end."""
 
@@ -539,67 +342,29 @@ class Ingester(threading.Thread):
     ) -> None:
         super().__init__(daemon=True)
         self.base, self.session, self.slug, self.recorder = base, session, slug, recorder
-        self.api = _session(token)
+        self.api = api_session(token)
         self.until, self.every, self.rows = until, every, rows
         self.jobs: list[dict[str, Any]] = []
         self.table = ""
 
-    def _post(self, kind: str, path: str, **kwargs: Any) -> requests.Response | None:
-        url = self.base + path
-        headers = {"Referer": url}
-        return self.recorder.timed(
-            kind,
-            "ingest",
-            lambda: self.session.post(
-                url, headers=headers, timeout=TIMEOUT_S, allow_redirects=False, **kwargs
-            ),
-            "POST " + path,
-        )
-
     def once(self, n: int) -> None:
-        upload = f"/catalog/{self.slug}/ingest/"
-        page = self.recorder.timed(
-            "ingest_form", "ingest", lambda: self.session.get(self.base + upload, timeout=TIMEOUT_S), upload
-        )
-        if page is None or page.status_code != 200:
+        try:
+            job_id, self.table = upload(
+                self.session,
+                self.base,
+                self.slug,
+                ingest_csv(self.rows, n),
+                table_title=INGEST_TITLE,
+                note=f"負荷試験 {n}",
+                file_name="load_bench.csv",
+                step=lambda kind, path, call: self.recorder.timed(kind, "ingest", call, path),
+            )
+        except UploadFailedError as exc:  # the failed request is already counted by the recorder
+            if exc.step == "ingest_start" and exc.status == 302:
+                self.jobs.append({"n": n, "status": "no job page", "seconds": None})
             return
-        token = re.search(r'name="csrfmiddlewaretoken" value="([^"]+)"', page.text)
-        csrf = token.group(1) if token else ""
-        names = re.findall(r'<option value="([^"]+)"[^>]*>' + re.escape(INGEST_TITLE), page.text)
-        self.table = names[0] if names else ""
-        data = {"csrfmiddlewaretoken": csrf, "table": self.table, "mode": "replace", "note": f"負荷試験 {n}"}
-        if not self.table:
-            data["new_table_title"] = INGEST_TITLE
-        files = {"file": ("load_bench.csv", _ingest_csv(self.rows, n), "text/csv")}
-        answer = self._post("ingest_upload", upload, data=data, files=files)
-        if answer is None or answer.status_code != 302:
-            return
-        preview = f"/catalog/{self.slug}/ingest/preview/"
-        shown = self.recorder.timed(
-            "ingest_preview",
-            "ingest",
-            lambda: self.session.get(self.base + preview, timeout=TIMEOUT_S),
-            preview,
-        )
-        if shown is None or shown.status_code != 200:
-            return
-        answer = self._post("ingest_start", preview, data={"csrfmiddlewaretoken": csrf, "start": "1"})
-        if answer is None or answer.status_code != 302:
-            return
-        found = re.search(r"/jobs/(\d+)/", answer.headers.get("Location", ""))
-        if not found:
-            self.jobs.append({"n": n, "status": "no job page", "seconds": None})
-            return
-        job_id, started, status = int(found.group(1)), time.perf_counter(), ""
-        while time.perf_counter() - started < 600:
-            job = self.api.get(f"{self.base}/api/v1/jobs/{job_id}", timeout=TIMEOUT_S)
-            status = job.json().get("status", "") if job.ok else f"HTTP {job.status_code}"
-            if status not in {"queued", "running", "pending", "waiting"}:
-                break
-            time.sleep(0.5)
-        self.jobs.append(
-            {"n": n, "job": job_id, "status": status, "seconds": round(time.perf_counter() - started, 2)}
-        )
+        job = wait_job(self.api, self.base, job_id)
+        self.jobs.append({"n": n, "job": job_id, "status": job["status"], "seconds": job["seconds"]})
 
     def run(self) -> None:
         n = 0
@@ -658,7 +423,7 @@ def run_level(
     threads: list[threading.Thread] = []
     for i in range(clients):
         who = people[users[i % len(users)]]
-        session = _session()
+        session = api_session()
         session.cookies.update(who["session"].cookies)
         threads.append(
             Client(
@@ -676,7 +441,7 @@ def run_level(
     ingester = None
     if ingest_every > 0 and ingest_slug:
         who = people[INGEST_USER[0]]
-        ingest_session = _session()
+        ingest_session = api_session()
         ingest_session.cookies.update(who["session"].cookies)
         ingester = Ingester(
             base=base,
@@ -906,7 +671,7 @@ def _ingest_dataset(base: str, token: str) -> str:
     """A dataset the ingest account may edit (first by slug), for the background uploads."""
     api = requests.Session()
     api.headers["Authorization"] = f"Bearer {token}"
-    items = _datasets(api, base)
+    items = datasets(api, base)
     slugs = sorted(d["slug"] for d in items if "edit" in d["allowed_actions"] and not d.get("retired_at"))
     return slugs[0] if slugs else ""
 
@@ -952,11 +717,11 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - the steps of
     database = "PostgreSQL" if args.database_url.startswith("postgres") else "SQLite"
     home = args.home or Path(tempfile.mkdtemp(prefix="machidata-load-"))
     home.mkdir(parents=True, exist_ok=True)
-    env = _env(home, args.database_url)
+    env = production_env(home, args.database_url)
     print(f"home: {home} ({database})", flush=True)
     setup_s = prepare(home, env)
     print(f"migrate + demo load: {setup_s:.0f} s", flush=True)
-    port = _free_port()
+    port = free_port()
     base = f"http://127.0.0.1:{port}"
     result: dict[str, Any] = {
         "database": database,
