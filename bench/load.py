@@ -676,7 +676,7 @@ def _ingest_dataset(base: str, token: str) -> str:
     return slugs[0] if slugs else ""
 
 
-def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - the steps of a run, in order
+def main(argv: list[str] | None = None) -> Path | None:  # noqa: PLR0915 - the steps of a run, in order
     """Parse options, prepare a home, serve, run each level, write the results."""
     parser = argparse.ArgumentParser(prog="python -m bench load", description=__doc__.split("\n\n")[0])
     parser.add_argument(
@@ -704,13 +704,16 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - the steps of
     )
     parser.add_argument("--no-doc", action="store_true", help="do not touch docs/benchmarks.md")
     parser.add_argument(
+        "--results", type=Path, default=RESULTS, help="folder for the result JSON (default .bench/results)"
+    )
+    parser.add_argument(
         "--report", action="store_true", help="only rewrite the doc from .bench/results/load-*.json"
     )
     parser.add_argument("--seed", type=int, default=20261127)
     args = parser.parse_args(argv)
     if args.report:
         write_section("Load", render_doc(_all_runs()))
-        return
+        return None
     levels = args.clients or [20, 50]
     cpus = os.cpu_count() or 1
     workers = args.workers or 2 * cpus
@@ -782,15 +785,16 @@ def main(argv: list[str] | None = None) -> None:  # noqa: PLR0915 - the steps of
                 flush=True,
             )
     result["finished"] = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
-    RESULTS.mkdir(parents=True, exist_ok=True)
+    args.results.mkdir(parents=True, exist_ok=True)
     stamp = dt.datetime.now(dt.UTC).strftime("%Y%m%dT%H%M%S")
-    path = RESULTS / f"load-{database.lower()}-{stamp}.json"
+    path = args.results / f"load-{database.lower()}-{stamp}.json"
     path.write_text(json.dumps(result, ensure_ascii=False, indent=1, default=str), encoding="utf-8")
     print(f"results: {path}", flush=True)
     if not args.no_doc:
         write_section("Load", render_doc(_all_runs()))
     if args.home is None:  # a temporary home goes once the run succeeded (on failure it stays, with its logs)
         shutil.rmtree(home, ignore_errors=True)
+    return path
 
 
 __all__ = ["main"]
