@@ -162,3 +162,56 @@ class EmailPreferenceForm(forms.Form):
     mode = forms.ChoiceField(
         label="お知らせメールの受け取り方", choices=EmailMode.choices, widget=forms.RadioSelect
     )
+
+
+class OpenDataForm(forms.Form):
+    """Bring in what is already published: an オープンデータ一覧 file or a CKAN portal."""
+
+    origin = forms.ChoiceField(
+        label="取り込み元",
+        choices=[("list", "オープンデータ一覧（CSV・Excel）"), ("ckan", "CKANポータル")],
+        initial="list",
+        widget=forms.RadioSelect,
+    )
+    file = forms.FileField(
+        label="オープンデータ一覧のファイル（一覧のとき）",
+        required=False,
+        help_text="推奨データセット「オープンデータ一覧」の形のCSV（UTF-8・Shift_JIS）かExcel。表題の行があってもかまいません。",
+    )
+    url = forms.CharField(
+        label="CKANポータルのURL（CKANのとき）",
+        max_length=1000,
+        required=False,
+        help_text="例: https://opendata.city.local/ 。取り込みを許されたサーバーだけ使えます。",
+    )
+    organization = forms.CharField(
+        label="CKANの組織（任意）",
+        max_length=100,
+        required=False,
+        help_text="ポータルの組織のURL名（例: 431001）。空欄ならポータルのすべてのデータセットです。",
+    )
+    owner = forms.ModelChoiceField(
+        label="所管課（一覧に所管課がないとき）",
+        queryset=Unit.objects.none(),
+        empty_label="課を選んでください",
+        help_text="一覧やポータルに所管課が書かれていない、または組織にないデータセットはこの課の所管になります。",
+    )
+    fetch_files = forms.BooleanField(
+        label="CSV・Excelのファイルも表として取り込む", required=False, initial=True
+    )
+    schedule = forms.BooleanField(
+        label="取り込んだファイルの定期取り込み（15分ごとの確認）も設定する", required=False
+    )
+
+    def __init__(self, *args: Any, **kwargs: Any) -> None:
+        super().__init__(*args, **kwargs)
+        units = Unit.objects.active_on().filter(kind=UnitKind.DIVISION).order_by("code")
+        self.fields["owner"].queryset = units  # type: ignore[attr-defined]
+
+    def clean(self) -> dict[str, Any]:
+        data = super().clean() or {}
+        if data.get("origin") == "list" and not data.get("file"):
+            self.add_error("file", "オープンデータ一覧のファイルを選んでください。")
+        if data.get("origin") == "ckan" and not (data.get("url") or "").strip():
+            self.add_error("url", "CKANポータルのURLを書いてください。")
+        return data

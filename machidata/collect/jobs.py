@@ -35,3 +35,27 @@ def start_repeating_campaigns() -> None:
     from machidata.collect.services import campaigns_repeat
 
     campaigns_repeat()
+
+
+from machidata.jobs.models import ProgressUnit  # noqa: E402 - kept with the job kind it serves
+from machidata.jobs.services import JobContext, job_kind  # noqa: E402
+
+
+@job_kind("collect.opendata_import", unit=ProgressUnit.ITEMS)
+def opendata_import_job(ctx: JobContext, *, run_id: int) -> dict[str, object]:
+    """Bring in an オープンデータ一覧 or a CKAN portal's datasets, one dataset at a time, with progress."""
+    from django.urls import reverse
+
+    from machidata.collect.models import OpenDataRun
+    from machidata.collect.opendata import STATUS_LABELS, opendata_execute
+
+    run = OpenDataRun.objects.select_related("owner").get(pk=run_id)
+    result = opendata_execute(actor=ctx.actor, run=run, progress=ctx.progress)
+    counts = result["counts"]
+    words = "、".join(f"{STATUS_LABELS[k]} {n}件" for k, n in counts.items() if n)
+    return {
+        "counts": counts,
+        # The job page shows ``message`` and ``link`` (the jobs room's result convention).
+        "message": f"オープンデータの取り込みが終わりました（{words}）。",
+        "link": {"url": reverse("collect:opendata_detail", args=[run.pk]), "label": "取り込みの結果を見る"},
+    }

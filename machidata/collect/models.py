@@ -448,3 +448,95 @@ class RequestFollowUp(models.Model):
         if self.campaign_id is not None:
             return f"要望{self.data_request_id} → 照会{self.campaign_id}"
         return f"要望{self.data_request_id} → 定期取り込み{self.import_source_id}"
+
+
+# ---- bringing in what is already published (オープンデータの移行) -----------------------------------------
+
+
+class OpenDataOrigin(models.TextChoices):
+    """Where an open-data import reads its list of datasets."""
+
+    LIST = "list", "オープンデータ一覧（CSV・Excel）"
+    CKAN = "ckan", "CKANポータル"
+
+
+class OpenDataRun(models.Model):
+    """One open-data import: its source, the preview (dry run) and, once run, the outcome per dataset."""
+
+    origin = models.CharField("取り込み元の種類", max_length=10, choices=OpenDataOrigin.choices)
+    source = models.CharField("取り込み元", max_length=1000, help_text="ファイル名、またはCKANポータルのURL")
+    # The portal's organisation (CKAN) or the list's 地方公共団体コード: part of every entry's stable key.
+    scope = models.CharField("範囲", max_length=200, blank=True)
+    owner = models.ForeignKey(
+        Unit, verbose_name="所管課（列にない場合）", on_delete=models.PROTECT, related_name="+"
+    )
+    fetch_files = models.BooleanField("ファイルも取り込む", default=True)
+    schedule = models.BooleanField("定期取り込みも設定する", default=False)
+    # The datasets as read from the source (JSON), so the run does exactly what the preview showed.
+    listed = models.JSONField(default=list, blank=True)
+    preview = models.JSONField("確認結果", default=dict, blank=True)
+    result = models.JSONField("取り込み結果", default=dict, blank=True)
+    job = models.ForeignKey("jobs.Job", null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
+    )
+    created_at = models.DateTimeField("作成日時", auto_now_add=True)
+    finished_at = models.DateTimeField("完了日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "オープンデータの取り込み"
+        verbose_name_plural = "オープンデータの取り込み"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"{self.get_origin_display()} {self.source[:80]}"
+
+
+class OpenDataEntry(models.Model):
+    """A catalog entry that came from an open-data list or portal, matched on the source's stable key."""
+
+    origin = models.CharField(
+        "取り込み元", max_length=300, help_text="ckan:<ポータル> または list:<団体コード>"
+    )
+    key = models.CharField(
+        "元の識別子", max_length=300, help_text="CKANのパッケージID、一覧のNO・URL（長いものはハッシュ）"
+    )
+    dataset = models.ForeignKey(Dataset, on_delete=models.CASCADE, related_name="+")
+    page_url = models.URLField("元の公開ページ", max_length=1000, blank=True)
+    # The metadata last taken from the source (codes, not objects): a re-run changes only what the source
+    # changed since, so an edit made in machidata is not undone by the next run of an unchanged list.
+    imported = models.JSONField(default=dict, blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "取り込んだオープンデータ"
+        verbose_name_plural = "取り込んだオープンデータ"
+        constraints = [models.UniqueConstraint(fields=["origin", "key"], name="collect_opendata_entry_key")]
+
+    def __str__(self) -> str:
+        return f"{self.origin} {self.key}"
+
+
+class OpenDataResource(models.Model):
+    """One file of an imported entry: the table it feeds (CSV/Excel) or only its link, and what was last taken."""
+
+    entry = models.ForeignKey(OpenDataEntry, on_delete=models.CASCADE, related_name="resources")
+    key = models.CharField(
+        "元の識別子", max_length=300, help_text="CKANのリソースID、またはURL（長いものはハッシュ）"
+    )
+    name = models.CharField("名前", max_length=300, blank=True)
+    url = models.URLField("URL", max_length=1000)
+    format = models.CharField("形式", max_length=40, blank=True)
+    table = models.ForeignKey(Table, null=True, blank=True, on_delete=models.SET_NULL, related_name="+")
+    remote_version = models.CharField(max_length=1200, blank=True)  # CKAN url|last_modified, or a hash
+    sha256 = models.CharField(max_length=64, blank=True)
+    etag = models.CharField(max_length=500, blank=True)
+    last_modified = models.CharField(max_length=100, blank=True)
+
+    class Meta:
+        verbose_name = "取り込んだオープンデータのファイル"
+        verbose_name_plural = "取り込んだオープンデータのファイル"
+        constraints = [models.UniqueConstraint(fields=["entry", "key"], name="collect_opendata_resource_key")]
+
+    def __str__(self) -> str:
+        return self.name or self.url

@@ -244,22 +244,70 @@ class CkanResource:
     hash: str
 
 
-def ckan_resource(base: str, dataset: str, resource: str) -> CkanResource:
-    """Ask ``base``'s Action API (``package_show``) for ``dataset`` and pick ``resource`` by name, id or format."""
-    api = f"{base.rstrip('/')}/api/3/action/package_show?id={quote(dataset, safe='')}"
-    limit = 10 * 1024 * 1024
-    with _open(api, {"Accept": "application/json"}) as response:
+JSON_LIMIT = 10 * 1024 * 1024
+
+
+def fetch_json(url: str, *, limit: int = JSON_LIMIT) -> Any:
+    """GET a JSON answer (a CKAN action) from an allowed host, at most ``limit`` bytes."""
+    with _open(url, {"Accept": "application/json"}) as response:
         if getattr(response, "code", None) == 304:
             raise FetchError("CKANポータルが想定外の応答（304）を返しました。")
         body = response.read(limit + 1)
     if len(body) > limit:
         raise FetchError("CKANポータルの応答が大きすぎます。")
     try:
-        answer = json.loads(body)
+        return json.loads(body)
     except ValueError:
         raise FetchError(
             "CKANポータルの応答を読めませんでした（JSONではありません）。URLを確かめてください。"
         ) from None
+
+
+CKAN_PAGE_ROWS = 100
+CKAN_MAX_PACKAGES = 2000
+
+
+def ckan_packages(base: str, *, organization: str = "", page_rows: int | None = None) -> list[dict[str, Any]]:
+    """Every package of ``base`` (of one organisation when given) through ``package_search``, page by page.
+
+    Pages of ``page_rows`` sorted by ``id asc`` (a stable order while the portal changes) until the count
+    is reached or a page comes back empty; at most ``CKAN_MAX_PACKAGES``.
+    """
+    page_rows = page_rows or CKAN_PAGE_ROWS
+    api = f"{base.rstrip('/')}/api/3/action/package_search"
+    fq = f"organization:{organization}" if organization else ""
+    packages: list[dict[str, Any]] = []
+    seen: set[str] = set()
+    start = 0
+    while True:
+        query = f"rows={page_rows}&start={start}&sort={quote('id asc')}"
+        if fq:
+            query += f"&fq={quote(fq)}"
+        answer = fetch_json(f"{api}?{query}")
+        result = answer.get("result") if isinstance(answer, dict) and answer.get("success") else None
+        if not isinstance(result, dict) or not isinstance(result.get("results"), list):
+            raise FetchError(
+                "CKANポータルの検索（package_search）が想定外の応答を返しました。URLを確かめてください。"
+            )
+        page = [p for p in result["results"] if isinstance(p, dict) and p.get("id")]
+        for package in page:
+            if str(package["id"]) not in seen:
+                seen.add(str(package["id"]))
+                packages.append(package)
+        count = result.get("count")
+        start += page_rows
+        if not page or (isinstance(count, int) and start >= count):
+            return packages
+        if len(packages) >= CKAN_MAX_PACKAGES:
+            raise FetchError(
+                f"CKANポータルのデータセットが多すぎます（{CKAN_MAX_PACKAGES}件まで）。組織を指定して絞ってください。"
+            )
+
+
+def ckan_resource(base: str, dataset: str, resource: str) -> CkanResource:
+    """Ask ``base``'s Action API (``package_show``) for ``dataset`` and pick ``resource`` by name, id or format."""
+    api = f"{base.rstrip('/')}/api/3/action/package_show?id={quote(dataset, safe='')}"
+    answer = fetch_json(api)
     if (
         not isinstance(answer, dict)
         or not answer.get("success")

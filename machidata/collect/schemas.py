@@ -229,3 +229,35 @@ class EmailPreferenceOut(Schema):
 
     mode: str
     label: str
+
+
+class OpenDataCkanIn(Schema):
+    """Read a CKAN portal (all its packages, or one organisation's) for an open-data import."""
+
+    url: str = Field(..., max_length=1000, description="CKANポータルのURL（取り込みを許されたサーバー）")
+    organization: str = Field("", max_length=100, description="組織のURL名（空欄ならすべて）")
+    owner: str = Field(
+        ..., max_length=40, description="所管課が書かれていないデータセットの所管課（所属コード）"
+    )
+    fetch_files: bool = Field(True, description="CSV・Excelのファイルも表として取り込む")
+    schedule: bool = Field(False, description="取り込んだファイルの定期取り込みも設定する")
+    run: bool = Field(False, description="確認だけでなく、そのまま取り込みを始める")
+
+
+class OpenDataRunOut(Schema):
+    """An open-data import: the source, the preview and (once run) the outcome, per dataset."""
+
+    id: int
+    origin: str
+    source: str
+    scope: str
+    owner: str
+    fetch_files: bool
+    schedule: bool
+    datasets: int
+    state: str = Field(description="previewed（確認のみ）・running（取り込み中）・done（取り込み済み）")
+    job: int | None
+    counts: dict[str, int]
+    plans: list[dict[str, Any]]
+    created_at: dt.datetime
+    finished_at: dt.datetime | None

@@ -21,6 +21,7 @@ from machidata.collect.models import (
     Campaign,
     ImportedFile,
     ImportSource,
+    OpenDataRun,
     Recipient,
     RecipientStatus,
     Submission,
@@ -137,3 +138,18 @@ def import_source_get(*, actor: Actor, pk: int) -> ImportSource:
 def imported_files(*, source: ImportSource) -> QuerySet[ImportedFile]:
     """The files an import has seen, newest first (the caller fetched ``source`` through :func:`import_source_get`)."""
     return ImportedFile.objects.filter(source=source).select_related("version")
+
+
+def opendata_runs(*, actor: Actor) -> QuerySet[OpenDataRun]:
+    """Open-data imports (オープンデータの取り込み), newest first: 管理 only (nobody else sees any)."""
+    if not actor.is_admin:
+        return OpenDataRun.objects.none()
+    return OpenDataRun.objects.select_related("owner", "created_by", "job").order_by("-created_at", "-id")
+
+
+def opendata_run_get(*, actor: Actor, pk: int) -> OpenDataRun:
+    """One open-data import for 管理; NotFound for everyone else and for a missing one."""
+    run = opendata_runs(actor=actor).filter(pk=pk).first()
+    if run is None:
+        raise NotFound("オープンデータの取り込みが見つかりません。")
+    return run

@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from machidata.collect import views, views_alerts
+from machidata.collect import views, views_alerts, views_opendata
 
 app_name = "collect"
 urlpatterns = [
@@ -18,6 +18,9 @@ urlpatterns = [
     path("imports/", views.import_list, name="imports"),
     path("imports/<int:pk>/", views.import_detail, name="import_detail"),
     path("imports/<int:pk>/scan", views.import_scan, name="import_scan"),
+    path("opendata/", views_opendata.opendata_start_page, name="opendata"),
+    path("opendata/<int:pk>/", views_opendata.opendata_detail, name="opendata_detail"),
+    path("opendata/<int:pk>/run", views_opendata.opendata_run, name="opendata_run"),
     path("<int:pk>/", views.campaign_detail, name="detail"),
     path("<int:pk>/close", views.campaign_close, name="close"),
     path("<int:pk>/r/<int:rid>/", views.recipient_detail, name="recipient"),

@@ -131,11 +131,13 @@ def _mount() -> None:
     api.add_router("/surveys", surveys_router)
     from machidata.collect.api import router as collect_router
     from machidata.collect.api_alerts import router as alerts_router
+    from machidata.collect.api_opendata import router as opendata_router
     from machidata.collect.api_schedules import router as schedules_router
 
     api.add_router("/campaigns", collect_router)
     api.add_router("/schedules", schedules_router)
     api.add_router("/alerts", alerts_router)
+    api.add_router("/opendata", opendata_router)
     api.add_router("/ebpm", ebpm_router)
     from machidata.analysis.api import router as analysis_router
 

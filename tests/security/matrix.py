@@ -875,6 +875,27 @@ MATRIX: dict[str, Rule] = {
     "collect:import_scan": fixed(
         CAMPAIGN_MANAGERS, lambda w: url("collect:import_scan", o(w, "import_source")), "POST"
     ),
+    # オープンデータの取り込み: データ戦略課 (管理) only; writes are probed for refusals.
+    "collect:opendata": fixed(ADMIN, lambda w: url("collect:opendata")),
+    "collect:opendata_detail": fixed(ADMIN, lambda w: url("collect:opendata_detail", o(w, "opendata_run"))),
+    "collect:opendata_run": fixed(ADMIN, lambda w: url("collect:opendata_run", o(w, "opendata_run")), "POST"),
+    "GET /api/v1/opendata/": api("GET", ADMIN, lambda w: "/api/v1/opendata/"),
+    "POST /api/v1/opendata/ckan": Rule(
+        "POST",
+        lambda w: [
+            Probe(
+                "/api/v1/opendata/ckan",
+                ADMIN,
+                "a CKAN portal",
+                body={"url": "https://ckan.city.example.lg.jp/", "owner": w.actors.org.fire_div.code},
+            )
+        ],
+        api=True,
+    ),
+    "GET /api/v1/opendata/{run_id}": api("GET", ADMIN, lambda w: f"/api/v1/opendata/{o(w, 'opendata_run')}"),
+    "POST /api/v1/opendata/{run_id}/run": api(
+        "POST", ADMIN, lambda w: f"/api/v1/opendata/{o(w, 'opendata_run')}/run"
+    ),
     "GET /api/v1/schedules/": api("GET", SIGNED_IN, lambda w: "/api/v1/schedules/"),
     "POST /api/v1/schedules/": Rule(
         "POST",

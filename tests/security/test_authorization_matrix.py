@@ -166,7 +166,7 @@ def _api(*paths: str) -> tuple[str, ...]:
 # The parts of the matrix, run as separate tests (in parallel): the first prefix that matches.
 _GROUP_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ("admin", ("admin:",)),
-    ("collect", _api("/api/v1/alerts")),
+    ("collect", _api("/api/v1/alerts", "/api/v1/opendata")),
     (
         "ebpm-analysis",
         ("ebpm:", "analysis:", "surveys:", *_api("/api/v1/ebpm", "/api/v1/analyses", "/api/v1/surveys")),

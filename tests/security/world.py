@@ -289,6 +289,16 @@ def _campaign(world: World, as_: Any) -> None:
     o["import_source"] = import_source_create(
         actor=as_("owner_editor"), table=o["internal"].tables.get(name="t"), folder="kenkou"
     )
+    from machidata.collect.opendata import opendata_preview
+
+    # An open-data import previewed by 管理 (nothing imported): a list with one page-only dataset.
+    o["opendata_run"] = opendata_preview(
+        actor=as_("admin"),
+        origin="list",
+        owner=fire,
+        content="NO,データ名称,データ形式,URL\n1,合成データ一覧,PDF,https://www.city.example.lg.jp/od.html\n".encode(),
+        file_name="list.csv",
+    )
 
 
 def _charts_and_recipes(world: World, as_: Any) -> None:

@@ -127,6 +127,11 @@ def _raw_rows(content: bytes, ext: str, sheet: str | None) -> tuple[str, list[li
     return name, [[_cell_text(v) for v in row] for row in data]
 
 
+def raw_rows(content: bytes, *, ext: str, sheet: str | None = None) -> tuple[str, list[list[str]]]:
+    """Every row of a CSV or of one sheet as text (the sheet's name and its rows), before any header is chosen."""
+    return _raw_rows(content, ext, sheet)
+
+
 def find_header_row(rows: list[list[str]]) -> int | None:
     """The 1-based number of the first row with at least three cells that are known inventory headers."""
     for index, row in enumerate(rows[:HEADER_SEARCH_ROWS]):
