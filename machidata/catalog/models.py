@@ -298,6 +298,10 @@ class VersionStatus(models.TextChoices):
     PENDING = "pending", "書き込み中"
     COMMITTED = "committed", "確定"
     ABANDONED = "abandoned", "中断（取り消し済み）"
+    PURGED = (
+        "purged",
+        "消去済み",
+    )  # removed by lake.protocol.purge_versions (保存期間); the row is the tombstone
 
 
 class VersionMode(models.TextChoices):

@@ -218,6 +218,7 @@ class VersionRow:
     readability_score: int | None = None
     personal_columns: tuple[str, ...] = ()
     issues: int = 0
+    purge: dict[str, Any] | None = None  # the tombstone of a purged version (what, when, who, which rule)
 
     @property
     def viewable(self) -> bool:
@@ -238,6 +239,7 @@ def version_list(*, actor: Actor, table: Table) -> list[VersionRow]:
         VersionStatus.PENDING: "書き込み中",
         VersionStatus.COMMITTED: "確定",
         VersionStatus.ABANDONED: "中断",
+        VersionStatus.PURGED: "消去済み",
     }
     out = []
     for v in versions:
@@ -259,6 +261,7 @@ def version_list(*, actor: Actor, table: Table) -> list[VersionRow]:
                 note=v.note,
                 restored_from=v.restored_from.number if v.restored_from is not None else None,
                 is_current=v.pk == table.current_version_id,
+                purge=(v.reports or {}).get("purge") if v.status == VersionStatus.PURGED else None,
                 **_report_summary(
                     v.restored_from.reports
                     if v.restored_from is not None and not (v.reports or {}).get("readability")

@@ -24,12 +24,14 @@ urlpatterns = [
     path("data-requests/", include("machidata.datarequests.urls")),
     path("publication/", include("machidata.publish.urls")),
     path("access-requests/", include("machidata.privacy.urls")),
+    path("privacy/register/", include("machidata.privacy.urls_register")),  # 個人情報ファイル簿
     path("deid/", include("machidata.deid.urls")),
     path("notifications/", include("machidata.notify.urls")),
     path("charts/", include("machidata.charts.urls")),
     path("prep/", include("machidata.prep.urls")),
     path("api/v1/", api.urls),
     path("open/projects/", include("machidata.ebpm.public_urls")),  # 事業の説明 (EBPM public pages)
+    path("open/personal-information-files/", include("machidata.privacy.urls_public")),  # 個人情報ファイル簿
     path("open/", include("machidata.portal.urls")),
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
     path("", include(catalog_urlpatterns)),  # DCAT-AP 3: /catalog.ttl, /catalog.rdf, /catalog.jsonld

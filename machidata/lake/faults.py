@@ -11,6 +11,11 @@ SIGKILL: no ``finally``, no rollback handlers) when it reaches that point. The p
   ``MACHIDATA_LAKE_FAULT_WAIT_FILES=<folder>:<n>``, once the folder holds more than n Parquet files).
 - ``after_delta_commit``: the Delta commit exists, the row is still pending.
 - ``before_row_commit``: inside the DB transaction that marks the row committed, before COMMIT.
+
+Purging versions (``protocol.purge_versions``, retention) has two points of its own (:data:`PURGE_POINTS`):
+
+- ``purge_after_mark``: the versions are marked 消去済み (and audited), no file deleted yet.
+- ``purge_during_delete``: the log's statistics are scrubbed and one data file is deleted.
 """
 
 from __future__ import annotations
@@ -29,6 +34,7 @@ POINTS = (
     "after_delta_commit",
     "before_row_commit",
 )
+PURGE_POINTS = ("purge_after_mark", "purge_during_delete")
 
 
 def fault_point(name: str) -> None:

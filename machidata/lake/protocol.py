@@ -11,10 +11,12 @@ records what it removed in the audit log.
 from __future__ import annotations
 
 import datetime as dt
+import json
 import logging
 import time
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
+from pathlib import Path
 from typing import Any, Literal, TypeAlias
 
 import numpy as np
@@ -77,6 +79,15 @@ def _last_committed(table: Table) -> TableVersion | None:
     )
 
 
+def _last_in_delta(table: Table) -> TableVersion | None:
+    """The newest version whose Delta commit is part of the table's head history (committed or purged)."""
+    return (
+        TableVersion.objects.filter(table=table, status__in=[VersionStatus.COMMITTED, VersionStatus.PURGED])
+        .order_by("-number")
+        .first()
+    )
+
+
 def _storage_type(t: pa.DataType) -> pa.DataType:
     # Delta keeps timestamps in microseconds; a wider unit would need an extra table feature.
     if pa.types.is_timestamp(t) and t.unit != "us":
@@ -86,6 +97,18 @@ def _storage_type(t: pa.DataType) -> pa.DataType:
 
 def _storage_schema(schema: pa.Schema) -> pa.Schema:
     return pa.schema([f.with_type(_storage_type(f.type)) for f in schema])
+
+
+def _current_for(table: Table, mode: str) -> TableVersion | None:
+    """The committed version a write builds on; an append onto a purged head is refused."""
+    head = _last_in_delta(table)
+    current = head if head is not None and head.status == VersionStatus.COMMITTED else None
+    if mode == VersionMode.APPEND and head is not None and current is None:
+        raise InvalidInput(
+            f"現在の版（第{head.number}版）は保存期間の満了などで消去されているため、追加できません。"
+            "置き換えで取り込んでください。"
+        )
+    return current
 
 
 def _check_append_schema(current: TableVersion, schema: pa.Schema) -> None:
@@ -223,7 +246,7 @@ def _write(
     version: TableVersion | None = None
     try:
         _recover_locked(table)
-        current = _last_committed(table)
+        current = _current_for(table, mode)
         if mode == VersionMode.APPEND and current is not None:
             _check_append_schema(current, schema)
         if mode == VersionMode.RESTORE:
@@ -404,7 +427,7 @@ def _recover_locked(table: Table, report: RecoveryReport | None = None) -> Recov
         for v in TableVersion.objects.filter(table=table, status=VersionStatus.PENDING)
     }
     if storage.delta_exists(table):
-        last = _last_committed(table)
+        last = _last_in_delta(table)  # a purged head is still the head Delta knows
         base = last.delta_version if last is not None else None
         dtable = storage.open_delta(table)
         # Whether the head still equals the last committed version (before any commit after it).
@@ -434,6 +457,7 @@ def _recover_locked(table: Table, report: RecoveryReport | None = None) -> Recov
         )
         report.abandoned.extend(sorted(n for _, n in pending))
     report.purged = _purge_locked(table, actor=SYSTEM_ACTOR)
+    report.purged += _finish_version_purges(table)
     return report
 
 
@@ -492,3 +516,227 @@ def purge_orphans(table: Table, *, actor: Actor = SYSTEM_ACTOR) -> list[str]:
         return _purge_locked(table, actor=actor)
     finally:
         release_lease(table, holder)
+
+
+# ---- purging versions (retention) -----------------------------------------------------------------
+
+# The tombstone list at the lake root (a name no table can have): one JSON line per purged version.
+# It travels inside every later backup, and ``machidata restore --purged`` / ``backup-prune`` apply
+# it to backups made before the purge (see docs/privacy.md).
+PURGE_LEDGER = ".purged-versions.jsonl"
+
+
+@dataclass
+class VersionPurge:
+    """What one purge of versions did to one table."""
+
+    table_id: int
+    numbers: list[int] = field(default_factory=list)  # versions marked purged now
+    files: list[str] = field(default_factory=list)  # data files deleted (relative to the table folder)
+    bytes: int = 0
+    shared: int = 0  # files of the purged versions kept because a remaining version still uses them
+    log_files: list[str] = field(default_factory=list)  # log files whose statistics were scrubbed
+
+
+def ledger_path() -> Path:
+    """The tombstone list of this home's lake."""
+    return storage.lake_root() / PURGE_LEDGER
+
+
+def read_ledger(path: Path | None = None) -> list[dict[str, Any]]:
+    """The tombstones of a ledger file (this lake's by default); unreadable lines are skipped."""
+    source = Path(path) if path is not None else ledger_path()
+    if not source.is_file():
+        return []
+    out = []
+    for line in source.read_text(encoding="utf-8").splitlines():
+        try:
+            entry = json.loads(line)
+        except ValueError:
+            continue
+        if isinstance(entry, dict) and entry.get("storage_key") and isinstance(entry.get("number"), int):
+            out.append(entry)
+    return out
+
+
+def _ledger_add(entries: list[dict[str, Any]]) -> None:
+    known = {(e["storage_key"], e["number"]) for e in read_ledger()}
+    fresh = [e for e in entries if (e["storage_key"], e["number"]) not in known]
+    if not fresh:
+        return
+    storage.lake_root().mkdir(parents=True, exist_ok=True)
+    with ledger_path().open("a", encoding="utf-8") as fh:
+        for entry in fresh:
+            fh.write(json.dumps(entry, ensure_ascii=False, sort_keys=True) + "\n")
+        fh.flush()
+
+
+def _names_of(table: Table, version: TableVersion) -> set[str]:
+    if version.delta_version is None:
+        return set()
+    return storage.version_file_names(storage.open_delta(table, version.delta_version))
+
+
+def _unfinished(table: Table) -> list[TableVersion]:
+    return [
+        v
+        for v in TableVersion.objects.filter(table=table, status=VersionStatus.PURGED).order_by("number")
+        if not ((v.reports or {}).get("purge") or {}).get("done")
+    ]
+
+
+def _erase_locked(table: Table, purged: list[TableVersion], result: VersionPurge) -> None:
+    """Delete the files only purged versions use, scrub their statistics from the log, mark them done."""
+    if not purged:
+        return
+    keep: set[str] = set()
+    for kept in TableVersion.objects.filter(table=table, status=VersionStatus.COMMITTED):
+        keep |= _names_of(table, kept)
+    own = {version.pk: _names_of(table, version) for version in purged}
+    names: set[str] = set().union(*own.values())
+    doomed = sorted(names - keep)
+    result.shared += len(names & keep)
+    root = storage.table_path(table)
+    _ledger_add(
+        [
+            {
+                "storage_key": table.storage_key,
+                "number": v.number,
+                "delta_version": v.delta_version,
+                "files": sorted(own[v.pk] - keep),
+                "purged_at": ((v.reports or {}).get("purge") or {}).get("at", ""),
+                "tombstone": {k: x for k, x in ((v.reports or {}).get("purge") or {}).items() if k != "done"},
+            }
+            for v in purged
+        ]
+    )
+    fault_point("purge_after_mark")
+    result.log_files += storage.scrub_log_stats(table, set(doomed))
+    for index, name in enumerate(doomed):
+        path = root / name
+        if path.exists():
+            result.bytes += path.stat().st_size
+            path.unlink()
+            result.files.append(name)
+        if index == 0:
+            fault_point("purge_during_delete")
+    with transaction.atomic():
+        for version in purged:
+            reports = dict(version.reports or {})
+            reports["purge"] = {**(reports.get("purge") or {}), "done": True}
+            TableVersion.objects.filter(pk=version.pk).update(reports=reports)
+
+
+def _finish_version_purges(table: Table) -> list[str]:
+    """Finish purges a crash interrupted (versions marked purged whose files may remain); caller holds the lease."""
+    unfinished = _unfinished(table)
+    if not unfinished:
+        return []
+    result = VersionPurge(table_id=table.pk)
+    _erase_locked(table, unfinished, result)
+    return result.files
+
+
+def purge_versions(
+    *,
+    table: Table,
+    numbers: Iterable[int],
+    actor: Actor,
+    tombstone: dict[str, Any],
+    allow_current: bool = False,
+) -> VersionPurge:
+    """Remove versions' data for good: the rows stay as tombstones (status 消去済み), the files go.
+
+    ``tombstone`` says why (the rule or decision; kept on the version as ``reports["purge"]`` and in
+    the audit event ``lake.version_purge``). Refused: a version that is not committed, and the
+    current version unless ``allow_current`` (an explicit decision the caller has recorded). Files a
+    remaining version still uses (an append shares its predecessor's files) are kept. The versions
+    are marked (and audited) in one transaction before any file is deleted, so a crash leaves
+    unreadable-but-present files that the next recovery of the table deletes, never a committed
+    version with files missing. Already purged versions in ``numbers`` are finished, not refused.
+    """
+    wanted = sorted(set(numbers))
+    if not wanted:
+        return VersionPurge(table_id=table.pk)
+    holder = make_holder("purge-versions")
+    acquire_lease(table, holder, DEFAULT_TTL)
+    try:
+        _recover_locked(table)
+        table.refresh_from_db(fields=["current_version"])
+        rows = list(TableVersion.objects.filter(table=table, number__in=wanted).order_by("number"))
+        missing = sorted(set(wanted) - {v.number for v in rows})
+        if missing:
+            raise InvalidInput(
+                "消去する版が見つかりません: " + "、".join(f"第{n}版" for n in missing),
+                details={"missing": missing},
+            )
+        unusable = [v.number for v in rows if v.status not in (VersionStatus.COMMITTED, VersionStatus.PURGED)]
+        if unusable:
+            raise InvalidInput(
+                "確定していない版は消去できません: " + "、".join(f"第{n}版" for n in unusable),
+                details={"not_committed": unusable},
+            )
+        targets = [v for v in rows if v.status == VersionStatus.COMMITTED]
+        current = [v for v in targets if v.pk == table.current_version_id]
+        if current and not allow_current:
+            raise Conflict(
+                f"第{current[0].number}版は現在の版です。現在の版は、理由を記録した明示の決定がなければ消去しません。"
+            )
+        now = timezone.now()
+        result = VersionPurge(table_id=table.pk, numbers=[v.number for v in targets])
+        with transaction.atomic(durable=True):
+            for version in targets:
+                reports = dict(version.reports or {})
+                reports["purge"] = {"at": now.isoformat(), **tombstone, "done": False}
+                updated = TableVersion.objects.filter(pk=version.pk, status=VersionStatus.COMMITTED).update(
+                    status=VersionStatus.PURGED, reports=reports
+                )
+                if not updated:
+                    raise Conflict("消去の途中で版の状態が変わりました。もう一度実行してください。")
+                version.status, version.reports = VersionStatus.PURGED, reports
+                audit_record(
+                    actor=actor,
+                    action="lake.version_purge",
+                    obj=version,
+                    changes={
+                        "storage_key": table.storage_key,
+                        "number": version.number,
+                        "delta_version": version.delta_version,
+                        "rows": version.rows,
+                        "current": bool(current) and version.pk == current[0].pk,
+                        **{k: v for k, v in tombstone.items() if k not in {"at", "done"}},
+                    },
+                )
+            if current:
+                Table.objects.filter(pk=table.pk).update(current_version=None)
+        _erase_locked(table, targets, result)
+        return result
+    finally:
+        release_lease(table, holder)
+        table.refresh_from_db(fields=["current_version", "lease_holder", "lease_expires_at"])
+
+
+def apply_ledger(entries: list[dict[str, Any]], *, actor: Actor, note: str) -> list[str]:
+    """Purge every still-committed version a tombstone list names (a restore of a backup made before
+    the purge); returns ``<storage key>/<number>`` of those purged now. Unknown tables are skipped."""
+    by_table: dict[str, dict[int, dict[str, Any]]] = {}
+    for entry in entries:
+        by_table.setdefault(str(entry["storage_key"]), {})[int(entry["number"])] = entry
+    done: list[str] = []
+    for key, wanted in sorted(by_table.items()):
+        table = Table.objects.filter(storage_key=key).first()
+        if table is None:
+            continue
+        numbers = sorted(
+            TableVersion.objects.filter(
+                table=table, number__in=list(wanted), status=VersionStatus.COMMITTED
+            ).values_list("number", flat=True)
+        )
+        for number in numbers:
+            tombstone = dict(wanted[number].get("tombstone") or {})
+            tombstone["applied"] = note
+            purge_versions(
+                table=table, numbers=[number], actor=actor, tombstone=tombstone, allow_current=True
+            )
+            done.append(f"{key}/{number}")
+    return done

@@ -156,3 +156,66 @@ def unreferenced_files(table: Table) -> list[Path]:
     found = [p for p in root.glob("*.parquet") if p.name not in referenced]
     found += list((root / LOG_DIR).glob("*.tmp")) if (root / LOG_DIR).is_dir() else []
     return sorted(found)
+
+
+def version_file_names(dtable: DeltaTable) -> set[str]:
+    """The data files of the loaded version as the log names them (relative to the table folder)."""
+    check_no_deletion_vectors(dtable)
+    actions = pa.table(dtable.get_add_actions(flatten=True))
+    if not actions.num_rows:
+        return set()
+    return {unquote(str(p)) for p in actions["path"].to_pylist()}
+
+
+def scrub_commit_text(text: str, names: set[str]) -> str | None:
+    """A commit file's text without the ``stats`` of the named files' actions, or None when unchanged."""
+    out, changed = [], False
+    for line in text.splitlines(keepends=True):
+        if '"stats"' in line and ('"add"' in line or '"remove"' in line):
+            action = json.loads(line)
+            kind = "add" if "add" in action else "remove" if "remove" in action else ""
+            if kind and unquote(action[kind].get("path", "")) in names and "stats" in action[kind]:
+                del action[kind]["stats"]
+                line = json.dumps(action, ensure_ascii=False, separators=(",", ":")) + "\n"  # noqa: PLW2901
+                changed = True
+        out.append(line)
+    return "".join(out) if changed else None
+
+
+def checkpoint_lists(data: bytes, names: set[str]) -> bool:
+    """Whether a checkpoint (Parquet bytes) lists any of the named files among its add actions."""
+    import pyarrow.parquet as pq
+
+    table = pq.read_table(pa.BufferReader(data), columns=["add"])
+    return any(a and unquote(str(a["path"])) in names for a in table["add"].to_pylist())
+
+
+def scrub_log_stats(table: Table, names: set[str]) -> list[str]:
+    """Remove the column statistics (min/max values: data) of ``names`` from the table's log.
+
+    Commit files keep their actions (the log is the history) but lose the ``stats`` of the named
+    files; checkpoints that list any of them are removed (Delta rebuilds a version from the JSON
+    commits when no checkpoint covers it), and ``_last_checkpoint`` with them. Returns the names of
+    the log files changed or removed.
+    """
+    log = table_path(table) / LOG_DIR
+    touched: list[str] = []
+    if not log.is_dir() or not names:
+        return touched
+    for entry in sorted(log.glob("*.json")):
+        scrubbed = scrub_commit_text(entry.read_text(encoding="utf-8"), names)
+        if scrubbed is not None:
+            tmp = entry.with_name(entry.name + ".tmp")  # a crash leaves a *.tmp the orphan purge removes
+            tmp.write_text(scrubbed, encoding="utf-8")
+            tmp.replace(entry)
+            touched.append(entry.name)
+    removed_checkpoints = False
+    for checkpoint in sorted(log.glob("*.checkpoint*.parquet")):
+        if checkpoint_lists(checkpoint.read_bytes(), names):
+            checkpoint.unlink(missing_ok=True)
+            touched.append(checkpoint.name)
+            removed_checkpoints = True
+    if removed_checkpoints:
+        (log / "_last_checkpoint").unlink(missing_ok=True)
+        touched.append("_last_checkpoint")
+    return touched

@@ -42,6 +42,7 @@ class Manifest:
     files: dict[str, dict[str, Any]] = field(default_factory=dict)
     versions: dict[str, str] = field(default_factory=dict)
     has_secret_key: bool = False
+    deid_keys: int = 0  # 仮名加工 keys under KEYS_PREFIX (absent from backups made before they were kept)
     format: str = FORMAT
     format_version: int = FORMAT_VERSION
 

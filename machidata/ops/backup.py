@@ -26,6 +26,7 @@ from machidata.audit.seals import seal_file
 from machidata.audit.services import audit_record
 from machidata.catalog.models import TableVersion, VersionStatus
 from machidata.core.errors import InvalidInput
+from machidata.deid.keys import key_dir
 from machidata.lake.readers import version_digest
 from machidata.ops import database
 from machidata.ops.archive import ArchiveWriter, Manifest, encrypt, parse_recipient
@@ -35,6 +36,10 @@ SYSTEM_ACTOR = system_actor("ops")
 # tmp) is rebuilt or transient.
 HOME_TREES = ("lake", "uploads")
 SEAL_MEMBER = "audit-seals.jsonl"  # the audit seals kept outside the database (audit.seals)
+# The 仮名加工 keys (deid.keys: MACHIDATA_DEID_KEY_DIR, outside the lake and the database). Without
+# them a restored home could not recompute a release's pseudonyms; an encrypted backup keeps them
+# as protected as the rest (operations.md: encrypt backups that hold keys).
+KEYS_PREFIX = "deid-keys"
 
 
 def _say(_: str) -> None:
@@ -118,6 +123,9 @@ def create_backup(dest: Path, *, recipient: str | None = None, say: Callable[[st
             seals = seals_up_to(snapshot.last_seal)
             if seals:
                 writer.add_bytes(seals, SEAL_MEMBER)
+            manifest.deid_keys = writer.add_tree(key_dir(), KEYS_PREFIX)
+            if manifest.deid_keys:
+                say(f"仮名加工の鍵: {manifest.deid_keys}件")
             secret = home / "secret_key"
             if secret.is_file():
                 writer.add_file(secret, "secret_key")

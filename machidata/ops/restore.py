@@ -29,12 +29,14 @@ from machidata.audit.seals import audit_verify, seal_file
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Table
 from machidata.core.errors import InvalidInput
-from machidata.lake.protocol import recover_all
+from machidata.deid.keys import key_dir
+from machidata.lake.protocol import apply_ledger, read_ledger, recover_all
 from machidata.lake.readers import version_digest
 from machidata.ops import database
 from machidata.ops.archive import MANIFEST, Manifest, decrypt, is_encrypted, iter_members
 from machidata.ops.backup import (
     HOME_TREES,
+    KEYS_PREFIX,
     SEAL_MEMBER,
     SYSTEM_ACTOR,
     applied_migrations,
@@ -57,6 +59,8 @@ class RestoreReport:
     audit_chain_ok: bool = False
     audit_problems: list[str] = field(default_factory=list)
     indexed: bool = False
+    deid_keys: int = 0
+    purged_versions: list[str] = field(default_factory=list)  # versions a tombstone list removed at restore
 
     @property
     def ok(self) -> bool:
@@ -115,6 +119,8 @@ def check_empty(home: Path) -> None:
     busy = [tree for tree in HOME_TREES if (home / tree).is_dir() and any((home / tree).iterdir())]
     if seal_file().is_file() and seal_file().stat().st_size:
         busy.append(SEAL_MEMBER)
+    if any(key_dir().glob("*.key")):
+        busy.append(KEYS_PREFIX)
     if not database.is_empty() or busy:
         raise InvalidInput(
             "復元先が空ではありません。新しい MACHIDATA_HOME と空のデータベースを用意してから復元してください"
@@ -189,29 +195,52 @@ def _move_in(manifest: Manifest, parts: Path, home: Path) -> None:
         secret = home / "secret_key"
         shutil.copyfile(parts / "secret_key", secret)
         os.chmod(secret, 0o600)
+    keys = parts / KEYS_PREFIX
+    if keys.is_dir():
+        target = key_dir()  # 0700
+        for key in sorted(keys.iterdir()):
+            fd = os.open(target / key.name, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+            with os.fdopen(fd, "wb") as out:
+                out.write(key.read_bytes())
 
 
-def _verify(manifest: Manifest, report: RestoreReport) -> None:
-    """Recover the lake as after a crash, then compare every version's digest with the manifest."""
+def _verify(manifest: Manifest, report: RestoreReport, purged: Path | None = None) -> None:
+    """Recover the lake as after a crash, apply the tombstone lists (the backup's own and ``purged``,
+    a newer one from the running home), then compare every version's digest with the manifest."""
     Table.objects.update(lease_holder="", lease_expires_at=None)  # writers of the old home are gone
     recovered = recover_all()
     report.recovered_tables = sum(1 for r in recovered if r.restored_to is not None or r.abandoned)
     report.purged_files = sum(len(r.purged) for r in recovered)
+    tombstones = read_ledger() + (read_ledger(purged) if purged is not None else [])
+    report.purged_versions = apply_ledger(
+        tombstones, actor=SYSTEM_ACTOR, note="復元時に消去の記録（保存期間による消去）を適用"
+    )
+    gone = {f"{t['storage_key']}/{t['number']}" for t in tombstones}
     here = {version_key(v): version_digest(v) for v in committed_versions()}
     report.versions_checked = len(here)
-    report.missing = sorted(set(manifest.versions) - set(here))
+    report.missing = sorted(set(manifest.versions) - set(here) - gone)
     report.mismatched = sorted(k for k, d in manifest.versions.items() if k in here and here[k] != d)
     report.audit_problems = audit_verify().problems
     report.audit_chain_ok = not report.audit_problems
 
 
 def restore_backup(
-    source: Path, *, identity: Path | None = None, say: Callable[[str], None] = _say
+    source: Path,
+    *,
+    identity: Path | None = None,
+    purged: Path | None = None,
+    say: Callable[[str], None] = _say,
 ) -> RestoreReport:
-    """Restore ``source`` into this (empty) home and database; see the module docstring."""
+    """Restore ``source`` into this (empty) home and database; see the module docstring.
+
+    ``purged``: a tombstone list (``lake/.purged-versions.jsonl`` of the running home) whose versions
+    are removed again after the restore, so a backup made before a purge does not bring them back.
+    """
     source = Path(source)
     if not source.is_file():
         raise InvalidInput(f"バックアップファイル「{source}」がありません。")
+    if purged is not None and not Path(purged).is_file():
+        raise InvalidInput(f"消去の記録ファイル「{purged}」がありません。")
     home = Path(settings.MACHIDATA_HOME)
     staging = home / "tmp" / f"restore-{uuid.uuid4().hex[:12]}"
     staging.mkdir(parents=True)
@@ -227,7 +256,8 @@ def restore_backup(
         )
         _move_in(manifest, staging / "x", home)
         say("レイクを点検し、版を検証しています…")
-        _verify(manifest, report)
+        _verify(manifest, report, purged)
+        report.deid_keys = manifest.deid_keys
         call_command("reindex", stdout=io.StringIO())
         report.indexed = True
         with transaction.atomic():
@@ -245,6 +275,8 @@ def restore_backup(
                     "versions_checked": report.versions_checked,
                     "mismatched": report.mismatched,
                     "missing": report.missing,
+                    "purged_versions": report.purged_versions,
+                    "deid_keys": report.deid_keys,
                 },
             )
         return report

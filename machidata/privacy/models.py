@@ -96,3 +96,7 @@ class AccessAction(models.Model):
 
     def __str__(self) -> str:
         return f"#{self.request_id} {self.step_key}: {self.decision}"
+
+
+# The 個人情報ファイル簿 and retention models live in their own module (issue 12, points 6-7).
+from machidata.privacy.records import RegisterEntry, RetentionClock, RetentionRule  # noqa: E402, F401

@@ -182,6 +182,16 @@ def on_deid(
     return Rule(method, probes, api=api)
 
 
+def on_register_entry(build: Callable[[World], str], method: str = "GET", *, keepers: bool = True) -> Rule:
+    """A 個人情報ファイル簿 entry: its dataset's editors, and (``keepers``) 管理."""
+
+    def probes(w: World) -> list[Probe]:
+        allowed = w.allowed(Action.EDIT, w.objects["register_dataset"]) - {"anonymous"}
+        return [Probe(build(w), allowed | (ADMIN if keepers else NOBODY))]
+
+    return Rule(method, probes)
+
+
 def _slug(d: object) -> str:
     return d.slug  # type: ignore[attr-defined,no-any-return]
 
@@ -437,6 +447,24 @@ MATRIX: dict[str, Rule] = {
         {"owner_editor", "admin"},
         lambda w: f"/api/v1/access-requests/{o(w, 'access_request')}/revoke",
     ),
+    # ---- privacy: 個人情報ファイル簿 and 保存期間 (issue 12, points 6-7) ----------------------------
+    # The register and its export are for データ戦略課 (管理) and the privacy officer (none in the cast);
+    # an entry is also the data owner's (whoever may edit its 個人情報 dataset); the public list is
+    # everyone's (the law has the entries published; they hold no data).
+    "privacy_register:list": fixed(ADMIN, lambda w: url("privacy_register:list")),
+    "privacy_register:export": fixed(ADMIN, lambda w: url("privacy_register:export") + "?format=csv"),
+    "privacy_register:entry": on_register_entry(
+        lambda w: url("privacy_register:entry", _slug(w.objects["register_dataset"]))
+    ),
+    "privacy_register:publish": fixed(
+        ADMIN, lambda w: url("privacy_register:publish", _slug(w.objects["register_dataset"])), "POST"
+    ),
+    "privacy_register:retention": on_register_entry(
+        lambda w: url("privacy_register:retention", _slug(w.objects["register_dataset"])),
+        "POST",
+        keepers=False,
+    ),
+    "privacy_public:register": fixed(EVERYONE, lambda w: url("privacy_public:register")),
     # ---- deid (仮名加工・匿名加工) ----------------------------------------------------------------
     # A plan and its runs are seen by whoever may read its 仮名加工情報 dataset (the privacy officer,
     # none of the cast, too); uploads need EDIT as well; a new plan needs a 仮名加工 / 匿名加工 dataset

@@ -207,6 +207,12 @@ def build_world() -> World:
         ends_on=today + dt.timedelta(days=30),
         legal_basis="internal",
     )
+    # ---- privacy: the 個人情報ファイル簿 entry of a 個人情報 entry of the owning 課 (room privacy, issue 12)
+    world.objects["register_dataset"] = next(
+        d
+        for d in datasets
+        if d.personal_data == PersonalData.PERSONAL and d.owner_id == world.actors.org.health_div.pk
+    )
     _survey(world, as_)
     _campaign(world, as_)
     _alerts(world, as_)

@@ -3,6 +3,7 @@
 Commands (all print one JSON line on success):
 - ``setup``: create an organisation, a dataset and an empty table; prints the table id.
 - ``write TABLE_ID MODE JOB ROWS``: write ROWS rows named ``JOB-i`` (MACHIDATA_LAKE_FAULT may kill it).
+- ``purge TABLE_ID NUMBER``: purge one version for retention (MACHIDATA_LAKE_FAULT may kill it).
 - ``state TABLE_ID``: recover the table, then print every version and each committed version's rows.
 - ``serve``: a fork server, so that each command does not pay for Python, Django and deltalake start-up:
   reads one JSON request per line (``{"args": [...], "env": {...}, "out": PATH}``, optionally
@@ -84,8 +85,22 @@ def _write(table_id: int, mode: str, job: str, rows: int) -> dict[str, object]:
     return {"number": version.number, "rows": version.rows}
 
 
+def _purge(table_id: int, number: int) -> dict[str, object]:
+    from machidata.access.policy import system_actor
+    from machidata.catalog.models import Table
+    from machidata.lake.protocol import purge_versions
+
+    done = purge_versions(
+        table=Table.objects.get(pk=table_id), numbers=[number], actor=system_actor("test"),
+        tombstone={"reason": "保存期間の満了"},
+    )  # fmt: skip
+    return {"numbers": done.numbers, "files": done.files}
+
+
 def _run(argv: list[str]) -> dict[str, object]:
     cmd = argv[0]
+    if cmd == "purge":
+        return _purge(int(argv[1]), int(argv[2]))
     if cmd == "setup":
         return _setup()
     if cmd == "write":

@@ -363,3 +363,22 @@ def test_concurrent_writers_on_one_table(home: Home) -> None:
         assert v["ids"] == list(range(1, len(expected) + 1))
         previous = v["names"]
     assert home.current_number() == versions[-1]["number"]
+
+
+# A retention purge killed half-way: the version is already 消去済み (never a committed version with
+# missing files), and the next recovery of the table deletes what the killed purge left.
+@pytest.mark.parametrize("fault", ["purge_after_mark", "purge_during_delete"])
+def test_purge_killed_half_way_leaves_the_lake_consistent(home: Home, fault: str) -> None:
+    home.write("replace", "a", 6, CRASH_TARGET_FILE_SIZE="1")
+    v1_files = home.parquet_files()
+    home.write("replace", "b", 4)
+    home.write("replace", "c", 5)
+    home.run("purge", home.table_id, 1, expect=KILLED, MACHIDATA_LAKE_FAULT=fault)
+    assert home.statuses() == [(1, "purged"), (2, "committed"), (3, "committed")]
+    left = home.parquet_files() & v1_files
+    assert left, "the fault fired before every file was deleted"
+    state = home.state()  # recovery finishes the purge
+    assert not (home.parquet_files() & v1_files)
+    assert [v["names"] for v in committed(state)] == [names("b", 4), names("c", 5)]
+    assert home.current_number() == 3
+    assert len(home.delta().file_uris()) >= 1

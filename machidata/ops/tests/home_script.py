@@ -7,6 +7,10 @@ JSON line:
 - ``race-backup PATH``: a backup during which another version is committed just after the
   database copy (the lake then holds a commit the copied database does not know); prints the state
   as the copied database knows it.
+- ``deid-key``: store a 仮名加工 key (``deid.keys``); prints its id and bytes (hex).
+- ``keys``: every key file in the key folder: id → bytes (hex) and permission bits.
+- ``purge-old``: a third version (replace, ``THIRD``), then versions 1 and 2 purged for retention;
+  prints the state and the purged files.
 - ``state``: every committed version's digest and its rows (names, in ``_id`` order), read from the
   Parquet files with pyarrow (not through the code under test).
 """
@@ -23,6 +27,7 @@ import django
 # The rows each version holds: known here, so the tests compare restored data with fixed values.
 FIRST = [f"行{i}" for i in range(1, 6)]
 SECOND = [f"追加{i}" for i in range(1, 4)]
+THIRD = [f"新{i}" for i in range(1, 3)]
 
 
 def _populate() -> dict[str, Any]:
@@ -91,10 +96,50 @@ def _race_backup(path: str) -> dict[str, Any]:
     return before
 
 
+def _deid_key() -> dict[str, Any]:
+    from machidata.deid.keys import key_new, key_store
+
+    key = key_new()
+    return {"id": key_store(key), "hex": key.hex()}
+
+
+def _keys() -> dict[str, Any]:
+    from machidata.deid.keys import key_dir
+
+    return {
+        p.stem: {"hex": p.read_bytes().hex(), "mode": oct(p.stat().st_mode & 0o777)}
+        for p in sorted(key_dir().glob("*.key"))
+    }
+
+
+def _purge_old() -> dict[str, Any]:
+    import pyarrow as pa
+
+    from machidata.access.policy import system_actor
+    from machidata.catalog.models import Table
+    from machidata.lake.protocol import purge_versions, write_version
+
+    table = Table.objects.get()
+    schema = pa.schema([("name", pa.string())])
+    batch = pa.record_batch([pa.array(THIRD)], schema=schema)
+    write_version(table=table, batches=[batch], schema=schema, mode="replace", job_id=uuid.uuid4().hex)
+    done = purge_versions(
+        table=table, numbers=[1, 2], actor=system_actor("test"), tombstone={"reason": "保存期間の満了"}
+    )
+    return {"state": _state(), "files": done.files, "storage_key": table.storage_key}
+
+
 def main() -> None:
     django.setup()
     command = sys.argv[1]
-    commands = {"populate": _populate, "state": _state, "race-backup": lambda: _race_backup(sys.argv[2])}
+    commands = {
+        "populate": _populate,
+        "state": _state,
+        "race-backup": lambda: _race_backup(sys.argv[2]),
+        "deid-key": _deid_key,
+        "keys": _keys,
+        "purge-old": _purge_old,
+    }
     result = commands[command]()
     print(json.dumps(result, ensure_ascii=False))  # noqa: T201 - read by the test
 

@@ -21,7 +21,7 @@ from urllib.parse import urlsplit, urlunsplit
 import pytest
 
 from machidata.ops.archive import new_identity
-from machidata.ops.tests.home_script import FIRST, SECOND
+from machidata.ops.tests.home_script import FIRST, SECOND, THIRD
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -128,3 +128,54 @@ def test_a_home_from_release_0_1_0_restores_and_upgrades(tmp_path: Path) -> None
     state = _script("state", home, None)
     assert {k: v["digest"] for k, v in state.items()} == manifest["versions"]
     assert _names(state) == [FIRST, FIRST + SECOND]
+
+
+def test_deid_keys_travel_with_the_backup_and_come_back_0600(
+    tmp_path: Path, databases: tuple[str | None, str | None]
+) -> None:
+    db_a, db_b = databases
+    a, b = tmp_path / "a", tmp_path / "b"
+    _script("populate", a, db_a)
+    key = _script("deid-key", a, db_a)
+    backup = tmp_path / "backup.tar"
+    _run(["-c", CLI, "backup", str(backup)], a, db_a)
+    with tarfile.open(backup) as tar:
+        assert f"deid-keys/{key['id']}.key" in tar.getnames()
+    done = _run(["-c", CLI, "restore", str(backup)], b, db_b)
+    assert "仮名加工の鍵を戻しました: 1件" in done.stdout
+    assert _script("keys", b, db_b) == {key["id"]: {"hex": key["hex"], "mode": "0o600"}}
+
+
+def test_a_backup_made_before_a_purge_does_not_bring_the_versions_back(
+    tmp_path: Path, databases: tuple[str | None, str | None]
+) -> None:
+    db_a, db_b = databases
+    a, b, c = tmp_path / "a", tmp_path / "b", tmp_path / "c"
+    _script("populate", a, db_a)
+    before = tmp_path / "before.tar"
+    _run(["-c", CLI, "backup", str(before)], a, db_a)
+    purged = _script("purge-old", a, db_a)
+    assert _names(purged["state"]) == [THIRD]  # type: ignore[arg-type]
+    assert purged["files"]
+    ledger = a / "lake" / ".purged-versions.jsonl"
+    assert ledger.is_file()
+
+    # 1. Restoring the old backup with the running home's tombstone list removes them again.
+    done = _run(["-c", CLI, "restore", str(before), "--purged", str(ledger)], b, db_b)
+    assert "消去の記録に従って消去した版: 2版" in done.stdout
+    assert _script("state", b, db_b) == {}
+    key = purged["storage_key"]
+    assert not any((b / "lake" / str(key) / f).exists() for f in purged["files"])  # type: ignore[union-attr]
+
+    # 2. Pruning the old backup takes the files out of the archive itself.
+    _run(["-c", CLI, "backup-prune", str(before), "--purged", str(ledger)], a, db_a)
+    with tarfile.open(before) as tar:
+        names = set(tar.getnames())
+        manifest = json.loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+    assert not any(f"lake/{key}/{f}" in names for f in purged["files"])  # type: ignore[union-attr]
+    assert manifest["versions"] == {}
+    assert "lake/.purged-versions.jsonl" in names
+    if db_a is None:  # a third scratch database exists only on SQLite
+        done = _run(["-c", CLI, "restore", str(before)], c, None)
+        assert "すべての版が元と同じ" in done.stdout
+        assert _script("state", c, None) == {}

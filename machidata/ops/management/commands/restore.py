@@ -18,10 +18,21 @@ class Command(BaseCommand):
     def add_arguments(self, parser: CommandParser) -> None:
         parser.add_argument("path", help="バックアップファイル")
         parser.add_argument("--identity", help="暗号化されたバックアップの秘密鍵ファイル（AGE-SECRET-KEY-…）")
+        parser.add_argument(
+            "--purged",
+            help="消去の記録（運用中の環境の lake/.purged-versions.jsonl）。バックアップ後に消去した版を復元後に消去し直します",
+        )
 
     def handle(self, *args: Any, **options: Any) -> None:
         identity = Path(options["identity"]) if options.get("identity") else None
-        report = restore_backup(Path(options["path"]), identity=identity, say=self.stdout.write)
+        purged = Path(options["purged"]) if options.get("purged") else None
+        report = restore_backup(
+            Path(options["path"]), identity=identity, purged=purged, say=self.stdout.write
+        )
+        if report.purged_versions:
+            self.stdout.write(f"消去の記録に従って消去した版: {len(report.purged_versions)}版")
+        if report.deid_keys:
+            self.stdout.write(f"仮名加工の鍵を戻しました: {report.deid_keys}件")
         if report.migrated:
             self.stdout.write(f"新しい版への更新を適用しました: {len(report.migrated)}件")
         self.stdout.write(
