@@ -37,6 +37,20 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  // After a dashboard item was moved, put the focus back on the button pressed (#item-3-up), so a
+  // keyboard user can press it again; a disabled button (the item reached the end) gives way to its panel.
+  function refocus() {
+    var match = /^#(item-\d+-(up|down|wider|narrower))$/.exec(window.location.hash);
+    if (!match) { return; }
+    var button = document.getElementById(match[1]);
+    if (!button) { return; }
+    if (button.disabled) {
+      var other = button.parentNode.querySelector("button:not([disabled])");
+      if (other) { other.focus(); }
+    } else {
+      button.focus();
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(document); refocus(); });
   document.addEventListener("htmx:afterSettle", function (e) { draw(e.target); });
 })();
