@@ -233,7 +233,7 @@ def dashboard_item_view(request: HttpRequest, uuid: str, index: int, move: str) 
     target = max(0, min(target, len(board.items) - 1))
     messages.success(request, f"{services.ITEM_MOVES[move]}しました。")
     # back to the item moved, with the focus on the same button (so a keyboard user can press it again)
-    return redirect(f"{reverse('charts:dashboard', args=[dashboard.uuid])}#item-{target}-{move}")
+    return redirect(f"{reverse('charts:dashboard', args=[dashboard.uuid])}#moved-{target}-{move}")
 
 
 @require_GET

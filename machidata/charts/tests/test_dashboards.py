@@ -163,7 +163,7 @@ def test_items_move_and_resize_by_buttons(actors: Actors, table: Table) -> None:
 
     response = press(1, "up")
     assert response.status_code == 302
-    assert response["Location"].endswith("#item-0-up")
+    assert response["Location"].endswith("#moved-0-up")
     assert _items(board) == [("chart", 6), ("text", 12)]
     press(0, "up")  # the first cannot go further up: nothing changes
     assert _items(board) == [("chart", 6), ("text", 12)]

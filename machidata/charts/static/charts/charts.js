@@ -37,12 +37,14 @@
       });
     });
   }
-  // After a dashboard item was moved, put the focus back on the button pressed (#item-3-up), so a
-  // keyboard user can press it again; a disabled button (the item reached the end) gives way to its panel.
+  // After a dashboard item was moved, put the focus back on the button pressed (#moved-3-up → the button
+  // item-3-up), so a keyboard user can press it again; when that button is now disabled (the item reached
+  // the end), the first enabled button of the same item. The fragment names no element, so the browser's
+  // own fragment handling leaves the focus alone.
   function refocus() {
-    var match = /^#(item-\d+-(up|down|wider|narrower))$/.exec(window.location.hash);
+    var match = /^#moved-(\d+-(up|down|wider|narrower))$/.exec(window.location.hash);
     if (!match) { return; }
-    var button = document.getElementById(match[1]);
+    var button = document.getElementById("item-" + match[1]);
     if (!button) { return; }
     if (button.disabled) {
       var other = button.parentNode.querySelector("button:not([disabled])");
