@@ -393,7 +393,9 @@ ROW_HEIGHT: Final = 22
 def pivot_description(title: str, pivot: Pivot, source: str = "") -> str:
     """The text alternative: what is crossed with what, the grand total, and how many cells are hidden."""
     axes = "と".join(pivot.row_names) or "全体"
-    parts = [f"{title or '無題の表'}（ピボット表）。{axes}を行に"]
+    name = title or "無題の表"
+    kind = "" if "ピボット表" in name else "（ピボット表）"  # a title that says so already is not repeated
+    parts = [f"{name}{kind}。{axes}を行に"]
     if pivot.col_names:
         parts.append(f"、{'と'.join(pivot.col_names)}を列に")
     parts.append(f"した{pivot.value_name}の表（小計・合計つき）。")
