@@ -23,6 +23,7 @@ from machidata.charts.selectors import document_render
 from machidata.charts.services import chart_create, chart_export
 from machidata.charts.tests.conftest import ROWS
 from machidata.charts.vegalite import Column
+from machidata.core.errors import InvalidInput
 from machidata.core.testing import Actors
 from machidata.jp.fiscal import fiscal_year
 
@@ -260,3 +261,22 @@ def test_builder_saves_a_pivot_and_the_page_shows_the_table(actors: Actors, tabl
     assert f">{want:,}</td>" in page
     edit = client.get(reverse("charts:edit", args=[chart.uuid])).content.decode()
     assert 'value="pivot" selected' in edit
+
+
+@pytest.mark.django_db
+@pytest.mark.parametrize(
+    ("change", "message"),
+    [
+        (lambda d: d["visual"].update(rows=5), "名前の一覧"),
+        (lambda d: d["visual"].update(rows=["町名"]), "「行」の項目「町名」が集計結果にありません"),
+        (lambda d: d["query"].update(totals={"rows": "二"}), "totals.rows"),
+        (lambda d: d["query"].update(totals={"rows": 3}), "0から2まで"),
+    ],
+)
+def test_malformed_pivot_documents_are_refused_in_japanese(
+    actors: Actors, table: Table, change: Any, message: str
+) -> None:
+    document = pivot_document(table)
+    change(document)
+    with pytest.raises(InvalidInput, match=message):
+        document_render(actor=actor_for(actors.users["owner_viewer"]), document=document)
