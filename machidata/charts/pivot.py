@@ -20,6 +20,8 @@ cells show ``＊``.
 
 from __future__ import annotations
 
+import hashlib
+from collections import OrderedDict
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -342,6 +344,24 @@ def _pick(pivot: Pivot, hidden: set[Cell], members: Sequence[Cell]) -> Cell | No
     return min(options, key=lambda c: (_number(pivot, c) <= 0, c == members[0], abs(_number(pivot, c)), c))
 
 
+# The hidden cells depend only on the laid-out numbers and the threshold, never on who looks, so a
+# table suppressed once (a few seconds of linear programming for a large one) is reused by this process.
+_SUPPRESSED: OrderedDict[str, frozenset[Cell]] = OrderedDict()
+SUPPRESSED_KEPT: Final = 128
+
+
+def _suppression_key(pivot: Pivot, threshold: int) -> str:
+    layout = (
+        pivot.op,
+        threshold,
+        [(line.key, line.kind) for line in pivot.rows],
+        [(line.key, line.kind) for line in pivot.cols],
+        sorted(pivot.values.items()),
+        sorted(pivot.counts.items()),
+    )
+    return hashlib.sha256(repr(layout).encode()).hexdigest()
+
+
 def suppress(pivot: Pivot, *, threshold: int) -> None:
     """Hide small cells, and for counts and sums the complementary cells that keep them from being worked back."""
     pivot.threshold = threshold
@@ -351,7 +371,14 @@ def suppress(pivot: Pivot, *, threshold: int) -> None:
             raise SpecError(
                 "表が大きすぎるため、課の外に出す表の秘匿処理ができません。絞り込むか項目を減らしてください。"
             )
-        hidden = _complement(pivot, hidden, threshold)
+        key = _suppression_key(pivot, threshold)
+        known = _SUPPRESSED.get(key)
+        if known is None:
+            known = frozenset(_complement(pivot, hidden, threshold))
+            _SUPPRESSED[key] = known
+            while len(_SUPPRESSED) > SUPPRESSED_KEPT:
+                _SUPPRESSED.popitem(last=False)
+        hidden = set(known)
     pivot.hidden = hidden
 
 
