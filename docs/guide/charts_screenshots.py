@@ -54,6 +54,10 @@ def main() -> None:
         page.wait_for_selector(".dash-panel svg.marks")
         page.wait_for_timeout(500)
         shot(page, "charts-03-dashboard.png")
+        page.goto(f"{BASE}/charts/")
+        page.click("text=業種と年度の飲食店営業許可（ピボット表）")
+        page.wait_for_selector("table.pivot")
+        shot(page, "charts-04-pivot.png")
         browser.close()
 
 

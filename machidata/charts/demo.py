@@ -21,6 +21,7 @@ PERMITS_SLUG: Final = "kumamoto-restaurant-permits"
 OWNER: Final = "admin"  # the demo's データ戦略課 account
 BY_YEAR: Final = "飲食店営業許可の件数（許可日の年度別）"
 TOP_KINDS: Final = "業種別の飲食店営業許可（上位10）"
+PIVOT: Final = "業種と年度の飲食店営業許可（ピボット表）"
 SOURCE: Final = "熊本市オープンデータ「飲食店営業許可一覧」（熊本市, CC BY 4.0）"
 
 
@@ -69,6 +70,30 @@ def demo_charts(table: Table) -> list[dict[str, Any]]:
                     "y": "件数",
                     "color": None,
                     "options": {"horizontal": True, "sort": "value_desc"},
+                },
+            },
+        },
+        {
+            "title": PIVOT,
+            "description": "業種（行）と許可日の年度（列）ごとの件数です。最後の行と列が合計です。",
+            "document": {
+                "query": _query(
+                    table,
+                    filters=[{"column": "許可日", "op": "ge", "value": "2019-04-01"}],
+                    group_by=[
+                        {"column": "業種", "as": "業種"},
+                        {"column": "許可日", "grain": "fiscal_year", "as": "許可日（年度）"},
+                    ],
+                    measures=[{"op": "count", "as": "件数"}],
+                    totals={"rows": 1, "as": "合計区分"},
+                ),
+                "visual": {
+                    "type": "pivot",
+                    "rows": ["業種"],
+                    "columns": ["許可日（年度）"],
+                    "y": "件数",
+                    "op": "count",
+                    "options": {"era": "wareki"},
                 },
             },
         },

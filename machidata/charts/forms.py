@@ -8,9 +8,15 @@ from django import forms
 
 from machidata.charts.models import Sharing
 from machidata.charts.names import GRAINS, OPS, key_name, measure_name
+from machidata.charts.pivot import N_NAME, TOTALS_AS
 from machidata.charts.vegalite import CHART_TYPES, ROW_CHARTS, STACKS
 
-FILTER_OPS: Final = {"eq": "等しい", "ne": "等しくない", "contains": "含む", "ge": "以上", "le": "以下"}
+FILTER_OPS: Final = {
+    "eq": "と等しい", "ne": "と等しくない", "contains": "を含む", "starts_with": "で始まる",
+    "ge": "以上", "le": "以下", "is_null": "空欄", "not_null": "空欄でない",
+}  # fmt: skip
+NULL_OPS: Final = frozenset({"is_null", "not_null"})  # conditions without a value
+FILTER_ROWS: Final = 3  # conditions the builder shows (all of them must hold)
 SORTS: Final = {"key": "項目の順（時間の順）", "value_desc": "値の大きい順", "value_asc": "値の小さい順"}
 NO_CHOICE: Final = ("", "（なし）")
 
@@ -25,10 +31,21 @@ class ChartForm(forms.Form):
     x_grain = forms.ChoiceField(label="時間のまとめ方", required=False, choices=[NO_CHOICE, *GRAINS.items()])
     y_op = forms.ChoiceField(label="値の集計", choices=list(OPS.items()), initial="count")
     y_column = forms.ChoiceField(label="集計する列", required=False)
-    color = forms.ChoiceField(label="色分け", required=False)
-    filter_column = forms.ChoiceField(label="絞り込む列", required=False)
-    filter_op = forms.ChoiceField(label="条件", required=False, choices=list(FILTER_OPS.items()))
-    filter_value = forms.CharField(label="値", required=False, max_length=200)
+    color = forms.ChoiceField(label="色分け（ピボット表では列）", required=False)
+    color_grain = forms.ChoiceField(
+        label="色分け・列の時間のまとめ方", required=False, choices=[NO_CHOICE, *GRAINS.items()]
+    )
+    row2 = forms.ChoiceField(label="行の2段目（小計を付ける）", required=False)
+    row2_grain = forms.ChoiceField(
+        label="行の2段目の時間のまとめ方", required=False, choices=[NO_CHOICE, *GRAINS.items()]
+    )
+    col2 = forms.ChoiceField(label="列の2段目（小計を付ける）", required=False)
+    col2_grain = forms.ChoiceField(
+        label="列の2段目の時間のまとめ方", required=False, choices=[NO_CHOICE, *GRAINS.items()]
+    )
+    suppress = forms.BooleanField(
+        label="小さい数を秘匿して表示する（課の外の人には常に秘匿されます）", required=False
+    )
     sort = forms.ChoiceField(label="並び順", choices=list(SORTS.items()), initial="key")
     top_n = forms.IntegerField(label="上位だけ表示（件数）", required=False, min_value=1, max_value=1000)
     stack = forms.ChoiceField(label="色分けの並べ方", choices=list(STACKS.items()), initial="stacked")
@@ -60,8 +77,27 @@ class ChartForm(forms.Form):
         self.fields["x"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         self.fields["y_column"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         self.fields["color"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
-        self.fields["filter_column"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
+        self.fields["row2"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
+        self.fields["col2"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
+        for i in range(FILTER_ROWS):
+            n = i + 1
+            self.fields[f"filter_column_{i}"] = forms.ChoiceField(
+                label=f"条件{n}：列", required=False, choices=[NO_CHOICE, *cols]
+            )
+            self.fields[f"filter_op_{i}"] = forms.ChoiceField(
+                label=f"条件{n}：比べ方", required=False, choices=list(FILTER_OPS.items())
+            )
+            self.fields[f"filter_value_{i}"] = forms.CharField(
+                label=f"条件{n}：値", required=False, max_length=200
+            )
         self.fields["version"].choices = [("", "最新の版"), *((str(n), f"第{n}版に固定") for n in versions)]  # type: ignore[attr-defined]
+
+    def filter_rows(self) -> list[tuple[Any, Any, Any]]:
+        """The bound fields of each condition row (列, 比べ方, 値), for the template."""
+        return [
+            (self[f"filter_column_{i}"], self[f"filter_op_{i}"], self[f"filter_value_{i}"])
+            for i in range(FILTER_ROWS)
+        ]
 
 
 def default_choices(fields: list[Any]) -> dict[str, Any]:
@@ -90,16 +126,55 @@ def _coerce(value: str, kind: str) -> Any:
     return value
 
 
+def filters_from(data: dict[str, Any], kinds: dict[str, str]) -> list[dict[str, Any]]:
+    """The builder's condition rows as TableQuery filters (all must hold); a row without a column or value is left out."""
+    filters: list[dict[str, Any]] = []
+    for i in range(FILTER_ROWS):
+        column, op = data.get(f"filter_column_{i}") or "", data.get(f"filter_op_{i}") or ""
+        if not column or op not in FILTER_OPS:
+            continue
+        if op in NULL_OPS:
+            filters.append({"column": column, "op": op})
+            continue
+        raw = str(data.get(f"filter_value_{i}") or "")
+        if raw == "":
+            continue
+        filters.append({"column": column, "op": op, "value": _coerce(raw, kinds.get(column, "string"))})
+    return filters
+
+
+def _key(column: str, grain: str | None) -> dict[str, Any]:
+    g: dict[str, Any] = {"column": column, "grain": grain or None}
+    g["as"] = key_name(g)
+    return g
+
+
+def _pivot_query(data: dict[str, Any], measure: dict[str, Any]) -> tuple[dict[str, Any], dict[str, Any]]:
+    """The query part and visual of a pivot: rows (横軸, 行の2段目) × columns (色分け, 列の2段目) with totals."""
+    rows = [_key(data[c], data.get(g)) for c, g in (("x", "x_grain"), ("row2", "row2_grain")) if data.get(c)]
+    cols = [
+        _key(data[c], data.get(g))
+        for c, g in (("color", "color_grain"), ("col2", "col2_grain"))
+        if data.get(c)
+    ]
+    measures = [measure]
+    counted = measure["op"] == "count"
+    if not counted:  # the row count behind each cell decides which cells are small (秘匿)
+        measures.append({"op": "count", "as": N_NAME})
+    query = {"group_by": [*rows, *cols], "measures": measures, "totals": {"rows": len(rows), "as": TOTALS_AS}}
+    visual = {"rows": [g["as"] for g in rows], "columns": [g["as"] for g in cols], "y": measure["as"],
+              "op": measure["op"], "n": None if counted else N_NAME}  # fmt: skip
+    return query, visual
+
+
 def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
     """The chart document for the builder's cleaned choices (the query in the TableQuery JSON shape)."""
     slug, _, name = str(data["table"]).partition("/")
     kind = data["type"]
     x, grain, color = data.get("x") or "", data.get("x_grain") or None, data.get("color") or ""
+    color_grain = data.get("color_grain") or None
     op, column = data.get("y_op") or "count", data.get("y_column") or None
-    filters = []
-    if data.get("filter_column") and data.get("filter_op"):
-        value = _coerce(data.get("filter_value") or "", kinds.get(data["filter_column"], "string"))
-        filters.append({"column": data["filter_column"], "op": data["filter_op"], "value": value})
+    filters = filters_from(data, kinds)
     options: dict[str, Any] = {
         "stack": data.get("stack") or "stacked", "era": data.get("era") or "wareki",
         "week_start": data.get("week_start") or "monday", "sort": data.get("sort") or "key",
@@ -109,6 +184,8 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
         options["compare"] = data["compare"]
     if data.get("target") is not None:
         options["target"] = data["target"]
+    if data.get("suppress"):
+        options["suppress"] = True
     query: dict[str, Any] = {
         "table": {"dataset": slug, "name": name, "version": data.get("version")},
         "filters": filters,
@@ -118,6 +195,12 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
         visual.update(
             {"x": x or None, "y": column if kind in {"scatter", "points"} else None, "color": color or None}
         )
+    elif kind == "pivot":
+        counted: dict[str, Any] = {"op": op, **({"column": column} if column else {})}
+        counted["as"] = measure_name(counted)
+        pivot_query, pivot_visual = _pivot_query(data, counted)
+        query.update(pivot_query)
+        visual.update(pivot_visual)
     else:
         measure: dict[str, Any] = {"op": op}
         if column:
@@ -129,9 +212,10 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
             x_name = g["as"] = key_name(g)
             group_by.append(g)
         color_name = None
-        if color and color != x:
-            group_by.append({"column": color, "grain": None, "as": color})
-            color_name = color
+        if color and (color, color_grain) != (x, grain):
+            c = _key(color, color_grain)
+            group_by.append(c)
+            color_name = c["as"]
         query["group_by"] = group_by
         query["measures"] = [measure]
         value = measure["as"] = measure_name(measure)
@@ -168,10 +252,11 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
             "source": meta.get("source") or "",
         }
     )
-    filters = query.get("filters") or []
-    if filters:
-        out.update({"filter_column": filters[0].get("column"), "filter_op": filters[0].get("op"),
-                    "filter_value": "" if filters[0].get("value") is None else str(filters[0]["value"])})  # fmt: skip
+    out["suppress"] = bool(options.get("suppress"))
+    shown = [f for f in query.get("filters") or [] if isinstance(f, dict) and f.get("op") in FILTER_OPS]
+    for i, f in enumerate(shown[:FILTER_ROWS]):
+        out.update({f"filter_column_{i}": f.get("column"), f"filter_op_{i}": f.get("op"),
+                    f"filter_value_{i}": "" if f.get("value") is None else str(f["value"])})  # fmt: skip
     if visual.get("type") in ROW_CHARTS:
         out.update(
             {
@@ -182,10 +267,18 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
         )
         return out
     group_by = query.get("group_by") or []
-    if group_by:
-        out.update({"x": group_by[0].get("column"), "x_grain": group_by[0].get("grain") or ""})
-    if len(group_by) > 1:
-        out["color"] = group_by[1].get("column")
+    if visual.get("type") == "pivot":
+        r = int((query.get("totals") or {}).get("rows") or 0)
+        rows = [("x", "x_grain"), ("row2", "row2_grain")][:r]
+        for (c, g), key in zip(
+            [*rows, ("color", "color_grain"), ("col2", "col2_grain")], group_by, strict=False
+        ):
+            out.update({c: key.get("column"), g: key.get("grain") or ""})
+    else:
+        if group_by:
+            out.update({"x": group_by[0].get("column"), "x_grain": group_by[0].get("grain") or ""})
+        if len(group_by) > 1:
+            out.update({"color": group_by[1].get("column"), "color_grain": group_by[1].get("grain") or ""})
     measures = query.get("measures") or [{"op": "count"}]
     out.update({"y_op": measures[0].get("op"), "y_column": measures[0].get("column") or ""})
     if query.get("top_n"):
@@ -209,6 +302,36 @@ class DashboardForm(forms.Form):
         label="期間で絞り込む列（例: 覚知日時）", required=False, max_length=100,
         help_text="この日付の列を持つ表のグラフすべてに、期間の絞り込みをかけます。",
     )  # fmt: skip
+    fy_filter = forms.CharField(
+        label="年度で絞り込む列（例: 覚知日時）", required=False, max_length=100,
+        help_text="この列を持つ表のグラフすべてに、年度（4月〜翌3月）の絞り込みをかけます。日付の列か、年度の数（2024など）の列を書いてください。",
+    )  # fmt: skip
+
+    FILTER_FIELDS: Final = (
+        ("value_filter", "value"),
+        ("date_filter", "date_range"),
+        ("fy_filter", "fiscal_year"),
+    )
+
+    def filters(self) -> list[dict[str, Any]]:
+        """The dashboard filters the cleaned form asks for (blank fields left out)."""
+        data = self.cleaned_data
+        return [{"column": data[f], "kind": k} for f, k in self.FILTER_FIELDS if data.get(f)]
+
+    @classmethod
+    def initial_for(cls, dashboard: Any) -> dict[str, Any]:
+        """The form's first values for a saved dashboard (the first filter of each kind)."""
+        out: dict[str, Any] = {"title": dashboard.title, "description": dashboard.description,
+                               "sharing": dashboard.sharing, "lock_version": dashboard.lock_version}  # fmt: skip
+        for name, kind in cls.FILTER_FIELDS:
+            out[name] = next((f["column"] for f in dashboard.filters if f.get("kind") == kind), "")
+        return out
+
+
+class DashboardEditForm(DashboardForm):
+    """A dashboard's title, description, sharing and filters, changed after it was made."""
+
+    lock_version = forms.IntegerField(widget=forms.HiddenInput)
 
 
 class AddChartForm(forms.Form):

@@ -7,6 +7,7 @@ cached, so no viewer can ever be served another viewer's rows.
 
 from __future__ import annotations
 
+import datetime as dt
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -14,11 +15,12 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from machidata.access.policy import Action, Actor, restrict_related, restrict_shared
+from machidata.access.policy import Action, Actor, is_unit_member, restrict_related, restrict_shared
 from machidata.catalog.models import Table, TableVersion
 from machidata.catalog.query_selectors import table_query
 from machidata.catalog.table_selectors import table_fields, table_get
 from machidata.charts.models import Chart, Dashboard
+from machidata.charts.pivot import SUPPRESS_BELOW, Pivot, pivot_of, totals_name
 from machidata.charts.vegalite import (
     ROW_CHARTS,
     Column,
@@ -78,6 +80,7 @@ class ChartData:
     version: TableVersion | None
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
+    table: Table | None = None
 
 
 def _grains(query: dict[str, Any], names: list[str]) -> dict[str, str | None]:
@@ -128,7 +131,9 @@ def document_data(*, actor: Actor, document: dict[str, Any]) -> ChartData:
             f"該当する{answer.total:,}{what}のうち先頭の{len(rows):,}{what}だけを表示しています"
             "（上限 MACHIDATA_ENGINE_MAX_ROWS）。上位N件や絞り込みで減らしてください。"
         )
-    return ChartData(rows=rows, columns=columns, version=answer.version, truncated=bool(notes), notes=notes)
+    return ChartData(
+        rows=rows, columns=columns, version=answer.version, truncated=bool(notes), notes=notes, table=table
+    )
 
 
 @dataclass
@@ -140,23 +145,63 @@ class RenderedChart:
     headers: list[str]
     body: list[list[str]]
     data: ChartData
+    pivot: Pivot | None = None
+
+
+def suppression_threshold(actor: Actor, table: Table, options: dict[str, Any]) -> int | None:
+    """The small-cell threshold of a pivot shown to ``actor``: always when it leaves the owner 課, else on request.
+
+    The same rule as survey tables: a table read outside the 課 that owns the data (管理 included)
+    hides cells under :data:`~machidata.charts.pivot.SUPPRESS_BELOW`; the 課 itself may ask for it
+    (``options.suppress``) to see the table as it will leave.
+    """
+    if not is_unit_member(actor, table.dataset.owner_id) or options.get("suppress"):
+        return SUPPRESS_BELOW
+    return None
+
+
+def _pivot(actor: Actor, document: dict[str, Any], data: ChartData) -> tuple[dict[str, Any], Pivot]:
+    """A pivot document with the viewer's suppression threshold written in (never the stored one), laid out."""
+    visual = dict(document.get("visual") or {})
+    options = dict(visual.get("options") or {})
+    assert data.table is not None
+    options["suppress_below"] = suppression_threshold(actor, data.table, options)
+    if options["suppress_below"] and data.truncated:
+        raise InvalidInput(
+            "表が大きすぎて途中までしか集計できないため、課の外に出す表の秘匿処理ができません。絞り込むか項目を減らしてください。"
+        )
+    visual["options"] = options
+    document = {**document, "visual": visual}
+    columns = {c.name: c for c in data.columns}
+    try:
+        return document, pivot_of(data.rows, columns, visual, totals_name=totals_name(document))
+    except SpecError as exc:
+        raise InvalidInput(str(exc)) from None
 
 
 def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
     """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``."""
     data = document_data(actor=actor, document=document)
+    pivot = None
+    if (document.get("visual") or {}).get("type") == "pivot":
+        document, pivot = _pivot(actor, document, data)
     try:
-        spec = vegalite_spec(document, data.rows, data.columns)
+        spec = vegalite_spec(document, data.rows, data.columns, pivot=pivot)
     except SpecError as exc:
         raise InvalidInput(str(exc)) from None
     options = (document.get("visual") or {}).get("options") or {}
-    headers, body = table_view(data.rows, data.columns, options=options)
+    if pivot is not None:
+        headers, lines = pivot.grid()
+        body = [cells for _, cells in lines]
+    else:
+        headers, body = table_view(data.rows, data.columns, options=options)
     return RenderedChart(
         spec=spec,
         description=str(spec["description"]),
         headers=headers,
         body=body,
         data=data,
+        pivot=pivot,
     )
 
 
@@ -170,6 +215,7 @@ def chart_render(*, actor: Actor, chart: Chart) -> RenderedChart:
 DASHBOARD_FILTER_KINDS: Final = {
     "value": "値で絞り込む（区・分類など）",
     "date_range": "期間で絞り込む（日付）",
+    "fiscal_year": "年度で絞り込む（日付の列、または年度の数の列）",
 }
 
 
@@ -217,21 +263,42 @@ class Panel:
         return f"spec-{self.index}"
 
 
+def _next_day(day: str) -> str:
+    """The day after an ISO date (a period's end is inclusive: a time on that day is still in it)."""
+    return (dt.date.fromisoformat(day) + dt.timedelta(days=1)).isoformat()
+
+
 def filters_for(
-    document: dict[str, Any], columns: set[str], chosen: dict[str, Any], kinds: dict[str, str]
+    document: dict[str, Any],
+    columns: set[str] | dict[str, str],
+    chosen: dict[str, Any],
+    kinds: dict[str, str],
 ) -> tuple[dict[str, Any], list[str]]:
-    """The chart document with the dashboard's chosen filters added where its table has the column."""
+    """The chart document with the dashboard's chosen filters added where its table has the column.
+
+    ``columns`` maps the table's columns to their kinds (a set of names is taken as all text): a
+    年度 filter is a range 4/1 ≤ t < next 4/1 on a date or time column, and equality on a number
+    column (a table that already holds the fiscal year).
+    """
+    column_kinds = columns if isinstance(columns, dict) else dict.fromkeys(columns, "string")
     extra: list[dict[str, Any]] = []
     used: list[str] = []
     for column, value in chosen.items():
-        if column not in columns or value in (None, "", (None, None)):
+        if column not in column_kinds or value in (None, "", (None, None)):
             continue
         if kinds.get(column) == "date_range":
             start, end = value
             if start:
                 extra.append({"column": column, "op": "ge", "value": start})
             if end:
-                extra.append({"column": column, "op": "le", "value": end})
+                extra.append({"column": column, "op": "lt", "value": _next_day(end)})
+        elif kinds.get(column) == "fiscal_year":
+            year = int(value)
+            if column_kinds[column] in {"date", "datetime"}:
+                extra.append({"column": column, "op": "ge", "value": f"{year}-04-01"})
+                extra.append({"column": column, "op": "lt", "value": f"{year + 1}-04-01"})
+            else:
+                extra.append({"column": column, "op": "eq", "value": year})
         else:
             extra.append({"column": column, "op": "eq", "value": value})
         used.append(column)
@@ -269,7 +336,7 @@ def dashboard_render(
                 )
             )
             continue
-        columns = {f.name for f in table_fields(chart.table)}
+        columns = {f.name: f.kind for f in table_fields(chart.table)}
         document, used = filters_for(chart.document, columns, chosen, kinds)
         visual = dict(document.get("visual") or {})
         visual["options"] = {**(visual.get("options") or {}), "responsive": True}  # fill the panel's width

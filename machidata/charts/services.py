@@ -22,7 +22,7 @@ from machidata.charts.selectors import (
     may_edit,
     may_edit_dashboard,
 )
-from machidata.charts.tables import data_file
+from machidata.charts.tables import data_file, pivot_file
 from machidata.charts.vegalite import CHART_TYPES
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -135,6 +135,10 @@ def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, s
     if fmt in FORMATS:
         content = render(rendered.spec, fmt)
         content_type, ext = FORMATS[fmt]
+    elif rendered.pivot is not None:  # as on screen: 小計・合計 marked, suppressed cells as ＊
+        content, content_type, ext = pivot_file(
+            rendered.pivot, fmt=fmt, title=chart.title, source=chart.source
+        )
     else:
         visual = chart.document.get("visual") or {}
         options = visual.get("options") or {}
@@ -167,6 +171,14 @@ MAX_ITEMS: Final = 24
 MAX_FILTERS: Final = 4
 
 
+def _clean_filters(filters: list[dict[str, Any]] | None) -> list[dict[str, Any]]:
+    return [
+        {"column": str(f["column"]).strip(), "kind": f.get("kind")}
+        for f in (filters or [])
+        if str(f.get("column") or "").strip()
+    ]
+
+
 def _dashboard_check(*, title: str, sharing: str, filters: list[dict[str, Any]]) -> None:
     errors: dict[str, str] = {}
     if not title.strip():
@@ -179,7 +191,9 @@ def _dashboard_check(*, title: str, sharing: str, filters: list[dict[str, Any]])
         errors["filters"] = f"絞り込みは{MAX_FILTERS}つまでです。"
     for f in filters:
         if not str(f.get("column") or "").strip() or f.get("kind") not in DASHBOARD_FILTER_KINDS:
-            errors["filters"] = "絞り込みには列の名前と種類（値・期間）を指定してください。"
+            errors["filters"] = "絞り込みには列の名前と種類（値・期間・年度）を指定してください。"
+    if len({(f.get("column"), f.get("kind")) for f in filters}) != len(filters):
+        errors["filters"] = "同じ列の同じ種類の絞り込みが2つあります。"
     if errors:
         raise InvalidInput(next(iter(errors.values())), details=errors)
 
@@ -192,9 +206,7 @@ def dashboard_create(
     owner_id = actor.user_id
     if not actor.is_authenticated or owner_id is None:
         raise PermissionDenied("ダッシュボードを作るにはログインしてください。")
-    filters = [
-        {"column": str(f["column"]).strip(), "kind": f["kind"]} for f in (filters or []) if f.get("column")
-    ]
+    filters = _clean_filters(filters)
     _dashboard_check(title=title, sharing=sharing, filters=filters)
     with transaction.atomic():
         dashboard = Dashboard.objects.create(
@@ -203,6 +215,31 @@ def dashboard_create(
         )  # fmt: skip
         audit_record(actor=actor, action="dashboard.create", obj=dashboard, changes={"sharing": sharing})
     return dashboard
+
+
+def dashboard_update(
+    *, actor: Actor, dashboard: Dashboard, lock_version: int, title: str, description: str = "",
+    sharing: str = Sharing.PRIVATE, filters: list[dict[str, Any]] | None = None,
+) -> Dashboard:  # fmt: skip
+    """Change a dashboard's title, description, sharing and filters (its owner or 管理; optimistic lock)."""
+    if not may_edit_dashboard(actor, dashboard):
+        raise PermissionDenied("ダッシュボードを変更できるのは作成者とデータ戦略課（管理）です。")
+    filters = _clean_filters(filters)
+    _dashboard_check(title=title, sharing=sharing, filters=filters)
+    with transaction.atomic():
+        current = Dashboard.objects.select_for_update().get(pk=dashboard.pk)
+        if current.lock_version != lock_version:
+            raise Conflict("他の人がこのダッシュボードを先に変更しました。画面を読み込み直してください。")
+        before = {"title": current.title, "sharing": current.sharing, "filters": current.filters}
+        current.title, current.description, current.sharing = title.strip(), description, sharing
+        current.filters = filters
+        current.lock_version += 1
+        current.save()
+        audit_record(
+            actor=actor, action="dashboard.update", obj=current,
+            changes={"before": before, "sharing": sharing, "filters": filters},
+        )  # fmt: skip
+    return current
 
 
 def _edit_items(actor: Actor, dashboard: Dashboard, lock_version: int, change: Any, what: str) -> Dashboard:
@@ -250,6 +287,45 @@ def dashboard_remove_item(*, actor: Actor, dashboard: Dashboard, lock_version: i
         return items[:index] + items[index + 1 :]
 
     return _edit_items(actor, dashboard, lock_version, change, "remove_item")
+
+
+WIDTHS: Final = (3, 4, 6, 8, 12)  # a quarter, a third, half, two thirds, the whole row (of 12 columns)
+ITEM_MOVES: Final = {
+    "up": "前へ移動",
+    "down": "後ろへ移動",
+    "wider": "幅を広く",
+    "narrower": "幅を狭く",
+}
+
+
+def _rearranged(items: list[Any], index: int, move: str) -> list[Any]:
+    """The grid after one move: swap with the neighbour, or step the width along :data:`WIDTHS`."""
+    if not 0 <= index < len(items):
+        raise InvalidInput("動かす項目が見つかりません。画面を読み込み直してください。")
+    out = list(items)
+    if move in {"up", "down"}:
+        other = index - 1 if move == "up" else index + 1
+        if 0 <= other < len(out):  # the first cannot go up, the last cannot go down: nothing changes
+            out[index], out[other] = out[other], out[index]
+        return out
+    width = max(1, min(12, int(out[index].get("width") or 6)))
+    if move == "wider":
+        width = next((w for w in WIDTHS if w > width), WIDTHS[-1])
+    else:
+        width = next((w for w in reversed(WIDTHS) if w < width), WIDTHS[0])
+    out[index] = {**out[index], "width": width}
+    return out
+
+
+def dashboard_move_item(
+    *, actor: Actor, dashboard: Dashboard, lock_version: int, index: int, move: str
+) -> Dashboard:
+    """Move the item at ``index`` one place earlier or later, or make it wider or narrower (owner or 管理)."""
+    if move not in ITEM_MOVES:
+        raise NotFound("その操作はできません。")
+    return _edit_items(
+        actor, dashboard, lock_version, lambda items: _rearranged(items, index, move), f"item_{move}"
+    )
 
 
 DASHBOARD_EXPORTS: Final = {"pdf": ("application/pdf", "pdf"), "pptx": (PPTX_TYPE, "pptx")}

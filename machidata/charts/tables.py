@@ -10,8 +10,10 @@ from decimal import Decimal
 from typing import Any, Final
 
 from openpyxl import Workbook
+from openpyxl.styles import Font
 
 from machidata.audit.exports import safe_cell
+from machidata.charts.pivot import HIDDEN, KIND_LABELS, TOTAL, Pivot
 from machidata.charts.vegalite import LABEL_GRAINS, Column, grain_label
 
 XLSX_TYPE: Final = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -88,6 +90,69 @@ def data_file(
         ws.append([safe_cell(h) for h in header])
         for line in body:
             ws.append([_text(v) if isinstance(v, str) else v for v in line])
+        out = io.BytesIO()
+        wb.save(out)
+        return out.getvalue(), XLSX_TYPE, "xlsx"
+    raise ValueError(fmt)
+
+
+KIND_HEADER: Final = "区分"
+
+
+def pivot_note(pivot: Pivot) -> str:
+    """The line under a pivot that says what ＊ means (empty when nothing is hidden)."""
+    if not pivot.hidden:
+        return ""
+    return (
+        f"{HIDDEN}: 課の外に出す表のため、{pivot.threshold}未満の小さい数と、"
+        "小計・合計から計算できてしまうセルを秘匿しています。"
+    )
+
+
+def pivot_file(pivot: Pivot, *, fmt: str, title: str, source: str = "") -> tuple[bytes, str, str]:
+    """A pivot as CSV or XLSX: a 区分 column (明細・小計・合計) first, numbers as numbers, ＊ where suppressed.
+
+    In XLSX the 小計 and 合計 lines and columns are bold as well.
+    """
+    keys = pivot.row_names or ["（全体）"]
+    header = [KIND_HEADER, *keys, *(pivot.col_label(j) for j in range(len(pivot.cols)))]
+    body = []
+    for i, row_line in enumerate(pivot.rows):
+        labels = list(row_line.labels) if pivot.row_names else [TOTAL]
+        body.append([KIND_LABELS[row_line.kind], *labels, *(pivot.raw(i, j) for j in range(len(pivot.cols)))])
+    note = pivot_note(pivot)
+    if fmt == "csv":
+        buf = io.StringIO()
+        writer = csv.writer(buf, lineterminator="\r\n")
+        writer.writerow([safe_cell(h) for h in header])
+        for line in body:
+            writer.writerow([_text(v) for v in line])
+        if note:
+            writer.writerow([safe_cell(note)])
+        return buf.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", "csv"
+    if fmt == "xlsx":
+        wb = Workbook()
+        ws = wb.active
+        assert ws is not None  # a new workbook always has a sheet
+        ws.title = "ピボット表"
+        ws.append([safe_cell(title)])
+        if source:
+            ws.append([safe_cell(f"出典: {source}")])
+        ws.append([])
+        bold = Font(bold=True)
+        ws.append([safe_cell(h) for h in header])
+        for cell in ws[ws.max_row]:
+            cell.font = bold
+        first = len(keys) + 1
+        for i, line in enumerate(body):
+            ws.append([_text(v) if isinstance(v, str) else v for v in line])
+            strong_line = pivot.rows[i].kind != "detail"
+            for k, cell in enumerate(ws[ws.max_row]):
+                if strong_line or k <= len(keys) or pivot.cols[k - first].kind != "detail":
+                    cell.font = bold
+        if note:
+            ws.append([])
+            ws.append([safe_cell(note)])
         out = io.BytesIO()
         wb.save(out)
         return out.getvalue(), XLSX_TYPE, "xlsx"

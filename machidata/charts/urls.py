@@ -26,6 +26,12 @@ urlpatterns = [
         views_dashboards.dashboard_add_text_view,
         name="dashboard_add_text",
     ),
+    path("dashboards/<uuid:uuid>/edit/", views_dashboards.dashboard_edit_view, name="dashboard_edit"),
+    path(
+        "dashboards/<uuid:uuid>/items/<int:index>/<str:move>/",
+        views_dashboards.dashboard_item_view,
+        name="dashboard_item",
+    ),
     path(
         "dashboards/<uuid:uuid>/export/<str:fmt>/",
         views_dashboards.dashboard_export_view,

@@ -17,11 +17,14 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from decimal import Decimal
-from typing import Any, Final
+from typing import TYPE_CHECKING, Any, Final
 
 from machidata.charts.maps import ATTRIBUTION, ward_features, ward_name
 from machidata.jp.fiscal import format_fiscal_year
 from machidata.jp.wareki import era_for, wareki_year
+
+if TYPE_CHECKING:
+    from machidata.charts.pivot import Pivot
 
 SCHEMA_URL: Final = "https://vega.github.io/schema/vega-lite/v5.21.0.json"  # a name, never fetched
 FONT: Final = "BIZ UDPGothic"
@@ -43,6 +46,7 @@ CHART_TYPES: Final[dict[str, str]] = {
     "heatmap": "ヒートマップ",
     "number": "数値カード",
     "table": "表",
+    "pivot": "ピボット表（小計・合計つき）",
     "map": "区の塗り分け地図",
     "points": "点の地図（緯度・経度）",
 }
@@ -686,8 +690,14 @@ def vegalite_spec(
     document: Mapping[str, Any],
     rows: Sequence[Mapping[str, Any]],
     columns: Sequence[Mapping[str, Any] | Column],
+    *,
+    pivot: Pivot | None = None,
 ) -> dict[str, Any]:
-    """The Vega-Lite 5 spec of a chart document over its result rows (inline data, no URLs)."""
+    """The Vega-Lite 5 spec of a chart document over its result rows (inline data, no URLs).
+
+    A pivot table is laid out (and suppressed when ``visual.options.suppress_below`` says so) from
+    the rows, unless the caller passes the ``pivot`` it already laid out.
+    """
     cols = {c.name: c for c in (c if isinstance(c, Column) else Column.of(c) for c in columns)}
     visual = document.get("visual") or {}
     meta = document.get("meta") or {}
@@ -719,6 +729,16 @@ def vegalite_spec(
         spec.update(_ward_map(document, data, cols))
     elif kind == "table":
         spec.update(_table_view(data, list(cols)))
+    elif kind == "pivot":
+        from machidata.charts import pivot as pivots
+
+        laid = (
+            pivot
+            if pivot is not None
+            else pivots.pivot_of(rows, cols, visual, totals_name=pivots.totals_name(document))
+        )
+        spec["description"] = pivots.pivot_description(title, laid, str(meta.get("source") or ""))
+        spec.update({k: v for k, v in pivots.pivot_spec(laid).items() if k != "$schema"})
     else:
         spec["data"] = {"values": data}
         spec.update(_with_reference_lines(_layer_mark(visual, cols, orders), visual))

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -10,11 +11,13 @@ from django.contrib.auth.decorators import login_required
 from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
+from django.urls import reverse
+from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from machidata.access.policy import Actor
 from machidata.charts import services
-from machidata.charts.forms import AddChartForm, AddTextForm, DashboardForm
+from machidata.charts.forms import AddChartForm, AddTextForm, DashboardEditForm, DashboardForm
 from machidata.charts.models import Dashboard
 from machidata.charts.selectors import (
     chart_list,
@@ -23,7 +26,10 @@ from machidata.charts.selectors import (
     dashboard_render,
     may_edit_dashboard,
 )
-from machidata.core.errors import Conflict, InvalidInput
+from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.jp.fiscal import fiscal_year, format_fiscal_year
+
+FISCAL_YEARS_SHOWN = 15  # the 年度 filter offers this year's and the 14 before
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -51,14 +57,10 @@ def dashboard_new_view(request: HttpRequest) -> HttpResponse:
     form = DashboardForm(request.POST or None)
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
-        filters = [
-            {"column": data["value_filter"], "kind": "value"},
-            {"column": data["date_filter"], "kind": "date_range"},
-        ]
         try:
             dashboard = services.dashboard_create(
                 actor=_actor(request), title=data["title"], description=data["description"], sharing=data["sharing"],
-                filters=[f for f in filters if f["column"]],
+                filters=form.filters(),
             )  # fmt: skip
         except InvalidInput as exc:
             form.add_error(None, exc.message)
@@ -70,6 +72,23 @@ def dashboard_new_view(request: HttpRequest) -> HttpResponse:
     )
 
 
+def _day(text: str) -> str:
+    """An ISO date typed in a date field, or "" when it is not one."""
+    try:
+        return dt.date.fromisoformat(text[:10]).isoformat()
+    except ValueError:
+        return ""
+
+
+def fiscal_year_choices(today: dt.date | None = None) -> list[tuple[str, str]]:
+    """The 年度 a dashboard filter offers: this fiscal year first, then the ones before (令和6年度（2024年度））."""
+    current = fiscal_year(today or timezone.localdate())
+    return [
+        (str(y), f"{format_fiscal_year(y)}（{y}年度）")
+        for y in range(current, current - FISCAL_YEARS_SHOWN, -1)
+    ]
+
+
 def _chosen(request: HttpRequest, dashboard: Dashboard) -> tuple[dict[str, Any], list[dict[str, Any]]]:
     """The filter values the viewer chose (``f0``, ``f0_from``/``f0_to``) and the filter form's fields."""
     chosen: dict[str, Any] = {}
@@ -77,9 +96,15 @@ def _chosen(request: HttpRequest, dashboard: Dashboard) -> tuple[dict[str, Any],
     for i, f in enumerate(dashboard.filters):
         column, kind = str(f["column"]), str(f["kind"])
         if kind == "date_range":
-            start, end = request.GET.get(f"f{i}_from", "")[:10], request.GET.get(f"f{i}_to", "")[:10]
+            start, end = _day(request.GET.get(f"f{i}_from", "")), _day(request.GET.get(f"f{i}_to", ""))
             chosen[column] = (start or None, end or None)
             fields.append({"i": i, "column": column, "kind": kind, "start": start, "end": end})
+        elif kind == "fiscal_year":
+            text = request.GET.get(f"f{i}", "")[:4]
+            year = int(text) if text.isdigit() and 1900 <= int(text) <= 2200 else None
+            chosen[column] = year
+            fields.append({"i": i, "column": column, "kind": kind, "value": str(year or ""),
+                           "choices": fiscal_year_choices()})  # fmt: skip
         else:
             value = request.GET.get(f"f{i}", "")[:200]
             chosen[column] = value or None
@@ -101,6 +126,9 @@ def dashboard_detail_view(request: HttpRequest, uuid: str) -> HttpResponse:
         "panels": panels,
         "filter_fields": filter_fields,
         "can_edit": can_edit,
+        # the exports carry the filters on screen
+        "export_query": f"?{request.GET.urlencode()}" if request.GET else "",
+        "moves": services.ITEM_MOVES,
     }
     if can_edit:
         charts = [(str(c.uuid), c.title) for c in chart_list(actor=actor)[:200]]
@@ -152,6 +180,60 @@ def dashboard_remove_view(request: HttpRequest, uuid: str, index: int) -> HttpRe
     """Take an item off the grid."""
     return _edit(request, uuid, lambda a, d: services.dashboard_remove_item(
         actor=a, dashboard=d, lock_version=_lock(request), index=index), "外しました。")  # fmt: skip
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def dashboard_edit_view(request: HttpRequest, uuid: str) -> HttpResponse:
+    """Change a dashboard's title, description, sharing and filters (its owner or 管理)."""
+    actor = _actor(request)
+    dashboard = dashboard_get(actor=actor, uuid=uuid)
+    if not may_edit_dashboard(actor, dashboard):
+        raise PermissionDenied("ダッシュボードを変更できるのは作成者とデータ戦略課（管理）です。")
+    form = DashboardEditForm(request.POST or None, initial=DashboardEditForm.initial_for(dashboard))
+    status = 200
+    if request.method == "POST":
+        status = 400
+        if form.is_valid():
+            data = form.cleaned_data
+            try:
+                services.dashboard_update(
+                    actor=actor, dashboard=dashboard, lock_version=data["lock_version"], title=data["title"],
+                    description=data["description"], sharing=data["sharing"], filters=form.filters(),
+                )  # fmt: skip
+            except InvalidInput as exc:
+                form.add_error(None, exc.message)
+            except Conflict as exc:
+                form.add_error(None, exc.message)
+                status = 409
+            else:
+                messages.success(request, "ダッシュボードの設定を保存しました。")
+                return redirect("charts:dashboard", uuid=dashboard.uuid)
+    return render(
+        request, "charts/dashboard_form.html", {"form": form, "dashboard": dashboard}, status=status
+    )
+
+
+@require_POST
+@login_required
+def dashboard_item_view(request: HttpRequest, uuid: str, index: int, move: str) -> HttpResponse:
+    """Move an item one place earlier or later, or make it wider or narrower (buttons that work by keyboard)."""
+    actor = _actor(request)
+    dashboard = dashboard_get(actor=actor, uuid=uuid)
+    if move not in services.ITEM_MOVES:
+        raise NotFound("その操作はできません。")
+    try:
+        board = services.dashboard_move_item(
+            actor=actor, dashboard=dashboard, lock_version=_lock(request), index=index, move=move
+        )
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, exc.message)
+        return redirect("charts:dashboard", uuid=dashboard.uuid)
+    target = {"up": index - 1, "down": index + 1}.get(move, index)
+    target = max(0, min(target, len(board.items) - 1))
+    messages.success(request, f"{services.ITEM_MOVES[move]}しました。")
+    # back to the item moved, with the focus on the same button (so a keyboard user can press it again)
+    return redirect(f"{reverse('charts:dashboard', args=[dashboard.uuid])}#moved-{target}-{move}")
 
 
 @require_GET

@@ -10,7 +10,17 @@ from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
 from machidata.engine.exports import ExportResult, export, json_value, table_arrow_stream, table_csv
 from machidata.engine.expressions import Expression, parse_expression
 from machidata.engine.profile import ColumnProfile, HistogramBin, profile_columns
-from machidata.engine.query import Filter, GroupBy, Measure, Sort, TableQuery, TopN, ValidatedQuery
+from machidata.engine.query import (
+    TOTALS_NAME,
+    Filter,
+    GroupBy,
+    Measure,
+    Sort,
+    TableQuery,
+    TopN,
+    Totals,
+    ValidatedQuery,
+)
 from machidata.engine.recipes import (
     Recipe,
     RecipePreview,
@@ -25,6 +35,7 @@ from machidata.engine.staging import StagedParquet, stage_csv_to_parquet
 from machidata.engine.types import Kind, kind_of
 
 __all__ = [
+    "TOTALS_NAME",
     "ColumnProfile",
     "EngineError",
     "EngineQueryError",
@@ -46,6 +57,7 @@ __all__ = [
     "StepReport",
     "TableQuery",
     "TopN",
+    "Totals",
     "ValidatedQuery",
     "compile_sql",
     "export",

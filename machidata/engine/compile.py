@@ -13,7 +13,9 @@ so both sides use one normalisation. Another backend (Spark, Trino) must provide
 Aggregation (group_by, measures, top_n) compiles to one GROUP BY with window functions on top for
 shares, rates and the previous period. Columns carry internal names (``__g0``, ``__m0``, ``__b0``)
 until the last projection renames them to their output names, so a user's name never collides with
-a helper column. Time buckets use only field extraction and truncation on naive timestamps, which
+a helper column. Subtotals and totals (``totals``) are one GROUP BY per grouping set over the same
+filtered rows, the keys left out typed blanks, joined by UNION ALL with the set's bitmask as ``__t``
+(Ibis has no GROUPING SETS; the sets are few: (rows+1) × (columns+1)). Time buckets use only field extraction and truncation on naive timestamps, which
 do not depend on the session time zone (Ibis sets DuckDB's to UTC).
 """
 
@@ -219,6 +221,27 @@ def _derived(g: ir.Table, q: ValidatedQuery, i: int, m: CheckedMeasure) -> ir.Va
     return ibis.ifelse(previous == expected, ratio, ibis.null("float64"))
 
 
+TOTALS_KEY = "__t"
+
+
+def _grouping_sets(expr: ir.Table, q: ValidatedQuery, reductions: dict[str, ir.Scalar]) -> ir.Table:
+    """Every grouping set of ``totals`` as one table: keys left out are typed blanks, ``__t`` their bitmask."""
+    assert q.totals is not None
+    keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
+    types = {k: v.type() for k, v in keys.items()}
+    parts = []
+    for kept in q.totals.grouping_sets(len(q.groups)):
+        mine = {_gkey(i): keys[_gkey(i)] for i in kept}
+        part = expr.group_by(**mine).aggregate(**reductions) if mine else expr.aggregate(**reductions)
+        mask = sum(1 << i for i in range(len(q.groups)) if i not in kept)
+        part = part.mutate(
+            **{k: ibis.null(types[k]) for k in keys if k not in mine},
+            **{TOTALS_KEY: ibis.literal(mask, type="int32")},
+        )
+        parts.append(part.select(*keys, *reductions, TOTALS_KEY))
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+
 def _output(g: ir.Table, q: ValidatedQuery) -> dict[str, ir.Value]:
     """Internal columns renamed to output names (weekday indexes become 月〜日)."""
     out: dict[str, ir.Value] = {}
@@ -229,6 +252,8 @@ def _output(g: ir.Table, q: ValidatedQuery) -> dict[str, ir.Value]:
         out[grp.name] = col
     for i, m in enumerate(q.measures):
         out[m.name] = g[_mkey(i)]
+    if q.totals is not None:
+        out[q.totals.name] = g[TOTALS_KEY]
     return out
 
 
@@ -240,6 +265,8 @@ def _internal(name: str, q: ValidatedQuery) -> str:
     for i, m in enumerate(q.measures):
         if m.name == name:
             return _mkey(i)
+    if q.totals is not None and q.totals.name == name:
+        return TOTALS_KEY
     raise AssertionError(f"unknown output {name}")  # pragma: no cover — validation checks sort keys
 
 
@@ -252,6 +279,8 @@ def apply_aggregation(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
         return expr
     keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
     reductions = _reductions(expr, q)
+    if q.totals is not None:
+        return _grouping_sets(expr, q, reductions)  # plain measures only, no top N (checked)
     if not reductions:
         g = expr.select(**keys).distinct()
     elif keys:
@@ -280,6 +309,8 @@ def aggregated_order(g: ir.Table, q: ValidatedQuery) -> list[Any]:
         keys.append(ibis.desc(_internal(q.top_n.by, q)))
     named = {s.column for s in q.sort}
     keys += [ibis.asc(_gkey(i)) for i, grp in enumerate(q.groups) if grp.name not in named]
+    if q.totals is not None and q.totals.name not in named:
+        keys.append(ibis.asc(TOTALS_KEY))  # a blank key's detail before the total it sits beside
     return keys
 
 

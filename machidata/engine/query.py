@@ -27,6 +27,14 @@ part of it), ``change_from_previous`` (base ÷ base of the previous period of th
 e.g. 1.05 = 5% more; blank when that period has no rows or a base of 0; other group keys are kept
 apart), ``target_ratio`` (base ÷ ``target``). Shares and rates are fractions (0.25 = 25%).
 
+``totals`` (a crosstab, ピボット表) adds subtotal and total rows: ``{"rows": r}`` says the first ``r``
+group keys are the row keys (表側) and the rest the column keys (表頭); the answer then holds, besides
+the detail groups, every combination of a leading part of the row keys with a leading part of the
+column keys (the grouping sets of ROLLUP(rows) × ROLLUP(columns)), the keys left out blank, and an
+integer column ``合計区分`` (``as`` renames it) with bit ``2**i`` set when the i-th group key is
+totalled (0 = a detail cell; all bits = the grand total). Only plain measures (count, sum, avg,
+median, min, max, count distinct) can be totalled, and not together with ``top_n``.
+
 ``top_n`` keeps the ``n`` groups with the largest ``by`` measure (ties by the group keys) and drops
 the rest; no その他 row is produced. Shares are computed before the cut, so they stay shares of the
 whole. Results are ordered by ``sort`` (which names output columns), else by ``by`` descending under
@@ -232,6 +240,15 @@ class TopN(BaseModel):
     by: str
 
 
+class Totals(BaseModel):
+    """Subtotals and totals of a crosstab: the first ``rows`` group keys are rows, the rest columns."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid", populate_by_name=True)
+
+    rows: int
+    as_: str | None = Field(default=None, alias="as")
+
+
 class TableQuery(BaseModel):
     """A declarative query over one table: which columns, which rows, in what order, which page."""
 
@@ -245,6 +262,7 @@ class TableQuery(BaseModel):
     group_by: tuple[GroupBy, ...] = ()
     measures: tuple[Measure, ...] = ()
     top_n: TopN | None = None
+    totals: Totals | None = None
     # Free-text search: rows where every word appears (NFKC, case-insensitive) in some text column.
     search: str | None = None
 
@@ -301,6 +319,10 @@ class TableQuery(BaseModel):
         if not 0 <= self.offset <= MAX_OFFSET:
             raise EngineQueryError("開始位置は0以上の数で指定してください。")
         if not self.is_aggregate:
+            if self.totals is not None:
+                raise EngineQueryError(
+                    "小計・合計（totals）はグループ化（group_by）と一緒に指定してください。"
+                )
             if self.top_n is not None:
                 raise EngineQueryError(
                     "上位N件（top_n）は集計（group_by・measures）と一緒に指定してください。"
@@ -311,7 +333,10 @@ class TableQuery(BaseModel):
                 fields=fields, filters=filters, sort=sort, limit=self.limit, offset=self.offset, search=search
             )
         groups, measures = _check_aggregation(self.group_by, self.measures, kinds)
+        totals = _check_totals(self.totals, groups, measures, top_n=self.top_n is not None)
         outputs = [g.name for g in groups] + [m.name for m in measures]
+        if totals is not None:
+            outputs.append(totals.name)
         fields = _check_output_fields(self.fields, outputs)
         for s in self.sort:
             if s.column not in outputs:
@@ -335,7 +360,64 @@ class TableQuery(BaseModel):
             measures=measures,
             top_n=top_n,
             search=search,
+            totals=totals,
         )
+
+
+TOTALS_NAME = "合計区分"
+# Measures whose subtotals are computed by grouping again (shares, rates and changes are not totalled).
+TOTALLED_OPS = frozenset({"count", "sum", "avg", "median", "min", "max", "count_distinct"})
+
+
+@dataclass(frozen=True, slots=True)
+class CheckedTotals:
+    """Checked subtotals: how many leading group keys are rows, and the output name of the 合計区分 column."""
+
+    rows: int
+    name: str
+
+    def grouping_sets(self, keys: int) -> tuple[tuple[int, ...], ...]:
+        """The group-key indexes of every grouping set, detail first and the grand total last.
+
+        A leading part of the row keys with a leading part of the column keys: ROLLUP × ROLLUP.
+        """
+        rows, cols = list(range(self.rows)), list(range(self.rows, keys))
+        sets = [
+            tuple(rows[:i] + cols[:j]) for i in range(len(rows), -1, -1) for j in range(len(cols), -1, -1)
+        ]
+        return tuple(sets)
+
+
+def _check_totals(
+    totals: Totals | None,
+    groups: tuple[CheckedGroup, ...],
+    measures: tuple[CheckedMeasure, ...],
+    *,
+    top_n: bool,
+) -> CheckedTotals | None:
+    """Subtotals need group keys, plain measures and no top N; the row count must fit the keys."""
+    if totals is None:
+        return None
+    if not groups:
+        raise EngineQueryError("小計・合計（totals）にはグループ化（group_by）の列が必要です。")
+    if not measures:
+        raise EngineQueryError("小計・合計（totals）には集計値（measures）を1つ以上指定してください。")
+    if not 0 <= totals.rows <= len(groups):
+        raise EngineQueryError(
+            f"小計・合計の行の列の数（totals.rows）は0から{len(groups)}までの数で指定してください。"
+        )
+    if top_n:
+        raise EngineQueryError("小計・合計（totals）と上位N件（top_n）は一緒に使えません。")
+    for i, m in enumerate(measures):
+        if m.op not in TOTALLED_OPS:
+            raise EngineQueryError(
+                f"集計値（measures）の{i + 1}番目（{MEASURE_LABELS[m.op]}）は小計・合計を出せません"
+                "（件数・合計・平均・中央値・最小・最大・種類数が使えます）。"
+            )
+    name = _check_name(totals.as_, "小計・合計の区分") if totals.as_ is not None else TOTALS_NAME
+    if name in {g.name for g in groups} | {m.name for m in measures}:
+        raise EngineQueryError(f"集計結果の列名「{name}」が重複しています。別の名前（as）を付けてください。")
+    return CheckedTotals(rows=totals.rows, name=name)
 
 
 @dataclass(frozen=True, slots=True)
@@ -384,6 +466,7 @@ class ValidatedQuery:
     measures: tuple[CheckedMeasure, ...] = ()
     top_n: TopN | None = None
     search: CheckedSearch | None = None
+    totals: CheckedTotals | None = None
 
     @property
     def is_aggregate(self) -> bool:

@@ -117,6 +117,8 @@ TOTAL_COLUMN = "__total"
 def _total_column(checked: ValidatedQuery) -> str:
     """A name for the groups' count that no output uses (an output may be called anything, even "__total")."""
     taken = {g.name for g in checked.groups} | {m.name for m in checked.measures}
+    if checked.totals is not None:
+        taken.add(checked.totals.name)
     total_column = TOTAL_COLUMN
     while total_column in taken:
         total_column += "_"

@@ -550,6 +550,10 @@ MATRIX: dict[str, Rule] = {
     "charts:dashboard_add_text": on_dashboards(
         lambda u: url("charts:dashboard_add_text", u), "POST", edit=True
     ),
+    "charts:dashboard_edit": on_dashboards(lambda u: url("charts:dashboard_edit", u), edit=True),
+    "charts:dashboard_item": on_dashboards(
+        lambda u: url("charts:dashboard_item", u, 0, "down"), "POST", edit=True
+    ),
     "charts:dashboard_remove": on_dashboards(
         lambda u: url("charts:dashboard_remove", u, 0), "POST", edit=True
     ),

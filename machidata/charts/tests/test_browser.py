@@ -88,15 +88,23 @@ def test_chart_pages_have_no_accessibility_violations(actors: Actors, table: Tab
     sync_api = pytest.importorskip("playwright.sync_api")
     axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
     from machidata.access.policy import actor_for
-    from machidata.charts.services import dashboard_add_chart, dashboard_create
+    from machidata.charts.services import chart_create, dashboard_add_chart, dashboard_create
+    from machidata.charts.tests.test_pivot import pivot_document
 
     chart = make_chart(actors, table, sharing=Sharing.DEPARTMENT)
     actor = actor_for(actors.users["owner_editor"])
+    pivot = chart_create(actor=actor, title="区と年度の件数", document=pivot_document(table, suppress=True),
+                         sharing=Sharing.DEPARTMENT)  # fmt: skip
     board = dashboard_create(
-        actor=actor, title="概況", sharing=Sharing.DEPARTMENT, filters=[{"column": "区", "kind": "value"}]
-    )
+        actor=actor, title="概況", sharing=Sharing.DEPARTMENT,
+        filters=[{"column": "区", "kind": "value"}, {"column": "時刻", "kind": "fiscal_year"}],
+    )  # fmt: skip
     dashboard_add_chart(actor=actor, dashboard=board, lock_version=1, chart_uuid=str(chart.uuid))
+    dashboard_add_chart(actor=actor, dashboard=board, lock_version=2, chart_uuid=str(pivot.uuid))
     paths = [
+        reverse("charts:detail", args=[pivot.uuid]),
+        reverse("charts:edit", args=[pivot.uuid]),
+        reverse("charts:dashboard_edit", args=[board.uuid]),
         reverse("charts:list"),
         reverse("charts:new") + f"?table={table.dataset.slug}/{table.name}",
         reverse("charts:detail", args=[chart.uuid]),
@@ -122,6 +130,45 @@ def test_chart_pages_have_no_accessibility_violations(actors: Actors, table: Tab
             ]
         browser.close()
     assert not failures, "\n".join(failures)
+
+
+def test_dashboard_items_move_by_keyboard(actors: Actors, table: Table, live_server: Any) -> None:
+    """Tab to a panel's 後ろへ移動 button, press Enter: the order changes and the focus comes back to the button."""
+    sync_api = pytest.importorskip("playwright.sync_api")
+    from machidata.access.policy import actor_for
+    from machidata.charts.services import dashboard_add_chart, dashboard_add_text, dashboard_create
+
+    chart = make_chart(actors, table, sharing=Sharing.DEPARTMENT)
+    actor = actor_for(actors.users["owner_editor"])
+    board = dashboard_create(actor=actor, title="並べ替え", sharing=Sharing.DEPARTMENT)
+    board = dashboard_add_chart(actor=actor, dashboard=board, lock_version=1, chart_uuid=str(chart.uuid))
+    dashboard_add_text(actor=actor, dashboard=board, lock_version=2, text="あとがき")
+    editor = _session_cookie(actors.users["owner_editor"], live_server.url)
+    with sync_api.sync_playwright() as p:
+        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
+        context = browser.new_context()
+        context.add_cookies([editor])
+        page = context.new_page()
+        page.goto(live_server.url + reverse("charts:dashboard", args=[board.uuid]))
+        for _ in range(200):  # Tab until the first panel's 後ろへ移動 button has the focus
+            page.keyboard.press("Tab")
+            if page.evaluate("document.activeElement && document.activeElement.id") == "item-0-down":
+                break
+        else:
+            raise AssertionError("the button is not reachable by Tab")
+        page.keyboard.press("Enter")
+        page.wait_for_url("**#moved-1-down")
+        page.wait_for_load_state("domcontentloaded")
+        headings = page.locator(".dash-panel").all_inner_texts()
+        assert headings[0].startswith("あとがき")
+        assert "区別の件数" in headings[1]
+        focused = page.evaluate("document.activeElement && document.activeElement.id")
+        assert focused == "item-1-up"  # the last panel cannot go further down: its next button has the focus
+        page.keyboard.press("Enter")
+        page.wait_for_url("**#moved-0-up")
+        headings = page.locator(".dash-panel").all_inner_texts()
+        assert "区別の件数" in headings[0]
+        browser.close()
 
 
 def test_click_a_bar_cross_filters_the_dashboard_and_drills_down(

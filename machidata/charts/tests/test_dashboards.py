@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 from collections import Counter
+from typing import Any
 
 import pytest
 from django.urls import reverse
@@ -143,3 +144,107 @@ def test_dashboard_exports_pdf_and_pptx_with_footers(actors: Actors, table: Tabl
     staff = actors.client("staff").get(reverse("charts:dashboard_export", args=[board.uuid, "pptx"]))
     with zipfile.ZipFile(io.BytesIO(staff.content)) as z:
         assert len([n for n in z.namelist() if n.startswith("ppt/slides/slide") and n.endswith(".xml")]) == 1
+
+
+def _items(board: Dashboard) -> list[tuple[str, int]]:
+    board.refresh_from_db()
+    return [(i["kind"], i["width"]) for i in board.items]
+
+
+def test_items_move_and_resize_by_buttons(actors: Actors, table: Table) -> None:
+    board = _board(actors, table)  # [text (12), chart (6)]
+    client = actors.client("owner_editor")
+
+    def press(index: int, move: str) -> Any:
+        return client.post(
+            reverse("charts:dashboard_item", args=[board.uuid, index, move]),
+            {"lock_version": Dashboard.objects.get(pk=board.pk).lock_version},
+        )
+
+    response = press(1, "up")
+    assert response.status_code == 302
+    assert response["Location"].endswith("#moved-0-up")
+    assert _items(board) == [("chart", 6), ("text", 12)]
+    press(0, "up")  # the first cannot go further up: nothing changes
+    assert _items(board) == [("chart", 6), ("text", 12)]
+    press(0, "wider")
+    assert _items(board) == [("chart", 8), ("text", 12)]
+    press(0, "wider")
+    press(0, "wider")  # 12 is the widest
+    assert _items(board) == [("chart", 12), ("text", 12)]
+    for _ in range(6):
+        press(1, "narrower")
+    assert _items(board) == [("chart", 12), ("text", 3)]  # 3 is the narrowest
+    press(0, "down")
+    assert _items(board) == [("text", 3), ("chart", 12)]
+    assert client.post(reverse("charts:dashboard_item", args=[board.uuid, 0, "sideways"]),
+                       {"lock_version": 1}).status_code == 404  # fmt: skip
+    # a stale page is refused, and only the owner (or 管理) may rearrange
+    stale = client.post(reverse("charts:dashboard_item", args=[board.uuid, 0, "down"]), {"lock_version": 1})
+    assert stale.status_code == 302
+    assert _items(board) == [("text", 3), ("chart", 12)]
+    lock = Dashboard.objects.get(pk=board.pk).lock_version
+    url = reverse("charts:dashboard_item", args=[board.uuid, 0, "down"])
+    assert actors.client("owner_viewer").post(url, {"lock_version": lock}).status_code == 403
+    assert AuditEvent.objects.filter(action="dashboard.item_wider").count() == 3
+    page = client.get(reverse("charts:dashboard", args=[board.uuid])).content.decode()
+    assert 'id="item-0-up"' in page
+    assert "disabled" in page
+    assert "「区別の件数」を前へ移動" in page
+
+
+def test_filters_are_edited_after_creation_and_fiscal_year_filters(actors: Actors, table: Table) -> None:
+    board = _board(actors, table)
+    client = actors.client("owner_editor")
+    edit = reverse("charts:dashboard_edit", args=[board.uuid])
+    form = client.get(edit).content.decode()
+    assert 'value="区"' in form
+    assert 'value="日付"' in form
+    response = client.post(edit, {"title": "区の概況（年度別）", "description": "", "sharing": "staff",
+                                  "value_filter": "区", "fy_filter": "時刻", "lock_version": board.lock_version})  # fmt: skip
+    assert response.status_code == 302
+    board.refresh_from_db()
+    assert board.title == "区の概況（年度別）"
+    assert board.filters == [{"column": "区", "kind": "value"}, {"column": "時刻", "kind": "fiscal_year"}]
+    assert AuditEvent.objects.filter(action="dashboard.update").count() == 1
+    # stale and refused edits
+    assert client.post(edit, {"title": "古い", "sharing": "staff", "lock_version": 1}).status_code == 409
+    assert actors.client("owner_viewer").get(edit).status_code == 403
+    # the 年度 filter: 4/1 00:00 ≤ 時刻 < next 4/1, so 3/31 23:30 belongs to the year before
+    url = reverse("charts:dashboard", args=[board.uuid])
+    for year in (2023, 2024):
+        body = actors.client("owner_viewer").get(url, {"f1": str(year)}).content.decode()
+        shown = sum(int(c) for c in re.findall(r"<td>[^<]+区</td><td>(\d+)</td>", body))
+        assert shown == sum(
+            1 for r in ROWS if (r["時刻"].year if r["時刻"].month >= 4 else r["時刻"].year - 1) == year
+        )
+    page = actors.client("owner_viewer").get(url).content.decode()
+    assert "令和6年度（2024年度）" in page
+    assert "合計区分" not in page
+    # nonsense in the query string is ignored, not a server error
+    assert actors.client("owner_viewer").get(url, {"f1": "令和", "f0": "x" * 500}).status_code == 200
+
+
+def test_period_end_includes_the_whole_last_day(actors: Actors, table: Table) -> None:
+    actor = actor_for(actors.users["owner_editor"])
+    chart = make_chart(actors, table)
+    board = dashboard_create(actor=actor, title="時刻", sharing=Sharing.STAFF,
+                             filters=[{"column": "時刻", "kind": "date_range"}])  # fmt: skip
+    board = dashboard_add_chart(actor=actor, dashboard=board, lock_version=1, chart_uuid=str(chart.uuid))
+    body = (
+        actors.client("owner_viewer")
+        .get(reverse("charts:dashboard", args=[board.uuid]), {"f0_from": "2024-03-31", "f0_to": "2024-03-31"})
+        .content.decode()
+    )
+    shown = sum(int(c) for c in re.findall(r"<td>[^<]+区</td><td>(\d+)</td>", body))
+    assert shown == sum(1 for r in ROWS if r["時刻"].date().isoformat() == "2024-03-31") == 1
+    bad = actors.client("owner_viewer").get(
+        reverse("charts:dashboard", args=[board.uuid]), {"f0_to": "2024-02-31"}
+    )
+    assert bad.status_code == 200
+
+
+def test_exports_carry_the_filters_on_screen(actors: Actors, table: Table) -> None:
+    board = _board(actors, table)
+    page = actors.client("owner_viewer").get(reverse("charts:dashboard", args=[board.uuid]), {"f0": "東区"})
+    assert "pdf/?f0=%E6%9D%B1%E5%8C%BA" in page.content.decode()

@@ -39,7 +39,7 @@ def test_demo_charts_are_created_once_and_count_right(settings: Any, tmp_path: P
     settings.MACHIDATA_HOME = tmp_path / "home"
     load_demo(home=settings.MACHIDATA_HOME)
     load_demo_data(home=settings.MACHIDATA_HOME, files=[PERMITS], ambulance=False, system=False)
-    assert Chart.objects.count() == 2
+    assert Chart.objects.count() == 3
     board = Dashboard.objects.get()
     assert [i["kind"] for i in board.items] == ["text", "chart", "chart"]
     assert load_charts_demo() == 0
@@ -53,3 +53,18 @@ def test_demo_charts_are_created_once_and_count_right(settings: Any, tmp_path: P
     assert sum(expected.values()) > 8000
     assert got == dict(expected)
     assert rendered.spec["encoding"]["x"]["sort"][-1].endswith("年度")
+
+
+def test_demo_pivot_totals_match_the_csv(settings: Any, tmp_path: Path) -> None:
+    settings.MACHIDATA_HOME = tmp_path / "home"
+    load_demo(home=settings.MACHIDATA_HOME)
+    load_demo_data(home=settings.MACHIDATA_HOME, files=[PERMITS], ambulance=False, system=False)
+    chart = Chart.objects.get(title="業種と年度の飲食店営業許可（ピボット表）")
+    owner = actor_for(chart.owner)
+    pivot = chart_render(actor=owner, chart=chart).pivot
+    assert pivot is not None
+    expected = {y: n for y, n in _fiscal_years_from_the_csv().items() if y >= 2019}
+    total_line = len(pivot.rows) - 1
+    got = {pivot.cols[j].key[0]: pivot.values.get((total_line, j)) for j in range(len(pivot.cols) - 1)}
+    assert got == expected
+    assert pivot.grand_total in (None, sum(expected.values()))

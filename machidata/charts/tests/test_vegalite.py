@@ -51,6 +51,15 @@ HOURS_COLS = [
 MONTHS = [{"月": dt.date(2024, m, 1), "件数": m * 10} for m in (3, 4, 5)]
 MONTHS_COLS = [{"name": "月", "kind": "date", "grain": "month"}, {"name": "件数", "kind": "integer"}]
 
+# A pivot's answer (件数 by 区 × 年度 with every grouping set), totals added by hand: 合計区分 bit 1 = 区
+# totalled, bit 2 = 年度 totalled.
+PIVOT_ROWS = [{**r, "合計区分": 0} for r in WARD_FY] + [
+    {"区": w, "年度": None, "件数": n, "合計区分": 2} for w, n in [("中央区", 250), ("東区", 185), ("西区", 118)]
+] + [{"区": None, "年度": fy, "件数": n, "合計区分": 1} for fy, n in [(2022, 270), (2023, 283)]] + [
+    {"区": None, "年度": None, "件数": 553, "合計区分": 3}
+]  # fmt: skip
+PIVOT_COLS = [*WARD_FY_COLS, {"name": "合計区分", "kind": "integer"}]
+
 
 def doc(kind: str, x: str | None, y: str | None, color: str | None = None, **options: Any) -> dict[str, Any]:
     return {
@@ -73,6 +82,7 @@ CASES: dict[str, tuple[dict[str, Any], list[dict[str, Any]], list[dict[str, Any]
     "number_previous": (doc("number", "年度", "件数", compare="previous"), [WARD_FY[0], WARD_FY[1]], WARD_FY_COLS),
     "number_target": (doc("number", None, "件数", compare="target", target=200), [WARD_FY[1]], WARD_FY_COLS),
     "table": (doc("table", "年度", "件数"), WARD_FY, WARD_FY_COLS),
+    "pivot": ({**doc("pivot", None, "件数"), "visual": {"type": "pivot", "rows": ["区"], "columns": ["年度"], "y": "件数", "op": "count", "options": {}}}, PIVOT_ROWS, PIVOT_COLS),
     "bar_average_target": (doc("bar", "区", "件数", average=True, target=100), WARD_FY[::2], WARD_FY_COLS),
     "bar_horizontal_target": (doc("bar", "区", "件数", horizontal=True, target=80), WARD_FY[::2], WARD_FY_COLS),
 }  # fmt: skip

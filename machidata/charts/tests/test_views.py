@@ -201,3 +201,32 @@ def test_data_of_a_colour_split_chart_is_exported_as_its_matrix(actors: Actors, 
     for line in rows[1:]:
         for p, cell in zip(people, line[1:], strict=True):
             assert (int(cell) if cell else 0) == expected.get((line[0], int(p)), 0)
+
+
+def test_builder_takes_several_conditions_all_of_which_must_hold(actors: Actors, table: Table) -> None:
+    client = actors.client("owner_editor")
+    ref = f"{table.dataset.slug}/{table.name}"
+    params = {"table": ref, "type": "bar", "x": "区", "y_op": "count", "sort": "key", "stack": "stacked",
+              "era": "wareki", "week_start": "monday", "sharing": "private",
+              "filter_column_0": "人口", "filter_op_0": "ge", "filter_value_0": "100",
+              "filter_column_1": "区", "filter_op_1": "ne", "filter_value_1": "東区",
+              "filter_column_2": "名前", "filter_op_2": "eq", "filter_value_2": ""}  # fmt: skip
+    body = client.get(reverse("charts:preview"), params).content.decode()
+    want = Counter(r["区"] for r in ROWS if r["人口"] >= 100 and r["区"] != "東区")
+    for ward, n in want.items():
+        assert f"<td>{ward}</td><td>{n}</td>" in body
+    assert "<td>東区</td>" not in body  # the empty third condition is left out, not "名前 = ''"
+    saved = client.post(reverse("charts:new"), {**params, "title": "条件つき", "save": "1"})
+    assert saved.status_code == 302
+    chart = Chart.objects.get(title="条件つき")
+    assert chart.document["query"]["filters"] == [
+        {"column": "人口", "op": "ge", "value": 100},
+        {"column": "区", "op": "ne", "value": "東区"},
+    ]
+    edit = client.get(reverse("charts:edit", args=[chart.uuid])).content.decode()
+    assert '<label for="id_filter_column_1">条件2：列</label>' in edit
+    assert 'name="filter_value_1" value="東区"' in edit
+    blanks = client.get(
+        reverse("charts:preview"), {**params, "filter_column_2": "名前", "filter_op_2": "not_null"}
+    )
+    assert blanks.status_code == 200

@@ -54,6 +54,12 @@ EXAMPLES: dict[str, dict[str, Any]] = {
         "group_by": [{"column": "at", "grain": "fiscal_year"}, "ward"],
         "measures": [{"op": "count"}],
     },
+    # A pivot table (ピボット表): ROLLUP(rows) × ROLLUP(columns) as a UNION ALL of GROUP BYs.
+    "agg_pivot_totals": {
+        "group_by": ["ward", {"column": "at", "grain": "fiscal_year", "as": "年度"}],
+        "measures": [{"op": "sum", "column": "visits"}, {"op": "count"}],
+        "totals": {"rows": 1},
+    },
     "agg_hour_weekday_heatmap": {
         "group_by": [{"column": "at", "grain": "hour"}, {"column": "at", "grain": "weekday"}],
         "measures": [{"op": "count", "as": "件数"}],

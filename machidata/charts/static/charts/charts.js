@@ -37,6 +37,22 @@
       });
     });
   }
-  document.addEventListener("DOMContentLoaded", function () { draw(document); });
+  // After a dashboard item was moved, put the focus back on the button pressed (#moved-3-up → the button
+  // item-3-up), so a keyboard user can press it again; when that button is now disabled (the item reached
+  // the end), the first enabled button of the same item. The fragment names no element, so the browser's
+  // own fragment handling leaves the focus alone.
+  function refocus() {
+    var match = /^#moved-(\d+-(up|down|wider|narrower))$/.exec(window.location.hash);
+    if (!match) { return; }
+    var button = document.getElementById("item-" + match[1]);
+    if (!button) { return; }
+    if (button.disabled) {
+      var other = button.parentNode.querySelector("button:not([disabled])");
+      if (other) { other.focus(); }
+    } else {
+      button.focus();
+    }
+  }
+  document.addEventListener("DOMContentLoaded", function () { draw(document); refocus(); });
   document.addEventListener("htmx:afterSettle", function (e) { draw(e.target); });
 })();
