@@ -120,6 +120,7 @@ def dashboard_detail_view(request: HttpRequest, uuid: str) -> HttpResponse:
     dashboard = dashboard_get(actor=actor, uuid=uuid)
     chosen, filter_fields = _chosen(request, dashboard)
     panels = dashboard_render(actor=actor, dashboard=dashboard, chosen=chosen)
+    services.dashboard_view_record(actor=actor, dashboard=dashboard)
     can_edit = may_edit_dashboard(actor, dashboard)
     context: dict[str, Any] = {
         "dashboard": dashboard,

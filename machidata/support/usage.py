@@ -52,7 +52,7 @@ METRICS: Final[tuple[Metric, ...]] = (
     Metric("downloads", "ダウンロード", feature="ダウンロード"),
     Metric("consultations", "相談・伴走支援", feature="相談"),
     Metric("attendances", "研修の受講", feature="研修"),
-    Metric("dashboard_views", "ダッシュボードの閲覧", built=False),
+    Metric("dashboard_views", "ダッシュボードの閲覧", feature="ダッシュボード"),
     Metric("charts", "作成したグラフ", feature="グラフ"),
     Metric("open_data_downloads", "オープンデータのダウンロード", built=False),
 )
@@ -67,6 +67,7 @@ _ACTIONS: Final = {
     "searches_empty": Q(action="catalog.search", changes__results=0),
     "downloads": Q(action="data.download"),
     "charts": Q(action="chart.create"),
+    "dashboard_views": Q(action="dashboard.view"),
 }
 
 Counts = dict[str, int]

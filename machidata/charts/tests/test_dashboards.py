@@ -248,3 +248,19 @@ def test_exports_carry_the_filters_on_screen(actors: Actors, table: Table) -> No
     board = _board(actors, table)
     page = actors.client("owner_viewer").get(reverse("charts:dashboard", args=[board.uuid]), {"f0": "東区"})
     assert "pdf/?f0=%E6%9D%B1%E5%8C%BA" in page.content.decode()
+
+
+def test_each_view_by_staff_is_recorded_for_the_usage_figures(actors: Actors, table: Table) -> None:
+    board = _board(actors, table, sharing=Sharing.STAFF)
+    url = reverse("charts:dashboard", args=[board.uuid])
+    before = AuditEvent.objects.filter(action="dashboard.view").count()
+    actors.client("owner_viewer").get(url)
+    actors.client("staff").get(url)
+    actors.client("anonymous").get(url)  # sent to the login page: no view
+    private = _board(actors, table, sharing=Sharing.PRIVATE)
+    actors.client("staff").get(reverse("charts:dashboard", args=[private.uuid]))  # 404: no view
+    views = AuditEvent.objects.filter(action="dashboard.view").order_by("id")[before:]
+    assert [(e.actor.username, e.object_id) for e in views] == [
+        (actors.users["owner_viewer"].username, str(board.pk)),
+        (actors.users["staff"].username, str(board.pk)),
+    ]

@@ -48,6 +48,7 @@ def events(actors: Actors) -> Actors:
     - owner_viewer (健康福祉局, 係): April: 1 search with 3 results, 1 search with 0 results, 1 download.
       The first search is at 2024-03-31T15:30Z = 2024-04-01 00:30 in Tokyo → April, 2024年度.
     - owner_editor (健康福祉局, 課): April: dataset.create, data.ingest; May: data.ingest, chart.create.
+    - owner_editor also opens a dashboard twice in May (dashboard.view).
     - staff (消防局): May: 1 search with 0 results.
     - admin (政策局): March 2025 (Tokyo) — 2025-03-31T14:59Z: 1 login. 2025-03-31T15:00Z is 2025年度: not counted.
     - 2024-03-31T14:59Z (still 2023年度 in Tokyo): a download by owner_viewer: not counted.
@@ -64,6 +65,8 @@ def events(actors: Actors) -> Actors:
     event(u["owner_editor"], "data.ingest", utc(2024, 4, 12, 2))
     event(u["owner_editor"], "data.ingest", utc(2024, 5, 2, 2))
     event(u["owner_editor"], "chart.create", utc(2024, 5, 2, 3))
+    event(u["owner_editor"], "dashboard.view", utc(2024, 5, 2, 4))
+    event(u["owner_editor"], "dashboard.view", utc(2024, 5, 3, 4))
     event(u["staff"], "catalog.search", utc(2024, 5, 3, 2), q="消火栓", results=0)
     event(u["admin"], "auth.login", utc(2025, 3, 31, 14, 59))
     event(u["admin"], "auth.login", utc(2025, 3, 31, 15, 0))
@@ -122,9 +125,11 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "consultations": 0,
         "attendances": 0,
         "charts": 0,
+        "dashboard_views": 0,
     }
     assert u.bureau_month(health, MAY)["versions"] == 1
     assert u.bureau_month(health, MAY)["charts"] == 1
+    assert u.bureau_month(health, MAY)["dashboard_views"] == 2
     assert u.bureau_month(health, MAY)["active_users"] == 1
     assert u.bureau_month(fire, MAY) == {
         "active_users": 2,
@@ -136,6 +141,7 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "consultations": 0,
         "attendances": 0,
         "charts": 0,
+        "dashboard_views": 0,
     }
     # the mover's June search counts for health, not fire
     assert u.bureau_month(health, JUN)["searches"] == 1
@@ -156,6 +162,7 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "consultations": 0,
         "attendances": 0,
         "charts": 0,
+        "dashboard_views": 0,
     }
     assert u.city_month(MAY)["active_users"] == 3
     assert u.city_month(MAY)["searches"] == 2
@@ -169,6 +176,7 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "consultations": 1,
         "attendances": 3,
         "charts": 1,
+        "dashboard_views": 2,
     }
     # the year counts people once, not once a month: owner_viewer, owner_editor, mover
     assert u.year_of(health)["active_users"] == 3
@@ -200,6 +208,7 @@ def test_rollout_marks_used_and_not_yet(events: Actors) -> None:
         "consultations": True,
         "attendances": True,
         "charts": True,
+        "dashboard_views": True,
     }
     assert rows[org.fire_bureau.pk] == {
         "datasets": False,
@@ -209,6 +218,7 @@ def test_rollout_marks_used_and_not_yet(events: Actors) -> None:
         "consultations": False,
         "attendances": True,
         "charts": False,
+        "dashboard_views": False,
     }
     assert not any(rows[org.policy_bureau.pk].values())
 
@@ -292,7 +302,8 @@ def test_bureau_page_shows_figures_and_not_built(events: Actors) -> None:
     # the year's datasets: health 1, city 1, 100%
     assert '<th scope="row">登録したデータセット</th><td>1</td><td>1</td><td>100.0%</td>' in html
     assert '<th scope="row">作成したグラフ</th><td>1</td><td>1</td><td>100.0%</td>' in html
-    for label in ("ダッシュボードの閲覧", "オープンデータのダウンロード"):
+    assert '<th scope="row">ダッシュボードの閲覧</th><td>2</td><td>2</td><td>100.0%</td>' in html
+    for label in ("オープンデータのダウンロード",):
         assert f'<th scope="row">{label}</th><td colspan="3">（未実装の機能）</td>' in html
 
 
@@ -300,7 +311,7 @@ def test_home_lists_own_bureau_and_admin_sees_all(events: Actors) -> None:
     html = events.client("staff").get(reverse("support:usage"), {"fy": 2024}).content.decode()
     assert reverse("support:usage_bureau", args=[events.org.fire_bureau.pk]) in html
     assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) not in html
-    assert '<th scope="row">ダッシュボードの閲覧</th><td colspan="1">（未実装の機能）</td>' in html
+    assert '<th scope="row">オープンデータのダウンロード</th><td colspan="1">（未実装の機能）</td>' in html
     admin = events.client("admin").get(reverse("support:usage"), {"fy": 2024}).content.decode()
     assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) in admin
     assert "局別（年度の合計）" in admin
@@ -310,8 +321,8 @@ def test_rollout_page(events: Actors) -> None:
     html = events.client("admin").get(reverse("support:usage_rollout"), {"fy": 2024}).content.decode()
     assert "利用あり" in html
     assert "未利用" in html
-    assert "7 / 7" in html  # health used every feature (charts too)
-    assert "2 / 7" in html  # fire: searches and training
+    assert "8 / 8" in html  # health used every feature (charts and dashboards too)
+    assert "2 / 8" in html  # fire: searches and training
 
 
 def test_api_city_and_bureau(events: Actors) -> None:
@@ -341,11 +352,12 @@ def test_api_city_and_bureau(events: Actors) -> None:
     assert april["share"]["searches"] == 100.0
     assert april["bureau"]["charts"] == 0
     assert body["months"][1]["bureau"]["charts"] == 1  # May
-    assert april["bureau"]["dashboard_views"] is None  # 未実装: null, not 0
+    assert body["months"][1]["bureau"]["dashboard_views"] == 2
+    assert april["bureau"]["open_data_downloads"] is None  # 未実装: null, not 0
     assert body["total"]["city"]["active_users"] == 5
     assert body["total"]["bureau"]["active_users"] == 3
     assert body["total"]["share"]["active_users"] == 60.0
-    assert {m["key"]: m["implemented"] for m in body["metrics"]}["dashboard_views"] is False
+    assert {m["key"]: m["implemented"] for m in body["metrics"]}["open_data_downloads"] is False
     assert len(body["months"]) == 12
     city = events.client("staff").get(url, {"fy": 2024}).json()
     assert city["bureau"] is None
