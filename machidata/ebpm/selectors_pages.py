@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from django.db.models import QuerySet
 
+from machidata.access import routes
 from machidata.access.policy import Actor, restrict_staff
 from machidata.core.errors import NotFound
 from machidata.ebpm import kpi, logic
@@ -50,7 +51,6 @@ from machidata.ebpm.models import (
     SourceKind,
 )
 from machidata.ebpm.selectors import ancestors, logic_model_of
-from machidata.publish import routes
 
 # Said on the public page in place of a figure that may not be published.
 PUBLIC_WITHHELD: Final = "集計元のデータが公開されていないため、この実績は掲載していません。"

@@ -1,6 +1,6 @@
 """Writing public pages of a 事業: request publication or withdrawal, decide a step, take a request back.
 
-The route is the publication room's route module (:mod:`machidata.publish.routes`), read from the
+The route is the access room's route module (:mod:`machidata.access.routes`), read from the
 publication routes setting (``MACHIDATA_PUBLICATION_ROUTES``) under this room's own route names
 (:data:`PAGE_ROUTES` are the defaults; a city may override either name there). The same rules hold as
 for datasets and 利用申請: the requester never decides their own request; one person approves at most
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from machidata.access import routes
 from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -39,7 +40,6 @@ from machidata.ebpm.models import (
 from machidata.ebpm.selectors import logic_model_of, may_edit
 from machidata.ebpm.selectors_pages import fingerprint, page_snapshot, public_pages
 from machidata.notify.services import notify
-from machidata.publish import routes
 
 TEXT_MAX: Final = 2000
 ROUTE_SETTING: Final = "MACHIDATA_PUBLICATION_ROUTES"

@@ -1,7 +1,7 @@
 """Writing 利用申請: file, decide a step (the last approval grants read), cancel, renew, revoke.
 
-Each is one transaction, audited. The route is the publication room's route module
-(:mod:`machidata.publish.routes`) read from ``MACHIDATA_ACCESS_REQUEST_ROUTES``: the same rules hold
+Each is one transaction, audited. The route is the access room's route module
+(:mod:`machidata.access.routes`) read from ``MACHIDATA_ACCESS_REQUEST_ROUTES``: the same rules hold
 (the requester never decides their own request; one person approves at most one step; a 代決 is
 recorded with the 課長 it stands for).
 """
@@ -15,6 +15,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from machidata.access import routes
 from machidata.access.models import Membership, PersonalData, Unit, UnitKind
 from machidata.access.policy import Action, Actor, can
 from machidata.audit.services import audit_record
@@ -23,7 +24,6 @@ from machidata.catalog.services import grant_create, grant_set_expiry
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.notify.services import notify
 from machidata.privacy.models import AccessAction, AccessDecision, AccessRequest, AccessStatus, LegalBasis
-from machidata.publish import routes
 
 TEXT_MAX: Final = 2000
 MAX_DAYS: Final = 3 * 366  # a grant runs at most about three years; renew for longer

@@ -12,12 +12,12 @@ from typing import Any, Final
 
 from django.db.models import Q, QuerySet
 
+from machidata.access import routes
 from machidata.access.models import Classification
 from machidata.access.policy import ANONYMOUS, Action, Actor, require_admin, restrict_related
 from machidata.catalog.models import Dataset, Table, TableVersion
 from machidata.core.errors import NotFound
 from machidata.publish import gates as g
-from machidata.publish import routes
 from machidata.publish.models import PublicationRequest, PublishedVersion, RequestKind, RequestStatus
 
 STATE_NONE: Final = "未申請"

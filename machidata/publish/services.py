@@ -1,5 +1,6 @@
 """Writing publication: file a request, re-check, override a gate, decide a step, withdraw, declare a
-統計表, run suppression, designate 課長/代決者. Each is one transaction, audited (lake writes excepted).
+統計表, run suppression. Each is one transaction, audited (lake writes excepted). 課長/代決者 are
+designated in ``access``.
 
 States of a dataset (see ``selectors.publication_state``): 未申請 → 申請中 → 公開中 → 非公開化.
 A request walks its route step by step; the last approval publishes exactly its versions.
@@ -16,7 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from machidata.access.models import Unit
+from machidata.access import routes
 from machidata.access.policy import Action, Actor, can
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Licence, Table, TableVersion, VersionStatus
@@ -24,13 +25,11 @@ from machidata.catalog.services import dataset_set_publication
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.notify.services import notify
 from machidata.publish import gates as g
-from machidata.publish import routes, suppression
+from machidata.publish import suppression
 from machidata.publish.models import (
     AggregateSpec,
     ApprovalAction,
-    ApproverDesignation,
     Decision,
-    DesignationKind,
     GateOverride,
     PublicationRequest,
     PublishedVersion,
@@ -391,24 +390,7 @@ def publication_cancel(*, actor: Actor, request: PublicationRequest) -> Publicat
     return req
 
 
-# ---- designations and 統計表 ---------------------------------------------------------------------------
-
-
-@transaction.atomic
-def approver_designate(*, actor: Actor, unit: Unit, user_id: int, kind: str) -> ApproverDesignation:
-    """Name the 課長 (or a 代決者) of a unit; データ戦略課 only (the admin page does the same)."""
-    if not actor.is_admin:
-        raise PermissionDenied("決裁権者の登録はデータ戦略課が行います。")
-    if kind not in DesignationKind.values:
-        raise InvalidInput("種別は「課長」か「代決者」です。")
-    d = ApproverDesignation.objects.create(unit=unit, user_id=user_id, kind=kind)
-    audit_record(
-        actor=actor,
-        action="publication.designate",
-        obj=d,
-        changes={"unit": unit.code, "user": user_id, "kind": kind},
-    )
-    return d
+# ---- 統計表 ---------------------------------------------------------------------------------------
 
 
 def _field_names(table: Table) -> list[str]:
