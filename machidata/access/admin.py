@@ -11,7 +11,7 @@ from django.db.models import Model
 from django.forms import ModelForm
 from django.http import HttpRequest
 
-from machidata.access.models import ApiToken, Membership, Unit
+from machidata.access.models import ApiToken, ApproverDesignation, Membership, Unit
 from machidata.access.policy import actor_for
 from machidata.audit.services import audit_record
 
@@ -86,6 +86,15 @@ class MembershipAdmin(PolicyAdmin):
     list_filter = ["role"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "unit__code", "unit__name"]
     raw_id_fields = ["user", "unit"]
+
+
+@admin.register(ApproverDesignation)
+class ApproverDesignationAdmin(PolicyAdmin):
+    """Who is 課長 / 代決者 of which unit, read by the approval routes (管理 only; each save and delete audited)."""
+
+    audit_name = "approverdesignation"
+    list_display = ["unit", "user", "kind", "valid_from", "valid_to"]
+    list_filter = ["kind"]
 
 
 @admin.register(ApiToken)

@@ -1,4 +1,5 @@
-"""Organisation (effective-dated units), memberships with roles, and personal API tokens."""
+"""Organisation (effective-dated units), memberships with roles, personal API tokens, and the 課長・代決者
+designations that approval routes (:mod:`machidata.access.routes`) resolve."""
 
 from __future__ import annotations
 
@@ -196,3 +197,39 @@ class UnitHistory(models.Model):
 
     def __str__(self) -> str:
         return f"{self.name}（{self.valid_from}～{self.valid_to}）"
+
+
+class DesignationKind(models.TextChoices):
+    """What a designation makes a person in one unit's 決裁."""
+
+    HEAD = "head", "課長（決裁権者）"
+    DEPUTY = "deputy", "代決者"
+
+
+class DesignationQuerySet(models.QuerySet["ApproverDesignation"]):
+    def active_on(self, day: dt.date | None = None) -> DesignationQuerySet:
+        """Designations in force on ``day`` (today by default)."""
+        day = day or timezone.localdate()
+        return self.filter(Q(valid_from__lte=day), Q(valid_to__isnull=True) | Q(valid_to__gte=day))
+
+
+class ApproverDesignation(models.Model):
+    """Who is the 課長 of a unit, and who may decide in their place (代決), effective-dated."""
+
+    unit = models.ForeignKey(Unit, verbose_name="所属", on_delete=models.PROTECT, related_name="+")
+    user = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="職員", on_delete=models.CASCADE, related_name="+"
+    )
+    kind = models.CharField("種別", max_length=10, choices=DesignationKind.choices)
+    valid_from = models.DateField("有効開始日", default=dt.date(2000, 4, 1))
+    valid_to = models.DateField("有効終了日", null=True, blank=True)
+
+    objects = DesignationQuerySet.as_manager()
+
+    class Meta:
+        verbose_name = "決裁権者・代決者"
+        verbose_name_plural = "決裁権者・代決者"
+        ordering = ["unit_id", "kind", "valid_from"]
+
+    def __str__(self) -> str:
+        return f"{self.unit.name} {self.get_kind_display()}: {self.user}"

@@ -19,7 +19,16 @@ from django.db.models import F
 from django.utils import timezone
 
 from machidata.access.directory import NOT_ALLOWED, DirectoryPerson, is_allowed, role_for, unit_code_for
-from machidata.access.models import ApiToken, Membership, Role, Unit, UnitKind, hash_token
+from machidata.access.models import (
+    ApiToken,
+    ApproverDesignation,
+    DesignationKind,
+    Membership,
+    Role,
+    Unit,
+    UnitKind,
+    hash_token,
+)
 from machidata.access.orgimport import OrgImportPreview, organisation_import_preview
 from machidata.access.orgimport.plan import role_label
 from machidata.access.policy import Actor, actor_for
@@ -326,6 +335,23 @@ def membership_end(*, actor: Actor, membership: Membership, valid_to: dt.date) -
             changes={"user": membership.user.get_username(), "before": [before], "after": None},
         )
     return membership
+
+
+@transaction.atomic
+def approver_designate(*, actor: Actor, unit: Unit, user_id: int, kind: str) -> ApproverDesignation:
+    """Name the 課長 (or a 代決者) of a unit; データ戦略課 only (the admin page does the same)."""
+    if not actor.is_admin:
+        raise PermissionDenied("決裁権者の登録はデータ戦略課が行います。")
+    if kind not in DesignationKind.values:
+        raise InvalidInput("種別は「課長」か「代決者」です。")
+    d = ApproverDesignation.objects.create(unit=unit, user_id=user_id, kind=kind)
+    audit_record(
+        actor=actor,
+        action="publication.designate",
+        obj=d,
+        changes={"unit": unit.code, "user": user_id, "kind": kind},
+    )
+    return d
 
 
 def user_create(

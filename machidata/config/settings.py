@@ -479,7 +479,7 @@ MACHIDATA_AUDIT_SEAL_FILE = _env("MACHIDATA_AUDIT_SEAL_FILE", "")
 MACHIDATA_AUDIT_SEAL_GRACE_SECONDS = int(_env("MACHIDATA_AUDIT_SEAL_GRACE_SECONDS", "300"))
 
 # ---- publication ----
-# 決裁 routes as JSON (route name → list of steps; see machidata/publish/routes.py); empty = the defaults
+# 決裁 routes as JSON (route name → list of steps; see machidata/access/routes.py); empty = the defaults
 # (full: 所管課長 → データ戦略課 → 個人情報担当 when personal data is involved; routine; withdraw).
 MACHIDATA_PUBLICATION_ROUTES = json.loads(_env("MACHIDATA_PUBLICATION_ROUTES", "{}") or "{}")
 

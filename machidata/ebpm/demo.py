@@ -422,11 +422,11 @@ def _public_page(kenshin: PlanItem, summary: EbpmDemoSummary) -> None:
     from django.contrib.auth import get_user_model
 
     from machidata.access.policy import actor_for
+    from machidata.access.routes import head_of
     from machidata.core.errors import MachidataError
     from machidata.ebpm import services_pages
     from machidata.ebpm.models import PageRequest
     from machidata.ebpm.selectors_pages import public_pages
-    from machidata.publish.routes import head_of
 
     if not PageRequest.objects.filter(item=kenshin).exists():
         users = get_user_model().objects

@@ -29,6 +29,7 @@ from typing import Any, Final
 
 from django.db.models import QuerySet
 
+from machidata.access import route_requests
 from machidata.access.policy import Actor, restrict_staff
 from machidata.core.errors import NotFound
 from machidata.ebpm import kpi, logic
@@ -41,8 +42,6 @@ from machidata.ebpm.models import (
     IndicatorActual,
     IndicatorStatus,
     IndicatorTarget,
-    PageAction,
-    PageDecision,
     PageRequest,
     PageRequestStatus,
     PlanItem,
@@ -50,7 +49,6 @@ from machidata.ebpm.models import (
     SourceKind,
 )
 from machidata.ebpm.selectors import ancestors, logic_model_of
-from machidata.publish import routes
 
 # Said on the public page in place of a figure that may not be published.
 PUBLIC_WITHHELD: Final = "集計元のデータが公開されていないため、この実績は掲載していません。"
@@ -334,39 +332,9 @@ def page_request_get(*, actor: Actor, pk: int) -> PageRequest:
 
 def is_my_turn(actor: Actor, req: PageRequest) -> bool:
     """Whether ``actor`` may decide the request's current step now."""
-    if (
-        req.status != PageRequestStatus.PENDING
-        or actor.user_id is None
-        or actor.user_id == req.requested_by_id
-    ):
-        return False
-    if PageAction.objects.filter(request=req, actor_id=actor.user_id, decision=PageDecision.APPROVE).exists():
-        return False
-    return routes.may_act(actor, req.steps[req.current_step])[0]
+    return route_requests.is_my_turn(actor, req)
 
 
 def request_steps(req: PageRequest) -> list[dict[str, Any]]:
     """Each step with its state (済み・現在・未着手), who approved it (代決 shown) and who may act now."""
-    acts = {
-        a.step_index: a
-        for a in req.actions.select_related("actor", "on_behalf_of").filter(decision=PageDecision.APPROVE)
-    }
-
-    def name(user: Any) -> str:
-        return str(user.get_full_name() or user.get_username()) if user is not None else ""
-
-    out = []
-    for i, s in enumerate(req.steps):
-        act = acts.get(i)
-        if act is not None:
-            state = "済み"
-        elif req.status == PageRequestStatus.PENDING and i == req.current_step:
-            state = "現在"
-        else:
-            state = "未着手"
-        out.append({
-            **s, "index": i, "state": state, "acted_by": name(act.actor) if act else "",
-            "on_behalf_of": name(act.on_behalf_of) if act else "",
-            "candidates": routes.candidates(s) if state == "現在" else [],
-        })  # fmt: skip
-    return out
+    return route_requests.step_rows(req)

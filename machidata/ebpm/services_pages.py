@@ -1,6 +1,6 @@
 """Writing public pages of a 事業: request publication or withdrawal, decide a step, take a request back.
 
-The route is the publication room's route module (:mod:`machidata.publish.routes`), read from the
+The route is the access room's route module (:mod:`machidata.access.routes`), read from the
 publication routes setting (``MACHIDATA_PUBLICATION_ROUTES``) under this room's own route names
 (:data:`PAGE_ROUTES` are the defaults; a city may override either name there). The same rules hold as
 for datasets and 利用申請: the requester never decides their own request; one person approves at most
@@ -22,6 +22,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from machidata.access import route_requests, routes
 from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
@@ -39,7 +40,6 @@ from machidata.ebpm.models import (
 from machidata.ebpm.selectors import logic_model_of, may_edit
 from machidata.ebpm.selectors_pages import fingerprint, page_snapshot, public_pages
 from machidata.notify.services import notify
-from machidata.publish import routes
 
 TEXT_MAX: Final = 2000
 ROUTE_SETTING: Final = "MACHIDATA_PUBLICATION_ROUTES"
@@ -89,20 +89,6 @@ def _link(req: PageRequest) -> str:
     return reverse("ebpm:page_request", args=[req.pk])
 
 
-def _notify_turn(actor: Actor, req: PageRequest) -> None:
-    step = req.steps[req.current_step]
-    ids = [uid for uid in routes.candidate_ids(step) if uid != req.requested_by_id]
-    message = (
-        f"事業のページの{req.get_kind_display()}「{req.item.name}」の「{step['label']}」をお願いします。"
-    )
-    notify(users=ids, message=message, link=_link(req), exclude=actor)
-
-
-def _notify_requester(actor: Actor, req: PageRequest) -> None:
-    message = f"事業のページの{req.get_kind_display()}「{req.item.name}」は「{req.get_status_display()}」になりました。"
-    notify(users=[req.requested_by_id], message=message, link=_link(req), exclude=actor)
-
-
 def _file(actor: Actor, item: PlanItem, kind: str, route_name: str, **fields: Any) -> PageRequest:
     steps = routes.resolve(route_name, owner_unit_id=item.unit_id, personal_data=False, table=page_routes())
     req = PageRequest.objects.create(
@@ -114,7 +100,7 @@ def _file(actor: Actor, item: PlanItem, kind: str, route_name: str, **fields: An
         changes={"item": item.pk, "route": route_name, "logic_model": req.logic_model_number,
                  "evaluations": req.evaluation_ids, "fingerprint": req.fingerprint},
     )  # fmt: skip
-    _notify_turn(actor, req)
+    route_requests.notify_turn(FLOW, actor=actor, request=req)
     return req
 
 
@@ -176,6 +162,28 @@ def _locked(request: PageRequest) -> PageRequest:
     return current
 
 
+def _turn_message(req: PageRequest, step: dict[str, Any]) -> str:
+    return f"事業のページの{req.get_kind_display()}「{req.item.name}」の「{step['label']}」をお願いします。"
+
+
+def _ended_message(req: PageRequest) -> str:
+    return f"事業のページの{req.get_kind_display()}「{req.item.name}」は「{req.get_status_display()}」になりました。"
+
+
+# How page requests walk their route (the shared steps are in access.route_requests); 管理 may take one back.
+FLOW: Final = route_requests.Flow[PageRequest](
+    audit_prefix="ebpm.page_request",
+    lock=_locked,
+    link=_link,
+    turn_message=_turn_message,
+    ended_message=_ended_message,
+    notify=notify,
+    cancel_refused="取り下げられるのは申請者とデータ戦略課（管理）だけです。",
+    cancel_not_pending="決裁中の申請だけ取り下げられます。",
+    admin_may_cancel=True,
+)
+
+
 def _check_unchanged(req: PageRequest) -> dict[str, Any]:
     """The page taken again now; Conflict when it differs from what the request showed its approvers."""
     try:
@@ -235,35 +243,14 @@ def page_request_act(*, actor: Actor, request: PageRequest, decision: str, comme
     )  # fmt: skip
     audit_record(actor=actor, action=f"ebpm.page_request.{decision}", obj=req,
                  changes={"step": step["key"], "on_behalf_of": on_behalf, "comment": comment})  # fmt: skip
-    if decision != PageDecision.APPROVE:
-        req.status = (
-            PageRequestStatus.RETURNED if decision == PageDecision.RETURN else PageRequestStatus.REJECTED
-        )
-        req.decided_at = timezone.now()
-    elif req.current_step + 1 < len(req.steps):
-        req.current_step += 1
-    else:
-        req.status = PageRequestStatus.APPROVED
-        req.decided_at = timezone.now()
+    if route_requests.step_decided(req, decision):
         _finish(actor, req, snapshot)
     req.save(update_fields=["status", "current_step", "decided_at"])
-    if req.status == PageRequestStatus.PENDING:
-        _notify_turn(actor, req)
-    else:
-        _notify_requester(actor, req)
+    route_requests.announce(FLOW, actor=actor, request=req)
     return req
 
 
 @transaction.atomic
 def page_request_cancel(*, actor: Actor, request: PageRequest) -> PageRequest:
     """The requester (or 管理) takes back a request still under decision (取り下げ)."""
-    req = _locked(request)
-    if actor.user_id != req.requested_by_id and not actor.is_admin:
-        raise PermissionDenied("取り下げられるのは申請者とデータ戦略課（管理）だけです。")
-    if req.status != PageRequestStatus.PENDING:
-        raise InvalidInput("決裁中の申請だけ取り下げられます。")
-    req.status = PageRequestStatus.CANCELLED
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "decided_at"])
-    audit_record(actor=actor, action="ebpm.page_request.cancel", obj=req, changes={})
-    return req
+    return route_requests.request_cancel(FLOW, actor=actor, request=request)

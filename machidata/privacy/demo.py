@@ -26,7 +26,7 @@ PENDING_SLUG: Final = "water-pipe-network"
 
 
 def _head(unit: Unit) -> Any:
-    from machidata.publish.models import ApproverDesignation, DesignationKind
+    from machidata.access.models import ApproverDesignation, DesignationKind
 
     user, created = get_user_model().objects.get_or_create(
         username=HEAD_USERNAME, defaults={"first_name": "警防課長", "is_active": True}

@@ -10,10 +10,10 @@ from typing import Any, Final
 
 from django.db.models import Q, QuerySet
 
+from machidata.access import routes
 from machidata.access.policy import Actor
 from machidata.core.errors import NotFound
 from machidata.privacy.models import AccessAction, AccessRequest, AccessStatus
-from machidata.publish import routes
 
 SCOPES: Final = {
     "mine": "自分の申請",

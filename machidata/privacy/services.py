@@ -1,9 +1,11 @@
 """Writing 利用申請: file, decide a step (the last approval grants read), cancel, renew, revoke.
 
-Each is one transaction, audited. The route is the publication room's route module
-(:mod:`machidata.publish.routes`) read from ``MACHIDATA_ACCESS_REQUEST_ROUTES``: the same rules hold
-(the requester never decides their own request; one person approves at most one step; a 代決 is
-recorded with the 課長 it stands for).
+Each is one transaction, audited. The route is the access room's route module
+(:mod:`machidata.access.routes`, shared with publication and the EBPM pages) read from
+``MACHIDATA_ACCESS_REQUEST_ROUTES``: the same rules hold (the requester never decides their own
+request; one person approves at most one step; a 代決 is recorded with the 課長 it stands for).
+Taking a request back, the state after a decision and the notices are
+:mod:`machidata.access.route_requests` with this room's :data:`FLOW`.
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
+from machidata.access import route_requests, routes
 from machidata.access.models import Membership, PersonalData, Unit, UnitKind
 from machidata.access.policy import Action, Actor, can
 from machidata.audit.services import audit_record
@@ -23,7 +26,6 @@ from machidata.catalog.services import grant_create, grant_set_expiry
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.notify.services import notify
 from machidata.privacy.models import AccessAction, AccessDecision, AccessRequest, AccessStatus, LegalBasis
-from machidata.publish import routes
 
 TEXT_MAX: Final = 2000
 MAX_DAYS: Final = 3 * 366  # a grant runs at most about three years; renew for longer
@@ -91,19 +93,6 @@ def column_choices(dataset: Dataset) -> list[str]:
             if f.get("name"):
                 out.append(f"{table.name}.{f['name']}")
     return out
-
-
-def _notify_turn(actor: Actor, req: AccessRequest) -> None:
-    step = req.steps[req.current_step]
-    ids = [uid for uid in routes.candidate_ids(step) if uid != req.requested_by_id]
-    message = f"利用申請「{req.dataset.title}」の「{step['label']}」をお願いします。"
-    notify(users=ids, message=message, link=reverse("privacy:detail", args=[req.pk]), exclude=actor)
-
-
-def _notify_requester(actor: Actor, req: AccessRequest) -> None:
-    message = f"利用申請「{req.dataset.title}」は「{req.get_status_display()}」になりました。"
-    notify(users=[req.requested_by_id], message=message, link=reverse("privacy:detail", args=[req.pk]),
-           exclude=actor)  # fmt: skip
 
 
 @transaction.atomic
@@ -183,7 +172,7 @@ def access_request_create(
         changes={"dataset": dataset.slug, "route": route_name, "starts_on": start.isoformat(),
                  "ends_on": end.isoformat(), "legal_basis": legal_basis, "columns": req.columns},
     )  # fmt: skip
-    _notify_turn(actor, req)
+    route_requests.notify_turn(FLOW, actor=actor, request=req)
     return req
 
 
@@ -194,6 +183,27 @@ def _locked(request: AccessRequest) -> AccessRequest:
     if current is None:
         raise NotFound("利用申請が見つかりません。")
     return current
+
+
+def _turn_message(req: AccessRequest, step: dict[str, Any]) -> str:
+    return f"利用申請「{req.dataset.title}」の「{step['label']}」をお願いします。"
+
+
+def _ended_message(req: AccessRequest) -> str:
+    return f"利用申請「{req.dataset.title}」は「{req.get_status_display()}」になりました。"
+
+
+# How 利用申請 walk their route (the shared steps are in access.route_requests).
+FLOW: Final = route_requests.Flow[AccessRequest](
+    audit_prefix="access_request",
+    lock=_locked,
+    link=lambda req: reverse("privacy:detail", args=[req.pk]),
+    turn_message=_turn_message,
+    ended_message=_ended_message,
+    notify=notify,
+    cancel_refused="取り下げられるのは申請者だけです。",
+    cancel_not_pending="決裁中の利用申請だけ取り下げられます。",
+)
 
 
 @transaction.atomic
@@ -220,39 +230,20 @@ def access_request_act(
     )  # fmt: skip
     audit_record(actor=actor, action=f"access_request.{decision}", obj=req,
                  changes={"step": step["key"], "on_behalf_of": on_behalf, "comment": comment})  # fmt: skip
-    if decision != AccessDecision.APPROVE:
-        req.status = AccessStatus.RETURNED if decision == AccessDecision.RETURN else AccessStatus.REJECTED
-        req.decided_at = timezone.now()
-    elif req.current_step + 1 < len(req.steps):
-        req.current_step += 1
-    else:
-        req.status = AccessStatus.APPROVED
-        req.decided_at = timezone.now()
+    if route_requests.step_decided(req, decision):
         req.grant = grant_create(
             actor=actor, dataset=req.dataset, user_id=req.requested_by_id, expires_on=req.ends_on,
             note=f"利用申請 #{req.pk}", reference=f"access_request#{req.pk}",
         )  # fmt: skip
     req.save()
-    if req.status == AccessStatus.PENDING:
-        _notify_turn(actor, req)
-    else:
-        _notify_requester(actor, req)
+    route_requests.announce(FLOW, actor=actor, request=req)
     return req
 
 
 @transaction.atomic
 def access_request_cancel(*, actor: Actor, request: AccessRequest) -> AccessRequest:
     """The requester takes back a request still under decision (取り下げ)."""
-    req = _locked(request)
-    if actor.user_id != req.requested_by_id:
-        raise PermissionDenied("取り下げられるのは申請者だけです。")
-    if req.status != AccessStatus.PENDING:
-        raise InvalidInput("決裁中の利用申請だけ取り下げられます。")
-    req.status = AccessStatus.CANCELLED
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "decided_at"])
-    audit_record(actor=actor, action="access_request.cancel", obj=req, changes={})
-    return req
+    return route_requests.request_cancel(FLOW, actor=actor, request=request)
 
 
 def may_manage_grant(actor: Actor, req: AccessRequest) -> bool:
@@ -300,7 +291,7 @@ def access_grant_renew(
                                 comment=_text(comment, "コメント", "comment"))  # fmt: skip
     audit_record(actor=actor, action="access_request.renew", obj=req,
                  changes={"before": before.isoformat(), "after": end.isoformat()})  # fmt: skip
-    _notify_requester(actor, req)
+    route_requests.notify_requester(FLOW, actor=actor, request=req)
     return req
 
 
@@ -319,5 +310,5 @@ def access_grant_revoke(*, actor: Actor, request: AccessRequest, reason: str) ->
         request=req, step_key="revoke", decision="revoke", actor_id=_uid(actor), comment=reason
     )
     audit_record(actor=actor, action="access_request.revoke", obj=req, changes={"reason": reason})
-    _notify_requester(actor, req)
+    route_requests.notify_requester(FLOW, actor=actor, request=req)
     return req

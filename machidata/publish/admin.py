@@ -1,4 +1,4 @@
-"""Admin of publication: 課長・代決者 designations (edited here by 管理, audited) and read-only records.
+"""Admin of publication: read-only records (課長・代決者 designations are edited in ``access``'s admin).
 
 Requests, decisions, published versions and 統計表 settings change only through the audited services.
 """
@@ -7,16 +7,8 @@ from __future__ import annotations
 
 from django.contrib import admin
 
-from machidata.catalog.admin import AuditedAdmin, ReadOnlyAdmin
-from machidata.publish.models import AggregateSpec, ApproverDesignation, PublicationRequest, PublishedVersion
-
-
-@admin.register(ApproverDesignation)
-class ApproverDesignationAdmin(AuditedAdmin):
-    """Who is 課長 / 代決者 of which unit (管理 only; each save and delete audited)."""
-
-    list_display = ("unit", "user", "kind", "valid_from", "valid_to")
-    list_filter = ("kind",)
+from machidata.catalog.admin import ReadOnlyAdmin
+from machidata.publish.models import AggregateSpec, PublicationRequest, PublishedVersion
 
 
 @admin.register(PublicationRequest)

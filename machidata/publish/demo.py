@@ -63,7 +63,7 @@ def age3_rows(path: Path, *, min_total: int = 30, towns: int = 60) -> list[list[
 
 
 def _head(unit: Unit) -> Any:
-    from machidata.publish.models import ApproverDesignation, DesignationKind
+    from machidata.access.models import ApproverDesignation, DesignationKind
 
     user_model = get_user_model()
     user, created = user_model.objects.get_or_create(

@@ -12,12 +12,12 @@ from typing import Any, Final
 
 from django.db.models import Q, QuerySet
 
+from machidata.access import route_requests
 from machidata.access.models import Classification
 from machidata.access.policy import ANONYMOUS, Action, Actor, require_admin, restrict_related
 from machidata.catalog.models import Dataset, Table, TableVersion
 from machidata.core.errors import NotFound
 from machidata.publish import gates as g
-from machidata.publish import routes
 from machidata.publish.models import PublicationRequest, PublishedVersion, RequestKind, RequestStatus
 
 STATE_NONE: Final = "未申請"
@@ -149,15 +149,7 @@ def request_list(*, actor: Actor, scope: str = "all") -> QuerySet[PublicationReq
 
 def is_my_turn(actor: Actor, request: PublicationRequest) -> bool:
     """Whether ``actor`` may decide the request's current step now."""
-    if request.status != RequestStatus.PENDING or actor.user_id == request.requested_by_id:
-        return False
-    from machidata.publish.models import ApprovalAction, Decision
-
-    if ApprovalAction.objects.filter(
-        request=request, actor_id=actor.user_id, decision=Decision.APPROVE
-    ).exists():
-        return False
-    return routes.may_act(actor, request.steps[request.current_step])[0]
+    return route_requests.is_my_turn(actor, request)
 
 
 def request_get(*, actor: Actor, pk: int) -> PublicationRequest:
@@ -170,26 +162,7 @@ def request_get(*, actor: Actor, pk: int) -> PublicationRequest:
 
 def request_steps(request: PublicationRequest) -> list[dict[str, Any]]:
     """Each step with its state (済み・現在・未着手), who acted (代決 shown) and who may act."""
-    acts = {
-        a.step_index: a
-        for a in request.actions.select_related("actor", "on_behalf_of").filter(decision="approve")
-    }
-    out = []
-    for i, s in enumerate(request.steps):
-        act = acts.get(i)
-        if act is not None:
-            state = "済み"
-        elif request.status == RequestStatus.PENDING and i == request.current_step:
-            state = "現在"
-        else:
-            state = "未着手"
-        out.append({
-            **s, "index": i, "state": state,
-            "acted_by": (act.actor.get_full_name() or act.actor.get_username()) if act else "",
-            "on_behalf_of": ((act.on_behalf_of.get_full_name() or act.on_behalf_of.get_username()) if act and act.on_behalf_of else ""),
-            "candidates": routes.candidates(s) if state == "現在" else [],
-        })  # fmt: skip
-    return out
+    return route_requests.step_rows(request)
 
 
 def candidates(*, actor: Actor) -> list[dict[str, Any]]:

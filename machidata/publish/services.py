@@ -1,5 +1,7 @@
 """Writing publication: file a request, re-check, override a gate, decide a step, withdraw, declare a
-統計表, run suppression, designate 課長/代決者. Each is one transaction, audited (lake writes excepted).
+統計表, run suppression. Each is one transaction, audited (lake writes excepted). 課長/代決者 are
+designated in ``access``; taking a request back, the state after a decision and the notices are
+:mod:`machidata.access.route_requests` with this room's :data:`FLOW`.
 
 States of a dataset (see ``selectors.publication_state``): 未申請 → 申請中 → 公開中 → 非公開化.
 A request walks its route step by step; the last approval publishes exactly its versions.
@@ -16,7 +18,7 @@ from django.db import transaction
 from django.urls import reverse
 from django.utils import timezone
 
-from machidata.access.models import Unit
+from machidata.access import route_requests, routes
 from machidata.access.policy import Action, Actor, can
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Licence, Table, TableVersion, VersionStatus
@@ -24,13 +26,11 @@ from machidata.catalog.services import dataset_set_publication
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.notify.services import notify
 from machidata.publish import gates as g
-from machidata.publish import routes, suppression
+from machidata.publish import suppression
 from machidata.publish.models import (
     AggregateSpec,
     ApprovalAction,
-    ApproverDesignation,
     Decision,
-    DesignationKind,
     GateOverride,
     PublicationRequest,
     PublishedVersion,
@@ -58,21 +58,6 @@ def _text(value: Any, label: str, *, required: bool = False, limit: int = TEXT_M
     if len(text) > limit:
         raise InvalidInput(f"{label}は{limit}文字以内で入力してください。")
     return text
-
-
-def _notify_turn(actor: Actor, req: PublicationRequest) -> None:
-    """Tell the people who may decide the current step that it is their turn."""
-    step = req.steps[req.current_step]
-    link = reverse("publish:detail", args=[req.pk])
-    ids = [uid for uid in routes.candidate_ids(step) if uid != req.requested_by_id]
-    message = f"{req.get_kind_display()}「{req.dataset.title}」の「{step['label']}」をお願いします。"
-    notify(users=ids, message=message, link=link, exclude=actor)
-
-
-def _notify_requester(actor: Actor, req: PublicationRequest) -> None:
-    link = reverse("publish:detail", args=[req.pk])
-    message = f"{req.get_kind_display()}「{req.dataset.title}」は{req.get_status_display()}になりました。"
-    notify(users=[req.requested_by_id], message=message, link=link, exclude=actor)
 
 
 def request_versions(request: PublicationRequest) -> list[TableVersion]:
@@ -194,7 +179,7 @@ def publication_request_create(
         changes={"dataset": dataset.slug, "route": route_name, "versions": [f"{v.table.name}@{v.number}" for v in versions],
                  "licence": licence.code, "blocking": [r["gate"] for r in blocking(req.gate_results)]},
     )  # fmt: skip
-    _notify_turn(actor, req)
+    route_requests.notify_turn(FLOW, actor=actor, request=req)
     return req
 
 
@@ -219,7 +204,7 @@ def publication_withdraw_request(*, actor: Actor, dataset: Dataset, note: str) -
         obj=req,
         changes={"dataset": dataset.slug, "note": req.note},
     )
-    _notify_turn(actor, req)
+    route_requests.notify_turn(FLOW, actor=actor, request=req)
     return req
 
 
@@ -228,6 +213,27 @@ def _locked(request: PublicationRequest) -> PublicationRequest:
     if current is None:
         raise NotFound("申請が見つかりません。")
     return current
+
+
+def _turn_message(req: PublicationRequest, step: dict[str, Any]) -> str:
+    return f"{req.get_kind_display()}「{req.dataset.title}」の「{step['label']}」をお願いします。"
+
+
+def _ended_message(req: PublicationRequest) -> str:
+    return f"{req.get_kind_display()}「{req.dataset.title}」は{req.get_status_display()}になりました。"
+
+
+# How publication's requests walk their route (the shared steps are in access.route_requests).
+FLOW: Final = route_requests.Flow[PublicationRequest](
+    audit_prefix="publication",
+    lock=_locked,
+    link=lambda req: reverse("publish:detail", args=[req.pk]),
+    turn_message=_turn_message,
+    ended_message=_ended_message,
+    notify=notify,
+    cancel_refused="取り下げられるのは申請者だけです。",
+    cancel_not_pending="決裁中の申請だけ取り下げられます。",
+)
 
 
 @transaction.atomic
@@ -328,30 +334,16 @@ def publication_act(
         actor=actor, action=f"publication.{decision}", obj=req,
         changes={"step": step["key"], "on_behalf_of": on_behalf, "comment": comment, "fingerprint": req.fingerprint},
     )  # fmt: skip
-    if decision != Decision.APPROVE:
-        req.status = RequestStatus.RETURNED if decision == Decision.RETURN else RequestStatus.REJECTED
-        req.decided_at = timezone.now()
-    elif req.current_step + 1 < len(req.steps):
-        req.current_step += 1
-    else:
+    if route_requests.step_decided(req, decision):
         _finish(actor, req, versions)
     req.save()
-    _announce(actor, req)
+    route_requests.announce(FLOW, actor=actor, request=req)
     return req
 
 
-def _announce(actor: Actor, req: PublicationRequest) -> None:
-    """Notify whoever decides next, or the requester when the request has ended."""
-    if req.status == RequestStatus.PENDING:
-        _notify_turn(actor, req)
-    else:
-        _notify_requester(actor, req)
-
-
 def _finish(actor: Actor, req: PublicationRequest, versions: list[TableVersion]) -> None:
-    """The last approval: publish exactly the pinned versions, or withdraw everything public."""
-    req.status = RequestStatus.APPROVED
-    req.decided_at = timezone.now()
+    """The last approval (the request is approved now): publish exactly the pinned versions, or withdraw
+    everything public."""
     dataset = Dataset.objects.get(pk=req.dataset_id)
     if req.kind == RequestKind.PUBLISH:
         now = timezone.now()
@@ -379,36 +371,10 @@ def _finish(actor: Actor, req: PublicationRequest, versions: list[TableVersion])
 @transaction.atomic
 def publication_cancel(*, actor: Actor, request: PublicationRequest) -> PublicationRequest:
     """The requester takes back a request still under decision (取り下げ)."""
-    req = _locked(request)
-    if actor.user_id != req.requested_by_id:
-        raise PermissionDenied("取り下げられるのは申請者だけです。")
-    if req.status != RequestStatus.PENDING:
-        raise InvalidInput("決裁中の申請だけ取り下げられます。")
-    req.status = RequestStatus.CANCELLED
-    req.decided_at = timezone.now()
-    req.save(update_fields=["status", "decided_at"])
-    audit_record(actor=actor, action="publication.cancel", obj=req, changes={})
-    return req
+    return route_requests.request_cancel(FLOW, actor=actor, request=request)
 
 
-# ---- designations and 統計表 ---------------------------------------------------------------------------
-
-
-@transaction.atomic
-def approver_designate(*, actor: Actor, unit: Unit, user_id: int, kind: str) -> ApproverDesignation:
-    """Name the 課長 (or a 代決者) of a unit; データ戦略課 only (the admin page does the same)."""
-    if not actor.is_admin:
-        raise PermissionDenied("決裁権者の登録はデータ戦略課が行います。")
-    if kind not in DesignationKind.values:
-        raise InvalidInput("種別は「課長」か「代決者」です。")
-    d = ApproverDesignation.objects.create(unit=unit, user_id=user_id, kind=kind)
-    audit_record(
-        actor=actor,
-        action="publication.designate",
-        obj=d,
-        changes={"unit": unit.code, "user": user_id, "kind": kind},
-    )
-    return d
+# ---- 統計表 ---------------------------------------------------------------------------------------
 
 
 def _field_names(table: Table) -> list[str]:

@@ -9,7 +9,8 @@ from typing import Any
 
 import pytest
 
-from machidata.access.models import Membership, Role, Unit
+from machidata.access.models import ApproverDesignation, DesignationKind, Membership, Role, Unit, UnitKind
+from machidata.access.policy import Actor, actor_for
 from machidata.access.services import organisation_import_apply, system_actor
 from machidata.access.tests.orgdata import D2024, ORG_2024, STAFF_2025, rows_2025, write_xlsx
 from machidata.access.tests.slapd import (
@@ -23,7 +24,7 @@ from machidata.access.tests.slapd import (
     Slapd,
     start_slapd,
 )
-from machidata.core.testing import Org, make_dataset, make_user
+from machidata.core.testing import Actors, Org, make_dataset, make_unit, make_user
 
 
 @dataclass
@@ -88,3 +89,27 @@ def ldap_on(settings: Any, slapd_server: Slapd, org: Org) -> Slapd:
     settings.MACHIDATA_SSO_ALLOWED_GROUPS = [USERS_GROUP]
     settings.MACHIDATA_SSO_ROLE_GROUPS = {EDITORS_GROUP: "editor", ADMINS_GROUP: "admin"}
     return slapd_server
+
+
+# ---- approval routes ---------------------------------------------------------------------------------
+
+
+def as_actor(actors: Actors, name: str) -> Actor:
+    """The policy actor of a named test user."""
+    return actor_for(actors.users[name])
+
+
+@pytest.fixture
+def cast(actors: Actors, settings: pytest.FixtureRequest) -> Actors:
+    """The standard actors plus the 課長 and 代決者 of 健康づくり推進課 and a member of the privacy unit."""
+    privacy_unit = make_unit(
+        "個人情報保護課", UnitKind.DIVISION, parent=actors.org.policy_bureau, code="100200"
+    )
+    settings.MACHIDATA_PRIVACY_UNIT_CODE = privacy_unit.code  # type: ignore[attr-defined]
+    hdiv = actors.org.health_div
+    actors.users["head"] = make_user("head", unit=hdiv, role=Role.VIEWER, first_name="課長")
+    actors.users["deputy"] = make_user("deputy", unit=hdiv, role=Role.VIEWER, first_name="課長補佐")
+    actors.users["privacy"] = make_user("privacy", unit=privacy_unit, role=Role.VIEWER)
+    ApproverDesignation.objects.create(unit=hdiv, user=actors.users["head"], kind=DesignationKind.HEAD)
+    ApproverDesignation.objects.create(unit=hdiv, user=actors.users["deputy"], kind=DesignationKind.DEPUTY)
+    return actors

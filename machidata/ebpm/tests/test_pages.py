@@ -9,6 +9,8 @@ import pytest
 from django.test import Client
 from django.urls import reverse
 
+from machidata.access import routes
+from machidata.access.models import ApproverDesignation, DesignationKind
 from machidata.access.policy import Actor
 from machidata.audit.models import AuditEvent
 from machidata.core.errors import Conflict, InvalidInput, PermissionDenied
@@ -18,8 +20,6 @@ from machidata.ebpm.models import PageRequest, PageRequestStatus, PlanItem, Publ
 from machidata.ebpm.selectors_pages import PUBLIC_WITHHELD, public_pages
 from machidata.ebpm.tests.conftest import DOC, as_actor
 from machidata.notify.models import Notification
-from machidata.publish import routes
-from machidata.publish.models import ApproverDesignation, DesignationKind
 from machidata.publish.tests.conftest import cast
 
 __all__ = ["cast"]

@@ -11,11 +11,10 @@ import datetime as dt
 import pytest
 from django.utils import timezone
 
-from machidata.access.models import Role
+from machidata.access.models import ApproverDesignation, DesignationKind, Role
 from machidata.access.policy import Actor, actor_for
 from machidata.catalog.models import Dataset
 from machidata.core.testing import Actors, make_dataset, make_user
-from machidata.publish.models import ApproverDesignation, DesignationKind
 
 
 def as_actor(actors: Actors, name: str) -> Actor:

@@ -11,11 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from machidata.access.models import Role, UnitKind
+from machidata.access.models import ApproverDesignation, DesignationKind, Role, UnitKind
 from machidata.access.policy import Actor, actor_for
 from machidata.catalog.models import Dataset, Licence, Table, TableVersion
 from machidata.core.testing import Actors, make_dataset, make_unit, make_user
-from machidata.publish.models import ApproverDesignation, DesignationKind
 
 REAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "real"
 TAKAMATSU = REAL / "372013_takamatsu_population_by_town_age_202303.csv"

@@ -43,7 +43,7 @@ def _nothing_public(dataset: Dataset) -> None:
 
 def test_own_request_cannot_be_approved(cast: Actors, dataset: Dataset, v1: TableVersion) -> None:
     # The requester is also designated 課長: still refused.
-    from machidata.publish.models import ApproverDesignation, DesignationKind
+    from machidata.access.models import ApproverDesignation, DesignationKind
 
     ApproverDesignation.objects.create(
         unit=cast.org.health_div, user=cast.users["owner_editor"], kind=DesignationKind.HEAD
@@ -56,7 +56,7 @@ def test_own_request_cannot_be_approved(cast: Actors, dataset: Dataset, v1: Tabl
 
 
 def test_one_person_cannot_approve_two_steps(cast: Actors, dataset: Dataset, v1: TableVersion) -> None:
-    from machidata.publish.models import ApproverDesignation, DesignationKind
+    from machidata.access.models import ApproverDesignation, DesignationKind
 
     ApproverDesignation.objects.create(
         unit=cast.org.health_div, user=cast.users["admin"], kind=DesignationKind.DEPUTY

@@ -210,12 +210,10 @@ def test_admin_designation_is_audited_and_requests_are_read_only(cast: Actors) -
         cast.users[name].is_staff = True
         cast.users[name].save()
     admin = cast.client("admin")
-    resp = admin.post(reverse("admin:publish_approverdesignation_add"), {
+    resp = admin.post(reverse("admin:access_approverdesignation_add"), {
         "unit": cast.org.fire_div.pk, "user": cast.users["other_editor"].pk, "kind": "head", "valid_from": "2024-04-01",
     })  # fmt: skip
     assert resp.status_code == 302, resp.content.decode()[:500]
     assert AuditEvent.objects.filter(action="approverdesignation.create").exists()
     assert admin.get(reverse("admin:publish_publicationrequest_add")).status_code == 403
-    assert (
-        cast.client("staff").get(reverse("admin:publish_approverdesignation_changelist")).status_code == 302
-    )
+    assert cast.client("staff").get(reverse("admin:access_approverdesignation_changelist")).status_code == 302

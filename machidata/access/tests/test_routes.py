@@ -1,13 +1,14 @@
-"""The route module: configured routes, conditional steps, who may act, malformed routes refused."""
+"""The route module: configured routes, conditional steps, who may act, malformed routes refused, and the
+rules every decision obeys (:func:`~machidata.access.routes.check_decider`)."""
 
 from __future__ import annotations
 
 import pytest
 
-from machidata.core.errors import InvalidInput
+from machidata.access import routes
+from machidata.access.tests.conftest import as_actor
+from machidata.core.errors import InvalidInput, PermissionDenied
 from machidata.core.testing import Actors
-from machidata.publish import routes
-from machidata.publish.tests.conftest import as_actor
 
 pytestmark = pytest.mark.django_db
 
@@ -75,3 +76,36 @@ def test_unset_privacy_unit_is_named(cast: Actors, settings: pytest.FixtureReque
     with pytest.raises(InvalidInput, match="MACHIDATA_PRIVACY_UNIT_CODE"):
         routes.resolve("full", owner_unit_id=cast.org.health_div.pk, personal_data=True)
     assert len(routes.resolve("full", owner_unit_id=cast.org.health_div.pk, personal_data=False)) == 2
+
+
+def test_check_decider_refuses_the_requester_and_people_off_the_step(cast: Actors) -> None:
+    step = routes.resolve("full", owner_unit_id=cast.org.health_div.pk, personal_data=False)[0].as_dict()
+    head = as_actor(cast, "head")
+    with pytest.raises(PermissionDenied, match="自分の利用申請は決裁できません"):
+        routes.check_decider(
+            head, step, requested_by_id=head.user_id, approving=True, approved_before=False, noun="利用申請"
+        )
+    with pytest.raises(PermissionDenied, match="「所管課長の決裁」を決裁できるのは 課長、課長補佐 です。"):
+        routes.check_decider(
+            as_actor(cast, "admin"), step, requested_by_id=cast.users["owner_editor"].pk,
+            approving=True, approved_before=False,
+        )  # fmt: skip
+
+
+def test_check_decider_allows_one_approval_per_person_and_names_the_head_for_a_deputy(cast: Actors) -> None:
+    step = routes.resolve("full", owner_unit_id=cast.org.health_div.pk, personal_data=False)[0].as_dict()
+    requester = cast.users["owner_editor"].pk
+    deputy = as_actor(cast, "deputy")
+    with pytest.raises(PermissionDenied, match="同じ人が2つの段階を承認することはできません"):
+        routes.check_decider(deputy, step, requested_by_id=requester, approving=True, approved_before=True)
+    # returning or rejecting is still theirs after an approval at an earlier step
+    assert (
+        routes.check_decider(deputy, step, requested_by_id=requester, approving=False, approved_before=True)
+        == cast.users["head"].pk
+    )
+    assert (
+        routes.check_decider(
+            as_actor(cast, "head"), step, requested_by_id=requester, approving=True, approved_before=False
+        )
+        is None
+    )

@@ -1,7 +1,8 @@
 """Approval routes (決裁ルート): an ordered list of steps, each resolved to who may act.
 
-Reusable by any room that needs a 決裁 (publication now, 利用申請 next): a route is read from a
-setting (``MACHIDATA_PUBLICATION_ROUTES``: route name → list of steps), resolved once when a request
+Used by every room that needs a 決裁 (publication, 利用申請 in ``privacy``, the EBPM public pages): a
+route is read from a setting (``MACHIDATA_PUBLICATION_ROUTES``: route name → list of steps; a room
+passes its own setting and defaults to :func:`routes`), resolved once when a request
 is filed (so a later change of the setting does not move requests already on their way), and each
 step is checked with :func:`may_act`. A step is a dict:
 
@@ -17,9 +18,11 @@ step is checked with :func:`may_act`. A step is a dict:
 
 Rules every route obeys: the requester never acts on their own request; one person acts on at most
 one step of a request (so a route of n steps involves n + 1 different people, at least two); a
-deputy's decision is recorded with the 課長 it stands for (``on_behalf_of``).
+deputy's decision is recorded with the 課長 it stands for (``on_behalf_of``). What the rooms' requests
+share beyond these rules (taking a request back, the notices after a decision) is in
+:mod:`machidata.access.route_requests`.
 
-The organisation model has no 課長: :class:`~machidata.publish.models.ApproverDesignation` names the
+The organisation model has no 課長: :class:`~machidata.access.models.ApproverDesignation` names the
 課長 and 代決者 of a unit (effective-dated, edited in the admin), leaving memberships untouched.
 """
 
@@ -31,7 +34,7 @@ from typing import Any, Final
 from django.conf import settings
 from django.contrib.auth import get_user_model
 
-from machidata.access.models import Membership, Unit
+from machidata.access.models import ApproverDesignation, DesignationKind, Membership, Role, Unit
 from machidata.access.policy import Actor, unit_scope
 from machidata.core.errors import InvalidInput, PermissionDenied
 
@@ -147,8 +150,6 @@ def resolve(
 
 def head_of(unit_id: int) -> Any:
     """The designated 課長 of ``unit_id`` today (a User), or None."""
-    from machidata.publish.models import ApproverDesignation, DesignationKind
-
     d = (
         ApproverDesignation.objects.active_on()
         .filter(unit_id=unit_id, kind=DesignationKind.HEAD)
@@ -160,8 +161,6 @@ def head_of(unit_id: int) -> Any:
 
 def may_act(actor: Actor, step: dict[str, Any]) -> tuple[bool, int | None]:  # noqa: PLR0911 - one answer per kind of step
     """Whether ``actor`` may decide ``step``; the second value is the 課長's user id when acting as 代決者."""
-    from machidata.publish.models import ApproverDesignation, DesignationKind
-
     if not actor.is_authenticated:
         return False, None
     who, unit_id = step["who"], step.get("unit_id")
@@ -212,9 +211,6 @@ def check_decider(
 
 def candidate_ids(step: dict[str, Any]) -> list[int]:
     """User ids of the people who may act on ``step`` today (active accounts)."""
-    from machidata.access.models import Role
-    from machidata.publish.models import ApproverDesignation
-
     who, unit_id = step["who"], step.get("unit_id")
     ids: list[int]
     if who == "admin":
