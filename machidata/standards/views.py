@@ -114,9 +114,9 @@ def table_undeclare(request: HttpRequest, slug: str, name: str) -> HttpResponseB
 
 
 @require_GET
-@login_required
 def table_download(request: HttpRequest, slug: str, name: str) -> HttpResponseBase:
-    """The standard-format CSV of the table's current version (staff who may READ it; audited)."""
+    """The standard-format CSV of the table's current version (whoever the policy lets READ it, as the
+    catalog's own download; audited)."""
     table = _table(request, slug, name, Action.READ)
     if table.current_version is None:
         raise Http404("この表にはまだデータがありません。")

@@ -768,7 +768,9 @@ MATRIX: dict[str, Rule] = {
     "standards:undeclare": per_dataset(
         Action.EDIT, lambda w, d: url("standards:undeclare", _slug(d), "t"), "POST"
     ),
-    "standards:download": downloads(lambda w, d: url("standards:download", _slug(d), "t")),
+    "standards:download": downloads(
+        lambda w, d: url("standards:download", _slug(d), "t")
+    ),  # as catalog:table_download
     "GET /api/v1/standards/": api("GET", SIGNED_IN, lambda w: "/api/v1/standards/"),
     "GET /api/v1/standards/tables/{slug}/{name}": api_dataset(
         "GET", Action.READ, lambda w, d: f"/api/v1/standards/tables/{_slug(d)}/t", staff_only=True
