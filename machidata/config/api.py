@@ -148,6 +148,9 @@ def _mount() -> None:
     from machidata.deid.api import router as deid_router
 
     api.add_router("/deid", deid_router)
+    from machidata.standards.api import router as standards_router
+
+    api.add_router("/standards", standards_router)
 
 
 _mount()

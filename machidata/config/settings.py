@@ -148,6 +148,7 @@ INSTALLED_APPS = [
     "machidata.deid.apps.DeidConfig",
     "machidata.charts.apps.ChartsConfig",
     "machidata.prep.apps.PrepConfig",
+    "machidata.standards.apps.StandardsConfig",
     "machidata.portal.apps.PortalConfig",
     "machidata.surveys.apps.SurveysConfig",
     "machidata.collect.apps.CollectConfig",

@@ -32,6 +32,7 @@ urlpatterns = [
     path("api/v1/", api.urls),
     path("open/projects/", include("machidata.ebpm.public_urls")),  # 事業の説明 (EBPM public pages)
     path("open/personal-information-files/", include("machidata.privacy.urls_public")),  # 個人情報ファイル簿
+    path("standards/", include("machidata.standards.urls")),
     path("open/", include("machidata.portal.urls")),
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
     path("", include(catalog_urlpatterns)),  # DCAT-AP 3: /catalog.ttl, /catalog.rdf, /catalog.jsonld

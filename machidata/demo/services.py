@@ -416,6 +416,10 @@ def load_demo_data(  # noqa: PLR0915 - one short step per room of the demo, each
         say("公開申請の例を作っています … ", end="")
         made = load_publication_demo(home=Path(home), real_dir=real_dir)
         say(f"公開 {made['published']} 件、申請中 {made['pending']} 件")
+        from machidata.standards.demo import load_standards_demo
+
+        say("標準データセットの例（病院一覧 → 医療機関一覧） … ", end="")
+        say(load_standards_demo(home=Path(home), real_dir=real_dir))
         from machidata.privacy.demo import load_privacy_demo
 
         say("利用申請の例: 許可 {granted} 件、申請中 {pending} 件".format(**load_privacy_demo()))

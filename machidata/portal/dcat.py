@@ -173,6 +173,9 @@ def _add_dataset(g: Graph, base: str, entry: s.PublicEntry) -> URIRef:  # noqa: 
     for word in ds.keywords or []:
         if str(word).strip():
             g.add((node, DCAT.keyword, _ja(str(word))))
+    for word in entry.standard_tags:  # a standard dataset: 自治体標準ODS and the dataset type
+        if word not in (ds.keywords or []):
+            g.add((node, DCAT.keyword, _ja(word)))
     if ds.temporal_start or ds.temporal_end:
         period = BNode()
         g.add((period, RDF.type, DCTERMS.PeriodOfTime))

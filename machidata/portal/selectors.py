@@ -13,7 +13,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.db.models import QuerySet
@@ -31,6 +31,7 @@ from machidata.publish.selectors import (
     public_version_for,
     public_versions,
 )
+from machidata.standards.selectors import PublicStandard, public_standards
 
 _NS: Final = uuid.UUID("6f1c3a52-6d61-4d2c-9c1a-6d6163686964")  # machidata's namespace for uuid5 ids
 _NAME_RE: Final = re.compile(r"[^a-z0-9_-]+")
@@ -147,18 +148,46 @@ def resource_dict(pt: PublicTable, *, position: int, base_url: str) -> dict[str,
     }  # fmt: skip
 
 
+def standard_resource_dict(
+    pt: PublicTable, std: PublicStandard, *, position: int, base_url: str
+) -> dict[str, Any]:
+    """CKAN resource shape of the standard-format CSV (標準形式) made from the approved version."""
+    t, v = pt.table, pt.version
+    ds = t.dataset
+    return {
+        "id": stable_id("standard", f"{ds.identifier}/{t.name}"), "package_id": package_id(ds),
+        "name": f"{std.standard.name}（標準形式: {std.file_name}）",
+        "description": f"{t.title or t.name}を{std.standard.generation}「{std.standard.name}」の列の順と名前にしたCSV。",
+        "format": "CSV", "mimetype": "text/csv",
+        "url": f"{base_url}/open/datasets/{ds.slug}/{t.name}/standard/{std.file_name}",
+        "url_type": None, "size": None, "hash": "", "position": position, "state": "active",
+        "created": ckan_time(t.created_at), "last_modified": ckan_time(v.committed_at or v.created_at),
+        "metadata_modified": ckan_time(v.committed_at or v.created_at),
+        "datastore_active": False, "machidata_table": t.name, "machidata_version": v.number,
+        "machidata_standard": std.standard.code,
+    }  # fmt: skip
+
+
 def package_dict(
     dataset: Dataset,
     *,
     base_url: str,
     tables: list[PublicTable] | None = None,
     attribution: dict[str, Any] | None = None,
+    standards: dict[int, PublicStandard] | None = None,
 ) -> dict[str, Any]:
-    """CKAN ``package_show`` shape of a public dataset (``tables``/``attribution`` when already read in bulk)."""
+    """CKAN ``package_show`` shape of a public dataset (``tables``/``attribution``/``standards`` when read in bulk)."""
     tables = public_tables_of(dataset) if tables is None else tables
+    if standards is None:
+        standards = public_standards({pt.table.pk: pt.version for pt in tables})
     attribution = (public_attribution(dataset) if attribution is None else attribution) or {}
     licence = dataset.licence
     resources = [resource_dict(pt, position=i, base_url=base_url) for i, pt in enumerate(tables)]
+    for pt in tables:  # the standard-format CSV of a table declared to be a standard dataset
+        if pt.table.pk in standards:
+            resources.append(
+                standard_resource_dict(pt, standards[pt.table.pk], position=len(resources), base_url=base_url)
+            )
     modified = max(
         [dataset.updated_at, *[(pt.version.committed_at or pt.version.created_at) for pt in tables]]
     )
@@ -171,7 +200,9 @@ def package_dict(
         {"key": "temporal_start", "value": dataset.temporal_start.isoformat() if dataset.temporal_start else ""},
         {"key": "temporal_end", "value": dataset.temporal_end.isoformat() if dataset.temporal_end else ""},
     ]  # fmt: skip
-    tags = [tag_dict(str(k)) for k in dataset.keywords or [] if str(k).strip()]
+    words = [str(k) for k in dataset.keywords or [] if str(k).strip()]
+    words += [w for pt in tables if pt.table.pk in standards for w in standards[pt.table.pk].tags]
+    tags = [tag_dict(w) for w in dict.fromkeys(words)]
     groups = [group_dict(dataset.category)] if dataset.category else []
     org = organization_dict(dataset.owner)
     return {
@@ -201,6 +232,19 @@ class PublicEntry:
     dataset: Dataset
     tables: list[PublicTable]
     attribution: dict[str, Any]
+    standards: dict[int, PublicStandard] = field(default_factory=dict)  # table id → its standard dataset
+
+    @property
+    def standard_tags(self) -> list[str]:
+        """The tags of the standard datasets among the tables (自治体標準ODS and the dataset type)."""
+        return list(
+            dict.fromkeys(
+                w
+                for pt in self.tables
+                if pt.table.pk in self.standards
+                for w in self.standards[pt.table.pk].tags
+            )
+        )
 
     @property
     def modified(self) -> dt.datetime:
@@ -222,9 +266,10 @@ def public_entries(slug: str | None = None) -> list[PublicEntry]:
     for table in tables.order_by("name"):
         if table.pk in versions:
             by_dataset.setdefault(table.dataset_id, []).append(PublicTable(table, versions[table.pk]))
+    standards = public_standards({pt.table.pk: pt.version for pts in by_dataset.values() for pt in pts})
     datasets = _public() if slug is None else _public().filter(slug=slug)
     return [
-        PublicEntry(d, by_dataset.get(d.pk, []), attributions.get(d.pk, {}))
+        PublicEntry(d, by_dataset.get(d.pk, []), attributions.get(d.pk, {}), standards)
         for d in datasets.order_by("slug")
     ]
 
@@ -232,7 +277,9 @@ def public_entries(slug: str | None = None) -> list[PublicEntry]:
 def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
     """Every public dataset as a CKAN package, read in a fixed number of queries."""
     return [
-        package_dict(e.dataset, base_url=base_url, tables=e.tables, attribution=e.attribution)
+        package_dict(
+            e.dataset, base_url=base_url, tables=e.tables, attribution=e.attribution, standards=e.standards
+        )
         for e in public_entries()
     ]
 
@@ -282,6 +329,8 @@ def tags() -> list[str]:
     words: set[str] = set()
     for kws in _public().values_list("keywords", flat=True):
         words.update(str(k) for k in kws or [] if str(k).strip())
+    for std in public_standards(public_versions()).values():
+        words.update(std.tags)
     return sorted(words)
 
 
@@ -295,3 +344,15 @@ def preview(pt: PublicTable, *, limit: int = 20) -> Any:
 def download(pt: PublicTable) -> Any:
     """The approved version as CSV (UTF-8 with BOM), via ``public_download``."""
     return public_download(table=pt.table, fmt="csv", encoding="utf-8")
+
+
+def public_standard_of(pt: PublicTable) -> PublicStandard | None:
+    """The standard dataset a public table is declared to be, with the approved version's file name."""
+    return public_standards({pt.table.pk: pt.version}).get(pt.table.pk)
+
+
+def standard_download(pt: PublicTable) -> Any:
+    """The standard-format CSV of the approved version, read as the anonymous public."""
+    from machidata.standards.selectors import standard_download as make
+
+    return make(actor=ANONYMOUS, table=pt.table, version=pt.version)

@@ -11,6 +11,11 @@ urlpatterns = [
     path("search/", views.search, name="search"),
     path("datasets/<slug:slug>/", views.dataset, name="dataset"),
     path("datasets/<slug:slug>/<slug:name>.csv", views.download, name="download"),
+    path(
+        "datasets/<slug:slug>/<slug:name>/standard/<str:filename>",
+        views.standard_download,
+        name="standard_download",
+    ),
     path("datasets/<slug:slug>/datapackage.json", views.dataset_datapackage, name="datapackage"),
     re_path(
         r"^datasets/(?P<slug>[-a-zA-Z0-9_]+)/dcat\.(?P<ext>ttl|rdf|jsonld)$",

@@ -61,7 +61,15 @@ def dataset(request: HttpRequest, slug: str) -> HttpResponse:
         keep = [i for i, c in enumerate(page.columns) if c != "_id"]  # the row id is internal
         rows = [[r[i] for i in keep] for r in page.display_rows()]
         columns = [page.columns[i] for i in keep]
-        tables.append({"pt": pt, "columns": columns, "rows": rows, "total": page.total})
+        tables.append(
+            {
+                "pt": pt,
+                "columns": columns,
+                "rows": rows,
+                "total": page.total,
+                "standard": s.public_standard_of(pt),
+            }
+        )
     return render(
         request,
         "portal/dataset.html",
@@ -119,4 +127,17 @@ def dataset_datapackage(request: HttpRequest, slug: str) -> HttpResponse:
         raise Http404("データセットが見つかりません。")
     response = JsonResponse(descriptor, json_dumps_params={"ensure_ascii": False, "indent": 1})
     response["Access-Control-Allow-Origin"] = "*"
+    return response
+
+
+def standard_download(request: HttpRequest, slug: str, name: str, filename: str) -> FileResponse:
+    """The approved version of a table declared to be a standard dataset, in the standard format and file name."""
+    try:
+        pt = s.public_table_by_name(slug, name)
+    except NotFound:
+        raise Http404("公開されている表が見つかりません。") from None
+    std = s.public_standard_of(pt)
+    if std is None or filename != std.file_name:
+        raise Http404("標準形式のファイルが見つかりません。")
+    response: FileResponse = s.standard_download(pt).response()
     return response

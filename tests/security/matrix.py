@@ -778,6 +778,38 @@ MATRIX: dict[str, Rule] = {
     "dcat:catalog": fixed(EVERYONE, lambda w: url("dcat:catalog", "ttl")),
     "ckan:action": fixed(EVERYONE, lambda w: url("ckan:action", "package_search")),
     "ckan:action_unversioned": fixed(EVERYONE, lambda w: url("ckan:action_unversioned", "package_list")),
+    "portal:standard_download": Rule(
+        "GET",
+        lambda w: [
+            Probe(url("portal:standard_download", d.slug, "t", "431001_fire_hydrant.csv"), NOBODY, d.slug)
+            for d in w.distinct()
+        ],
+    ),
+    # ---- standard open-data sets (推奨データセット・自治体標準ODS) ------------------------------------
+    # The templates are reference material for everyone; a table's declaration page and its checklist
+    # need READ (they show values), declaring needs EDIT (the data owner), the standard-format CSV of the
+    # current version is a download (readers, not 仮名加工情報). Every world table is declared.
+    "standards:index": fixed(EVERYONE, lambda w: url("standards:index")),
+    "standards:template": fixed(EVERYONE, lambda w: url("standards:template", "aed")),
+    "standards:table": per_dataset(
+        Action.READ, lambda w, d: url("standards:table", _slug(d), "t"), staff_only=True
+    ),
+    "standards:declare": per_dataset(
+        Action.EDIT, lambda w, d: url("standards:declare", _slug(d), "t"), "POST"
+    ),
+    "standards:undeclare": per_dataset(
+        Action.EDIT, lambda w, d: url("standards:undeclare", _slug(d), "t"), "POST"
+    ),
+    "standards:download": downloads(
+        lambda w, d: url("standards:download", _slug(d), "t")
+    ),  # as catalog:table_download
+    "GET /api/v1/standards/": api("GET", SIGNED_IN, lambda w: "/api/v1/standards/"),
+    "GET /api/v1/standards/tables/{slug}/{name}": api_dataset(
+        "GET", Action.READ, lambda w, d: f"/api/v1/standards/tables/{_slug(d)}/t", staff_only=True
+    ),
+    "POST /api/v1/standards/tables/{slug}/{name}": api_dataset(
+        "POST", Action.EDIT, lambda w, d: f"/api/v1/standards/tables/{_slug(d)}/t"
+    ),
     # ---- surveys (アンケート集計): the owner 課 (健康づくり推進課, 係 included) and 管理 read; its 編集 writes
     "surveys:list": fixed(SIGNED_IN, lambda w: url("surveys:list")),
     "surveys:detail": fixed(OWNING_UNIT | ADMIN, lambda w: url("surveys:detail", o(w, "survey"))),

@@ -89,6 +89,7 @@ def build_world() -> World:
     from machidata.datarequests.services import data_request_create, data_request_route
     from machidata.jobs.models import Job
     from machidata.publish.services import publication_request_create
+    from machidata.standards.models import StandardDeclaration
     from machidata.support import services as support
     from machidata.support.models import ForumTopic
     from machidata.support.services_cases import case_create
@@ -115,7 +116,10 @@ def build_world() -> World:
         )
         DatasetGrant.objects.create(dataset=d, user=users["granted"], level=GrantLevel.READ)
         DatasetGrant.objects.create(dataset=d, user=users["granted_editor"], level=GrantLevel.EDIT)
-        write(make_table(d, name="t", title="区別人口"), ROWS[:5])
+        table = make_table(d, name="t", title="区別人口")
+        write(table, ROWS[:5])
+        # every table is declared a standard dataset, so the standard-format CSV routes have data to leak
+        StandardDeclaration.objects.create(table=table, standard="fire_hydrant", mapping={"種別": "名前"})
         datasets.append(d)
     tokens = {name: make_token(users[name]) for name in ACTORS if name != "anonymous"}
     world = World(actors, datasets, tokens)
