@@ -6,6 +6,7 @@ import csv
 import io
 import json
 from collections.abc import Iterable
+from typing import Any
 
 from django.utils import timezone
 
@@ -32,6 +33,28 @@ _CP932_TWINS = str.maketrans(
         "\u2014": "\u2015",  # — EM DASH → ―
     }
 )
+
+
+def titled_sheet(*, sheet: str, title: str, headers: list[str]) -> tuple[Any, Any, int]:
+    """A new workbook whose sheet starts as every list export of machidata does: a title row, the time of
+    output, then a bold, shaded, wrapped header row. Returns the workbook, the sheet and the header's row
+    number (the data follows it)."""
+    from openpyxl import Workbook
+    from openpyxl.styles import Alignment, Font, PatternFill
+
+    wb = Workbook()
+    ws: Any = wb.active
+    ws.title = sheet
+    ws.append([safe_cell(title)])
+    ws["A1"].font = Font(bold=True, size=14)
+    ws.append([f"出力日時: {timezone.localtime():%Y-%m-%d %H:%M}"])
+    ws.append([safe_cell(h) for h in headers])
+    header = 3
+    for cell in ws[header]:
+        cell.font = Font(bold=True)
+        cell.fill = PatternFill("solid", fgColor="DDE7F0")
+        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    return wb, ws, header
 
 
 def safe_cell(value: object) -> str:

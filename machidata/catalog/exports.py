@@ -5,15 +5,13 @@ from __future__ import annotations
 import csv
 import io
 from collections.abc import Iterable
-from typing import Any
 
 from django.db import transaction
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from machidata.access.policy import Actor
+from machidata.audit.exports import titled_sheet
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset
 
@@ -98,18 +96,9 @@ def catalog_csv(*, actor: Actor, datasets: Iterable[Dataset], encoding: str = "u
 
 def catalog_xlsx(*, actor: Actor, datasets: Iterable[Dataset], title: str) -> bytes:
     """The list as an Excel データ一覧表 with a title row, a styled header and filters; audited."""
-    wb = Workbook()
-    ws: Any = wb.active
-    ws.title = "データ一覧表"
-    ws.append([title])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"出力日時: {timezone.localtime():%Y-%m-%d %H:%M}"])
-    ws.append([label for _, label in COLUMNS])
-    header_row = 3
-    for cell in ws[header_row]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F0")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wb, ws, header_row = titled_sheet(
+        sheet="データ一覧表", title=title, headers=[label for _, label in COLUMNS]
+    )
     count = 0
     for row in _rows(datasets):
         ws.append([row[key] for key, _ in COLUMNS])

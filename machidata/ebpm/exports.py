@@ -14,12 +14,10 @@ from decimal import Decimal
 from typing import Any, Final
 
 from django.db import transaction
-from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from machidata.access.policy import Actor
+from machidata.audit.exports import titled_sheet
 from machidata.audit.services import audit_record
 from machidata.ebpm.selectors_evaluations import ReviewRow, UnitCost
 
@@ -108,18 +106,7 @@ def review_csv(*, actor: Actor, rows: list[ReviewRow], fiscal_year: int) -> byte
 
 def review_xlsx(*, actor: Actor, rows: list[ReviewRow], fiscal_year: int, title: str) -> bytes:
     """The 査定 view as an Excel sheet: title, date, a styled header with filters, one row per 事業; audited."""
-    wb = Workbook()
-    ws: Any = wb.active
-    ws.title = "査定一覧"
-    ws.append([title])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"出力日時: {timezone.localtime():%Y-%m-%d %H:%M}"])
-    ws.append(HEADERS)
-    header = 3
-    for cell in ws[header]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F0")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wb, ws, header = titled_sheet(sheet="査定一覧", title=title, headers=list(HEADERS))
     for row in rows:
         ws.append([_guard(v) for v in row_values(row)])
     widths = {"事業名": 36, "所管課": 20, "達成状況": 24, "次の予算要求への反映": 40, "自己評価": 60}

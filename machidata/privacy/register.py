@@ -23,12 +23,11 @@ from typing import Any, Final
 from django.db import transaction
 from django.db.models import QuerySet, Sum
 from django.utils import timezone
-from openpyxl import Workbook
-from openpyxl.styles import Alignment, Font, PatternFill
 from openpyxl.utils import get_column_letter
 
 from machidata.access.models import PersonalData
 from machidata.access.policy import Action, Actor, can, is_privacy_officer
+from machidata.audit.exports import titled_sheet
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Table
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -322,18 +321,9 @@ def register_csv(*, actor: Actor, only_public: bool = False) -> bytes:
 def register_xlsx(*, actor: Actor, only_public: bool = False) -> bytes:
     """The register as an Excel 個人情報ファイル簿 (title, styled header, filters); audited."""
     rows = _export_rows(actor, only_public)
-    wb = Workbook()
-    ws: Any = wb.active
-    ws.title = "個人情報ファイル簿"
-    ws.append(["個人情報ファイル簿"])
-    ws["A1"].font = Font(bold=True, size=14)
-    ws.append([f"出力日時: {timezone.localtime():%Y-%m-%d %H:%M}"])
-    ws.append([label for _, label in COLUMNS])
-    header = 3
-    for cell in ws[header]:
-        cell.font = Font(bold=True)
-        cell.fill = PatternFill("solid", fgColor="DDE7F0")
-        cell.alignment = Alignment(wrap_text=True, vertical="top")
+    wb, ws, header = titled_sheet(
+        sheet="個人情報ファイル簿", title="個人情報ファイル簿", headers=[label for _, label in COLUMNS]
+    )
     for row in rows:
         ws.append(entry_cells(row))
     for idx in range(1, len(COLUMNS) + 1):
