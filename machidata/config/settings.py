@@ -125,6 +125,7 @@ SECRET_KEY = _secret_key()
 
 INSTALLED_APPS = [
     "machidata.core.admin_site.MachidataAdminConfig",
+    "corsheaders",
     "django.contrib.auth",
     "django.contrib.contenttypes",
     "django.contrib.sessions",
@@ -162,11 +163,13 @@ INSTALLED_APPS = [
 
 MIDDLEWARE = [
     "django.middleware.security.SecurityMiddleware",
+    "corsheaders.middleware.CorsMiddleware",  # before anything that answers: CORS on the public API only
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "machidata.core.middleware.RequestIdMiddleware",
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",
+    "django.middleware.http.ConditionalGetMiddleware",  # ETag on every whole answer; 304 for a matching If-None-Match
     "machidata.core.uploads.UploadLimitMiddleware",  # before CSRF: an oversize body is refused unread
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
@@ -178,6 +181,16 @@ MIDDLEWARE = [
     "machidata.access.signin.SsoEnforcedMiddleware",  # MACHIDATA_SSO_ENFORCED: admin login → the sign-in page
     "axes.middleware.AxesMiddleware",  # last: turns a locked-out sign-in into the Japanese lockout page
 ]
+
+# ---- CORS (django-cors-headers) ----
+# The public read-only surfaces may be read from any web page (a citizen's app, a research notebook, a
+# national harvester in a browser): the CKAN Action API, DCAT and the portal's pages and files. Never
+# with credentials, never the staff pages or /api/v1.
+CORS_URLS_REGEX = r"^/(api/(3/)?action/|open/|catalog\.(ttl|rdf|jsonld)$)"
+CORS_ALLOW_ALL_ORIGINS = True
+CORS_ALLOW_CREDENTIALS = False
+CORS_ALLOW_METHODS = ("GET", "HEAD", "OPTIONS", "POST")  # CKAN's actions accept POST (a JSON body), read-only
+CORS_PREFLIGHT_MAX_AGE = 86400
 
 # ---- sign-in lockout (django-axes) ----
 # After MACHIDATA_LOGIN_FAILURE_LIMIT wrong passwords for one user name from one address, that pair is
