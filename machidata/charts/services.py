@@ -201,7 +201,8 @@ def _dashboard_check(*, title: str, sharing: str, filters: list[dict[str, Any]])
 def dashboard_view_record(*, actor: Actor, dashboard: Dashboard) -> None:
     """Record that a member of staff opened a dashboard (``dashboard.view``): the usage figures count it."""
     if actor.is_authenticated and actor.user_id is not None:
-        audit_record(actor=actor, action="dashboard.view", obj=dashboard)
+        with transaction.atomic():
+            audit_record(actor=actor, action="dashboard.view", obj=dashboard)
 
 
 def dashboard_create(
