@@ -72,6 +72,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python -m bench bi
 	$(BIN)/python -m bench prep
 	$(BIN)/python -m bench search-speed
+	$(BIN)/python -m bench search-quality
 	$(BIN)/python -m bench pii
 	$(BIN)/python -m bench crash
 	$(BIN)/python -m bench load

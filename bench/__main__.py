@@ -1,42 +1,32 @@
-"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench bi``: BI queries; ``python -m bench pii``: the screen's precision/recall; ``python -m bench search-speed``: search latency; ``python -m bench prep``: recipe vs hand-written SQL; ``python -m bench crash``: SIGKILL and concurrent writers; ``python -m bench load``: the production server under 20 and 50 clients."""
+"""``python -m bench``: the ingest benchmark (options: ``--help``); ``python -m bench bi``: BI queries; ``python -m bench pii``: the screen's precision/recall; ``python -m bench search-speed``: search latency; ``python -m bench search-quality``: nDCG@10 and recall@10 against three baselines; ``python -m bench prep``: recipe vs hand-written SQL; ``python -m bench crash``: SIGKILL and concurrent writers; ``python -m bench load``: the production server under 20 and 50 clients."""
 
 from __future__ import annotations
 
+import importlib
 import sys
+
+# subcommand → module whose ``main`` runs it; no subcommand runs the ingest benchmark
+COMMANDS = {
+    "search-speed": ("bench.search_speed", True),
+    "search-quality": ("bench.search_quality", True),
+    "bi": ("bench.bi", True),
+    "prep": ("bench.prep", True),
+    "load": ("bench.load", True),
+    "crash": ("bench.crash", True),
+    "pii": ("bench.pii_screen", False),
+}
 
 
 def main() -> None:
-    """Dispatch to the ingest benchmark (default) or the personal-data screen measurement."""
+    """Dispatch to the benchmark named by the first argument (default: ingest)."""
     args = sys.argv[1:]
-    if args and args[0] == "search-speed":
-        from bench.search_speed import main as speed_main
-
-        speed_main(args[1:])
-        return
-    if args and args[0] == "bi":
-        from bench.bi import main as bi_main
-
-        bi_main(args[1:])
-        return
-    if args and args[0] == "prep":
-        from bench.prep import main as prep_main
-
-        prep_main(args[1:])
-        return
-    if args and args[0] == "load":
-        from bench.load import main as load_main
-
-        load_main(args[1:])
-        return
-    if args and args[0] == "crash":
-        from bench.crash import main as crash_main
-
-        crash_main(args[1:])
-        return
-    if args and args[0] == "pii":
-        from bench.pii_screen import main as pii_main
-
-        pii_main()
+    if args and args[0] in COMMANDS:
+        module, takes_args = COMMANDS[args[0]]
+        run = importlib.import_module(module).main
+        if takes_args:
+            run(args[1:])
+        else:
+            run()
         return
     from bench.ingest import main as ingest_main
 
