@@ -6,7 +6,7 @@ export MACHIDATA_HOME ?= $(CURDIR)/var
 STAMP := $(VENV)/.installed
 DEVSTAMP := $(VENV)/.installed-dev
 
-.PHONY: demo test test-spark spark lint typecheck bench install install-dev browser ldap clean help
+.PHONY: demo test test-spark spark lint typecheck bench install install-dev browser ldap messages clean help
 
 help:
 	@echo "make demo   … 仮想環境を作り、デモ内容を読み込み、http://127.0.0.1:8000 で起動します"
@@ -77,6 +77,11 @@ bench: $(DEVSTAMP)
 	$(BIN)/python -m bench crash
 	$(BIN)/python -m bench load
 	PGPORT=55439 bash .ci/with-postgres sh -c '$(BIN)/python -m bench load --database-url "$$DATABASE_URL"'
+
+messages:  # the portal's English: regenerate the .po from the templates and compile the .mo (needs GNU gettext)
+	cd machidata/portal && DJANGO_SETTINGS_MODULE=machidata.config.settings PYTHONPATH=$(CURDIR) \
+		$(CURDIR)/$(BIN)/python -P -m django makemessages -l en --ignore 'tests/*' && \
+		DJANGO_SETTINGS_MODULE=machidata.config.settings PYTHONPATH=$(CURDIR) $(CURDIR)/$(BIN)/python -P -m django compilemessages
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache

@@ -26,6 +26,13 @@ def _jobs_inline(settings: pytest.FixtureRequest) -> None:
 
 
 @pytest.fixture(autouse=True)
+def _no_public_rate_limits(settings: pytest.FixtureRequest) -> None:
+    """Every test client is 127.0.0.1; the rate-limit tests turn the limits on and reset the counts."""
+    settings.MACHIDATA_PUBLIC_RATE_LIMIT = "off"  # type: ignore[attr-defined]
+    settings.MACHIDATA_PUBLIC_SQL_RATE_LIMIT = "off"  # type: ignore[attr-defined]
+
+
+@pytest.fixture(autouse=True)
 def _fast_password_hashing(settings: pytest.FixtureRequest) -> None:
     """PBKDF2's deliberate slowness is for production; tests create hundreds of users."""
     settings.PASSWORD_HASHERS = ["django.contrib.auth.hashers.MD5PasswordHasher"]  # type: ignore[attr-defined]

@@ -68,6 +68,9 @@ def production_env(home: Path, database_url: str = "", **extra: str) -> dict[str
         MACHIDATA_ALLOWED_HOSTS="127.0.0.1",
         MACHIDATA_HTTPS="0",
         MACHIDATA_LOG_LEVEL="WARNING",
+        # every simulated client comes from 127.0.0.1: one address's public rate limit would throttle them all
+        MACHIDATA_PUBLIC_RATE_LIMIT="off",
+        MACHIDATA_PUBLIC_SQL_RATE_LIMIT="off",
         PYTHONPATH=str(ROOT) + os.pathsep + env.get("PYTHONPATH", ""),
     )
     if database_url:

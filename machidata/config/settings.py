@@ -67,6 +67,11 @@ MACHIDATA_PUBLISH_VERIFY_KEY = _env("MACHIDATA_PUBLISH_VERIFY_KEY", "")
 MACHIDATA_PUBLISH_IMPORT_UNIT = _env("MACHIDATA_PUBLISH_IMPORT_UNIT", "")
 
 # Number of items per page in lists (catalog, audit log, jobs).
+# Rate limits per client on the public portal, CKAN API and DCAT (see portal/ratelimit.py): limits
+# notation ("300/minute"), "off" to turn one off; the store is memory:// (per process) or redis://
+MACHIDATA_PUBLIC_RATE_LIMIT = _env("MACHIDATA_PUBLIC_RATE_LIMIT", "300/minute")
+MACHIDATA_PUBLIC_SQL_RATE_LIMIT = _env("MACHIDATA_PUBLIC_SQL_RATE_LIMIT", "30/minute")
+MACHIDATA_RATE_LIMIT_STORAGE = _env("MACHIDATA_RATE_LIMIT_STORAGE", "memory://")
 MACHIDATA_PAGE_SIZE = int(_env("MACHIDATA_PAGE_SIZE", "20"))
 
 # Name of the organisation shown in the header (city name).
@@ -166,6 +171,7 @@ MIDDLEWARE = [
     "corsheaders.middleware.CorsMiddleware",  # before anything that answers: CORS on the public API only
     "whitenoise.middleware.WhiteNoiseMiddleware",
     "machidata.core.middleware.RequestIdMiddleware",
+    "machidata.portal.ratelimit.PublicRateLimitMiddleware",  # public surfaces only; before any database work
     "django.contrib.sessions.middleware.SessionMiddleware",
     "django.middleware.locale.LocaleMiddleware",
     "django.middleware.common.CommonMiddleware",

@@ -1,6 +1,7 @@
 """URL map: each room mounts its own urls; the JSON API is the one NinjaAPI in config/api.py."""
 
 from django.contrib import admin
+from django.conf.urls.i18n import i18n_patterns
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
@@ -33,7 +34,6 @@ urlpatterns = [
     path("open/projects/", include("machidata.ebpm.public_urls")),  # 事業の説明 (EBPM public pages)
     path("open/personal-information-files/", include("machidata.privacy.urls_public")),  # 個人情報ファイル簿
     path("standards/", include("machidata.standards.urls")),
-    path("open/", include("machidata.portal.urls")),
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>
     path("", include(catalog_urlpatterns)),  # DCAT-AP 3: /catalog.ttl, /catalog.rdf, /catalog.jsonld
     path("admin/", admin.site.urls),
@@ -43,3 +43,7 @@ urlpatterns = [
     path("analysis/", include("machidata.analysis.urls")),
     path("sql/", include("machidata.console.urls")),
 ]
+
+# The public portal in Japanese at /open/ and in English at /en/open/ (the English switch). Being the only
+# language-prefixed patterns, they also make every other page Japanese whatever the browser asks for.
+urlpatterns += i18n_patterns(path("open/", include("machidata.portal.urls")), prefix_default_language=False)

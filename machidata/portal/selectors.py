@@ -16,7 +16,8 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
-from django.db.models import QuerySet
+from django.db.models import Count, QuerySet
+from django.utils.translation import gettext_lazy as _
 
 from machidata.access.models import Unit
 from machidata.access.policy import ANONYMOUS
@@ -27,6 +28,7 @@ from machidata.publish.selectors import (
     public_attributions,
     public_datasets,
     public_download,
+    public_history,
     public_tables,
     public_version_for,
     public_versions,
@@ -318,6 +320,20 @@ def organizations() -> list[Unit]:
     return list(Unit.objects.filter(pk__in=ids).order_by("code"))
 
 
+def organization(code: str) -> Unit:
+    """A unit owning at least one public dataset, by its 所属コード (404 otherwise)."""
+    unit = Unit.objects.filter(code=code, pk__in=_public().values("owner_id")).first()
+    if unit is None:
+        raise NotFound("公開しているデータのある所属が見つかりません。")
+    return unit
+
+
+def counts_by(datasets: QuerySet[Dataset], field_name: str) -> dict[int, int]:
+    """Dataset counts per ``owner`` or ``category`` id of the given public datasets, in one query."""
+    rows = datasets.order_by().values(f"{field_name}_id").annotate(n=Count("pk"))
+    return {r[f"{field_name}_id"]: r["n"] for r in rows if r[f"{field_name}_id"] is not None}
+
+
 def categories() -> list[Category]:
     """Categories holding at least one public dataset."""
     ids = _public().values("category_id")
@@ -349,6 +365,44 @@ def download(pt: PublicTable) -> Any:
 def public_standard_of(pt: PublicTable) -> PublicStandard | None:
     """The standard dataset a public table is declared to be, with the approved version's file name."""
     return public_standards({pt.table.pk: pt.version}).get(pt.table.pk)
+
+
+def download_as(pt: PublicTable, *, fmt: str, encoding: str) -> Any:
+    """The approved version in one of the catalog's formats (CSV UTF-8/CP932, XLSX, JSON, Parquet, GeoJSON)."""
+    return public_download(table=pt.table, fmt=fmt, encoding=encoding)
+
+
+def download_choices(pt: PublicTable) -> list[dict[str, Any]]:
+    """The downloads offered for a public table: format, encoding and label (GeoJSON only with a geometry column)."""
+    from machidata.catalog.table_selectors import geometry_column
+
+    out: list[dict[str, Any]] = [
+        {"fmt": "csv", "encoding": "utf-8", "label": _("CSV（UTF-8・BOM付き）")},
+        {"fmt": "csv", "encoding": "cp932", "label": _("CSV（Shift_JIS）")},
+        {"fmt": "xlsx", "encoding": "", "label": _("Excel（XLSX）")},
+        {"fmt": "json", "encoding": "", "label": "JSON"},
+        {"fmt": "parquet", "encoding": "", "label": "Parquet"},
+    ]
+    if geometry_column(pt.table, pt.version) is not None:
+        out.append({"fmt": "geojson", "encoding": "", "label": "GeoJSON"})
+    return out
+
+
+def fields(pt: PublicTable) -> Any:
+    """The 項目定義 of the approved version (column name, 項目名, type, unit, description)."""
+    from machidata.catalog.table_selectors import table_fields
+
+    return table_fields(pt.table, pt.version)
+
+
+def history(pt: PublicTable) -> list[Any]:
+    """The public versions of the table, newest first (更新履歴: number, rows, when published)."""
+    return public_history(pt.table)
+
+
+def modified(dataset: Dataset, tables: list[PublicTable]) -> dt.datetime:
+    """When what the public sees of a dataset last changed: its metadata or its newest approved version."""
+    return max([dataset.updated_at, *[(pt.version.committed_at or pt.version.created_at) for pt in tables]])
 
 
 def standard_download(pt: PublicTable) -> Any:

@@ -10,6 +10,7 @@ urlpatterns = [
     path("", views.home, name="home"),
     path("search/", views.search, name="search"),
     path("datasets/<slug:slug>/", views.dataset, name="dataset"),
+    path("organizations/<str:code>/", views.organization, name="organization"),
     path("datasets/<slug:slug>/<slug:name>.csv", views.download, name="download"),
     path(
         "datasets/<slug:slug>/<slug:name>/standard/<str:filename>",
@@ -17,6 +18,12 @@ urlpatterns = [
         name="standard_download",
     ),
     path("datasets/<slug:slug>/datapackage.json", views.dataset_datapackage, name="datapackage"),
+    # after datapackage.json, which the .json pattern would otherwise take for a table named "datapackage"
+    re_path(
+        r"^datasets/(?P<slug>[-a-zA-Z0-9_]+)/(?P<name>[-a-zA-Z0-9_]+)\.(?P<ext>xlsx|json|parquet|geojson)$",
+        views.download,
+        name="download_as",
+    ),
     re_path(
         r"^datasets/(?P<slug>[-a-zA-Z0-9_]+)/dcat\.(?P<ext>ttl|rdf|jsonld)$",
         views.dataset_rdf,

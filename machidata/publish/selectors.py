@@ -58,6 +58,13 @@ def public_versions() -> dict[int, TableVersion]:
     return out
 
 
+def public_history(table: Table) -> list[PublishedVersion]:
+    """Every version of ``table`` that is public now, newest first, with when it was published (更新履歴)."""
+    return list(
+        _live_published().filter(table=table).select_related("version").order_by("-version__number")
+    )
+
+
 def public_attributions() -> dict[int, dict[str, Any]]:
     """Dataset id → licence and attribution for every public dataset (batch form of :func:`public_attribution`)."""
     out: dict[int, dict[str, Any]] = {}

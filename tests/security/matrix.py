@@ -768,6 +768,20 @@ MATRIX: dict[str, Rule] = {
     "portal:download": Rule(
         "GET", lambda w: [Probe(url("portal:download", d.slug, "t"), NOBODY, d.slug) for d in w.distinct()]
     ),
+    "portal:download_as": Rule(
+        "GET",
+        lambda w: [
+            Probe(url("portal:download_as", d.slug, "t", "xlsx"), NOBODY, d.slug) for d in w.distinct()
+        ],
+    ),
+    # a 所管課 page exists only for units with a public dataset: none in the world
+    "portal:organization": Rule(
+        "GET",
+        lambda w: [
+            Probe(url("portal:organization", code), NOBODY, code)
+            for code in sorted({d.owner.code for d in w.distinct()})
+        ],
+    ),
     "portal:dataset_rdf": Rule(
         "GET",
         lambda w: [Probe(url("portal:dataset_rdf", d.slug, "ttl"), NOBODY, d.slug) for d in w.distinct()],

@@ -1,6 +1,9 @@
-"""HTTP for clients of the public surfaces: CORS (any origin, no credentials) and conditional GET (ETag, 304)."""
+"""HTTP for clients of the public surfaces: CORS (any origin, no credentials) and conditional GET (ETag and
+Last-Modified, 304)."""
 
 from __future__ import annotations
+
+import datetime as dt
 
 import pytest
 from django.test import Client
@@ -54,3 +57,22 @@ def test_etag_and_not_modified(published: Dataset) -> None:
     assert other.status_code == 200  # another answer, another tag
     page = client.get("/open/")
     assert client.get("/open/", HTTP_IF_NONE_MATCH=page["ETag"]).status_code == 304
+
+
+def test_last_modified_and_if_modified_since(published: Dataset) -> None:
+    from django.utils.http import parse_http_date
+
+    client = Client()
+    for path in ("/open/datasets/hoken-center/", "/open/datasets/hoken-center/facilities.csv"):
+        r = client.get(path)
+        assert r.status_code == 200
+        stamp = r["Last-Modified"]
+        assert abs(parse_http_date(stamp) - published.updated_at.timestamp()) < 24 * 3600
+        assert client.get(path, HTTP_IF_MODIFIED_SINCE=stamp).status_code == 304
+        assert client.get(path, HTTP_IF_MODIFIED_SINCE="Mon, 01 Jan 2001 00:00:00 GMT").status_code == 200
+    # a metadata change moves the page's Last-Modified on
+    before = client.get("/open/datasets/hoken-center/")["Last-Modified"]
+    Dataset.objects.filter(pk=published.pk).update(updated_at=published.updated_at + dt.timedelta(days=2))
+    after = client.get("/open/datasets/hoken-center/", HTTP_IF_MODIFIED_SINCE=before)
+    assert after.status_code == 200
+    assert parse_http_date(after["Last-Modified"]) > parse_http_date(before)
