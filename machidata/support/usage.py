@@ -3,7 +3,8 @@
 Every audited event of a signed-in person counts for the 局 of the 課・係 they belonged to *on the day
 of the event* (staff move every April, so today's membership would move last year's work too).
 Someone with memberships in two 局 on the same day (兼務) counts in both; the city total counts them
-once. Events without a person (the public, the system) count in neither: the figures are about staff.
+once. Events without a person (the public, the system) count in neither: the figures are about staff —
+except オープンデータのダウンロード, which counts the public's downloads for the 局 owning the dataset.
 
 Months and 年度 are Japanese time: an event at 2024-03-31T15:30Z is 2024-04-01 in Tokyo, 2024年度.
 Everything is aggregated by the database (TruncMonth with the Tokyo zone, conditional counts): a
@@ -19,12 +20,14 @@ from typing import Any, Final
 from zoneinfo import ZoneInfo
 
 from django.db.models import Case, Count, F, IntegerField, Q, QuerySet, Value, When
+from django.db.models.fields.json import KT
 from django.db.models.functions import TruncDate, TruncMonth
 from django.http import HttpRequest
 
 from machidata.access.models import TOP_LEVEL_KINDS, Unit
 from machidata.access.policy import Actor, require_member_of
 from machidata.audit.models import AuditEvent
+from machidata.catalog.models import Dataset
 from machidata.core.errors import NotFound
 from machidata.jp.fiscal import fiscal_year_range
 from machidata.support.models import Attendance, Consultation, SyntheticUsage
@@ -54,7 +57,7 @@ METRICS: Final[tuple[Metric, ...]] = (
     Metric("attendances", "研修の受講", feature="研修"),
     Metric("dashboard_views", "ダッシュボードの閲覧", feature="ダッシュボード"),
     Metric("charts", "作成したグラフ", feature="グラフ"),
-    Metric("open_data_downloads", "オープンデータのダウンロード", built=False),
+    Metric("open_data_downloads", "オープンデータのダウンロード"),
 )
 BUILT: Final = tuple(m for m in METRICS if m.built)
 FEATURES: Final = tuple(m for m in METRICS if m.feature)
@@ -198,8 +201,37 @@ def compute_usage(fy: int) -> Usage:
             usage.bureau_year.setdefault(row.pop("bureau"), _empty()).update(row)
 
     _support_counts(usage, tops)
+    _open_data_counts(usage, tops)
     _synthetic_counts(usage)
     return usage
+
+
+def _open_data_counts(usage: Usage, tops: dict[int, int]) -> None:
+    """Downloads by the public: ``data.download`` events with no person (the portal answers as the anonymous
+    public), by month, for the city and for the 局 owning the dataset downloaded (two queries).
+
+    On a two-instance deployment these are the downloads made on the instance whose log is read: the
+    public instance never reports back to the internal one.
+    """
+    begin, end = _bounds(usage.fy)
+    rows = list(
+        AuditEvent.objects.filter(
+            created_at__gte=begin, created_at__lt=end, actor__isnull=True, action="data.download"
+        )
+        .annotate(month=TruncMonth("created_at", tzinfo=TOKYO), slug=KT("changes__dataset"))
+        .values("month", "slug")
+        .annotate(n=Count("id"))
+    )
+    owners = dict(Dataset.objects.filter(slug__in={r["slug"] for r in rows}).values_list("slug", "owner_id"))
+    key = "open_data_downloads"
+    for row in rows:
+        month, n = _month(row["month"]), row["n"]
+        _add(usage.city, month, {key: n})
+        usage.city_year[key] += n
+        bureau = tops.get(owners.get(row["slug"], -1))
+        if bureau is not None:
+            _add(usage.bureaus.setdefault(bureau, {}), month, {key: n})
+            usage.bureau_year.setdefault(bureau, _empty())[key] += n
 
 
 def _synthetic_counts(usage: Usage) -> None:

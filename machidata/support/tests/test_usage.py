@@ -12,7 +12,7 @@ from machidata.access.models import Membership
 from machidata.access.policy import ANONYMOUS, actor_for, require_member_of
 from machidata.audit.models import AuditEvent
 from machidata.core.errors import NotFound
-from machidata.core.testing import Actors, check_statuses, make_user
+from machidata.core.testing import Actors, check_statuses, make_dataset, make_user
 from machidata.support import usage
 from machidata.support.models import Attendance, Consultation, Course, Session
 
@@ -52,7 +52,9 @@ def events(actors: Actors) -> Actors:
     - staff (消防局): May: 1 search with 0 results.
     - admin (政策局): March 2025 (Tokyo) — 2025-03-31T14:59Z: 1 login. 2025-03-31T15:00Z is 2025年度: not counted.
     - 2024-03-31T14:59Z (still 2023年度 in Tokyo): a download by owner_viewer: not counted.
-    - An anonymous download in April: counted for nobody (staff figures).
+    - An anonymous download in April of an unknown dataset "x": not a staff figure; one public
+      (オープンデータ) download for the city only. An anonymous download of 健康福祉局's "kenshin" in May:
+      one public download for the city and for 健康福祉局; another in 2025年度: not counted.
     - A mover: 消防局 until 2024-05-31, 健康福祉局 from 2024-06-01: a search in May (fire) and one in June (health).
     - Consultations: one from the health 課 opened 2024-06-30T15:10Z (= July 1 in Tokyo); one from fire in 2023年度.
     - Attendance: two health members and one fire member at a session on 2024-06-03.
@@ -72,6 +74,9 @@ def events(actors: Actors) -> Actors:
     event(u["admin"], "auth.login", utc(2025, 3, 31, 15, 0))
     event(u["owner_viewer"], "data.download", utc(2024, 3, 31, 14, 59), dataset="x")
     event(None, "data.download", utc(2024, 4, 20, 1), dataset="x")
+    make_dataset(actors.org.health_div, slug="kenshin", title="健診")
+    event(None, "data.download", utc(2024, 5, 20, 1), dataset="kenshin")
+    event(None, "data.download", utc(2025, 4, 1, 1), dataset="kenshin")  # 2025年度: not counted
     mover = make_user("mover")
     Membership.objects.create(
         user=mover, unit=actors.org.fire_div, valid_from=dt.date(2020, 4, 1), valid_to=dt.date(2024, 5, 31)
@@ -126,7 +131,9 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "attendances": 0,
         "charts": 0,
         "dashboard_views": 0,
+        "open_data_downloads": 0,
     }
+    assert u.bureau_month(health, MAY)["open_data_downloads"] == 1  # kenshin, owned by 健康福祉局
     assert u.bureau_month(health, MAY)["versions"] == 1
     assert u.bureau_month(health, MAY)["charts"] == 1
     assert u.bureau_month(health, MAY)["dashboard_views"] == 2
@@ -142,6 +149,7 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "attendances": 0,
         "charts": 0,
         "dashboard_views": 0,
+        "open_data_downloads": 0,
     }
     # the mover's June search counts for health, not fire
     assert u.bureau_month(health, JUN)["searches"] == 1
@@ -163,7 +171,9 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "attendances": 0,
         "charts": 0,
         "dashboard_views": 0,
+        "open_data_downloads": 1,  # "x": no dataset, so the city's figure only
     }
+    assert u.city_month(MAY)["open_data_downloads"] == 1
     assert u.city_month(MAY)["active_users"] == 3
     assert u.city_month(MAY)["searches"] == 2
     assert u.city_year == {
@@ -177,7 +187,9 @@ def test_city_and_bureau_figures_by_month(events: Actors) -> None:
         "attendances": 3,
         "charts": 1,
         "dashboard_views": 2,
+        "open_data_downloads": 2,
     }
+    assert u.year_of(health)["open_data_downloads"] == 1
     # the year counts people once, not once a month: owner_viewer, owner_editor, mover
     assert u.year_of(health)["active_users"] == 3
     assert u.year_of(fire)["active_users"] == 2
@@ -303,15 +315,16 @@ def test_bureau_page_shows_figures_and_not_built(events: Actors) -> None:
     assert '<th scope="row">登録したデータセット</th><td>1</td><td>1</td><td>100.0%</td>' in html
     assert '<th scope="row">作成したグラフ</th><td>1</td><td>1</td><td>100.0%</td>' in html
     assert '<th scope="row">ダッシュボードの閲覧</th><td>2</td><td>2</td><td>100.0%</td>' in html
-    for label in ("オープンデータのダウンロード",):
-        assert f'<th scope="row">{label}</th><td colspan="3">（未実装の機能）</td>' in html
+    # one public download of a dataset the health 課 owns, one of an unknown dataset (city only)
+    assert '<th scope="row">オープンデータのダウンロード</th><td>1</td><td>2</td><td>50.0%</td>' in html
 
 
 def test_home_lists_own_bureau_and_admin_sees_all(events: Actors) -> None:
     html = events.client("staff").get(reverse("support:usage"), {"fy": 2024}).content.decode()
     assert reverse("support:usage_bureau", args=[events.org.fire_bureau.pk]) in html
     assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) not in html
-    assert '<th scope="row">オープンデータのダウンロード</th><td colspan="1">（未実装の機能）</td>' in html
+    assert '<th scope="row">オープンデータのダウンロード</th><td>2</td>' in html  # the city's year
+    assert "（未実装の機能）" not in html
     admin = events.client("admin").get(reverse("support:usage"), {"fy": 2024}).content.decode()
     assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) in admin
     assert "局別（年度の合計）" in admin
@@ -353,11 +366,13 @@ def test_api_city_and_bureau(events: Actors) -> None:
     assert april["bureau"]["charts"] == 0
     assert body["months"][1]["bureau"]["charts"] == 1  # May
     assert body["months"][1]["bureau"]["dashboard_views"] == 2
-    assert april["bureau"]["open_data_downloads"] is None  # 未実装: null, not 0
+    assert april["bureau"]["open_data_downloads"] == 0
+    assert april["city"]["open_data_downloads"] == 1
+    assert body["months"][1]["bureau"]["open_data_downloads"] == 1  # May: kenshin
     assert body["total"]["city"]["active_users"] == 5
     assert body["total"]["bureau"]["active_users"] == 3
     assert body["total"]["share"]["active_users"] == 60.0
-    assert {m["key"]: m["implemented"] for m in body["metrics"]}["open_data_downloads"] is False
+    assert all(m["implemented"] for m in body["metrics"])
     assert len(body["months"]) == 12
     city = events.client("staff").get(url, {"fy": 2024}).json()
     assert city["bureau"] is None
@@ -370,7 +385,7 @@ def test_figures_are_database_aggregates(events: Actors, django_assert_max_num_q
     # one for the demo's synthetic figures; 30 more events cost no more queries
     for _ in range(30):
         event(events.users["staff"], "catalog.search", utc(2024, 8, 1, 1), q="x", results=1)
-    with django_assert_max_num_queries(8):
+    with django_assert_max_num_queries(10):  # + 2 for the public's downloads
         u = usage.compute_usage(2024)
     assert u.city_month(dt.date(2024, 8, 1))["searches"] == 30
 
