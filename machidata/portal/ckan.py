@@ -13,6 +13,7 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final
 
+from machidata.core.errors import NotFound
 from machidata.portal import selectors as s
 
 CKAN_VERSION: Final = "2.11.0"
@@ -232,10 +233,17 @@ def package_show(params: dict[str, Any], base_url: str) -> dict[str, Any]:
 
 
 def resource_show(params: dict[str, Any], base_url: str) -> dict[str, Any]:
-    """``resource_show``: one public table version by resource id."""
-    pt = s.public_table(_id(params, "id"))
-    position = [t.table.pk for t in s.public_tables_of(pt.table.dataset)].index(pt.table.pk)
-    return s.resource_dict(pt, position=position, base_url=base_url)
+    """``resource_show``: one resource by id — a public table version or its standard-format CSV — exactly as
+    ``package_show`` lists it (same position)."""
+    id_ = _id(params, "id")
+    try:
+        pt = s.public_table(id_)
+    except NotFound:
+        pt = s.public_standard_table(id_)
+    for resource in s.package_dict(pt.table.dataset, base_url=base_url)["resources"]:
+        if resource["id"] == id_:
+            return dict(resource)
+    raise not_found()
 
 
 def _counted(params: dict[str, Any], items: list[Any], as_dict: Callable[[Any], dict[str, Any]], field: str, base_url: str) -> list[Any]:  # fmt: skip

@@ -305,6 +305,19 @@ def public_table(id_: str) -> PublicTable:
     raise NotFound("Not found")
 
 
+def public_standard_table(id_: str) -> PublicTable:
+    """The public table whose standard-format CSV resource has id ``id_`` (404 otherwise)."""
+    for pk, name, identifier in public_tables().values_list("pk", "name", "dataset__identifier"):
+        if stable_id("standard", f"{identifier}/{name}") == id_:
+            table = Table.objects.select_related("dataset").get(pk=pk)
+            version = public_version_for(table)
+            if version is not None:
+                pt = PublicTable(table=table, version=version)
+                if public_standard_of(pt) is not None:
+                    return pt
+    raise NotFound("Not found")
+
+
 def public_table_by_name(slug: str, name: str) -> PublicTable:
     """A public table version by dataset slug and table name (404 otherwise)."""
     table = public_tables().filter(dataset__slug=slug, name=name).first()

@@ -99,6 +99,11 @@ def test_declared_datasets_carry_the_tags_and_the_standard_resource(cast: Actors
     assert '"公共施設一覧"@ja' in ttl
     page = client.get("/open/datasets/hoken-center/").content.decode()
     assert "431001_public_facility.csv" in page
+    # resource_show finds each resource package_show lists, the standard CSV too, with the same fields
+    for resource in pkg["resources"]:
+        shown = client.get("/api/3/action/resource_show", {"id": resource["id"]}).json()
+        assert shown["success"] is True
+        assert shown["result"] == resource
 
 
 def test_publishing_later_keeps_the_declaration(cast: Actors, dataset: Dataset, v1: TableVersion) -> None:
