@@ -4,7 +4,8 @@
         .venv/bin/python docs/guide/ebpm_figures.py     # writes docs/guide/img/ebpm-logic-model.png
 
 No server or browser is needed: the SVG comes from ``machidata.ebpm.svg.render`` and vl-convert turns it
-into a PNG with the shipped font. (Browser screenshots of the pages are for a later session.)
+into a PNG with the shipped font. The screenshots of the pages come from the browser walk:
+``MACHIDATA_GUIDE_SHOTS=1 pytest -m browser tests/browser/test_ebpm_walk.py``.
 """
 
 from __future__ import annotations

@@ -52,6 +52,7 @@ def _item(item: PlanItem) -> dict[str, Any]:
         "stage": item.stage,
         "stage_label": item.get_stage_display(),
         "logic_model_version": model.number if model else 0,
+        "lock_version": item.lock_version,
     }
 
 
@@ -292,3 +293,4 @@ def post_target(request: HttpRequest, indicator_id: int, payload: EbpmTargetIn) 
 # The evaluation operations live in their own module and register on this router.
 from machidata.ebpm import api_evaluations as _evaluations  # noqa: E402, F401
 from machidata.ebpm import api_pages as _pages  # noqa: E402, F401
+from machidata.ebpm import api_sheets as _sheets  # noqa: E402, F401

@@ -293,6 +293,7 @@ def load_ebpm_demo() -> EbpmDemoSummary:
     _ambulance_indicator(ambulance, units[KYUKYU], summary)
     _evaluations(ambulance, kenshin, strategy, summary)
     _public_page(kenshin, summary)
+    _survey_links(summary)
     summary.indicators = Indicator.objects.filter(logic_model__item__code__startswith="D-").count()
     return summary
 
@@ -447,3 +448,39 @@ def _public_page(kenshin: PlanItem, summary: EbpmDemoSummary) -> None:
             except MachidataError as exc:
                 summary.skipped.append(f"市民向けページの例を作れませんでした: {exc.message}")
     summary.public_pages = public_pages().filter(item__code__startswith="D-").count()
+
+
+def _survey_links(summary: EbpmDemoSummary) -> None:
+    """Map the KPI board's two obstacle indicators to the synthetic staff survey (when the surveys demo ran),
+    as a 管理 member of データ戦略課 would."""
+    from machidata.access.models import Membership, Role
+    from machidata.ebpm import services_board
+    from machidata.ebpm.models import BoardSurveyLink
+    from machidata.surveys.demo import OBSTACLE_Q, TITLE
+    from machidata.surveys.models import Survey
+
+    survey = Survey.objects.filter(is_synthetic=True, title=TITLE).first()
+    if survey is None or BoardSurveyLink.objects.exists():
+        return
+    membership = (
+        Membership.objects.filter(unit__code=STRATEGY, role=Role.ADMIN, user__is_active=True)
+        .select_related("user")
+        .order_by("id")
+        .first()
+    )
+    if membership is None:
+        summary.skipped.append(
+            "データ戦略課の管理担当がいないため、KPIボードとアンケートの対応を省略しました。"
+        )
+        return
+    actor = actor_for(membership.user)
+    for key, option in (
+        ("skill", "知識や活用スキル"),
+        ("where", "必要とするデータがどこにあるのか分からない"),
+    ):
+        try:
+            services_board.board_survey_link_set(
+                actor=actor, key=key, survey_id=survey.pk, question=OBSTACLE_Q, option=option
+            )
+        except MachidataError as exc:
+            summary.skipped.append(f"KPIボードとアンケートの対応を省略しました: {exc.message}")

@@ -563,3 +563,36 @@ class PublicPage(models.Model):
 
     def __str__(self) -> str:
         return f"公開ページ: {self.item.name}（{self.published_at:%Y-%m-%d}）"
+
+
+class BoardSurveyKey(models.TextChoices):
+    """The strategy's 検証指標 that a staff survey answers (keys of ``strategy.DEFINITIONS``)."""
+
+    SKILL = "skill", "「知識や活用スキル」を課題と回答した職員の割合"
+    CONSCIOUS = "conscious", "事業等の立案においてデータ利活用を意識している職員の割合"
+    WHERE = "where", "「必要とするデータがどこにあるのか分からない」と回答した職員の割合"
+    COMPREHENSION = "comprehension", "研修受講者の理解度"
+
+
+class BoardSurveyLink(models.Model):
+    """Which survey question and option measure one of the strategy's survey-based 検証指標 (set by 管理).
+
+    Rounds of a survey repeat their questions as separate rows, so the question is kept by its text; the
+    board reads every confirmed round of the survey that asks it.
+    """
+
+    key = models.CharField("検証指標", max_length=20, choices=BoardSurveyKey.choices, unique=True)
+    survey = models.ForeignKey(
+        "surveys.Survey", verbose_name="アンケート", on_delete=models.CASCADE, related_name="+"
+    )
+    question = models.TextField("質問文")
+    option = models.CharField("選択肢", max_length=300)
+    actor_label = models.CharField("設定した人", max_length=200)
+    updated_at = models.DateTimeField("設定日時", auto_now=True)
+
+    class Meta:
+        verbose_name = "検証指標とアンケートの対応"
+        verbose_name_plural = "検証指標とアンケートの対応"
+
+    def __str__(self) -> str:
+        return f"{self.get_key_display()} ← {self.option}"

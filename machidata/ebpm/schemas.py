@@ -56,6 +56,7 @@ class EbpmItemOut(Schema):
     stage: str
     stage_label: str
     logic_model_version: int
+    lock_version: int  # for PUT /items/{id}
 
 
 class EbpmItemDetailOut(EbpmItemOut):
@@ -414,3 +415,142 @@ class EbpmPublicPageOut(EbpmPublicPageSummaryOut):
     """A published 事業 page: the frozen snapshot (事業, logic model, indicators with safe figures, evaluations)."""
 
     page: dict[str, Any]
+
+
+# ---- the rest of the pages' features (issue 9 point 8) ----------------------------------------------
+
+
+class EbpmItemUpdateIn(Schema):
+    """Change an item's name, number, description and plan reference (``lock_version`` from the item)."""
+
+    lock_version: int
+    name: str
+    code: str = ""
+    description: str = ""
+    plan_reference: str = ""
+
+
+class EbpmCopyIn(Schema):
+    """Copy this item's logic model to another 事業 or 施策 (横展開)."""
+
+    target_item_id: RowId
+
+
+class EbpmExampleIn(Schema):
+    """Start the logic model from an example of the starter library (``key`` from /logic-model-examples)."""
+
+    key: str
+
+
+class EbpmExampleOut(Schema):
+    """An example logic model of the starter library."""
+
+    key: str
+    title: str
+    description: str
+    document: dict[str, Any]
+
+
+class EbpmQueryIn(Schema):
+    """A query indicator's table and query: ``query`` is the TableQuery, grouped by the 年度 column."""
+
+    table_id: RowId
+    query: dict[str, Any]
+    year_column: str
+    value_column: str
+
+
+class EbpmScheduleIn(Schema):
+    """The month (1–12) of the following 年度 in which a year's figure is ready; null to clear it."""
+
+    data_month: int | str | None = None
+
+
+class EbpmRecomputeOut(Schema):
+    """The indicator after recomputation; ``problem`` says why it is 要確認 (blank when computed)."""
+
+    indicator_id: int
+    status: str
+    status_label: str
+    problem: str
+
+
+class EbpmCalendarRowOut(Schema):
+    """One indicator in the data calendar: the month its yearly figure arrives, late for the 予算要求 or not."""
+
+    indicator_id: int
+    indicator: str
+    item_id: int
+    item: str
+    responsible_unit: str
+    data_month: int | None
+    label: str
+    late: bool
+
+
+class EbpmCalendarOut(Schema):
+    """The data calendar: the 予算要求 month and every indicator (late ones flagged)."""
+
+    budget_request_month: int
+    late: int
+    unset: int
+    rows: list[EbpmCalendarRowOut]
+
+
+class EbpmBoardCellOut(Schema):
+    """One 年度 of a strategy indicator: the figure (live first), its origin, target and survey round."""
+
+    fiscal_year: int
+    value: float | None
+    origin: str
+    shown: str
+    target: str
+    round: str
+    n: int | None
+
+
+class EbpmBoardRowOut(Schema):
+    """One 検証指標 of the strategy on the KPI board."""
+
+    key: str
+    measure: str
+    name: str
+    unit: str
+    direction: str
+    baseline: str
+    live: bool
+    source: str
+    indicator_id: int | None
+    withheld: bool
+    notes: list[str]
+    cells: list[EbpmBoardCellOut]
+
+
+class EbpmSheetImportOut(Schema):
+    """The result of reading an evaluation sheet: the evaluation and whether it was new."""
+
+    created: bool
+    evaluation_id: int
+    fiscal_year: int
+    lock_version: int
+
+
+class EbpmSurveyLinkIn(Schema):
+    """Which survey question (its text) and option measure a survey-based board indicator."""
+
+    survey_id: RowId
+    question: str
+    option: str
+
+
+class EbpmSurveyLinkOut(Schema):
+    """A mapping of a survey question and option to a board indicator."""
+
+    key: str
+    key_label: str
+    survey_id: int
+    survey: str
+    question: str
+    option: str
+    actor: str
+    updated_at: dt.datetime

@@ -35,7 +35,7 @@ from machidata.access.policy import Actor
 from machidata.catalog.models import Dataset
 from machidata.core.errors import MachidataError
 from machidata.ebpm import selectors
-from machidata.ebpm.models import Evaluation, Indicator
+from machidata.ebpm.models import BoardSurveyLink, Evaluation, Indicator
 from machidata.jp.fiscal import fiscal_year as fiscal_year_of
 from machidata.jp.fiscal import fiscal_year_range
 
@@ -105,6 +105,7 @@ class Live:
     values: Values
     source: str
     gaps: str = ""
+    rounds: dict[int, tuple[str, int]] = field(default_factory=dict)  # survey figures: (round, n) by 年度
 
 
 def _end(fy: int) -> dt.datetime:
@@ -224,6 +225,46 @@ def survey_share(actor: Actor, option: str) -> Live | None:
     )
 
 
+def mapped_survey_share(actor: Actor, link: BoardSurveyLink) -> tuple[Live | None, str]:
+    """The share choosing the mapped option in the latest confirmed round of each 年度 that asks the question.
+
+    Answers (None, reason) when the reader may not read the survey or no confirmed round answers it.
+    """
+    from machidata.surveys.results import frequency_tables, load_round
+    from machidata.surveys.selectors import survey_list
+
+    survey = survey_list(actor=actor).filter(pk=link.survey_id).first()
+    if survey is None:
+        return None, (
+            "対応するアンケートを読めるのは、その所管課とデータ戦略課（管理）です。ほかの方には未測定と表示します。"
+        )
+    found: dict[int, tuple[str, int, Decimal]] = {}
+    for round_ in survey.rounds.filter(status="confirmed").order_by("fielded_on", "id"):
+        fy = _round_year(round_)
+        if fy is None or not round_.questions.filter(text=link.question).exists():
+            continue
+        try:
+            tables = frequency_tables(load_round(round_))
+        except MachidataError as exc:
+            logger.info("survey share skipped: %s", exc)
+            continue
+        table = next((t for q, t in tables if q.text == link.question), None)
+        row = next((r for r in table.rows if r.option == link.option), None) if table else None
+        if table is None or row is None or row.share is None or not table.n:
+            continue
+        found[fy] = (str(round_.label), table.n, Decimal(str(row.share)) * 100)
+    if not found:
+        return None, (
+            f"アンケート「{survey.title}」に、質問「{link.question[:40]}」に答えた確定済みの回がまだありません。"
+        )
+    return Live(
+        {fy: v.quantize(Decimal("0.1")) for fy, (_, _, v) in found.items() if fy in YEARS},
+        f"アンケート「{survey.title}」の質問「{link.question[:60]}」で「{link.option}」を選んだ人の割合"
+        "（質問に答えた人に占める割合）",
+        rounds={fy: (label, n) for fy, (label, n, _) in found.items() if fy in YEARS},
+    ), ""
+
+
 def _round_year(round_: Any) -> int | None:
     if round_.fielded_on is not None:
         return fiscal_year_of(round_.fielded_on)
@@ -246,6 +287,7 @@ class BoardRow:
     actuals: Values = field(default_factory=dict)
     withheld: bool = False
     notes: list[str] = field(default_factory=list)
+    current: int | None = None  # the current 年度 (later ones are not yet measured, 「—」)
 
     @property
     def cells(self) -> list[dict[str, Any]]:
@@ -261,8 +303,17 @@ class BoardRow:
                 if actual is not None
                 else (None, "")
             )
-            out.append({"year": fy, "value": value, "origin": origin, "target": self.targets.get(fy, "")})
+            label, n = self.live.rounds.get(fy, ("", None)) if self.live and origin == "live" else ("", None)
+            out.append({"year": fy, "value": value, "origin": origin, "target": self.targets.get(fy, ""),
+                        "round": label, "n": n, "shown": self._shown(fy, value)})  # fmt: skip
         return out
+
+    def _shown(self, fy: int, value: Decimal | None) -> str:
+        if value is not None:
+            return f"{value.normalize():f}"
+        if self.withheld:
+            return "表示できません"
+        return "—" if self.current is not None and fy > self.current else "未測定"
 
     @property
     def is_live(self) -> bool:
@@ -289,25 +340,31 @@ SURVEY: Final = {"skill": SKILL, "where": WHERE, "conscious": CONSCIOUS}
 def strategy_board(*, actor: Actor, today: dt.date | None = None) -> list[BoardRow]:
     """Every 検証指標 of the strategy with what machidata knows of it, for FY2024–2027."""
     current = fiscal_year_of(today or timezone.localdate())
+    links = {link.key: link for link in BoardSurveyLink.objects.all()}
     rows = []
     for d in DEFINITIONS:
         notes: list[str] = []
         live: Live | None = None
-        if d.key in LIVE:
+        if d.key in links:
+            live, reason = mapped_survey_share(actor, links[d.key])
+            if live is None:
+                notes.append(f"未測定: {reason}")
+        elif d.key in LIVE:
             live = LIVE[d.key](current)
         elif d.key in SURVEY:
             live = survey_share(actor, SURVEY[d.key])
             if live is None:
                 notes.append(
-                    "職員アンケートの結果から計算します。アンケートを読めるのは所管課（データ戦略課）と管理です。"
-                    "読めるアンケートにこの選択肢がないため、下の手入力の実績を表示します。"
+                    "未測定: 職員アンケートの結果から計算します。データ戦略課（管理）がアンケートの質問と選択肢を"
+                    "この指標に対応づけていないうえ、読めるアンケートにこの選択肢がありません"
+                    "（アンケートを読めるのは所管課と管理です）。手入力の実績があれば表示します。"
                 )
         else:
             notes.append("まちデータは把握していません。データ戦略課が手入力した実績を表示します。")
         if live is not None and live.gaps:
             notes.append(live.gaps)
         indicator = _indicator_for(d)
-        row = BoardRow(d, live, indicator, notes=notes)
+        row = BoardRow(d, live, indicator, notes=notes, current=current)
         if indicator is not None:
             row.targets = {
                 t.fiscal_year: ("目標未設定" if t.value is None else f"{t.value.normalize():f}")
@@ -319,3 +376,34 @@ def strategy_board(*, actor: Actor, today: dt.date | None = None) -> list[BoardR
                 row.withheld = True
         rows.append(row)
     return rows
+
+
+def board_survey_links() -> list[BoardSurveyLink]:
+    """The current mappings of survey questions to board indicators, with their surveys."""
+    return list(BoardSurveyLink.objects.select_related("survey").order_by("key"))
+
+
+CHOICES_MAX: Final = 500
+
+
+def board_survey_choices(*, actor: Actor) -> list[tuple[int, str, str, str]]:
+    """(survey id, question, option, survey title) of every choice question in confirmed rounds the actor reads."""
+    from machidata.surveys.models import Question
+    from machidata.surveys.selectors import survey_list
+
+    seen: dict[tuple[int, str, str], str] = {}
+    questions = (
+        Question.objects.filter(
+            round__survey__in=survey_list(actor=actor),
+            round__status="confirmed",
+            kind__in=("single", "multi"),
+        )
+        .select_related("round__survey")
+        .order_by("round__survey_id", "position", "id")
+    )
+    for q in questions:
+        for option in q.options or []:
+            seen.setdefault((q.round.survey_id, q.text, str(option)), q.round.survey.title)
+            if len(seen) >= CHOICES_MAX:
+                break
+    return [(sid, text, option, title) for (sid, text, option), title in seen.items()]

@@ -25,9 +25,7 @@ FONT_FILE: Final = (
     / "fonts"
     / "BIZUDPGothic-Regular.ttf"
 )
-FONT_FAMILY: Final = (
-    "'BIZ UDPGothic', 'BIZ UDゴシック', 'Hiragino Sans', 'Yu Gothic', 'Noto Sans CJK JP', sans-serif"
-)
+FONT_FAMILY: Final = "'BIZ UDPGothic', 'BIZ UDゴシック', 'Hiragino Sans', 'Yu Gothic', 'Noto Sans CJK JP', machidata-jp, sans-serif"  # machidata-jp: the pages' own web font (the same BIZ UDPGothic) where the system has no Japanese font
 FONT_SIZE: Final = 13
 SMALL: Final = 11
 LINE: Final = 18

@@ -11,6 +11,7 @@ urlpatterns = [
     path("calendar/", views.calendar, name="calendar"),
     path("review/", views_evaluations.review, name="review"),
     path("strategy/", views_evaluations.strategy, name="strategy"),
+    path("strategy/survey/", views_evaluations.strategy_survey, name="strategy_survey"),
     path("review.csv", views_evaluations.review_export, {"fmt": "csv"}, name="review_csv"),
     path("review.xlsx", views_evaluations.review_export, {"fmt": "xlsx"}, name="review_xlsx"),
     path("<int:pk>/evaluations/new/", views_evaluations.evaluation_new, name="evaluation_new"),

@@ -294,9 +294,11 @@ def item_context(actor: Actor, item: PlanItem) -> dict[str, Any]:
 @require_GET
 def strategy(request: HttpRequest) -> HttpResponse:
     """The strategy's own KPI board: every 検証指標 for FY2024–2027, computed live where machidata knows it."""
-    from machidata.ebpm.strategy import YEARS, strategy_board
+    from machidata.ebpm.models import BoardSurveyKey
+    from machidata.ebpm.strategy import YEARS, board_survey_choices, board_survey_links, strategy_board
 
-    rows = strategy_board(actor=_actor(request))
+    actor = _actor(request)
+    rows = strategy_board(actor=actor)
     return render(
         request,
         "ebpm/strategy.html",
@@ -305,5 +307,33 @@ def strategy(request: HttpRequest) -> HttpResponse:
             "years": YEARS,
             "current": fiscal_year_of(timezone.localdate()),
             "live": sum(r.is_live for r in rows),
+            "links": board_survey_links(),
+            "keys": BoardSurveyKey.choices,
+            "choices": board_survey_choices(actor=actor) if actor.is_admin else [],
+            "is_admin": actor.is_admin,
         },
     )
+
+
+@login_required
+@require_POST
+def strategy_survey(request: HttpRequest) -> HttpResponse:
+    """Map (or unmap) a survey question + option to a survey-based 検証指標 of the board (管理 only)."""
+    from machidata.ebpm import services_board
+
+    actor = _actor(request)
+    key = request.POST.get("key", "")
+    try:
+        if request.POST.get("clear"):
+            services_board.board_survey_link_clear(actor=actor, key=key)
+            messages.success(request, "アンケートとの対応を外しました。")
+        else:
+            survey_id, _, rest = request.POST.get("choice", "").partition("\t")
+            question, _, option = rest.partition("\t")
+            services_board.board_survey_link_set(
+                actor=actor, key=key, survey_id=survey_id, question=question, option=option
+            )
+            messages.success(request, "検証指標にアンケートの質問と選択肢を対応づけました。")
+    except (InvalidInput, NotFound) as exc:
+        messages.error(request, exc.message)
+    return redirect(reverse("ebpm:strategy") + "#survey-links")

@@ -1159,6 +1159,70 @@ MATRIX: dict[str, Rule] = {
     "POST /api/v1/ebpm/items/{item_id}/evaluation-plans": api(
         "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-plans"
     ),
+    # The rest of the pages' features (issue 9 point 8): files for all staff, writes for the owning 課's
+    # 編集 and 管理; the board's survey mapping and its page form for 管理 (データ戦略課) only.
+    "ebpm:strategy_survey": fixed(ADMIN, lambda w: url("ebpm:strategy_survey"), "POST"),
+    "PUT /api/v1/ebpm/items/{item_id}": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/logic-model/copy": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model/copy"
+    ),
+    "GET /api/v1/ebpm/logic-model-examples": api(
+        "GET", SIGNED_IN, lambda w: "/api/v1/ebpm/logic-model-examples"
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/logic-model/example": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model/example"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model.svg": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model.svg"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/logic-model.pptx": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/logic-model.pptx"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/rs-sheet.zip": api(
+        "GET", SIGNED_IN, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/rs-sheet.zip"
+    ),
+    "GET /api/v1/ebpm/items/{item_id}/evaluation-sheet.xlsx": api(
+        "GET",
+        SIGNED_IN,
+        lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-sheet.xlsx?fiscal_year=2024",
+    ),
+    "POST /api/v1/ebpm/items/{item_id}/evaluation-sheet": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/items/{o(w, 'ebpm_item')}/evaluation-sheet"
+    ),
+    "GET /api/v1/ebpm/evaluation-sheet-template.xlsx": api(
+        "GET", SIGNED_IN, lambda w: "/api/v1/ebpm/evaluation-sheet-template.xlsx"
+    ),
+    "GET /api/v1/ebpm/review/export": api(
+        "GET", SIGNED_IN, lambda w: "/api/v1/ebpm/review/export?fiscal_year=2024&format=csv"
+    ),
+    "GET /api/v1/ebpm/calendar": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/calendar"),
+    "GET /api/v1/ebpm/strategy": api("GET", SIGNED_IN, lambda w: "/api/v1/ebpm/strategy"),
+    "GET /api/v1/ebpm/strategy/survey-links": api(
+        "GET", SIGNED_IN, lambda w: "/api/v1/ebpm/strategy/survey-links"
+    ),
+    "PUT /api/v1/ebpm/strategy/survey-links/{key}": api(
+        "PUT", ADMIN, lambda w: "/api/v1/ebpm/strategy/survey-links/skill"
+    ),
+    "DELETE /api/v1/ebpm/strategy/survey-links/{key}": api(
+        "DELETE", ADMIN, lambda w: "/api/v1/ebpm/strategy/survey-links/skill"
+    ),
+    "PUT /api/v1/ebpm/indicators/{indicator_id}/query": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/query"
+    ),
+    "POST /api/v1/ebpm/indicators/{indicator_id}/recompute": api(
+        "POST", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/recompute"
+    ),
+    "PUT /api/v1/ebpm/indicators/{indicator_id}/schedule": api(
+        "PUT", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}/schedule"
+    ),
+    "DELETE /api/v1/ebpm/indicators/{indicator_id}": api(
+        "DELETE", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/indicators/{o(w, 'ebpm_indicator')}"
+    ),
+    "DELETE /api/v1/ebpm/evaluation-plans/{plan_id}": api(
+        "DELETE", EBPM_EDITORS, lambda w: f"/api/v1/ebpm/evaluation-plans/{o(w, 'ebpm_plan')}"
+    ),
     # Public pages of a 事業 (issue 9 point 7): every member of staff reads the requests; the owning 課's
     # 編集 and 管理 file; the route decides who approves (the world has no 課長, so nobody may act on the
     # pending request's first step); the requester or 管理 takes a request back.

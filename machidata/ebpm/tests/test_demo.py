@@ -82,3 +82,29 @@ def test_demo_without_the_organisation_is_skipped() -> None:
     assert summary.skipped
     assert summary.skipped[0] in said[-1]
     assert not PlanItem.objects.exists()
+
+
+def test_demo_maps_the_board_to_the_synthetic_staff_survey(settings: Any, tmp_path: Path) -> None:
+    from machidata.access.models import Role
+    from machidata.core.testing import make_user
+    from machidata.ebpm.models import BoardSurveyLink
+    from machidata.surveys.demo import load_surveys_demo
+
+    settings.MACHIDATA_HOME = tmp_path
+    make_unit("健康づくり推進課", code=HEALTH)
+    make_unit("救急課", code=KYUKYU)
+    strategy_unit = make_unit("データ戦略課", code=STRATEGY)
+    admin = make_user(unit=strategy_unit, role=Role.ADMIN)
+    assert load_surveys_demo(users={"admin": admin})["survey_round"] == 2
+    assert not [s for s in load_ebpm_demo().skipped if "アンケート" in s]
+    assert sorted(BoardSurveyLink.objects.values_list("key", flat=True)) == ["skill", "where"]
+    board = {r.definition.key: r for r in strategy_board(actor=actor_for(admin), today=dt.date(2025, 6, 1))}
+    skill = board["skill"]
+    assert skill.live is not None
+    assert set(skill.live.rounds) == {2024}  # the 2023 round is before the board's years
+    label, n = skill.live.rounds[2024]
+    assert label == "2024年度"
+    assert n > 0
+    assert Decimal(0) < skill.live.values[2024] < Decimal(100)
+    load_ebpm_demo()
+    assert BoardSurveyLink.objects.count() == 2  # once

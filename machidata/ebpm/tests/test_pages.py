@@ -503,3 +503,10 @@ def test_demo_publishes_one_page_once(cast: Actors) -> None:
     _public_page(other, summary)  # no 課長: no example, nothing filed
     assert summary.skipped == []
     assert not PageRequest.objects.filter(item=other).exists()
+
+
+def test_the_portal_navigation_links_to_the_citizen_pages() -> None:
+
+    page = Client().get(reverse("portal:home")).content.decode()
+    nav = page[page.index('<nav class="site-nav"') : page.index("</nav>")]
+    assert f'<a href="{reverse("ebpm_public:list")}">事業の説明</a>' in nav

@@ -224,3 +224,147 @@ def test_page(actors: Actors, settings: Any) -> None:
     assert f"{Dataset.objects.count()}" in page
     assert all(str(y) in page for y in YEARS)
     assert fiscal_year(timezone.localdate()) >= 2024
+
+
+def _staff_survey(actors: Actors, label: str, fielded: dt.date, rows: list[list[Any]]) -> Any:
+    """A confirmed round of a staff survey of 健康づくり推進課, built through the surveys services."""
+    from machidata.surveys.models import Survey
+    from machidata.surveys.services import round_import, survey_create
+    from machidata.surveys.tests.conftest import as_actor as survey_actor
+    from machidata.surveys.tests.conftest import declare, forms_xlsx
+
+    owner = survey_actor(actors, "owner_editor")
+    survey = Survey.objects.filter(title="職員アンケート").first() or survey_create(
+        actor=owner, title="職員アンケート", unit_id=actors.org.health_div.pk
+    )
+    round_ = round_import(
+        actor=owner, survey=survey, label=label, data=forms_xlsx(["所属局", "職位", OBSTACLE, "ご意見"], rows),
+        filename=f"{label}.xlsx",
+    )  # fmt: skip
+    declare(round_, owner)
+    Round.objects.filter(pk=round_.pk).update(fielded_on=fielded)
+    return survey
+
+
+FOUND_NOT = "データがどこにあるのか分からない、探せない"  # the survey's wording, not the strategy's
+
+
+def test_a_mapped_survey_question_measures_the_indicator_with_round_and_n(actors: Actors) -> None:
+    from machidata.core.errors import InvalidInput, PermissionDenied
+    from machidata.ebpm.services_board import board_survey_link_clear, board_survey_link_set
+
+    survey = _staff_survey(actors, "2024年度", dt.date(2024, 7, 1), ROWS)
+    admin = as_actor(actors, "admin")
+    # not mapped: the strategy's wording is not an option of this survey, so 未測定 with the reason
+    where = _row(strategy_board(actor=admin, today=TODAY), "where")
+    assert where.live is None
+    assert any(n.startswith("未測定") for n in where.notes)
+    assert {c["shown"] for c in where.cells} == {"未測定", "—"}
+    with pytest.raises(PermissionDenied):
+        board_survey_link_set(
+            actor=as_actor(actors, "owner_editor"),
+            key="where",
+            survey_id=survey.pk,
+            question=OBSTACLE,
+            option=FOUND_NOT,
+        )
+    with pytest.raises(InvalidInput, match="選択肢「ない選択肢」はありません"):
+        board_survey_link_set(
+            actor=admin, key="where", survey_id=survey.pk, question=OBSTACLE, option="ない選択肢"
+        )
+    with pytest.raises(InvalidInput, match="選択式の質問"):
+        board_survey_link_set(
+            actor=admin, key="where", survey_id=survey.pk, question="ご意見", option=FOUND_NOT
+        )
+    with pytest.raises(InvalidInput, match="アンケートで測る指標ではありません"):
+        board_survey_link_set(
+            actor=admin, key="catalog", survey_id=survey.pk, question=OBSTACLE, option=FOUND_NOT
+        )
+    board_survey_link_set(actor=admin, key="where", survey_id=survey.pk, question=OBSTACLE, option=FOUND_NOT)
+    # a later round of the same 年度 replaces the earlier one; another 年度 adds a cell
+    later = [
+        ["財政局", "主事", f"{FOUND_NOT};", None],
+        ["総務局", "主事", "業務繁忙", None],
+        ["総務局", "主事", None, None],
+    ]
+    _staff_survey(actors, "2024年度追加", dt.date(2025, 2, 1), later)
+    _staff_survey(actors, "2025年度", dt.date(2025, 7, 1), ROWS[:4])
+    where = _row(strategy_board(actor=admin, today=TODAY), "where")
+    assert where.live is not None
+    answered_2025 = [r for r in ROWS[:4] if r[2] is not None]
+    share_2025 = Decimal(100 * sum(FOUND_NOT in r[2] for r in answered_2025) / len(answered_2025)).quantize(
+        Decimal("0.1")
+    )
+    assert where.live.values == {2024: Decimal("50.0"), 2025: share_2025}  # 1 of the 2 who answered
+    assert where.live.rounds == {2024: ("2024年度追加", 2), 2025: ("2025年度", len(answered_2025))}
+    cells = {c["year"]: c for c in where.cells}
+    assert (cells[2024]["origin"], cells[2024]["round"], cells[2024]["n"]) == ("live", "2024年度追加", 2)
+    assert cells[2026]["shown"] == "—"  # not yet begun on TODAY
+    # those who may not read the survey see 未測定 with the reason, not the figure
+    staff = _row(strategy_board(actor=as_actor(actors, "staff"), today=TODAY), "where")
+    assert staff.live is None
+    assert any("未測定" in n and "所管課" in n for n in staff.notes)
+    # every round gone: 未測定 with the reason for everyone
+    Round.objects.filter(survey=survey).delete()
+    gone = _row(strategy_board(actor=admin, today=TODAY), "where")
+    assert gone.live is None
+    assert any("確定済みの回がまだありません" in n for n in gone.notes)
+    board_survey_link_clear(actor=admin, key="where")
+    with pytest.raises(PermissionDenied):
+        board_survey_link_clear(actor=as_actor(actors, "staff"), key="where")
+
+
+def test_comprehension_can_come_from_a_survey(actors: Actors) -> None:
+    from machidata.ebpm.services_board import board_survey_link_set
+
+    survey = _staff_survey(actors, "2024年度", dt.date(2024, 7, 1), ROWS)
+    admin = as_actor(actors, "admin")
+    board_survey_link_set(
+        actor=admin, key="comprehension", survey_id=survey.pk, question=OBSTACLE, option=SKILL
+    )
+    comp = _row(strategy_board(actor=admin, today=TODAY), "comprehension")
+    assert comp.live is not None
+    assert comp.live.rounds == {2024: ("2024年度", 7)}
+    assert "アンケート「職員アンケート」" in comp.live.source
+
+
+def test_survey_mapping_page_and_api(actors: Actors) -> None:
+    survey = _staff_survey(actors, "2024年度", dt.date(2024, 7, 1), ROWS)
+    choice = f"{survey.pk}\t{OBSTACLE}\t{FOUND_NOT}"
+    check_statuses(
+        actors,
+        lambda c: c.post("/ebpm/strategy/survey/", {"key": "where", "choice": choice}),
+        {"anonymous": 302, "staff": 403, "owner_viewer": 403, "owner_editor": 403, "other_editor": 403},
+    )
+    admin = actors.client("admin")
+    page = admin.get("/ebpm/strategy/").content.decode()
+    assert f"{FOUND_NOT}</option>" in page  # the form offers the survey's options
+    r = admin.post("/ebpm/strategy/survey/", {"key": "where", "choice": choice}, follow=True)
+    assert "対応づけました" in r.content.decode()
+    assert "2024年度・回答7人" in r.content.decode()
+    body = {"survey_id": survey.pk, "question": OBSTACLE, "option": SKILL}
+    url = "/api/v1/ebpm/strategy/survey-links/skill"
+    check_statuses(
+        actors,
+        lambda c: c.put(url, body, content_type="application/json"),
+        {"anonymous": 401, "staff": 403, "owner_viewer": 403, "owner_editor": 403, "other_editor": 403},
+    )
+    r = actors.client("admin").put(url, body, content_type="application/json")
+    assert r.status_code == 200, r.content
+    links = actors.client("staff").get("/api/v1/ebpm/strategy/survey-links").json()
+    assert sorted((x["key"], x["option"]) for x in links) == [("skill", SKILL), ("where", FOUND_NOT)]
+    board = actors.client("admin").get("/api/v1/ebpm/strategy").json()
+    where = next(r for r in board if r["key"] == "where")
+    assert next(c for c in where["cells"] if c["fiscal_year"] == 2024)["n"] == 7
+    assert (
+        actors.client("admin")
+        .put(url.replace("skill", "catalog"), body, content_type="application/json")
+        .status_code
+        == 422
+    )
+    assert actors.client("admin").delete(url).status_code == 204
+    assert actors.client("admin").delete(url).status_code == 404
+    assert (
+        admin.post("/ebpm/strategy/survey/", {"key": "where", "clear": "1"}, follow=True).status_code == 200
+    )
+    assert not actors.client("staff").get("/api/v1/ebpm/strategy/survey-links").json()
