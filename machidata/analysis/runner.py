@@ -65,7 +65,7 @@ def load_frame(
     if by_unit:
         group_by.append({"column": unit, "as": UNIT})
     measure = {"op": "sum", "column": outcome, "as": VALUE} if outcome else {"op": "count", "as": VALUE}
-    filters = [{"column": time, "op": "not_null"}]
+    filters: list[dict[str, Any]] = [{"column": time, "op": "not_null"}]
     if spec.get("since"):
         filters.append({"column": time, "op": "ge", "value": str(spec["since"])})
     if spec.get("until"):

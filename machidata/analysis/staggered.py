@@ -154,9 +154,15 @@ def did_staggered(  # noqa: PLR0912, PLR0915 - one estimator read top to bottom:
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
-            fit = PanelOLS(
+            model = PanelOLS(
                 indexed["y"], indexed[names], entity_effects=True, time_effects=True, drop_absorbed=True
-            ).fit(cov_type="clustered", cluster_entity=True)
+            )
+            fit = model.fit(cov_type="clustered", cluster_entity=True)
+            # With few units the clustered covariance of the leads is nearly singular, and a cohort of one unit
+            # has one row per lead dummy, fitted exactly (residual 0), so robust variances vanish and the test
+            # over-rejects: the pre-trend test then uses the classical (homoskedastic) covariance.
+            few = frame["unit"].nunique() < MIN_CLUSTERS
+            pre_fit = model.fit(cov_type="unadjusted") if few else fit
     except (ValueError, np.linalg.LinAlgError) as exc:
         raise DesignNotFit(
             [Check("estimation", "推定できる", False, f"固定効果モデルを推定できませんでした（{exc}）。")]
@@ -203,8 +209,9 @@ def did_staggered(  # noqa: PLR0912, PLR0915 - one estimator read top to bottom:
             }
         )
     chart.sort(key=lambda row: int(row["time"]))
-    checks.append(_pretrend(params, cov, counts, info))
     n_units = int(frame["unit"].nunique())
+    pre_cov = pre_fit.cov.loc[kept, kept]
+    checks.append(_pretrend(params, pre_cov, counts, info, None if few else n_units))
     if n_units < MIN_CLUSTERS:
         checks.append(
             Check(
@@ -245,17 +252,22 @@ def did_staggered(  # noqa: PLR0912, PLR0915 - one estimator read top to bottom:
     return finish(result)
 
 
-def _pretrend(params: pd.Series, cov: pd.DataFrame, counts: pd.Series, info: pd.DataFrame) -> Check:
+def _pretrend(
+    params: pd.Series, cov: pd.DataFrame, counts: pd.Series, info: pd.DataFrame, clusters: int | None
+) -> Check:
     """Joint Wald test that the leads (averaged over cohorts per period before adoption) are zero: one
     restriction per period keeps the test usable with few clusters."""
     label = "介入前の傾向が平行"
-    leads = sorted(e for e in info["e"].unique() if e < -1)
+    # A clustered covariance has rank below the number of clusters: test at most clusters − 2 leads (the nearest).
+    leads = sorted((e for e in info["e"].unique() if e < -1), reverse=True)
+    if clusters is not None:
+        leads = leads[: max(0, clusters - 2)]
     if not leads:
         return Check(
             "pretrend",
             label,
             False,
-            "介入前が1期間しかないため、平行トレンドを確かめられません。",
+            "介入前が1期間しかないか単位が少なすぎるため、平行トレンドを確かめられません。",
             blocking=False,
         )
     names = list(params.index)
@@ -271,7 +283,12 @@ def _pretrend(params: pd.Series, cov: pd.DataFrame, counts: pd.Series, info: pd.
         wald = float(b @ np.linalg.pinv(v) @ b)
     except np.linalg.LinAlgError:
         return Check("pretrend", label, False, "介入前の傾向の違いを計算できませんでした。", blocking=False)
-    p = float(stats.chi2.sf(wald, df=len(leads)))
+    # Clustered: F with (leads, clusters − 1) degrees of freedom, the small-sample form of the Wald test.
+    p = float(
+        stats.f.sf(wald / len(leads), len(leads), clusters - 1)
+        if clusters is not None
+        else stats.chi2.sf(wald, df=len(leads))
+    )
     ok = p >= 0.05
     reason = (
         f"介入前の各期間で、介入した単位と比較の単位の差に統計的な違いは見られません（同時検定 p={p:.3f}）。"
