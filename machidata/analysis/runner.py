@@ -38,7 +38,7 @@ def _text(spec: dict[str, Any], key: str, label: str, *, required: bool = True) 
     return str(value).strip()
 
 
-def load_frame(
+def load_frame(  # noqa: PLR0912 - one step per spec field, read top to bottom
     *, actor: Actor, table: Table, spec: dict[str, Any], version: int | None = None
 ) -> tuple[pd.DataFrame, TableVersion]:
     """One row per period (and unit): the sum of the outcome column, or the row count when no column is named.
@@ -78,13 +78,20 @@ def load_frame(
         query={"group_by": group_by, "measures": [measure], "filters": filters},
         version=version,
     )
-    if answer.truncated:
-        refuse(
-            "too_many_groups",
-            "集計の大きさ",
-            "期間と単位の組合せが多すぎます。時間の単位を粗くしてください。",
+    if answer.truncated and by_unit:  # e.g. next month by ward and hour: read the units one at a time
+        frame = _by_unit_queries(
+            actor=actor,
+            table=table,
+            group_by=group_by,
+            measure=measure,
+            filters=filters,
+            unit=unit,
+            version=answer.version.number,
         )
-    frame = answer.result.to_pandas()
+    elif answer.truncated:
+        refuse("too_many_groups", "集計の大きさ", TOO_MANY)
+    else:
+        frame = answer.result.to_pandas()
     if grain == "year":  # the engine answers the year as a number
         frame[PERIOD] = frame[PERIOD].astype("int64")
     if grain == "hour":
@@ -94,6 +101,54 @@ def load_frame(
     if not outcome and not frame.empty:
         frame = fill_zero_counts(frame, grain, by_unit=by_unit)
     return frame, answer.version
+
+
+TOO_MANY: Final = (
+    "期間と単位の組合せが多すぎます。時間の単位を粗くするか、「この日から」で期間を絞ってください。"
+)
+MAX_UNIT_QUERIES: Final = 50
+
+
+def _by_unit_queries(
+    *,
+    actor: Actor,
+    table: Table,
+    group_by: list[dict[str, Any]],
+    measure: dict[str, Any],
+    filters: list[dict[str, Any]],
+    unit: str,
+    version: int,
+) -> pd.DataFrame:
+    """The aggregate read one unit at a time (each within the engine's row limit), on one pinned version."""
+    units = table_query(
+        actor=actor,
+        table=table,
+        query={
+            "group_by": [{"column": unit, "as": UNIT}],
+            "measures": [{"op": "count", "as": VALUE}],
+            "filters": filters,
+        },
+        version=version,
+    )
+    names = [n for n in units.result.to_pandas()[UNIT].tolist() if n is not None]
+    if units.truncated or len(names) > MAX_UNIT_QUERIES:
+        refuse("too_many_groups", "集計の大きさ", TOO_MANY)
+    parts = []
+    for name in names:
+        part = table_query(
+            actor=actor,
+            table=table,
+            query={
+                "group_by": group_by,
+                "measures": [measure],
+                "filters": [*filters, {"column": unit, "op": "eq", "value": name}],
+            },
+            version=version,
+        )
+        if part.truncated:
+            refuse("too_many_groups", "集計の大きさ", TOO_MANY)
+        parts.append(part.result.to_pandas())
+    return pd.concat(parts, ignore_index=True)
 
 
 def fill_zero_counts(frame: pd.DataFrame, grain: str, *, by_unit: bool) -> pd.DataFrame:

@@ -249,3 +249,25 @@ def test_its_on_one_ward_picked_by_only_units(actors: Actors, counter_table: Tab
     assert result["ci_low"] < 20 < result["ci_high"]
     assert result["n"] == 180
     assert max(row["value"] for row in result["chart"]) < 180  # one ward's visitors, not five wards'
+
+
+def test_forecast_by_unit_reads_one_unit_at_a_time_past_the_row_limit(
+    actors: Actors, counter_table: Table, settings: Any
+) -> None:
+    """180 days × 5 wards = 900 groups: above a 200-row limit, so each ward is read alone (180 rows)."""
+    settings.MACHIDATA_ENGINE_MAX_ROWS = 200
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {
+        "design": "forecast",
+        "time": "日付",
+        "grain": "day",
+        "outcome": "来庁者数",
+        "unit": "区",
+        "horizon": 7,
+    }
+    analysis = analysis_run(actor=actor, table=counter_table, title="区ごとの予測", spec=spec)
+    history = [row for row in analysis.result["chart"] if row["kind"] == "実績"]
+    assert len(history) == 180 * len(WARDS)
+    settings.MACHIDATA_ENGINE_MAX_ROWS = 100  # one ward alone is too many: refused in Japanese
+    with pytest.raises(InvalidInput, match="期間と単位の組合せが多すぎます"):
+        analysis_run(actor=actor, table=counter_table, title="多すぎる", spec=spec)
