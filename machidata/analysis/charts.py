@@ -106,6 +106,24 @@ def _layers(kind: str, outcome: str) -> list[dict[str, Any]] | None:
                 },
             },
         ],
+        "event_study": [
+            {
+                "mark": {"type": "rule"},
+                "encoding": {
+                    "x": {"field": "time", "type": "ordinal", "title": "介入からの期間（-1 が基準）"},
+                    "y": _y("low", f"{outcome}への効果"),
+                    "y2": {"field": "high"},
+                },
+            },
+            {
+                "mark": {"type": "point", "filled": True},
+                "encoding": {
+                    "x": {"field": "time", "type": "ordinal", "title": "介入からの期間（-1 が基準）"},
+                    "y": _y("estimate", f"{outcome}への効果"),
+                    "color": {"field": "phase", "title": "期間"},
+                },
+            },
+        ],
         "bar_interval": [
             {
                 "mark": {"type": "bar"},

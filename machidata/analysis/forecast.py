@@ -26,8 +26,8 @@ from machidata.analysis.results import AnalysisResult, Check, clean_float, refus
 
 GRAINS = ("h", "D", "M")
 GRAIN_NAMES = {"h": "時間", "D": "日", "M": "か月"}
-# The longest horizon per grain (two weeks of hours, two months of days, two years of months).
-MAX_HORIZON = {"h": 336, "D": 62, "M": 24}
+# The longest horizon per grain (a month of hours — next month by hour —, two months of days, two years of months).
+MAX_HORIZON = {"h": 744, "D": 62, "M": 24}
 
 
 def is_closed_day(day: dt.date) -> bool:

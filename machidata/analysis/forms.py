@@ -32,7 +32,16 @@ class AnalysisForm(forms.Form):
         help_text="区・施設などの列（差の差分析・合成コントロール法で必要）",
     )
     treated_units = forms.CharField(
-        label="介入を受けた単位", max_length=500, required=False, help_text="カンマ区切り（例：中央区,東区）"
+        label="介入を受けた単位",
+        max_length=500,
+        required=False,
+        help_text="カンマ区切り（例：中央区,東区）。介入の時期が単位ごとに違うときは 中央区=2024-04-01, 東区=2024-10-01",
+    )
+    only_units = forms.CharField(
+        label="使う単位",
+        max_length=500,
+        required=False,
+        help_text="この単位の行だけを使います（カンマ区切り。例：中央区）。前後比較・中断時系列分析では合計して1本の系列にします",
     )
     intervention = forms.CharField(
         label="介入の時点", max_length=50, required=False, help_text="例：2024-04-01、年単位なら 2024"
@@ -47,7 +56,17 @@ class AnalysisForm(forms.Form):
 
     def spec(self) -> dict[str, Any]:
         data = self.cleaned_data
-        keys = ("design", "time", "grain", "outcome", "unit", "treated_units", "intervention", "horizon")
+        keys = (
+            "design",
+            "time",
+            "grain",
+            "outcome",
+            "unit",
+            "treated_units",
+            "only_units",
+            "intervention",
+            "horizon",
+        )
         spec: dict[str, Any] = {k: data.get(k) for k in keys}
         for key in ("since", "until"):
             spec[key] = data[key].isoformat() if data.get(key) else None

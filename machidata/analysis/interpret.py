@@ -22,6 +22,7 @@ BASE_LEVEL = {
     "compare_groups_randomised": 5,
     "did_2x2": 4,
     "did_twfe": 4,
+    "did_staggered": 4,
     "synthetic_control": 4,
     "its": 3,
     "before_after": 2,
@@ -42,6 +43,7 @@ CAVEATS = {
     "compare_groups_randomised": "無作為に割り付けたため、群のもともとの違いは偶然の範囲にとどまると考えられます。",
     "did_2x2": "介入がなければ、介入群と比較群は同じように変化していた（平行トレンド）という仮定に立っています。",
     "did_twfe": "介入がなければ、介入群と比較群は同じように変化していた（平行トレンド）という仮定に立っています。",
+    "did_staggered": "介入がなければ、時期ごとの介入群と比較の単位は同じように変化していた（平行トレンド）という仮定に立ち、効果は介入後の全期間の平均です。",
     "its": "介入がなければ、それまでの傾向と季節の動きが続いていたという仮定に立っています。",
     "synthetic_control": "介入前に介入単位とよく似た動きをした単位の組合せが、介入後も介入がなかった場合の姿を表すという仮定に立っています。",
 }
@@ -84,6 +86,7 @@ LEADS: dict[str, tuple[str, str, str]] = {
     ),
     "did_2x2": (_OTHERS_DID, "増えた", "減った"),
     "did_twfe": (_OTHERS_DID, "増えた", "減った"),
+    "did_staggered": (_OTHERS_DID, "増えた", "減った"),
     "its": (
         "それまでの傾向と季節の動きを差し引くと、介入の時点で{out}の水準が {amount} {word}。",
         "上がりました",

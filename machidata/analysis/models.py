@@ -10,6 +10,7 @@ class Design(models.TextChoices):
     BEFORE_AFTER = "before_after", "介入前後の比較"
     DID = "did_twfe", "差の差分析（二方向固定効果）"
     DID_2X2 = "did_2x2", "差の差分析（2群×2期間）"
+    DID_STAGGERED = "did_staggered", "差の差分析（介入の時期が単位ごとに違う）"
     ITS = "its", "中断時系列分析"
     SYNTH = "synthetic_control", "合成コントロール法"
     FORECAST = "forecast", "需要の予測"

@@ -27,6 +27,7 @@ SPEC_KEYS: Final = (
     "horizon",
     "since",
     "until",
+    "only_units",
 )
 
 

@@ -855,16 +855,21 @@ DATASETS: Final[list[dict[str, Any]]] = [
         number=39,
         slug="ward-counter-visitors",
         title="区役所 窓口来庁者数（時間帯別）",
-        description="中央区役所の窓口ごと・曜日ごと・時間帯ごとの来庁者数（発券機の記録）。窓口の混雑緩和と職員配置の検討に使います（滋賀県の事例を参照）。",
+        description=(
+            "区役所の区民課窓口の来庁者数と平均待ち時間を、開庁日の1時間ごと・区ごとに数えたもの（発券機の記録）。"
+            "窓口の混雑緩和と職員配置の検討に使います（滋賀県の事例を参照）。デモでは令和6〜7年度の記録を表"
+            "「区役所窓口の来庁者数（令和6〜7年度、合成）」に取り込んでいます。中央区は2025年10月1日から、東区は"
+            "2026年1月5日から転入・転出の手続を事前予約制にした（規則の変更）という設定で、その効果を「分析」の画面で"
+            "確かめられます。天候の影響は入れていません。"
+        ),
         owner="81001000",
         category="administration",
         classification="internal",
         frequency="daily",
         licence="internal-only",
         formats=["csv"],
-        keywords=["窓口", "来庁者", "混雑"],
-        spatial="熊本市中央区",
-        lg_code="431010",
+        keywords=["窓口", "来庁者", "混雑", "待ち時間", "効果検証"],
+        spatial="熊本市",
     ),
     _synthetic(
         number=40,

@@ -430,6 +430,9 @@ def load_demo_data(  # noqa: PLR0915 - one short step per room of the demo, each
         prep = load_prep_demo()
         say(prep.skipped or (f"第{prep.rate_version}版を作りました" if prep.rate_version else "作成済み"))
         load_collect_demo_for(home=Path(home), say=say, full=files is None)
+        from machidata.demo.analyses import load_analysis_demo
+
+        load_analysis_demo(home=Path(home), say=say)
     if system:
         from machidata.catalog.system_datasets import system_datasets_refresh
 

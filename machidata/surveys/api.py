@@ -28,6 +28,8 @@ from machidata.surveys.schemas import (
     SurveyImportJobOut,
     SurveyIn,
     SurveyOut,
+    SurveyQuestionDeclareIn,
+    SurveyQuestionOut,
     SurveyQuestionsOut,
     SurveyRoundOut,
     SurveyTablesOut,
@@ -192,6 +194,25 @@ def confirm_round(request: HttpRequest, round_id: int, payload: SurveyConfirmIn)
     actor, round_ = _editable_round(request, round_id)
     declarations = [d.model_dump(exclude_none=True) for d in payload.questions]
     return _round(services.round_questions_confirm(actor=actor, round_=round_, declarations=declarations))
+
+
+@router.put(
+    "/rounds/{int:round_id}/questions/{int:position}",
+    response={200: SurveyQuestionOut, **WRITE_ERRORS},
+    summary="1つの質問の種類と選択肢を決める（回は確定しない）",
+)
+def declare_question(
+    request: HttpRequest, round_id: int, position: int, payload: SurveyQuestionDeclareIn
+) -> dict[str, Any]:
+    """Declare one question's kind and options; the round keeps its status (a draft is confirmed separately).
+
+    The question's answers are checked; 400 says why they do not fit, and nothing is saved.
+    """
+    actor, round_ = _editable_round(request, round_id)
+    question = services.question_declare(
+        actor=actor, round_=round_, position=position, kind=payload.kind, options=payload.options
+    )
+    return _question(question)
 
 
 @router.put(

@@ -157,6 +157,13 @@ class SurveyDeclarationIn(Schema):
     options: list[Annotated[str, Field(max_length=500)]] | None = Field(None, max_length=500)
 
 
+class SurveyQuestionDeclareIn(Schema):
+    """The kind and options of one question, declared without confirming the round (left out = kept)."""
+
+    kind: Literal["single", "multi", "number", "text"] | None = None
+    options: list[Annotated[str, Field(max_length=500)]] | None = Field(None, max_length=500)
+
+
 class SurveyConfirmIn(Schema):
     """Declarations of any questions (the others keep their kind and options); the round is then confirmed."""
 

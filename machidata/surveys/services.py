@@ -327,6 +327,42 @@ def round_questions_confirm(
     return round_
 
 
+def question_declare(
+    *, actor: Actor, round_: Round, position: int, kind: str | None = None, options: Any = None
+) -> Question:
+    """Declare one question's type and options without confirming the round (the others stay as they are).
+
+    The answers to that question are checked as the confirmation checks them; a draft round stays a draft
+    (confirm it when every question is right), a confirmed round stays confirmed (its tables change at once).
+    ``options`` is a list or text with one option per line; ``None`` keeps the options there are.
+    """
+    _require_edit(actor, round_.survey)
+    data = load_round(round_)
+    q = next((q for q in data.questions if q.position == position), None)
+    if q is None:
+        raise InvalidInput(f"{position + 1}番目の質問はこの回にありません。")
+    kind = str(kind or q.kind)
+    if kind not in QuestionKind.values:
+        raise InvalidInput(f"「{q.text[:40]}」の種類が正しくありません。", details={f"q{position}": "種類"})
+    chosen = _options(options) if options is not None else list(q.options)
+    if kind in {QuestionKind.NUMBER, QuestionKind.TEXT}:
+        chosen = []
+    reason = _check_answers(q, kind, chosen, data.cells[q.position])
+    if reason:
+        raise InvalidInput(reason, details={f"q{position}": reason})
+    before = {"kind": q.kind, "options": list(q.options)}
+    with transaction.atomic():
+        Question.objects.filter(pk=q.pk).update(kind=kind, options=chosen)
+        audit_record(
+            actor=actor,
+            action="survey.question_declare",
+            obj=round_,
+            object_repr=str(round_),
+            changes={"position": position, "before": before, "after": {"kind": kind, "options": chosen}},
+        )
+    return Question.objects.get(pk=q.pk)
+
+
 def round_targets_set(*, actor: Actor, round_: Round, targets: Mapping[Any, Mapping[str, Any]]) -> Round:
     """Set the known population counts for weighting (one question: post-stratification; more: raking).
 

@@ -146,12 +146,24 @@ def round_questions_view(request: HttpRequest, pk: int) -> HttpResponse:
             }
             for q in round_.questions.all()
         ]
+        only = _int(request.POST.get("only"))
         try:
-            services.round_questions_confirm(actor=actor, round_=round_, declarations=declarations)
+            if only is not None:  # one question saved, the round not confirmed
+                item = next((d for d in declarations if d["position"] == only), None)
+                if item is None:
+                    raise InvalidInput("この質問はこの回にありません。")
+                question = services.question_declare(
+                    actor=actor, round_=round_, position=only, kind=str(item["kind"]), options=item["options"]
+                )
+            else:
+                services.round_questions_confirm(actor=actor, round_=round_, declarations=declarations)
         except InvalidInput as exc:
             error = exc.message
             errors = exc.details if isinstance(exc.details, dict) else {}
         else:
+            if only is not None:
+                messages.success(request, f"「{question.text[:40]}」の種類と選択肢を保存しました。")
+                return redirect("surveys:questions", round_.pk)
             messages.success(request, "質問の種類と選択肢を確定しました。")
             return redirect("surveys:tables", round_.pk)
     data = load_round(round_)

@@ -882,6 +882,9 @@ MATRIX: dict[str, Rule] = {
     "PUT /api/v1/surveys/rounds/{round_id}/questions": api(
         "PUT", {"owner_editor"}, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/questions"
     ),
+    "PUT /api/v1/surveys/rounds/{round_id}/questions/{position}": api(
+        "PUT", {"owner_editor"}, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/questions/0"
+    ),
     "PUT /api/v1/surveys/rounds/{round_id}/targets": api(
         "PUT", {"owner_editor"}, lambda w: f"/api/v1/surveys/rounds/{o(w, 'survey_round')}/targets"
     ),

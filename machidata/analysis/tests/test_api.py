@@ -68,3 +68,27 @@ def test_sample_size(actors: Actors) -> None:
     assert missing.status_code == 400
     assert "期待する割合" in missing.json()["detail"]
     assert actors.client("anonymous").post(f"{BASE}/sample-size", body, content_type=J).status_code == 401
+
+
+def test_staggered_adoption_runs_and_refuses_without_comparison(actors: Actors, counter_table: Table) -> None:
+    client = actors.client("owner_editor")
+    spec = {
+        **DID,
+        "design": "did_staggered",
+        "grain": "month",
+        "treated_units": "中央区=2025-07, 東区=2025-08",
+    }
+    done = client.post(
+        f"{BASE}/", {"title": "時期違い", "table_id": counter_table.pk, "spec": spec}, content_type=J
+    )
+    assert done.status_code == 201, done.content.decode()
+    assert done.json()["result"]["design"] == "did_staggered"
+    wards = ", ".join(f"{w}=2025-07" for w in ("中央区", "東区", "西区", "南区", "北区"))
+    refused = client.post(
+        f"{BASE}/",
+        {"title": "全区同時", "table_id": counter_table.pk, "spec": {**spec, "treated_units": wards}},
+        content_type=J,
+    )
+    assert refused.status_code == 400
+    assert "まだ介入を受けていない" in refused.json()["detail"]
+    assert "comparison" in refused.json()["errors"]

@@ -167,3 +167,14 @@ def test_demo_ambulance_next_week_by_ward_and_hour() -> None:
         assert scores["mase"] < 1, ward
     weekly = len(recent) / 8  # dispatches a week in the last eight weeks
     assert 0.7 * weekly < result.estimate < 1.3 * weekly
+
+
+def test_hourly_horizon_reaches_a_month_and_no_further() -> None:
+    """Next month by hour (up to 31 days of hours) is allowed; one hour more is refused in Japanese."""
+    hours = pd.date_range("2025-01-01", periods=48, freq="h")
+    frame = pd.DataFrame({"時刻": hours, "件数": [3] * len(hours)})
+    with pytest.raises(DesignNotFit, match="1〜744 時間"):
+        forecast_counts(frame, time="時刻", outcome="件数", horizon=745, grain="h")
+    with pytest.raises(DesignNotFit) as short:  # 744 passes the horizon check; 48 hours are too few
+        forecast_counts(frame, time="時刻", outcome="件数", horizon=744, grain="h")
+    assert "horizon" not in short.value.details

@@ -210,3 +210,64 @@ def test_synthetic_control_job_on_a_yearly_table(actors: Actors, lake_home: Any)
     analysis.job.refresh_from_db()
     assert analysis.job.result["link"]["url"].endswith(f"/analysis/{analysis.pk}/")
     assert AuditEvent.objects.filter(action="analysis.finish", object_id=str(analysis.pk)).exists()
+
+
+def test_staggered_adoption_on_the_counter_table(actors: Actors, counter_table: Table) -> None:
+    """中央区 from July (+20 a day), 東区 from August (no effect): the average over the treated days after
+    adoption is 20 × 89 / (89 + 58) days."""
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {**DID, "design": "did_staggered", "treated_units": "中央区=2025-07-01, 東区=2025-08-01"}
+    analysis = analysis_run(actor=actor, table=counter_table, title="時期をずらした導入", spec=spec)
+    result: dict[str, Any] = analysis.result
+    assert result["estimate"] == pytest.approx(20 * 89 / 147, abs=1.0)
+    assert result["chart_kind"] == "event_study"
+    assert sorted(result["details"]["never_treated"]) == sorted(["西区", "南区", "北区"])
+
+
+def test_staggered_adoption_refuses_unreadable_items(actors: Actors, counter_table: Table) -> None:
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {**DID, "design": "did_staggered", "treated_units": "中央区, 東区=2025-08-01"}
+    with pytest.raises(InvalidInput, match="「中央区」を読めません"):
+        analysis_run(actor=actor, table=counter_table, title="読めない指定", spec=spec)
+    assert not Analysis.objects.exists()
+
+
+def test_its_on_one_ward_picked_by_only_units(actors: Actors, counter_table: Table) -> None:
+    """中央区 alone: +20 visitors a day from July; the other wards are not added in."""
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {
+        "design": "its",
+        "time": "日付",
+        "grain": "day",
+        "outcome": "来庁者数",
+        "unit": "区",
+        "only_units": "中央区",
+        "intervention": "2025-07-01",
+    }
+    analysis = analysis_run(actor=actor, table=counter_table, title="中央区だけ", spec=spec)
+    result: dict[str, Any] = analysis.result
+    assert result["ci_low"] < 20 < result["ci_high"]
+    assert result["n"] == 180
+    assert max(row["value"] for row in result["chart"]) < 180  # one ward's visitors, not five wards'
+
+
+def test_forecast_by_unit_reads_one_unit_at_a_time_past_the_row_limit(
+    actors: Actors, counter_table: Table, settings: Any
+) -> None:
+    """180 days × 5 wards = 900 groups: above a 200-row limit, so each ward is read alone (180 rows)."""
+    settings.MACHIDATA_ENGINE_MAX_ROWS = 200
+    actor = actor_for(actors.users["owner_editor"])
+    spec = {
+        "design": "forecast",
+        "time": "日付",
+        "grain": "day",
+        "outcome": "来庁者数",
+        "unit": "区",
+        "horizon": 7,
+    }
+    analysis = analysis_run(actor=actor, table=counter_table, title="区ごとの予測", spec=spec)
+    history = [row for row in analysis.result["chart"] if row["kind"] == "実績"]
+    assert len(history) == 180 * len(WARDS)
+    settings.MACHIDATA_ENGINE_MAX_ROWS = 100  # one ward alone is too many: refused in Japanese
+    with pytest.raises(InvalidInput, match="期間と単位の組合せが多すぎます"):
+        analysis_run(actor=actor, table=counter_table, title="多すぎる", spec=spec)

@@ -268,3 +268,26 @@ def test_too_large_is_refused_before_reading(
     made = _upload(actors.client("owner_editor"), survey.pk, b"x" * 101)
     assert made.status_code == 400
     assert "ファイルが大きすぎます" in made.json()["detail"]
+
+
+def test_declare_one_question_without_confirming(actors: Actors, draft: Round) -> None:
+    position = draft.questions.get(text=OBSTACLE).position
+    url = f"/api/v1/surveys/rounds/{draft.pk}/questions/{position}"
+    done = _put(actors.client("owner_editor"), url, {"kind": "multi", "options": OBSTACLES})
+    assert done.status_code == 200, done.json()
+    assert done.json()["options"] == OBSTACLES
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    bureau = draft.questions.get(text=BUREAU).position
+    bad = _put(
+        actors.client("owner_editor"),
+        f"/api/v1/surveys/rounds/{draft.pk}/questions/{bureau}",
+        {"kind": "number"},
+    )
+    assert bad.status_code == 400
+    assert "数値でない回答があります" in bad.json()["detail"]
+    missing = _put(actors.client("owner_editor"), f"/api/v1/surveys/rounds/{draft.pk}/questions/99", {})
+    assert missing.status_code == 400
+    assert _put(actors.client("owner_viewer"), url, {"kind": "text"}).status_code == 403
+    assert _put(actors.client("other_editor"), url, {"kind": "text"}).status_code == 404
+    assert AuditEvent.objects.filter(action="survey.question_declare").count() == 1

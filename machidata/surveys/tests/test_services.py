@@ -187,3 +187,50 @@ def test_delete_removes_answers(actors: Actors, confirmed: Round) -> None:
     round_delete(actor=as_actor(actors, "owner_editor"), round_=confirmed)
     assert not Response.objects.exists()
     assert AuditEvent.objects.filter(action="survey.round_delete").exists()
+
+
+def test_one_question_is_declared_without_confirming_the_round(actors: Actors, draft: Round) -> None:
+    from machidata.surveys.services import question_declare
+
+    position = draft.questions.get(text=OBSTACLE).position
+    editor = as_actor(actors, "owner_editor")
+    question = question_declare(
+        actor=editor, round_=draft, position=position, kind="multi", options=["業務繁忙", "予算;人員の不足"]
+    )
+    assert (question.kind, question.options) == ("multi", ["業務繁忙", "予算;人員の不足"])
+    draft.refresh_from_db()
+    assert draft.status == "draft"  # the round is confirmed separately
+    event = AuditEvent.objects.get(action="survey.question_declare")
+    assert event.changes["after"]["kind"] == "multi"
+    assert event.changes["before"]["kind"] == "multi"
+    # a type that does not fit that question's answers is refused, nothing saved
+    bureau = draft.questions.get(text=BUREAU)
+    with pytest.raises(InvalidInput, match="数値でない回答があります"):
+        question_declare(actor=editor, round_=draft, position=bureau.position, kind="number")
+    bureau.refresh_from_db()
+    assert bureau.kind == "single"
+    with pytest.raises(InvalidInput, match="この回にありません"):
+        question_declare(actor=editor, round_=draft, position=99, kind="single")
+    with pytest.raises(PermissionDenied):
+        question_declare(actor=as_actor(actors, "owner_viewer"), round_=draft, position=position, kind="text")
+    assert AuditEvent.objects.filter(action="survey.question_declare").count() == 1
+
+
+def test_declaring_one_question_of_a_confirmed_round_keeps_it_confirmed(
+    actors: Actors, confirmed: Round
+) -> None:
+    from machidata.surveys.results import frequency_tables, load_round
+    from machidata.surveys.services import question_declare
+
+    position = confirmed.questions.get(text=FREE).position
+    question_declare(
+        actor=as_actor(actors, "owner_editor"),
+        round_=confirmed,
+        position=position,
+        kind="single",
+        options=sorted({str(c) for c in load_round(confirmed).cells[position] if c is not None}),
+    )
+    confirmed.refresh_from_db()
+    assert confirmed.status == "confirmed"
+    tables = {q.position: t for q, t in frequency_tables(load_round(confirmed))}
+    assert tables[position].n == sum(1 for c in load_round(confirmed).cells[position] if c is not None)

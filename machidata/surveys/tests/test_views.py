@@ -217,3 +217,24 @@ def test_outside_the_unit_the_crosstab_threshold_cannot_be_lowered(actors: Actor
     assert "5人未満のセル" in admin
     owner = actors.client("owner_viewer").get(url, {**query, "suppress": 1}).content.decode()
     assert "＊" not in owner.split('id="crosstab-spec"')[1].split("</table>")[0]  # the owner may choose 1
+
+
+def test_save_one_question_from_the_questions_page(actors: Actors, draft: Round) -> None:
+    client = actors.client("owner_editor")
+    url = reverse("surveys:questions", args=[draft.pk])
+    page = client.get(url).content.decode()
+    assert "この質問だけ保存" in page
+    position = _pos(draft, OBSTACLE)
+    form = {f"kind-{q.position}": q.kind for q in draft.questions.all()}
+    form |= {f"options-{position}": "業務繁忙\n予算;人員の不足", f"kind-{_pos(draft, BUREAU)}": "number"}
+    saved = client.post(url, {**form, "only": str(position)})
+    assert saved.status_code == 302  # the bureau question's wrong type was not part of it
+    draft.refresh_from_db()
+    assert draft.status == "draft"
+    assert draft.questions.get(position=position).options == ["業務繁忙", "予算;人員の不足"]
+    assert draft.questions.get(text=BUREAU).kind == "single"
+    refused = client.post(url, {**form, "only": str(_pos(draft, BUREAU))})
+    assert refused.status_code == 400
+    assert "数値でない回答があります" in refused.content.decode()
+    assert client.get(url).status_code == 200
+    assert actors.client("owner_viewer").post(url, {**form, "only": str(position)}).status_code == 403
