@@ -149,13 +149,14 @@ def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, s
             (str(visual["x"]), str(series), str(value)) if visual.get("x") and series and value else None
         )
         content, content_type, ext = data_file(
-            rendered.data.rows,
+            rendered.data.shown,
             rendered.data.columns,
             fmt=fmt,
             title=chart.title,
             source=chart.source,
             wareki=options.get("era") != "western",
             pivot_by=pivot_by,
+            note=rendered.data.hidden.note() if rendered.data.hidden and rendered.data.hidden.cells else "",
         )
     with transaction.atomic():
         audit_record(

@@ -536,6 +536,8 @@ def _number_card(
     current = data[-1] if data else {}
     value = current.get(y.name)
     shown = _fmt(value)
+    if value is None and options.get("suppressed"):
+        shown = "＊"  # hidden as a small count (秘匿), see charts.suppression
     compare = str(options.get("compare") or "")
     note = ""
     if isinstance(value, int | float):
