@@ -128,16 +128,17 @@ def document_query(document: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def document_data(*, actor: Actor, document: dict[str, Any]) -> ChartData:
+def document_data(*, actor: Actor, document: dict[str, Any], suppress_small: bool = False) -> ChartData:
     """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path.
 
-    An aggregated chart read outside the 課 that owns the table (or by the 課 asking for it) has its
-    small groups suppressed (:mod:`machidata.charts.suppression`); pivots are suppressed when laid out.
+    With ``suppress_small`` (every page, panel and file of the charts room), an aggregated chart read
+    outside the 課 that owns the table (or by the 課 asking for it) has its small groups suppressed
+    (:mod:`machidata.charts.suppression`); pivots are suppressed when laid out.
     """
     table, number = document_table(actor=actor, document=document)
     visual = document.get("visual") or {}
     kind = visual.get("type")
-    threshold = suppression_threshold(actor, table, visual.get("options") or {})
+    threshold = suppression_threshold(actor, table, visual.get("options") or {}) if suppress_small else None
     if threshold and kind == "histogram":
         raise InvalidInput(
             "ヒストグラムは行を数える図のため、課の外の人には表示できません（小さい数の秘匿）。"
@@ -232,7 +233,7 @@ def _note_hidden(spec: dict[str, Any], hidden: Hidden) -> None:
 
 def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
     """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``."""
-    data = document_data(actor=actor, document=document)
+    data = document_data(actor=actor, document=document, suppress_small=True)
     pivot = None
     if (document.get("visual") or {}).get("type") == "pivot":
         document, pivot = _pivot(actor, document, data)
