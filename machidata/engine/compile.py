@@ -30,6 +30,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from machidata.engine.mesh import LAT_RANGE, LAT_STEPS, LON_RANGE, LON_STEPS, MESH_GRAINS
 from machidata.engine.query import (
     DERIVED_OPS,
     WEEKDAY_LABELS,
@@ -134,6 +135,8 @@ def _bucket(col: ir.Value, g: CheckedGroup) -> ir.Value:  # noqa: PLR0911 — on
     """The group key expression for one column and grain (weekday as its Monday-first index 0–6)."""
     if g.grain is None:
         return col
+    if g.grain in MESH_GRAINS:
+        raise AssertionError("a mesh key needs its table: use _key")  # pragma: no cover
     if g.grain == "hour":
         return col.hour()
     if g.grain == "weekday":
@@ -149,6 +152,31 @@ def _bucket(col: ir.Value, g: CheckedGroup) -> ir.Value:  # noqa: PLR0911 — on
             return col
         col = col.cast("timestamp")  # DuckDB truncates a DATE to a TIMESTAMP; make the date cast explicit
     return col.truncate(unit).cast("date")
+
+
+def _mesh(lat: ir.NumericValue, lon: ir.NumericValue, grain: str) -> ir.IntegerValue:
+    """The 地域メッシュ code of each row (:mod:`machidata.engine.mesh`'s formula); blank outside the grid's area."""
+    iy = (lat.cast("float64") * LAT_STEPS).floor().cast("int64")
+    ix = ((lon.cast("float64") - 100) * LON_STEPS).floor().cast("int64")
+    code = (iy // 320) * 100 + ix // 320
+    if grain != "mesh1":
+        code = code * 100 + ((iy % 320) // 40) * 10 + (ix % 320) // 40
+    if grain not in {"mesh1", "mesh2"}:
+        code = code * 100 + ((iy % 40) // 4) * 10 + (ix % 40) // 4
+    if grain in {"mesh_half", "mesh_quarter"}:
+        code = code * 10 + ((iy % 4) // 2) * 2 + (ix % 4) // 2 + 1
+    if grain == "mesh_quarter":
+        code = code * 10 + (iy % 2) * 2 + ix % 2 + 1
+    inside = (lat >= LAT_RANGE[0]) & (lat < LAT_RANGE[1]) & (lon >= LON_RANGE[0]) & (lon < LON_RANGE[1])
+    return ibis.ifelse(inside, code.cast("int64"), ibis.null("int64"))
+
+
+def _key(t: ir.Table, g: CheckedGroup) -> ir.Value:
+    """The group key expression of ``g`` over ``t`` (a mesh key reads its latitude and longitude columns)."""
+    if g.grain in MESH_GRAINS:
+        assert g.lon is not None
+        return _mesh(t[g.column], t[g.lon], g.grain)
+    return _bucket(t[g.column], g)
 
 
 _PREVIOUS_STEP: dict[str, Any] = {
@@ -234,7 +262,7 @@ ROLLUP_OPS = frozenset({"count", "sum", "min", "max", "avg"})
 def _rescanned_sets(expr: ir.Table, q: ValidatedQuery, reductions: dict[str, ir.Scalar]) -> ir.Table:
     """Every grouping set grouped from the filtered rows again (one scan per set)."""
     assert q.totals is not None
-    keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
+    keys = {_gkey(i): _key(expr, g) for i, g in enumerate(q.groups)}
     types = {k: v.type() for k, v in keys.items()}
     parts = []
     for kept in q.totals.grouping_sets(len(q.groups)):
@@ -256,7 +284,7 @@ def _rolled_up_sets(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
     (sum, count) and divided at the end, so each set is exact and the rows are read once.
     """
     assert q.totals is not None
-    keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
+    keys = {_gkey(i): _key(expr, g) for i, g in enumerate(q.groups)}
     parts_of: dict[str, ir.Scalar] = {}
     for i, m in enumerate(q.measures):
         if m.op == "avg":
@@ -341,7 +369,7 @@ def apply_aggregation(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
     """
     if not q.is_aggregate:
         return expr
-    keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
+    keys = {_gkey(i): _key(expr, g) for i, g in enumerate(q.groups)}
     reductions = _reductions(expr, q)
     if q.totals is not None:
         return _grouping_sets(expr, q, reductions)  # plain measures only, no top N (checked)
