@@ -51,6 +51,9 @@ class ChartForm(forms.Form):
     col2_grain = forms.ChoiceField(
         label="列の2段目の時間のまとめ方", required=False, choices=[NO_CHOICE, *GRAINS.items()]
     )
+    boundary = forms.ChoiceField(
+        label="境界データ（町丁・校区の地図。横軸には区域のコードか名前の列を選びます）", required=False
+    )
     mesh_lon = forms.ChoiceField(
         label="経度の列（地域メッシュ地図。横軸には緯度の列を選びます）", required=False
     )
@@ -84,9 +87,11 @@ class ChartForm(forms.Form):
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(
-        self, *args: Any, columns: list[tuple[str, str]], versions: list[int], **kwargs: Any
-    ) -> None:
+        self, *args: Any, columns: list[tuple[str, str]], versions: list[int],
+        boundaries: list[tuple[str, str]] | None = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
+        self.fields["boundary"].choices = [NO_CHOICE, *(boundaries or [])]  # type: ignore[attr-defined]
         cols = [(name, label) for name, label in columns]
         self.fields["x"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         self.fields["y_column"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
@@ -201,6 +206,8 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
         options["target"] = data["target"]
     if data.get("suppress"):
         options["suppress"] = True
+    if kind == "boundary" and data.get("boundary"):
+        options["boundary"] = str(data["boundary"])
     query: dict[str, Any] = {
         "table": {"dataset": slug, "name": name, "version": data.get("version")},
         "filters": filters,
@@ -274,6 +281,7 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
         }
     )
     out["suppress"] = bool(options.get("suppress"))
+    out["boundary"] = options.get("boundary") or ""
     shown = [f for f in query.get("filters") or [] if isinstance(f, dict) and f.get("op") in FILTER_OPS]
     for i, f in enumerate(shown[:FILTER_ROWS]):
         out.update({f"filter_column_{i}": f.get("column"), f"filter_op_{i}": f.get("op"),
@@ -314,6 +322,23 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
     if query.get("top_n"):
         out["top_n"] = query["top_n"].get("n")
     return out
+
+
+class BoundaryForm(forms.Form):
+    """A boundary file (GeoJSON) for a new or existing boundary set, and how its areas are named."""
+
+    name = forms.CharField(
+        label="境界データの名前",
+        max_length=100,
+        help_text="同じ名前で登録すると新しい版になります（例: 町丁・字、小学校区）。",
+    )
+    description = forms.CharField(
+        label="説明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    file = forms.FileField(label="GeoJSON ファイル（経度・緯度、20MBまで）")
+    code_property = forms.CharField(label="コードの属性（例: KEY_CODE）", required=False, max_length=100)
+    name_property = forms.CharField(label="名前の属性（例: S_NAME）", required=False, max_length=100)
+    attribution = forms.CharField(label="出典・著作権表示（地図の下に表示します）", max_length=500)
 
 
 class DashboardForm(forms.Form):

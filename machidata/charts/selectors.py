@@ -19,7 +19,7 @@ from machidata.access.policy import Action, Actor, is_unit_member, restrict_rela
 from machidata.catalog.models import Table, TableVersion
 from machidata.catalog.query_selectors import table_query
 from machidata.catalog.table_selectors import table_fields, table_get
-from machidata.charts.models import Chart, Dashboard
+from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard
 from machidata.charts.pivot import N_NAME, SUPPRESS_BELOW, Pivot, pivot_of, totals_name
 from machidata.charts.suppression import (
     Hidden,
@@ -222,6 +222,42 @@ def _pivot(actor: Actor, document: dict[str, Any], data: ChartData) -> tuple[dic
         raise InvalidInput(str(exc)) from None
 
 
+def boundary_sets() -> QuerySet[BoundarySet]:
+    """Every boundary set (reference data for every staff member's maps), by name."""
+    return BoundarySet.objects.prefetch_related("versions").order_by("name")
+
+
+def boundary_latest(uuid: Any) -> BoundaryVersion:
+    """The latest version of a boundary set; NotFound when there is none."""
+    try:
+        found = (
+            BoundaryVersion.objects.select_related("boundary_set")
+            .filter(boundary_set__uuid=uuid)
+            .order_by("-number")
+            .first()
+        )
+    except (ValueError, TypeError, ValidationError):
+        found = None
+    if found is None:
+        raise NotFound("境界データが見つかりません。")
+    return found
+
+
+def _areas(document: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, str]:
+    """The features and attribution of the boundary set a ``boundary`` map names (its latest version)."""
+    visual = document.get("visual") or {}
+    if visual.get("type") != "boundary":
+        return None, ""
+    ref = (visual.get("options") or {}).get("boundary")
+    if not ref:
+        raise InvalidInput("塗り分けに使う境界データを選んでください。")
+    try:
+        version = boundary_latest(ref)
+    except NotFound:
+        raise InvalidInput("境界データが見つかりません（削除されたか、まだ登録されていません）。") from None
+    return list(version.features), version.attribution
+
+
 def _note_hidden(spec: dict[str, Any], hidden: Hidden) -> None:
     """The suppression note under the chart's title (so PNG/SVG/PDF/PPTX carry it) and in its description."""
     title = spec.setdefault("title", {"text": ""})
@@ -242,8 +278,11 @@ def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
         visual = dict(document.get("visual") or {})
         visual["options"] = {**(visual.get("options") or {}), "suppressed": True}
         document = {**document, "visual": visual}
+    areas, attribution = _areas(document)
     try:
-        spec = vegalite_spec(document, data.rows, data.columns, pivot=pivot)
+        spec = vegalite_spec(
+            document, data.rows, data.columns, pivot=pivot, areas=areas, area_attribution=attribution
+        )
     except SpecError as exc:
         raise InvalidInput(str(exc)) from None
     if hidden and data.hidden is not None:

@@ -50,6 +50,7 @@ CHART_TYPES: Final[dict[str, str]] = {
     "pivot": "ピボット表（小計・合計つき）",
     "map": "区の塗り分け地図",
     "mesh": "地域メッシュの塗り分け地図（緯度・経度から）",
+    "boundary": "町丁・校区の塗り分け地図（登録した境界データ）",
     "points": "点の地図（緯度・経度）",
 }
 # Charts drawn from plain rows (no grouping): the spec bins or plots each row itself.
@@ -688,6 +689,45 @@ def _mesh_map(
     }  # fmt: skip
 
 
+def _boundary_map(
+    document: Mapping[str, Any], data: list[dict[str, Any]], columns: Mapping[str, Column],
+    areas: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    """A choropleth of an uploaded boundary set, joined on code or normalised name (町丁目の数字も揃えて)."""
+    from machidata.charts.boundaries import join
+
+    visual = document.get("visual") or {}
+    key_col, value_col = _column(columns, visual.get("x"), "区域"), _column(columns, visual.get("y"), "値")
+    if value_col.kind not in NUMBER_KINDS:
+        raise SpecError(f"項目「{value_col.name}」は数値ではないため、地図の色にできません。")
+    features, missed = join(areas, data, key_col.name, value_col.name)
+    if data and missed == len(data):
+        raise SpecError(f"項目「{key_col.name}」の値が、境界データの区域のコードや名前と1つも一致しません。")
+    value_enc = {"field": "properties.value", "type": "quantitative", "title": value_col.name,
+                 "scale": {"scheme": SEQUENTIAL_SCHEME}, "legend": {"format": NUMBER_FORMAT}}  # fmt: skip
+    tooltip = [
+        {"field": "properties.label", "type": "nominal", "title": "区域"},
+        {
+            "field": "properties.value",
+            "type": "quantitative",
+            "title": value_col.name,
+            "format": NUMBER_FORMAT,
+        },
+    ]
+    return {
+        "data": {"values": features},
+        "projection": {"type": "mercator"},
+        "width": 420,
+        "height": 420,
+        "layer": [
+            {"mark": {"type": "geoshape", "fill": "#dddddd", "stroke": "#ffffff", "strokeWidth": 0.5}},
+            {"transform": [{"filter": "isValid(datum.properties.value)"}],
+             "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.5, "tooltip": True},
+             "encoding": {"color": value_enc, "tooltip": tooltip}},
+        ],
+    }  # fmt: skip
+
+
 def _point_map(
     document: Mapping[str, Any],
     data: list[dict[str, Any]],
@@ -753,8 +793,13 @@ def vegalite_spec(
     columns: Sequence[Mapping[str, Any] | Column],
     *,
     pivot: Pivot | None = None,
+    areas: Sequence[Mapping[str, Any]] | None = None,
+    area_attribution: str = "",
 ) -> dict[str, Any]:
     """The Vega-Lite 5 spec of a chart document over its result rows (inline data, no URLs).
+
+    ``areas`` are the features of the boundary set a ``boundary`` map draws (read by the caller),
+    with their ``area_attribution``.
 
     A pivot table is laid out (and suppressed when ``visual.options.suppress_below`` says so) from
     the rows, unless the caller passes the ``pivot`` it already laid out.
@@ -789,6 +834,11 @@ def vegalite_spec(
         drawn = {"points": lambda: _point_map(document, data, cols, orders),
                  "map": lambda: _ward_map(document, data, cols), "mesh": lambda: _mesh_map(document, data, cols)}  # fmt: skip
         spec.update(drawn[kind]())
+    elif kind == "boundary":
+        spec.setdefault("title", {"text": ""})
+        lines = [spec["title"].get("subtitle") or "", f"地図: {area_attribution}" if area_attribution else ""]
+        spec["title"]["subtitle"] = [line for line in lines if line]
+        spec.update(_boundary_map(document, data, cols, areas or []))
     elif kind == "table":
         spec.update(_table_view(data, list(cols)))
     elif kind == "pivot":
@@ -810,6 +860,8 @@ def vegalite_spec(
     spec["usermeta"] = {"machidata": {"chart_type": kind}}
     if kind in {"map", "points", "mesh"}:
         spec["usermeta"]["machidata"]["attribution"] = f"地図: {ATTRIBUTION}"
+    elif kind == "boundary" and area_attribution:
+        spec["usermeta"]["machidata"]["attribution"] = f"地図: {area_attribution}"
     return spec
 
 
