@@ -17,6 +17,14 @@ FILTER_OPS: Final = {
 }  # fmt: skip
 NULL_OPS: Final = frozenset({"is_null", "not_null"})  # conditions without a value
 FILTER_ROWS: Final = 3  # conditions the builder shows (all of them must hold)
+MESH_LEVELS: Final = {
+    "mesh3": "3次メッシュ（約1km四方）",
+    "mesh_half": "2分の1メッシュ（約500m四方）",
+    "mesh_quarter": "4分の1メッシュ（約250m四方）",
+    "mesh2": "2次メッシュ（約10km四方）",
+    "mesh1": "1次メッシュ（約80km四方）",
+}
+MESH_KEY: Final = "メッシュコード"
 SORTS: Final = {"key": "項目の順（時間の順）", "value_desc": "値の大きい順", "value_asc": "値の小さい順"}
 NO_CHOICE: Final = ("", "（なし）")
 
@@ -42,6 +50,15 @@ class ChartForm(forms.Form):
     col2 = forms.ChoiceField(label="列の2段目（小計を付ける）", required=False)
     col2_grain = forms.ChoiceField(
         label="列の2段目の時間のまとめ方", required=False, choices=[NO_CHOICE, *GRAINS.items()]
+    )
+    boundary = forms.ChoiceField(
+        label="境界データ（町丁・校区の地図。横軸には区域のコードか名前の列を選びます）", required=False
+    )
+    mesh_lon = forms.ChoiceField(
+        label="経度の列（地域メッシュ地図。横軸には緯度の列を選びます）", required=False
+    )
+    mesh_level = forms.ChoiceField(
+        label="メッシュの大きさ", required=False, choices=list(MESH_LEVELS.items())
     )
     suppress = forms.BooleanField(
         label="小さい数を秘匿して表示する（課の外の人には常に秘匿されます）", required=False
@@ -70,15 +87,18 @@ class ChartForm(forms.Form):
     lock_version = forms.IntegerField(widget=forms.HiddenInput, required=False)
 
     def __init__(
-        self, *args: Any, columns: list[tuple[str, str]], versions: list[int], **kwargs: Any
-    ) -> None:
+        self, *args: Any, columns: list[tuple[str, str]], versions: list[int],
+        boundaries: list[tuple[str, str]] | None = None, **kwargs: Any,
+    ) -> None:  # fmt: skip
         super().__init__(*args, **kwargs)
+        self.fields["boundary"].choices = [NO_CHOICE, *(boundaries or [])]  # type: ignore[attr-defined]
         cols = [(name, label) for name, label in columns]
         self.fields["x"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         self.fields["y_column"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         self.fields["color"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         self.fields["row2"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         self.fields["col2"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
+        self.fields["mesh_lon"].choices = [NO_CHOICE, *cols]  # type: ignore[attr-defined]
         for i in range(FILTER_ROWS):
             n = i + 1
             self.fields[f"filter_column_{i}"] = forms.ChoiceField(
@@ -167,7 +187,7 @@ def _pivot_query(data: dict[str, Any], measure: dict[str, Any]) -> tuple[dict[st
     return query, visual
 
 
-def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:
+def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]:  # noqa: PLR0912, PLR0915 — one branch per chart family
     """The chart document for the builder's cleaned choices (the query in the TableQuery JSON shape)."""
     slug, _, name = str(data["table"]).partition("/")
     kind = data["type"]
@@ -186,6 +206,8 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
         options["target"] = data["target"]
     if data.get("suppress"):
         options["suppress"] = True
+    if kind == "boundary" and data.get("boundary"):
+        options["boundary"] = str(data["boundary"])
     query: dict[str, Any] = {
         "table": {"dataset": slug, "name": name, "version": data.get("version")},
         "filters": filters,
@@ -207,6 +229,12 @@ def document_from(data: dict[str, Any], kinds: dict[str, str]) -> dict[str, Any]
             measure["column"] = column
         group_by = []
         x_name = None
+        if kind == "mesh":  # x is the latitude column; the key is the mesh code of (x, 経度の列)
+            level = data.get("mesh_level") or "mesh3"
+            group_by.append(
+                {"column": x, "lon": data.get("mesh_lon") or None, "grain": level, "as": MESH_KEY}
+            )
+            x_name, x, color = MESH_KEY, "", ""
         if x:
             g: dict[str, Any] = {"column": x, "grain": grain}
             x_name = g["as"] = key_name(g)
@@ -253,6 +281,7 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
         }
     )
     out["suppress"] = bool(options.get("suppress"))
+    out["boundary"] = options.get("boundary") or ""
     shown = [f for f in query.get("filters") or [] if isinstance(f, dict) and f.get("op") in FILTER_OPS]
     for i, f in enumerate(shown[:FILTER_ROWS]):
         out.update({f"filter_column_{i}": f.get("column"), f"filter_op_{i}": f.get("op"),
@@ -275,7 +304,16 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
         ):
             out.update({c: key.get("column"), g: key.get("grain") or ""})
     else:
-        if group_by:
+        if group_by and visual.get("type") == "mesh":
+            first = group_by[0]
+            out.update(
+                {
+                    "x": first.get("column"),
+                    "mesh_lon": first.get("lon") or "",
+                    "mesh_level": first.get("grain"),
+                }
+            )
+        elif group_by:
             out.update({"x": group_by[0].get("column"), "x_grain": group_by[0].get("grain") or ""})
         if len(group_by) > 1:
             out.update({"color": group_by[1].get("column"), "color_grain": group_by[1].get("grain") or ""})
@@ -284,6 +322,23 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
     if query.get("top_n"):
         out["top_n"] = query["top_n"].get("n")
     return out
+
+
+class BoundaryForm(forms.Form):
+    """A boundary file (GeoJSON) for a new or existing boundary set, and how its areas are named."""
+
+    name = forms.CharField(
+        label="境界データの名前",
+        max_length=100,
+        help_text="同じ名前で登録すると新しい版になります（例: 町丁・字、小学校区）。",
+    )
+    description = forms.CharField(
+        label="説明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
+    )
+    file = forms.FileField(label="GeoJSON ファイル（経度・緯度、20MBまで）")
+    code_property = forms.CharField(label="コードの属性（例: KEY_CODE）", required=False, max_length=100)
+    name_property = forms.CharField(label="名前の属性（例: S_NAME）", required=False, max_length=100)
+    attribution = forms.CharField(label="出典・著作権表示（地図の下に表示します）", max_length=500)
 
 
 class DashboardForm(forms.Form):

@@ -89,3 +89,50 @@ class Dashboard(models.Model):
 
     def __str__(self) -> str:
         return self.title
+
+
+class BoundarySet(models.Model):
+    """A set of areas the city uploads (町丁・字, 校区, …) for choropleth maps, kept in versions."""
+
+    uuid = models.UUIDField(default=uuid.uuid4, unique=True, editable=False)
+    name = models.CharField("名前", max_length=100, unique=True)
+    description = models.TextField("説明", max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "境界データ"
+        verbose_name_plural = "境界データ"
+        ordering = ("name",)
+
+    def __str__(self) -> str:
+        return self.name
+
+
+class BoundaryVersion(models.Model):
+    """One uploaded file of a boundary set: features simplified for display, with the keys and the attribution."""
+
+    boundary_set = models.ForeignKey(BoundarySet, on_delete=models.CASCADE, related_name="versions")
+    number = models.PositiveIntegerField("版")
+    # [{"type": "Feature", "properties": {"code": "…", "name": "…"}, "geometry": {...}}], rings for Vega.
+    features = models.JSONField("区域", default=list)
+    code_property = models.CharField("コードの属性", max_length=100, blank=True)
+    name_property = models.CharField("名前の属性", max_length=100, blank=True)
+    attribution = models.CharField("出典・著作権表示", max_length=500)
+    source_name = models.CharField("元のファイル名", max_length=255, blank=True)
+    points_before = models.PositiveIntegerField("元の頂点数", default=0)
+    points_after = models.PositiveIntegerField("簡略化後の頂点数", default=0)
+    created_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, verbose_name="登録者", on_delete=models.PROTECT, related_name="+"
+    )
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "境界データの版"
+        verbose_name_plural = "境界データの版"
+        ordering = ("boundary_set", "-number")
+        constraints = [
+            models.UniqueConstraint(fields=["boundary_set", "number"], name="charts_boundary_version_unique")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.boundary_set} 第{self.number}版"

@@ -382,6 +382,21 @@ def suppress(pivot: Pivot, *, threshold: int) -> None:
     pivot.hidden = hidden
 
 
+def complement(pivot: Pivot, hidden: set[Cell], threshold: int) -> set[Cell]:
+    """``hidden`` and the complementary cells that keep its small cells from being worked back from the sums.
+
+    Every cell when the table cannot be protected cell by cell (used for charts that publish totals
+    through shares, :mod:`machidata.charts.suppression`).
+    """
+    if not hidden:
+        return set()
+    if len(pivot.values) > MAX_SUPPRESSED_CELLS:
+        raise SpecError(
+            "表が大きすぎるため、課の外に出す表の秘匿処理ができません。絞り込むか項目を減らしてください。"
+        )
+    return _complement(pivot, hidden, threshold)
+
+
 def _complement(pivot: Pivot, hidden: set[Cell], threshold: int) -> set[Cell]:
     sums = [[parent, *kids] for parent, kids in relations(pivot)]
     result = set(hidden)

@@ -19,8 +19,15 @@ from machidata.access.policy import Action, Actor, is_unit_member, restrict_rela
 from machidata.catalog.models import Table, TableVersion
 from machidata.catalog.query_selectors import table_query
 from machidata.catalog.table_selectors import table_fields, table_get
-from machidata.charts.models import Chart, Dashboard
-from machidata.charts.pivot import SUPPRESS_BELOW, Pivot, pivot_of, totals_name
+from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard
+from machidata.charts.pivot import N_NAME, SUPPRESS_BELOW, Pivot, pivot_of, totals_name
+from machidata.charts.suppression import (
+    Hidden,
+    SuppressionError,
+    shown_rows,
+    suppress_rows,
+    with_row_count,
+)
 from machidata.charts.vegalite import (
     ROW_CHARTS,
     Column,
@@ -81,6 +88,12 @@ class ChartData:
     truncated: bool = False
     notes: list[str] = field(default_factory=list)
     table: Table | None = None
+    hidden: Hidden | None = None  # small-count suppression (秘匿) applied for this viewer
+
+    @property
+    def shown(self) -> list[dict[str, Any]]:
+        """The rows as the table view and files show them: hidden values as ＊."""
+        return shown_rows(self.rows, self.hidden)
 
 
 def _grains(query: dict[str, Any], names: list[str]) -> dict[str, str | None]:
@@ -115,10 +128,26 @@ def document_query(document: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def document_data(*, actor: Actor, document: dict[str, Any]) -> ChartData:
-    """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path."""
+def document_data(*, actor: Actor, document: dict[str, Any], suppress_small: bool = False) -> ChartData:
+    """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path.
+
+    With ``suppress_small`` (every page, panel and file of the charts room), an aggregated chart read
+    outside the 課 that owns the table (or by the 課 asking for it) has its small groups suppressed
+    (:mod:`machidata.charts.suppression`); pivots are suppressed when laid out.
+    """
     table, number = document_table(actor=actor, document=document)
+    visual = document.get("visual") or {}
+    kind = visual.get("type")
+    threshold = suppression_threshold(actor, table, visual.get("options") or {}) if suppress_small else None
+    if threshold and kind == "histogram":
+        raise InvalidInput(
+            "ヒストグラムは行を数える図のため、課の外の人には表示できません（小さい数の秘匿）。"
+            "棒グラフで件数を集計してください。"
+        )
+    protect = bool(threshold) and kind not in ROW_CHARTS and kind != "pivot"
     query = document_query(document)
+    if protect:
+        query = with_row_count(query)
     answer = table_query(actor=actor, table=table, query=query, version=number)
     names = list(answer.result.column_names)
     grains = _grains(query, names) if answer.aggregate else {}
@@ -131,9 +160,23 @@ def document_data(*, actor: Actor, document: dict[str, Any]) -> ChartData:
             f"該当する{answer.total:,}{what}のうち先頭の{len(rows):,}{what}だけを表示しています"
             "（上限 MACHIDATA_ENGINE_MAX_ROWS）。上位N件や絞り込みで減らしてください。"
         )
+    hidden = None
+    if protect and threshold:
+        groups = len(query.get("group_by") or [])
+        measures = dict(zip(names[groups:], query["measures"], strict=False))
+        try:
+            rows, hidden = suppress_rows(
+                rows, group_names=names[:groups], measures=measures, threshold=threshold
+            )
+        except SuppressionError as exc:
+            raise InvalidInput(str(exc)) from None
+        columns = [c for c in columns if c.name != N_NAME]
+        if hidden.cells:
+            notes.append(hidden.note())
     return ChartData(
-        rows=rows, columns=columns, version=answer.version, truncated=bool(notes), notes=notes, table=table
-    )
+        rows=rows, columns=columns, version=answer.version, truncated=answer.truncated or answer.total > len(rows),
+        notes=notes, table=table, hidden=hidden,
+    )  # fmt: skip
 
 
 @dataclass
@@ -179,22 +222,77 @@ def _pivot(actor: Actor, document: dict[str, Any], data: ChartData) -> tuple[dic
         raise InvalidInput(str(exc)) from None
 
 
+def boundary_sets() -> QuerySet[BoundarySet]:
+    """Every boundary set (reference data for every staff member's maps), by name."""
+    return BoundarySet.objects.prefetch_related("versions").order_by("name")
+
+
+def boundary_latest(uuid: Any) -> BoundaryVersion:
+    """The latest version of a boundary set; NotFound when there is none."""
+    try:
+        found = (
+            BoundaryVersion.objects.select_related("boundary_set")
+            .filter(boundary_set__uuid=uuid)
+            .order_by("-number")
+            .first()
+        )
+    except (ValueError, TypeError, ValidationError):
+        found = None
+    if found is None:
+        raise NotFound("境界データが見つかりません。")
+    return found
+
+
+def _areas(document: dict[str, Any]) -> tuple[list[dict[str, Any]] | None, str]:
+    """The features and attribution of the boundary set a ``boundary`` map names (its latest version)."""
+    visual = document.get("visual") or {}
+    if visual.get("type") != "boundary":
+        return None, ""
+    ref = (visual.get("options") or {}).get("boundary")
+    if not ref:
+        raise InvalidInput("塗り分けに使う境界データを選んでください。")
+    try:
+        version = boundary_latest(ref)
+    except NotFound:
+        raise InvalidInput("境界データが見つかりません（削除されたか、まだ登録されていません）。") from None
+    return list(version.features), version.attribution
+
+
+def _note_hidden(spec: dict[str, Any], hidden: Hidden) -> None:
+    """The suppression note under the chart's title (so PNG/SVG/PDF/PPTX carry it) and in its description."""
+    title = spec.setdefault("title", {"text": ""})
+    subtitle = title.get("subtitle") or []
+    title["subtitle"] = [*([subtitle] if isinstance(subtitle, str) else subtitle), hidden.note()]
+    groups = len(hidden.rows)
+    spec["description"] = f"{spec.get('description') or ''}{groups}項目の値は小さい数を秘匿しています。"
+
+
 def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
     """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``."""
-    data = document_data(actor=actor, document=document)
+    data = document_data(actor=actor, document=document, suppress_small=True)
     pivot = None
     if (document.get("visual") or {}).get("type") == "pivot":
         document, pivot = _pivot(actor, document, data)
+    hidden = data.hidden is not None and bool(data.hidden.cells)
+    if hidden:  # the number card shows ＊ rather than a blank
+        visual = dict(document.get("visual") or {})
+        visual["options"] = {**(visual.get("options") or {}), "suppressed": True}
+        document = {**document, "visual": visual}
+    areas, attribution = _areas(document)
     try:
-        spec = vegalite_spec(document, data.rows, data.columns, pivot=pivot)
+        spec = vegalite_spec(
+            document, data.rows, data.columns, pivot=pivot, areas=areas, area_attribution=attribution
+        )
     except SpecError as exc:
         raise InvalidInput(str(exc)) from None
+    if hidden and data.hidden is not None:
+        _note_hidden(spec, data.hidden)
     options = (document.get("visual") or {}).get("options") or {}
     if pivot is not None:
         headers, lines = pivot.grid()
         body = [cells for _, cells in lines]
     else:
-        headers, body = table_view(data.rows, data.columns, options=options)
+        headers, body = table_view(data.shown, data.columns, options=options)
     return RenderedChart(
         spec=spec,
         description=str(spec["description"]),

@@ -10,7 +10,8 @@ from django.utils import timezone
 from machidata.access.models import Membership
 from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
-from machidata.charts.models import Chart, Dashboard, Sharing
+from machidata.charts.boundaries import BoundaryError, read_geojson
+from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard, Sharing
 from machidata.charts.render import FORMATS, render
 from machidata.charts.reports import PPTX_TYPE, dashboard_pdf, dashboard_pptx
 from machidata.charts.selectors import (
@@ -149,13 +150,14 @@ def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, s
             (str(visual["x"]), str(series), str(value)) if visual.get("x") and series and value else None
         )
         content, content_type, ext = data_file(
-            rendered.data.rows,
+            rendered.data.shown,
             rendered.data.columns,
             fmt=fmt,
             title=chart.title,
             source=chart.source,
             wareki=options.get("era") != "western",
             pivot_by=pivot_by,
+            note=rendered.data.hidden.note() if rendered.data.hidden and rendered.data.hidden.cells else "",
         )
     with transaction.atomic():
         audit_record(
@@ -357,3 +359,49 @@ def dashboard_export(
         )  # fmt: skip
     content_type, ext = DASHBOARD_EXPORTS[fmt]
     return content, content_type, ext
+
+
+# ---- boundary sets (町丁・校区) ------------------------------------------------------------------------
+
+ATTRIBUTION_MAX: Final = 500
+
+
+def boundary_upload(
+    *, actor: Actor, name: str, data: bytes, attribution: str, code_property: str = "", name_property: str = "",
+    source_name: str = "", description: str = "",
+) -> BoundaryVersion:  # fmt: skip
+    """Add a version of a boundary set (made on first upload); データ戦略課（管理）only; audited.
+
+    The file is checked and simplified first (:func:`machidata.charts.boundaries.read_geojson`): any
+    problem raises InvalidInput with the reason and nothing is stored.
+    """
+    if not actor.is_admin or actor.user_id is None:
+        raise PermissionDenied("境界データを登録できるのはデータ戦略課（管理）です。")
+    errors: dict[str, str] = {}
+    if not name.strip() or len(name) > 100:
+        errors["name"] = "境界データの名前を100文字以内で入力してください（例: 町丁・字、小学校区）。"
+    if not attribution.strip() or len(attribution) > ATTRIBUTION_MAX:
+        errors["attribution"] = "出典・著作権表示を入力してください（地図の下にいつも表示します）。"
+    if errors:
+        raise InvalidInput(next(iter(errors.values())), details=errors)
+    try:
+        read = read_geojson(data, code_property=code_property.strip(), name_property=name_property.strip())
+    except BoundaryError as exc:
+        raise InvalidInput(str(exc), details={"file": str(exc)}) from None
+    with transaction.atomic():
+        boundary_set, _ = BoundarySet.objects.get_or_create(
+            name=name.strip(), defaults={"description": description}
+        )
+        last = boundary_set.versions.select_for_update().order_by("-number").first()
+        version = BoundaryVersion.objects.create(
+            boundary_set=boundary_set, number=(last.number + 1) if last else 1, features=read.features,
+            code_property=code_property.strip(), name_property=name_property.strip(),
+            attribution=attribution.strip(), source_name=source_name[:255], points_before=read.points_before,
+            points_after=read.points_after, created_by_id=actor.user_id,
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="boundary.upload", obj=version,
+            changes={"set": boundary_set.name, "number": version.number, "areas": len(read.features),
+                     "points": [read.points_before, read.points_after]},
+        )  # fmt: skip
+    return version

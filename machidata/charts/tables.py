@@ -64,7 +64,7 @@ def pivot(
 
 def data_file(
     rows: Sequence[Mapping[str, Any]], columns: Sequence[Column], *, fmt: str, title: str, source: str = "",
-    wareki: bool = True, pivot_by: tuple[str, str, str] | None = None,
+    wareki: bool = True, pivot_by: tuple[str, str, str] | None = None, note: str = "",
 ) -> tuple[bytes, str, str]:  # fmt: skip
     """CSV or XLSX bytes of the chart's data (``pivot_by`` = (x, series, value) pivots it); returns (content, type, ext)."""
     header = [c.name for c in columns]
@@ -77,6 +77,8 @@ def data_file(
         writer.writerow([safe_cell(h) for h in header])
         for line in body:
             writer.writerow([_text(v) for v in line])
+        if note:
+            writer.writerow([safe_cell(note)])
         return buf.getvalue().encode("utf-8-sig"), "text/csv; charset=utf-8", "csv"
     if fmt == "xlsx":
         wb = Workbook()
@@ -90,6 +92,9 @@ def data_file(
         ws.append([safe_cell(h) for h in header])
         for line in body:
             ws.append([_text(v) if isinstance(v, str) else v for v in line])
+        if note:
+            ws.append([])
+            ws.append([safe_cell(note)])
         out = io.BytesIO()
         wb.save(out)
         return out.getvalue(), XLSX_TYPE, "xlsx"

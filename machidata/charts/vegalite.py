@@ -19,7 +19,8 @@ from dataclasses import dataclass
 from decimal import Decimal
 from typing import TYPE_CHECKING, Any, Final
 
-from machidata.charts.maps import ATTRIBUTION, ward_features, ward_name
+from machidata.charts.maps import ATTRIBUTION, for_vega, ward_features, ward_name
+from machidata.engine.mesh import MeshError, mesh_bounds
 from machidata.jp.fiscal import format_fiscal_year
 from machidata.jp.wareki import era_for, wareki_year
 
@@ -48,6 +49,8 @@ CHART_TYPES: Final[dict[str, str]] = {
     "table": "表",
     "pivot": "ピボット表（小計・合計つき）",
     "map": "区の塗り分け地図",
+    "mesh": "地域メッシュの塗り分け地図（緯度・経度から）",
+    "boundary": "町丁・校区の塗り分け地図（登録した境界データ）",
     "points": "点の地図（緯度・経度）",
 }
 # Charts drawn from plain rows (no grouping): the spec bins or plots each row itself.
@@ -536,6 +539,8 @@ def _number_card(
     current = data[-1] if data else {}
     value = current.get(y.name)
     shown = _fmt(value)
+    if value is None and options.get("suppressed"):
+        shown = "＊"  # hidden as a small count (秘匿), see charts.suppression
     compare = str(options.get("compare") or "")
     note = ""
     if isinstance(value, int | float):
@@ -627,6 +632,102 @@ def _ward_map(
     }
 
 
+MESH_NOTE: Final = "地域メッシュ: JIS X 0410（緯度・経度から計算。境界のファイルは使いません）"
+
+
+def mesh_feature(code: Any, value: Any) -> dict[str, Any] | None:
+    """The square of a 地域メッシュ code as a GeoJSON feature (ring clockwise for Vega), or None for a non-code."""
+    try:
+        south, west, north, east = mesh_bounds(int(code))
+    except (MeshError, TypeError, ValueError):
+        return None
+    ring = [[west, south], [east, south], [east, north], [west, north], [west, south]]
+    geometry = for_vega({"type": "Polygon", "coordinates": [ring]})
+    return {"type": "Feature", "properties": {"mesh": str(code), "value": value}, "geometry": geometry}
+
+
+def _mesh_map(
+    document: Mapping[str, Any], data: list[dict[str, Any]], columns: Mapping[str, Column]
+) -> dict[str, Any]:
+    """A grid choropleth of 地域メッシュ squares drawn from their codes, over the ward boundaries (no tiles)."""
+    visual = document.get("visual") or {}
+    code_col, value_col = (
+        _column(columns, visual.get("x"), "メッシュ"),
+        _column(columns, visual.get("y"), "値"),
+    )
+    if value_col.kind not in NUMBER_KINDS:
+        raise SpecError(f"項目「{value_col.name}」は数値ではないため、地図の色にできません。")
+    cells = [f for r in data if (f := mesh_feature(r.get(code_col.name), r.get(value_col.name))) is not None]
+    if data and not cells:
+        raise SpecError(
+            f"項目「{code_col.name}」の値が地域メッシュのコード（4・6・8・9・10桁）ではありません。"
+        )
+    value_enc = {"field": "properties.value", "type": "quantitative", "title": value_col.name,
+                 "scale": {"scheme": SEQUENTIAL_SCHEME}, "legend": {"format": NUMBER_FORMAT}}  # fmt: skip
+    tooltip = [
+        {"field": "properties.mesh", "type": "nominal", "title": "メッシュコード"},
+        {
+            "field": "properties.value",
+            "type": "quantitative",
+            "title": value_col.name,
+            "format": NUMBER_FORMAT,
+        },
+    ]
+    return {
+        "projection": {"type": "mercator"},
+        "width": 420,
+        "height": 420,
+        "layer": [
+            {"data": {"values": list(ward_features())},
+             "mark": {"type": "geoshape", "fill": "#f4f4f4", "stroke": "#999999", "strokeWidth": 1}},
+            {"data": {"values": cells}, "transform": [{"filter": "!isValid(datum.properties.value)"}],
+             "mark": {"type": "geoshape", "fill": "#dddddd", "stroke": "#ffffff", "strokeWidth": 0.3}},
+            {"data": {"values": cells}, "transform": [{"filter": "isValid(datum.properties.value)"}],
+             "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.3, "tooltip": True},
+             "encoding": {"color": value_enc, "tooltip": tooltip}},
+        ],
+    }  # fmt: skip
+
+
+def _boundary_map(
+    document: Mapping[str, Any], data: list[dict[str, Any]], columns: Mapping[str, Column],
+    areas: Sequence[Mapping[str, Any]],
+) -> dict[str, Any]:  # fmt: skip
+    """A choropleth of an uploaded boundary set, joined on code or normalised name (町丁目の数字も揃えて)."""
+    from machidata.charts.boundaries import join
+
+    visual = document.get("visual") or {}
+    key_col, value_col = _column(columns, visual.get("x"), "区域"), _column(columns, visual.get("y"), "値")
+    if value_col.kind not in NUMBER_KINDS:
+        raise SpecError(f"項目「{value_col.name}」は数値ではないため、地図の色にできません。")
+    features, missed = join(areas, data, key_col.name, value_col.name)
+    if data and missed == len(data):
+        raise SpecError(f"項目「{key_col.name}」の値が、境界データの区域のコードや名前と1つも一致しません。")
+    value_enc = {"field": "properties.value", "type": "quantitative", "title": value_col.name,
+                 "scale": {"scheme": SEQUENTIAL_SCHEME}, "legend": {"format": NUMBER_FORMAT}}  # fmt: skip
+    tooltip = [
+        {"field": "properties.label", "type": "nominal", "title": "区域"},
+        {
+            "field": "properties.value",
+            "type": "quantitative",
+            "title": value_col.name,
+            "format": NUMBER_FORMAT,
+        },
+    ]
+    return {
+        "data": {"values": features},
+        "projection": {"type": "mercator"},
+        "width": 420,
+        "height": 420,
+        "layer": [
+            {"mark": {"type": "geoshape", "fill": "#dddddd", "stroke": "#ffffff", "strokeWidth": 0.5}},
+            {"transform": [{"filter": "isValid(datum.properties.value)"}],
+             "mark": {"type": "geoshape", "stroke": "#ffffff", "strokeWidth": 0.5, "tooltip": True},
+             "encoding": {"color": value_enc, "tooltip": tooltip}},
+        ],
+    }  # fmt: skip
+
+
 def _point_map(
     document: Mapping[str, Any],
     data: list[dict[str, Any]],
@@ -692,8 +793,13 @@ def vegalite_spec(
     columns: Sequence[Mapping[str, Any] | Column],
     *,
     pivot: Pivot | None = None,
+    areas: Sequence[Mapping[str, Any]] | None = None,
+    area_attribution: str = "",
 ) -> dict[str, Any]:
     """The Vega-Lite 5 spec of a chart document over its result rows (inline data, no URLs).
+
+    ``areas`` are the features of the boundary set a ``boundary`` map draws (read by the caller),
+    with their ``area_attribution``.
 
     A pivot table is laid out (and suppressed when ``visual.options.suppress_below`` says so) from
     the rows, unless the caller passes the ``pivot`` it already laid out.
@@ -717,16 +823,22 @@ def vegalite_spec(
     spec["description"] = text_alternative(document, data)
     if kind == "number":
         spec.update(_number_card(document, data, cols))
-    elif kind == "points":
+    elif kind in {"points", "map", "mesh"}:
         spec.setdefault("title", {"text": ""})
-        lines = [spec["title"].get("subtitle") or "", f"地図: {ATTRIBUTION}"]
+        lines = [
+            spec["title"].get("subtitle") or "",
+            f"地図: {ATTRIBUTION}",
+            MESH_NOTE if kind == "mesh" else "",
+        ]
         spec["title"]["subtitle"] = [line for line in lines if line]
-        spec.update(_point_map(document, data, cols, orders))
-    elif kind == "map":
+        drawn = {"points": lambda: _point_map(document, data, cols, orders),
+                 "map": lambda: _ward_map(document, data, cols), "mesh": lambda: _mesh_map(document, data, cols)}  # fmt: skip
+        spec.update(drawn[kind]())
+    elif kind == "boundary":
         spec.setdefault("title", {"text": ""})
-        lines = [spec["title"].get("subtitle") or "", f"地図: {ATTRIBUTION}"]
+        lines = [spec["title"].get("subtitle") or "", f"地図: {area_attribution}" if area_attribution else ""]
         spec["title"]["subtitle"] = [line for line in lines if line]
-        spec.update(_ward_map(document, data, cols))
+        spec.update(_boundary_map(document, data, cols, areas or []))
     elif kind == "table":
         spec.update(_table_view(data, list(cols)))
     elif kind == "pivot":
@@ -746,8 +858,10 @@ def vegalite_spec(
         spec["height"] = 320 if kind != "pie" else 300
     spec["config"] = base_config()
     spec["usermeta"] = {"machidata": {"chart_type": kind}}
-    if kind in {"map", "points"}:
+    if kind in {"map", "points", "mesh"}:
         spec["usermeta"]["machidata"]["attribution"] = f"地図: {ATTRIBUTION}"
+    elif kind == "boundary" and area_attribution:
+        spec["usermeta"]["machidata"]["attribution"] = f"地図: {area_attribution}"
     return spec
 
 

@@ -18,9 +18,11 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machidata.access.policy import Action, Actor
 from machidata.catalog.table_selectors import table_fields, table_get, version_list
 from machidata.charts import services
-from machidata.charts.forms import ChartForm, choices_from, default_choices, document_from
+from machidata.charts.boundaries import MAX_BYTES as BOUNDARY_MAX_BYTES
+from machidata.charts.forms import BoundaryForm, ChartForm, choices_from, default_choices, document_from
 from machidata.charts.selectors import (
     SCOPES,
+    boundary_sets,
     chart_get,
     chart_list,
     chart_render,
@@ -67,7 +69,9 @@ def _builder(
     versions = [v.number for v in version_list(actor=actor, table=table) if v.status == "committed"]
     columns = [(f.name, f"{f.name}（{f.type_label}）") for f in fields if f.kind != "geometry"]
     initial = saved if saved is not None else {"table": ref, **default_choices(fields)}
-    form = ChartForm(data if "type" in data else None, initial=initial, columns=columns, versions=versions)
+    boundaries = [(str(b.uuid), b.name) for b in boundary_sets()]
+    form = ChartForm(data if "type" in data else None, initial=initial, columns=columns, versions=versions,
+                     boundaries=boundaries)  # fmt: skip
     return form, table, {f.name: f.kind for f in fields}
 
 
@@ -210,3 +214,48 @@ def chart_export_view(request: HttpRequest, uuid: str, fmt: str) -> HttpResponse
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename=chart-{chart.uuid}.{ext}"
     return response
+
+
+def _boundary_page(request: HttpRequest, form: BoundaryForm | None, status: int = 200) -> HttpResponse:
+    page = Paginator(boundary_sets(), settings.MACHIDATA_PAGE_SIZE).get_page(request.GET.get("page"))
+    return render(
+        request, "charts/boundary_list.html", {"page_obj": page, "sets": page.object_list, "form": form},
+        status=status,
+    )  # fmt: skip
+
+
+@require_GET
+@login_required
+def boundary_list_view(request: HttpRequest) -> HttpResponse:
+    """The boundary sets (町丁・校区) every staff member can map with; 管理 sees the upload form."""
+    return _boundary_page(request, BoundaryForm() if _actor(request).is_admin else None)
+
+
+@require_POST
+@login_required
+def boundary_upload_view(request: HttpRequest) -> HttpResponse:
+    """Upload a boundary file (データ戦略課（管理）); a bad file answers 400 with the reason, nothing stored."""
+    actor = _actor(request)
+    if not actor.is_admin:
+        raise PermissionDenied("境界データを登録できるのはデータ戦略課（管理）です。")
+    form = BoundaryForm(request.POST, request.FILES)
+    if not form.is_valid():
+        return _boundary_page(request, form, 400)
+    data, upload = form.cleaned_data, form.cleaned_data["file"]
+    try:
+        if upload.size > BOUNDARY_MAX_BYTES:
+            raise InvalidInput(f"ファイルが大きすぎます（上限{BOUNDARY_MAX_BYTES // 1024 // 1024}MB）。")
+        version = services.boundary_upload(
+            actor=actor, name=data["name"], data=upload.read(), attribution=data["attribution"],
+            code_property=data["code_property"], name_property=data["name_property"],
+            source_name=upload.name or "", description=data["description"],
+        )  # fmt: skip
+    except InvalidInput as exc:
+        form.add_error(None, exc.message)
+        return _boundary_page(request, form, 400)
+    messages.success(
+        request,
+        f"「{version.boundary_set.name}」第{version.number}版を登録しました"
+        f"（{len(version.features)}区域、頂点 {version.points_before:,} → {version.points_after:,}）。",
+    )
+    return redirect("charts:boundaries")

@@ -13,9 +13,11 @@ so both sides use one normalisation. Another backend (Spark, Trino) must provide
 Aggregation (group_by, measures, top_n) compiles to one GROUP BY with window functions on top for
 shares, rates and the previous period. Columns carry internal names (``__g0``, ``__m0``, ``__b0``)
 until the last projection renames them to their output names, so a user's name never collides with
-a helper column. Subtotals and totals (``totals``) are one GROUP BY per grouping set over the same
-filtered rows, the keys left out typed blanks, joined by UNION ALL with the set's bitmask as ``__t``
-(Ibis has no GROUPING SETS; the sets are few: (rows+1) × (columns+1)). Time buckets use only field extraction and truncation on naive timestamps, which
+a helper column. Subtotals and totals (``totals``) are one table per grouping set, the keys left out typed blanks,
+joined by UNION ALL with the set's bitmask as ``__t`` (Ibis has no GROUPING SETS; the sets are few:
+(rows+1) × (columns+1)). When every measure rolls up (count, sum, min, max, avg) the rows are
+grouped once into the detail groups and every other set is grouped from those (an average carried
+as sum and count); a median or count distinct makes each set group the filtered rows again. Time buckets use only field extraction and truncation on naive timestamps, which
 do not depend on the session time zone (Ibis sets DuckDB's to UTC).
 """
 
@@ -28,6 +30,7 @@ import ibis.expr.types as ir
 import pyarrow as pa
 import pyarrow.compute as pc
 
+from machidata.engine.mesh import LAT_RANGE, LAT_STEPS, LON_RANGE, LON_STEPS, MESH_GRAINS
 from machidata.engine.query import (
     DERIVED_OPS,
     WEEKDAY_LABELS,
@@ -132,6 +135,8 @@ def _bucket(col: ir.Value, g: CheckedGroup) -> ir.Value:  # noqa: PLR0911 — on
     """The group key expression for one column and grain (weekday as its Monday-first index 0–6)."""
     if g.grain is None:
         return col
+    if g.grain in MESH_GRAINS:
+        raise AssertionError("a mesh key needs its table: use _key")  # pragma: no cover
     if g.grain == "hour":
         return col.hour()
     if g.grain == "weekday":
@@ -147,6 +152,31 @@ def _bucket(col: ir.Value, g: CheckedGroup) -> ir.Value:  # noqa: PLR0911 — on
             return col
         col = col.cast("timestamp")  # DuckDB truncates a DATE to a TIMESTAMP; make the date cast explicit
     return col.truncate(unit).cast("date")
+
+
+def _mesh(lat: ir.NumericValue, lon: ir.NumericValue, grain: str) -> ir.IntegerValue:
+    """The 地域メッシュ code of each row (:mod:`machidata.engine.mesh`'s formula); blank outside the grid's area."""
+    iy = (lat.cast("float64") * LAT_STEPS).floor().cast("int64")
+    ix = ((lon.cast("float64") - 100) * LON_STEPS).floor().cast("int64")
+    code = (iy // 320) * 100 + ix // 320
+    if grain != "mesh1":
+        code = code * 100 + ((iy % 320) // 40) * 10 + (ix % 320) // 40
+    if grain not in {"mesh1", "mesh2"}:
+        code = code * 100 + ((iy % 40) // 4) * 10 + (ix % 40) // 4
+    if grain in {"mesh_half", "mesh_quarter"}:
+        code = code * 10 + ((iy % 4) // 2) * 2 + (ix % 4) // 2 + 1
+    if grain == "mesh_quarter":
+        code = code * 10 + (iy % 2) * 2 + ix % 2 + 1
+    inside = (lat >= LAT_RANGE[0]) & (lat < LAT_RANGE[1]) & (lon >= LON_RANGE[0]) & (lon < LON_RANGE[1])
+    return ibis.ifelse(inside, code.cast("int64"), ibis.null("int64"))
+
+
+def _key(t: ir.Table, g: CheckedGroup) -> ir.Value:
+    """The group key expression of ``g`` over ``t`` (a mesh key reads its latitude and longitude columns)."""
+    if g.grain in MESH_GRAINS:
+        assert g.lon is not None
+        return _mesh(t[g.column], t[g.lon], g.grain)
+    return _bucket(t[g.column], g)
 
 
 _PREVIOUS_STEP: dict[str, Any] = {
@@ -224,10 +254,15 @@ def _derived(g: ir.Table, q: ValidatedQuery, i: int, m: CheckedMeasure) -> ir.Va
 TOTALS_KEY = "__t"
 
 
-def _grouping_sets(expr: ir.Table, q: ValidatedQuery, reductions: dict[str, ir.Scalar]) -> ir.Table:
-    """Every grouping set of ``totals`` as one table: keys left out are typed blanks, ``__t`` their bitmask."""
+# Plain measures whose subtotals can be rolled up from the detail groups (avg as sum ÷ count);
+# median and count distinct cannot, and make the whole query group every set from the rows again.
+ROLLUP_OPS = frozenset({"count", "sum", "min", "max", "avg"})
+
+
+def _rescanned_sets(expr: ir.Table, q: ValidatedQuery, reductions: dict[str, ir.Scalar]) -> ir.Table:
+    """Every grouping set grouped from the filtered rows again (one scan per set)."""
     assert q.totals is not None
-    keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
+    keys = {_gkey(i): _key(expr, g) for i, g in enumerate(q.groups)}
     types = {k: v.type() for k, v in keys.items()}
     parts = []
     for kept in q.totals.grouping_sets(len(q.groups)):
@@ -240,6 +275,63 @@ def _grouping_sets(expr: ir.Table, q: ValidatedQuery, reductions: dict[str, ir.S
         )
         parts.append(part.select(*keys, *reductions, TOTALS_KEY))
     return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+
+def _rolled_up_sets(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
+    """The detail groups scanned once; every subtotal and the total rolled up from them.
+
+    Counts and sums add up, minima and maxima take the least and greatest, averages are carried as
+    (sum, count) and divided at the end, so each set is exact and the rows are read once.
+    """
+    assert q.totals is not None
+    keys = {_gkey(i): _key(expr, g) for i, g in enumerate(q.groups)}
+    parts_of: dict[str, ir.Scalar] = {}
+    for i, m in enumerate(q.measures):
+        if m.op == "avg":
+            parts_of[f"__s{i}"] = expr[m.column].sum().cast("float64")
+            parts_of[f"__c{i}"] = expr[m.column].count()
+        else:
+            parts_of[_mkey(i)] = _aggregate(expr, m)
+    detail = expr.group_by(**keys).aggregate(**parts_of)
+    types = {k: detail[k].type() for k in [*keys, *parts_of]}
+
+    def roll(t: ir.Table, name: str) -> ir.Scalar:
+        op = next(m.op for i, m in enumerate(q.measures) if name in {_mkey(i), f"__s{i}", f"__c{i}"})
+        col = t[name]
+        reduced = col.min() if op == "min" else col.max() if op == "max" else col.sum()
+        return reduced.cast(types[name])
+
+    def finish(part: ir.Table) -> ir.Table:
+        averages = {
+            _mkey(i): (part[f"__s{i}"] / part[f"__c{i}"].cast("float64").nullif(0))
+            for i, m in enumerate(q.measures)
+            if m.op == "avg"
+        }
+        return part.mutate(**averages) if averages else part
+
+    outputs = [_mkey(i) for i in range(len(q.measures))]
+    parts = []
+    for kept in q.totals.grouping_sets(len(q.groups)):
+        mine = [_gkey(i) for i in kept]
+        mask = sum(1 << i for i in range(len(q.groups)) if i not in kept)
+        if len(mine) == len(keys):
+            part = detail
+        else:
+            rolled = {name: roll(detail, name) for name in parts_of}
+            part = detail.group_by(*mine).aggregate(**rolled) if mine else detail.aggregate(**rolled)
+        part = finish(part).mutate(
+            **{k: ibis.null(types[k]) for k in keys if k not in mine},
+            **{TOTALS_KEY: ibis.literal(mask, type="int32")},
+        )
+        parts.append(part.select(*keys, *outputs, TOTALS_KEY))
+    return parts[0].union(*parts[1:]) if len(parts) > 1 else parts[0]
+
+
+def _grouping_sets(expr: ir.Table, q: ValidatedQuery, reductions: dict[str, ir.Scalar]) -> ir.Table:
+    """Every grouping set of ``totals`` as one table: keys left out are typed blanks, ``__t`` their bitmask."""
+    if all(m.op in ROLLUP_OPS for m in q.measures):
+        return _rolled_up_sets(expr, q)
+    return _rescanned_sets(expr, q, reductions)
 
 
 def _output(g: ir.Table, q: ValidatedQuery) -> dict[str, ir.Value]:
@@ -277,7 +369,7 @@ def apply_aggregation(expr: ir.Table, q: ValidatedQuery) -> ir.Table:
     """
     if not q.is_aggregate:
         return expr
-    keys = {_gkey(i): _bucket(expr[g.column], g) for i, g in enumerate(q.groups)}
+    keys = {_gkey(i): _key(expr, g) for i, g in enumerate(q.groups)}
     reductions = _reductions(expr, q)
     if q.totals is not None:
         return _grouping_sets(expr, q, reductions)  # plain measures only, no top N (checked)

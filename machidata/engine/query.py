@@ -59,6 +59,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
 
 from machidata.engine.errors import EngineQueryError
+from machidata.engine.mesh import MESH_GRAINS, MESH_LABELS
 from machidata.engine.types import (
     KIND_LABELS,
     NUMERIC_KINDS,
@@ -108,7 +109,10 @@ OP_LABELS: dict[str, str] = {
     "not_null": "空欄でない",
 }
 
-Grain = Literal["day", "week", "month", "quarter", "year", "fiscal_year", "weekday", "hour"]
+Grain = Literal[
+    "day", "week", "month", "quarter", "year", "fiscal_year", "weekday", "hour",
+    "mesh1", "mesh2", "mesh3", "mesh_half", "mesh_quarter",
+]  # fmt: skip
 MeasureOp = Literal[
     "count",
     "sum",
@@ -139,6 +143,7 @@ GRAIN_LABELS: dict[str, str] = {
     "fiscal_year": "年度",
     "weekday": "曜日",
     "hour": "時",
+    **MESH_LABELS,
 }
 # Stable order of weekday labels (ISO: Monday first); the engine sorts by this index, not by the text.
 WEEKDAY_LABELS: tuple[str, ...] = ("月", "火", "水", "木", "金", "土", "日")
@@ -214,6 +219,7 @@ class GroupBy(BaseModel):
     column: str
     grain: Grain | None = None
     as_: str | None = Field(default=None, alias="as")
+    lon: str | None = None  # a 地域メッシュ grain: ``column`` is the latitude, ``lon`` the longitude
 
 
 class Measure(BaseModel):
@@ -482,6 +488,7 @@ class CheckedGroup:
     grain: Grain | None
     name: str
     kind: Kind
+    lon: str | None = None  # the longitude column of a 地域メッシュ key (``column`` is the latitude)
 
 
 @dataclass(frozen=True, slots=True)
@@ -572,6 +579,8 @@ def _check_group(g: GroupBy, i: int, kinds: dict[str, Kind]) -> CheckedGroup:
     if g.column not in kinds:
         raise EngineQueryError(f"{where}の列「{g.column}」はこの表にありません。")
     kind = kinds[g.column]
+    if g.grain in MESH_GRAINS or g.lon is not None:
+        return _check_mesh_group(g, where, kinds)
     if g.grain is not None:
         label = GRAIN_LABELS[g.grain]
         fits = kind in TEMPORAL_KINDS if g.grain in _DATE_GRAINS else kind in {"datetime", "time"}
@@ -583,6 +592,30 @@ def _check_group(g: GroupBy, i: int, kinds: dict[str, Kind]) -> CheckedGroup:
         raise EngineQueryError(f"{where}：列「{g.column}」はこの種類の列なのでグループにできません。")
     name = g.as_ if g.as_ is not None else group_default_name(g.column, g.grain)
     return CheckedGroup(column=g.column, grain=g.grain, name=_check_name(name, where), kind=kind)
+
+
+def _check_mesh_group(g: GroupBy, where: str, kinds: dict[str, Kind]) -> CheckedGroup:
+    """A 地域メッシュ key: ``column`` (latitude) and ``lon`` (longitude) are number columns."""
+    if g.grain not in MESH_GRAINS:
+        raise EngineQueryError(
+            f"{where}：経度の列（lon）は地域メッシュ（mesh1〜mesh_quarter）のときだけ指定できます。"
+        )
+    label = GRAIN_LABELS[g.grain]
+    if g.lon is None:
+        raise EngineQueryError(
+            f"{where}：「{label}」には経度の列（lon）を指定してください（column は緯度の列）。"
+        )
+    if g.lon not in kinds:
+        raise EngineQueryError(f"{where}の経度の列「{g.lon}」はこの表にありません。")
+    for column, role in ((g.column, "緯度"), (g.lon, "経度")):
+        if kinds[column] not in NUMERIC_KINDS:
+            raise EngineQueryError(
+                f"{where}：{role}の列「{column}」は{KIND_LABELS[kinds[column]]}の列なので「{label}」にできません（数値の列が必要です）。"
+            )
+    name = g.as_ if g.as_ is not None else f"{label}（{g.column}・{g.lon}）"
+    return CheckedGroup(
+        column=g.column, grain=g.grain, name=_check_name(name, where), kind="integer", lon=g.lon
+    )
 
 
 def _check_measure(  # noqa: PLR0912 — one rule per op family reads best in one place

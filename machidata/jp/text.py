@@ -234,3 +234,32 @@ def parse_latlon(s: str) -> tuple[float, float]:
     if not -90 <= lat <= 90 or not -180 <= lon <= 180:
         raise TextParseError(f"緯度は±90、経度は±180の範囲で、緯度を先に書いてください: {s!r}")
     return lat, lon
+
+
+_KANJI_DIGITS = {"〇": 0, "一": 1, "二": 2, "三": 3, "四": 4, "五": 5, "六": 6, "七": 7, "八": 8, "九": 9}
+_CHOME = re.compile(r"([〇一二三四五六七八九十]+)丁目")
+_CITY_PREFIX = re.compile(r"^(熊本県)?(熊本市)?(中央区|東区|西区|南区|北区)?")
+
+
+def kanji_number(text: str) -> int | None:
+    """A kanji numeral up to 99 as an integer (一 → 1, 十二 → 12, 二十三 → 23, 二〇 → 20); None if it is not one."""
+    if not text or any(c not in _KANJI_DIGITS and c != "十" for c in text):
+        return None
+    if "十" not in text:
+        return int("".join(str(_KANJI_DIGITS[c]) for c in text))
+    tens, _, ones = text.partition("十")
+    if len(tens) > 1 or len(ones) > 1 or "十" in ones:
+        return None
+    return (_KANJI_DIGITS[tens] if tens else 1) * 10 + (_KANJI_DIGITS[ones] if ones else 0)
+
+
+def normalize_town_name(s: str) -> str:
+    """A 町丁・字 or 校区 name for matching: NFKC, no spaces, 丁目 numbers in digits, no leading city or ward.
+
+    「熊本市中央区 水前寺一丁目」, 「水前寺１丁目」 and 「水前寺1丁目」 all become 「水前寺1丁目」.
+    """
+    t = re.sub(r"\s+", "", normalize_text(s))
+    t = _CHOME.sub(
+        lambda m: f"{kanji_number(m.group(1))}丁目" if kanji_number(m.group(1)) is not None else m.group(0), t
+    )
+    return _CITY_PREFIX.sub("", t) or t

@@ -541,6 +541,9 @@ MATRIX: dict[str, Rule] = {
     "charts:delete": on_charts(lambda u: url("charts:delete", u), "POST", edit=True),
     "charts:export": on_charts(lambda u: url("charts:export", u, "csv")),
     "charts:dashboards": fixed(SIGNED_IN, lambda w: url("charts:dashboards")),
+    # boundary sets (町丁・校区) are reference data every member of staff maps with; 管理 uploads them
+    "charts:boundaries": fixed(SIGNED_IN, lambda w: url("charts:boundaries")),
+    "charts:boundary_upload": fixed(ADMIN, lambda w: url("charts:boundary_upload"), "POST"),
     "charts:dashboard_new": fixed(SIGNED_IN, lambda w: url("charts:dashboard_new")),
     "charts:dashboard": on_dashboards(lambda u: url("charts:dashboard", u)),
     "charts:dashboard_export": on_dashboards(lambda u: url("charts:dashboard_export", u, "pptx")),

@@ -120,6 +120,58 @@ def test_sum_median_and_distinct_totals(big: list[str]) -> None:
         assert median == pytest.approx(want[1])
 
 
+@pytest.mark.parametrize("rows", [0, 1, 2])
+def test_rolled_up_sum_avg_min_max_totals(big: list[str], rows: int) -> None:
+    """count, sum, avg, min and max are rolled up from the detail groups; each set equals a plain regrouping."""
+    keys = ["ward", "年度", "kind"]
+    got = run_query(
+        big,
+        TableQuery.from_dict(
+            {
+                "group_by": [GROUPS[k] for k in keys],
+                "measures": [
+                    {"op": "count"},
+                    {"op": "count", "column": "minutes"},
+                    {"op": "sum", "column": "people"},
+                    {"op": "avg", "column": "minutes"},
+                    {"op": "min", "column": "minutes"},
+                    {"op": "max", "column": "at"},
+                ],
+                "totals": {"rows": rows},
+            }
+        ),
+        max_rows=100_000,
+    ).table.to_pylist()
+
+    def reduce(members: list[dict[str, Any]]) -> tuple[Any, ...]:
+        minutes = [m["minutes"] for m in members if m["minutes"] is not None]
+        times = [m["at"] for m in members if m["at"] is not None]
+        return (
+            len(members),
+            len(minutes),
+            sum(m["people"] for m in members),
+            statistics.fmean(minutes) if minutes else None,
+            min(minutes) if minutes else None,
+            max(times) if times else None,
+        )
+
+    expected = _expected(keys, rows, reduce)
+    names = ["ward", "年度", "kind"]
+    shown = {
+        (r["合計区分"], *(r[n] for n in names)): (
+            r["件数"], r["件数（minutes）"], r["合計（people）"], r["平均（minutes）"], r["最小（minutes）"], r["最大（at）"],
+        )
+        for r in got
+    }  # fmt: skip
+    assert shown.keys() == expected.keys()
+    for key, got_values in shown.items():
+        want = expected[key]
+        assert got_values[:3] == want[:3]
+        assert isinstance(got_values[0], int)
+        assert got_values[3] == pytest.approx(want[3])
+        assert got_values[4:] == want[4:]
+
+
 def test_detail_rows_come_before_their_totals_and_filters_apply(big: list[str]) -> None:
     got = run_query(
         big,
