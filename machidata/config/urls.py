@@ -1,7 +1,7 @@
 """URL map: each room mounts its own urls; the JSON API is the one NinjaAPI in config/api.py."""
 
-from django.contrib import admin
 from django.conf.urls.i18n import i18n_patterns
+from django.contrib import admin
 from django.contrib.auth import views as auth_views
 from django.urls import include, path
 
