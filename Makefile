@@ -77,6 +77,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python -m bench crash
 	$(BIN)/python -m bench load
 	PGPORT=55439 bash .ci/with-postgres sh -c '$(BIN)/python -m bench load --database-url "$$DATABASE_URL"'
+	$(BIN)/python -m bench portal
 
 clean:
 	rm -rf $(VENV) var .pytest_cache .mypy_cache .ruff_cache
