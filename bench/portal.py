@@ -84,6 +84,8 @@ TOPICS = (
 )  # fmt: skip
 GROUP_SQL = 'SELECT "区", "分類", COUNT(*) AS n, SUM("金額") AS total FROM {t} GROUP BY "区", "分類" ORDER BY "区", "分類"'
 TIMEOUT_S = 60.0
+WARMUP = 3  # requests per client before the clock starts (8 clients × 3 reach every gunicorn worker)
+WARMUP_TIMEOUT_S = 900.0  # a worker's first package list at 20,000 datasets takes long on a busy machine
 
 
 # ---- data --------------------------------------------------------------------------------------------
@@ -397,16 +399,18 @@ class Target:
 
 
 # One request: (session, target, rng) → (method, url, kwargs); its answer is checked by CHECKS[name].
-Make = Callable[[requests.Session, Target, random.Random], requests.Response]
+Make = Callable[..., requests.Response]
 
 
-def _ckan(session: requests.Session, t: Target, action: str, **params: Any) -> requests.Response:
-    return session.get(f"{t.machidata}/api/3/action/{action}", params=params, timeout=TIMEOUT_S)
+def _ckan(
+    session: requests.Session, t: Target, action: str, timeout: float, **params: Any
+) -> requests.Response:
+    return session.get(f"{t.machidata}/api/3/action/{action}", params=params, timeout=timeout)
 
 
-def _sql(session: requests.Session, t: Target, sql: str) -> requests.Response:
+def _sql(session: requests.Session, t: Target, sql: str, timeout: float) -> requests.Response:
     return session.get(
-        f"{t.datasette}/{t.db}.json", params={"sql": sql, "_shape": "objects"}, timeout=TIMEOUT_S
+        f"{t.datasette}/{t.db}.json", params={"sql": sql, "_shape": "objects"}, timeout=timeout
     )
 
 
@@ -414,12 +418,16 @@ def _filters(rng: random.Random) -> dict[str, str]:
     return {"区": rng.choice(WARDS), "分類": rng.choice(KINDS)}
 
 
-def search_q(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def search_q(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """package_search with a free word (as people search) and the default sort."""
-    return _ckan(s, t, "package_search", q=rng.choice(TOPICS), rows=10)
+    return _ckan(s, t, "package_search", timeout, q=rng.choice(TOPICS), rows=10)
 
 
-def search_fq(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def search_fq(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """package_search with ``fq=organization:…`` and a facet (as a portal's 絞り込み does)."""
     org = rng.choice(sorted(t.info["org_counts"]))
     return _ckan(
@@ -427,33 +435,47 @@ def search_fq(s: requests.Session, t: Target, rng: random.Random) -> requests.Re
     )
 
 
-def search_harvest(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def search_harvest(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """package_search as a harvester pages: everything, 100 per page, sorted by id."""
-    return _ckan(s, t, "package_search", q="*:*", rows=100, start=rng.randrange(0, 200) * 100, sort="id asc")
+    return _ckan(
+        s, t, "package_search", timeout, q="*:*", rows=100, start=rng.randrange(0, 200) * 100, sort="id asc"
+    )
 
 
-def package_show(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def package_show(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """package_show of one of the public datasets."""
-    return _ckan(s, t, "package_show", id=rng.choice(t.info["copy_slugs"] or [t.info["big_slug"]]))
+    return _ckan(s, t, "package_show", timeout, id=rng.choice(t.info["copy_slugs"] or [t.info["big_slug"]]))
 
 
-def ds_first(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def ds_first(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """datastore_search: the first page (100 rows, CKAN's default) with the total."""
-    return _ckan(s, t, "datastore_search", resource_id=t.info["resource_id"])
+    return _ckan(s, t, "datastore_search", timeout, resource_id=t.info["resource_id"])
 
 
-def ds_filtered(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def ds_filtered(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """datastore_search filtered on 区 and 分類: the first page and the filtered total."""
     f = json.dumps(_filters(rng), ensure_ascii=False)
-    return _ckan(s, t, "datastore_search", resource_id=t.info["resource_id"], filters=f)
+    return _ckan(s, t, "datastore_search", timeout, resource_id=t.info["resource_id"], filters=f)
 
 
-def ds_sql_group(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def ds_sql_group(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """datastore_search_sql: GROUP BY 区, 分類 with COUNT and SUM over the 1M rows (public, sandboxed)."""
-    return _ckan(s, t, "datastore_search_sql", sql=GROUP_SQL.format(t=f'"{t.info["resource_id"]}"'))
+    return _ckan(s, t, "datastore_search_sql", timeout, sql=GROUP_SQL.format(t=f'"{t.info["resource_id"]}"'))
 
 
-def api_query_group(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def api_query_group(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """/api/v1/query: the same grouping as a TableQuery, with a signed-in person's token."""
     query = {
         "group_by": ["区", "分類"],
@@ -464,32 +486,40 @@ def api_query_group(s: requests.Session, t: Target, rng: random.Random) -> reque
         f"{t.machidata}/api/v1/query",
         json={"dataset": t.info["big_slug"], "table": TABLE, "query": query},
         headers={"Authorization": f"Bearer {t.token}"},
-        timeout=TIMEOUT_S,
+        timeout=timeout,
     )
 
 
-def dt_first(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def dt_first(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """Datasette's table page as JSON: the first 100 rows and the count."""
     return s.get(
-        f"{t.datasette}/{t.db}/{TABLE}.json", params={"_shape": "objects", "_size": 100}, timeout=TIMEOUT_S
+        f"{t.datasette}/{t.db}/{TABLE}.json", params={"_shape": "objects", "_size": 100}, timeout=timeout
     )
 
 
-def dt_filtered(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def dt_filtered(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """Datasette's table page filtered on 区 and 分類 (indexed), with the filtered count."""
     params: dict[str, Any] = {"_shape": "objects", "_size": 100, **_filters(rng)}
-    return s.get(f"{t.datasette}/{t.db}/{TABLE}.json", params=params, timeout=TIMEOUT_S)
+    return s.get(f"{t.datasette}/{t.db}/{TABLE}.json", params=params, timeout=timeout)
 
 
-def dt_facet(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def dt_facet(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """Datasette's table page with one facet (区)."""
     params = {"_shape": "objects", "_size": 100, "_facet": "区"}
-    return s.get(f"{t.datasette}/{t.db}/{TABLE}.json", params=params, timeout=TIMEOUT_S)
+    return s.get(f"{t.datasette}/{t.db}/{TABLE}.json", params=params, timeout=timeout)
 
 
-def dt_group(s: requests.Session, t: Target, rng: random.Random) -> requests.Response:
+def dt_group(
+    s: requests.Session, t: Target, rng: random.Random, timeout: float = TIMEOUT_S
+) -> requests.Response:
     """Datasette's SQL: the same GROUP BY 区, 分類."""
-    return _sql(s, t, GROUP_SQL.format(t=TABLE))
+    return _sql(s, t, GROUP_SQL.format(t=TABLE), timeout)
 
 
 # name → (server, request, what it is compared with)
@@ -549,8 +579,9 @@ def measure(name: str, target: Target, *, clients: int, duration: float, seed: i
     def client(k: int) -> None:
         rng = random.Random(seed * 1000 + k)
         session = requests.Session()
-        with contextlib.suppress(requests.RequestException):  # warm-up (connection, caches)
-            make(session, target, rng)
+        for _ in range(WARMUP):  # warm-up: connections and every server process's caches
+            with contextlib.suppress(requests.RequestException):
+                make(session, target, rng, timeout=WARMUP_TIMEOUT_S)
         go.wait()
         while time.monotonic() < stop_at[0]:
             started = time.perf_counter()
