@@ -171,7 +171,7 @@ def _copies(templates: list[Any], count: int, seed: int = 6) -> dict[str, int]:
 
     rng = random.Random(seed)
     units = list(Unit.objects.filter(kind="division").order_by("code"))
-    categories = list(Category.objects.order_by("code"))
+    categories: list[Any] = list(Category.objects.order_by("code")) or [None]
     per_unit: dict[str, int] = {}
     batch = 2000
     for start in range(0, count, batch):
@@ -431,7 +431,13 @@ def search_fq(
     """package_search with ``fq=organization:…`` and a facet (as a portal's 絞り込み does)."""
     org = rng.choice(sorted(t.info["org_counts"]))
     return _ckan(
-        s, t, "package_search", fq=f"organization:{org}", rows=20, **{"facet.field": '["groups","tags"]'}
+        s,
+        t,
+        "package_search",
+        timeout,
+        fq=f"organization:{org}",
+        rows=20,
+        **{"facet.field": '["groups","tags"]'},
     )
 
 
@@ -573,16 +579,18 @@ def measure(name: str, target: Target, *, clients: int, duration: float, seed: i
     times: list[float] = []
     errors: list[str] = []
     lock = threading.Lock()
-    go = threading.Event()
+    ready = threading.Barrier(clients + 1)  # the clock starts once every client has warmed up
     stop_at = [0.0]
 
     def client(k: int) -> None:
         rng = random.Random(seed * 1000 + k)
         session = requests.Session()
-        for _ in range(WARMUP):  # warm-up: connections and every server process's caches
-            with contextlib.suppress(requests.RequestException):
-                make(session, target, rng, timeout=WARMUP_TIMEOUT_S)
-        go.wait()
+        try:
+            for _ in range(WARMUP):  # warm-up: connections and every server process's caches
+                with contextlib.suppress(requests.RequestException):
+                    make(session, target, rng, timeout=WARMUP_TIMEOUT_S)
+        finally:
+            ready.wait()
         while time.monotonic() < stop_at[0]:
             started = time.perf_counter()
             try:
@@ -601,11 +609,11 @@ def measure(name: str, target: Target, *, clients: int, duration: float, seed: i
     threads = [threading.Thread(target=client, args=(k,), daemon=True) for k in range(clients)]
     for th in threads:
         th.start()
-    time.sleep(0.5)
-    load = load_1m()
+    stop_at[0] = time.monotonic() + 10 * 24 * 3600.0  # set for real below, as the barrier opens
+    ready.wait()
     started = time.monotonic()
     stop_at[0] = started + duration
-    go.set()
+    load = load_1m()
     for th in threads:
         th.join()
     wall = time.monotonic() - started
