@@ -297,15 +297,18 @@ _packages_lock = threading.Lock()
 
 
 def _fingerprint() -> tuple[Any, ...]:
-    """What changes whenever a public package can change through machidata, in 2 queries that stay a few
-    ms at 20,000 datasets: every change made through the services — dataset and table edits, 公開 and
-    retirement, publication, withdrawal, a bundle import — is audited (the newest audit event), and the
-    published versions (count, newest id, newest publication and withdrawal) are the public set itself."""
-    from machidata.audit.models import AuditEvent
+    """What changes whenever a public package can change, in 3 plain aggregates (no join): the published
+    versions (count, newest id, newest publication and withdrawal) are the public set itself; an edit of
+    a dataset or a table (its 公開 classification, retirement, metadata, a new version) moves its
+    ``updated_at``. Not the audit log: reads are audited too (downloads, queries), so it moves on every
+    read. A renamed unit, category or licence shows when the list is next rebuilt (at most
+    PACKAGE_CACHE_TTL_S later)."""
     from machidata.publish.models import PublishedVersion
 
     pv = PublishedVersion.objects.aggregate(Count("pk"), Max("pk"), Max("published_at"), Max("withdrawn_at"))
-    return (AuditEvent.objects.aggregate(Max("pk"))["pk__max"], *sorted(pv.items()))
+    ds = Dataset.objects.aggregate(Count("pk"), Max("updated_at"))
+    ts = Table.objects.aggregate(Count("pk"), Max("updated_at"))
+    return (*sorted(pv.items()), *sorted(ds.items()), *sorted(ts.items()))
 
 
 def package_text(pkg: dict[str, Any]) -> str:
