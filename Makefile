@@ -77,6 +77,7 @@ bench: $(DEVSTAMP)
 	$(BIN)/python -m bench crash
 	$(BIN)/python -m bench load
 	PGPORT=55439 bash .ci/with-postgres sh -c '$(BIN)/python -m bench load --database-url "$$DATABASE_URL"'
+	$(BIN)/python -m bench portal
 
 messages:  # the portal's English: regenerate the .po from the templates and compile the .mo (needs GNU gettext)
 	cd machidata/portal && DJANGO_SETTINGS_MODULE=machidata.config.settings PYTHONPATH=$(CURDIR) \

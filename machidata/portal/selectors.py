@@ -12,6 +12,8 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
@@ -28,6 +30,7 @@ from machidata.publish.selectors import (
     public_attributions,
     public_datasets,
     public_download,
+    public_fingerprint,
     public_history,
     public_tables,
     public_version_for,
@@ -124,9 +127,10 @@ class PublicTable:
 
 
 def public_tables_of(dataset: Dataset) -> list[PublicTable]:
-    """The dataset's tables that have an approved version, with that version."""
+    """The dataset's tables that have an approved version, with that version (asked table by table:
+    ``public_tables()`` would read every public table first, 20,000 of them in a large portal)."""
     out = []
-    for table in public_tables().filter(dataset=dataset).order_by("name"):
+    for table in Table.objects.filter(dataset=dataset).select_related("dataset").order_by("name"):
         version = public_version_for(table)
         if version is not None:
             out.append(PublicTable(table=table, version=version))
@@ -276,8 +280,7 @@ def public_entries(slug: str | None = None) -> list[PublicEntry]:
     ]
 
 
-def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
-    """Every public dataset as a CKAN package, read in a fixed number of queries."""
+def _build_package_dicts(base_url: str) -> list[dict[str, Any]]:
     return [
         package_dict(
             e.dataset, base_url=base_url, tables=e.tables, attribution=e.attribution, standards=e.standards
@@ -286,23 +289,96 @@ def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
     ]
 
 
+# package_search, package_list and the list actions read every public package: building 20,000 of them
+# takes seconds, so each server process keeps the last list it built, with the search text of each
+# package, under a fingerprint of what can change it (see :func:`_fingerprint`); a list older than
+# PACKAGE_CACHE_TTL_S is rebuilt whatever the fingerprint says (changes made straight in the database,
+# outside the audited services, show within that time).
+PACKAGE_CACHE_TTL_S: Final = 300.0
+_packages: dict[str, tuple[tuple[Any, ...], float, list[dict[str, Any]], dict[str, str]]] = {}
+_packages_lock = threading.Lock()
+
+
+def _fingerprint() -> tuple[Any, ...]:
+    """What changes whenever a public package can change (``publish.selectors.public_fingerprint``)."""
+    return public_fingerprint()
+
+
+def package_text(pkg: dict[str, Any]) -> str:
+    """The lowercase text a free-word search matches: name, title, notes, owner, tags, groups, resources."""
+    parts = [pkg["name"], pkg["title"], pkg["notes"] or "", pkg["organization"]["title"]]
+    parts += [t["name"] for t in pkg["tags"]] + [g["title"] for g in pkg["groups"]]
+    parts += [r["name"] for r in pkg["resources"]]
+    return " ".join(parts).lower()
+
+
+def cached_packages(*, base_url: str) -> tuple[list[dict[str, Any]], dict[str, str]]:
+    """Every public package (by slug) and its search text by id, built once per change of what is public.
+
+    The caller must not change the dicts (they are shared by every request of this process)."""
+    key = _fingerprint()
+    hit = _packages.get(base_url)
+    if hit is not None and hit[0] == key and time.monotonic() - hit[1] < PACKAGE_CACHE_TTL_S:
+        return hit[2], hit[3]
+    with _packages_lock:  # one build at a time; the others wait for it and take it
+        hit = _packages.get(base_url)
+        if hit is not None and hit[0] == key and time.monotonic() - hit[1] < PACKAGE_CACHE_TTL_S:
+            return hit[2], hit[3]
+        pkgs = _build_package_dicts(base_url)
+        texts = {p["id"]: package_text(p) for p in pkgs}
+        if len(_packages) > 8:  # a handful of base URLs at most (host names of one site)
+            _packages.clear()
+        _packages[base_url] = (key, time.monotonic(), pkgs, texts)
+        return pkgs, texts
+
+
+def package_dicts(*, base_url: str) -> list[dict[str, Any]]:
+    """Every public dataset as a CKAN package (from :func:`cached_packages`; do not change them)."""
+    return cached_packages(base_url=base_url)[0]
+
+
 def public_dataset(name_or_id: str) -> Dataset:
     """A public dataset by slug or by its CKAN id (404 for anything else, hidden or missing alike)."""
-    for d in _public():
-        if name_or_id in (d.slug, d.slug.lower(), package_id(d)):
+    plain = Dataset.objects.select_related("owner", "category", "licence")
+    found = plain.filter(slug=name_or_id).first()  # the unique index; a lowercase name only if need be
+    candidates = (
+        [found] if found is not None else list(plain.filter(slug__iexact=name_or_id).order_by("slug"))
+    )
+    for d in candidates:
+        if name_or_id in (d.slug, d.slug.lower()) and public_tables_of(d):  # public: an approved version
             return d
+    try:
+        uuid.UUID(name_or_id)
+    except ValueError:
+        raise NotFound("Not found") from None
+    for pk, identifier in public_datasets().values_list("pk", "identifier"):
+        if stable_id("dataset", identifier) == name_or_id:
+            return _public().get(pk=pk)
     raise NotFound("Not found")
+
+
+# resource id → table id: ids are uuid5 of natural keys and cannot be reversed, so the first look-up of
+# an id reads every public table's key; the answer is only a hint, checked again on every use.
+_resource_hints: dict[str, int] = {}
 
 
 def public_table(id_: str) -> PublicTable:
     """A public table version by its CKAN resource id (404 otherwise)."""
-    for pk, name, identifier in public_tables().values_list("pk", "name", "dataset__identifier"):
-        if stable_id("table", f"{identifier}/{name}") == id_:
-            table = Table.objects.select_related("dataset").get(pk=pk)
-            version = public_version_for(table)
-            if version is not None:
-                return PublicTable(table=table, version=version)
-    raise NotFound("Not found")
+    pk = _resource_hints.get(id_)
+    table = Table.objects.select_related("dataset").filter(pk=pk).first() if pk is not None else None
+    if table is None or resource_id(table) != id_:  # public or not: public_version_for says below
+        table = None
+        for tpk, name, identifier in public_tables().values_list("pk", "name", "dataset__identifier"):
+            if stable_id("table", f"{identifier}/{name}") == id_:
+                table = Table.objects.select_related("dataset").get(pk=tpk)
+                if len(_resource_hints) > 100_000:
+                    _resource_hints.clear()
+                _resource_hints[id_] = tpk
+                break
+    version = public_version_for(table) if table is not None else None
+    if table is None or version is None:
+        raise NotFound("Not found")
+    return PublicTable(table=table, version=version)
 
 
 def public_standard_table(id_: str) -> PublicTable:

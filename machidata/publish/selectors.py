@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from django.db.models import Q, QuerySet
+from django.db.models import Count, Max, Q, QuerySet
 
 from machidata.access import route_requests
 from machidata.access.models import Classification
@@ -60,9 +60,19 @@ def public_versions() -> dict[int, TableVersion]:
 
 def public_history(table: Table) -> list[PublishedVersion]:
     """Every version of ``table`` that is public now, newest first, with when it was published (更新履歴)."""
-    return list(
-        _live_published().filter(table=table).select_related("version").order_by("-version__number")
-    )
+    return list(_live_published().filter(table=table).select_related("version").order_by("-version__number"))
+
+
+def public_fingerprint() -> tuple[Any, ...]:
+    """What changes whenever something public can change, in 3 plain aggregates (no join), for caches of
+    public lists: the published versions (count, newest id, newest publication and withdrawal) are the
+    public set itself; an edit of a dataset or a table (its 公開 classification, retirement, metadata, a
+    new version) moves its ``updated_at``. Not the audit log: reads are audited too (downloads, queries),
+    so it moves on every read. A renamed unit, category or licence does not move it: caches also expire."""
+    pv = PublishedVersion.objects.aggregate(Count("pk"), Max("pk"), Max("published_at"), Max("withdrawn_at"))
+    ds = Dataset.objects.aggregate(Count("pk"), Max("updated_at"))
+    ts = Table.objects.aggregate(Count("pk"), Max("updated_at"))
+    return (*sorted(pv.items()), *sorted(ds.items()), *sorted(ts.items()))
 
 
 def public_attributions() -> dict[int, dict[str, Any]]:

@@ -1,0 +1,131 @@
+"""What keeps the CKAN actions fast at 20,000 datasets (bench/portal.py): the package list is built once
+per change of what is public, package_show finds a dataset by its slug without reading every dataset, and
+a resource id is found again without recomputing every table's id — and none of it shows stale data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+from django.db import connection
+from django.test import Client
+from django.test.utils import CaptureQueriesContext
+
+from machidata.catalog.models import Dataset, TableVersion
+from machidata.catalog.services import dataset_update
+from machidata.core.testing import Actors, make_dataset
+from machidata.portal import selectors as s
+from machidata.portal.tests.conftest import publish
+from machidata.publish.services import publication_act, publication_withdraw_request
+from machidata.publish.tests.conftest import FACILITIES_V1, as_actor, ingest_text
+
+pytestmark = pytest.mark.django_db(transaction=True)
+
+
+def search(client: Client, **params: Any) -> dict[str, Any]:
+    body = client.get("/api/3/action/package_search", params).json()
+    assert body["success"] is True
+    return dict(body["result"])
+
+
+def more_public(cast: Actors, n: int) -> list[Dataset]:
+    out = []
+    for i in range(n):
+        ds = make_dataset(
+            cast.org.health_div, title=f"施設一覧その{i}", classification="internal", slug=f"shisetsu-{i}"
+        )
+        publish(cast, ds, [ingest_text(cast, ds, "facilities", FACILITIES_V1)])
+        out.append(ds)
+    return out
+
+
+def test_a_second_search_reuses_the_package_list(published: Dataset) -> None:
+    client = Client()
+    first = search(client, q="保健")
+    with CaptureQueriesContext(connection) as queries:
+        second = search(client, q="保健")
+    assert second == first
+    assert first["count"] == 1
+    # the fingerprint (3 aggregates) and nothing per dataset, table or version
+    assert len(queries.captured_queries) <= 3, [q["sql"][:120] for q in queries.captured_queries]
+
+
+def test_the_list_follows_publication_edits_and_withdrawal(
+    cast: Actors, published: Dataset, v1: TableVersion
+) -> None:
+    client = Client()
+    assert [r["machidata_version"] for r in search(client, q="保健")["results"][0]["resources"]] == [
+        v1.number
+    ]
+    # a later version is not public until approved; then the search shows it at once
+    v2 = ingest_text(cast, published, "facilities", FACILITIES_V1 + "南保健センター,南区,25\n")
+    assert [r["machidata_version"] for r in search(client, q="保健")["results"][0]["resources"]] == [
+        v1.number
+    ]
+    req = publish(cast, published, [v2])
+    assert req.status == "approved"
+    assert [r["machidata_version"] for r in search(client, q="保健")["results"][0]["resources"]] == [
+        v2.number
+    ]
+    # an edit of the public dataset's metadata through the catalog's service
+    ds = Dataset.objects.get(pk=published.pk)
+    dataset_update(
+        actor=as_actor(cast, "owner_editor"), dataset=ds, data={"title": "保健センターの一覧（改訂）"},
+        lock_version=ds.lock_version,
+    )  # fmt: skip
+    assert search(client, q="改訂")["count"] == 1
+    # an audited read (a download) does not throw the list away
+    assert client.get("/open/datasets/hoken-center/facilities.csv").status_code == 200
+    with CaptureQueriesContext(connection) as queries:
+        assert search(client, q="改訂")["count"] == 1
+    assert len(queries.captured_queries) <= 3
+    # a withdrawal empties every list action at once
+    req = publication_withdraw_request(actor=as_actor(cast, "owner_editor"), dataset=published, note="誤り")
+    publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
+    assert search(client)["count"] == 0
+    assert client.get("/api/3/action/package_list").json()["result"] == []
+
+
+def test_package_show_by_slug_does_not_read_every_dataset(
+    cast: Actors, published: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    more_public(cast, 3)
+    ids: list[str] = []
+    real = s.stable_id
+    monkeypatch.setattr(s, "stable_id", lambda kind, key: (ids.append(kind), real(kind, key))[1])
+    client = Client()
+    for slug in ("shisetsu-2", "hoken-center"):
+        ids.clear()
+        body = client.get("/api/3/action/package_show", {"id": slug}).json()
+        assert body["result"]["name"] == slug
+        # the package's own id (once for itself, once per resource), not one per public dataset
+        assert ids.count("dataset") <= 2, ids
+    # by id still works, and a hidden or unknown one is 404
+    pkg_id = body["result"]["id"]
+    assert client.get("/api/3/action/package_show", {"id": pkg_id}).json()["result"]["name"] == "hoken-center"
+    assert client.get("/api/3/action/package_show", {"id": "HOKEN-CENTER"}).status_code == 404
+    assert client.get("/api/3/action/package_show", {"id": real("dataset", "nothing")}).status_code == 404
+
+
+def test_a_resource_is_found_again_without_every_tables_id(
+    cast: Actors, published: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    more_public(cast, 3)
+    client = Client()
+    res_id = client.get("/api/3/action/package_show", {"id": "shisetsu-0"}).json()["result"]["resources"][0][
+        "id"
+    ]
+    assert (
+        client.get("/api/3/action/datastore_search", {"resource_id": res_id}).json()["result"]["total"] == 3
+    )
+    ids: list[str] = []
+    real = s.stable_id
+    monkeypatch.setattr(s, "stable_id", lambda kind, key: (ids.append(kind), real(kind, key))[1])
+    body = client.get("/api/3/action/datastore_search", {"resource_id": res_id}).json()
+    assert body["result"]["total"] == 3
+    assert ids.count("table") <= 1, ids  # the hint, checked once; not one id per public table
+    # the hint never outlives the publication: withdrawn, the resource is 404
+    ds = Dataset.objects.get(slug="shisetsu-0")
+    req = publication_withdraw_request(actor=as_actor(cast, "owner_editor"), dataset=ds, note="誤り")
+    publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
+    assert client.get("/api/3/action/datastore_search", {"resource_id": res_id}).status_code == 404
