@@ -15,12 +15,15 @@ from ninja import Query, Router, Status
 from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
+from machidata.access.policy import Action, access_dataset
 from machidata.core.pagination import Pages
-from machidata.privacy import register, uses
+from machidata.privacy import contracts, register, uses
 from machidata.privacy.schemas import (
     ApprovedUseIn,
     ApprovedUseOut,
     ApprovedUseParams,
+    ContractIn,
+    ContractOut,
     RegisterEntryOut,
     RegisterParams,
 )
@@ -84,3 +87,24 @@ def list_register(request: HttpRequest, params: Query[RegisterParams]) -> list[d
 def get_register_entry(request: HttpRequest, slug: str) -> dict[str, Any]:
     """One dataset's entry (the keepers and the data owner)."""
     return _entry_out(register.entry_get(actor=api_staff(request), slug=slug[:200]))
+
+
+def _contract_out(contract: object) -> dict[str, Any]:
+    view = contracts.contract_view(contract)  # type: ignore[arg-type]
+    return view if view is not None else {"kind": ""}
+
+
+@router.get("/contracts/{slug}", response=ContractOut, summary="データセットの契約条件")
+def get_contract(request: HttpRequest, slug: str) -> dict[str, Any]:
+    """The terms of paid data or a 委託成果物 (the data owner and 管理); kind "" when none."""
+    actor = api_staff(request)
+    dataset = access_dataset(actor, Action.DISCOVER, slug=slug[:200])
+    return _contract_out(contracts.contract_get(actor=actor, dataset=dataset))
+
+
+@router.put("/contracts/{slug}", response=ContractOut, summary="データセットの契約条件を設定する")
+def put_contract(request: HttpRequest, slug: str, payload: ContractIn) -> dict[str, Any]:
+    """Set the terms; downloads, exports and publication obey them from now on."""
+    actor = api_staff(request)
+    dataset = access_dataset(actor, Action.DISCOVER, slug=slug[:200])
+    return _contract_out(contracts.contract_set(actor=actor, dataset=dataset, data=payload.dict()))

@@ -141,3 +141,29 @@ class RegisterParams(Schema):
     """Filters of the 個人情報ファイル簿."""
 
     state: Literal["", "applicable", "incomplete", "public"] = ""
+
+
+class ContractIn(Schema):
+    """A dataset's contract terms (paid data or a 委託成果物)."""
+
+    kind: Literal["paid", "commissioned"]
+    cost_yen: int | None = Field(None, ge=0, le=10**13)
+    term_start: dt.date | None = None
+    term_end: dt.date | None = None
+    permitted_units: list[str] = Field(
+        default_factory=list, max_length=200, description="利用できる課の所属コード"
+    )
+    permitted_users: list[str] = Field(
+        default_factory=list, max_length=200, description="利用できる職員のユーザー名"
+    )
+    publication_allowed: bool = False
+    contractor: str = Field("", max_length=200)
+    rights: Literal["", "city", "contractor", "shared"] = ""
+    delivered_on: dt.date | None = None
+    note: str = Field("", max_length=2000)
+
+
+class ContractOut(ContractIn):
+    """The terms as stored (``kind`` empty when the dataset has none)."""
+
+    kind: Literal["", "paid", "commissioned"]  # type: ignore[assignment]

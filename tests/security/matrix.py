@@ -192,6 +192,25 @@ def on_register_entry(build: Callable[[World], str], method: str = "GET", *, kee
     return Rule(method, probes)
 
 
+def on_contract(method: str) -> Rule:
+    """A dataset's contract terms: its editors, and 管理 wherever it may discover the entry."""
+
+    def probes(w: World) -> list[Probe]:
+        datasets = w.distinct() if method == "GET" else w.sample()
+        return [
+            Probe(
+                f"/api/v1/privacy/contracts/{_slug(d)}",
+                (w.allowed(Action.EDIT, d) | (ADMIN & w.allowed(Action.DISCOVER, d))) - {"anonymous"},
+                d.title,  # type: ignore[attr-defined]
+                d,
+                body={"kind": "paid"},
+            )
+            for d in datasets
+        ]
+
+    return Rule(method, probes, api=True)
+
+
 def _slug(d: object) -> str:
     return d.slug  # type: ignore[attr-defined,no-any-return]
 
@@ -486,6 +505,9 @@ MATRIX: dict[str, Rule] = {
     "privacy_uses:document": fixed(
         OWNING_UNIT | ADMIN, lambda w: url("privacy_uses:document", o(w, "approved_use"))
     ),
+    # Contract terms (有償データ・委託成果物): whoever may edit the dataset, and 管理 on any it discovers.
+    "GET /api/v1/privacy/contracts/{slug}": on_contract("GET"),
+    "PUT /api/v1/privacy/contracts/{slug}": on_contract("PUT"),
     "GET /api/v1/privacy/uses": api("GET", SIGNED_IN, lambda w: "/api/v1/privacy/uses"),
     "POST /api/v1/privacy/uses": api("POST", ADMIN, lambda w: "/api/v1/privacy/uses"),
     "GET /api/v1/privacy/uses/{use_id}": api(
