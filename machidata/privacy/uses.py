@@ -277,7 +277,7 @@ def use_document(*, actor: Actor, use: ApprovedUse) -> tuple[str, bytes]:
         body = fh.read()
     with transaction.atomic():
         audit_record(
-            actor=actor, action="privacy.use_document_read", obj=use, changes={"name": use.document_name}
+            actor=actor, action="privacy.use_document.download", obj=use, changes={"name": use.document_name}
         )
     return use.document_name or PurePath(use.document.name).name, body
 
@@ -334,7 +334,7 @@ def _cells(use: ApprovedUse) -> list[str]:
 
 def _audit_export(actor: Actor, fmt: str, count: int) -> None:
     with transaction.atomic():
-        audit_record(actor=actor, action="privacy.use_export", object_type="privacy.approved_use",
+        audit_record(actor=actor, action="privacy.uses.export", object_type="privacy.approved_use",
                      object_repr="承認された利用", changes={"format": fmt, "rows": count})  # fmt: skip
 
 

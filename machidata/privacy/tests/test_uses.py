@@ -183,7 +183,7 @@ def test_document_attached_checked_and_read(
     assert "privacy/decisions/" in use.document.name
     assert ".." not in use.document.name
     assert uses.use_document(actor=admin, use=use) == ("決定通知.pdf", b"%PDF-1.4 test")
-    assert AuditEvent.objects.filter(action="privacy.use_document_read").exists()
+    assert AuditEvent.objects.filter(action="privacy.use_document.download").exists()
 
 
 def test_csv_and_xlsx_exports(cast: Actors, personal: Dataset) -> None:
@@ -207,7 +207,7 @@ def test_csv_and_xlsx_exports(cast: Actors, personal: Dataset) -> None:
         csv.reader(io.StringIO(uses.uses_csv(actor=as_actor(cast, "staff")).decode("utf-8-sig")))
     )
     assert len(staff_rows) == 1
-    assert AuditEvent.objects.filter(action="privacy.use_export").count() == 3
+    assert AuditEvent.objects.filter(action="privacy.uses.export").count() == 3
 
 
 def test_pages(cast: Actors, officer: Actors, personal: Dataset, settings: Any, tmp_path: Any) -> None:
