@@ -233,3 +233,50 @@ class ApproverDesignation(models.Model):
 
     def __str__(self) -> str:
         return f"{self.unit.name} {self.get_kind_display()}: {self.user}"
+
+
+class ContractKind(models.TextChoices):
+    """Why a dataset carries contract terms."""
+
+    PAID = "paid", "有償データ（購入・利用許諾）"
+    COMMISSIONED = "commissioned", "委託成果物"
+
+
+class Rights(models.TextChoices):
+    """Who holds the rights to a 委託成果物."""
+
+    CITY = "city", "市に帰属"
+    CONTRACTOR = "contractor", "受託者に帰属"
+    SHARED = "shared", "共有"
+
+
+class DatasetContract(models.Model):
+    """The contract terms of one dataset (paid data or a 委託成果物), read by the access policy.
+
+    One-to-one with ``catalog.Dataset`` and kept in ``access`` because the policy decides with it
+    (downloads, exports, publication) and the catalog sits above the policy; only datasets bought or
+    commissioned have one.
+    """
+
+    dataset = models.OneToOneField("catalog.Dataset", on_delete=models.CASCADE, related_name="contract")
+    kind = models.CharField("種別", max_length=20, choices=ContractKind.choices)
+    cost_yen = models.PositiveBigIntegerField("費用（円）", null=True, blank=True)
+    term_start = models.DateField("契約期間の開始", null=True, blank=True)
+    term_end = models.DateField("契約期間の終了", null=True, blank=True)
+    permitted_units = models.ManyToManyField(Unit, blank=True, related_name="+", verbose_name="利用できる課")
+    permitted_users = models.ManyToManyField(
+        settings.AUTH_USER_MODEL, blank=True, related_name="+", verbose_name="利用できる職員"
+    )
+    publication_allowed = models.BooleanField("公開（オープンデータ化）を契約が認める", default=False)
+    contractor = models.CharField("受託者・提供元", max_length=200, blank=True)
+    rights = models.CharField("権利の帰属", max_length=20, choices=Rights.choices, blank=True)
+    delivered_on = models.DateField("納品日", null=True, blank=True)
+    note = models.TextField("契約の条件（メモ）", blank=True)
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "データセットの契約条件"
+        verbose_name_plural = "データセットの契約条件"
+
+    def __str__(self) -> str:
+        return f"{self.dataset_id}: {self.get_kind_display()}"

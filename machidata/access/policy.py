@@ -426,6 +426,55 @@ def may_download(dataset: Dataset) -> bool:
     return not is_pseudonymised(dataset)
 
 
+def _contract_publish_refusal(contract: Any) -> str:
+    from machidata.access.models import ContractKind, Rights
+
+    if contract.kind == ContractKind.PAID and not contract.publication_allowed:
+        return f"このデータ（{contract.get_kind_display()}）は契約が公開を認めていないため、公開できません。"
+    if contract.kind == ContractKind.COMMISSIONED and contract.rights != Rights.CITY:
+        rights = contract.get_rights_display() or "未記入"
+        return f"この委託成果物は権利が市に帰属していない（{rights}）ため、公開できません。"
+    return ""
+
+
+def _contract_user_refusal(contract: Any, actor: Actor | None) -> str:
+    units = set(contract.permitted_units.values_list("pk", flat=True))
+    users = set(contract.permitted_users.values_list("pk", flat=True))
+    if (not units and not users) or (
+        actor is not None and (actor.user_id in users or units & set(actor.unit_ids))
+    ):
+        return ""
+    return (f"このデータ（{contract.get_kind_display()}）は契約で利用できる課・職員が決まっているため、あなたは"
+            "ダウンロード・書き出しできません。所管課に問い合わせてください。")  # fmt: skip
+
+
+def contract_refusal(actor: Actor | None, dataset: Dataset, *, use: str = "download",
+                     day: dt.date | None = None) -> str:  # fmt: skip
+    """Why the dataset's contract (paid data, 委託成果物) forbids ``use`` now, in Japanese; "" if it allows.
+
+    ``use``: "download" (downloads and every export: table, query, chart, analysis) — refused outside
+    the contract's term and, when the contract names units or staff, to anyone else (管理 included: a
+    licence binds the city's users, not roles); "publish" — refused for paid data whose contract does
+    not allow publication, for a 委託成果物 whose rights are not the city's, and outside the term.
+    """
+    from machidata.access.models import DatasetContract
+
+    contract = DatasetContract.objects.filter(dataset_id=dataset.pk).first()
+    if contract is None:
+        return ""
+    today = day or timezone.localdate()
+    if (contract.term_start and today < contract.term_start) or (
+        contract.term_end and today > contract.term_end
+    ):
+        period = f"{contract.term_start or ''}〜{contract.term_end or ''}"
+        verb = "公開できません" if use == "publish" else "ダウンロード・書き出しできません"
+        return (f"このデータ（{contract.get_kind_display()}）は契約期間（{period}）の外のため、{verb}。"
+                "所管課に契約を確かめてください。")  # fmt: skip
+    if use == "publish":
+        return _contract_publish_refusal(contract)
+    return _contract_user_refusal(contract, actor)
+
+
 def is_privacy_officer(actor: Actor) -> bool:
     """The privacy officer (個人情報保護担当): an 編集 member, or a 管理 member, of the unit whose code is
     ``MACHIDATA_PRIVACY_UNIT_CODE`` (the unit the publication route consults on personal data).

@@ -139,10 +139,16 @@ def sample_size_page(request: HttpRequest) -> HttpResponse:
 def analysis_export(request: HttpRequest, pk: int, fmt: str) -> HttpResponse:
     """The analysis as XLSX (numbers, checks, assumptions, chart data) or PPTX (interpretation and chart)."""
     from machidata.analysis.exports import EXPORTS, result_pptx, result_xlsx
+    from machidata.catalog.table_selectors import refuse_pseudonymised_export
 
     analysis = selectors.analysis_get(actor=_actor(request), pk=pk)
     if fmt not in EXPORTS or analysis.status != Status.DONE:
         raise NotFound("この形式では書き出せません。")
+    version = analysis.table_version or analysis.table.current_version
+    if version is not None:  # 仮名加工情報 never leaves as a file (audited, 403)
+        refuse_pseudonymised_export(
+            actor=_actor(request), table=analysis.table, version=version, fmt=fmt, action="analysis.export"
+        )
     content_type, ext = EXPORTS[fmt]
     body = result_xlsx(analysis) if fmt == "xlsx" else result_pptx(analysis)
     response = HttpResponse(body, content_type=content_type)

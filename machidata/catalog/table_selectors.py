@@ -33,6 +33,7 @@ from machidata.access.policy import (
     Actor,
     access_dataset,
     can,
+    contract_refusal,
     may_download,
     restrict_related,
 )
@@ -879,8 +880,10 @@ def _write_geojson(files: Sequence[str], schema: pa.Schema, geom: str, out: IO[b
 def refuse_pseudonymised_export(
     *, actor: Actor, table: Table, version: TableVersion, fmt: str, action: str
 ) -> None:
-    """仮名加工情報 never leaves as a file: audit the attempt (``data.export_refused``) and refuse it."""
-    if may_download(table.dataset):
+    """仮名加工情報 never leaves as a file, nor data whose contract forbids it to the actor now
+    (``policy.contract_refusal``): audit the attempt (``data.export_refused``) and refuse it."""
+    contract = contract_refusal(actor, table.dataset) if may_download(table.dataset) else ""
+    if may_download(table.dataset) and not contract:
         return
     with transaction.atomic():
         audit_record(
@@ -893,10 +896,10 @@ def refuse_pseudonymised_export(
                 "version": version.number,
                 "format": fmt,
                 "attempted": action,
-                "reason": "pseudonymised",
+                "reason": "contract" if contract else "pseudonymised",
             },
         )
-    raise PermissionDenied(PSEUDONYMISED_DOWNLOAD_REFUSED)
+    raise PermissionDenied(contract or PSEUDONYMISED_DOWNLOAD_REFUSED)
 
 
 def version_download(

@@ -10,6 +10,7 @@ from django.utils import timezone
 from machidata.access.models import Membership
 from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
+from machidata.catalog.table_selectors import refuse_pseudonymised_export
 from machidata.charts.boundaries import BoundaryError, read_geojson
 from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard, Sharing
 from machidata.charts.render import FORMATS, render
@@ -133,6 +134,11 @@ def chart_export(*, actor: Actor, chart: Chart, fmt: str) -> tuple[bytes, str, s
     if fmt not in EXPORT_FORMATS:
         raise NotFound("その形式では書き出せません。")
     rendered = document_render(actor=actor, document=chart.document)
+    version = rendered.data.version or chart.table.current_version
+    if version is not None:  # 仮名加工情報 never leaves as a file, not even drawn (audited, 403)
+        refuse_pseudonymised_export(
+            actor=actor, table=chart.table, version=version, fmt=fmt, action="chart.export"
+        )
     if fmt in FORMATS:
         content = render(rendered.spec, fmt)
         content_type, ext = FORMATS[fmt]

@@ -128,6 +128,9 @@ def _mount() -> None:
     api.add_router("/publication", publish_router)
     api.add_router("/recipes", prep_router)
     api.add_router("/access-requests", privacy_router)
+    from machidata.privacy.api_uses import router as privacy_uses_router
+
+    api.add_router("/privacy", privacy_uses_router)
     api.add_router("/surveys", surveys_router)
     from machidata.collect.api import router as collect_router
     from machidata.collect.api_alerts import router as alerts_router

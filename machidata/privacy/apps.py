@@ -19,3 +19,4 @@ class PrivacyConfig(AppConfig):
         from machidata.privacy.system_table import SYSTEM_TABLE
 
         register_system_table(SYSTEM_TABLE)
+        from machidata.privacy import checks  # noqa: F401  (registers the --deploy check)

@@ -25,6 +25,10 @@ class AccessRequestForm(forms.Form):
         label="目的外利用の根拠", required=False, widget=forms.Textarea(attrs={"rows": 3}), max_length=2000,
         help_text="目的外利用のときは、根拠（個人情報保護法第69条第2項の号と理由）を書いてください。",
     )  # fmt: skip
+    approved_use = forms.TypedChoiceField(
+        label="承認された利用（任意）", required=False, coerce=int, empty_value=None,
+        help_text="倫理審査委員会などで承認済みの利用のためにデータを追加するときに選びます。許可されると、その利用の対象データセットに加わります。",
+    )  # fmt: skip
 
 
 class ActForm(forms.Form):
@@ -47,3 +51,35 @@ class RevokeForm(forms.Form):
     """Why the access ends now."""
 
     reason = forms.CharField(label="取消しの理由", widget=forms.Textarea(attrs={"rows": 2}), max_length=2000)
+
+
+class ApprovedUseForm(forms.Form):
+    """An entry of the register of approved uses (the keepers); the service checks everything again."""
+
+    title = forms.CharField(label="利用の名称", max_length=200)
+    purpose = forms.CharField(label="利用目的", widget=forms.Textarea(attrs={"rows": 3}), max_length=2000)
+    legal_basis = forms.ChoiceField(label="法的根拠", choices=LegalBasis.choices, widget=forms.RadioSelect)
+    legal_ground = forms.CharField(
+        label="目的外利用・提供の根拠", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000,
+        help_text="目的外利用・提供のときは、個人情報保護法第69条第2項の号と理由を書いてください。",
+    )  # fmt: skip
+    datasets = forms.CharField(
+        label="対象データセット（URL名を1行に1つ）", widget=forms.Textarea(attrs={"rows": 3}),
+        help_text="カタログのデータセットのURL名（/catalog/の後ろの部分）を書きます。",
+    )  # fmt: skip
+    starts_on = forms.DateField(label="利用開始日", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(label="利用終了日", widget=forms.DateInput(attrs={"type": "date"}))
+    decision_body = forms.CharField(
+        label="決定した機関（例: 熊本市研究倫理審査委員会）", required=False, max_length=200
+    )
+    decision_date = forms.DateField(
+        label="決定日", required=False, widget=forms.DateInput(attrs={"type": "date"})
+    )
+    decision_number = forms.CharField(label="決定番号（例: 熊倫審第12号）", required=False, max_length=100)
+    decision_note = forms.CharField(
+        label="決定の内容・条件", required=False, widget=forms.Textarea(attrs={"rows": 2}), max_length=2000
+    )
+    document = forms.FileField(
+        label="決定の記録（PDFなど、20MBまで）", required=False,
+        help_text="添付すると前の文書と置き換わります。",
+    )  # fmt: skip

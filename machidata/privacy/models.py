@@ -62,6 +62,10 @@ class AccessRequest(models.Model):
     grant = models.ForeignKey(
         DatasetGrant, null=True, blank=True, on_delete=models.SET_NULL, related_name="+"
     )
+    approved_use = models.ForeignKey(
+        "privacy.ApprovedUse", verbose_name="承認された利用", null=True, blank=True,
+        on_delete=models.SET_NULL, related_name="access_requests",
+    )  # fmt: skip
     created_at = models.DateTimeField("申請日時", auto_now_add=True)
     decided_at = models.DateTimeField("決定日時", null=True, blank=True)
     revoked_at = models.DateTimeField("取消日時", null=True, blank=True)
@@ -100,3 +104,4 @@ class AccessAction(models.Model):
 
 # The 個人情報ファイル簿 and retention models live in their own module (issue 12, points 6-7).
 from machidata.privacy.records import RegisterEntry, RetentionClock, RetentionRule  # noqa: E402, F401
+from machidata.privacy.use_records import ApprovedUse  # noqa: E402, F401

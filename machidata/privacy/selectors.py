@@ -123,9 +123,11 @@ def route_state(req: AccessRequest) -> list[dict[str, Any]]:
 
 
 def may_act_now(actor: Actor, req: AccessRequest) -> bool:
-    """Whether the act buttons are shown to ``actor``."""
+    """Whether the act buttons are shown to ``actor``: never to the requester, nor to someone who
+    already approved an earlier step (one person approves at most one step; the service refuses it)."""
     return (
         req.status == AccessStatus.PENDING
         and actor.user_id != req.requested_by_id
         and routes.may_act(actor, req.steps[req.current_step])[0]
+        and not req.actions.filter(actor_id=actor.user_id, decision="approve").exists()
     )

@@ -26,6 +26,7 @@ from machidata.catalog.services import grant_create, grant_set_expiry
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.notify.services import notify
 from machidata.privacy.models import AccessAction, AccessDecision, AccessRequest, AccessStatus, LegalBasis
+from machidata.privacy.uses import use_choices, use_from_request
 
 TEXT_MAX: Final = 2000
 MAX_DAYS: Final = 3 * 366  # a grant runs at most about three years; renew for longer
@@ -106,6 +107,7 @@ def access_request_create(
     legal_basis: str,
     legal_ground: str = "",
     columns: list[str] | None = None,
+    approved_use: int | None = None,
 ) -> AccessRequest:
     """File a 利用申請 for a dataset the actor may discover but not read; the route is resolved now."""
     uid = _uid(actor)
@@ -151,6 +153,14 @@ def access_request_create(
             f"このデータセットにない項目が選ばれています: {'、'.join(unknown)}",
             details={"columns": "不明な項目です。"},
         )
+    use_id = None
+    if approved_use is not None:
+        if approved_use not in {u.pk for u in use_choices(actor=actor)}:
+            raise InvalidInput(
+                "選んだ「承認された利用」が見つからないか、利用期間が終わっています。",
+                details={"approved_use": "選べません。"},
+            )
+        use_id = approved_use
     unit = _requester_unit(actor)
     table = access_routes()
     route_name = (
@@ -165,7 +175,7 @@ def access_request_create(
     req = AccessRequest.objects.create(
         dataset=dataset, requested_by_id=uid, requester_unit=unit, purpose=purpose, columns=sorted(set(wanted)),
         starts_on=start, ends_on=end, legal_basis=legal_basis, legal_ground=ground, route_name=route_name,
-        steps=[s.as_dict() for s in steps],
+        steps=[s.as_dict() for s in steps], approved_use_id=use_id,
     )  # fmt: skip
     audit_record(
         actor=actor, action="access_request.create", obj=req,
@@ -235,6 +245,7 @@ def access_request_act(
             actor=actor, dataset=req.dataset, user_id=req.requested_by_id, expires_on=req.ends_on,
             note=f"利用申請 #{req.pk}", reference=f"access_request#{req.pk}",
         )  # fmt: skip
+        use_from_request(actor=actor, request=req)
     req.save()
     route_requests.announce(FLOW, actor=actor, request=req)
     return req

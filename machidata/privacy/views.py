@@ -25,6 +25,7 @@ from machidata.privacy.selectors import (
     may_act_now,
     route_state,
 )
+from machidata.privacy.uses import use_choices
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -74,6 +75,9 @@ def request_create_view(request: HttpRequest, slug: str) -> HttpResponse:
     form = AccessRequestForm(request.POST or None)
     choices = services.column_choices(dataset)
     form.fields["columns"].choices = [(c, c) for c in choices]  # type: ignore[attr-defined]
+    form.fields["approved_use"].choices = [("", "（選ばない）")] + [  # type: ignore[attr-defined]
+        (u.pk, f"#{u.pk} {u.title}（{u.ends_on:%Y-%m-%d}まで）") for u in use_choices(actor=actor)
+    ]
     if request.method == "POST" and form.is_valid():
         data = form.cleaned_data
         try:

@@ -29,6 +29,7 @@ import pyarrow as pa
 import pyarrow.parquet as pq
 
 from machidata.access.models import PersonalData
+from machidata.access.policy import contract_refusal
 from machidata.catalog.models import Dataset, Licence, TableVersion, VersionStatus
 from machidata.core.errors import InvalidInput
 from machidata.publish import suppression
@@ -36,7 +37,7 @@ from machidata.publish import suppression
 # Machine-readability rules whose failure blocks publication: not a machine-readable format, several
 # tables in one sheet, columns without a name, and column names that do not identify a column.
 BLOCKING_RULES: Final = ("L1-01", "L1-02", "L1-05", "L2-03")
-NOT_OVERRIDABLE: Final = frozenset({"classification", "licence", "anonymisation"})
+NOT_OVERRIDABLE: Final = frozenset({"classification", "licence", "anonymisation", "contract"})
 GATE_LABELS: Final = {
     "classification": "公開区分と個人情報の区分",
     "screen": "個人情報と思われる列",
@@ -44,6 +45,7 @@ GATE_LABELS: Final = {
     "readability": "機械判読性",
     "small_counts": "小さい数（秘匿）",
     "anonymisation": "匿名加工の記録（施行規則第62条）",
+    "contract": "契約条件（有償データ・委託成果物）",
 }
 OPEN_PERSONAL: Final = frozenset({PersonalData.NONE, PersonalData.ANONYMISED})
 MAX_GATE_ROWS: Final = 200_000
@@ -207,6 +209,9 @@ def run_gates(
 ) -> list[GateResult]:
     """Every gate on the dataset and the exact versions."""
     results = [_classification(dataset)]
+    refusal = contract_refusal(None, dataset, use="publish")  # only datasets with contract terms
+    if refusal:
+        results.append(GateResult("contract", "", False, refusal))
     if check_licence:
         results.append(_licence(licence, attribution))
     for v in versions:

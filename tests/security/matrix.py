@@ -192,6 +192,25 @@ def on_register_entry(build: Callable[[World], str], method: str = "GET", *, kee
     return Rule(method, probes)
 
 
+def on_contract(method: str) -> Rule:
+    """A dataset's contract terms: its editors, and 管理 wherever it may discover the entry."""
+
+    def probes(w: World) -> list[Probe]:
+        datasets = w.distinct() if method == "GET" else w.sample()
+        return [
+            Probe(
+                f"/api/v1/privacy/contracts/{_slug(d)}",
+                (w.allowed(Action.EDIT, d) | (ADMIN & w.allowed(Action.DISCOVER, d))) - {"anonymous"},
+                d.title,  # type: ignore[attr-defined]
+                d,
+                body={"kind": "paid"},
+            )
+            for d in datasets
+        ]
+
+    return Rule(method, probes, api=True)
+
+
 def _slug(d: object) -> str:
     return d.slug  # type: ignore[attr-defined,no-any-return]
 
@@ -465,6 +484,35 @@ MATRIX: dict[str, Rule] = {
         keepers=False,
     ),
     "privacy_public:register": fixed(EVERYONE, lambda w: url("privacy_public:register")),
+    "GET /api/v1/privacy/register": api("GET", ADMIN, lambda w: "/api/v1/privacy/register"),
+    "GET /api/v1/privacy/register/{slug}": Rule(
+        "GET",
+        on_register_entry(
+            lambda w: f"/api/v1/privacy/register/{_slug(w.objects['register_dataset'])}"
+        ).probes,
+        api=True,
+    ),
+    # ---- privacy: 承認された利用 (issue 12, point 5) -------------------------------------------------
+    # The keepers (管理 and the privacy officer, none of the cast) see every entry and write; anyone
+    # else sees the entries of their 課 (the world's entry is the owning 課's) and their own; the list
+    # and its export are every signed-in member's (filtered to what they see).
+    "privacy_uses:list": fixed(SIGNED_IN, lambda w: url("privacy_uses:list")),
+    "privacy_uses:export": fixed(SIGNED_IN, lambda w: url("privacy_uses:export") + "?format=csv"),
+    "privacy_uses:new": fixed(ADMIN, lambda w: url("privacy_uses:new")),
+    "privacy_uses:detail": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("privacy_uses:detail", o(w, "approved_use"))
+    ),
+    "privacy_uses:document": fixed(
+        OWNING_UNIT | ADMIN, lambda w: url("privacy_uses:document", o(w, "approved_use"))
+    ),
+    # Contract terms (有償データ・委託成果物): whoever may edit the dataset, and 管理 on any it discovers.
+    "GET /api/v1/privacy/contracts/{slug}": on_contract("GET"),
+    "PUT /api/v1/privacy/contracts/{slug}": on_contract("PUT"),
+    "GET /api/v1/privacy/uses": api("GET", SIGNED_IN, lambda w: "/api/v1/privacy/uses"),
+    "POST /api/v1/privacy/uses": api("POST", ADMIN, lambda w: "/api/v1/privacy/uses"),
+    "GET /api/v1/privacy/uses/{use_id}": api(
+        "GET", OWNING_UNIT | ADMIN, lambda w: f"/api/v1/privacy/uses/{o(w, 'approved_use')}"
+    ),
     # ---- deid (仮名加工・匿名加工) ----------------------------------------------------------------
     # A plan and its runs are seen by whoever may read its 仮名加工情報 dataset (the privacy officer,
     # none of the cast, too); uploads need EDIT as well; a new plan needs a 仮名加工 / 匿名加工 dataset

@@ -217,6 +217,19 @@ def build_world() -> World:
         for d in datasets
         if d.personal_data == PersonalData.PERSONAL and d.owner_id == world.actors.org.health_div.pk
     )
+    # ---- privacy: an approved use of the owning 課 on that entry, with its decision document
+    from machidata.privacy.uses import use_attach_document, use_create
+
+    use = use_create(
+        actor=as_("admin"),
+        data={"title": "熊本大学との共同研究", "purpose": "健診と救急搬送の関係の研究", "legal_basis": "other_purpose",
+              "legal_ground": "第69条第2項第4号", "starts_on": today, "ends_on": today + dt.timedelta(days=365),
+              "decision_body": "熊本市研究倫理審査委員会", "unit_id": world.actors.org.health_div.pk},
+        datasets=[world.objects["register_dataset"].slug],
+    )  # fmt: skip
+    o["approved_use"] = use_attach_document(
+        actor=as_("admin"), use=use, name="kettei.pdf", content=b"%PDF-1.4"
+    )
     _survey(world, as_)
     _campaign(world, as_)
     _alerts(world, as_)

@@ -11,7 +11,7 @@ from typing import Any
 
 from django import template
 from django.urls import reverse
-from django.utils.html import format_html
+from django.utils.html import format_html, format_html_join
 
 from machidata.access.policy import Action, Actor, can
 from machidata.catalog.models import Dataset
@@ -37,3 +37,29 @@ def access_request_link(context: dict[str, Any], dataset: Dataset, readable: boo
         return ""
     url = reverse("privacy:new", args=[dataset.slug])
     return format_html('<a class="button" href="{}">利用を申請する</a>', url)
+
+
+@register.simple_tag(takes_context=True)
+def privacy_links(context: dict[str, Any], dataset: Dataset) -> str:
+    """Links from a dataset page to its 個人情報ファイル簿 entry and its approved uses, or "".
+
+    The entry link is shown to whoever may open the entry (the keepers and the data owner); the
+    approved uses to whoever sees them (the keepers, and the 課 and people they name).
+    """
+    from machidata.privacy import register as file_register
+    from machidata.privacy import uses
+
+    request = context.get("request")
+    actor: Actor | None = getattr(request, "actor", None)
+    if actor is None or not actor.is_authenticated:
+        return ""
+    links: list[tuple[str, str]] = []
+    if dataset.personal_data in file_register.REGISTER_CLASSES and (
+        file_register.may_view_register(actor) or file_register.may_edit_entry(actor, dataset)
+    ):
+        links.append((reverse("privacy_register:entry", args=[dataset.slug]), "個人情報ファイル簿の記載"))
+    for use in uses.uses_of_dataset(actor=actor, dataset=dataset)[:5]:
+        links.append((reverse("privacy_uses:detail", args=[use.pk]), f"承認された利用 #{use.pk}"))
+    if not links:
+        return ""
+    return format_html("（{}）", format_html_join("・", '<a href="{}">{}</a>', links))
