@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import codecs
 import contextlib
+import fcntl
 import io
 import json
 import os
@@ -39,6 +40,7 @@ MARKER = "〓"
 ERROR_HANDLER = "machidata-geta"
 MAX_POSITIONS = 20
 CHUNK_BYTES = 1024 * 1024
+F_SETPIPE_SZ = 1031  # fcntl.F_SETPIPE_SZ (Python 3.10+ on Linux; the number for older stubs)
 
 # Legacy encodings decode with the marker; Unicode encodings strictly.
 LEGACY = ("cp932", "euc_jp")
@@ -260,6 +262,8 @@ class ProcessDecodingReader(io.RawIOBase):
         assert self._proc.stdout is not None
         assert self._proc.stderr is not None
         self._out = self._proc.stdout
+        with contextlib.suppress(OSError):  # a 1 MB pipe lets the helper run a chunk ahead (Linux)
+            fcntl.fcntl(self._out.fileno(), F_SETPIPE_SZ, CHUNK_BYTES)
         self._side = self._proc.stderr
         os.set_blocking(self._side.fileno(), False)
         self._side_buf = b""
@@ -340,12 +344,15 @@ def _helper(argv: list[str]) -> int:
         with Path(path).open("rb") as raw:
             raw.seek(int(offset))
             reader = DecodingReader(raw, codec, skip_chars=int(skip), tracker=tracker)
-            while data := reader.read(CHUNK_BYTES):
+            while not reader._eof:  # chunk by chunk, written as decoded (no joining or slicing)
+                reader._fill()
                 if tracker.count != reported:  # before the bytes holding the markers
                     side.write(_state("STATE", tracker))
                     side.flush()
                     reported = tracker.count
-                out.write(data)
+                for piece in reader._pending:
+                    out.write(piece)
+                reader._pending, reader._pending_len = [], 0
             out.flush()
     except InvalidInput as exc:
         side.write(f"ERROR {json.dumps({'message': exc.message})}\n".encode())
