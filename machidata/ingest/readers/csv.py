@@ -373,13 +373,23 @@ def _open_stream(
         stream.seek(plan.guess.bom + plan.data_bytes_utf8)
         return None, None, stream
     if path.stat().st_size >= PROCESS_DECODE_BYTES:  # decode on the other core, not under our GIL
-        reader: DecodingReader | ProcessDecodingReader = ProcessDecodingReader(
-            path, plan.guess.codec, start_offset=plan.guess.bom, skip_chars=plan.data_chars, tracker=tracker
-        )
-        return reader, None, reader
+        try:
+            helper = ProcessDecodingReader(
+                path,
+                plan.guess.codec,
+                start_offset=plan.guess.bom,
+                skip_chars=plan.data_chars,
+                tracker=tracker,
+            )
+        except OSError:  # no helper process possible here: decode in this process
+            pass
+        else:
+            return helper, None, helper
     raw = path.open("rb")
     raw.seek(plan.guess.bom)
-    reader = DecodingReader(raw, plan.guess.codec, skip_chars=plan.data_chars, tracker=tracker)
+    reader: DecodingReader = DecodingReader(
+        raw, plan.guess.codec, skip_chars=plan.data_chars, tracker=tracker
+    )
     return reader, raw, reader
 
 

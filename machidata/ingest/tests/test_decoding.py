@@ -150,3 +150,19 @@ def test_helper_imports_neither_pyarrow_nor_django():
     code = "import sys, machidata.ingest.decoding; print(sorted({'pyarrow', 'django'} & set(sys.modules)))"
     out = subprocess.run([sys.executable, "-c", code], cwd=root, capture_output=True, text=True, check=True)
     assert out.stdout.strip() == "[]"
+
+
+def test_without_a_helper_process_the_file_is_decoded_in_process(tmp_path, monkeypatch):
+    path = tmp_path / "messy.csv"
+    path.write_bytes(_messy_cp932(2000))
+
+    class NoProcess(ProcessDecodingReader):
+        def __init__(self, *args, **kwargs):
+            raise OSError("no fork here")
+
+    (table, det), _ = _read_both(path, monkeypatch)
+    monkeypatch.setattr(csv_reader, "ProcessDecodingReader", NoProcess)
+    monkeypatch.setattr(csv_reader, "PROCESS_DECODE_BYTES", 0)
+    source = read_source(path)
+    assert pa.Table.from_batches(list(source.batches), schema=source.schema).equals(table)
+    assert source.detection == det
