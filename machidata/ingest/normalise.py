@@ -372,8 +372,15 @@ def _parse_distinct(raw: Arr, f: Field, cache: ParseCache | None) -> Parsed:
             cache.seen[f.name] = table
     assert table is not None
     at = pc.index_in(uniq, value_set=table.values)
-    rows = pc.take(at, indices)
     typed, present, ok, changed, message = table.columns
+    if _all_clean(uniq, pc.take(typed, at), pc.take(present, at), pc.take(ok, at), pc.take(changed, at)):
+        # Every distinct value of this batch reads as spelled (or is blank): one take of the typed
+        # values, and the masks follow from the blanks (what the takes below would give).
+        nonblank = pc.not_equal(raw, "")
+        return Parsed(
+            pc.take(pc.take(typed, at), indices), nonblank, nonblank, _false(len(raw)), "", clean=True
+        )
+    rows = pc.take(at, indices)
     if not pc.any(pc.and_(pc.take(present, at), pc.invert(pc.take(ok, at)))).as_py():
         message = ""  # no cell of this batch failed: the messages are not needed
     else:
@@ -381,6 +388,14 @@ def _parse_distinct(raw: Arr, f: Field, cache: ParseCache | None) -> Parsed:
     return Parsed(
         pc.take(typed, rows), pc.take(present, rows), pc.take(ok, rows), pc.take(changed, rows), message
     )
+
+
+def _all_clean(uniq: Arr, typed: Arr, present: Arr, ok: Arr, changed: Arr) -> bool:
+    """Each distinct value is blank (not present, null) or read as spelled (present, read, unchanged)."""
+    blank = pc.equal(uniq, "")
+    spelled = pc.and_(pc.and_(present, ok), pc.invert(pc.fill_null(changed, True)))
+    blank_ok = pc.and_(blank, pc.and_(pc.invert(present), pc.is_null(typed)))
+    return bool(pc.all(pc.fill_null(pc.or_(blank_ok, pc.and_(pc.invert(blank), spelled)), False)).as_py())
 
 
 def _canonical(raw: Arr, f: Field) -> tuple[Arr, Arr] | None:

@@ -32,7 +32,7 @@ from collections import Counter
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import pyarrow as pa
 import pyarrow.compute as pc
@@ -56,6 +56,7 @@ from machidata.ingest.readers.encoding import (
     MAX_POSITIONS,
     DecodingReader,
     EncodingGuess,
+    ProcessDecodingReader,
     Replacements,
     check_override,
     decode_sample,
@@ -66,6 +67,9 @@ from machidata.ingest.readers.encoding import (
 DELIMITERS = (",", "\t", ";", "|")
 BLOCK_RECORDS = 100  # records of the sample given to detect_block
 TAIL_ROWS = 50  # rows held back at the end to find totals and notes
+# From this size a non-UTF-8 file is decoded by a helper process (its own GIL, the other core); a
+# smaller one in this process (starting the helper costs ~0.1 s).
+PROCESS_DECODE_BYTES = 8 * 1024 * 1024
 PROPERTY_HEADERS = ("#property",)
 
 csv.field_size_limit(MAX_ROW_BYTES)
@@ -360,6 +364,35 @@ def read_csv(path: Path, options: ReadOptions, *, fmt: str, size: int) -> Source
     )
 
 
+def _open_stream(
+    path: Path, plan: _Plan, tracker: Replacements
+) -> tuple[DecodingReader | ProcessDecodingReader | None, BinaryIO | None, Any]:
+    """The UTF-8 byte stream of the data rows: the file itself, or a decoder (in a helper process if large)."""
+    if plan.guess.codec in ("utf_8", "utf_8_sig"):
+        stream = pa.OSFile(str(path))
+        stream.seek(plan.guess.bom + plan.data_bytes_utf8)
+        return None, None, stream
+    if path.stat().st_size >= PROCESS_DECODE_BYTES:  # decode on the other core, not under our GIL
+        try:
+            helper = ProcessDecodingReader(
+                path,
+                plan.guess.codec,
+                start_offset=plan.guess.bom,
+                skip_chars=plan.data_chars,
+                tracker=tracker,
+            )
+        except OSError:  # no helper process possible here: decode in this process
+            pass
+        else:
+            return helper, None, helper
+    raw = path.open("rb")
+    raw.seek(plan.guess.bom)
+    reader: DecodingReader = DecodingReader(
+        raw, plan.guess.codec, skip_chars=plan.data_chars, tracker=tracker
+    )
+    return reader, raw, reader
+
+
 def _stream(path: Path, plan: _Plan, options: ReadOptions, tracker: Replacements) -> Iterator[pa.RecordBatch]:
     columns = plan.columns
     state: dict[str, Any] = {"short": False}
@@ -369,19 +402,9 @@ def _stream(path: Path, plan: _Plan, options: ReadOptions, tracker: Replacements
         state["short"] = True
         return "error"
 
-    native = plan.guess.codec in ("utf_8", "utf_8_sig")
     delivered = 0
-    reader: DecodingReader | None = None
-    raw = None
+    reader, raw, stream = _open_stream(path, plan, tracker)
     try:
-        if native:
-            stream: Any = pa.OSFile(str(path))
-            stream.seek(plan.guess.bom + plan.data_bytes_utf8)
-        else:
-            raw = path.open("rb")
-            raw.seek(plan.guess.bom)
-            reader = DecodingReader(raw, plan.guess.codec, skip_chars=plan.data_chars, tracker=tracker)
-            stream = reader
         csv_reader = pcsv.open_csv(
             stream,
             read_options=pcsv.ReadOptions(
@@ -416,7 +439,11 @@ def _stream(path: Path, plan: _Plan, options: ReadOptions, tracker: Replacements
     finally:
         if raw is not None:
             raw.close()
+        if isinstance(reader, ProcessDecodingReader):
+            reader.close()
     if state["short"]:
+        # The Python parser decodes the file again from its start: count the 外字 once, not twice.
+        tracker.count, tracker.positions = 0, []
         yield from _python_rows(path, plan, options, tracker, skip=delivered)
 
 

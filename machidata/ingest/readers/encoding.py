@@ -12,30 +12,55 @@ They are counted and their first positions (byte offset and physical line) recor
 :class:`Replacements` tracker; the file is never refused for them. UTF-8 and UTF-16 are decoded
 strictly: an invalid byte is refused with its offset and line.
 
-:class:`DecodingReader` is a file-like object that reads the source in 1 MB chunks, decodes them
-incrementally and hands out UTF-8 bytes to ``pyarrow.csv.open_csv``, so a CP932 file streams through
-with only a chunk and pyarrow's parse blocks in memory.
+:class:`DecodingReader` (in :mod:`machidata.ingest.decoding`, re-exported here) is a file-like object
+that reads the source in 1 MB chunks, decodes them incrementally and hands out UTF-8 bytes to
+``pyarrow.csv.open_csv``, so a CP932 file streams through with only a chunk and pyarrow's parse
+blocks in memory; :class:`ProcessDecodingReader` runs it in a helper process for large files.
 """
 
 from __future__ import annotations
 
 import codecs
-import io
 import re
-import threading
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, BinaryIO
 
 from machidata.core.errors import InvalidInput
+from machidata.ingest.decoding import (
+    _PUA,
+    CHUNK_BYTES,
+    ERROR_HANDLER,
+    LEGACY,
+    MARKER,
+    MAX_POSITIONS,
+    DecodingReader,
+    ProcessDecodingReader,
+    Replacements,
+    _local,
+    display_name,
+    fix_pua,
+)
 from machidata.ingest.readers.base import SAMPLE_BYTES
 
-MARKER = "〓"
-ERROR_HANDLER = "machidata-geta"
-MAX_POSITIONS = 20
-CHUNK_BYTES = 1024 * 1024
-# Legacy encodings decode with the marker; Unicode encodings strictly.
-LEGACY = ("cp932", "euc_jp")
+__all__ = [
+    "CHUNK_BYTES",
+    "ERROR_HANDLER",
+    "LEGACY",
+    "MARKER",
+    "MAX_POSITIONS",
+    "DecodingReader",
+    "EncodingGuess",
+    "ProcessDecodingReader",
+    "Replacements",
+    "check_override",
+    "decode_sample",
+    "detect_encoding",
+    "display_name",
+    "fix_pua",
+    "normalise_encoding",
+    "read_sample",
+]
+
 _ALIASES = {
     "shift_jis": "cp932",
     "shift-jis": "cp932",
@@ -46,68 +71,7 @@ _ALIASES = {
     "mskanji": "cp932",
     "ms_kanji": "cp932",
 }
-# Python's display names for the detection dict.
-_DISPLAY = {
-    "utf_8": "utf-8",
-    "utf_8_sig": "utf-8-sig",
-    "cp932": "cp932",
-    "euc_jp": "euc-jp",
-    "utf_16": "utf-16",
-    "utf_16_le": "utf-16-le",
-    "utf_16_be": "utf-16-be",
-}
-_PUA = re.compile("[\ue000-\uf8ff]")
 _CONTROL = re.compile("[\x00-\x08\x0b\x0e-\x1a\x1c-\x1f]")
-_local = threading.local()
-
-
-@dataclass
-class Replacements:
-    """Counts 外字 replaced by the marker and keeps the first positions."""
-
-    count: int = 0
-    positions: list[dict[str, int]] = field(default_factory=list)
-    # Set by the decoder before each chunk so the handler can turn a chunk index into a file position.
-    base_offset: int = 0
-    base_line: int = 1
-
-    def record(self, data: bytes | str, index: int, *, approximate: bool = False) -> None:
-        """One replacement at ``index`` of the chunk ``data`` being decoded."""
-        self.count += 1
-        if len(self.positions) < MAX_POSITIONS:
-            newline: Any = b"\n" if isinstance(data, bytes) else "\n"
-            line = self.base_line + data.count(newline, 0, index)
-            pos = {"line": line, "byte_offset": self.base_offset + index}
-            if approximate:  # index of a character, not of a byte
-                pos = {"line": line}
-            self.positions.append(pos)
-
-    def as_dict(self) -> dict[str, Any]:
-        """The ``replaced_characters`` detection entry."""
-        positions = sorted(self.positions, key=lambda p: (p["line"], p.get("byte_offset", 0)))
-        return {"count": self.count, "marker": MARKER, "positions": positions}
-
-
-def _geta(exc: UnicodeError) -> tuple[str, int]:
-    """Codec error handler: one marker per undecodable character (a lead byte takes its trail byte along)."""
-    if not isinstance(exc, UnicodeDecodeError):
-        raise exc
-    data, start, end = exc.object, exc.start, exc.end
-    enc = (exc.encoding or "").replace("-", "_").lower()
-    if end == start + 1 and start + 1 < len(data):
-        lead, trail = data[start], data[start + 1]
-        if enc in ("cp932", "shift_jis", "ms932") and (0x81 <= lead <= 0x9F or 0xE0 <= lead <= 0xFC):
-            if 0x40 <= trail <= 0xFC and trail != 0x7F:
-                end = start + 2
-        elif enc in ("euc_jp", "eucjp") and 0xA1 <= lead <= 0xFE and 0xA1 <= trail <= 0xFE:
-            end = start + 2
-    tracker: Replacements | None = getattr(_local, "tracker", None)
-    if tracker is not None:
-        tracker.record(data, start)
-    return MARKER, end
-
-
-codecs.register_error(ERROR_HANDLER, _geta)
 
 
 def normalise_encoding(name: str) -> str:
@@ -122,19 +86,6 @@ def normalise_encoding(name: str) -> str:
         ) from exc
     codec = codec.replace("-", "_")
     return {"shift_jis": "cp932", "ms932": "cp932", "shift_jisx0213": "cp932"}.get(codec, codec)
-
-
-def display_name(codec: str) -> str:
-    """The name shown to the user (utf-8, cp932, euc-jp …)."""
-    return _DISPLAY.get(codec, codec.replace("_", "-"))
-
-
-def fix_pua(text: str, tracker: Replacements | None) -> str:
-    """Replace private-use characters (CP932's user-defined area) by the marker, counting them."""
-    if tracker is not None:
-        for m in _PUA.finditer(text):
-            tracker.record(text, m.start(), approximate=True)
-    return _PUA.sub(MARKER, text)
 
 
 def decode_sample(data: bytes, codec: str, *, final: bool) -> tuple[str, Replacements]:
@@ -282,104 +233,6 @@ def check_override(path: Path, sample: bytes, codec: str, *, at_eof: bool) -> tu
             "文字化けしていないか確認してください。"
         )
     return bom, warnings
-
-
-class DecodingReader(io.RawIOBase):
-    """Reads ``raw`` from its current position, decodes incrementally and serves UTF-8 bytes.
-
-    ``skip_chars`` decoded characters are dropped first (the title/metadata/header lines already
-    handled by the caller). Strict codecs raise InvalidInput naming the byte offset and the line; the
-    error is also kept in ``self.error`` because pyarrow may wrap exceptions raised in ``read``.
-    """
-
-    def __init__(
-        self,
-        raw: BinaryIO,
-        codec: str,
-        *,
-        start_offset: int = 0,
-        skip_chars: int = 0,
-        tracker: Replacements | None = None,
-        chunk_bytes: int = CHUNK_BYTES,
-    ) -> None:
-        super().__init__()
-        self._raw = raw
-        self._codec = codec
-        self._legacy = codec in LEGACY
-        self._decoder = codecs.getincrementaldecoder(codec)(ERROR_HANDLER if self._legacy else "strict")
-        self._skip = skip_chars
-        self._offset = start_offset  # bytes of the file consumed so far
-        self._line = 1
-        self._chunk_bytes = chunk_bytes
-        self.tracker = tracker if tracker is not None else Replacements()
-        self._pending: list[bytes] = []
-        self._pending_len = 0
-        self._eof = False
-        self.error: InvalidInput | None = None
-        self.bytes_read = 0  # source bytes consumed (for progress)
-
-    def readable(self) -> bool:
-        """Always readable."""
-        return True
-
-    def _fill(self) -> None:
-        chunk = self._raw.read(self._chunk_bytes)
-        final = not chunk
-        carried = len(self._decoder.getstate()[0])
-        self.tracker.base_offset = self._offset - carried
-        self.tracker.base_line = self._line
-        _local.tracker = self.tracker
-        try:
-            text = self._decoder.decode(chunk, final)
-        except UnicodeDecodeError as exc:
-            offset = self._offset - carried + exc.start
-            line = self._line + exc.object[: exc.start].count(b"\n")
-            self.error = InvalidInput(
-                f"文字コード「{display_name(self._codec)}」として読めない文字があります"
-                f"（{offset + 1:,} バイト目、{line:,} 行目）。文字コードの指定を確認してください。"
-            )
-            raise self.error from exc
-        finally:
-            _local.tracker = None
-        self._offset += len(chunk)
-        self.bytes_read += len(chunk)
-        self._line += chunk.count(b"\n")
-        out = text.encode("utf-8")
-        # Private-use code points come only from 外字 areas here; UTF-8 lead byte 0xEE or 0xEF 0x80–0xA3.
-        if (
-            self._legacy
-            and (b"\xee" in out or b"\xef\xa3" in out or b"\xef\x80" in out)
-            and _PUA.search(text)
-        ):
-            text = fix_pua(text, self.tracker)
-            out = text.encode("utf-8")
-        if self._skip:
-            cut = min(self._skip, len(text))
-            text = text[cut:]
-            self._skip -= cut
-            out = text.encode("utf-8")
-        if out:
-            self._pending.append(out)
-            self._pending_len += len(out)
-        if final:
-            self._eof = True
-
-    def read(self, size: int | None = -1) -> bytes:
-        """Up to ``size`` UTF-8 bytes (all that is left when size < 0)."""
-        want = size if size is not None and size >= 0 else 1 << 62
-        while self._pending_len < want and not self._eof:
-            self._fill()
-        data = b"".join(self._pending)
-        out, rest = data[:want], data[want:]
-        self._pending = [rest] if rest else []
-        self._pending_len = len(rest)
-        return out
-
-    def readinto(self, buffer: Any) -> int:
-        """RawIOBase protocol."""
-        data = self.read(len(buffer))
-        buffer[: len(data)] = data
-        return len(data)
 
 
 def read_sample(path: Path, size: int = SAMPLE_BYTES) -> bytes:

@@ -308,3 +308,85 @@ def test_month_first_dates_of_the_takamatsu_population_file() -> None:
     r = normalise_batch(sample.to_batches()[0], schema)
     assert set(r.batch.column(f.name).to_pylist()) == {dt.date(2023, 3, 1)}
     assert r.failures.get(f.name) is None
+
+
+# --- the clean shortcut: a batch whose distinct values all read as spelled takes one `take` ---------
+
+
+def _municipal(rows: int, *, messy: bool) -> dict[str, list[str | None]]:
+    """Columns like the benchmark's table (clean or messy spellings), with blanks and repeats."""
+    wards = ["中央区", "東区", "西区", "南区", "北区"]
+    eras = ["令和6年4月{d}日", "R6.4.{d}", "2024/4/{d}", "2024-04-{d:02d}"]
+    out: dict[str, list[str | None]] = {"日": [], "区": [], "件数": [], "時刻": [], "有無": [], "率": []}
+    for i in range(rows):
+        d = i % 28 + 1
+        out["日"].append(eras[i % 4].format(d=d) if messy else f"2024-04-{d:02d}")
+        out["区"].append(wards[i % 5] if i % 13 else "")
+        out["件数"].append(("１，２３４" if i % 7 == 0 else str(i)) if messy else str(i % 500))
+        out["時刻"].append(f"{i % 24:02d}:{i % 60:02d}" if i % 11 else None)
+        out["有無"].append(("○" if i % 2 else "×") if messy else ("true" if i % 2 else "false"))
+        out["率"].append(f"{i % 100}.5%" if messy else f"{i % 100}.5")
+    return out
+
+
+MUNICIPAL_FIELDS = [
+    Field(name="日", type="date"),
+    Field(name="区", type="string", kind="ward"),
+    Field(name="件数", type="integer"),
+    Field(name="時刻", type="time"),
+    Field(name="有無", type="boolean", true_values=["○", "true"], false_values=["×", "false"]),
+    Field(name="率", type="number", unit="%"),
+]
+
+
+def _without_shortcut(
+    monkeypatch: pytest.MonkeyPatch, batches: list[pa.RecordBatch], schema: TableSchema
+) -> list:
+    from machidata.ingest import normalise
+
+    monkeypatch.setattr(normalise, "_all_clean", lambda *a: False)
+    try:
+        cache = ParseCache()
+        return [normalise_batch(b, schema, cache=cache) for b in batches]
+    finally:
+        monkeypatch.undo()
+
+
+def _same(got: list, want: list) -> None:
+    for g, w in zip(got, want, strict=True):
+        assert g.with_raw().equals(w.with_raw())
+        assert g.issues == w.issues
+        assert g.failures == w.failures
+
+
+@pytest.mark.parametrize("messy", [False, True])
+def test_clean_shortcut_gives_what_the_full_path_gives(monkeypatch: pytest.MonkeyPatch, messy: bool) -> None:
+    from machidata.ingest import normalise
+
+    schema = TableSchema(fields=MUNICIPAL_FIELDS)
+    batches = [_batch(_municipal(3000, messy=messy)) for _ in range(3)]
+    taken = []
+    real_all_clean = normalise._all_clean
+    monkeypatch.setattr(normalise, "_all_clean", lambda *a: taken.append(real_all_clean(*a)) or taken[-1])
+    cache = ParseCache()
+    fast = [normalise_batch(b, schema, cache=cache) for b in batches]
+    monkeypatch.undo()
+    _same(fast, _without_shortcut(monkeypatch, batches, schema))
+    assert any(taken)  # the shortcut ran: 区 and 有無 (and the clean 時刻) read as spelled
+    if not messy:
+        assert not any(r.raw[k].null_count < len(r.raw[k]) for r in fast for k in ("区", "有無"))
+
+
+@pytest.mark.parametrize("name", ["350001_yamaguchi_tourism.csv", "372013_takamatsu_population_by_town_age_202303.csv",
+                                  "431001_kumamoto_inshokuten_eigyo_kyoka.csv", "372013_takamatsu_evacuation_space.csv",
+                                  "011002_sapporo_public_facility.csv"])  # fmt: skip
+def test_clean_shortcut_on_the_real_files(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    path = Path(__file__).resolve().parents[4] / "shared" / "data" / "real" / name
+    if not path.exists():
+        pytest.skip(f"real test file missing: {path}")
+    source = read_source(path, ReadOptions(batch_rows=500))
+    batches = list(source.batches)
+    schema = infer_schema(pa.Table.from_batches(batches).slice(0, 10_000), detection=source.detection)
+    cache = ParseCache()
+    fast = [normalise_batch(b, schema, cache=cache) for b in batches]
+    _same(fast, _without_shortcut(monkeypatch, batches, schema))

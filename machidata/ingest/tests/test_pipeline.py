@@ -254,3 +254,25 @@ def test_an_import_behind_another_waits_for_it(actors, tmp_path, settings):
     summary = _ingest(str(more), "--dataset", d.slug, "--table", "pop", "--mode", "append")
     assert (summary["version"], summary["rows"]) == (2, 2)
     assert Table.objects.get(pk=table.pk).lease_holder == ""  # released after its commit
+
+
+def test_large_cp932_file_through_the_decoding_helper_commits_what_the_in_process_decoder_does(
+    actors, tmp_path, monkeypatch
+):
+    from machidata.ingest.readers import csv as csv_reader
+
+    d = make_dataset(actors.org.health_div, slug="gaiji")
+    rows = [f"熊本{i},{i},令和6年4月{i % 28 + 1}日\r\n".encode("cp932") for i in range(3000)]
+    rows[5] = rows[5].replace("熊本".encode("cp932"), "熊".encode("cp932") + b"\xf0\x40")  # 外字 in a name
+    data = "氏名,件数,受付日\r\n".encode("cp932") + b"".join(rows)
+    path = tmp_path / "gaiji.csv"
+    path.write_bytes(data)
+    reports = []
+    for limit, name in ((1 << 62, "inproc"), (0, "helper")):
+        monkeypatch.setattr(csv_reader, "PROCESS_DECODE_BYTES", limit)
+        summary = _ingest(str(path), "--dataset", d.slug, "--table", name)
+        assert summary["rows"] == 3000
+        version = TableVersion.objects.get(table__dataset=d, table__name=name, number=1)
+        reports.append(version.reports["detection"])
+    assert reports[0]["replaced_characters"]["count"] == 1
+    assert reports[1] == reports[0]
