@@ -45,7 +45,13 @@ STAGE_SET_LABELS: Final = {
     "four": "4段階（行政事業レビューの様式）",
 }
 OUTCOME_STAGES: Final = frozenset({"short", "mid", "long"})
-EVIDENCE_KINDS: Final = {"url": "URL", "dataset": "データセット", "chart": "グラフ", "document": "資料・事例"}
+EVIDENCE_KINDS: Final = {
+    "url": "URL", "dataset": "データセット", "chart": "グラフ", "analysis": "分析結果", "case": "事例",
+    "document": "資料・文献",
+}  # fmt: skip
+NUMBERED_KINDS: Final = frozenset(
+    {"analysis", "case"}
+)  # referred to by their number (the saved analysis, the case)
 STATEMENT_MAX, NUMBER_MAX, TEXT_MAX, LABEL_MAX = 300, 20, 1000, 40
 MAX_NODES, MAX_LINKS, MAX_FACTORS = 80, 200, 30
 
@@ -108,6 +114,10 @@ def _evidence(items: Any, *, where: str, errors: list[str]) -> list[dict[str, st
         ref = _text(item.get("ref"), what=f"{where}の根拠{i}", limit=500, required=True, errors=errors)
         if kind == "url" and ref and not ref.startswith(("https://", "http://")):
             errors.append(f"{where}の根拠{i}のURLは http:// か https:// で始めてください。")
+        if kind in NUMBERED_KINDS and ref and not (ref.isascii() and ref.isdigit() and int(ref) > 0):
+            errors.append(
+                f"{where}の根拠{i}（{EVIDENCE_KINDS[kind]}）は番号で指定してください（例: {EVIDENCE_KINDS[kind]}: 12）。"
+            )
         label = _text(
             item.get("label"), what=f"{where}の根拠{i}の説明", limit=200, required=False, errors=errors
         )

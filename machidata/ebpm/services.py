@@ -294,24 +294,31 @@ def logic_model_save(
 
 
 def _check_evidence(actor: Actor, document: dict[str, Any], before: dict[str, Any]) -> None:
-    """New references to datasets and charts must name ones the actor can see (hidden and missing alike refused)."""
+    """New references to datasets, charts, saved analyses and cases must name ones the actor can see
+    (hidden and missing alike refused)."""
     if actor is SYSTEM:
         return
+    from machidata.analysis.selectors import analysis_get
     from machidata.catalog.selectors import dataset_get
     from machidata.charts.selectors import chart_get
+    from machidata.support.selectors_help import case_get
 
     known = {(e["kind"], e["ref"]) for link in before.get("links", []) for e in link.get("evidence", [])}
+    lookups = {
+        "dataset": lambda ref: dataset_get(actor=actor, slug=ref),
+        "chart": lambda ref: chart_get(actor=actor, uuid=ref),
+        "analysis": lambda ref: analysis_get(actor=actor, pk=int(ref)),
+        "case": lambda ref: case_get(actor=actor, pk=int(ref)),
+    }
     for link in document["links"]:
         for e in link["evidence"]:
-            if (e["kind"], e["ref"]) in known:
+            look = lookups.get(e["kind"])
+            if look is None or (e["kind"], e["ref"]) in known:
                 continue
             try:
-                if e["kind"] == "dataset":
-                    dataset_get(actor=actor, slug=e["ref"])
-                elif e["kind"] == "chart":
-                    chart_get(actor=actor, uuid=e["ref"])
+                look(e["ref"])
             except NotFound:
-                what = "データセット" if e["kind"] == "dataset" else "グラフ"
+                what = logic.EVIDENCE_KINDS[e["kind"]]
                 raise InvalidInput(
                     f"根拠の{what}「{e['ref']}」が見つかりません（見られるものだけを根拠にできます）。"
                 ) from None

@@ -228,11 +228,15 @@ def item_budget(request: HttpRequest, pk: int) -> HttpResponse:
     return redirect(reverse("ebpm:detail", args=[pk]) + "#budget")
 
 
-_EVIDENCE_PREFIXES = {"データセット": "dataset", "dataset": "dataset", "グラフ": "chart", "chart": "chart"}
+_EVIDENCE_PREFIXES = {
+    "データセット": "dataset", "dataset": "dataset", "グラフ": "chart", "chart": "chart",
+    "分析": "analysis", "分析結果": "analysis", "analysis": "analysis", "事例": "case", "case": "case",
+}  # fmt: skip
 
 
 def _evidence(text: str) -> list[dict[str, str]]:
-    """Evidence lines: a URL, ``データセット: slug``, ``グラフ: uuid``, or any other reference (a case, a document)."""
+    """Evidence lines: a URL, ``データセット: slug``, ``グラフ: uuid``, ``分析: 番号``, ``事例: 番号``, or any
+    other reference (a document)."""
     out = []
     for line in (raw.strip() for raw in text.splitlines()):
         if not line:
@@ -259,7 +263,11 @@ def _evidence_href(e: dict[str, Any]) -> str:
             return reverse("catalog:detail", args=[e["ref"]])
         if e.get("kind") == "chart":
             return reverse("charts:detail", args=[e["ref"]])
-    except NoReverseMatch:
+        if e.get("kind") == "analysis":
+            return reverse("analysis:detail", args=[int(e["ref"])])
+        if e.get("kind") == "case":
+            return reverse("support:case", args=[int(e["ref"])])
+    except (NoReverseMatch, ValueError):
         return ""
     return str(e["ref"]) if e.get("kind") == "url" else ""
 

@@ -40,6 +40,14 @@ def test_validate_keeps_a_good_document() -> None:
             lambda d: d["links"][0].update(evidence=[{"kind": "rumour", "ref": "x"}]),
             "種類「rumour」は使えません",
         ),
+        (
+            lambda d: d["links"][0].update(evidence=[{"kind": "analysis", "ref": "前後比較"}]),
+            "（分析結果）は番号で指定してください",
+        ),
+        (
+            lambda d: d["links"][0].update(evidence=[{"kind": "case", "ref": "０"}]),
+            "（事例）は番号で指定してください",
+        ),
     ],
 )
 def test_validate_refuses_with_japanese_messages(change: object, expected: str) -> None:
@@ -108,3 +116,29 @@ def test_every_starter_example_is_valid_and_warns_only_of_missing_indicators(key
     doc = logic.validate(EXAMPLES[key]["document"])
     assert logic.find_cycle(doc) is None
     assert {w.code for w in logic.warnings(doc, [])} == {"outcome_without_indicator"}
+
+
+def test_analyses_and_cases_are_evidence_by_number() -> None:
+    from machidata.ebpm.views import _evidence, _evidence_href
+
+    items = _evidence("分析: 12\n事例：3\nデータセット: kyukyu\n白書2024")
+    assert [(e["kind"], e["ref"]) for e in items] == [
+        ("analysis", "12"), ("case", "3"), ("dataset", "kyukyu"), ("document", "白書2024"),
+    ]  # fmt: skip
+    assert [_evidence_href(e) for e in items] == [
+        "/analysis/12/",
+        "/support/cases/3/",
+        "/catalog/kyukyu/",
+        "",
+    ]
+    assert _evidence_href({"kind": "analysis", "ref": "x"}) == ""  # a bad number links nowhere
+
+
+def test_validate_keeps_analysis_and_case_evidence() -> None:
+    doc = copy.deepcopy(DOC)
+    doc["links"][0]["evidence"] = [
+        {"kind": "analysis", "ref": "12"},
+        {"kind": "case", "ref": "3", "label": "福岡"},
+    ]
+    kept = logic.validate(doc)["links"][0]["evidence"]
+    assert [(e["kind"], e["ref"]) for e in kept] == [("analysis", "12"), ("case", "3")]

@@ -13,7 +13,7 @@ from machidata.audit.models import AuditEvent
 from machidata.core.errors import Conflict, InvalidInput, PermissionDenied
 from machidata.core.testing import Actors
 from machidata.ebpm import services
-from machidata.ebpm.models import BudgetLine, LogicModelVersion, PlanItem
+from machidata.ebpm.models import BudgetLine, LogicModel, LogicModelVersion, PlanItem
 from machidata.ebpm.tests.conftest import as_actor
 
 pytestmark = pytest.mark.django_db
@@ -208,3 +208,22 @@ def test_numbers_are_read_like_staff_write_them() -> None:
         services.check_number(True, label="金額")
     with pytest.raises(InvalidInput, match="数値で入力"):
         services.check_number(float("nan"), label="金額")
+
+
+@pytest.mark.parametrize(
+    ("kind", "ref", "message"),
+    [
+        ("analysis", "999999", "根拠の分析結果「999999」が見つかりません"),
+        ("case", "999999", "根拠の事例「999999」が見つかりません"),
+        ("dataset", "no-such-data", "根拠のデータセット「no-such-data」が見つかりません"),
+    ],
+)
+def test_evidence_must_be_something_the_editor_can_see(
+    modelled: PlanItem, editor: Actor, kind: str, ref: str, message: str
+) -> None:
+    nodes = [n["id"] for n in LogicModel.objects.get(item=modelled).document["nodes"]]
+    with pytest.raises(InvalidInput, match=message):
+        services.link_add(
+            actor=editor, item=modelled, source=nodes[0], target=nodes[-1],
+            rationale="r", evidence=[{"kind": kind, "ref": ref}],
+        )  # fmt: skip
