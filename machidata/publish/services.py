@@ -217,11 +217,28 @@ def _locked(request: PublicationRequest) -> PublicationRequest:
 
 
 def _turn_message(req: PublicationRequest, step: dict[str, Any]) -> str:
-    return f"{req.get_kind_display()}「{req.dataset.title}」の「{step['label']}」をお願いします。"
+    """To whoever decides next: what arrived, what to do, where (the notice links to the request page)."""
+    return (
+        f"「{req.dataset.title}」の{req.get_kind_display()}が届きました。「{step['label']}」をお願いします。"
+        "申請のページで版と公開前の確認の結果を見て、承認・差戻し・却下のどれかを選んでください。"
+    )
 
 
 def _ended_message(req: PublicationRequest) -> str:
-    return f"{req.get_kind_display()}「{req.dataset.title}」は{req.get_status_display()}になりました。"
+    """To the requester when the request ended: what happened and what to do next."""
+    what = f"「{req.dataset.title}」の{req.get_kind_display()}"
+    if req.status == RequestStatus.APPROVED and req.kind == RequestKind.WITHDRAW:
+        return f"{what}は決裁済みになりました。公開サイトとAPIから外れ、データセットは「庁内」に戻りました。"
+    if req.status == RequestStatus.APPROVED:
+        return (
+            f"{what}は決裁済みになりました。申請した版が公開サイトとAPIに出ています"
+            "（公開サイトが別の環境のときは、次の公開バンドルの取り込みで届きます）。"
+        )
+    if req.status == RequestStatus.RETURNED:
+        return f"{what}が差し戻されました。申請のページでコメントを読み、直してからもう一度申請してください。"
+    if req.status == RequestStatus.REJECTED:
+        return f"{what}は却下されました。申請のページで理由を確認してください。公開したいときは所管課長にご相談ください。"
+    return f"{what}は{req.get_status_display()}になりました。申請のページで内容を確認できます。"
 
 
 # How publication's requests walk their route (the shared steps are in access.route_requests).
