@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
+from collections.abc import Callable
 from typing import Any
 
 from django.conf import settings
@@ -27,6 +28,12 @@ EDITABLE_FIELDS = (
 )  # fmt: skip
 AUDITED_FIELDS = (*EDITABLE_FIELDS, "formats", "identifier", "slug")
 MAX_KEYWORDS = 30
+# Fields a published entry keeps until its publication is withdrawn through the route (非公開化).
+LOCKED_WHILE_PUBLIC = ("classification", "personal_data")
+# Rooms above the catalog answer "may this entry's classification change now?" without the catalog
+# importing them: each guard gets the entry and returns a Japanese refusal, or "" to let it through.
+# The publication room registers one in its AppConfig.ready() (machidata.publish.selectors).
+CLASSIFICATION_GUARDS: list[Callable[[Dataset], str]] = []
 _SLUG_RE = re.compile(r"^[a-z0-9][a-z0-9-]{0,99}$")
 
 
@@ -170,6 +177,15 @@ def dataset_create(*, actor: Actor, data: dict[str, Any]) -> Dataset:
     return dataset
 
 
+def _check_guards(before: dict[str, Any], fresh: Dataset) -> None:
+    """Ask the registered guards when a field locked while public changes."""
+    if any(before[k] != getattr(fresh, k) for k in LOCKED_WHILE_PUBLIC):
+        for guard in CLASSIFICATION_GUARDS:
+            refusal = guard(fresh)
+            if refusal:
+                raise InvalidInput(refusal, details={k: [refusal] for k in LOCKED_WHILE_PUBLIC})
+
+
 @transaction.atomic
 def dataset_update(*, actor: Actor, dataset: Dataset, data: dict[str, Any], lock_version: int) -> Dataset:
     """Change an entry's metadata; refused with 409 when ``lock_version`` is stale (someone saved meanwhile)."""
@@ -197,6 +213,7 @@ def dataset_update(*, actor: Actor, dataset: Dataset, data: dict[str, Any], lock
             "所管課を自分の所属課以外に変えることはできません。データ戦略課にご相談ください。"
         )
     _check_classification_change(actor, before["classification"], fresh.classification)
+    _check_guards(before, fresh)
     if before["classification"] != fresh.classification and not (
         actor.is_admin or before["owner"] in actor.editor_unit_ids
     ):

@@ -27,6 +27,7 @@ from machidata.publish.schemas import (
     RequestOut,
     StateOut,
     SuppressionOut,
+    ThresholdIn,
 )
 
 router = Router(tags=["publication"])
@@ -138,6 +139,15 @@ def state(request: HttpRequest, slug: str) -> dict[str, Any]:
     return selectors.dataset_publication(dataset)
 
 
+@router.put("/datasets/{slug}/threshold", response=StateOut, summary="小さい数の基準を設定する")
+def set_threshold(request: HttpRequest, slug: str, payload: ThresholdIn) -> dict[str, Any]:
+    """The dataset's small-count threshold (default 10, ≥ 1): every 統計表 of it is checked against it."""
+    actor = api_staff(request)
+    dataset = access_dataset(actor, Action.EDIT, slug=slug)
+    services.small_count_threshold_set(actor=actor, dataset=dataset, threshold=payload.threshold)
+    return selectors.dataset_publication(dataset)
+
+
 @router.get("/candidates", response=list[CandidateOut], summary="公開候補一覧（データ戦略課）")
 def candidates(request: HttpRequest) -> list[dict[str, Any]]:
     """庁内 datasets whose gates already pass (licence and attribution are chosen when filing)."""
@@ -152,7 +162,9 @@ def candidates(request: HttpRequest) -> list[dict[str, Any]]:
 def _spec_out(spec: Any) -> dict[str, Any]:
     return {"table": spec.table.name, "dimension": spec.dimension, "count_columns": spec.count_columns,
             "total_column": spec.total_column, "total_row_label": spec.total_row_label,
-            "threshold": spec.threshold, "protection": spec.protection}  # fmt: skip
+            "threshold": spec.threshold, "protection": spec.protection,
+            "column_dimension": spec.column_dimension, "value_column": spec.value_column,
+            "row_subtotals": spec.row_subtotals, "column_subtotals": spec.column_subtotals}  # fmt: skip
 
 
 @router.put("/tables/{slug}/{name}/aggregate", response=AggregateOut, summary="統計表として設定する")

@@ -61,7 +61,8 @@ from machidata.publish import selectors
 from machidata.publish.models import PublicationRequest, PublishedVersion, RequestKind, RequestStatus
 
 FORMAT: Final = "machidata-publish-bundle"
-FORMAT_VERSION: Final = 1
+FORMAT_VERSION: Final = 2  # 2 added EBPM pages and standard declarations; 1 is still read
+READABLE_VERSIONS: Final = (1, 2)
 MANIFEST: Final = "manifest.json"
 SIGNATURE: Final = "manifest.sig"
 MAX_MANIFEST: Final = 64 << 20  # a manifest larger than this is not one of ours
@@ -208,11 +209,46 @@ def _dataset_meta(ds: Dataset, attribution: dict[str, Any] | None) -> dict[str, 
         {"code": lic.code, "name": lic.name, "url": lic.url, "is_open": lic.is_open} if lic else None
     )
     meta["attribution"] = (attribution or {}).get("attribution", "")
+    tables = list(selectors.public_tables().filter(dataset=ds).order_by("name"))
+    declared = _declarations([t.pk for t in tables])
     meta["tables"] = {
-        t.name: {f: getattr(t, f) for f in TABLE_FIELDS}
-        for t in selectors.public_tables().filter(dataset=ds).order_by("name")
+        t.name: {**{f: getattr(t, f) for f in TABLE_FIELDS}, "standard": declared.get(t.pk)} for t in tables
     }
     return meta
+
+
+def _declaration_model() -> Any:
+    """The standards room's declaration model, looked up by name: the standards room sits above
+    publication (import-linter forbids the import), and the bundle only carries its rows as data."""
+    from django.apps import apps
+
+    return apps.get_model("standards", "StandardDeclaration")
+
+
+def _declarations(table_ids: list[int]) -> dict[int, dict[str, Any]]:
+    """Table id → its standard declaration (code and item → column mapping) for public tables."""
+    rows = (
+        _declaration_model().objects.filter(table_id__in=table_ids).values("table_id", "standard", "mapping")
+    )
+    return {r["table_id"]: {"standard": r["standard"], "mapping": r["mapping"]} for r in rows}
+
+
+def _page_entries() -> dict[str, dict[str, Any]]:
+    """Key → the EBPM citizen page (事業の説明) the route approved and the public may see now, as the
+    ebpm room froze it (``selectors_pages.public_pages``); keyed by the internal 事業 id."""
+    from machidata.ebpm.selectors_pages import public_pages
+
+    out: dict[str, dict[str, Any]] = {}
+    for page in public_pages().select_related("item__unit"):
+        item, unit = page.item, page.item.unit
+        entry = {
+            "key": f"page:{item.pk}", "level": item.level, "code": item.code, "name": item.name,
+            "unit": {"code": unit.code, "name": unit.name, "kind": unit.kind},
+            "published_at": page.published_at.isoformat(), "snapshot": page.snapshot,
+        }  # fmt: skip
+        entry["digest"] = _digest(entry)
+        out[entry["key"]] = entry
+    return out
 
 
 def _digest(obj: Any) -> str:
@@ -261,7 +297,7 @@ def _export(path: Path, *, say: Say | None, allow_empty: bool) -> ExportResult:
     say = say or (lambda _m: None)
     signer = SigningKey(_read_hex(signing_key_path(), "署名用の秘密鍵"))
     verify_hex = signer.verify_key.encode().hex()
-    state = _load_state(export_state_path(), {"sequence": 0, "versions": {}, "datasets": {}})
+    state = _load_state(export_state_path(), {"sequence": 0, "versions": {}, "datasets": {}, "pages": {}})
     exported: dict[str, str] = dict(state.get("versions", {}))  # key → version digest
     meta_sent: dict[str, str] = dict(state.get("datasets", {}))  # identifier → metadata digest
 
@@ -281,7 +317,11 @@ def _export(path: Path, *, say: Say | None, allow_empty: bool) -> ExportResult:
         touched = any(k.startswith(f"{ds.identifier}/") for k in new_keys)
         if touched or meta_sent.get(ds.identifier) != _digest(meta):
             datasets[ds.identifier] = meta
-    if not (new_keys or gone or datasets) and not allow_empty:
+    pages_sent: dict[str, str] = dict(state.get("pages", {}))  # page key → snapshot digest
+    pages = _page_entries()
+    new_pages = [pages[k] for k in sorted(pages) if pages_sent.get(k) != pages[k]["digest"]]
+    gone_pages = sorted(k for k in pages_sent if k not in pages)
+    if not (new_keys or gone or datasets or new_pages or gone_pages) and not allow_empty:
         say("前回の書き出しから公開内容に変更はありません（ファイルは作成しませんでした）。")
         return ExportResult(sequence=None)
 
@@ -290,23 +330,10 @@ def _export(path: Path, *, say: Say | None, allow_empty: bool) -> ExportResult:
         "format": FORMAT, "format_version": FORMAT_VERSION, "sequence": sequence,
         "created_at": timezone.now().isoformat(), "key_id": key_id(verify_hex),
         "datasets": datasets, "versions": [], "tombstones": [],
+        "pages": new_pages, "page_tombstones": [{"key": k} for k in gone_pages],
     }  # fmt: skip
     files: dict[str, Path] = {}
-    for key in new_keys:
-        version = live[key]
-        identifier, rest = key.rsplit("/", 1)  # table names hold no "/"
-        table_name = rest.rsplit("@", 1)[0]
-        entry: dict[str, Any] = {
-            "key": key, "dataset": identifier, "table": table_name, "number": version.number,
-            "rows": version.rows,
-            "digest": readers.version_digest(version), "files": [],
-        }  # fmt: skip
-        for file in sorted(readers.files_for(version), key=_first_id):
-            name = f"data/{len(files) + 1:06d}.parquet"
-            sha, size = _sha256_file(Path(file))
-            files[name] = Path(file)
-            entry["files"].append({"name": name, "sha256": sha, "bytes": size})
-        manifest["versions"].append(entry)
+    manifest["versions"] = [_version_entry(key, live[key], files) for key in new_keys]
     for key in gone:
         identifier, rest = key.rsplit("/", 1)  # table names hold no "/"
         table_name, number = rest.rsplit("@", 1)
@@ -325,14 +352,33 @@ def _export(path: Path, *, say: Say | None, allow_empty: bool) -> ExportResult:
         exported.pop(key, None)
     for identifier, meta in datasets.items():
         meta_sent[identifier] = _digest(meta)
-    _save_state(export_state_path(), {"sequence": sequence, "versions": exported, "datasets": meta_sent})
+    pages_sent = {k: pages[k]["digest"] for k in pages}
+    _save_state(export_state_path(), {"sequence": sequence, "versions": exported, "datasets": meta_sent,
+                                      "pages": pages_sent})  # fmt: skip
     with transaction.atomic():
         audit_record(actor=SYSTEM_ACTOR, action="publication.bundle_export", object_type="publish.bundle",
                      object_id=str(sequence), changes={"versions": new_keys, "tombstones": gone,
-                     "datasets": sorted(datasets), "sha256": _sha256_file(path)[0]})  # fmt: skip
+                     "datasets": sorted(datasets), "pages": [p["key"] for p in new_pages],
+                     "page_tombstones": gone_pages, "sha256": _sha256_file(path)[0]})  # fmt: skip
     say(f"公開バンドル #{sequence} を書き出しました: 新しい版 {len(new_keys)} 件、"
-        f"データセット情報 {len(datasets)} 件、非公開化 {len(gone)} 件 → {path}")  # fmt: skip
+        f"データセット情報 {len(datasets)} 件、非公開化 {len(gone)} 件、"
+        f"事業のページ {len(new_pages)} 件（非公開化 {len(gone_pages)} 件） → {path}")  # fmt: skip
     return ExportResult(sequence, len(new_keys), len(datasets), len(gone), path, new_keys)
+
+
+def _version_entry(key: str, version: TableVersion, files: dict[str, Path]) -> dict[str, Any]:
+    """A new public version's manifest entry; its Parquet files are added to ``files`` (tar name → path)."""
+    identifier, rest = key.rsplit("/", 1)  # table names hold no "/"
+    entry: dict[str, Any] = {
+        "key": key, "dataset": identifier, "table": rest.rsplit("@", 1)[0], "number": version.number,
+        "rows": version.rows, "digest": readers.version_digest(version), "files": [],
+    }  # fmt: skip
+    for file in sorted(readers.files_for(version), key=_first_id):
+        name = f"data/{len(files) + 1:06d}.parquet"
+        sha, size = _sha256_file(Path(file))
+        files[name] = Path(file)
+        entry["files"].append({"name": name, "sha256": sha, "bytes": size})
+    return entry
 
 
 def _write_tar(path: Path, body: bytes, signature: bytes, files: dict[str, Path]) -> None:
@@ -433,7 +479,7 @@ def read_bundle(path: Path, folder: Path) -> Bundle:
             f"（この環境の公開鍵: {key_id(verify_raw.hex())}）取り込みを中止しました。"
         ) from None
     manifest = json.loads(body)
-    if manifest.get("format") != FORMAT or manifest.get("format_version") != FORMAT_VERSION:
+    if manifest.get("format") != FORMAT or manifest.get("format_version") not in READABLE_VERSIONS:
         raise InvalidInput("この形式の公開バンドルには対応していません。")
     listed = {f["name"]: (f["sha256"], f["bytes"]) for v in manifest["versions"] for f in v["files"]}
     if listed != seen:
@@ -565,6 +611,16 @@ def _upsert_table(ds: Dataset, name: str, tmeta: dict[str, Any]) -> Table:
         if f in tmeta:
             setattr(table, f, tmeta[f])
     table.save()
+    if "standard" in tmeta:  # bundles before format 2 say nothing: leave the table as it is
+        model = _declaration_model()
+        declared = tmeta["standard"]
+        if declared:
+            model.objects.update_or_create(
+                table=table,
+                defaults={"standard": str(declared["standard"]), "mapping": declared.get("mapping") or {}},
+            )
+        else:
+            model.objects.filter(table=table).delete()
     return table
 
 
@@ -669,6 +725,61 @@ def _apply_tombstone(entry: dict[str, Any], sequence: int) -> int:
     return n
 
 
+def _page_item(entry: dict[str, Any], unit: Unit) -> Any:
+    """The public side's 事業 of a page key: the one an earlier bundle made, else a new one (its 所管課 by
+    所属コード). Only what the page shows is kept; the plan tree stays on the internal side."""
+    from machidata.ebpm.models import Level, PageRequest, PlanItem
+
+    earlier = PageRequest.objects.filter(route_name="bundle", reason=entry["key"]).order_by("-id").first()
+    values = {
+        "name": str(entry.get("name") or "")[:200], "code": str(entry.get("code") or "")[:40],
+        "level": entry.get("level") if entry.get("level") in Level.values else Level.PROJECT,
+        "unit": _owner_unit(entry.get("unit")) or unit,
+    }  # fmt: skip
+    if earlier is not None:
+        PlanItem.objects.filter(pk=earlier.item_id).update(**values)
+        return PlanItem.objects.get(pk=earlier.item_id)
+    return PlanItem.objects.create(**values)
+
+
+def _apply_page(entry: dict[str, Any], unit: Unit, sequence: int) -> bool:
+    """Serve the page exactly as approved inside (idempotent: the same snapshot again changes nothing)."""
+    from machidata.ebpm.models import PageRequest, PageRequestKind, PageRequestStatus, PublicPage
+
+    with transaction.atomic():
+        item = _page_item(entry, unit)
+        live = PublicPage.objects.filter(
+            item=item, superseded_at__isnull=True, withdrawn_at__isnull=True
+        ).first()
+        if live is not None and live.request.fingerprint == entry["digest"]:
+            return False
+        now = timezone.now()
+        req = PageRequest.objects.create(
+            item=item, kind=PageRequestKind.PUBLISH, requested_by=_import_user(), reason=entry["key"],
+            preview=entry["snapshot"], fingerprint=entry["digest"], route_name="bundle", steps=[],
+            status=PageRequestStatus.APPROVED, decided_at=now,
+        )  # fmt: skip
+        if live is not None:
+            PublicPage.objects.filter(pk=live.pk).update(superseded_at=now)
+        PublicPage.objects.create(
+            item=item, request=req, snapshot=entry["snapshot"],
+            published_at=dt.datetime.fromisoformat(entry["published_at"]) if entry.get("published_at") else now,
+        )  # fmt: skip
+        audit_record(actor=SYSTEM_ACTOR, action="publication.bundle_page", obj=item,
+                     changes={"key": entry["key"], "bundle": sequence})  # fmt: skip
+    return True
+
+
+def _apply_page_tombstone(entry: dict[str, Any]) -> int:
+    from machidata.ebpm.models import PublicPage
+
+    with transaction.atomic():
+        return PublicPage.objects.filter(
+            request__route_name="bundle", request__reason=entry["key"],
+            superseded_at__isnull=True, withdrawn_at__isnull=True,
+        ).update(withdrawn_at=timezone.now())  # fmt: skip
+
+
 def import_bundle(path: Path, *, say: Say | None = None) -> ImportResult:
     """Verify ``path`` completely, then apply it (a no-op when it was applied already)."""
     with _exclusive("取り込み"):
@@ -691,14 +802,17 @@ def _import(path: Path, *, say: Say | None) -> ImportResult:
                 _upsert_dataset(meta, unit)
         written = sum(_apply_version(entry, bundle, unit) for entry in m["versions"])
         withdrawn = sum(_apply_tombstone(entry, seq) for entry in m["tombstones"])
+        pages = sum(_apply_page(entry, unit, seq) for entry in m.get("pages", []))
+        pages_gone = sum(_apply_page_tombstone(entry) for entry in m.get("page_tombstones", []))
         _save_state(import_state_path(), {"sequence": seq, "sha256": bundle.sha256,
                                           "applied_at": timezone.now().isoformat()})  # fmt: skip
         with transaction.atomic():
             audit_record(actor=SYSTEM_ACTOR, action="publication.bundle_import", object_type="publish.bundle",
                          object_id=str(seq), changes={"sha256": bundle.sha256, "versions_written": written,
-                         "withdrawn": withdrawn, "datasets": sorted(m["datasets"])})  # fmt: skip
+                         "withdrawn": withdrawn, "datasets": sorted(m["datasets"]),
+                         "pages": pages, "pages_withdrawn": pages_gone})  # fmt: skip
         say(f"公開バンドル #{seq} を取り込みました: 新しい版 {written} 件、データセット情報 "
-            f"{len(m['datasets'])} 件、非公開化 {withdrawn} 件。")  # fmt: skip
+            f"{len(m['datasets'])} 件、非公開化 {withdrawn} 件、事業のページ {pages} 件（非公開化 {pages_gone} 件）。")  # fmt: skip
         return ImportResult(seq, True, written, len(m["datasets"]), withdrawn)
     finally:
         shutil.rmtree(scratch, ignore_errors=True)

@@ -86,16 +86,31 @@ def read_version(version: TableVersion) -> pa.Table:
     return pa.concat_tables([pq.read_table(f) for f in files], promote_options="default")
 
 
+def dataset_threshold(dataset_id: int) -> int:
+    """The dataset's small-count threshold (小さい数の基準): its setting, else 10."""
+    from machidata.publish.models import DEFAULT_THRESHOLD, SmallCountSetting
+
+    value = (
+        SmallCountSetting.objects.filter(dataset_id=dataset_id).values_list("threshold", flat=True).first()
+    )
+    return int(value) if value is not None else DEFAULT_THRESHOLD
+
+
 def spec_of(version: TableVersion) -> suppression.Spec | None:
-    """The 統計表 declaration of the version's table, if any."""
+    """The 統計表 declaration of the version's table, if any, with the threshold in force: the
+    dataset's, or the table's own when that is stricter (a table never loosens its dataset's)."""
     from machidata.publish.models import AggregateSpec
 
-    s = AggregateSpec.objects.filter(table_id=version.table_id).first()
+    s = AggregateSpec.objects.filter(table_id=version.table_id).select_related("table").first()
     if s is None:
         return None
+    threshold = max(dataset_threshold(s.table.dataset_id), s.threshold or 0)
     return suppression.Spec(
         dimension=s.dimension, count_columns=tuple(s.count_columns), total_column=s.total_column,
-        total_row_label=s.total_row_label, threshold=s.threshold, protection=s.protection,
+        total_row_label=s.total_row_label, threshold=threshold, protection=s.protection,
+        column_dimension=s.column_dimension, value_column=s.value_column,
+        row_subtotals=suppression.subtotals(s.row_subtotals),
+        column_subtotals=suppression.subtotals(s.column_subtotals),
     )  # fmt: skip
 
 

@@ -149,14 +149,24 @@ class PublishedVersion(models.Model):
 
 
 class AggregateSpec(models.Model):
-    """A table declared as aggregated (統計表): its dimensions, count columns, totals and small-count threshold."""
+    """A table declared as aggregated (統計表): wide or long, its totals and 小計, and (optionally) a
+    stricter small-count threshold than its dataset's."""
 
     table = models.OneToOneField(Table, on_delete=models.CASCADE, related_name="aggregate_spec")
     dimension = models.CharField("区分の列", max_length=200)
-    count_columns = models.JSONField("件数の列", default=list)
+    count_columns = models.JSONField("件数の列", default=list, blank=True)
+    # Long format (縦長): the column naming the column 区分, and the count column.
+    column_dimension = models.CharField("列の区分の列（縦長の表）", max_length=200, blank=True)
+    value_column = models.CharField("件数の列（縦長の表）", max_length=200, blank=True)
+    # 小計: {小計の区分名: [内訳の区分名, ...]} for rows, and the same for columns.
+    row_subtotals = models.JSONField("小計の行", default=dict, blank=True)
+    column_subtotals = models.JSONField("小計の列", default=dict, blank=True)
     total_column = models.CharField("合計の列", max_length=200, blank=True)
     total_row_label = models.CharField("合計の行の区分名", max_length=200, blank=True)
-    threshold = models.PositiveIntegerField("秘匿の基準（この値未満を秘匿）", default=10)
+    # Blank: the dataset's threshold (:class:`SmallCountSetting`); set: a stricter one for this table only.
+    threshold = models.PositiveIntegerField(
+        "秘匿の基準（この値未満を秘匿）", null=True, blank=True, help_text="空のときはデータセットの基準"
+    )
     protection = models.PositiveIntegerField("保護幅", default=0, help_text="0 のときは基準値と同じ")
     updated_at = models.DateTimeField(auto_now=True)
 
@@ -169,6 +179,28 @@ class AggregateSpec(models.Model):
 
     def __str__(self) -> str:
         return f"{self.table} の統計表設定"
+
+
+DEFAULT_THRESHOLD = 10
+
+
+class SmallCountSetting(models.Model):
+    """A dataset's small-count threshold (小さい数の基準, default 10): cells 1 ≤ v < threshold are hidden."""
+
+    dataset = models.OneToOneField(Dataset, on_delete=models.CASCADE, related_name="small_count_setting")
+    threshold = models.PositiveIntegerField("秘匿の基準（この値未満を秘匿）", default=DEFAULT_THRESHOLD)
+    updated_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    updated_at = models.DateTimeField(auto_now=True)
+
+    class Meta:
+        verbose_name = "小さい数の基準"
+        verbose_name_plural = "小さい数の基準"
+        constraints = [
+            models.CheckConstraint(condition=Q(threshold__gte=1), name="small_count_threshold_at_least_1")
+        ]
+
+    def __str__(self) -> str:
+        return f"{self.dataset} の小さい数の基準 {self.threshold}"
 
 
 class SuppressionRun(models.Model):

@@ -108,7 +108,14 @@ class StateOut(Schema):
 
     dataset: str
     state: str
+    small_count_threshold: int = Field(description="小さい数の基準（この値未満のセルは公開しない）")
     tables: list[TableStateOut]
+
+
+class ThresholdIn(Schema):
+    """A dataset's small-count threshold (1 以上)."""
+
+    threshold: int = Field(ge=1, le=1_000_000, description="小さい数の基準（この値未満のセルは公開しない）")
 
 
 class CandidateOut(Schema):
@@ -122,14 +129,22 @@ class CandidateOut(Schema):
 
 
 class AggregateIn(Schema):
-    """Declare a table as a 統計表."""
+    """Declare a table as a 統計表: wide (count_columns) or long (column_dimension + value_column)."""
 
-    dimension: str
-    count_columns: list[str]
-    total_column: str = ""
-    total_row_label: str = ""
-    threshold: int = 10
-    protection: int = 0
+    dimension: str = Field(max_length=200)
+    count_columns: list[str] = Field(default_factory=list, max_length=500)
+    total_column: str = Field("", max_length=200)
+    total_row_label: str = Field("", max_length=200)
+    threshold: int | None = Field(
+        None, description="空のときはデータセットの基準。表ごとに厳しくするときだけ指定"
+    )
+    protection: int = Field(0, ge=0, le=1_000_000)
+    column_dimension: str = Field("", max_length=200, description="縦長の表: 列の区分を表す列")
+    value_column: str = Field("", max_length=200, description="縦長の表: 件数の列")
+    row_subtotals: dict[str, list[str]] = Field(default_factory=dict, description="小計の行: {小計: [内訳]}")
+    column_subtotals: dict[str, list[str]] = Field(
+        default_factory=dict, description="小計の列: {小計: [内訳]}"
+    )
 
 
 class AggregateOut(AggregateIn):

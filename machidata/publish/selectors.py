@@ -128,6 +128,20 @@ def publication_state(dataset: Dataset) -> str:
     return STATE_NONE
 
 
+LOCKED_WHILE_PUBLIC: Final = (
+    "このデータセットは公開中のため、公開区分と個人情報の区分は変更できません。"
+    "変更するには、先に「非公開化の申請」をして決裁を受けてください（公開中のデータがすべての公開先から消えます）。"
+)
+
+
+def classification_locked(dataset: Dataset) -> str:
+    """The catalog's guard: a dataset with a public version keeps its 公開区分 and 個人情報の区分 until
+    a 非公開化 is approved (the refusal to show), or "" when it is not public."""
+    if _live_published().filter(table__dataset_id=dataset.pk).exists():
+        return LOCKED_WHILE_PUBLIC
+    return ""
+
+
 def version_states(dataset: Dataset) -> dict[int, str]:
     """Version id → 公開中 / 非公開化 / 申請中 for versions that have been part of publication."""
     states: dict[int, str] = {}
@@ -220,4 +234,5 @@ def dataset_publication(dataset: Dataset) -> dict[str, Any]:
             "table": t.name, "public_version": public.number if public else None,
             "versions": {numbers[vid]: s for vid, s in states.items() if vid in numbers},
         })  # fmt: skip
-    return {"dataset": dataset.slug, "state": publication_state(dataset), "tables": tables}
+    return {"dataset": dataset.slug, "state": publication_state(dataset),
+            "small_count_threshold": g.dataset_threshold(dataset.pk), "tables": tables}  # fmt: skip

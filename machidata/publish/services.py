@@ -37,6 +37,7 @@ from machidata.publish.models import (
     RequestKind,
     RequestStatus,
     RequestVersion,
+    SmallCountSetting,
     SuppressionRun,
 )
 
@@ -216,11 +217,28 @@ def _locked(request: PublicationRequest) -> PublicationRequest:
 
 
 def _turn_message(req: PublicationRequest, step: dict[str, Any]) -> str:
-    return f"{req.get_kind_display()}「{req.dataset.title}」の「{step['label']}」をお願いします。"
+    """To whoever decides next: what arrived, what to do, where (the notice links to the request page)."""
+    return (
+        f"「{req.dataset.title}」の{req.get_kind_display()}が届きました。「{step['label']}」をお願いします。"
+        "申請のページで版と公開前の確認の結果を見て、承認・差戻し・却下のどれかを選んでください。"
+    )
 
 
 def _ended_message(req: PublicationRequest) -> str:
-    return f"{req.get_kind_display()}「{req.dataset.title}」は{req.get_status_display()}になりました。"
+    """To the requester when the request ended: what happened and what to do next."""
+    what = f"「{req.dataset.title}」の{req.get_kind_display()}"
+    if req.status == RequestStatus.APPROVED and req.kind == RequestKind.WITHDRAW:
+        return f"{what}は決裁済みになりました。公開サイトとAPIから外れ、データセットは「庁内」に戻りました。"
+    if req.status == RequestStatus.APPROVED:
+        return (
+            f"{what}は決裁済みになりました。申請した版が公開サイトとAPIに出ています"
+            "（公開サイトが別の環境のときは、次の公開バンドルの取り込みで届きます）。"
+        )
+    if req.status == RequestStatus.RETURNED:
+        return f"{what}が差し戻されました。申請のページでコメントを読み、直してからもう一度申請してください。"
+    if req.status == RequestStatus.REJECTED:
+        return f"{what}は却下されました。申請のページで理由を確認してください。公開したいときは所管課長にご相談ください。"
+    return f"{what}は{req.get_status_display()}になりました。申請のページで内容を確認できます。"
 
 
 # How publication's requests walk their route (the shared steps are in access.route_requests).
@@ -383,32 +401,75 @@ def _field_names(table: Table) -> list[str]:
     return [str(f.get("name")) for f in schema.get("fields", [])]
 
 
-@transaction.atomic
-def aggregate_spec_set(
-    *, actor: Actor, table: Table, dimension: str, count_columns: list[str], total_column: str = "",
-    total_row_label: str = "", threshold: int = 10, protection: int = 0,
-) -> AggregateSpec:  # fmt: skip
-    """Declare a table as a 統計表 (dimension, counts, totals, small-count threshold ≥ 1)."""
-    if not can(actor, Action.EDIT, table.dataset):
-        raise PermissionDenied("統計表の設定ができるのはデータ所有者です。")
+def _threshold(value: Any, *, required: bool) -> int | None:
+    """A small-count threshold from a form or the API: an integer ≥ 1 (None when optional and blank)."""
+    if value is None or (isinstance(value, str) and not value.strip()):
+        if required:
+            raise InvalidInput("秘匿の基準（小さい数の基準）を入力してください。")
+        return None
     try:
-        threshold, protection = int(threshold), int(protection or 0)
+        number = int(value)
     except (TypeError, ValueError):
         raise InvalidInput("秘匿の基準は整数で入力してください。") from None
+    if number < 1:
+        raise InvalidInput("秘匿の基準（小さい数の基準）は1以上にしてください。")
+    return number
+
+
+@transaction.atomic
+def small_count_threshold_set(*, actor: Actor, dataset: Dataset, threshold: Any) -> SmallCountSetting:
+    """Set a dataset's small-count threshold (default 10, ≥ 1): every 統計表 of it is checked against it."""
+    if not can(actor, Action.EDIT, dataset):
+        raise PermissionDenied("小さい数の基準を変えられるのはデータ所有者です。")
+    value = _threshold(threshold, required=True)
+    before = g.dataset_threshold(dataset.pk)
+    obj, _ = SmallCountSetting.objects.update_or_create(
+        dataset=dataset, defaults={"threshold": value, "updated_by_id": _uid(actor)}
+    )
+    audit_record(actor=actor, action="publication.small_count_threshold", obj=dataset,
+                 changes={"before": before, "after": value})  # fmt: skip
+    return obj
+
+
+@transaction.atomic
+def aggregate_spec_set(
+    *, actor: Actor, table: Table, dimension: str, count_columns: list[str] | None = None,
+    total_column: str = "", total_row_label: str = "", threshold: Any = None, protection: int = 0,
+    column_dimension: str = "", value_column: str = "", row_subtotals: Any = None,
+    column_subtotals: Any = None,
+) -> AggregateSpec:  # fmt: skip
+    """Declare a table as a 統計表: wide (区分 + count columns) or long (row 区分, column 区分, one count
+    column), its totals, its 小計, and optionally a stricter threshold than the dataset's (≥ 1)."""
+    if not can(actor, Action.EDIT, table.dataset):
+        raise PermissionDenied("統計表の設定ができるのはデータ所有者です。")
+    own = _threshold(threshold, required=False)
+    floor = g.dataset_threshold(table.dataset_id)
+    if own is not None and own < floor:
+        raise InvalidInput(
+            f"表ごとの基準はデータセットの基準（{floor}）より小さくできません。"
+            f"データセットの基準を変えるか、{floor} 以上にしてください。"
+        )
+    try:
+        protection = int(protection or 0)
+    except (TypeError, ValueError):
+        raise InvalidInput("保護幅は整数で入力してください。") from None
     if protection < 0:
         raise InvalidInput("保護幅は0以上にしてください。")
+    columns = [str(c) for c in count_columns or []]
+    rows_sub, cols_sub = suppression.subtotals(row_subtotals), suppression.subtotals(column_subtotals)
     spec = suppression.Spec(
-        dimension, tuple(count_columns), total_column, total_row_label, threshold, protection
-    )
-    suppression.check_spec(spec, _field_names(table))
-    obj, _ = AggregateSpec.objects.update_or_create(
-        table=table,
-        defaults={"dimension": dimension, "count_columns": list(count_columns), "total_column": total_column,
-                  "total_row_label": total_row_label, "threshold": threshold, "protection": protection},
+        dimension, tuple(columns), total_column, total_row_label, own or floor, protection,
+        column_dimension, value_column, rows_sub, cols_sub,
     )  # fmt: skip
-    audit_record(actor=actor, action="publication.aggregate_spec", obj=table, changes={"spec": {
-        "dimension": dimension, "count_columns": list(count_columns), "total_column": total_column,
-        "total_row_label": total_row_label, "threshold": threshold, "protection": protection}})  # fmt: skip
+    suppression.check_spec(spec, _field_names(table))
+    values = {
+        "dimension": dimension, "count_columns": columns, "total_column": total_column,
+        "total_row_label": total_row_label, "threshold": own, "protection": protection,
+        "column_dimension": column_dimension, "value_column": value_column,
+        "row_subtotals": {k: list(v) for k, v in rows_sub}, "column_subtotals": {k: list(v) for k, v in cols_sub},
+    }  # fmt: skip
+    obj, _ = AggregateSpec.objects.update_or_create(table=table, defaults=values)
+    audit_record(actor=actor, action="publication.aggregate_spec", obj=table, changes={"spec": values})
     return obj
 
 

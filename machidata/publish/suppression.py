@@ -33,19 +33,62 @@ _TOL = 1e-6
 
 
 @dataclass
+class Line:
+    """One published equation over interior cells: Σ coeff·cell = total (a total or a 小計)."""
+
+    cells: list[tuple[Cell, int]]
+    total: int
+    label: str
+
+
+@dataclass
 class Grid:
-    """Interior cells (None = already hidden, value unknown), the totals, and the labels."""
+    """Interior cells (None = already hidden, value unknown), the totals, and the labels.
+
+    ``row_subtotals`` maps a 小計 row to the rows it adds up (``col_subtotals`` the same for columns).
+    A 小計 row is a line of the interior like any other (its small cells are hidden too) and adds one
+    equation per column: 小計 − Σ members = 0. The totals add up the rows (or columns) that belong to no
+    小計, so a 小計 and its members are never counted twice.
+    """
 
     row_labels: list[str]
     col_labels: list[str]
     values: list[list[int | None]]
     row_totals: list[int] | None = None
     col_totals: list[int] | None = None
+    row_subtotals: dict[int, list[int]] = field(default_factory=dict)
+    col_subtotals: dict[int, list[int]] = field(default_factory=dict)
 
     @property
     def shape(self) -> tuple[int, int]:
         """(rows, columns) of the interior."""
         return len(self.row_labels), len(self.col_labels)
+
+    def lines(self) -> list[Line]:
+        """Every published equation: row totals, column totals, then 小計 rows and columns."""
+        n, m = self.shape
+        top_cols = [j for j in range(m) if not any(j in ms for ms in self.col_subtotals.values())]
+        top_rows = [i for i in range(n) if not any(i in ms for ms in self.row_subtotals.values())]
+        out: list[Line] = []
+        if self.row_totals is not None:
+            for i in range(n):
+                out.append(
+                    Line([((i, j), 1) for j in top_cols], self.row_totals[i], f"「{self.row_labels[i]}」の行")
+                )
+        if self.col_totals is not None:
+            for j in range(m):
+                out.append(
+                    Line([((i, j), 1) for i in top_rows], self.col_totals[j], f"「{self.col_labels[j]}」の列")
+                )
+        for s, members in self.row_subtotals.items():
+            for j in range(m):
+                cells = [((s, j), 1)] + [((i, j), -1) for i in members]
+                out.append(Line(cells, 0, f"小計「{self.row_labels[s]}」の「{self.col_labels[j]}」"))
+        for s, members in self.col_subtotals.items():
+            for i in range(n):
+                cells = [((i, s), 1)] + [((i, j), -1) for j in members]
+                out.append(Line(cells, 0, f"「{self.row_labels[i]}」の小計「{self.col_labels[s]}」"))
+        return out
 
 
 @dataclass
@@ -104,22 +147,11 @@ def _num(v: float) -> float | str:
 
 
 def _check_consistent(grid: Grid) -> None:
-    """Totals must equal the sums of fully known lines, or the audit would prove nothing."""
-    n, m = grid.shape
-    for i in range(n):
-        row = grid.values[i]
-        if grid.row_totals is not None and all(v is not None for v in row):  # noqa: SIM102 - reads as the rule
-            if sum(int(v) for v in row if v is not None) != grid.row_totals[i]:
-                raise InvalidInput(
-                    f"「{grid.row_labels[i]}」の行の合計が内訳の和と合いません。合計を確認してください。"
-                )
-    for j in range(m):
-        col = [grid.values[i][j] for i in range(n)]
-        if grid.col_totals is not None and all(v is not None for v in col):  # noqa: SIM102 - reads as the rule
-            if sum(int(v) for v in col if v is not None) != grid.col_totals[j]:
-                raise InvalidInput(
-                    f"「{grid.col_labels[j]}」の列の合計が内訳の和と合いません。合計を確認してください。"
-                )
+    """Totals and 小計 must equal the sums of fully known lines, or the audit would prove nothing."""
+    for line in grid.lines():
+        vals = [(grid.values[i][j], k) for (i, j), k in line.cells]
+        if all(v is not None for v, _ in vals) and sum(int(v or 0) * k for v, k in vals) != line.total:
+            raise InvalidInput(f"{line.label}の合計が内訳の和と合いません。合計を確認してください。")
 
 
 def primary(grid: Grid, threshold: int) -> set[Cell]:
@@ -152,30 +184,21 @@ def audit(
     if not unknown:
         return report
     index = {c: k for k, c in enumerate(unknown)}
-    n, m = grid.shape
     a_eq: list[list[float]] = []
     b_eq: list[float] = []
-
-    def line(cells: list[Cell], total: int) -> None:
+    for line in grid.lines():
         coeffs = [0.0] * len(unknown)
         known = 0
         any_unknown = False
-        for c in cells:
+        for c, k in line.cells:
             if c in index:
-                coeffs[index[c]] = 1.0
+                coeffs[index[c]] += float(k)
                 any_unknown = True
             else:
-                known += int(grid.values[c[0]][c[1]] or 0)
+                known += k * int(grid.values[c[0]][c[1]] or 0)
         if any_unknown:
             a_eq.append(coeffs)
-            b_eq.append(float(total - known))
-
-    if grid.row_totals is not None:
-        for i in range(n):
-            line([(i, j) for j in range(m)], grid.row_totals[i])
-    if grid.col_totals is not None:
-        for j in range(m):
-            line([(i, j) for i in range(n)], grid.col_totals[j])
+            b_eq.append(float(line.total - known))
     a = np.array(a_eq) if a_eq else None
     b = np.array(b_eq) if b_eq else None
     primaries = primary_cells if primary_cells is not None else set()
@@ -198,39 +221,32 @@ def audit(
     return report
 
 
-def _complement(grid: Grid, hidden: set[Cell], cells: list[Cell], other_axis: int) -> Cell | None:
-    """The cell of ``cells`` to hide next to protect a line: smallest positive, preferring crossed lines."""
+def _complement(grid: Grid, hidden: set[Cell], cells: list[Cell]) -> Cell | None:
+    """The cell of ``cells`` to hide next to protect a line: smallest positive, preferring a cell whose
+    row or column already holds a hidden cell (so one extra cell protects two lines)."""
     options = [c for c in cells if c not in hidden and (grid.values[c[0]][c[1]] or 0) > 0]
     if not options:
         return None
-    crossed = {c[other_axis] for c in hidden}
-    return min(options, key=lambda c: (c[other_axis] not in crossed, grid.values[c[0]][c[1]] or 0, c))
+    rows, cols = {c[0] for c in hidden}, {c[1] for c in hidden}
+    return min(
+        options,
+        key=lambda c: (c[0] not in rows and c[1] not in cols, grid.values[c[0]][c[1]] or 0, c),
+    )
 
 
-def secondary(  # noqa: PLR0912 - rows, columns, then the audit, in one loop
-    grid: Grid, hidden: set[Cell], *, threshold: int, protection: int = 0
-) -> set[Cell]:
+def secondary(grid: Grid, hidden: set[Cell], *, threshold: int, protection: int = 0) -> set[Cell]:
     """Add complementary cells until every hidden cell passes the audit (raises when impossible)."""
     result = set(hidden)
     n, m = grid.shape
+    lines = [[c for c, _ in line.cells] for line in grid.lines()]
     for _ in range(MAX_ROUNDS):
         changed = False
-        if grid.row_totals is not None:
-            for i in range(n):
-                row = [(i, j) for j in range(m)]
-                if sum(1 for c in row if c in result) == 1:
-                    pick = _complement(grid, result, row, 1)
-                    if pick is not None:
-                        result.add(pick)
-                        changed = True
-        if grid.col_totals is not None:
-            for j in range(m):
-                col = [(i, j) for i in range(n)]
-                if sum(1 for c in col if c in result) == 1:
-                    pick = _complement(grid, result, col, 0)
-                    if pick is not None:
-                        result.add(pick)
-                        changed = True
+        for cells in lines:
+            if sum(1 for c in cells if c in result) == 1:
+                pick = _complement(grid, result, cells)
+                if pick is not None:
+                    result.add(pick)
+                    changed = True
         if changed:
             continue
         exposed = audit(grid, result, threshold=threshold, protection=protection).exposed
@@ -238,13 +254,13 @@ def secondary(  # noqa: PLR0912 - rows, columns, then the audit, in one loop
             return result
         labels = {(grid.row_labels[i], grid.col_labels[j]): (i, j) for i in range(n) for j in range(m)}
         for cell in exposed:
-            i, j = labels[(cell.row, cell.column)]
-            pick = _complement(grid, result, [(i, jj) for jj in range(m)], 1) or _complement(
-                grid, result, [(ii, j) for ii in range(n)], 0
-            )
-            if pick is not None:
-                result.add(pick)
-                changed = True
+            target = labels[(cell.row, cell.column)]
+            for cells in (c for c in lines if target in c):
+                pick = _complement(grid, result, cells)
+                if pick is not None:
+                    result.add(pick)
+                    changed = True
+                    break
         if not changed:
             break
     raise InvalidInput(
@@ -265,14 +281,52 @@ def suppress(grid: Grid, *, threshold: int, protection: int = 0) -> tuple[set[Ce
 
 @dataclass(frozen=True)
 class Spec:
-    """Which columns are the dimension, the counts and the totals (from the table's AggregateSpec)."""
+    """How a table is a 統計表 (from the table's AggregateSpec and the dataset's threshold).
+
+    *Wide* (横長): one row per 区分 of ``dimension``, one column per count (``count_columns``), the row
+    totals in ``total_column`` and the column totals in the row whose 区分 is ``total_row_label``.
+
+    *Long* (縦長, when ``value_column`` is set): one row per cell — the 区分 of the rows in
+    ``dimension``, the 区分 of the columns in ``column_dimension``, the count in ``value_column``; the
+    totals are the rows whose ``column_dimension`` is ``total_column`` (row totals) and whose
+    ``dimension`` is ``total_row_label`` (column totals). ``count_columns`` may list the column 区分 to
+    read (all of them when empty).
+
+    ``row_subtotals`` / ``column_subtotals``: 小計 → the 区分 (or count columns) it adds up.
+    """
 
     dimension: str
-    count_columns: tuple[str, ...]
+    count_columns: tuple[str, ...] = ()
     total_column: str = ""
     total_row_label: str = ""
     threshold: int = 10
     protection: int = 0
+    column_dimension: str = ""
+    value_column: str = ""
+    row_subtotals: tuple[tuple[str, tuple[str, ...]], ...] = ()
+    column_subtotals: tuple[tuple[str, tuple[str, ...]], ...] = ()
+
+    @property
+    def is_long(self) -> bool:
+        """Long format (one row per cell)."""
+        return bool(self.value_column)
+
+
+def subtotals(value: Any) -> tuple[tuple[str, tuple[str, ...]], ...]:
+    """A 小計 declaration as the Spec keeps it, from {小計: [内訳, ...]} (or pairs); refuses odd shapes."""
+    if not value:
+        return ()
+    pairs = value.items() if isinstance(value, dict) else value
+    out = []
+    try:
+        for label, members in pairs:
+            names = tuple(str(m) for m in members)
+            if not str(label).strip() or not names or isinstance(members, str):
+                raise ValueError
+            out.append((str(label), names))
+    except (TypeError, ValueError):
+        raise InvalidInput("小計は「小計の区分名: 内訳の区分名の一覧」の形で指定してください。") from None
+    return tuple(out)
 
 
 def check_spec(spec: Spec, columns: list[str]) -> None:
@@ -283,13 +337,28 @@ def check_spec(spec: Spec, columns: list[str]) -> None:
         raise InvalidInput(
             "統計表として扱うには合計の列か合計の行を指定してください（合計がないと秘匿の監査ができません）。"
         )
-    missing = [c for c in (spec.dimension, *spec.count_columns, spec.total_column) if c and c not in columns]
-    if missing:
-        raise InvalidInput(f"表にない列が指定されています: {'、'.join(missing)}")
-    if not spec.count_columns:
-        raise InvalidInput("件数の列を1つ以上指定してください。")
-    if spec.total_column in spec.count_columns:
-        raise InvalidInput("合計の列は件数の列とは別に指定してください。")
+    if spec.is_long:
+        if not spec.column_dimension:
+            raise InvalidInput("縦長の統計表では、列の区分を表す列を指定してください。")
+        named = (spec.dimension, spec.column_dimension, spec.value_column)
+        missing = [c for c in named if c not in columns]
+        if missing:
+            raise InvalidInput(f"表にない列が指定されています: {'、'.join(missing)}")
+        if len(set(named)) != 3:
+            raise InvalidInput("行の区分・列の区分・件数の列には、それぞれ別の列を指定してください。")
+    else:
+        missing = [
+            c for c in (spec.dimension, *spec.count_columns, spec.total_column) if c and c not in columns
+        ]
+        if missing:
+            raise InvalidInput(f"表にない列が指定されています: {'、'.join(missing)}")
+        if not spec.count_columns:
+            raise InvalidInput("件数の列を1つ以上指定してください。")
+        if spec.total_column in spec.count_columns:
+            raise InvalidInput("合計の列は件数の列とは別に指定してください。")
+    for label, members in (*spec.row_subtotals, *spec.column_subtotals):
+        if label in members:
+            raise InvalidInput(f"小計「{label}」の内訳に小計自身が入っています。")
 
 
 def _int(v: Any) -> int | None:
@@ -301,9 +370,30 @@ def _int(v: Any) -> int | None:
         raise InvalidInput(f"件数の列に数でない値「{v}」があります。") from None
 
 
+def _groups(
+    labels: list[str], declared: tuple[tuple[str, tuple[str, ...]], ...], what: str
+) -> dict[int, list[int]]:
+    """小計 label → member labels, as interior indices; every label must be a 区分 of the table."""
+    where = {lab: k for k, lab in enumerate(labels)}
+    out: dict[int, list[int]] = {}
+    for label, members in declared:
+        absent = [x for x in (label, *members) if x not in where]
+        if absent:
+            raise InvalidInput(f"小計の指定にある{what}「{'」「'.join(absent)}」が表にありません。")
+        out[where[label]] = [where[x] for x in members]
+    return out
+
+
 def grid_from_table(table: pa.Table, spec: Spec) -> Grid:
-    """Read the interior, the row totals (total column) and the column totals (total row)."""
+    """Read the interior, the row totals (total column) and the column totals (total row), and the 小計."""
     check_spec(spec, table.column_names)
+    grid = _long_grid(table, spec) if spec.is_long else _wide_grid(table, spec)
+    grid.row_subtotals = _groups(grid.row_labels, spec.row_subtotals, "行の区分")
+    grid.col_subtotals = _groups(grid.col_labels, spec.column_subtotals, "列")
+    return grid
+
+
+def _wide_grid(table: pa.Table, spec: Spec) -> Grid:
     dims = [str(v) for v in table.column(spec.dimension).to_pylist()]
     if spec.total_row_label and spec.total_row_label not in dims:
         raise InvalidInput(
@@ -333,6 +423,42 @@ def grid_from_table(table: pa.Table, spec: Spec) -> Grid:
     return Grid([dims[k] for k in body], list(spec.count_columns), values, row_totals, col_totals)
 
 
+def _long_grid(table: pa.Table, spec: Spec) -> Grid:
+    dims = [str(v) for v in table.column(spec.dimension).to_pylist()]
+    cdims = [str(v) for v in table.column(spec.column_dimension).to_pylist()]
+    raw = table.column(spec.value_column).to_pylist()
+    cells: dict[tuple[str, str], int | None] = {}
+    for r, c, v in zip(dims, cdims, raw, strict=True):
+        if (r, c) in cells:
+            raise InvalidInput(f"「{r}」×「{c}」の行が2つあります。区分の組み合わせごとに1行にしてください。")
+        cells[r, c] = _int(v)
+    rows = list(dict.fromkeys(d for d in dims if d != spec.total_row_label))
+    cols = list(spec.count_columns) or list(dict.fromkeys(c for c in cdims if c != spec.total_column))
+    if spec.total_row_label and spec.total_row_label not in dims:
+        raise InvalidInput(
+            f"合計の行「{spec.total_row_label}」が表にありません（統計表には合計が必要です）。"
+        )
+    if spec.total_column and spec.total_column not in cdims:
+        raise InvalidInput(f"合計の区分「{spec.total_column}」が表にありません（統計表には合計が必要です）。")
+
+    def get(r: str, c: str, *, total: bool = False) -> int | None:
+        if (r, c) not in cells:
+            raise InvalidInput(f"「{r}」×「{c}」の行がありません。0 の組み合わせも1行にしてください。")
+        v = cells[r, c]
+        if total and v is None:
+            raise InvalidInput(f"「{r}」×「{c}」の合計が空です。合計は秘匿できません。")
+        return v
+
+    values = [[get(r, c) for c in cols] for r in rows]
+    row_totals = (
+        [int(get(r, spec.total_column, total=True) or 0) for r in rows] if spec.total_column else None
+    )
+    col_totals = (
+        [int(get(spec.total_row_label, c, total=True) or 0) for c in cols] if spec.total_row_label else None
+    )
+    return Grid(rows, cols, values, row_totals, col_totals)
+
+
 def small_cells(grid: Grid, threshold: int) -> list[tuple[str, str, int]]:
     """Published cells with 1 ≤ value < threshold (what the small-count gate reports)."""
     return [
@@ -347,6 +473,7 @@ def to_csv_rows(table: pa.Table, spec: Spec, grid: Grid, hidden: set[Cell]) -> l
     header = [c for c in columns if c != "_id" and not c.endswith("__raw")]
     data = table.select(header).to_pylist()
     hidden_by_label = {(grid.row_labels[i], grid.col_labels[j]) for i, j in hidden}
+    interior = set(grid.col_labels)
     total_rows: list[list[str]] = []
     body_rows: list[list[str]] = []
     for row in data:
@@ -354,10 +481,15 @@ def to_csv_rows(table: pa.Table, spec: Spec, grid: Grid, hidden: set[Cell]) -> l
         out = []
         for c in header:
             v = row[c]
-            if (label, c) in hidden_by_label or (v is None and c in spec.count_columns):
-                out.append(MARKER)
+            if spec.is_long:
+                col = str(row[spec.column_dimension])
+                secret = c == spec.value_column and (
+                    (label, col) in hidden_by_label
+                    or (v is None and col in interior and label != spec.total_row_label)
+                )
             else:
-                out.append("" if v is None else str(v))
+                secret = (label, c) in hidden_by_label or (v is None and c in spec.count_columns)
+            out.append(MARKER if secret else ("" if v is None else str(v)))
         (total_rows if label == spec.total_row_label else body_rows).append(out)
     # The total row goes first: the CSV reader drops 合計 rows found at the end of a file.
     return [header, *total_rows, *body_rows]

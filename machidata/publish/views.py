@@ -174,6 +174,25 @@ def candidates_view(request: HttpRequest) -> HttpResponse:
     return render(request, "publish/candidates.html", {"rows": selectors.candidates(actor=_actor(request))})
 
 
+def _subtotals_field(text: str) -> dict[str, list[str]]:
+    """小計 from the form: one line each, 「小計: 内訳1、内訳2」 (、 or , between the 内訳)."""
+    out: dict[str, list[str]] = {}
+    for raw in text.splitlines():
+        line = raw.strip()
+        if not line:
+            continue
+        label, sep, rest = line.replace("：", ":").partition(":")
+        members = [m.strip() for m in rest.replace("、", ",").split(",") if m.strip()]
+        if not sep or not label.strip() or not members:
+            raise InvalidInput(f"小計の書き方が違います: 「{line}」（例: 中央区計: 中央1丁目、中央2丁目）")
+        out[label.strip()] = members
+    return out
+
+
+def _subtotals_text(value: dict[str, list[str]]) -> str:
+    return "\n".join(f"{k}: {'、'.join(v)}" for k, v in (value or {}).items())
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def table_aggregate_view(request: HttpRequest, slug: str, name: str) -> HttpResponse:
@@ -185,29 +204,42 @@ def table_aggregate_view(request: HttpRequest, slug: str, name: str) -> HttpResp
     table = table_get(actor=actor, slug=slug, name=name, action=Action.EDIT)
     if request.method == "POST":
         try:
-            if request.POST.get("action") == "suppress":
+            action = request.POST.get("action")
+            if action == "suppress":
                 run = services.suppression_run(actor=actor, table=table)
                 messages.success(
                     request,
                     f"秘匿処理をして第{run.result_version.number if run.result_version else '?'}版を作りました"
                     f"（確認したセル {run.report['cells_checked']}、分かってしまうセル {run.report['cells_exposed']}）。",
                 )
+            elif action == "threshold":
+                services.small_count_threshold_set(
+                    actor=actor, dataset=table.dataset, threshold=request.POST.get("dataset_threshold", "")
+                )
+                messages.success(request, "データセットの小さい数の基準を保存しました。")
             else:
                 services.aggregate_spec_set(
                     actor=actor, table=table, dimension=request.POST.get("dimension", ""),
                     count_columns=[c for c in request.POST.getlist("count_columns") if c],
                     total_column=request.POST.get("total_column", ""),
                     total_row_label=request.POST.get("total_row_label", ""),
-                    threshold=request.POST.get("threshold", "10"),  # type: ignore[arg-type]
+                    threshold=request.POST.get("threshold", ""),
+                    column_dimension=request.POST.get("column_dimension", ""),
+                    value_column=request.POST.get("value_column", ""),
+                    row_subtotals=_subtotals_field(request.POST.get("row_subtotals", "")),
+                    column_subtotals=_subtotals_field(request.POST.get("column_subtotals", "")),
                 )  # fmt: skip
                 messages.success(request, "統計表の設定を保存しました。")
         except (InvalidInput, Conflict) as exc:
             messages.error(request, exc.message)
         return redirect("publish:table_aggregate", slug=slug, name=name)
     columns = [str(f.get("name")) for f in (table.schema or {}).get("fields", [])]
+    spec = AggregateSpec.objects.filter(table=table).first()
     context = {
-        "table": table, "columns": columns,
-        "spec": AggregateSpec.objects.filter(table=table).first(),
+        "table": table, "columns": columns, "spec": spec,
+        "dataset_threshold": selectors.dataset_publication(table.dataset)["small_count_threshold"],
+        "row_subtotals": _subtotals_text(spec.row_subtotals if spec else {}),
+        "column_subtotals": _subtotals_text(spec.column_subtotals if spec else {}),
         "run": SuppressionRun.objects.filter(table=table).select_related("source_version", "result_version").first(),
     }  # fmt: skip
     return render(request, "publish/table_aggregate.html", context)

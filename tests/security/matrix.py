@@ -549,6 +549,9 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/publication/datasets/{slug}": api_dataset(
         "GET", Action.DISCOVER, lambda w, d: f"/api/v1/publication/datasets/{_slug(d)}", staff_only=True
     ),
+    "PUT /api/v1/publication/datasets/{slug}/threshold": api_dataset(
+        "PUT", Action.EDIT, lambda w, d: f"/api/v1/publication/datasets/{_slug(d)}/threshold"
+    ),
     "GET /api/v1/publication/requests": api("GET", SIGNED_IN, lambda w: "/api/v1/publication/requests"),
     "POST /api/v1/publication/requests": api("POST", EDITORS, lambda w: "/api/v1/publication/requests"),
     "GET /api/v1/publication/requests/{request_id}": on_requests(

@@ -13,7 +13,7 @@ from pathlib import Path
 
 import pytest
 
-from machidata.publish.tests.bundle_script import FIRST, SECOND
+from machidata.publish.tests.bundle_script import FIRST, PAGE_NAME, SECOND
 
 pytestmark = pytest.mark.slow
 ROOT = Path(__file__).resolve().parents[3]
@@ -64,3 +64,41 @@ def test_a_bundle_carries_the_public_view_from_one_instance_to_another(tmp_path:
                  MACHIDATA_PUBLISH_IMPORT_UNIT=code)  # fmt: skip
     assert "取り込み済み" in again.stdout
     assert not (public / "publish" / "signing.key").exists()
+
+
+def test_ebpm_pages_and_standard_declarations_cross_and_tombstones_remove_them(tmp_path: Path) -> None:
+    internal, public, carried = tmp_path / "internal", tmp_path / "public", tmp_path / "carried"
+    for d in (internal, public, carried):
+        d.mkdir()
+    _script("internal", internal)
+    _run(["-c", CLI, "publish-keygen"], internal)
+    _run(["-c", CLI, "publish-export", str(carried / "b1.tar")], internal)
+    inside = _script("extras", internal)
+    assert inside["list_status"] == 200
+    page = inside["pages"][PAGE_NAME]  # type: ignore[index]
+    assert (page["status"], page["listed"], page["named"]) == (200, True, True)
+    (pkg,) = inside["packages"].values()  # type: ignore[attr-defined]
+    assert "自治体標準ODS" in pkg["tags"]
+    ((status, header),) = pkg["standard_csv"].values()
+    assert status == 200
+    assert header  # the standard-format CSV's header row
+
+    (public / "publish").mkdir()
+    shutil.copy(internal / "publish" / "verify.key", public / "publish" / "verify.key")
+    code = str(_script("public", public)["org"])
+    _run(["-c", CLI, "publish-import", str(carried / "b1.tar")], public, MACHIDATA_PUBLISH_IMPORT_UNIT=code)
+    assert _script("extras", public) == inside  # the same page, tags and standard CSV on the public side
+    assert _script("ids", public) == _script("ids", internal)  # the standard resource keeps its id
+    again = _run(["-c", CLI, "publish-import", str(carried / "b1.tar")], public,
+                 MACHIDATA_PUBLISH_IMPORT_UNIT=code)  # fmt: skip
+    assert "取り込み済み" in again.stdout
+    assert _script("extras", public) == inside
+
+    # 非公開化 inside: the next bundle carries tombstones and the public side serves neither any more
+    _script("withdraw", internal)
+    out = _run(["-c", CLI, "publish-export", str(carried / "b2.tar")], internal)
+    assert "事業のページ 0 件（非公開化 1 件）" in out.stdout
+    _run(["-c", CLI, "publish-import", str(carried / "b2.tar")], public, MACHIDATA_PUBLISH_IMPORT_UNIT=code)
+    gone = _script("extras", public)
+    assert gone == {"list_status": 200, "pages": {}, "packages": {}}
+    assert _script("view", public) == {}

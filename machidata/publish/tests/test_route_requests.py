@@ -58,17 +58,23 @@ def test_notices_name_the_step_then_tell_the_requester(
 ) -> None:
     req = _file(cast, dataset, v1)
     link = reverse("publish:detail", args=[req.pk])
-    turn = "公開申請「保健センター一覧」の「所管課長の決裁」をお願いします。"
+    turn = (
+        "「保健センター一覧」の公開申請が届きました。「所管課長の決裁」をお願いします。"
+        "申請のページで版と公開前の確認の結果を見て、承認・差戻し・却下のどれかを選んでください。"
+    )
     assert sorted(_notices(cast, link)) == [("deputy", turn), ("head", turn)]
     Notification.objects.all().delete()
     publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
-    strategy = "公開申請「保健センター一覧」の「データ戦略課の確認」をお願いします。"
+    strategy = turn.replace("所管課長の決裁", "データ戦略課の確認")
     assert sorted(_notices(cast, link)) == [("admin", strategy), ("admin2", strategy)]
     Notification.objects.all().delete()
     publication_act(
         actor=as_actor(cast, "admin2"), request=req, decision="return", comment="出典を直してください"
     )
-    assert _notices(cast, link) == [("owner_editor", "公開申請「保健センター一覧」は差戻しになりました。")]
+    assert _notices(cast, link) == [
+        ("owner_editor", "「保健センター一覧」の公開申請が差し戻されました。"
+         "申請のページでコメントを読み、直してからもう一度申請してください。")
+    ]  # fmt: skip
     stored = PublicationRequest.objects.get(pk=req.pk)
     assert (stored.status, stored.current_step) == (RequestStatus.RETURNED, 1)
     assert stored.decided_at is not None

@@ -119,3 +119,161 @@ def test_csv_rows_mark_hidden_cells_x_and_put_totals_first() -> None:
     assert rows[1] == ["合計", "28", "70", "98"]
     assert rows[2] == ["A町", "x", "x", "43"]
     assert rows[3] == ["B町", "x", "x", "55"]
+
+
+# ---- long format and 小計 ---------------------------------------------------------------------------
+
+
+def _takamatsu_rows(min_total: int, limit: int) -> tuple[list[str], list[list[str]]]:
+    """The file's first ``limit`` 町丁 with at least ``min_total`` people (the LP audit stays quick)."""
+    rows = list(csv.reader(TAKAMATSU.open(encoding="utf-8-sig")))
+    header = rows[6]
+    data = [r for r in rows[9:] if r and r[0].isdigit()]
+    return header, [r for r in data if int(r[header.index("totalPopulation")]) >= min_total][:limit]
+
+
+def _sexed_table(min_total: int = 30, limit: int = 20) -> pa.Table:
+    """The real file as a wide 統計表 with 小計 columns: 男・女 × 年齢3区分, the file's own ``male`` and
+    ``woman`` (小計 of each sex's bands), ``totalPopulation`` (合計の列) and a 合計 row added at the top."""
+    header, data = _takamatsu_rows(min_total, limit)
+
+    def band(r: list[str], s: str, lo: int, hi: int) -> int:
+        return sum(int(r[header.index(f"{s}{k}")]) for k in range(lo, hi + 1))
+
+    cols: dict[str, list[object]] = {"町丁": [r[header.index("regionName")] for r in data]}
+    for s, name in (("man", "男"), ("woman", "女")):
+        for lo, hi, label in ((1, 3, "0～14歳"), (4, 13, "15～64歳"), (14, 18, "65歳以上")):
+            cols[f"{name}{label}"] = [band(r, s, lo, hi) for r in data]
+    cols["男計"] = [int(r[header.index("male")]) for r in data]
+    cols["女計"] = [int(r[header.index("woman")]) for r in data]
+    cols["総数"] = [int(r[header.index("totalPopulation")]) for r in data]
+    # The file's own 小計 are the sums of its bands (so they are read right), and 総数 = 男計 + 女計.
+    for k in range(len(data)):
+        assert cols["男計"][k] == sum(int(cols[f"男{b}"][k]) for b in ("0～14歳", "15～64歳", "65歳以上"))  # type: ignore[call-overload]
+        assert cols["総数"][k] == int(cols["男計"][k]) + int(cols["女計"][k])  # type: ignore[call-overload]
+    for c in list(cols)[1:]:
+        cols[c] = [sum(int(v) for v in cols[c])] + cols[c]  # type: ignore[call-overload]
+    cols["町丁"] = ["合計", *cols["町丁"]]
+    return pa.table(cols)
+
+
+SEXED_SPEC = Spec(
+    "町丁",
+    ("男0～14歳", "男15～64歳", "男65歳以上", "男計", "女0～14歳", "女15～64歳", "女65歳以上", "女計"),
+    total_column="総数",
+    total_row_label="合計",
+    column_subtotals=(
+        ("男計", ("男0～14歳", "男15～64歳", "男65歳以上")),
+        ("女計", ("女0～14歳", "女15～64歳", "女65歳以上")),
+    ),
+)
+
+
+@needs_shared
+def test_takamatsu_subtotal_columns_must_be_in_the_audit() -> None:
+    """男計・女計 are published 小計: suppression that ignores them leaves cells recoverable from them."""
+    table = _sexed_table()
+    grid = grid_from_table(table, SEXED_SPEC)
+    assert grid.col_subtotals == {3: [0, 1, 2], 7: [4, 5, 6]}
+    # The same table read without the 小計 equations: the totals then double-count, which is refused.
+    flat = grid_from_table(table, Spec(SEXED_SPEC.dimension, SEXED_SPEC.count_columns, "総数", "合計"))
+    with pytest.raises(InvalidInput, match="合計が内訳の和と合いません"):
+        suppress(flat, threshold=10)
+    # A suppression planned on the bands alone (小計 columns left out), then published with the 小計:
+    bands = [j for j in range(8) if j not in (3, 7)]
+    leaves = Grid(grid.row_labels, [grid.col_labels[j] for j in bands],
+                  [[row[j] for j in bands] for row in grid.values], grid.row_totals, None)  # fmt: skip
+    hidden_leaves, _ = suppress(leaves, threshold=10)
+    naive = {(i, bands[j]) for i, j in hidden_leaves}
+    exposed = audit(grid, naive, threshold=10).exposed
+    assert exposed  # e.g. a town's only hidden 男 cell = 男計 − the other two 男 cells
+    hidden, report = suppress(grid, threshold=10)
+    assert primary(grid, 10) <= hidden
+    assert report.checked == len(hidden) > len(primary(grid, 10))
+    assert report.exposed == []
+    assert all(c.width >= 10 for c in report.intervals)
+    # Each hidden cell's interval holds its true value (the LP is over the real constraints).
+    truth = {(grid.row_labels[i], grid.col_labels[j]): grid.values[i][j] for i, j in hidden}
+    assert all(c.low - 1e-6 <= (truth[(c.row, c.column)] or 0) <= c.high + 1e-6 for c in report.intervals)
+
+
+@needs_shared
+def test_takamatsu_long_format_reads_the_same_grid_and_marks_x_in_the_value_column() -> None:
+    wide = _sexed_table()
+    bands = ("男0～14歳", "男15～64歳", "男65歳以上", "女0～14歳", "女15～64歳", "女65歳以上")
+    labels = wide.column("町丁").to_pylist()
+    long_rows: dict[str, list[object]] = {"町丁": [], "区分": [], "人数": []}
+    for k, town in enumerate(labels):
+        for c in (*bands, "総数"):
+            long_rows["町丁"].append(town)
+            long_rows["区分"].append("計" if c == "総数" else c)
+            long_rows["人数"].append(wide.column(c)[k].as_py())
+    long = pa.table(long_rows)
+    spec = Spec(
+        "町丁", total_column="計", total_row_label="合計", column_dimension="区分", value_column="人数"
+    )
+    grid = grid_from_table(long, spec)
+    want = grid_from_table(wide, Spec("町丁", bands, "総数", "合計"))
+    assert (grid.row_labels, grid.col_labels) == (want.row_labels, want.col_labels)
+    assert grid.values == want.values
+    assert (grid.row_totals, grid.col_totals) == (want.row_totals, want.col_totals)
+    hidden, report = suppress(grid, threshold=10)
+    assert report.exposed == []
+    assert report.checked == len(hidden) > 0
+    rows = to_csv_rows(long, spec, grid, hidden)
+    assert rows[0] == ["町丁", "区分", "人数"]
+    assert all(r[0] == "合計" for r in rows[1 : 1 + len(bands) + 1])  # the total rows come first
+    marked = {(r[0], r[1]) for r in rows[1:] if r[2] == "x"}
+    assert marked == {(grid.row_labels[i], grid.col_labels[j]) for i, j in hidden}
+    # Published cells keep their value; totals are never hidden.
+    by_cell = {(r[0], r[1]): r[2] for r in rows[1:]}
+    i, j = next((i, j) for i in range(len(grid.row_labels)) for j in range(6) if (i, j) not in hidden)
+    assert by_cell[(grid.row_labels[i], grid.col_labels[j])] == str(grid.values[i][j])
+    assert all(by_cell[(t, "計")] != "x" for t in grid.row_labels)
+
+
+def test_long_format_refusals() -> None:
+    table = pa.table({"町丁": ["A町", "A町", "B町"], "区分": ["男", "女", "男"], "人数": [3, 4, 5]})
+    with pytest.raises(InvalidInput, match="合計の列か合計の行"):
+        grid_from_table(table, Spec("町丁", column_dimension="区分", value_column="人数"))
+    with pytest.raises(InvalidInput, match="列の区分を表す列"):
+        check_spec(Spec("町丁", total_row_label="合計", value_column="人数"), ["町丁", "区分", "人数"])
+    with pytest.raises(InvalidInput, match="合計の行「合計」が表にありません"):
+        grid_from_table(
+            table, Spec("町丁", total_row_label="合計", column_dimension="区分", value_column="人数")
+        )
+    twice = pa.table({"町丁": ["A町", "A町"], "区分": ["計", "計"], "人数": [3, 3]})
+    with pytest.raises(InvalidInput, match="行が2つあります"):
+        grid_from_table(twice, Spec("町丁", total_column="計", column_dimension="区分", value_column="人数"))
+    gap = pa.table({"町丁": ["A町", "A町", "B町"], "区分": ["男", "計", "計"], "人数": [3, 3, 5]})
+    with pytest.raises(InvalidInput, match="「B町」×「男」の行がありません"):
+        grid_from_table(gap, Spec("町丁", total_column="計", column_dimension="区分", value_column="人数"))
+
+
+def test_row_subtotal_recovers_a_cell_unless_it_is_in_the_audit() -> None:
+    # 中央区計 = A町 + B町 is published. Hiding A町／男 and its complement in its row only is not enough:
+    # A町／男 = 中央区計／男 − B町／男.
+    grid = Grid(
+        ["中央区計", "A町", "B町", "C町"], ["男", "女"],
+        [[33, 60], [3, 30], [30, 30], [40, 50]],
+        row_totals=[93, 33, 60, 90], col_totals=[73, 110], row_subtotals={0: [1, 2]},
+    )  # fmt: skip
+    report = audit(grid, {(1, 0), (1, 1)}, threshold=10)
+    cell = next(c for c in report.intervals if (c.row, c.column) == ("A町", "男"))
+    assert (cell.low, cell.high) == pytest.approx((3, 3))  # 33 − 30, by hand
+    hidden, full = suppress(grid, threshold=10)
+    assert (1, 0) in hidden
+    assert full.exposed == []
+    cell = next(c for c in full.intervals if (c.row, c.column) == ("A町", "男"))
+    assert cell.width >= 10
+
+
+def test_subtotal_declarations_are_checked() -> None:
+    table = pa.table({"町丁": ["合計", "A町"], "男": [3, 3], "女": [4, 4], "計": [7, 7]})
+    with pytest.raises(InvalidInput, match="「Z町」が表にありません"):
+        grid_from_table(table, Spec("町丁", ("男", "女"), "計", "合計", row_subtotals=(("A町", ("Z町",)),)))
+    with pytest.raises(InvalidInput, match="小計自身"):
+        check_spec(
+            Spec("町丁", ("男", "女"), "計", column_subtotals=(("男", ("男", "女")),)),
+            ["町丁", "男", "女", "計"],
+        )
