@@ -662,17 +662,7 @@ def _mesh_map(
         raise SpecError(
             f"項目「{code_col.name}」の値が地域メッシュのコード（4・6・8・9・10桁）ではありません。"
         )
-    value_enc = {"field": "properties.value", "type": "quantitative", "title": value_col.name,
-                 "scale": {"scheme": SEQUENTIAL_SCHEME}, "legend": {"format": NUMBER_FORMAT}}  # fmt: skip
-    tooltip = [
-        {"field": "properties.mesh", "type": "nominal", "title": "メッシュコード"},
-        {
-            "field": "properties.value",
-            "type": "quantitative",
-            "title": value_col.name,
-            "format": NUMBER_FORMAT,
-        },
-    ]
+    value_enc, tooltip = _area_value_encoding(value_col, "properties.mesh", "メッシュコード")
     return {
         "projection": {"type": "mercator"},
         "width": 420,
@@ -689,6 +679,24 @@ def _mesh_map(
     }  # fmt: skip
 
 
+def _area_value_encoding(
+    value_col: Column, key_field: str, key_title: str
+) -> tuple[dict[str, Any], list[dict[str, Any]]]:
+    """The colour encoding and tooltip of an area map (mesh squares, boundary areas) coloured by a value."""
+    value_enc = {"field": "properties.value", "type": "quantitative", "title": value_col.name,
+                 "scale": {"scheme": SEQUENTIAL_SCHEME}, "legend": {"format": NUMBER_FORMAT}}  # fmt: skip
+    tooltip = [
+        {"field": key_field, "type": "nominal", "title": key_title},
+        {
+            "field": "properties.value",
+            "type": "quantitative",
+            "title": value_col.name,
+            "format": NUMBER_FORMAT,
+        },
+    ]
+    return value_enc, tooltip
+
+
 def _boundary_map(
     document: Mapping[str, Any], data: list[dict[str, Any]], columns: Mapping[str, Column],
     areas: Sequence[Mapping[str, Any]],
@@ -703,17 +711,7 @@ def _boundary_map(
     features, missed = join(areas, data, key_col.name, value_col.name)
     if data and missed == len(data):
         raise SpecError(f"項目「{key_col.name}」の値が、境界データの区域のコードや名前と1つも一致しません。")
-    value_enc = {"field": "properties.value", "type": "quantitative", "title": value_col.name,
-                 "scale": {"scheme": SEQUENTIAL_SCHEME}, "legend": {"format": NUMBER_FORMAT}}  # fmt: skip
-    tooltip = [
-        {"field": "properties.label", "type": "nominal", "title": "区域"},
-        {
-            "field": "properties.value",
-            "type": "quantitative",
-            "title": value_col.name,
-            "format": NUMBER_FORMAT,
-        },
-    ]
+    value_enc, tooltip = _area_value_encoding(value_col, "properties.label", "区域")
     return {
         "data": {"values": features},
         "projection": {"type": "mercator"},
