@@ -427,7 +427,7 @@ def load_demo_data(  # noqa: PLR0915 - one short step per room of the demo, each
         from machidata.prep.demo import load_prep_demo
 
         say("加工の手順のデモ（救急出動率）を作っています … ", end="")
-        prep = load_prep_demo()
+        prep = load_prep_demo(real_dir=real_dir)
         say(prep.skipped or (f"第{prep.rate_version}版を作りました" if prep.rate_version else "作成済み"))
         load_collect_demo_for(home=Path(home), say=say, full=files is None)
         from machidata.demo.analyses import load_analysis_demo

@@ -103,6 +103,7 @@ class PrepDemoSummary:
     rate_version: int | None = None
     long_version: int | None = None
     skipped: str = ""
+    recipes: dict[str, int] = field(default_factory=dict)  # the join and stack demos' recipes by table name
 
 
 def demo_steward(unit: Unit) -> Any:
@@ -124,7 +125,9 @@ def demo_steward(unit: Unit) -> Any:
     return user
 
 
-def _dataset(slug: str, identifier: str, title: str, description: str, owner: Unit) -> Dataset:
+def _dataset(
+    slug: str, identifier: str, title: str, description: str, owner: Unit, *, synthetic: bool = True
+) -> Dataset:
     dataset, created = Dataset.objects.get_or_create(
         slug=slug,
         defaults={
@@ -133,7 +136,7 @@ def _dataset(slug: str, identifier: str, title: str, description: str, owner: Un
             "description": description,
             "owner": owner,
             "classification": Classification.RESTRICTED,
-            "is_synthetic": True,
+            "is_synthetic": synthetic,
         },
     )
     if created:
@@ -141,13 +144,18 @@ def _dataset(slug: str, identifier: str, title: str, description: str, owner: Un
     return dataset
 
 
-def load_prep_demo() -> PrepDemoSummary:
-    """Load the codes, the synthetic population table (once) and the rate recipe, and run it when it never ran."""
+def load_prep_demo(real_dir: Any = None) -> PrepDemoSummary:
+    """Load the codes, the synthetic population table (once) and the rate recipe, and run it when it never ran.
+
+    Also the unpivot demo, the counter × weather join (synthetic) and, when ``real_dir`` holds the workbook,
+    the new-restaurant-permit sheets stacked across months.
+    """
     from machidata.lake.protocol import write_version
     from machidata.prep.services import recipe_execute
 
     summary = PrepDemoSummary(codelists=load_shipped_codes())
     load_unpivot_demo(summary)
+    load_join_and_stack_demo(summary, real_dir)
     owner = Unit.objects.filter(code=OWNER_CODE).first()
     if (
         owner is None
@@ -272,3 +280,258 @@ def load_unpivot_demo(summary: PrepDemoSummary) -> None:
             summary.skipped += f"縦持ちのデモを実行できませんでした（{exc.message}）"
         else:
             summary.long_version = out.number
+
+
+# ---- counter × weather (synthetic) and the restaurant-permit sheets stacked across months ----------------
+COUNTER_SLUG: Final = "pedestrian-counter-synthetic"
+WEATHER_SLUG: Final = "daily-weather-synthetic"
+COUNTER_WEATHER_SLUG: Final = "pedestrian-counter-with-weather"
+PERMIT_FILE: Final = "431001_kumamoto_shinki_inshokuten_eigyo_kyoka.xlsx"
+PERMIT_MONTHS_SLUG: Final = "new-restaurant-permits-by-month-sheet"
+PERMIT_STACK_SLUG: Final = "new-restaurant-permits-stacked"
+FIRST_DAY: Final = dt.date(2024, 4, 1)
+DAYS: Final = 365  # 令和6年度 (2024-04-01 … 2025-03-31)
+COUNTER_SCHEMA: Final = pa.schema([("日付", pa.date32()), ("地点", pa.string()), ("通行量", pa.int64())])
+WEATHER_SCHEMA: Final = pa.schema(
+    [("日付", pa.date32()), ("降水量（mm）", pa.float64()), ("最高気温（℃）", pa.float64())]
+)
+PERMIT_COLUMNS: Final = (
+    "業種",
+    "屋号",
+    "営業所所在地",
+    "許可日",
+)  # no person names (申請者・代表者) are copied
+PERMIT_SCHEMA: Final = pa.schema(
+    [("業種", pa.string()), ("屋号", pa.string()), ("営業所所在地", pa.string()), ("許可日", pa.date32())]
+)
+COUNTER_WEATHER_STEPS: Final[list[dict[str, Any]]] = [
+    {
+        "type": "join",
+        "source": "s2",
+        "keys": [{"left": "日付", "right": "日付"}],
+        "how": "left",
+        "columns": ["降水量（mm）", "最高気温（℃）"],
+    },
+    {"type": "calculate", "name": "天気", "expression": "if([降水量（mm）] >= 1, '雨', '雨なし')"},
+]
+
+
+def synthetic_weather() -> list[dict[str, Any]]:
+    """A daily weather table (synthetic: a seeded pseudo-random series, not observations)."""
+    import math
+    import random
+
+    rng = random.Random(8)  # noqa: S311 — synthetic demo values, not security
+    rows = []
+    for i in range(DAYS):
+        day = FIRST_DAY + dt.timedelta(days=i)
+        rainy = rng.random() < 0.3
+        rain = round(rng.uniform(1, 40), 1) if rainy else (0.5 if rng.random() < 0.1 else 0.0)
+        high = round(23 + 10 * math.cos((i - 120) / 365 * 2 * math.pi) + rng.uniform(-3, 3), 1)
+        rows.append({"日付": day, "降水量（mm）": rain, "最高気温（℃）": high})
+    return rows
+
+
+def synthetic_counter(weather: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """A daily pedestrian counter log (synthetic): more on weekends, fewer on rainy days."""
+    import random
+
+    rng = random.Random(80)  # noqa: S311 — synthetic demo values, not security
+    rows = []
+    for w in weather:
+        day = w["日付"]
+        base = 14_000 if day.weekday() >= 5 else 10_000
+        factor = 0.7 if w["降水量（mm）"] >= 1 else 1.0
+        rows.append(
+            {"日付": day, "地点": "下通（合成）", "通行量": int(base * factor * rng.uniform(0.9, 1.1))}
+        )
+    return rows
+
+
+def permit_sheets(path: Any) -> list[tuple[str, list[dict[str, Any]]]]:
+    """Each monthly sheet of the new-restaurant-permit workbook as (sheet name, rows of PERMIT_COLUMNS)."""
+    from python_calamine import CalamineWorkbook
+
+    out = []
+    workbook = CalamineWorkbook.from_path(str(path))
+    try:
+        for name in workbook.sheet_names:
+            cells = workbook.get_sheet_by_name(name).to_python()
+            if not cells:
+                continue
+            header = [str(c).strip() for c in cells[0]]
+            where = {c: header.index(c) for c in PERMIT_COLUMNS if c in header}
+            if len(where) != len(PERMIT_COLUMNS):
+                continue
+            rows = []
+            for line in cells[1:]:
+                if not str(line[where["屋号"]] or "").strip():
+                    continue
+                issued = line[where["許可日"]]
+                if isinstance(issued, dt.datetime):
+                    issued = issued.date()
+                rows.append(
+                    {
+                        "業種": str(line[where["業種"]] or "").strip(),
+                        "屋号": str(line[where["屋号"]]).strip(),
+                        "営業所所在地": str(line[where["営業所所在地"]] or "").strip(),
+                        "許可日": issued if isinstance(issued, dt.date) else None,
+                    }
+                )
+            out.append((name.strip(), rows))
+    finally:
+        workbook.close()
+    return out
+
+
+def _table_with(
+    dataset: Dataset, name: str, title: str, rows: list[dict[str, Any]], schema: pa.Schema
+) -> Table:
+    """A table of the demo (created once), written once."""
+    from machidata.lake.protocol import write_version
+
+    with transaction.atomic():
+        table = Table.objects.filter(dataset=dataset, name=name).first()
+        if table is None:
+            table = Table.objects.create(
+                dataset=dataset, name=name, title=title, storage_key=uuid.uuid4().hex
+            )
+    if table.current_version_id is None:
+        write_version(
+            table=table,
+            batches=[pa.RecordBatch.from_pylist(rows, schema=schema)],
+            schema=schema,
+            mode="replace",
+            job_id=f"demo-prep-{uuid.uuid4().hex[:8]}",
+            source_name=title,
+            note="デモ用のデータ",
+        )
+        table.refresh_from_db()
+    return table
+
+
+def _demo_recipe(
+    summary: PrepDemoSummary,
+    *,
+    target: Dataset,
+    table_name: str,
+    title: str,
+    definition: dict[str, Any],
+    unit: Unit,
+    admin: Any,
+) -> None:
+    from machidata.prep.services import recipe_execute
+
+    with transaction.atomic():
+        recipe, created = Recipe.objects.get_or_create(
+            dataset=target,
+            table_name=table_name,
+            defaults={"title": title, "unit": unit, "definition": definition, "created_by": admin},
+        )
+        if created:
+            audit_record(actor=SYSTEM, action="prep.recipe.create", obj=recipe, changes={"demo": True})
+    summary.recipes[table_name] = recipe.pk
+    if recipe.output_table_id is None:
+        try:
+            recipe_execute(actor=actor_for(admin), recipe=recipe, job_id=f"demo-prep-{uuid.uuid4().hex[:8]}")
+        except MachidataError as exc:
+            summary.skipped += f"「{title}」を実行できませんでした（{exc.message}）"
+
+
+def load_join_and_stack_demo(summary: PrepDemoSummary, real_dir: Any = None) -> None:
+    """The counter × weather join (synthetic, 合成データ) and the permit sheets stacked across months (real)."""
+    from pathlib import Path
+
+    from django.contrib.auth import get_user_model
+
+    unit = Unit.objects.filter(code=STRATEGY_CODE).first()
+    admin = get_user_model().objects.filter(username="admin").first()
+    if unit is None or admin is None:
+        return
+    with transaction.atomic():
+        counter_ds = _dataset(
+            COUNTER_SLUG,
+            "431001-08004",
+            "歩行者通行量（日別・合成データ）",
+            "下通の歩行者通行量の日別記録を模した合成データです。実際の計測値ではありません（加工の手順のデモ用）。",
+            unit,
+        )
+        weather_ds = _dataset(
+            WEATHER_SLUG,
+            "431001-08005",
+            "日別の天気（降水量・最高気温、合成データ）",
+            "熊本市の日別の降水量と最高気温を模した合成データです。気象庁の観測値ではありません（加工の手順のデモ用）。",
+            unit,
+        )
+        joined_ds = _dataset(
+            COUNTER_WEATHER_SLUG,
+            "431001-08006",
+            "歩行者通行量と天気（日別、合成データを結合）",
+            "合成データの歩行者通行量に、同じ日の天気（合成データ）を日付で結合し、雨の日かどうかの列を加えた表です。",
+            unit,
+        )
+    weather = synthetic_weather()
+    counter = _table_with(
+        counter_ds, "daily", "歩行者通行量（日別、合成）", synthetic_counter(weather), COUNTER_SCHEMA
+    )
+    sky = _table_with(weather_ds, "daily", "日別の天気（合成）", weather, WEATHER_SCHEMA)
+    _demo_recipe(
+        summary,
+        target=joined_ds,
+        table_name="daily",
+        title="歩行者通行量に天気を結合する（合成データ）",
+        definition={
+            "version": 1,
+            "sources": [
+                {"alias": "s1", "table": f"{COUNTER_SLUG}/daily", "label": counter.title},
+                {"alias": "s2", "table": f"{WEATHER_SLUG}/daily", "label": sky.title},
+            ],
+            "steps": COUNTER_WEATHER_STEPS,
+        },
+        unit=unit,
+        admin=admin,
+    )
+    path = Path(real_dir) / PERMIT_FILE if real_dir else None
+    if path is None or not path.is_file():
+        return
+    sheets = permit_sheets(path)
+    if len(sheets) < 2:
+        return
+    with transaction.atomic():
+        months_ds = _dataset(
+            PERMIT_MONTHS_SLUG,
+            "431001-08007",
+            "新規飲食店営業許可（令和6年度、月別のシートごと）",
+            "熊本市の新規飲食店営業許可（月ごとに1シート）を、シートごとの表にしたものです（業種・屋号・所在地・許可日のみ。"
+            "申請者の氏名は含めていません）。出典: 熊本市オープンデータ（CC BY 4.0）。",
+            unit,
+            synthetic=False,
+        )
+        stacked_ds = _dataset(
+            PERMIT_STACK_SLUG,
+            "431001-08008",
+            "新規飲食店営業許可（令和6年度、月別シートを積み重ね）",
+            "月別のシートの表を、加工の手順の「積み重ね」で1つの表にし、どの月のシートかを示す列を加えたものです。"
+            "出典: 熊本市オープンデータ（CC BY 4.0）。",
+            unit,
+            synthetic=False,
+        )
+    sources = []
+    for i, (sheet, rows) in enumerate(sheets, start=1):
+        table = _table_with(months_ds, f"month-{i:02d}", f"{sheet}のシート", rows, PERMIT_SCHEMA)
+        sources.append(
+            {"alias": f"s{i}", "table": f"{PERMIT_MONTHS_SLUG}/{table.name}", "label": table.title}
+        )
+    _demo_recipe(
+        summary,
+        target=stacked_ds,
+        table_name="stacked",
+        title="月別のシートを積み重ねる（新規飲食店営業許可）",
+        definition={
+            "version": 1,
+            "sources": sources,
+            "steps": [{"type": "stack", "sources": [s["alias"] for s in sources[1:]], "source_column": "月"}],
+        },
+        unit=unit,
+        admin=admin,
+    )

@@ -504,6 +504,7 @@ __all__ = [
     "recipe_certify",
     "recipe_create",
     "recipe_execute",
+    "recipe_from_starter",
     "recipe_run",
     "recipe_source_add",
     "recipe_step_add",
@@ -575,3 +576,34 @@ def recipe_copy(
         source=first,
     )
     return recipe_update(actor=actor, recipe=copy, definition=definition, lock_version=copy.lock_version)
+
+
+def recipe_from_starter(
+    *,
+    actor: Actor,
+    starter: str,
+    title: str,
+    dataset: Dataset,
+    table_name: str,
+    source: Table,
+    others: list[Table],
+    params: dict[str, str],
+) -> RecipeRow:
+    """A new recipe from a starter (ひな形): an ordinary recipe, checked like any edit, that staff then edit and run."""
+    from machidata.prep.starters import starter_definition
+
+    definition = starter_definition(
+        starter,
+        source=(table_key(source), source.title),
+        others=[(table_key(t), t.title) for t in others],
+        params=params,
+    )
+    try:
+        Recipe.from_dict(definition)  # shape first, so a bad form leaves no empty recipe behind
+    except EngineError as exc:
+        raise InvalidInput(exc.message) from None
+    for table in others:
+        if not can(actor, Action.READ, table.dataset):
+            raise PermissionDenied(f"元の表「{table.title}」を読む権限がありません。")
+    recipe = recipe_create(actor=actor, title=title, dataset=dataset, table_name=table_name, source=source)
+    return recipe_update(actor=actor, recipe=recipe, definition=definition, lock_version=recipe.lock_version)

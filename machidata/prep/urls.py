@@ -14,6 +14,7 @@ urlpatterns = [
     path("<int:pk>/sources/", views.source_add, name="source_add"),
     path("<int:pk>/run", views.recipe_run, name="run"),
     path("<int:pk>/certify", views.recipe_certify, name="certify"),
+    path("starters/<slug:slug>/", views.starter, name="starter"),
     path("codes/", views.codelists, name="codelists"),
     path("codes/<slug:slug>/", views.codelist_detail, name="codelist"),
 ]

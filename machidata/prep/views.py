@@ -14,6 +14,7 @@ from machidata.access.policy import Actor
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.prep import selectors, services
 from machidata.prep.forms import FILTER_OPS, MEASURES, STEP_TYPES, RecipeForm, describe_step, step_from_post
+from machidata.prep.starters import STARTERS
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -63,6 +64,7 @@ def recipe_list(request: HttpRequest) -> HttpResponse:
             "recipes": selectors.recipe_list(actor=actor),
             "form": form,
             "can_create": bool(datasets and tables),
+            "starters": STARTERS.values(),
         },
     )
 
@@ -244,4 +246,65 @@ def codelist_detail(request: HttpRequest, slug: str) -> HttpResponse:
         request,
         "prep/codelist_detail.html",
         {"codelist": codelist, "entries": selectors.codelist_entries(codelist=codelist)},
+    )
+
+
+@login_required
+@require_http_methods(["GET", "POST"])
+def starter(request: HttpRequest, slug: str) -> HttpResponse:
+    """A starter (ひな形): a short form that makes an ordinary recipe, then the recipe page to edit and run it."""
+    actor = _actor(request)
+    found = STARTERS.get(slug)
+    if found is None:
+        raise NotFound("ひな形が見つかりません。")
+    tables = list(selectors.readable_tables(actor=actor))
+    datasets = list(selectors.writable_datasets(actor=actor))
+    form = RecipeForm(request.POST or None, initial={"title": found.title})
+    form.fields["source"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
+        (selectors.table_key(t), f"{t.dataset.title} / {t.title}") for t in tables
+    ]
+    form.fields["dataset"].choices = [(d.slug, d.title) for d in datasets]  # type: ignore[attr-defined]
+    values = {
+        f.name: (request.POST.get(f.name, f.default) if f.kind != "tables" else "") for f in found.fields
+    }
+    chosen = request.POST.getlist("others") if request.method == "POST" else []
+    error = ""
+    if request.method == "POST" and form.is_valid():
+        try:
+            source = selectors.source_table(actor=actor, key=form.cleaned_data["source"])
+            keys = [request.POST.get("other", "")] if any(f.kind == "table" for f in found.fields) else chosen
+            others = [selectors.source_table(actor=actor, key=k) for k in keys if k]
+            dataset = next((d for d in datasets if d.slug == form.cleaned_data["dataset"]), None)
+            if dataset is None:
+                raise InvalidInput("作った表を入れるデータセットを選んでください。")
+            recipe = services.recipe_from_starter(
+                actor=actor,
+                starter=slug,
+                title=form.cleaned_data["title"],
+                dataset=dataset,
+                table_name=form.cleaned_data["table_name"],
+                source=source,
+                others=others,
+                params={k: str(v) for k, v in values.items()},
+            )
+        except (InvalidInput, PermissionDenied, NotFound, Conflict) as exc:
+            error = exc.message
+        else:
+            messages.success(
+                request,
+                "ひな形から加工の手順を作りました。各手順の件数と結果を確かめてから実行してください。",
+            )
+            return redirect("prep:detail", recipe.pk)
+    return render(
+        request,
+        "prep/starter.html",
+        {
+            "starter": found,
+            "form": form,
+            "fields": [(f, values.get(f.name, "")) for f in found.fields],
+            "tables": [(selectors.table_key(t), f"{t.dataset.title} / {t.title}") for t in tables],
+            "chosen": chosen,
+            "error": error,
+            "can_create": bool(datasets and tables),
+        },
     )

@@ -629,6 +629,7 @@ MATRIX: dict[str, Rule] = {
     "prep:source_add": fixed(RECIPE_EDITORS, lambda w: url("prep:source_add", o(w, "recipe")), "POST"),
     "prep:run": fixed(RECIPE_EDITORS, lambda w: url("prep:run", o(w, "recipe")), "POST"),
     "prep:certify": fixed(ADMIN, lambda w: url("prep:certify", o(w, "recipe")), "POST"),
+    "prep:starter": fixed(SIGNED_IN, lambda w: url("prep:starter", "rate")),
     "prep:codelists": fixed(SIGNED_IN, lambda w: url("prep:codelists")),
     "prep:codelist": fixed(SIGNED_IN, lambda w: url("prep:codelist", "ward-kumamoto")),
     "GET /api/v1/recipes/": api("GET", SIGNED_IN, lambda w: "/api/v1/recipes/"),

@@ -79,3 +79,66 @@ def test_rate_recipe(settings: Any, tmp_path: Path) -> None:
         for r in pq.read_table(f).to_pylist()
     }
     assert got == pytest.approx(_expected(more))
+
+
+REAL = Path(__file__).resolve().parents[4] / "shared" / "data" / "real"
+
+
+def _read_all(recipe: Recipe) -> list[dict[str, Any]]:
+    assert recipe.output_table is not None, recipe.last_error
+    version = recipe.output_table.current_version
+    assert version is not None
+    return [r for f in files_for(version) for r in pq.read_table(f).to_pylist()]
+
+
+def test_counter_weather_join_and_permit_stack(settings: Any, tmp_path: Path) -> None:
+    from django.contrib.auth import get_user_model
+
+    from machidata.catalog.models import Dataset
+    from machidata.prep.demo import (
+        PERMIT_FILE,
+        STRATEGY_CODE,
+        PrepDemoSummary,
+        load_join_and_stack_demo,
+        synthetic_counter,
+        synthetic_weather,
+    )
+
+    settings.MACHIDATA_HOME = tmp_path
+    make_unit("データ戦略課", code=STRATEGY_CODE)
+    get_user_model().objects.create_superuser("admin", "admin@example.jp", "x")
+    summary = PrepDemoSummary()
+    load_join_and_stack_demo(summary, REAL)
+    assert summary.skipped == ""
+    joined = _read_all(Recipe.objects.get(pk=summary.recipes["daily"]))
+    weather = {w["日付"]: w for w in synthetic_weather()}
+    counter = {c["日付"]: c["通行量"] for c in synthetic_counter(list(weather.values()))}
+    assert len(joined) == len(weather) == 365
+    for row in joined:
+        w = weather[row["日付"]]
+        assert row["通行量"] == counter[row["日付"]]
+        assert row["降水量（mm）"] == w["降水量（mm）"]
+        assert row["天気"] == ("雨" if w["降水量（mm）"] >= 1 else "雨なし")
+    for slug in ("pedestrian-counter-synthetic", "daily-weather-synthetic"):
+        dataset = Dataset.objects.get(slug=slug)
+        assert dataset.is_synthetic
+        assert "合成データ" in dataset.title
+    if not (REAL / PERMIT_FILE).is_file():
+        pytest.skip("the real permit workbook is not beside the repo")
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(REAL / PERMIT_FILE, read_only=True)
+    expected: collections.Counter[str] = collections.Counter()
+    for sheet in workbook.worksheets:
+        lines = list(sheet.iter_rows(values_only=True))
+        name_at = list(lines[0]).index("屋号")
+        expected[sheet.title.strip()] = sum(1 for line in lines[1:] if str(line[name_at] or "").strip())
+    stacked = _read_all(Recipe.objects.get(pk=summary.recipes["stacked"]))
+    assert len(stacked) == sum(expected.values())
+    by_source = collections.Counter(r["月"] for r in stacked)
+    assert sorted(by_source.values()) == sorted(expected.values())
+    assert len(by_source) == len(expected) == 11
+    assert "申請者氏名" not in stacked[0]
+    again = PrepDemoSummary()
+    load_join_and_stack_demo(again, REAL)  # idempotent: the same recipes, nothing rewritten
+    assert again.recipes == summary.recipes

@@ -107,3 +107,55 @@ def test_code_list_pages(actors: Actors, db: None) -> None:
     detail = client.get(reverse("prep:codelist", args=["lg-code-kumamoto"])).content.decode()
     assert "431010" in detail
     assert "国土数値情報" in detail
+
+
+def test_a_starter_form_makes_an_ordinary_recipe_with_the_right_rates(
+    actors: Actors, world: dict[str, Any]
+) -> None:
+    from machidata.access.policy import actor_for
+    from machidata.prep import selectors
+    from machidata.prep.tests.conftest import POPULATION, WARDS
+
+    client = actors.client("owner_editor")
+    listing = client.get(reverse("prep:list")).content.decode()
+    assert reverse("prep:starter", args=["rate"]) in listing
+    form = {
+        "title": "区別の千人当たり出動件数",
+        "source": "kyukyu/dispatches",
+        "dataset": "kakou",
+        "table_name": "rate",
+        "key": "区",
+        "other": "jinko/wards",
+        "other_key": "区名",
+        "population": "人口",
+        "per": "1000",
+    }
+    bad = client.post(reverse("prep:starter", args=["rate"]), {**form, "population": ""})
+    assert "「人口の列」を入力してください。" in bad.content.decode()
+    assert not Recipe.objects.filter(table_name="rate").exists()  # nothing half-made
+    response = client.post(reverse("prep:starter", args=["rate"]), form)
+    assert response.status_code == 302, response.content.decode()
+    recipe = Recipe.objects.get(table_name="rate")
+    assert [s["type"] for s in recipe.definition["steps"]] == ["aggregate", "join", "calculate"]
+    page = client.get(reverse("prep:detail", args=[recipe.pk])).content.decode()
+    assert "1000人当たり件数" in page
+    preview = selectors.recipe_preview(
+        actor=actor_for(actors.users["owner_editor"]), recipe=recipe, limit=100
+    )
+    counts: dict[str, int] = {}
+    for row in dispatch_rows():
+        counts[row["区"]] = counts.get(row["区"], 0) + 1
+    population = {ward: POPULATION[code] for code, ward in WARDS}
+    expected = {w: round(n * 1000 / population[w], 2) for w, n in counts.items()}
+    assert {r["区"]: r["1000人当たり件数"] for r in preview.table.to_pylist()} == expected
+
+
+def test_starter_pages_answer_everyone_signed_in_and_404_to_unknown(
+    actors: Actors, world: dict[str, Any]
+) -> None:
+    check_statuses(
+        actors,
+        lambda c: c.get(reverse("prep:starter", args=["yoy"])),
+        {"anonymous": 302, "staff": 200, "other_editor": 200, "owner_editor": 200, "admin": 200},
+    )
+    assert actors.client("staff").get(reverse("prep:starter", args=["nothing"])).status_code == 404
