@@ -12,36 +12,12 @@ Run it against a demo instance (the demo loads two charts and a dashboard over t
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
-from playwright.sync_api import Page, sync_playwright
-
-BASE = os.environ.get("MACHIDATA_GUIDE_URL", "http://127.0.0.1:8791")
-OUT = Path(__file__).resolve().parent / "img"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-def shot(page: Page, name: str, selector: str = "main") -> None:
-    """Save one element as a PNG."""
-    path = OUT / name
-    page.locator(selector).first.screenshot(path=str(path))
-    sys.stdout.write(f"{name}: {path.stat().st_size // 1024} KB\n")
+from guide_browser import BASE, admin_page, shot
 
 
 def main() -> None:
     """Sign in as the demo 管理 account and take the builder, a chart and the dashboard."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=ARGS
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{BASE}/login/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", "demo-admin-2024")
-        page.click("button[type=submit]")
+    with admin_page() as page:
         page.goto(f"{BASE}/charts/")
         page.click("text=飲食店営業許可の件数（許可日の年度別）")
         page.wait_for_selector(".chart svg.marks")
@@ -58,7 +34,6 @@ def main() -> None:
         page.click("text=業種と年度の飲食店営業許可（ピボット表）")
         page.wait_for_selector("table.pivot")
         shot(page, "charts-04-pivot.png")
-        browser.close()
 
 
 if __name__ == "__main__":

@@ -12,36 +12,12 @@ and 「高松市の人口を縦持ちにする」 owned by データ戦略課 (d
 
 from __future__ import annotations
 
-import os
-import sys
-from pathlib import Path
-
-from playwright.sync_api import Page, sync_playwright
-
-BASE = os.environ.get("MACHIDATA_GUIDE_URL", "http://127.0.0.1:8791")
-OUT = Path(__file__).resolve().parent / "img"
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run"]  # fmt: skip
-
-
-def shot(page: Page, name: str, selector: str = "main") -> None:
-    """Save one element as a PNG."""
-    path = OUT / name
-    page.locator(selector).first.screenshot(path=str(path))
-    sys.stdout.write(f"{name}: {path.stat().st_size // 1024} KB\n")
+from guide_browser import BASE, admin_page, shot
 
 
 def main() -> None:
     """Sign in as 管理, open the join recipe (steps with counts, unmatched keys) and the unpivot recipe."""
-    with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=os.environ.get("CHROMIUM", "/usr/bin/chromium"), args=ARGS
-        )
-        page = browser.new_page(viewport={"width": 1280, "height": 900})
-        page.goto(f"{BASE}/login/")
-        page.fill("#id_username", "admin")
-        page.fill("#id_password", os.environ.get("MACHIDATA_GUIDE_PASSWORD", "demo-admin-2024"))
-        page.click("button[type=submit]")
+    with admin_page() as page:
         page.goto(f"{BASE}/prep/")
         shot(page, "prep-01-list.png")
         page.click("text=歩行者通行量に天気を結合する（合成データ）")
@@ -57,7 +33,6 @@ def main() -> None:
         shot(page, "prep-06-unpivot-result.png", "section:has(#result-h)")
         page.goto(f"{BASE}/prep/starters/rate/")
         shot(page, "prep-07-starter.png")
-        browser.close()
 
 
 if __name__ == "__main__":
