@@ -197,3 +197,34 @@ def test_a_committed_versions_files_are_resolved_once(
         readers._read_cache[key] = readers.VersionRead(files=("/nonexistent.parquet",), schema=read.schema)
     assert readers.version_read(v1).files == read.files
     assert len(opened) == 2
+
+
+def test_the_sorted_package_list_is_kept_with_the_list_and_filters_keep_its_order(
+    cast: Actors, published: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.portal import ckan
+
+    more_public(cast, 3)
+    sorts: list[str] = []
+    real = ckan._sort
+    monkeypatch.setattr(ckan, "_sort", lambda pkgs, sort: (sorts.append(sort), real(pkgs, sort))[1])
+    client = Client()
+    by_name = search(client, q="*:*", sort="name desc", rows=100)
+    assert [p["name"] for p in by_name["results"]] == sorted(
+        ["hoken-center", "shisetsu-0", "shisetsu-1", "shisetsu-2"], reverse=True
+    )
+    filtered = search(client, q="施設一覧その", sort="name desc", rows=100)  # the same order, filtered
+    assert [p["name"] for p in filtered["results"]] == [
+        n for n in [p["name"] for p in by_name["results"]] if n.startswith("shisetsu")
+    ]
+    assert sorts == ["name desc"]  # sorted once for both
+    search(client, q="*:*", sort="name asc")
+    assert sorts == ["name desc", "name asc"]
+    # a change of what is public makes a new list: sorted again, and the new dataset is in it
+    more = make_dataset(
+        cast.org.health_div, title="施設一覧その9", classification="internal", slug="shisetsu-9"
+    )
+    publish(cast, more, [ingest_text(cast, more, "facilities", FACILITIES_V1)])
+    again = search(client, q="*:*", sort="name desc", rows=100)
+    assert again["results"][0]["name"] == "shisetsu-9"
+    assert sorts == ["name desc", "name asc", "name desc"]
