@@ -52,7 +52,7 @@ from machidata.engine import (
     run_query,
 )
 from machidata.engine.query import OP_LABELS
-from machidata.lake.readers import arrow_schema, files_for
+from machidata.lake.readers import arrow_schema, files_for, version_read
 
 # Re-exported so views and routers can build queries without importing the engine themselves.
 __all__ = [
@@ -517,14 +517,15 @@ def table_rows(
         return RowsPage(
             fields=[], rows=[], raw=[], total=0, limit=limit, offset=query.offset, truncated=False
         )
-    schema = arrow_schema(version)
+    read = version_read(version)  # the files and schema, resolved once per committed version
+    schema = read.schema
     if query.fields is None:
         query = query.model_copy(
             update={"fields": tuple(n for n in schema.names if not n.endswith(RAW_SUFFIX))}
         )
     try:
         result = run_query(
-            files_for(version),
+            read.files,
             query,
             max_rows=max_rows,
             timeout_s=settings.MACHIDATA_ENGINE_TIMEOUT_S,

@@ -393,6 +393,8 @@ def opendata_preview(
             "所管課が現在の組織にありません。", details={"owner": ["現在の組織にありません。"]}
         )
     scope, skipped, mapping, header_row = "", [], {}, 0
+    headers: list[str] = []
+    rows: list[list[str]] = []
     if origin == OpenDataOrigin.LIST:
         if len(content) > MAX_LIST_BYTES:
             raise InvalidInput("ファイルが大きすぎます（20MBまで）。", details={"file": ["大きすぎます。"]})
@@ -404,6 +406,7 @@ def opendata_preview(
         scope = codes.pop() if len(codes) == 1 else settings.MACHIDATA_LG_CODE
         skipped = [{"position": n, "reason": r} for n, r in reading.skipped]
         mapping, header_row, source = reading.mapping, reading.header_row, file_name[:1000]
+        headers, rows = reading.headers, reading.rows
     elif origin == OpenDataOrigin.CKAN:
         base = check_url(url).rstrip("/")
         organization = (organization or "").strip()
@@ -444,11 +447,8 @@ def opendata_preview(
             listed=[d.to_dict() for d in listed],
             created_by_id=actor.user_id,
         )
-        plans = [p.as_dict() for p in opendata_plan(actor=actor, run=run)]
-        run.preview = {
-            "plans": plans, "counts": _counts(plans), "skipped": skipped,
-            "mapping": mapping, "header_row": header_row,
-        }  # fmt: skip
+        run.preview = _preview(actor, run, skipped=skipped, mapping=mapping, header_row=header_row,
+                               headers=headers, rows=rows)  # fmt: skip
         run.save(update_fields=["preview"])
         audit_record(
             actor=actor,
@@ -456,6 +456,83 @@ def opendata_preview(
             obj=run,
             changes={"origin": origin, "source": source, "scope": scope, "datasets": len(listed),
                      "counts": run.preview["counts"]},
+        )  # fmt: skip
+    return run
+
+
+KEPT_LIST_ROWS = (
+    5000  # a list up to this many rows is kept with its preview, so its columns can be mapped by hand
+)
+
+
+def _preview(
+    actor: Actor,
+    run: OpenDataRun,
+    *,
+    skipped: list[dict[str, Any]],
+    mapping: dict[str, str],
+    header_row: int,
+    headers: list[str],
+    rows: list[list[str]],
+) -> dict[str, Any]:
+    """The preview saved on a run: the plans, the counts, the rows left out and how the list's columns were read."""
+    plans = [p.as_dict() for p in opendata_plan(actor=actor, run=run)]
+    return {
+        "plans": plans, "counts": _counts(plans), "skipped": skipped, "mapping": mapping,
+        "header_row": header_row, "headers": headers,
+        "rows": rows if len(rows) <= KEPT_LIST_ROWS else [],
+    }  # fmt: skip
+
+
+def opendata_remap(*, actor: Actor, run: OpenDataRun, mapping: dict[str, str]) -> OpenDataRun:
+    """Read a previewed list again with the columns mapped by hand (header → list column, "" = not used).
+
+    For a list whose headers the automatic reading missed or took wrongly (「名称」 read as データ名称
+    where the list meant something else, a 「ファイル」 column it did not know). Only before the import
+    runs; the listed datasets and the preview are replaced, nothing is written to the catalog. Audited.
+    """
+    from machidata.collect.opendata_sources import read_list_rows
+
+    _check_admin(actor)
+    run = OpenDataRun.objects.get(pk=run.pk)
+    if run.origin != OpenDataOrigin.LIST:
+        raise InvalidInput("列の対応を直せるのは、オープンデータ一覧（CSV・Excel）の取り込みだけです。")
+    if run.job_id or run.finished_at:
+        raise Conflict("取り込みを始めた後は列の対応を直せません。もう一度一覧を選んでください。")
+    preview = run.preview or {}
+    rows = preview.get("rows") or []
+    if not rows:
+        raise InvalidInput(
+            "この一覧は大きいため、列の対応を直せません。一覧の見出しを直してから選び直してください。"
+        )
+    reading = read_list_rows(
+        rows,
+        default_lg_code=settings.MACHIDATA_LG_CODE,
+        mapping=mapping,
+        header_row=preview.get("header_row"),
+    )
+    if not reading.datasets:
+        raise InvalidInput(
+            "この列の対応では、取り込めるデータセットが1件もありません。", details={"mapping": []}
+        )
+    if len(reading.datasets) > MAX_DATASETS:
+        raise InvalidInput(f"一度に取り込めるのは {MAX_DATASETS} 件までです。", details={"mapping": []})
+    codes = {d.lg_code for d in reading.datasets if d.lg_code}
+    with transaction.atomic():
+        run = OpenDataRun.objects.select_for_update().get(pk=run.pk)
+        if run.job_id or run.finished_at:
+            raise Conflict("取り込みを始めた後は列の対応を直せません。もう一度一覧を選んでください。")
+        run.listed = [d.to_dict() for d in reading.datasets]
+        run.scope = codes.pop() if len(codes) == 1 else settings.MACHIDATA_LG_CODE
+        run.save(update_fields=["listed", "scope"])
+        run.preview = _preview(
+            actor, run, skipped=[{"position": n, "reason": r} for n, r in reading.skipped],
+            mapping=reading.mapping, header_row=reading.header_row, headers=reading.headers, rows=reading.rows,
+        )  # fmt: skip
+        run.save(update_fields=["preview"])
+        audit_record(
+            actor=actor, action="collect.opendata_remap", obj=run,
+            changes={"mapping": reading.mapping, "datasets": len(reading.datasets), "counts": run.preview["counts"]},
         )  # fmt: skip
     return run
 

@@ -182,6 +182,8 @@ class ListReading:
     header_row: int
     mapping: dict[str, str]
     skipped: list[tuple[int, str]]
+    headers: list[str] = field(default_factory=list)  # every header of the header row, in order
+    rows: list[list[str]] = field(default_factory=list)  # the list's rows as read (to read again by hand)
 
 
 def read_open_data_list(content: bytes, *, file_name: str, default_lg_code: str) -> ListReading:
@@ -199,8 +201,47 @@ def read_open_data_list(content: bytes, *, file_name: str, default_lg_code: str)
     if not content:
         raise InvalidInput("ファイルが空です。", details={"file": ["空です。"]})
     _, rows = raw_rows(content, ext=ext)
-    start = _header_row(rows)
-    if start is None:
+    return read_list_rows(rows, default_lg_code=default_lg_code)
+
+
+def _manual_index(headers: list[str], mapping: dict[str, str]) -> dict[str, int]:
+    """List column → header position from a mapping chosen by hand (header → list column, "" = not used)."""
+    index_of: dict[str, int] = {}
+    for header, target in mapping.items():
+        if not target:
+            continue
+        if target not in LIST_COLUMNS:
+            raise InvalidInput(f"「{target}」は一覧の項目にありません。", details={"mapping": [header]})
+        if target in index_of:
+            raise InvalidInput(
+                f"「{COLUMN_LABELS[target]}」に2つの列が選ばれています。1つにしてください。",
+                details={"mapping": [header]},
+            )
+        if header not in headers:
+            raise InvalidInput(f"見出し「{header}」は一覧にありません。", details={"mapping": [header]})
+        index_of[target] = headers.index(header)
+    if "title" not in index_of:
+        raise InvalidInput(
+            "「データ名称」にあたる列を選んでください（データセットの名前がない行は取り込めません）。",
+            details={"mapping": ["title"]},
+        )
+    return index_of
+
+
+def read_list_rows(
+    rows: list[list[str]],
+    *,
+    default_lg_code: str,
+    mapping: dict[str, str] | None = None,
+    header_row: int | None = None,
+) -> ListReading:
+    """Read the rows of an オープンデータ一覧 (as :func:`read_open_data_list`).
+
+    ``mapping`` (header → list column, "" for a column not used) replaces the automatic reading of the
+    headers when the person has corrected it; ``header_row`` (1-based) is then the row they stand in.
+    """
+    start = header_row - 1 if header_row else _header_row(rows)
+    if start is None or not 0 <= start < len(rows):
         raise InvalidInput(
             "見出し行（データ名称・データ形式・URL などの列名が並ぶ行）が見つかりません。"
             "推奨データセット「オープンデータ一覧」の形の一覧か確かめてください。",
@@ -208,10 +249,13 @@ def read_open_data_list(content: bytes, *, file_name: str, default_lg_code: str)
         )
     headers = [" ".join(cell.split()) for cell in rows[start]]
     index_of: dict[str, int] = {}
-    for i, header in enumerate(headers):
-        target = column_of(header)
-        if target and target not in index_of:
-            index_of[target] = i
+    if mapping is not None:
+        index_of = _manual_index(headers, mapping)
+    else:
+        for i, header in enumerate(headers):
+            target = column_of(header)
+            if target and target not in index_of:
+                index_of[target] = i
     mapping = {headers[i]: target for target, i in sorted(index_of.items(), key=lambda ti: ti[1])}
     datasets: list[Listed] = []
     skipped: list[tuple[int, str]] = []
@@ -277,6 +321,8 @@ def read_open_data_list(content: bytes, *, file_name: str, default_lg_code: str)
         header_row=start + 1,
         mapping=mapping,
         skipped=sorted(skipped),
+        headers=headers,
+        rows=rows,
     )
 
 

@@ -17,7 +17,15 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 from machidata.access.policy import Actor
 from machidata.collect import selectors
 from machidata.collect.forms import OpenDataForm
-from machidata.collect.opendata import FILE_LABELS, STATUS_LABELS, opendata_preview, opendata_start
+from machidata.collect.opendata import (
+    FILE_LABELS,
+    STATUS_LABELS,
+    opendata_preview,
+    opendata_remap,
+    opendata_start,
+)
+from machidata.collect.opendata_publish import opendata_entries, opendata_request_publication
+from machidata.collect.opendata_sources import COLUMN_LABELS
 from machidata.collect.remote import allowed_hosts
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
@@ -113,8 +121,68 @@ def opendata_detail(request: HttpRequest, pk: int) -> HttpResponse:
             "skipped_rows": (run.preview or {}).get("skipped") or [],
             "mapping": list(((run.preview or {}).get("mapping") or {}).items()),
             "header_row": (run.preview or {}).get("header_row"),
+            "entries": opendata_entries(run) if done else [],
+            "columns": _column_choices(run) if not done and not run.job_id else [],
+            "column_labels": list(COLUMN_LABELS.items()),
+            "publication": (run.result or {}).get("publication") or [],
         },
     )
+
+
+def _column_choices(run: Any) -> list[dict[str, Any]]:
+    """Each header of a previewed list with the list column it is read as ("" = not used), for the mapping form."""
+    preview = run.preview or {}
+    if not preview.get("rows"):
+        return []
+    mapping = preview.get("mapping") or {}
+    return [
+        {"index": i, "header": h, "target": mapping.get(h, "")}
+        for i, h in enumerate(preview.get("headers") or [])
+    ]
+
+
+@_admin_only
+@require_POST
+def opendata_columns(request: HttpRequest, pk: int) -> HttpResponse:
+    """Read the list again with its columns mapped by hand (the preview's 列の対応 form)."""
+    actor = _actor(request)
+    run = selectors.opendata_run_get(actor=actor, pk=pk)
+    headers = list((run.preview or {}).get("headers") or [])
+    mapping = {h: request.POST.get(f"map-{i}", "") for i, h in enumerate(headers)}
+    try:
+        opendata_remap(actor=actor, run=run, mapping=mapping)
+    except (InvalidInput, Conflict) as exc:
+        messages.error(request, exc.message)
+    else:
+        messages.success(request, "列の対応を直して、一覧を読み直しました。下の内容を確かめてください。")
+    return redirect("collect:opendata_detail", pk=run.pk)
+
+
+@_admin_only
+@require_POST
+def opendata_publish(request: HttpRequest, pk: int) -> HttpResponse:
+    """File a 公開申請 for the chosen imported datasets at once (each through the publication service)."""
+    actor = _actor(request)
+    run = selectors.opendata_run_get(actor=actor, pk=pk)
+    try:
+        outcomes = opendata_request_publication(
+            actor=actor,
+            run=run,
+            keys=request.POST.getlist("keys"),
+            attribution=request.POST.get("attribution", ""),
+        )
+    except (InvalidInput, Conflict, NotFound, PermissionDenied) as exc:
+        messages.error(request, exc.message)
+    else:
+        done = sum(o["status"] == "requested" for o in outcomes)
+        left = len(outcomes) - done
+        messages.success(
+            request,
+            f"{done}件を公開申請しました。"
+            + (f"{left}件は申請していません（理由は下の表にあります）。" if left else "")
+            + "決裁は各データセットの公開申請の画面で進みます。",
+        )
+    return redirect("collect:opendata_detail", pk=run.pk)
 
 
 @_admin_only

@@ -14,7 +14,14 @@ from machidata.engine.backends import engine_name
 from machidata.engine.compile import aggregated_page, apply_aggregation, compile_query, filtered
 from machidata.engine.errors import EngineQueryError
 from machidata.engine.query import TableQuery, ValidatedQuery
-from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, TABLE_NAME, Sandbox, open_sandbox
+from machidata.engine.sandbox import (
+    DEFAULT_MEMORY_LIMIT,
+    DEFAULT_THREADS,
+    TABLE_NAME,
+    Sandbox,
+    open_sandbox,
+    reused_sandbox,
+)
 from machidata.engine.spark import open_spark
 
 DEFAULT_MAX_ROWS = 10_000
@@ -58,17 +65,40 @@ def run_query(
         raise EngineQueryError("取得できる最大件数は1以上で指定してください。")
     if engine_name() == "spark":
         return _run_on_spark(files, query, max_rows=max_rows, timeout_s=timeout_s, schema=schema)
-    with open_sandbox(
-        files, schema=schema, threads=threads, memory_limit=memory_limit, timeout_s=timeout_s
-    ) as sb:
-        checked = query.validate_against(sb.table.schema().to_pyarrow())
+    opened = (
+        reused_sandbox(files, threads=threads, memory_limit=memory_limit, timeout_s=timeout_s)
+        if files
+        else open_sandbox(
+            files, schema=schema, threads=threads, memory_limit=memory_limit, timeout_s=timeout_s
+        )
+    )
+    with opened as sb:
+        view_schema = sb.view_schema()
+        checked = query.validate_against(view_schema)
         limit = _limit(checked, max_rows)
         if checked.is_aggregate:
-            table, total = _run_aggregate(sb, checked, limit=limit)
+            table, total = _run_aggregate(sb, checked, limit=limit, view_schema=view_schema)
         else:
-            total = _count(sb, checked)
-            table = compile_query(sb.table, checked, limit=limit).to_pyarrow()
+            count_sql, page_sql, page_schema = _rows_sql(checked, view_schema, limit)
+            total = int(sb.raw.execute(count_sql).fetchall()[0][0])
+            table = sb.raw.sql(page_sql).to_arrow_table().cast(page_schema)
     return _result(table, total, checked)
+
+
+@functools.lru_cache(maxsize=COMPILED_CACHE_SIZE)
+def _rows_sql(checked: ValidatedQuery, schema: pa.Schema, limit: int) -> tuple[str, str, pa.Schema]:
+    """The count SQL, the page SQL and the page's Arrow schema of a row query, compiled once per process.
+
+    Like :func:`_aggregate_sql`: Ibis compilation costs tens of milliseconds and depends only on the
+    checked query, the column types and the limit (the table is always the sandbox's view ``t``)."""
+    t = ibis.table(ibis.Schema.from_pyarrow(schema), name=TABLE_NAME)
+    count = filtered(t, checked).count()
+    page = compile_query(t, checked, limit=limit)
+    return (
+        str(ibis.to_sql(count, dialect="duckdb")),
+        str(ibis.to_sql(page, dialect="duckdb")),
+        page.schema().to_pyarrow(),
+    )
 
 
 def _limit(checked: ValidatedQuery, max_rows: int) -> int:
@@ -106,11 +136,6 @@ def _run_on_spark(
     return _result(table, total, checked)
 
 
-def _count(sb: Sandbox, checked: ValidatedQuery) -> int:
-    """Number of rows matching the filters, before paging."""
-    return int(filtered(sb.table, checked).count().to_pyarrow().as_py())
-
-
 TOTAL_COLUMN = "__total"
 
 
@@ -133,10 +158,12 @@ def _aggregate_expr(t: ir.Table, checked: ValidatedQuery, total_column: str, lim
     return aggregated_page(grouped, checked, limit=limit, carry=(total_column,))
 
 
-def _run_aggregate(sb: Sandbox, checked: ValidatedQuery, *, limit: int) -> tuple[pa.Table, int]:
+def _run_aggregate(
+    sb: Sandbox, checked: ValidatedQuery, *, limit: int, view_schema: pa.Schema
+) -> tuple[pa.Table, int]:
     """One page of groups and the number of groups, from one statement (a window count rides along)."""
     total_column = _total_column(checked)
-    sql, schema = _aggregate_sql(checked, sb.table.schema().to_pyarrow(), total_column, limit)
+    sql, schema = _aggregate_sql(checked, view_schema, total_column, limit)
     # Ibis's own execution would compile again; run the cached SQL and give the columns the types
     # Ibis promises (as its to_pyarrow does).
     table = sb.raw.sql(sql).to_arrow_table().cast(schema)

@@ -23,6 +23,7 @@ import atexit
 import os
 import threading
 import uuid
+from collections import OrderedDict
 from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
 from dataclasses import dataclass
@@ -127,8 +128,9 @@ def _close_spares() -> None:
     for thread in threads:
         thread.join(timeout=5)
     with _spares_lock:
-        spares = list(_spares.values())
+        spares = list(_spares.values()) + list(_kept_all.values())
         _spares.clear()
+        _kept_all.clear()
     for raw in spares:
         raw.close()
 
@@ -158,6 +160,11 @@ class Sandbox:
     backend: DuckDBBackend
     maybe_table: ir.Table | None
     timed_out: threading.Event
+    known_schema: pa.Schema | None = None  # the view's Arrow schema when already known (kept connections)
+
+    def view_schema(self) -> pa.Schema:
+        """The Arrow schema of the view ``t``."""
+        return self.known_schema if self.known_schema is not None else self.table.schema().to_pyarrow()
 
     @property
     def table(self) -> ir.Table:
@@ -219,6 +226,60 @@ def _lock_down(raw: duckdb.DuckDBPyConnection, allowed: list[str], write_dirs: S
     )
 
 
+def _watch(
+    raw: duckdb.DuckDBPyConnection, timed_out: threading.Event, done: threading.Event, timeout_s: float
+) -> None:
+    """Interrupt ``raw`` at the deadline, and again every INTERRUPT_EVERY_S until ``done``.
+
+    interrupt() only stops a query that is running at that instant: one that starts after the
+    deadline (a slow set-up on a busy server) would run on unbounded. So after the deadline keep
+    interrupting until the work is done."""
+    if done.wait(timeout_s):
+        return
+    timed_out.set()
+    while True:
+        raw.interrupt()
+        if done.wait(INTERRUPT_EVERY_S):
+            return
+
+
+def _configure(
+    raw: duckdb.DuckDBPyConnection,
+    paths: list[str],
+    schema: pa.Schema | None,
+    read_paths: Sequence[str],
+    write_dirs: Sequence[str],
+) -> tuple[DuckDBBackend, ir.Table | None]:
+    """Lock ``raw`` down to ``paths`` (+ ``read_paths``, ``write_dirs``), make the view ``t``, lock the configuration."""
+    _lock_down(raw, paths + [os.path.abspath(p) for p in read_paths], write_dirs)
+    backend = ibis.duckdb.from_connection(raw)
+    table: ir.Table | None = None
+    if paths:
+        table = backend.read_parquet(paths, table_name=TABLE_NAME, union_by_name=True)
+    elif schema is not None:
+        raw.register(TABLE_NAME, schema.empty_table())  # Ibis 12's create_table trips on DuckDB 2
+        table = backend.table(TABLE_NAME)
+    raw.execute("SET lock_configuration = true")
+    return backend, table
+
+
+def _engine_error(
+    exc: duckdb.Error, timed_out: threading.Event, timeout_s: float, memory_limit: str
+) -> EngineError:
+    """The engine's error (Japanese message) for a DuckDB error raised inside a sandbox."""
+    if isinstance(exc, duckdb.InterruptException):
+        if timed_out.is_set():
+            return EngineTimeout(_timeout_message(timeout_s))
+        return EngineError("処理が中断されました。")
+    if isinstance(exc, duckdb.OutOfMemoryException):
+        return EngineError(
+            f"処理に使えるメモリの上限（{memory_limit}）を超えました。条件を絞るか、列を減らしてください。"
+        )
+    if timed_out.is_set():  # an interrupt can surface as another error class mid-operator
+        return EngineTimeout(_timeout_message(timeout_s))
+    return EngineError(f"データの読み込みまたは集計に失敗しました（{type(exc).__name__}）。")
+
+
 @contextmanager
 def open_sandbox(
     files: Sequence[str],
@@ -242,49 +303,126 @@ def open_sandbox(
     raw = _take_connection(threads, memory_limit)
     timed_out = threading.Event()
     closed = threading.Event()
-
-    def watch() -> None:
-        # interrupt() only stops a query that is running at that instant: one that starts after the
-        # deadline (a slow set-up on a busy server) would run on unbounded. So after the deadline
-        # keep interrupting until the sandbox is closed.
-        if closed.wait(timeout_s):
-            return
-        timed_out.set()
-        while True:
-            raw.interrupt()
-            if closed.wait(INTERRUPT_EVERY_S):
-                return
-
-    timer = threading.Thread(target=watch, name="engine-deadline", daemon=True)
+    timer = threading.Thread(
+        target=_watch, args=(raw, timed_out, closed, timeout_s), name="engine-deadline", daemon=True
+    )
     try:
-        _lock_down(raw, paths + [os.path.abspath(p) for p in read_paths], write_dirs)
-        backend = ibis.duckdb.from_connection(raw)
         timer.start()
-        table: ir.Table | None = None
-        if paths:
-            table = backend.read_parquet(paths, table_name=TABLE_NAME, union_by_name=True)
-        elif schema is not None:
-            raw.register(TABLE_NAME, schema.empty_table())  # Ibis 12's create_table trips on DuckDB 2
-            table = backend.table(TABLE_NAME)
-        raw.execute("SET lock_configuration = true")
+        backend, table = _configure(raw, paths, schema, read_paths, write_dirs)
         yield Sandbox(raw=raw, backend=backend, maybe_table=table, timed_out=timed_out)
-    except duckdb.InterruptException as exc:
-        if timed_out.is_set():
-            raise EngineTimeout(_timeout_message(timeout_s)) from exc
-        raise EngineError("処理が中断されました。") from exc
-    except duckdb.OutOfMemoryException as exc:
-        raise EngineError(
-            f"処理に使えるメモリの上限（{memory_limit}）を超えました。条件を絞るか、列を減らしてください。"
-        ) from exc
     except duckdb.Error as exc:
-        if timed_out.is_set():  # an interrupt can surface as another error class mid-operator
-            raise EngineTimeout(_timeout_message(timeout_s)) from exc
-        raise EngineError(f"データの読み込みまたは集計に失敗しました（{type(exc).__name__}）。") from exc
+        raise _engine_error(exc, timed_out, timeout_s, memory_limit) from exc
     finally:
         closed.set()
         if timer.is_alive():
             timer.join()
         _retire(raw, threads, memory_limit)
+
+
+# ---- connections kept per thread for read-only queries (run_query) -------------------------------------
+
+KEPT_PER_THREAD = 2  # locked-down connections a thread keeps for the files it read last
+_KeptKey = tuple[int, tuple[str, ...], int, str]  # (process id, files, threads, memory limit)
+
+
+@dataclass(slots=True)
+class _Kept:
+    raw: duckdb.DuckDBPyConnection
+    backend: DuckDBBackend
+    table: ir.Table
+    schema: pa.Schema
+
+
+_kept_local = threading.local()
+_kept_all: dict[int, duckdb.DuckDBPyConnection] = {}  # every kept connection, closed at exit
+
+
+def _kept() -> OrderedDict[_KeptKey, _Kept]:
+    """This thread's kept connections (a fresh shelf in a forked child: the parent's are not its own)."""
+    shelf: OrderedDict[_KeptKey, _Kept] | None = getattr(_kept_local, "shelf", None)
+    if shelf is None or getattr(_kept_local, "pid", None) != os.getpid():
+        shelf = _kept_local.shelf = OrderedDict()
+        _kept_local.pid = os.getpid()
+    return shelf
+
+
+def _drop_kept(kept: _Kept) -> None:
+    with _spares_lock:
+        _kept_all.pop(id(kept.raw), None)
+    kept.raw.close()
+
+
+def forget_kept_connections() -> None:
+    """Close the connections this thread keeps (tests; a thread that is done with its files)."""
+    shelf = _kept()
+    while shelf:
+        _drop_kept(shelf.popitem()[1])
+
+
+@contextmanager
+def reused_sandbox(
+    files: Sequence[str],
+    *,
+    threads: int = DEFAULT_THREADS,
+    memory_limit: str = DEFAULT_MEMORY_LIMIT,
+    timeout_s: float = DEFAULT_TIMEOUT_S,
+) -> Iterator[Sandbox]:
+    """A sandbox over exactly ``files`` like :func:`open_sandbox`, kept by this thread for the next query over the same files.
+
+    Opening and locking down a connection and making its view costs 20–40 ms, more than a page of
+    rows. A committed version's files never change, so this thread keeps the locked-down connection
+    (allowed paths = exactly these files, external access off, configuration locked, the same thread
+    and memory limits) and the next query over the *same* files reuses it; the time limit is watched
+    per use as in :func:`open_sandbox`. Nothing but read-only SELECTs compiled from checked queries
+    runs on it (callers must not create temporary tables); a connection whose use raised anything is
+    closed, never kept. At most :data:`KEPT_PER_THREAD` per thread (least recently used closed first);
+    never shared between threads or processes. No files: a fresh :func:`open_sandbox` (nothing to keep).
+    """
+    paths = tuple(os.path.abspath(f) for f in files)
+    if timeout_s <= 0:
+        raise EngineQueryError("制限時間は0より大きい秒数で指定してください。")
+    if not paths:
+        raise EngineQueryError("この版にはデータファイルがありません。")
+    key: _KeptKey = (os.getpid(), paths, threads, memory_limit)
+    shelf = _kept()
+    kept = shelf.pop(key, None)  # out of the shelf while in use: a nested use opens its own
+    timed_out = threading.Event()
+    done = threading.Event()
+    raw = kept.raw if kept is not None else _take_connection(threads, memory_limit)
+    timer = threading.Thread(
+        target=_watch, args=(raw, timed_out, done, timeout_s), name="engine-deadline", daemon=True
+    )
+    ok = False
+    try:
+        timer.start()
+        if kept is None:
+            backend, table = _configure(raw, list(paths), None, (), ())
+            assert table is not None  # paths always make the view
+            kept = _Kept(raw=raw, backend=backend, table=table, schema=table.schema().to_pyarrow())
+            with _spares_lock:
+                _kept_all[id(raw)] = raw
+        yield Sandbox(
+            raw=raw,
+            backend=kept.backend,
+            maybe_table=kept.table,
+            timed_out=timed_out,
+            known_schema=kept.schema,
+        )
+        ok = not timed_out.is_set()
+    except duckdb.Error as exc:
+        raise _engine_error(exc, timed_out, timeout_s, memory_limit) from exc
+    finally:
+        done.set()
+        if timer.is_alive():
+            timer.join()
+        if ok and kept is not None and not _shutting_down.is_set():
+            shelf[key] = kept
+            while len(shelf) > KEPT_PER_THREAD:
+                _drop_kept(shelf.popitem(last=False)[1])
+        elif kept is not None:
+            _drop_kept(kept)
+        else:
+            raw.close()
 
 
 def _call_nfkc(values: pa.Array) -> pa.Array:

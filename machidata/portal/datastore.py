@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
+from collections import OrderedDict
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -29,7 +30,7 @@ from machidata.catalog.table_selectors import table_fields, table_rows
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.engine import EngineError, EngineQueryError, EngineTimeout, Filter, Sort, TableQuery
 from machidata.engine.sql import SqlRefused, SqlView, check_sql, run_sql, view_columns
-from machidata.lake.readers import arrow_schema, files_for
+from machidata.lake.readers import version_read
 from machidata.portal import selectors as s
 from machidata.portal.ckan import ActionError, _bool, _int, validation
 
@@ -159,6 +160,52 @@ def _field_dicts(pt: s.PublicTable) -> list[dict[str, Any]]:
     return out
 
 
+PAGE_CACHE_ROWS: Final = 200_000  # rows kept in the page cache per server process, over all pages
+PAGE_CACHE_MAX_PAGE: Final = 1_000  # a longer page is read every time (never cached)
+_pages: OrderedDict[tuple[Any, ...], tuple[list[dict[str, Any]], int]] = OrderedDict()
+_pages_rows = [0]
+_pages_lock = threading.Lock()
+
+
+def _page(pt: s.PublicTable, query: TableQuery, limit: int) -> tuple[list[dict[str, Any]], int]:
+    """The rows of one page (``limit`` at most) and the filtered total, from the page cache when it has them.
+
+    What is cached: the JSON rows and total of a page, keyed by the public version (table, version
+    row, its Delta version) and the whole query. Why it is safe: a committed version's rows never
+    change, so the same key always has the same answer; the key names the version the public may see
+    *now* — :func:`machidata.portal.selectors.public_table` asks the database on every request before
+    this is called, so a withdrawn or replaced version is refused (404) or reads a new key at once,
+    and its old entries are never reached again (they age out). Only pages of at most
+    :data:`PAGE_CACHE_MAX_PAGE` rows, :data:`PAGE_CACHE_ROWS` rows in all per process.
+    """
+    key = (pt.table.pk, pt.version.pk, pt.version.delta_version, query.model_dump_json(), limit)
+    with _pages_lock:
+        hit = _pages.get(key)
+        if hit is not None:
+            _pages.move_to_end(key)
+            return hit
+    try:
+        page = table_rows(actor=ANONYMOUS, table=pt.table, version=pt.version, query=query)
+    except InvalidInput as exc:  # a value that does not fit its column, a search that is too long, …
+        raise ActionError(409, "Validation Error", message=exc.message) from None
+    answer = (page.rows[:limit], int(page.total))
+    if len(answer[0]) <= PAGE_CACHE_MAX_PAGE:
+        with _pages_lock:
+            if key not in _pages:
+                _pages[key] = answer
+                _pages_rows[0] += max(1, len(answer[0]))
+            while _pages_rows[0] > PAGE_CACHE_ROWS and _pages:
+                _pages_rows[0] -= max(1, len(_pages.popitem(last=False)[1][0]))
+    return answer
+
+
+def forget_pages() -> None:
+    """Empty the page cache (tests)."""
+    with _pages_lock:
+        _pages.clear()
+        _pages_rows[0] = 0
+
+
 def datastore_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
     """``datastore_search`` on the approved version of one public table."""
     resource_id = str(params.get("resource_id") or params.get("id") or "")
@@ -188,11 +235,7 @@ def datastore_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
         )  # fmt: skip
     except ValueError:  # pydantic refused a value's shape
         raise validation(filters="Invalid filter value") from None
-    try:
-        page = table_rows(actor=ANONYMOUS, table=pt.table, version=pt.version, query=query)
-    except InvalidInput as exc:  # a value that does not fit its column, a search that is too long, …
-        raise ActionError(409, "Validation Error", message=exc.message) from None
-    rows = page.rows[:limit]
+    rows, total = _page(pt, query, limit)
     names = [f["id"] for f in fields]
     records: list[Any] = (
         [{n: r.get(n) for n in names} for r in rows]
@@ -210,7 +253,7 @@ def datastore_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
         "_links": {"start": _link(path, params, None), "next": _link(path, params, offset + limit)},
     }  # fmt: skip
     if include_total:
-        result |= {"total": page.total, "total_was_estimated": False}
+        result |= {"total": total, "total_was_estimated": False}
     return result
 
 
@@ -239,8 +282,9 @@ def datastore_search_sql(params: dict[str, Any], base_url: str) -> dict[str, Any
             pt = s.public_table(ref.name)
         except NotFound:
             raise _denied() from None
-        files = tuple(files_for(pt.version))
-        columns = () if files else view_columns(arrow_schema(pt.version))
+        read = version_read(pt.version)  # resolved once per committed version
+        files = read.files
+        columns = () if files else view_columns(read.schema)
         views.append(SqlView(SQL_SCHEMA, ref.name, files, columns))
     if not _SQL_SLOTS.acquire(timeout=float(settings.MACHIDATA_SQL_TIMEOUT_S)):
         raise _sql_error("Too many queries at once; try again later")

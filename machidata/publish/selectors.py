@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from django.db.models import Count, Max, Q, QuerySet
+from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
 
 from machidata.access import route_requests
 from machidata.access.models import Classification
@@ -35,13 +35,22 @@ def _live_published() -> QuerySet[PublishedVersion]:
 
 
 def public_tables() -> QuerySet[Table]:
-    """Tables with a public version (for every public surface)."""
-    return Table.objects.filter(pk__in=_live_published().values("table_id")).select_related("dataset")
+    """Tables with a public version (for every public surface).
+
+    A correlated ``EXISTS`` on the table's own published rows: ``pk IN (subquery)`` made SQLite
+    materialise every live published version first (0.7 s at 20,000 datasets)."""
+    live = PublishedVersion.objects.filter(table_id=OuterRef("pk"), withdrawn_at__isnull=True)
+    return Table.objects.filter(
+        Exists(live),
+        dataset__classification=Classification.PUBLIC,
+        dataset__retired_at__isnull=True,
+    ).select_related("dataset")
 
 
 def public_datasets() -> QuerySet[Dataset]:
-    """Datasets with at least one public version."""
-    return Dataset.objects.filter(pk__in=_live_published().values("table__dataset_id"))
+    """Datasets with at least one public version (a correlated ``EXISTS``, see :func:`public_tables`)."""
+    live = PublishedVersion.objects.filter(table__dataset_id=OuterRef("pk"), withdrawn_at__isnull=True)
+    return Dataset.objects.filter(Exists(live), classification=Classification.PUBLIC, retired_at__isnull=True)
 
 
 def public_version_for(table: Table) -> TableVersion | None:

@@ -1015,6 +1015,12 @@ MATRIX: dict[str, Rule] = {
     "collect:opendata": fixed(ADMIN, lambda w: url("collect:opendata")),
     "collect:opendata_detail": fixed(ADMIN, lambda w: url("collect:opendata_detail", o(w, "opendata_run"))),
     "collect:opendata_run": fixed(ADMIN, lambda w: url("collect:opendata_run", o(w, "opendata_run")), "POST"),
+    "collect:opendata_columns": fixed(
+        ADMIN, lambda w: url("collect:opendata_columns", o(w, "opendata_run")), "POST"
+    ),
+    "collect:opendata_publish": fixed(
+        ADMIN, lambda w: url("collect:opendata_publish", o(w, "opendata_run")), "POST"
+    ),
     "GET /api/v1/opendata/": api("GET", ADMIN, lambda w: "/api/v1/opendata/"),
     "POST /api/v1/opendata/ckan": Rule(
         "POST",

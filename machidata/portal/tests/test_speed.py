@@ -129,3 +129,102 @@ def test_a_resource_is_found_again_without_every_tables_id(
     req = publication_withdraw_request(actor=as_actor(cast, "owner_editor"), dataset=ds, note="誤り")
     publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
     assert client.get("/api/3/action/datastore_search", {"resource_id": res_id}).status_code == 404
+
+
+def _rows(client: Client, resource: str, **params: Any) -> tuple[int, dict[str, Any]]:
+    r = client.get("/api/3/action/datastore_search", {"resource_id": resource, **params})
+    return r.status_code, r.json()
+
+
+def test_datastore_pages_are_cached_by_version_and_withdrawal_removes_them_at_once(
+    cast: Actors, published: Dataset, v1: TableVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.portal import datastore
+
+    datastore.forget_pages()
+    reads: list[int] = []
+    real = datastore.table_rows
+    monkeypatch.setattr(datastore, "table_rows", lambda **kw: (reads.append(kw["version"].pk), real(**kw))[1])
+    client = Client()
+    pkg = client.get("/api/3/action/package_show", {"id": "hoken-center"}).json()["result"]
+    resource = pkg["resources"][0]["id"]
+    status, first = _rows(client, resource, filters='{"区": "東区"}')
+    assert status == 200
+    assert [r["施設名"] for r in first["result"]["records"]] == ["東保健センター"]
+    assert _rows(client, resource, filters='{"区": "東区"}')[1] == first
+    assert reads == [v1.pk]  # the second page came from the cache
+    assert _rows(client, resource, filters='{"区": "西区"}')[1]["result"]["total"] == 1
+    assert reads == [v1.pk, v1.pk]  # another query is another key
+    # a newer approved version is another key: its rows show at once
+    v2 = ingest_text(cast, published, "facilities", FACILITIES_V1 + "南保健センター,南区,25\n")
+    assert _rows(client, resource)[1]["result"]["total"] == 3  # not public yet: still v1
+    publish(cast, published, [v2])
+    assert _rows(client, resource)[1]["result"]["total"] == 4
+    assert reads[-1] == v2.pk
+    # a withdrawal answers 404 at once although the pages are still in the cache
+    cached = len(reads)
+    req = publication_withdraw_request(actor=as_actor(cast, "owner_editor"), dataset=published, note="誤り")
+    publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
+    assert _rows(client, resource)[0] == 404
+    assert _rows(client, resource, filters='{"区": "東区"}')[0] == 404
+    assert len(reads) == cached
+
+
+def test_a_committed_versions_files_are_resolved_once(
+    published: Dataset, v1: TableVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.lake import readers, storage
+    from machidata.portal import datastore
+
+    datastore.forget_pages()
+    with readers._read_cache_lock:
+        readers._read_cache.clear()
+    opened: list[int | None] = []
+    real = storage.open_delta
+    monkeypatch.setattr(storage, "open_delta", lambda t, v=None: (opened.append(v), real(t, v))[1])
+    client = Client()
+    resource = client.get("/api/3/action/package_show", {"id": "hoken-center"}).json()["result"]["resources"][
+        0
+    ]["id"]
+    for limit in (1, 2, 3):  # three different pages: three engine reads, one Delta log read
+        body = _rows(client, resource, limit=limit)[1]
+        assert len(body["result"]["records"]) == limit
+    assert opened == [v1.delta_version]
+    # files gone from disk (a vacuum, a restore): resolved again rather than failing
+    read = readers.version_read(v1)
+    with readers._read_cache_lock:
+        key = next(iter(readers._read_cache))
+        readers._read_cache[key] = readers.VersionRead(files=("/nonexistent.parquet",), schema=read.schema)
+    assert readers.version_read(v1).files == read.files
+    assert len(opened) == 2
+
+
+def test_the_sorted_package_list_is_kept_with_the_list_and_filters_keep_its_order(
+    cast: Actors, published: Dataset, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.portal import ckan
+
+    more_public(cast, 3)
+    sorts: list[str] = []
+    real = ckan._sort
+    monkeypatch.setattr(ckan, "_sort", lambda pkgs, sort: (sorts.append(sort), real(pkgs, sort))[1])
+    client = Client()
+    by_name = search(client, q="*:*", sort="name desc", rows=100)
+    assert [p["name"] for p in by_name["results"]] == sorted(
+        ["hoken-center", "shisetsu-0", "shisetsu-1", "shisetsu-2"], reverse=True
+    )
+    filtered = search(client, q="施設一覧その", sort="name desc", rows=100)  # the same order, filtered
+    assert [p["name"] for p in filtered["results"]] == [
+        n for n in [p["name"] for p in by_name["results"]] if n.startswith("shisetsu")
+    ]
+    assert sorts == ["name desc"]  # sorted once for both
+    search(client, q="*:*", sort="name asc")
+    assert sorts == ["name desc", "name asc"]
+    # a change of what is public makes a new list: sorted again, and the new dataset is in it
+    more = make_dataset(
+        cast.org.health_div, title="施設一覧その9", classification="internal", slug="shisetsu-9"
+    )
+    publish(cast, more, [ingest_text(cast, more, "facilities", FACILITIES_V1)])
+    again = search(client, q="*:*", sort="name desc", rows=100)
+    assert again["results"][0]["name"] == "shisetsu-9"
+    assert sorts == ["name desc", "name asc", "name desc"]
