@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from machidata.access.models import Classification, Membership, PersonalData, Role, Unit, UnitKind
+from machidata.access.models import Classification, Membership, PersonalData, Role, StaffRank, Unit, UnitKind
 from machidata.core.errors import NotFound, PermissionDenied
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ class Actor:
     is_admin: bool = False
     unit_ids: frozenset[int] = field(default_factory=frozenset)
     editor_unit_ids: frozenset[int] = field(default_factory=frozenset)
+    manager_unit_ids: frozenset[int] = field(default_factory=frozenset)  # where the person is 管理職
 
     @property
     def is_authenticated(self) -> bool:
@@ -162,16 +163,19 @@ def actor_for(user: Any, *, day: dt.date | None = None) -> Actor:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     day = day or timezone.localdate()
-    memberships = list(Membership.objects.active_on(day).filter(user=user).values_list("unit_id", "role"))
-    is_admin = bool(user.is_superuser) or any(role == Role.ADMIN for _, role in memberships)
-    unit_ids = _section_scope((uid for uid, _ in memberships), day)
-    editor_ids = _section_scope((uid for uid, role in memberships if role == Role.EDITOR), day)
+    memberships = list(
+        Membership.objects.active_on(day).filter(user=user).values_list("unit_id", "role", "rank")
+    )
+    is_admin = bool(user.is_superuser) or any(role == Role.ADMIN for _, role, _ in memberships)
+    unit_ids = _section_scope((uid for uid, _, _ in memberships), day)
+    editor_ids = _section_scope((uid for uid, role, _ in memberships if role == Role.EDITOR), day)
     return Actor(
         user_id=user.pk,
         username=user.get_username(),
         is_admin=is_admin,
         unit_ids=frozenset(unit_ids),
         editor_unit_ids=frozenset(editor_ids),
+        manager_unit_ids=frozenset(uid for uid, _, rank in memberships if rank == StaffRank.MANAGER),
     )
 
 
@@ -351,11 +355,11 @@ def may_create_dataset(actor: Actor, owner_id: int) -> bool:
     return actor.is_admin or owner_id in actor.editor_unit_ids
 
 
-def require_member_of(actor: Actor, unit_ids: Iterable[int]) -> None:
-    """Refuse anyone but 管理 and members of one of ``unit_ids`` (e.g. a 局's units): answers 404."""
+def require_manager_of(actor: Actor, unit_ids: Iterable[int]) -> None:
+    """Refuse anyone but 管理 and 管理職 of one of ``unit_ids`` (e.g. a 局's units): answers 404."""
     if actor.is_admin:
         return
-    if not actor.is_authenticated or not actor.unit_ids & set(unit_ids):
+    if not actor.is_authenticated or not actor.manager_unit_ids & set(unit_ids):
         raise NotFound()
 
 

@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from django.utils import timezone
 
-from machidata.access.models import Unit, UnitKind
+from machidata.access.models import Membership, StaffRank, Unit, UnitKind
 from machidata.support.demo_help import load_help_demo
 from machidata.support.models import (
     Attendance,
@@ -394,9 +394,22 @@ def _usage(rng: random.Random, today: dt.date, made: Counter[str]) -> None:
     made["synthetic_usage"] += len(rows)
 
 
+def _manager_rank(users: dict[str, Any], made: Counter[str]) -> None:
+    """The demo's 健康づくり推進課 data owner is its 管理職, so the 局's usage page has a reader."""
+    steward = users.get("steward")
+    if steward is not None:
+        made["manager_rank"] += (
+            Membership.objects.active_on()
+            .filter(user=steward)
+            .exclude(rank=StaffRank.MANAGER)
+            .update(rank=StaffRank.MANAGER)
+        )
+
+
 def load_support_demo(*, users: dict[str, Any], today: dt.date | None = None) -> Counter[str]:
     """Create a year of synthetic consultations, courses, sessions, attendance and tests (once)."""
     made: Counter[str] = load_help_demo(users=users)  # guides, forum, cases: each part once
+    _manager_rank(users, made)
     if Course.objects.filter(is_synthetic=True).exists():
         return made
     today = today or timezone.localdate()
