@@ -285,6 +285,15 @@ def unit_scope(unit_id: int, *, day: dt.date | None = None) -> set[int]:
     return _section_scope([unit_id], day or timezone.localdate())
 
 
+def unit_member(unit_id: int, *, day: dt.date | None = None) -> Actor:
+    """An ordinary member of a 課 (一般職, 閲覧, no grants of their own): what every member of it may do.
+
+    For checks made on a 課's behalf, e.g. whether the charts copied to it (横展開) read tables its
+    members can read; it signs nothing in and matches no person's own grants.
+    """
+    return Actor(user_id=0, username=f"unit:{unit_id}", unit_ids=frozenset(unit_scope(unit_id, day=day)))
+
+
 def system_actor(name: str) -> Actor:
     """The actor recorded for work nobody signed in did (recovery, schedules, demo loading)."""
     return Actor(username=f"system:{name}")
