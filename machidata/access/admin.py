@@ -82,8 +82,8 @@ class MembershipAdmin(PolicyAdmin):
     """所属・役割 of staff."""
 
     audit_name = "membership"
-    list_display = ["user", "unit", "role", "valid_from", "valid_to"]
-    list_filter = ["role"]
+    list_display = ["user", "unit", "role", "rank", "valid_from", "valid_to"]
+    list_filter = ["role", "rank"]
     search_fields = ["user__username", "user__first_name", "user__last_name", "unit__code", "unit__name"]
     raw_id_fields = ["user", "unit"]
 

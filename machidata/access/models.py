@@ -36,6 +36,13 @@ class Role(models.TextChoices):
     ADMIN = "admin", "管理（データ戦略課）"
 
 
+class StaffRank(models.TextChoices):
+    """職位 of a membership: 管理職 (課長級以上) or 一般職 (the コア人材 register is kept in support)."""
+
+    MANAGER = "manager", "管理職"
+    GENERAL = "general", "一般職"
+
+
 class Classification(models.TextChoices):
     """機密性 of a catalog entry, as the city's information security policy labels it."""
 
@@ -133,6 +140,13 @@ class Membership(models.Model):
     user = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.CASCADE, related_name="memberships")
     unit = models.ForeignKey(Unit, verbose_name="所属", on_delete=models.PROTECT, related_name="memberships")
     role = models.CharField("役割", max_length=10, choices=Role.choices, default=Role.VIEWER)
+    rank = models.CharField(
+        "職位",
+        max_length=10,
+        choices=StaffRank.choices,
+        default=StaffRank.GENERAL,
+        help_text="管理職は所属する局の利用状況のページを見られます。",
+    )
     valid_from = models.DateField("有効開始日", default=dt.date(2000, 4, 1))
     valid_to = models.DateField("有効終了日", null=True, blank=True)
 

@@ -28,7 +28,7 @@ from typing import TYPE_CHECKING, Any, Final
 from django.db.models import Exists, OuterRef, Q, QuerySet
 from django.utils import timezone
 
-from machidata.access.models import Classification, Membership, PersonalData, Role, Unit, UnitKind
+from machidata.access.models import Classification, Membership, PersonalData, Role, StaffRank, Unit, UnitKind
 from machidata.core.errors import NotFound, PermissionDenied
 
 if TYPE_CHECKING:
@@ -120,6 +120,7 @@ class Actor:
     is_admin: bool = False
     unit_ids: frozenset[int] = field(default_factory=frozenset)
     editor_unit_ids: frozenset[int] = field(default_factory=frozenset)
+    manager_unit_ids: frozenset[int] = field(default_factory=frozenset)  # where the person is 管理職
 
     @property
     def is_authenticated(self) -> bool:
@@ -162,16 +163,19 @@ def actor_for(user: Any, *, day: dt.date | None = None) -> Actor:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     day = day or timezone.localdate()
-    memberships = list(Membership.objects.active_on(day).filter(user=user).values_list("unit_id", "role"))
-    is_admin = bool(user.is_superuser) or any(role == Role.ADMIN for _, role in memberships)
-    unit_ids = _section_scope((uid for uid, _ in memberships), day)
-    editor_ids = _section_scope((uid for uid, role in memberships if role == Role.EDITOR), day)
+    memberships = list(
+        Membership.objects.active_on(day).filter(user=user).values_list("unit_id", "role", "rank")
+    )
+    is_admin = bool(user.is_superuser) or any(role == Role.ADMIN for _, role, _ in memberships)
+    unit_ids = _section_scope((uid for uid, _, _ in memberships), day)
+    editor_ids = _section_scope((uid for uid, role, _ in memberships if role == Role.EDITOR), day)
     return Actor(
         user_id=user.pk,
         username=user.get_username(),
         is_admin=is_admin,
         unit_ids=frozenset(unit_ids),
         editor_unit_ids=frozenset(editor_ids),
+        manager_unit_ids=frozenset(uid for uid, _, rank in memberships if rank == StaffRank.MANAGER),
     )
 
 
@@ -281,6 +285,15 @@ def unit_scope(unit_id: int, *, day: dt.date | None = None) -> set[int]:
     return _section_scope([unit_id], day or timezone.localdate())
 
 
+def unit_member(unit_id: int, *, day: dt.date | None = None) -> Actor:
+    """An ordinary member of a 課 (一般職, 閲覧, no grants of their own): what every member of it may do.
+
+    For checks made on a 課's behalf, e.g. whether the charts copied to it (横展開) read tables its
+    members can read; it signs nothing in and matches no person's own grants.
+    """
+    return Actor(user_id=0, username=f"unit:{unit_id}", unit_ids=frozenset(unit_scope(unit_id, day=day)))
+
+
 def system_actor(name: str) -> Actor:
     """The actor recorded for work nobody signed in did (recovery, schedules, demo loading)."""
     return Actor(username=f"system:{name}")
@@ -351,11 +364,11 @@ def may_create_dataset(actor: Actor, owner_id: int) -> bool:
     return actor.is_admin or owner_id in actor.editor_unit_ids
 
 
-def require_member_of(actor: Actor, unit_ids: Iterable[int]) -> None:
-    """Refuse anyone but 管理 and members of one of ``unit_ids`` (e.g. a 局's units): answers 404."""
+def require_manager_of(actor: Actor, unit_ids: Iterable[int]) -> None:
+    """Refuse anyone but 管理 and 管理職 of one of ``unit_ids`` (e.g. a 局's units): answers 404."""
     if actor.is_admin:
         return
-    if not actor.is_authenticated or not actor.unit_ids & set(unit_ids):
+    if not actor.is_authenticated or not actor.manager_unit_ids & set(unit_ids):
         raise NotFound()
 
 

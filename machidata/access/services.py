@@ -25,6 +25,7 @@ from machidata.access.models import (
     DesignationKind,
     Membership,
     Role,
+    StaffRank,
     Unit,
     UnitKind,
     hash_token,
@@ -276,15 +277,24 @@ def _membership_ref(m: Membership) -> dict[str, Any]:
     return {
         "unit": _unit_ref(m.unit),
         "role": m.role,
+        "rank": m.rank,
         "valid_from": m.valid_from.isoformat(),
         "valid_to": m.valid_to.isoformat() if m.valid_to else None,
     }
 
 
-def membership_set(*, actor: Actor, user: Any, unit: Unit, role: str, valid_from: dt.date) -> Membership:
-    """From ``valid_from`` on, ``user`` belongs to ``unit`` with ``role`` only; earlier memberships end the day before."""
+def membership_set(
+    *, actor: Actor, user: Any, unit: Unit, role: str, valid_from: dt.date, rank: str | None = None
+) -> Membership:
+    """From ``valid_from`` on, ``user`` belongs to ``unit`` with ``role`` only; earlier memberships end the day before.
+
+    ``rank`` (職位: 管理職・一般職) left as None keeps the person's current rank (一般職 for a newcomer),
+    so a reorganisation or an import without a 職位 column does not demote a 課長.
+    """
     if role not in Role.values:
         raise InvalidInput(f"役割「{role}」は使えません（閲覧・編集・管理のいずれか）。")
+    if rank is not None and rank not in StaffRank.values:
+        raise InvalidInput(f"職位「{rank}」は使えません（管理職・一般職のいずれか）。")
     with transaction.atomic():
         current = list(
             Membership.objects.select_for_update()
@@ -292,7 +302,13 @@ def membership_set(*, actor: Actor, user: Any, unit: Unit, role: str, valid_from
             .filter(user=user)
             .select_related("unit")
         )
-        if len(current) == 1 and current[0].unit_id == unit.pk and current[0].role == role:
+        if rank is None:
+            rank = current[0].rank if current else StaffRank.GENERAL
+        if len(current) == 1 and (current[0].unit_id, current[0].role, current[0].rank) == (
+            unit.pk,
+            role,
+            rank,
+        ):
             return current[0]  # already so: re-running an import changes nothing
         before = [_membership_ref(m) for m in current]
         kept: Membership | None = None
@@ -305,10 +321,12 @@ def membership_set(*, actor: Actor, user: Any, unit: Unit, role: str, valid_from
             else:
                 m.delete()
         if kept is None:
-            kept = Membership.objects.create(user=user, unit=unit, role=role, valid_from=valid_from)
+            kept = Membership.objects.create(
+                user=user, unit=unit, role=role, rank=rank, valid_from=valid_from
+            )
         else:
-            kept.unit, kept.role, kept.valid_to = unit, role, None
-            kept.save(update_fields=["unit", "role", "valid_to"])
+            kept.unit, kept.role, kept.rank, kept.valid_to = unit, role, rank, None
+            kept.save(update_fields=["unit", "role", "rank", "valid_to"])
         audit_record(
             actor=actor,
             action="membership.change",
@@ -316,7 +334,12 @@ def membership_set(*, actor: Actor, user: Any, unit: Unit, role: str, valid_from
             changes={
                 "user": user.get_username(),
                 "before": before,
-                "after": {"unit": _unit_ref(unit), "role": role, "valid_from": valid_from.isoformat()},
+                "after": {
+                    "unit": _unit_ref(unit),
+                    "role": role,
+                    "rank": rank,
+                    "valid_from": valid_from.isoformat(),
+                },
             },
         )
     return kept

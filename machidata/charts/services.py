@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+import copy
+from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.db import transaction
 from django.utils import timezone
 
 from machidata.access.models import Membership
-from machidata.access.policy import Actor
+from machidata.access.policy import Action, Actor, restrict_related, unit_member
 from machidata.audit.services import audit_record
+from machidata.catalog.models import Table
 from machidata.catalog.table_selectors import refuse_pseudonymised_export
 from machidata.charts.boundaries import BoundaryError, read_geojson
 from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard, Sharing
@@ -23,6 +26,7 @@ from machidata.charts.selectors import (
     document_table,
     may_edit,
     may_edit_dashboard,
+    restrict_charts,
 )
 from machidata.charts.tables import data_file, pivot_file
 from machidata.charts.vegalite import CHART_TYPES
@@ -411,3 +415,90 @@ def boundary_upload(
                      "points": [read.points_before, read.points_after]},
         )  # fmt: skip
     return version
+
+
+# ---- copying a dashboard to another 課 (横展開 of a case) ---------------------------------------------
+
+
+@dataclass
+class DashboardCopy:
+    """A copied dashboard, the charts copied with it, and the charts left to re-point (with the reason)."""
+
+    dashboard: Dashboard
+    charts: list[Chart] = field(default_factory=list)
+    to_repoint: list[str] = field(default_factory=list)
+
+
+def dashboard_copy(*, actor: Actor, dashboard: Dashboard, unit_id: int, title: str = "") -> DashboardCopy:
+    """Copy a dashboard the actor may see, with its charts, as the actor's own, shared with 課 ``unit_id``.
+
+    A chart is copied only when both the actor and an ordinary member of the 課 may read its table
+    (:func:`machidata.access.policy.unit_member`); in its place otherwise a text block says which chart
+    needs a table of the 課's own, and so does ``to_repoint``. A chart the actor may not see is left out
+    without its title. Text blocks and the dashboard's filters are copied as they are.
+    """
+    if not actor.is_authenticated or actor.user_id is None:
+        raise PermissionDenied("ダッシュボードをコピーするにはログインしてください。")
+    member = unit_member(unit_id)
+    wanted = [str(i.get("chart")) for i in dashboard.items if i.get("kind") == "chart"]
+    visible = {
+        str(c.uuid): c
+        for c in restrict_charts(Chart.objects.select_related("table"), actor).filter(uuid__in=wanted)
+    }
+    tables = Table.objects.filter(pk__in={c.table_id for c in visible.values()})
+    readable = set(restrict_related(tables, member, Action.READ, via="dataset").values_list("pk", flat=True))
+    discoverable = set(
+        restrict_related(tables, member, Action.DISCOVER, via="dataset").values_list("pk", flat=True)
+    )
+    result = DashboardCopy(dashboard=dashboard)
+    items: list[dict[str, Any]] = []
+    hidden = 0
+    with transaction.atomic():
+        for item in dashboard.items:
+            if item.get("kind") != "chart":
+                items.append(dict(item))
+                continue
+            chart = visible.get(str(item.get("chart")))
+            if chart is None:
+                hidden += 1
+                continue
+            if chart.table_id not in readable:
+                what = (
+                    f"表「{chart.table.title}」"
+                    if chart.table_id in discoverable
+                    else "この課からは見えない表"
+                )
+                note = (
+                    f"グラフ「{chart.title}」は、この課の職員が読めない{what}を使うため写していません。"
+                    "この課で読める同じ形の表を選んで、グラフを作り直してください。"
+                )
+                result.to_repoint.append(note)
+                items.append({"kind": "text", "text": note, "width": item.get("width", 6)})
+                continue
+            document = copy.deepcopy(chart.document)
+            made = Chart.objects.create(
+                title=chart.title, description=chart.description, source=chart.source, owner_id=actor.user_id,
+                unit_id=unit_id, table_id=chart.table_id, version_number=chart.version_number,
+                document=document, sharing=Sharing.DEPARTMENT,
+            )  # fmt: skip
+            made.document.setdefault("meta", {})["uuid"] = str(made.uuid)
+            made.save(update_fields=["document"])
+            audit_record(
+                actor=actor, action="chart.create", obj=made,
+                changes={"table": chart.table_id, "sharing": Sharing.DEPARTMENT, "copied_from": chart.pk},
+            )  # fmt: skip
+            result.charts.append(made)
+            items.append({**item, "chart": str(made.uuid)})
+        if hidden:
+            result.to_repoint.append(f"見る権限のないグラフ{hidden}件は写していません。")
+        result.dashboard = Dashboard.objects.create(
+            title=(title or dashboard.title).strip()[:TITLE_MAX], description=dashboard.description,
+            owner_id=actor.user_id, unit_id=unit_id, sharing=Sharing.DEPARTMENT,
+            filters=copy.deepcopy(dashboard.filters), items=items,
+        )  # fmt: skip
+        audit_record(
+            actor=actor, action="dashboard.create", obj=result.dashboard,
+            changes={"sharing": Sharing.DEPARTMENT, "copied_from": dashboard.pk, "charts": len(result.charts),
+                     "to_repoint": len(result.to_repoint)},
+        )  # fmt: skip
+    return result

@@ -226,6 +226,7 @@ def attendance_record(request: HttpRequest, pk: int, payload: AttendanceIn) -> S
         staff_name=payload.staff_name,
         unit_id=unit_id,
         score=payload.score,
+        rank=payload.rank,
     )
     return Status(201, AttendanceOut.of(a))
 

@@ -292,7 +292,7 @@ def case_publish(request: HttpRequest, pk: int) -> CaseOut:
 
 @router.post("/cases/{pk}/copy", response={201: CaseCopyOut, **ERRORS}, summary="横展開（下書きにコピー）")
 def case_copy(request: HttpRequest, pk: int) -> Status[CaseCopyOut]:
-    """Copy a case as a draft for the caller's 課, linked to the original; its logic models become 事業 (構想)."""
+    """Copy a case as a draft for the caller's 課, linked to the original; its logic models become 事業 (構想), its dashboards the 課's own."""
     actor = api_staff(request)
     case = sel.case_get(actor=actor, pk=pk)
     result = services_cases.case_copy(actor=actor, case=case)
@@ -301,6 +301,8 @@ def case_copy(request: HttpRequest, pk: int) -> Status[CaseCopyOut]:
         CaseCopyOut(
             case=_case_out(actor, result.case),
             projects=[p.pk for p in result.projects],
+            dashboards=[str(d.uuid) for d in result.dashboards],
+            charts=result.charts,
             skipped=result.skipped,
         ),
     )

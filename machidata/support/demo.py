@@ -16,7 +16,7 @@ from typing import Any, Final
 
 from django.utils import timezone
 
-from machidata.access.models import Unit, UnitKind
+from machidata.access.models import Membership, StaffRank, Unit, UnitKind
 from machidata.support.demo_help import load_help_demo
 from machidata.support.models import (
     Attendance,
@@ -239,10 +239,20 @@ def _courses(rng: random.Random, made: Counter[str]) -> list[Course]:
     return courses
 
 
+def _attendee_rank(rng: random.Random, course: Course) -> str:
+    """Mostly 管理職 at 管理職 courses, mostly 一般職 elsewhere; a few sheets carried no 職位."""
+    draw = rng.random()
+    if draw < 0.05:
+        return ""
+    manager = draw < 0.9 if course.rank == Rank.MANAGER else draw < 0.12
+    return StaffRank.MANAGER if manager else StaffRank.GENERAL
+
+
 def _sessions(
     rng: random.Random, courses: list[Course], divisions: list[Unit], start: dt.date, made: Counter[str]
 ) -> None:
     person = 0
+    ranks = random.Random(SEED + 1)  # noqa: S311 - its own stream, so the rest of the demo stays as it was
     for course in courses:
         for _ in range(2):
             day = start + dt.timedelta(days=rng.randint(20, 340))
@@ -264,6 +274,7 @@ def _sessions(
                     session=session,
                     staff_name=_name(rng, person),
                     unit=rng.choice(divisions),
+                    rank=_attendee_rank(ranks, course),
                     score=min(100, max(30, round(rng.gauss(76, 12)))) if scored else None,
                     source=AttendanceSource.IMPORTED,
                 )
@@ -394,9 +405,22 @@ def _usage(rng: random.Random, today: dt.date, made: Counter[str]) -> None:
     made["synthetic_usage"] += len(rows)
 
 
+def _manager_rank(users: dict[str, Any], made: Counter[str]) -> None:
+    """The demo's 健康づくり推進課 data owner is its 管理職, so the 局's usage page has a reader."""
+    steward = users.get("steward")
+    if steward is not None:
+        made["manager_rank"] += (
+            Membership.objects.active_on()
+            .filter(user=steward)
+            .exclude(rank=StaffRank.MANAGER)
+            .update(rank=StaffRank.MANAGER)
+        )
+
+
 def load_support_demo(*, users: dict[str, Any], today: dt.date | None = None) -> Counter[str]:
     """Create a year of synthetic consultations, courses, sessions, attendance and tests (once)."""
     made: Counter[str] = load_help_demo(users=users)  # guides, forum, cases: each part once
+    _manager_rank(users, made)
     if Course.objects.filter(is_synthetic=True).exists():
         return made
     today = today or timezone.localdate()
@@ -409,10 +433,16 @@ def load_support_demo(*, users: dict[str, Any], today: dt.date | None = None) ->
     _sessions(rng, courses, divisions, start, made)
     _tests(rng, courses, users, start, made)
     _consultations(rng, divisions, users.get("admin"), start, today, made)
+    # コア人材 are people who took the コア人材 courses (so coverage counts them among the trained)
+    pick = random.Random(SEED + 2)  # noqa: S311 - its own stream, as above
+    trained = list(Attendance.objects.filter(session__course__rank=Rank.CORE).order_by("id"))
+    people = pick.sample(trained, min(8, len(trained)))
     for i in range(8):
+        name, unit = _name(rng, 900 + i), rng.choice(divisions)  # drawn always, so later draws stay put
+        person = people[i] if i < len(people) else None
         CoreStaff.objects.create(
-            staff_name=_name(rng, 900 + i),
-            unit=rng.choice(divisions),
+            staff_name=person.staff_name if person else name,
+            unit=person.unit if person else unit,
             since=start + dt.timedelta(days=rng.randint(0, 200)),
             field=rng.choice(FIELDS),
             note=NOTE,

@@ -7,7 +7,7 @@ from typing import Any
 from django import forms
 from django.utils import timezone
 
-from machidata.access.models import Unit
+from machidata.access.models import StaffRank, Unit
 from machidata.support.models import ConsultationKind, Urgency
 
 
@@ -132,6 +132,12 @@ class AttendanceForm(_Described):
         required=False,
         help_text="利用者を選んだ場合は省略できます（その人の今の課になります）。",
     )
+    rank = forms.ChoiceField(
+        label="職位",
+        choices=[("", "利用者の所属の職位（名前で入力した人は記録なし）"), *StaffRank.choices],
+        required=False,
+        help_text="受講率を職位ごとに数えるのに使います。",
+    )
     score = forms.IntegerField(label="理解度テストの点数（任意）", min_value=0, max_value=100, required=False)
 
     def __init__(self, *args: Any, users: Any, units: Any, **kwargs: Any) -> None:
@@ -145,7 +151,7 @@ class AttendanceImportForm(_Described):
 
     file = forms.FileField(
         label="受講者名簿（CSV・Excel）",
-        help_text="1行目を見出しにして「氏名」「所属コード」の列を入れます。「ユーザー名」「点数」の列は任意です。",
+        help_text="1行目を見出しにして「氏名」「所属コード」の列を入れます。「ユーザー名」「職位」（管理職・一般職）「点数」の列は任意です。",
     )
 
 

@@ -6,7 +6,7 @@ from django.conf import settings
 from django.db import models
 from django.db.models import Q
 
-from machidata.access.models import Unit
+from machidata.access.models import StaffRank, Unit
 
 # ---- consultation desk ----------------------------------------------------------------------------
 
@@ -199,6 +199,8 @@ class Attendance(models.Model):
     )
     staff_name = models.CharField("氏名", max_length=100)
     unit = models.ForeignKey(Unit, verbose_name="所属", on_delete=models.PROTECT, related_name="+")
+    # 職位 at the time, as on the person's membership (access.StaffRank); empty when nobody said
+    rank = models.CharField("職位", max_length=10, choices=StaffRank.choices, blank=True)
     score = models.PositiveSmallIntegerField("理解度テストの点数（取り込み）", null=True, blank=True)
     source = models.CharField(
         "記録方法", max_length=10, choices=AttendanceSource.choices, default=AttendanceSource.RECORDED

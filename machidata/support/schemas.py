@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 import uuid
-from typing import Any
+from typing import Any, Literal
 
 from ninja import Field, Schema
 
@@ -253,6 +253,10 @@ class AttendanceIn(Schema):
     staff_name: str = ""
     unit_code: str | None = None
     score: int | None = Field(None, ge=0, le=100)
+    rank: Literal["", "manager", "general"] = Field(
+        "",
+        description="職位（manager: 管理職、general: 一般職）。空なら利用者の所属の職位、名前だけの人は記録なし",
+    )
 
 
 class AttendanceOut(Schema):
@@ -265,6 +269,7 @@ class AttendanceOut(Schema):
     unit_name: str
     score: int | None
     source: str
+    rank: str = Field(description="職位（manager・general、空は記録なし）")
 
     @staticmethod
     def of(a: Attendance) -> AttendanceOut:
@@ -277,6 +282,7 @@ class AttendanceOut(Schema):
             unit_name=a.unit.name,
             score=a.score,
             source=a.source,
+            rank=a.rank,
         )
 
 
@@ -290,7 +296,10 @@ class CoverageOut(Schema):
         description="entered（入力した職員数） または accounts（まちデータの利用者数）"
     )
     trained: int
-    by_rank: dict[str, int]
+    by_rank: dict[str, int] = Field(
+        description="受講した職員を職位で数えた人数: manager（管理職）、general（一般職）、"
+        "core（うちコア人材の名簿に載る人）、unknown（職位の記録なし）"
+    )
     coverage: float | None = Field(description="受講した職員の割合（%）")
 
     @staticmethod

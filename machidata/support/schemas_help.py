@@ -301,4 +301,8 @@ class CaseCopyOut(Schema):
 
     case: CaseOut
     projects: list[int] = Field(description="新しく作った事業（構想）のID")
-    skipped: list[str] = Field(description="コピーしなかったものと理由")
+    dashboards: list[str] = Field(
+        default_factory=list, description="新しく作ったダッシュボード（所属課で共有）のID（uuid）"
+    )
+    charts: int = Field(default=0, description="ダッシュボードと一緒に写したグラフの数")
+    skipped: list[str] = Field(description="コピーしなかったもの（作り直すグラフを含む）と理由")

@@ -12,7 +12,7 @@ import statistics
 from collections import defaultdict
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, Final
 
 from django.contrib.auth import get_user_model
 from django.db.models import Count, Q, QuerySet, Sum
@@ -31,7 +31,6 @@ from machidata.support.models import (
     CoreStaff,
     Course,
     Headcount,
-    Rank,
     Session,
     TestAttempt,
     Urgency,
@@ -255,9 +254,19 @@ def core_staff_list(*, include_ended: bool = False) -> QuerySet[CoreStaff]:
     return qs.order_by("unit__code", "staff_name")
 
 
+# The columns of coverage by rank: the attendee's 職位 (Attendance.rank), whether they are on the
+# コア人材 register (a register, not a 職位: a コア人材 is also counted under their 職位), and unknown.
+COVERAGE_RANKS: Final = (
+    ("manager", "管理職"),
+    ("general", "一般職"),
+    ("core", "うちコア人材"),
+    ("unknown", "職位の記録なし"),
+)
+
+
 @dataclass
 class CoverageRow:
-    """One 課: its headcount (and where it came from), people trained by rank and in all."""
+    """One 課: its headcount (and where it came from), people trained by their rank and in all."""
 
     unit: Unit
     headcount: int
@@ -286,13 +295,20 @@ def coverage(*, fy: int | None = None) -> list[CoverageRow]:
     to the 課's active machidata accounts — which undercounts staff who never sign in, so the page says
     which was used.
     """
-    attendances = Attendance.objects.select_related("session__course")
+    attendances = Attendance.objects.all()
     if fy is not None:
         start, end = fiscal_year_range(fy)
         attendances = attendances.filter(session__on_date__range=(start, end))
+    core = {
+        f"u{c.user_id}" if c.user_id else f"n{c.unit_id}:{c.staff_name}"
+        for c in CoreStaff.objects.only("user_id", "unit_id", "staff_name")
+    }
     people: dict[int, dict[str, set[str]]] = defaultdict(lambda: defaultdict(set))
-    for a in attendances.only("user_id", "staff_name", "unit_id", "session__course__rank"):
-        people[a.unit_id][a.session.course.rank].add(a.person_key)
+    for a in attendances.only("user_id", "staff_name", "unit_id", "rank"):
+        key = a.person_key
+        people[a.unit_id][a.rank or "unknown"].add(key)
+        if key in core:
+            people[a.unit_id]["core"].add(key)
     entered = {h.unit_id: h.staff for h in Headcount.objects.all()}
     members = _member_counts(timezone.localdate())
     unit_ids = set(people) | set(entered)
@@ -309,7 +325,7 @@ def coverage(*, fy: int | None = None) -> list[CoverageRow]:
                 unit=unit,
                 headcount=headcount,
                 headcount_source=source,
-                by_rank={r.value: len(ranks.get(r.value, set())) for r in Rank},
+                by_rank={key: len(ranks.get(key, set())) for key, _ in COVERAGE_RANKS},
                 trained=len(everyone),
             )
         )

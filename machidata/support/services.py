@@ -17,7 +17,7 @@ from django.contrib.auth import get_user_model
 from django.db import transaction
 from django.utils import timezone
 
-from machidata.access.models import Membership, Unit, UnitKind
+from machidata.access.models import Membership, StaffRank, Unit, UnitKind
 from machidata.access.policy import Action, Actor, actor_for, restrict
 from machidata.audit.services import audit_record
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
@@ -110,6 +110,36 @@ def home_unit(user_id: int, *, day: dt.date | None = None) -> Unit | None:
         .first()
     )
     return division_of(membership.unit) if membership else None
+
+
+def rank_of(user_id: int, *, day: dt.date | None = None) -> str:
+    """A person's 職位 (管理職・一般職) on ``day``: that of the membership in force then, else of today's."""
+    for when in (day, None) if day is not None else (None,):
+        rank = (
+            Membership.objects.active_on(when)
+            .filter(user_id=user_id)
+            .order_by("valid_from", "id")
+            .values_list("rank", flat=True)
+            .first()
+        )
+        if rank:
+            return str(rank)
+    return ""
+
+
+RANK_WORDS: Final = {
+    **{label: value for value, label in StaffRank.choices},
+    **{value: value for value in StaffRank.values},
+    "": "",
+}
+
+
+def _rank(value: Any) -> str:
+    """A 職位 as entered (管理職・一般職, manager・general, or empty for unknown)."""
+    word = str(value or "").strip()
+    if word not in RANK_WORDS:
+        raise InvalidInput(f"職位「{word}」は使えません（管理職・一般職のいずれか、または空欄）。")
+    return RANK_WORDS[word]
 
 
 def _text(value: str | None, label: str, *, max_length: int | None = None, required: bool = True) -> str:
@@ -342,6 +372,7 @@ class _Person:
     user_id: int | None
     staff_name: str
     unit: Unit
+    rank: str = ""
 
 
 def _person(*, user_id: int | None, staff_name: str, unit_id: int | None) -> _Person:
@@ -376,10 +407,17 @@ def attendance_record(
     staff_name: str = "",
     unit_id: int | None = None,
     score: Any = None,
+    rank: str = "",
 ) -> Attendance:
-    """Record that a person attended a session (管理): an account, or a name and 課."""
+    """Record that a person attended a session (管理): an account, or a name and 課.
+
+    ``rank`` (職位) is taken from the account's membership on the session's day; for a name, as
+    given (empty: unknown). A rank given for an account overrides the membership's.
+    """
     _require_admin(actor)
     person = _person(user_id=user_id, staff_name=staff_name, unit_id=unit_id)
+    given = _rank(rank)
+    held = given or (rank_of(person.user_id, day=session.on_date) if person.user_id else "")
     points = _score(score)
     if session.on_date > timezone.localdate():
         raise InvalidInput("まだ開催していない回には受講を記録できません。")
@@ -393,6 +431,7 @@ def attendance_record(
             user_id=person.user_id,
             staff_name=person.staff_name,
             unit=person.unit,
+            rank=held,
             score=points,
             source=AttendanceSource.RECORDED,
         )
@@ -400,7 +439,7 @@ def attendance_record(
             actor=actor,
             action="training.attendance",
             obj=attendance,
-            changes={"session": session.pk, "unit": person.unit.code, "score": points},
+            changes={"session": session.pk, "unit": person.unit.code, "rank": held, "score": points},
         )
     return attendance
 
@@ -424,6 +463,7 @@ SHEET_COLUMNS: Final[dict[str, tuple[str, ...]]] = {
     "unit": ("所属コード", "課コード"),
     "username": ("ユーザー名", "職員ID", "職員番号"),
     "score": ("点数", "理解度", "テスト点数", "得点"),
+    "rank": ("職位", "職層", "役職区分"),
 }
 
 
@@ -463,6 +503,7 @@ def _sheet_person(
         return (row.get(col) or "").strip() if col else ""
 
     name, username, code = cell("name"), cell("username"), cell("unit")
+    rank = _rank(cell("rank"))
     user = users.get(username) if username else None
     if username and user is None:
         raise InvalidInput(f"ユーザー名「{username}」の職員が見つかりません。")
@@ -473,14 +514,14 @@ def _sheet_person(
         unit = division_of(unit) if unit else home_unit(user.pk)
         if unit is None:
             raise InvalidInput("所属コードを入力してください。")
-        return _Person(user.pk, name or _display_name(user), unit), _score(cell("score"))
+        return _Person(user.pk, name or _display_name(user), unit, rank), _score(cell("score"))
     if not name or unit is None:
         raise InvalidInput("氏名と所属コードを入力してください。")
-    return _Person(None, name, division_of(unit)), _score(cell("score"))
+    return _Person(None, name, division_of(unit), rank), _score(cell("score"))
 
 
 def attendance_import(*, actor: Actor, session: Session, path: Path) -> ImportResult:
-    """Import an attendance sheet (CSV/Excel: 氏名, 所属コード, optional ユーザー名 and 点数) for one session.
+    """Import an attendance sheet (CSV/Excel: 氏名, 所属コード, optional ユーザー名, 職位 and 点数) for one session.
 
     Every row is checked first; one bad row refuses the whole sheet with each problem listed, so
     nothing is half imported. People already recorded are skipped, so importing twice adds nothing.
@@ -528,6 +569,7 @@ def attendance_import(*, actor: Actor, session: Session, path: Path) -> ImportRe
                 user_id=person.user_id,
                 staff_name=person.staff_name,
                 unit=person.unit,
+                rank=person.rank or (rank_of(person.user_id, day=session.on_date) if person.user_id else ""),
                 score=points,
                 source=AttendanceSource.IMPORTED,
             )

@@ -209,6 +209,8 @@ class CopyResult:
     case: Case
     projects: list[Any] = field(default_factory=list)
     skipped: list[str] = field(default_factory=list)
+    dashboards: list[Any] = field(default_factory=list)
+    charts: int = 0
 
 
 def _copy_projects(actor: Actor, case: Case, copy: Case, unit: Any) -> tuple[list[Any], list[str]]:
@@ -245,13 +247,42 @@ def _copy_projects(actor: Actor, case: Case, copy: Case, unit: Any) -> tuple[lis
     return made, skipped
 
 
+def _copy_dashboards(actor: Actor, case: Case, copy: Case, unit: Any, result: CopyResult) -> None:
+    """Each linked dashboard the copier may see becomes theirs, shared with the 課, charts included.
+
+    Through :func:`machidata.charts.services.dashboard_copy`: a chart whose table the 課 cannot read is
+    replaced by a note to re-point it, and the note is reported; a refusal skips that dashboard only.
+    """
+    from machidata.charts.services import dashboard_copy
+
+    division = division_of(unit)
+    for source in linkable("dashboards", actor=actor).filter(pk__in=case.dashboards.values("pk")):
+        try:
+            with transaction.atomic():  # a savepoint: a refused copy leaves nothing behind
+                made = dashboard_copy(
+                    actor=actor,
+                    dashboard=source,
+                    unit_id=division.pk,
+                    title=f"{source.title[:180]}（横展開）",
+                )
+        except (PermissionDenied, InvalidInput) as exc:
+            result.skipped.append(f"ダッシュボード「{source.title}」: {exc.message}")
+            continue
+        result.dashboards.append(made.dashboard)
+        result.charts += len(made.charts)
+        result.skipped += [f"ダッシュボード「{source.title}」: {note}" for note in made.to_repoint]
+    copy.dashboards.set(result.dashboards)
+
+
 def case_copy(*, actor: Actor, case: Case, unit_id: int | None = None) -> CopyResult:
     """横展開: a draft for the actor's 課, starting from ``case`` and linked to it.
 
     The text is copied as a starting point and the municipality becomes 熊本市; the related datasets,
-    dashboards, recipes and analyses the copier may see stay linked as references (they belong to
-    their 課; a recipe is put onto the copier's own tables from its page). Each linked 事業's logic
-    model is copied into a new 事業 of the copier's 課, so planning starts from it.
+    recipes and analyses the copier may see stay linked as references (they belong to their 課; a
+    recipe is put onto the copier's own tables from its page). Each linked 事業's logic model is
+    copied into a new 事業 of the copier's 課, so planning starts from it, and each linked dashboard
+    into a dashboard of the copier's 課 with its charts (those on tables the 課 cannot read are left
+    as notes to re-point, reported in ``skipped``).
     """
     from machidata.access.models import Unit
 
@@ -285,15 +316,22 @@ def case_copy(*, actor: Actor, case: Case, unit_id: int | None = None) -> CopyRe
         refold(copy)
         copy.save()
         copy.datasets.set(restrict(case.datasets.all(), actor, Action.DISCOVER))
-        for kind in ("dashboards", "recipes", "analyses"):
+        for kind in ("recipes", "analyses"):
             getattr(copy, kind).set(
                 linkable(kind, actor=actor).filter(pk__in=getattr(case, kind).values("pk"))
             )
         projects, skipped = _copy_projects(actor, case, copy, unit)
+        result = CopyResult(case=copy, projects=projects, skipped=skipped)
+        _copy_dashboards(actor, case, copy, unit, result)
         audit_record(
             actor=actor,
             action="case.copy",
             obj=copy,
-            changes={"from": case.pk, "unit": unit.code, "projects": [p.pk for p in projects]},
+            changes={
+                "from": case.pk,
+                "unit": unit.code,
+                "projects": [p.pk for p in projects],
+                "dashboards": [d.pk for d in result.dashboards],
+            },
         )
-    return CopyResult(case=copy, projects=projects, skipped=skipped)
+    return result

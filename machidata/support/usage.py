@@ -25,7 +25,7 @@ from django.db.models.functions import TruncDate, TruncMonth
 from django.http import HttpRequest
 
 from machidata.access.models import TOP_LEVEL_KINDS, Unit
-from machidata.access.policy import Actor, require_member_of
+from machidata.access.policy import Actor, require_manager_of
 from machidata.audit.models import AuditEvent
 from machidata.catalog.models import Dataset
 from machidata.core.errors import NotFound
@@ -301,19 +301,19 @@ def usage_for(request: HttpRequest | None, fy: int) -> Usage:
 
 
 def bureau_for(actor: Actor, pk: int) -> Unit:
-    """A 局 whose page ``actor`` may read (its members and 管理); anyone else gets 404."""
+    """A 局 whose page ``actor`` may read (its 管理職 and 管理); anyone else gets 404."""
     unit = Unit.objects.filter(pk=pk, parent__isnull=True, kind__in=TOP_LEVEL_KINDS).first()
     if unit is None:
         raise NotFound("局が見つかりません。")
     tops = bureau_of_units()
-    require_member_of(actor, [uid for uid, top in tops.items() if top == unit.pk])
+    require_manager_of(actor, [uid for uid, top in tops.items() if top == unit.pk])
     return unit
 
 
 def bureaus_of(actor: Actor) -> list[Unit]:
-    """The 局 the actor belongs to (for links to their own bureau pages)."""
+    """The 局 where the actor is 管理職 (for links to their bureau pages)."""
     tops = bureau_of_units()
-    ids = {tops[u] for u in actor.unit_ids if u in tops}
+    ids = {tops[u] for u in actor.manager_unit_ids if u in tops}
     return list(Unit.objects.filter(pk__in=ids).order_by("code"))
 
 

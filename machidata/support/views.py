@@ -385,6 +385,7 @@ def session_detail(request: HttpRequest, pk: int) -> HttpResponse:
                 staff_name=data["staff_name"],
                 unit_id=data["unit"].pk if data["unit"] else None,
                 score=data["score"],
+                rank=data["rank"],
             )
         except InvalidInput as exc:
             form.add_error(None, exc.message)
@@ -446,7 +447,9 @@ def coverage(request: HttpRequest) -> HttpResponse:
     form, fy = _fy(request)
     rows = selectors.coverage(fy=fy)
     return render(
-        request, "support/coverage.html", {"form": form, "fy": fy, "rows": rows, "ranks": Rank.choices}
+        request,
+        "support/coverage.html",
+        {"form": form, "fy": fy, "rows": rows, "ranks": selectors.COVERAGE_RANKS},
     )
 
 

@@ -399,6 +399,10 @@ def case_copy(request: HttpRequest, pk: int) -> HttpResponse:
     messages.success(request, "課の下書きとしてコピーしました。自分の課に合わせて書き換えてください。")
     for item in result.projects:
         messages.success(request, f"ロジックモデルを写した事業「{item.name}」を構想の段階で作りました。")
+    for board in result.dashboards:
+        messages.success(request, f"ダッシュボード「{board.title}」を課で共有する形で作りました。")
+    if result.charts:
+        messages.success(request, f"グラフ{result.charts}件をダッシュボードと一緒に写しました。")
     for reason in result.skipped:
         messages.warning(request, f"コピーしなかったもの: {reason}")
     return redirect("support:case_edit", pk=result.case.pk)

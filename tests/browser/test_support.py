@@ -1,4 +1,5 @@
-"""Support pages in Chromium: axe finds no violations, and 横展開 of a case works by keyboard alone."""
+"""Support pages in Chromium: axe finds no violations, every role reaches what it may (and no more), and
+横展開 of a case works by keyboard alone."""
 
 from __future__ import annotations
 
@@ -10,15 +11,17 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
+from machidata.access.models import Membership, StaffRank
 from machidata.access.policy import actor_for
-from machidata.charts.models import Sharing
+from machidata.charts.models import Dashboard, Sharing
 from machidata.charts.services import dashboard_create
 from machidata.ebpm.models import Level, PlanItem
 from machidata.ebpm.services import logic_model_from_example, plan_item_create
-from machidata.support.models import Case, SyntheticUsage
+from machidata.support.models import Case, Session, SyntheticUsage
 from machidata.support.services import consultation_open
 from machidata.support.services_cases import case_create, case_publish
 from machidata.support.services_guides import guide_create
+from machidata.support.tests.conftest import make_course
 
 from .conftest import login
 from .test_accessibility import assert_accessible
@@ -59,13 +62,17 @@ def support_world(site: dict[str, Any]) -> dict[str, Any]:
     guide_create(
         actor=admin, slug="data-shaping", title="データ整形の手引き", body="## 手順\n\n1. 表の形を整える"
     )
+    # owner_editor is 健康づくり推進課's 管理職: the 局's usage page is theirs, not owner_viewer's
+    Membership.objects.filter(user=actors.users["owner_editor"]).update(rank=StaffRank.MANAGER)
+    course = make_course()
+    Session.objects.create(course=course, on_date=dt.date.today(), place="本庁舎")
     SyntheticUsage.objects.create(
         month=dt.date.today().replace(day=1),
         bureau=actors.org.health_bureau,
         metric="searches",
         count=12,
     )
-    return {**site, "case": case, "consultation": consultation, "project": project}
+    return {**site, "case": case, "consultation": consultation, "project": project, "course": course}
 
 
 def test_support_pages_have_no_violations(page: Any, support_world: dict[str, Any]) -> None:
@@ -128,3 +135,76 @@ def test_keyboard_only_case_copy(page: Any, support_world: dict[str, Any], tmp_p
     made = PlanItem.objects.get(name="受診勧奨ナッジ事業（横展開）")
     assert made.unit == support_world["actors"].org.fire_div
     assert "受診勧奨ナッジ事業（横展開）" in page.content()  # the message says what was made
+    board = Dashboard.objects.get(title="受診率の推移（横展開）")  # the dashboard came along, the 課's own
+    assert board.unit == support_world["actors"].org.fire_div
+    assert "ダッシュボード「受診率の推移（横展開）」を課で共有する形で作りました。" in page.content()
+    assert list(copy.dashboards.all()) == [board]
+
+
+# What each role gets on the support pages: 200, or 404 for what is not theirs (the page says 見つかりません).
+# owner_viewer / owner_editor: 健康づくり推進課 (一般職 / 管理職); staff: 警防課 閲覧; admin: データ戦略課.
+ROLE_PAGES: list[tuple[str, dict[str, int]]] = [
+    ("support:home", {}),
+    ("support:consultations", {}),
+    ("support:consultation_new", {}),
+    ("support:training", {}),
+    ("support:coverage", {}),
+    ("support:core", {}),
+    ("support:summary", {}),
+    ("support:usage", {}),
+    ("support:usage_rollout", {"staff": 404, "owner_viewer": 404, "owner_editor": 404}),
+    ("support:guides", {}),
+    ("support:forum", {}),
+    ("support:thread_new", {}),
+    ("support:faq", {}),
+    ("support:cases", {}),
+    ("support:case_new", {}),
+]
+ROLES = ("staff", "owner_viewer", "owner_editor", "admin")
+
+
+def test_every_role_walks_the_support_pages(page: Any, support_world: dict[str, Any]) -> None:
+    """Each role opens every support page in Chromium; role-bound pages answer 404 to the others.
+
+    axe runs on the pages whose content depends on the role (the rest are checked as 管理 above).
+    """
+    world = support_world
+    bureau = world["actors"].org.health_bureau
+    bound = [
+        (reverse("support:consultation", args=[world["consultation"].pk]), {"staff": 404}),
+        (reverse("support:usage_bureau", args=[bureau.pk]), {"staff": 404, "owner_viewer": 404}),
+        (reverse("support:case", args=[world["case"].pk]), {}),
+        (reverse("support:test", args=[world["course"].pk]), {}),
+        (reverse("support:guide", args=["data-shaping"]), {}),
+        (
+            reverse("support:guide_edit", args=["data-shaping"]),
+            {"staff": 404, "owner_viewer": 404, "owner_editor": 404},
+        ),
+    ]
+    paths = [(reverse(name), expected) for name, expected in ROLE_PAGES] + bound
+    failures = []
+    for role in ROLES:
+        page.context.clear_cookies()
+        login(page, world, role)
+        for path, expected in paths:
+            want = expected.get(role, 200)
+            response = page.goto(world["url"] + path)
+            got = response.status if response else None
+            if got != want:
+                failures.append(f"{role} {path}: {got}, expected {want}")
+            elif want == 404 and "見つかりません" not in page.content():
+                failures.append(f"{role} {path}: 404 without saying so")
+        for path, expected in bound[:4]:
+            if expected.get(role, 200) == 200:
+                assert_accessible(page, world["url"] + path)
+    assert not failures, "\n".join(failures)
+    # the 管理職 sees a link to their 局's page on the usage home; the 一般職 of the same 局 does not
+    link = reverse("support:usage_bureau", args=[bureau.pk])
+    page.context.clear_cookies()
+    login(page, world, "owner_editor")
+    page.goto(world["url"] + reverse("support:usage"))
+    assert page.locator(f'a[href^="{link}"]').count() == 1
+    page.context.clear_cookies()
+    login(page, world, "owner_viewer")
+    page.goto(world["url"] + reverse("support:usage"))
+    assert page.locator(f'a[href^="{link}"]').count() == 0

@@ -401,8 +401,10 @@ MATRIX: dict[str, Rule] = {
     # The desk's monthly counts by 課 are for every member of staff (the strategy's own indicators).
     "support:summary": fixed(SIGNED_IN, lambda w: url("support:summary")),
     "support:usage": fixed(SIGNED_IN, lambda w: url("support:usage")),
-    # A bureau's own page: its members and 管理.
-    "support:usage_bureau": fixed(OWNING_UNIT | ADMIN, lambda w: url("support:usage_bureau", o(w, "bureau"))),
+    # A bureau's own page: its 管理職 (owner_editor, see world.py) and 管理; its 一般職 (owner_viewer) not.
+    "support:usage_bureau": fixed(
+        frozenset({"owner_editor"}) | ADMIN, lambda w: url("support:usage_bureau", o(w, "bureau"))
+    ),
     "support:usage_rollout": fixed(ADMIN, lambda w: url("support:usage_rollout")),
     # ---- support: guides, Q&A, forum, cases -----------------------------------------------------
     "support:guides": fixed(SIGNED_IN, lambda w: url("support:guides")),

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from machidata.access import policy
-from machidata.access.models import Classification, PersonalData, Role
+from machidata.access.models import Classification, Membership, PersonalData, Role, StaffRank
 from machidata.access.policy import Action, actor_for
 from machidata.catalog.models import DatasetGrant, GrantLevel
 from machidata.catalog.tests.table_fixtures import ROWS, make_table, write
@@ -105,6 +105,8 @@ def build_world() -> World:
     # 管理 uses the Django admin too (the admin site needs is_staff as well as the 管理 role).
     users["admin"].is_staff = True
     users["admin"].save(update_fields=["is_staff"])
+    # owner_editor is the owning 課's 管理職 (職位), so the 局's usage page has one 管理職 to let in
+    Membership.objects.filter(user=users["owner_editor"]).update(rank=StaffRank.MANAGER)
     datasets = []
     for i, s in enumerate(SUBJECTS):
         d = make_dataset(

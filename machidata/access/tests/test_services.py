@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from machidata.access.models import ApiToken, Membership, Role, Unit, UnitKind, hash_token
+from machidata.access.models import ApiToken, Membership, Role, StaffRank, Unit, UnitKind, hash_token
 from machidata.access.policy import actor_for
 from machidata.access.services import (
     actor_from_username,
@@ -258,6 +258,29 @@ def test_membership_set_closes_the_previous_one_the_day_before(db: None) -> None
         ("A", Role.ADMIN, None),
     ]
     assert AuditEvent.objects.filter(action="membership.change").count() == 2
+
+
+def test_membership_set_keeps_or_changes_the_rank(db: None) -> None:
+    a = Unit.objects.create(code="A", name="人事課", kind=UnitKind.DIVISION)
+    b = Unit.objects.create(code="B", name="財政課", kind=UnitKind.DIVISION)
+    user = make_user(unit=a, role=Role.EDITOR)
+    assert Membership.objects.get(user=user).rank == StaffRank.GENERAL  # the default
+    actor = actor_for(user)
+    Membership.objects.filter(user=user).update(rank=StaffRank.MANAGER)
+    # a move that does not name the rank (a reorganisation, an import without 職位) keeps 管理職
+    moved = membership_set(actor=actor, user=user, unit=b, role=Role.EDITOR, valid_from=D2025)
+    assert moved.rank == StaffRank.MANAGER
+    assert actor_for(user, day=D2025).manager_unit_ids == {b.pk}
+    # naming it changes it, and the audit trail says so
+    membership_set(actor=actor, user=user, unit=b, role=Role.EDITOR, valid_from=D2025, rank=StaffRank.GENERAL)
+    assert Membership.objects.get(user=user, valid_to=None).rank == StaffRank.GENERAL
+    event = AuditEvent.objects.filter(action="membership.change").order_by("-id").first()
+    assert event is not None
+    assert event.changes["before"][0]["rank"] == StaffRank.MANAGER
+    assert event.changes["after"]["rank"] == StaffRank.GENERAL
+    assert actor_for(user, day=D2025).manager_unit_ids == frozenset()
+    with pytest.raises(InvalidInput, match="職位"):
+        membership_set(actor=actor, user=user, unit=b, role=Role.EDITOR, valid_from=D2025, rank="boss")
 
 
 def test_unit_services_are_audited(db: None) -> None:

@@ -137,7 +137,7 @@ def test_figures(actors: Actors, consultation: Consultation, session: Session) -
             "headcount": 2,
             "headcount_source": "accounts",
             "trained": 1,
-            "by_rank": {"manager": 0, "general": 1, "core": 0},
+            "by_rank": {"manager": 0, "general": 0, "core": 0, "unknown": 1},
             "coverage": 50.0,
         }
     ]

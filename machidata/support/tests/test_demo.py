@@ -43,6 +43,11 @@ def test_demo_year_is_labelled_and_loaded_once(tmp_path: Path) -> None:
     assert SyntheticUsage.objects.values("month").distinct().count() == 12
     assert SyntheticUsage.objects.values("bureau").distinct().count() >= len(usage_bureaus(2025)) // 2
     assert SyntheticUsage.objects.filter(month__gt=dt.date.today()).count() == 0
+    # the demo's 健康づくり推進課 data owner is 管理職: the 局's usage page opens for them, not for staff
+    from machidata.access.models import Membership, StaffRank
+
+    assert Membership.objects.get(user__username="steward").rank == StaffRank.MANAGER
+    assert Membership.objects.get(user__username="staff").rank == StaffRank.GENERAL
     again = load_demo(home=tmp_path)
     assert not again.changed
     assert SyntheticUsage.objects.count() == summary.created["synthetic_usage"]

@@ -87,6 +87,28 @@ def test_upload_page_links_the_guide_and_its_checklist(actors: Actors, guide: Gu
     assert "/support/guides/" not in page  # nothing when the guide is missing
 
 
+def test_logic_model_editor_links_the_ebpm_guide_and_its_checklist(actors: Actors) -> None:
+    from machidata.ebpm.models import Level
+    from machidata.ebpm.services import plan_item_create
+
+    editor = actor_of(actors, "owner_editor")
+    item = plan_item_create(
+        actor=editor, level=Level.PROJECT, name="受診勧奨事業", unit_id=actors.org.health_div.pk
+    )
+    url = f"/ebpm/{item.pk}/logic-model/"
+    assert "/support/guides/" not in actors.client("owner_editor").get(url).content.decode()
+    guide_create(
+        actor=actor_of(actors, "admin"),
+        slug="ebpm-basics",
+        title="基本的なEBPM・ロジックモデル作成・分析の基本",
+        body="## 問い",
+        checklist=["成果を「誰が・どう変わるか」で書いた"],
+    )
+    page = actors.client("owner_editor").get(url).content.decode()
+    assert 'href="/support/guides/ebpm-basics/"' in page
+    assert "成果を「誰が・どう変わるか」で書いた" in page
+
+
 def test_dataset_questions_pages(actors: Actors) -> None:
     org = actors.org
     open_ds = make_dataset(org.health_div, classification=Classification.INTERNAL)

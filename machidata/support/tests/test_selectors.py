@@ -115,17 +115,24 @@ def test_coverage_uses_entered_headcount_else_accounts(actors: Actors) -> None:
     old = Session.objects.create(course=general, on_date=dt.date(2023, 6, 1))
     health, fire = actors.org.health_div, actors.org.fire_div
     viewer = actors.users["owner_viewer"]
-    Attendance.objects.create(session=s1, user=viewer, staff_name="v", unit=health)
-    Attendance.objects.create(session=s2, user=viewer, staff_name="v", unit=health)  # same person: once
-    Attendance.objects.create(session=s1, staff_name="名簿 花子", unit=health)
+    Attendance.objects.create(session=s1, user=viewer, staff_name="v", unit=health, rank="general")
+    # same person: once, though a 一般職 at a 管理職 course (the person's rank counts, not the course's)
+    Attendance.objects.create(session=s2, user=viewer, staff_name="v", unit=health, rank="general")
+    Attendance.objects.create(session=s2, staff_name="名簿 花子", unit=health, rank="manager")
     Attendance.objects.create(session=old, staff_name="昨年度 太郎", unit=health)
     Attendance.objects.create(session=s1, staff_name="消防 次郎", unit=fire)
+    # 名簿 花子 is on the コア人材 register: counted under 管理職 and among コア人材
+    services.core_staff_add(
+        actor=actor_of(actors, "admin"), field_name="保健", since=dt.date(2024, 4, 1),
+        staff_name="名簿 花子", unit_id=health.pk,
+    )  # fmt: skip
     Headcount.objects.create(unit=health, staff=40, as_of=dt.date(2024, 4, 1))
     make_user(unit=fire)  # fire 課 now has 3 accounts: staff, other_editor and this one
     rows = {r.unit.pk: r for r in selectors.coverage(fy=2024)}
     assert (rows[health.pk].headcount, rows[health.pk].headcount_source) == (40, "entered")
     assert rows[health.pk].trained == 2
-    assert rows[health.pk].by_rank == {"manager": 1, "general": 2, "core": 0}
+    assert rows[health.pk].by_rank == {"manager": 1, "general": 1, "core": 1, "unknown": 0}
+    assert rows[fire.pk].by_rank == {"manager": 0, "general": 0, "core": 0, "unknown": 1}
     assert rows[health.pk].coverage == 5.0
     assert (rows[fire.pk].headcount, rows[fire.pk].headcount_source) == (3, "accounts")
     assert rows[fire.pk].coverage == 33.3

@@ -270,6 +270,40 @@ def test_attendance_record_by_account_and_by_name(actors: Actors, session: Sessi
     assert AuditEvent.objects.filter(action="training.attendance").count() == 2
 
 
+def test_attendance_rank_comes_from_the_membership_on_the_day_or_as_given(
+    actors: Actors, session: Session
+) -> None:
+    from machidata.access.models import Membership, StaffRank
+
+    admin = actor_of(actors, "admin")
+    editor = actors.users["owner_editor"]
+    # 管理職 until the day after the session, 一般職 since: the session's day decides
+    Membership.objects.filter(user=editor).update(rank=StaffRank.MANAGER, valid_to=session.on_date)
+    Membership.objects.create(
+        user=editor,
+        unit=actors.org.health_div,
+        rank=StaffRank.GENERAL,
+        valid_from=session.on_date + dt.timedelta(days=1),
+    )
+    a = services.attendance_record(actor=admin, session=session, user_id=editor.pk)
+    assert a.rank == StaffRank.MANAGER
+    by_name = services.attendance_record(
+        actor=admin, session=session, staff_name="熊本 太郎", unit_id=actors.org.fire_div.pk, rank="管理職"
+    )
+    assert by_name.rank == StaffRank.MANAGER
+    unknown = services.attendance_record(
+        actor=admin, session=session, staff_name="熊本 花子", unit_id=actors.org.fire_div.pk
+    )
+    assert unknown.rank == ""
+    with pytest.raises(InvalidInput, match="職位「部長」"):
+        services.attendance_record(
+            actor=admin, session=session, staff_name="x", unit_id=actors.org.fire_div.pk, rank="部長"
+        )
+    event = AuditEvent.objects.filter(action="training.attendance").order_by("id").first()
+    assert event is not None
+    assert event.changes["rank"] == StaffRank.MANAGER
+
+
 def test_attendance_refused_for_future_session(actors: Actors, course: Course) -> None:
     future = Session.objects.create(course=course, on_date=timezone.localdate() + dt.timedelta(days=7))
     with pytest.raises(InvalidInput, match="まだ開催していない"):
@@ -298,6 +332,32 @@ def test_attendance_import_csv(actors: Actors, session: Session, tmp_path: Path)
     assert rows["山田 花子"].score == 65
     again = services.attendance_import(actor=admin, session=session, path=sheet)
     assert (again.created, again.skipped) == (0, 3)
+
+
+def test_attendance_import_reads_the_rank_column(actors: Actors, session: Session, tmp_path: Path) -> None:
+    from machidata.access.models import Membership, StaffRank
+
+    Membership.objects.filter(user=actors.users["owner_editor"]).update(rank=StaffRank.MANAGER)
+    sheet = tmp_path / "名簿.csv"
+    code = actors.org.fire_div.code
+    sheet.write_text(
+        f"氏名,所属コード,ユーザー名,職位\n管理 一郎,{code},,管理職\n一般 次郎,{code},,一般職\n"
+        f"不明 三郎,{code},,\n課長,,{actors.users['owner_editor'].username},\n",
+        encoding="utf-8",
+    )
+    services.attendance_import(actor=actor_of(actors, "admin"), session=session, path=sheet)
+    ranks = dict(Attendance.objects.values_list("staff_name", "rank"))
+    assert ranks == {
+        "管理 一郎": StaffRank.MANAGER,
+        "一般 次郎": StaffRank.GENERAL,
+        "不明 三郎": "",
+        "課長": StaffRank.MANAGER,  # an account without 職位 in the sheet: its membership's
+    }
+    bad = tmp_path / "bad.csv"
+    bad.write_text(f"氏名,所属コード,職位\n誰か,{code},係長\n", encoding="utf-8")
+    with pytest.raises(InvalidInput) as info:
+        services.attendance_import(actor=actor_of(actors, "admin"), session=session, path=bad)
+    assert info.value.details == ["2行目: 職位「係長」は使えません（管理職・一般職のいずれか、または空欄）。"]
 
 
 def test_attendance_import_refuses_whole_sheet_with_row_errors(

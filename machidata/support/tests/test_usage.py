@@ -8,8 +8,8 @@ from typing import Any
 import pytest
 from django.urls import reverse
 
-from machidata.access.models import Membership
-from machidata.access.policy import ANONYMOUS, actor_for, require_member_of
+from machidata.access.models import Membership, StaffRank
+from machidata.access.policy import ANONYMOUS, actor_for, require_manager_of
 from machidata.audit.models import AuditEvent
 from machidata.core.errors import NotFound
 from machidata.core.testing import Actors, check_statuses, make_dataset, make_user
@@ -104,6 +104,8 @@ def events(actors: Actors) -> Actors:
         session=session, user=u["owner_editor"], staff_name="b", unit=actors.org.health_div
     )
     Attendance.objects.create(session=session, user=u["staff"], staff_name="c", unit=actors.org.fire_div)
+    # 管理職: owner_editor (健康づくり推進課) and other_editor (消防局); the others are 一般職
+    Membership.objects.filter(user__in=[u["owner_editor"], u["other_editor"]]).update(rank=StaffRank.MANAGER)
     return actors
 
 
@@ -235,15 +237,30 @@ def test_rollout_marks_used_and_not_yet(events: Actors) -> None:
     assert not any(rows[org.policy_bureau.pk].values())
 
 
-def test_require_member_of(actors: Actors) -> None:
+def test_require_manager_of(actors: Actors) -> None:
     org = actors.org
     health_units = [org.health_bureau.pk, org.health_div.pk, org.health_sec.pk]
-    require_member_of(actor_for(actors.users["owner_viewer"]), health_units)
-    require_member_of(actor_for(actors.users["admin"]), health_units)
+    Membership.objects.filter(user=actors.users["owner_editor"]).update(rank=StaffRank.MANAGER)
+    Membership.objects.filter(user=actors.users["other_editor"]).update(rank=StaffRank.MANAGER)
+    require_manager_of(actor_for(actors.users["owner_editor"]), health_units)
+    require_manager_of(actor_for(actors.users["admin"]), health_units)
+    for name in ("owner_viewer", "staff", "other_editor"):  # a member who is not 管理職; another 局's 管理職
+        with pytest.raises(NotFound):
+            require_manager_of(actor_for(actors.users[name]), health_units)
     with pytest.raises(NotFound):
-        require_member_of(actor_for(actors.users["staff"]), health_units)
+        require_manager_of(ANONYMOUS, health_units)
+
+
+def test_manager_rank_ends_with_the_membership(actors: Actors) -> None:
+    org = actors.org
+    health_units = [org.health_bureau.pk, org.health_div.pk, org.health_sec.pk]
+    Membership.objects.filter(user=actors.users["owner_editor"]).update(
+        rank=StaffRank.MANAGER, valid_to=dt.date(2024, 3, 31)
+    )
+    actor = actor_for(actors.users["owner_editor"], day=dt.date(2024, 3, 31))
+    require_manager_of(actor, health_units)
     with pytest.raises(NotFound):
-        require_member_of(ANONYMOUS, health_units)
+        require_manager_of(actor_for(actors.users["owner_editor"], day=dt.date(2024, 4, 1)), health_units)
 
 
 # ---- pages and API -------------------------------------------------------------------------------
@@ -251,7 +268,7 @@ def test_require_member_of(actors: Actors) -> None:
 HEALTH_PAGE = {
     "anonymous": 302,
     "staff": 404,
-    "owner_viewer": 200,
+    "owner_viewer": 404,  # a member of the 局 but 一般職
     "owner_editor": 200,
     "other_editor": 404,
     "admin": 200,
@@ -265,7 +282,7 @@ def test_bureau_page_visibility(events: Actors) -> None:
     check_statuses(
         events,
         lambda c: c.get(fire),
-        {"staff": 200, "other_editor": 200, "owner_viewer": 404, "owner_editor": 404, "admin": 200},
+        {"staff": 404, "other_editor": 200, "owner_viewer": 404, "owner_editor": 404, "admin": 200},
         label="fire page",
     )
     # a 課 is not a 局: no page
@@ -303,7 +320,7 @@ def test_home_and_rollout_visibility(events: Actors) -> None:
 
 
 def test_bureau_page_shows_figures_and_not_built(events: Actors) -> None:
-    page = events.client("owner_viewer").get(
+    page = events.client("owner_editor").get(
         reverse("support:usage_bureau", args=[events.org.health_bureau.pk]), {"fy": 2024}
     )
     html = page.content.decode()
@@ -320,9 +337,12 @@ def test_bureau_page_shows_figures_and_not_built(events: Actors) -> None:
 
 
 def test_home_lists_own_bureau_and_admin_sees_all(events: Actors) -> None:
-    html = events.client("staff").get(reverse("support:usage"), {"fy": 2024}).content.decode()
+    html = events.client("other_editor").get(reverse("support:usage"), {"fy": 2024}).content.decode()
     assert reverse("support:usage_bureau", args=[events.org.fire_bureau.pk]) in html
     assert reverse("support:usage_bureau", args=[events.org.health_bureau.pk]) not in html
+    # a 一般職 of the same 局 gets no link to a page they may not open
+    plain = events.client("staff").get(reverse("support:usage"), {"fy": 2024}).content.decode()
+    assert reverse("support:usage_bureau", args=[events.org.fire_bureau.pk]) not in plain
     assert '<th scope="row">オープンデータのダウンロード</th><td>2</td>' in html  # the city's year
     assert "（未実装の機能）" not in html
     admin = events.client("admin").get(reverse("support:usage"), {"fy": 2024}).content.decode()
@@ -346,7 +366,7 @@ def test_api_city_and_bureau(events: Actors) -> None:
         {
             "anonymous": 401,
             "staff": 404,
-            "owner_viewer": 200,
+            "owner_viewer": 404,
             "owner_editor": 200,
             "other_editor": 404,
             "admin": 200,
