@@ -32,7 +32,22 @@ def _out(analysis: Analysis) -> dict[str, Any]:
         "result": analysis.result,
         "library_versions": analysis.library_versions,
         "job_id": analysis.job_id,
+        "progress": _progress(analysis),
         "created_at": analysis.created_at,
+    }
+
+
+def _progress(analysis: Analysis) -> dict[str, Any] | None:
+    job = analysis.job
+    if job is None:
+        return None
+    return {
+        "job_status": job.status,
+        "done": job.progress_done,
+        "total": job.progress_total,
+        "percent": job.percent,
+        "phase": job.phase,
+        "error": job.error,
     }
 
 
@@ -46,7 +61,9 @@ def list_analyses(request: HttpRequest) -> list[dict[str, Any]]:
 def run_analysis(request: HttpRequest, payload: AnalysisRunIn) -> Status:
     """Run the design; a design the data cannot support answers 400 with the Japanese reasons in ``details``.
 
-    Synthetic control runs as a job: the answer has ``status: running`` and ``job_id``; fetch it again later.
+    Long analyses (synthetic control, hourly forecasts, large data) run as a job: the answer has
+    ``status: running``, ``job_id`` and ``progress``; poll ``GET /api/v1/analyses/{id}`` (or
+    ``/api/v1/jobs/{job_id}``) until ``status`` is ``done`` (with ``result``) or ``failed`` (with ``error``).
     """
     actor = api_staff(request)
     table = selectors.analysable_table(actor=actor, pk=payload.table_id)

@@ -137,8 +137,49 @@ def _layers(kind: str, outcome: str) -> list[dict[str, Any]] | None:
     return layers.get(kind)
 
 
+def recent_history(rows: list[dict[str, Any]], *, keep: int) -> list[dict[str, Any]]:
+    """Forecast rows with only the last ``keep`` observed periods (per unit) before the forecast.
+
+    A month of hourly forecasts after months of hourly history is thousands of points per unit: the chart shows
+    the recent past at the forecast's own scale (the Excel export keeps every row)."""
+    observed: dict[Any, list[str]] = {}
+    for row in rows:
+        if row.get("kind") == "実績":
+            observed.setdefault(row.get("unit"), []).append(str(row["time"]))
+    first = {unit: sorted(times)[-keep] for unit, times in observed.items() if len(times) > keep}
+    return [
+        row
+        for row in rows
+        if row.get("kind") != "実績"
+        or row.get("unit") not in first
+        or str(row["time"]) >= first[row.get("unit")]
+    ]
+
+
 def result_spec(result: dict[str, Any]) -> dict[str, Any] | None:
-    """The chart of a result by its ``chart_kind``; None when the design has no chart (sample size)."""
+    """The chart of a result by its ``chart_kind``; None when the design has no chart (sample size).
+
+    Forecasts show as much recent history as they forecast (at least 60 periods); forecasts by unit get one
+    panel per unit, so the units' lines do not hide each other."""
     rows = result.get("chart") or []
-    layers = _layers(str(result.get("chart_kind", "")), str(result.get("outcome", "値")))
-    return _base(result, layers, rows) if rows and layers else None
+    kind = str(result.get("chart_kind", ""))
+    layers = _layers(kind, str(result.get("outcome", "値")))
+    if not rows or not layers:
+        return None
+    if kind in {"forecast", "forecast_units"}:
+        horizon = int((result.get("details") or {}).get("horizon") or 0)
+        rows = recent_history(rows, keep=max(horizon, 60))
+    spec = _base(result, layers, rows)
+    if kind == "forecast_units":
+        for layer in layers:
+            layer["encoding"].pop("color", None)
+        layers[1]["encoding"]["color"] = {"field": "kind", "title": "種類"}
+        spec.pop("layer")
+        spec.pop("height")
+        spec.pop(
+            "width"
+        )  # a faceted chart sizes each panel (an ordinal axis would otherwise take 20 px a step)
+        spec["facet"] = {"row": {"field": "unit", "type": "nominal", "title": "単位"}}
+        spec["spec"] = {"width": 880, "height": 140, "layer": layers}
+        spec["resolve"] = {"scale": {"y": "independent"}}
+    return spec

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import datetime as dt
 import warnings
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -363,15 +364,20 @@ def forecast_by_unit(
     folds: int = 3,
     method: str = "autoreg",
     ci_level: float = 0.95,
+    progress: Callable[..., None] | None = None,
 ) -> AnalysisResult:
     """One forecast per unit (e.g. dispatches per ward and hour), each backtested; the estimate is the sum.
 
-    A unit whose series cannot be forecast stops the whole run with its name in the reason."""
+    A unit whose series cannot be forecast stops the whole run with its name in the reason.
+    ``progress(done, total, phase)`` hears when each unit starts (a job shows it as its progress bar)."""
     from machidata.analysis.results import DesignNotFit
 
     require([ck.columns_present(df, [unit, time, outcome])])
     results: dict[str, AnalysisResult] = {}
-    for name, part in df.groupby(unit, sort=True):
+    groups = list(df.groupby(unit, sort=True))
+    for done, (name, part) in enumerate(groups):
+        if progress is not None:
+            progress(done, len(groups), f"「{name}」を予測しています（{done + 1}/{len(groups)}）")
         try:
             results[str(name)] = forecast_counts(
                 part.drop(columns=[unit]).reset_index(drop=True),

@@ -42,6 +42,10 @@ class DesignNotFit(InvalidInput):
         )
         self.failed = failed
 
+    def __reduce__(self) -> tuple[object, ...]:
+        """Pickled with its checks (a job's child process sends it back to the job)."""
+        return (DesignNotFit, (self.failed,))
+
 
 def require(checks: list[Check]) -> list[Check]:
     """Raise :class:`DesignNotFit` when a blocking check failed; return the checks otherwise."""

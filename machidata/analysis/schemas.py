@@ -15,11 +15,25 @@ class AnalysisRunIn(Schema):
     ``grain`` (hour, day, month, year), ``outcome`` (column to sum; omit to count rows), ``unit`` (column, for
     panels), ``treated_units`` (comma-separated), ``intervention`` (date or year), ``horizon`` (forecasts),
     ``since`` / ``until`` (optional dates: rows with ``since`` ≤ time < ``until``).
+
+    Long analyses (synthetic control, hourly forecasts, forecasts by unit on many rows, any design on more than
+    20,000 aggregated rows) run as a job: the answer has ``status: running``, ``job_id`` and ``progress``.
     """
 
     title: str
     table_id: int
     spec: dict[str, Any]
+
+
+class AnalysisProgressOut(Schema):
+    """How far the job of a long analysis got: poll ``GET /api/v1/analyses/{id}`` until ``status`` is not running."""
+
+    job_status: str
+    done: int
+    total: int | None
+    percent: int | None
+    phase: str
+    error: str
 
 
 class AnalysisOut(Schema):
@@ -36,6 +50,7 @@ class AnalysisOut(Schema):
     result: dict[str, Any]
     library_versions: dict[str, str]
     job_id: int | None
+    progress: AnalysisProgressOut | None = None
     created_at: dt.datetime
 
 

@@ -13,7 +13,7 @@ from machidata.core.errors import NotFound
 def analysis_list(*, actor: Actor) -> QuerySet[Analysis]:
     """The actor's own analyses (管理: all) on tables the actor may still read, newest first."""
     owned = restrict_owned(
-        Analysis.objects.select_related("table__dataset", "table_version"), actor, owner_field="owner"
+        Analysis.objects.select_related("table__dataset", "table_version", "job"), actor, owner_field="owner"
     )
     return restrict_related(owned, actor, Action.READ, via="table__dataset").order_by("-created_at")
 

@@ -2,20 +2,27 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, Final
 
+import pandas as pd
 from django.db import transaction
 from django.urls import reverse
 
 from machidata.access.policy import Actor
+from machidata.analysis.designs import UNIT, check_spec, run_spec
 from machidata.analysis.models import Analysis, Design, Status
-from machidata.analysis.runner import check_spec, load_frame, run_spec
+from machidata.analysis.runner import load_frame
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Table
 from machidata.core.errors import InvalidInput, MachidataError, PermissionDenied
 
-# Designs that can take minutes (a placebo fit per donor): run on the job runner.
+# Designs that can take minutes (a placebo fit per donor): always on the job runner.
 JOB_DESIGNS: Final = {Design.SYNTH.value}
+# Aggregated rows above which any design runs as a job (forecasts by unit: fewer, as each unit is backtested).
+JOB_ROWS: Final = 20_000
+JOB_ROWS_FORECAST_BY_UNIT: Final = 3_000
+CANCELLED_MESSAGE: Final = "分析は取り消されました。"
 SPEC_KEYS: Final = (
     "design",
     "time",
@@ -38,8 +45,23 @@ def _clean_spec(spec: dict[str, Any]) -> dict[str, Any]:
     return {k: spec[k] for k in SPEC_KEYS if spec.get(k) not in (None, "")}
 
 
+def runs_as_job(spec: dict[str, Any], frame: pd.DataFrame) -> bool:
+    """Long analyses go to the job runner (progress bar, time limit, cancel); short ones answer at once.
+
+    Long: synthetic control (a placebo fit per donor), hourly forecasts (a backtest of up to 744 hours, per unit),
+    forecasts by unit over JOB_ROWS_FORECAST_BY_UNIT rows, and any design over JOB_ROWS rows."""
+    design = spec.get("design")
+    if design in JOB_DESIGNS or len(frame) > JOB_ROWS:
+        return True
+    if design == Design.FORECAST.value:
+        return spec.get("grain") == "hour" or (
+            UNIT in frame.columns and len(frame) > JOB_ROWS_FORECAST_BY_UNIT
+        )
+    return False
+
+
 def analysis_run(*, actor: Actor, table: Table, title: str, spec: dict[str, Any]) -> Analysis:
-    """Run ``spec`` on ``table`` as ``actor`` and save the result; long designs are queued as a job.
+    """Run ``spec`` on ``table`` as ``actor`` and save the result; long analyses are queued as a job.
 
     The data is read through ``table_query`` (the actor must be allowed to READ the table). A design the data
     cannot support raises ``InvalidInput`` with the Japanese reasons, and nothing is saved.
@@ -53,7 +75,7 @@ def analysis_run(*, actor: Actor, table: Table, title: str, spec: dict[str, Any]
     spec = _clean_spec(spec)
     check_spec(spec)
     frame, version = load_frame(actor=actor, table=table, spec=spec)
-    if spec["design"] in JOB_DESIGNS:
+    if runs_as_job(spec, frame):
         from machidata.jobs.services import job_submit
 
         with transaction.atomic():
@@ -100,17 +122,32 @@ def analysis_run(*, actor: Actor, table: Table, title: str, spec: dict[str, Any]
     return analysis
 
 
-def analysis_execute(*, actor: Actor, analysis_id: int) -> dict[str, Any]:
-    """The job's work: re-read the table version the analysis was queued with, run it, store result or reason."""
+def _compute_inline(frame: pd.DataFrame, spec: dict[str, Any]) -> dict[str, Any]:
+    return run_spec(frame, spec).to_dict()
+
+
+def analysis_execute(
+    *,
+    actor: Actor,
+    analysis_id: int,
+    compute: Callable[[pd.DataFrame, dict[str, Any]], dict[str, Any]] = _compute_inline,
+) -> dict[str, Any]:
+    """The job's work: re-read the table version the analysis was queued with, run it, store result or reason.
+
+    ``compute(frame, spec)`` runs the design (the job passes one that runs it in a child process killed at the
+    job's time limit). A refusal, the time limit or a cancel is kept on the analysis as its reason."""
+    from machidata.jobs.services import JobCancelled
+
     analysis = Analysis.objects.select_related("table", "table_version").get(pk=analysis_id)
     version = analysis.table_version.number if analysis.table_version is not None else None
     try:
         frame, _ = load_frame(actor=actor, table=analysis.table, spec=analysis.spec, version=version)
-        data = run_spec(frame, analysis.spec).to_dict()
-    except (
-        MachidataError
-    ) as exc:  # DesignNotFit, NotFound, PermissionDenied: the reason is kept on the analysis
-        _store_failure(actor, analysis, exc)
+        data = compute(frame, analysis.spec)
+    except MachidataError as exc:  # DesignNotFit, NotFound, PermissionDenied, JobTimedOut
+        _store_failure(actor, analysis, exc.message)
+        raise
+    except JobCancelled:
+        _store_failure(actor, analysis, CANCELLED_MESSAGE)
         raise
     with transaction.atomic():
         Analysis.objects.filter(pk=analysis.pk).update(
@@ -124,7 +161,7 @@ def analysis_execute(*, actor: Actor, analysis_id: int) -> dict[str, Any]:
     }
 
 
-def _store_failure(actor: Actor, analysis: Analysis, exc: MachidataError) -> None:
+def _store_failure(actor: Actor, analysis: Analysis, message: str) -> None:
     with transaction.atomic():
-        Analysis.objects.filter(pk=analysis.pk).update(status=Status.FAILED, error=exc.message)
+        Analysis.objects.filter(pk=analysis.pk).update(status=Status.FAILED, error=message)
         audit_record(actor=actor, action="analysis.finish", obj=analysis, changes={"status": Status.FAILED})

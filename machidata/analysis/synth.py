@@ -124,7 +124,11 @@ def _placebo(
         for name in tester.gaps.columns
         for t, g in tester.gaps[name].items()
     ]
-    return clean_float(tester.pvalue(treatment_time=last_pre)), rows
+    # pysyncon counts the placebos at least as extreme as the treated unit over all J + 1 units, leaving the
+    # treated unit itself out of the count; Abadie, Diamond & Hainmueller (2010, section 2.3) and Firpo &
+    # Possebom (2018, eq. 3) count it too (it is always as extreme as itself): the smallest p is 1 / (J + 1).
+    units = len(tester.gaps.columns) + 1
+    return clean_float(tester.pvalue(treatment_time=last_pre) + 1.0 / units), rows
 
 
 def synthetic_control(
@@ -229,7 +233,12 @@ def synthetic_control(
         outcome=outcome,
         estimate=clean_float(att["att"]),
         p_value=p_value,
-        test="プラセボ検定（各比較単位を介入単位とみなした順位、介入後/介入前 RMSPE 比）" if placebo else "",
+        test=(
+            "プラセボ検定（各比較単位を介入単位とみなした順位、介入後/介入前 RMSPE 比。"
+            f"単位が {len(pool) + 1} なので、p値は最も小さくても 1/{len(pool) + 1}）"
+            if placebo
+            else ""
+        ),
         n=len(frame),
         assumptions=[
             "介入前に介入単位とよく似た動きをした比較単位の組合せが、介入後も「介入がなかった場合」の姿を表す。",
@@ -250,4 +259,10 @@ def synthetic_control(
             "placebo_units": len(pool) if placebo else 0,
         },
     )
-    return finish(result)
+    finished = finish(result)
+    if p_value is not None and p_value <= 1.0 / (len(pool) + 1) + 1e-9:
+        finished.interpretation += (
+            f"なお、「{treated_unit}」の変化は比較に使ったどの単位よりも大きく、p値 {p_value:.3f} は単位が "
+            f"{len(pool) + 1} のときに出せる最も小さい値です（比較できる単位を増やすと、より確かに判断できます）。"
+        )
+    return finished

@@ -38,11 +38,12 @@ DESIGN_HELP = [
     ),
     (
         "合成コントロール法",
-        "介入した区が1つのとき、ほかの区の組合せと比べます。年単位、介入前 5 年以上。時間がかかるため裏で実行します。レベル4。",
+        "介入した区が1つのとき、ほかの区の組合せと比べます。年単位、介入前 5 年以上。時間がかかるため裏で計算し、進み具合を表示します。レベル4。",
     ),
     (
         "需要の予測",
-        "曜日・時間帯・祝日から次の期間の件数を予測し、過去のデータで当たり具合を確かめます。単位の列を入れると区ごとに予測します。",
+        "曜日・時間帯・祝日から次の期間の件数を予測し、過去のデータで当たり具合を確かめます。単位の列を入れると区ごとに予測します。"
+        "時間単位の予測は時間がかかるため裏で計算し、進み具合を表示します。",
     ),
 ]
 
@@ -72,7 +73,9 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
                     form.add_error(None, str(reason))
         else:
             if analysis.status == Status.RUNNING:
-                messages.info(request, "時間がかかる分析のため、処理状況の画面で進み具合を確認できます。")
+                messages.info(
+                    request, "時間がかかる分析のため、裏で計算しています。この画面で進み具合を確認できます。"
+                )
             else:
                 messages.success(request, "分析しました。")
             return redirect("analysis:detail", analysis.pk)

@@ -86,6 +86,11 @@ MACHIDATA_JOBS_IMMEDIATE = _env_bool("MACHIDATA_JOBS_IMMEDIATE", False)
 # Seconds without a heartbeat after which a running job is considered dead and recovered.
 MACHIDATA_JOB_STALE_SECONDS = int(_env("MACHIDATA_JOB_STALE_SECONDS", "120"))
 
+# Longest run in seconds of a job whose kind declares no limit of its own; a job over its limit is stopped
+# and marked failed. MACHIDATA_JOB_TIME_LIMITS overrides it per kind: "analysis.run=1800,ingest.upload=7200".
+MACHIDATA_JOB_TIME_LIMIT_SECONDS = int(_env("MACHIDATA_JOB_TIME_LIMIT_SECONDS", "3600"))
+MACHIDATA_JOB_TIME_LIMITS = _env_list("MACHIDATA_JOB_TIME_LIMITS", "")
+
 # Log format: "json" (one JSON object per line, for collection) or "text".
 MACHIDATA_LOG_FORMAT = _env("MACHIDATA_LOG_FORMAT", "json")
 

@@ -5,6 +5,9 @@ each ward office's 区民課 counter, opening days only (weekdays that are not h
 with a busy season in March–April, a Monday and after-holiday peak and a morning peak. The rule change: 中央区
 moved moving-in/out procedures to advance booking on 2025-10-01 and 東区 on 2026-01-05 (about 15% fewer walk-in
 visitors and shorter waits); no weather. Everything is invented from a fixed seed and labelled 合成.
+A second synthetic table gives synthetic control its shape (one treated unit, yearly, many donors): visitors per
+year at twelve community centres (第1地区 … 第12地区), 2014–2025, driven by two shared factors; 第1地区 moved
+certificates to convenience-store issuing in 2021 (about 10% fewer visitors from then).
 
 The saved analyses (the issue's "done when"): next month's ambulance dispatches by ward and hour with its backtest
 (the 救急課 data owner's), and the rule change as interrupted time series, difference-in-differences and staggered
@@ -102,6 +105,44 @@ def write_counter_log(directory: Path) -> Path:
     return path
 
 
+YEARLY_TABLE: Final = ("centre_visits_yearly", "地区センターの年度別来所者数（2014〜2025年度、合成）")
+YEARLY_FILE: Final = "centre_visits_yearly_2014-2025_synthetic.parquet"
+YEARLY_SCHEMA: Final = pa.schema([("年度", pa.date32()), ("地区", pa.string()), ("来所者数", pa.int64())])
+YEARLY_START: Final = 2021  # 第1地区: convenience-store certificates from this fiscal year
+YEARLY_EFFECT: Final = 0.90
+
+
+def yearly_rows() -> dict[str, list[Any]]:
+    """Visitors per fiscal year (dated 4/1) at twelve centres: two shared factors, 第1地区 inside the donors' range."""
+    rng = np.random.default_rng(SEED + 1)
+    years = np.arange(2014, 2026)
+    trend = np.linspace(0.0, 1.0, len(years))
+    cycle = np.sin(np.linspace(0.0, 3.0, len(years)))
+    loadings = rng.uniform(0.2, 1.0, size=(12, 2))
+    loadings[0] = 0.5 * loadings[1] + 0.3 * loadings[2] + 0.2 * loadings[3]
+    columns: dict[str, list[Any]] = {"年度": [], "地区": [], "来所者数": []}
+    for i in range(12):
+        base = 8000.0 if i == 0 else rng.uniform(5000.0, 11000.0)
+        if i == 0:
+            base = 0.5 * 7000.0 + 0.3 * 9000.0 + 0.2 * 8000.0
+        for k, year in enumerate(years):
+            value = base * (1.0 - 0.15 * loadings[i, 0] * trend[k] + 0.05 * loadings[i, 1] * cycle[k])
+            if i == 0 and year >= YEARLY_START:
+                value *= YEARLY_EFFECT
+            columns["年度"].append(dt.date(int(year), 4, 1))
+            columns["地区"].append(f"第{i + 1}地区")
+            columns["来所者数"].append(round(float(value + rng.normal(0.0, 40.0))))
+    return columns
+
+
+def write_yearly(directory: Path) -> Path:
+    """Write the synthetic yearly table as Parquet (same bytes every time)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    path = directory / YEARLY_FILE
+    pq.write_table(pa.table(yearly_rows(), schema=YEARLY_SCHEMA), path, compression="zstd")
+    return path
+
+
 COUNTER_COMMON: Final = {"time": "日時", "grain": "month", "outcome": "来庁者数", "unit": "区"}
 # (owner username, title, table slug, spec)
 ANALYSES: Final[list[tuple[str, str, str, dict[str, Any]]]] = [
@@ -142,6 +183,20 @@ ANALYSES: Final[list[tuple[str, str, str, dict[str, Any]]]] = [
         COUNTER_SLUG,
         {**COUNTER_COMMON, "design": "did_staggered", "treated_units": "中央区=2025-10-01, 東区=2026-01-01"},
     ),
+    (
+        "admin",
+        "コンビニ交付の効果（第1地区、合成コントロール法、合成データ）",
+        f"{COUNTER_SLUG}:{YEARLY_TABLE[0]}",
+        {
+            "design": "synthetic_control",
+            "time": "年度",
+            "grain": "year",
+            "outcome": "来所者数",
+            "unit": "地区",
+            "treated_units": "第1地区",
+            "intervention": str(YEARLY_START),
+        },
+    ),
 ]
 
 
@@ -171,11 +226,22 @@ def load_analysis_demo(*, home: Path, say: Any) -> dict[str, int]:
         summary=summary,
         say=say,
     )
+    ingest_demo_file(
+        dataset=dataset,
+        path=write_yearly(Path(home) / "demo"),
+        table_name=YEARLY_TABLE[0],
+        title=YEARLY_TABLE[1],
+        label="合成データを取り込んでいます",
+        summary=summary,
+        say=say,
+    )
     made["ingested"] = sum(summary.ingested.values())
     users = get_user_model().objects
     for username, title, slug, spec in ANALYSES:
         user = users.filter(username=username).first()
-        table = Table.objects.filter(dataset__slug=slug).order_by("pk").first()
+        dataset_slug, _, table_name = slug.partition(":")
+        tables = Table.objects.filter(dataset__slug=dataset_slug)
+        table = (tables.filter(name=table_name) if table_name else tables).order_by("pk").first()
         if user is None or table is None or Analysis.objects.filter(title=title, owner=user).exists():
             continue
         say(f"分析の例を作っています: {title} … ", end="")

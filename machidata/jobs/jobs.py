@@ -7,7 +7,7 @@ from typing import Any
 
 from machidata.core.errors import InvalidInput
 from machidata.jobs.runner import crontab, periodic
-from machidata.jobs.services import JobContext, job_kind, job_recover_stale
+from machidata.jobs.services import JobContext, job_fail_overdue, job_kind, job_recover_stale
 
 MAX_CHECK_STEPS = 1000
 
@@ -27,5 +27,7 @@ def check_runner(ctx: JobContext, *, steps: int = 3, pause: float = 0.0) -> dict
 
 @periodic(crontab(minute="*"))
 def recover_stale_jobs() -> None:
-    """Every minute: fail running jobs whose process stopped (no heartbeat for MACHIDATA_JOB_STALE_SECONDS)."""
+    """Every minute: fail running jobs whose process stopped (no heartbeat for MACHIDATA_JOB_STALE_SECONDS)
+    and those still running well past their time limit."""
     job_recover_stale()
+    job_fail_overdue()

@@ -9,6 +9,11 @@ A room declares a kind of job in its ``jobs.py``::
         return {"rows": n}                               # stored as the job's result (JSON)
 
 and starts one with ``job_submit(kind="ingest.upload", title="…の取り込み", params={...}, actor=actor)``.
+
+Every job has a time limit (``@job_kind(..., time_limit=seconds)``, else MACHIDATA_JOB_TIME_LIMIT_SECONDS;
+MACHIDATA_JOB_TIME_LIMITS overrides per kind). A job over its limit is stopped at its next progress report and
+marked failed with :data:`TIME_LIMIT_MESSAGE`; work that spends minutes in one call runs in a child process
+with :func:`machidata.jobs.isolated.run_in_child`, which kills the child at the limit.
 """
 
 from __future__ import annotations
@@ -42,6 +47,10 @@ logger = logging.getLogger("machidata.jobs")
 STALE_MESSAGE = "処理プロセスが停止したため中断しました"
 ORPHAN_MESSAGE = "処理ランナーが停止したため中断しました"
 UNKNOWN_KIND_MESSAGE = "この種類の処理は実行できません（登録されていない処理です）。"
+TIME_LIMIT_MESSAGE = (
+    "処理が時間の上限（{limit}）を超えたため止めました。対象の期間や範囲を絞って、もう一度お試しください。"
+    "上限はデータ戦略課が設定しています（MACHIDATA_JOB_TIME_LIMITS）。"
+)
 # Seconds between two progress writes: progress may be reported per row, the database sees at most this.
 PROGRESS_INTERVAL = 0.5
 
@@ -59,6 +68,26 @@ class JobCancelled(Exception):  # noqa: N818 - a signal to stop, not an error
     """Raised by :meth:`JobContext.progress` when the job was cancelled (or taken away) meanwhile."""
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 60:
+        return f"{seconds:g} 秒"
+    minutes, rest = divmod(round(seconds), 60)
+    if minutes and rest:
+        return f"{minutes} 分 {rest} 秒"
+    return f"{minutes} 分" if minutes else f"{rest} 秒"
+
+
+class JobTimedOut(MachidataError):  # noqa: N818 - a user-facing stop, like the other domain errors
+    """Raised when a job ran past its kind's time limit; the job is then marked failed with this message."""
+
+    def __init__(self, limit: float) -> None:
+        super().__init__(TIME_LIMIT_MESSAGE.format(limit=_duration(limit)))
+        self.limit = limit
+
+    def __reduce__(self) -> tuple[Any, ...]:
+        return (JobTimedOut, (self.limit,))
+
+
 # ---- registry of job kinds --------------------------------------------------------------------
 
 
@@ -69,24 +98,54 @@ class JobKind:
     name: str
     fn: Callable[..., Any]
     unit: str
+    time_limit: int | None = None
 
 
 JOB_KINDS: dict[str, JobKind] = {}
 
 
 def job_kind(
-    name: str, *, unit: str = ProgressUnit.ITEMS
+    name: str, *, unit: str = ProgressUnit.ITEMS, time_limit: int | None = None
 ) -> Callable[[Callable[..., Any]], Callable[..., Any]]:
-    """Register ``fn(job_context, **params)`` as the job kind ``name``; its return value is the result."""
+    """Register ``fn(job_context, **params)`` as the job kind ``name``; its return value is the result.
+
+    ``time_limit``: the kind's own limit in seconds (default MACHIDATA_JOB_TIME_LIMIT_SECONDS); the setting
+    MACHIDATA_JOB_TIME_LIMITS can override it per kind.
+    """
 
     def decorator(fn: Callable[..., Any]) -> Callable[..., Any]:
         existing = JOB_KINDS.get(name)
         if existing is not None and existing.fn is not fn and existing.fn.__qualname__ != fn.__qualname__:
             raise ValueError(f"job kind {name!r} is already registered by {existing.fn!r}")
-        JOB_KINDS[name] = JobKind(name, fn, str(unit))
+        JOB_KINDS[name] = JobKind(name, fn, str(unit), time_limit)
         return fn
 
     return decorator
+
+
+def _limit_overrides() -> dict[str, float]:
+    overrides: dict[str, float] = {}
+    for item in settings.MACHIDATA_JOB_TIME_LIMITS:
+        kind, sep, seconds = str(item).partition("=")
+        try:
+            value = float(seconds)
+        except ValueError:
+            value = 0.0
+        if not sep or not kind.strip() or value <= 0:
+            raise ValueError(f"MACHIDATA_JOB_TIME_LIMITS: {item!r} is not kind=seconds (seconds > 0)")
+        overrides[kind.strip()] = value
+    return overrides
+
+
+def job_time_limit(kind: str) -> float:
+    """Seconds a job of ``kind`` may run: MACHIDATA_JOB_TIME_LIMITS, else the kind's own, else the default."""
+    override = _limit_overrides().get(kind)
+    if override is not None:
+        return override
+    spec = JOB_KINDS.get(kind)
+    if spec is not None and spec.time_limit is not None:
+        return float(spec.time_limit)
+    return float(settings.MACHIDATA_JOB_TIME_LIMIT_SECONDS)
 
 
 # ---- the context handed to a running job ------------------------------------------------------
@@ -103,7 +162,18 @@ class JobContext:
         self.total: int | None = job.progress_total
         self.phase: str = job.phase
         self.unit: str = job.progress_unit
+        self.time_limit: float = job_time_limit(job.kind)
+        self._deadline = time.monotonic() + self.time_limit
         self._last_flush = float("-inf")
+
+    def seconds_left(self) -> float:
+        """Seconds until the job's time limit (negative once over it)."""
+        return self._deadline - time.monotonic()
+
+    def check_time(self) -> None:
+        """Raise JobTimedOut when the job has run past its kind's time limit."""
+        if self.seconds_left() <= 0:
+            raise JobTimedOut(self.time_limit)
 
     @cached_property
     def actor(self) -> Actor:
@@ -118,7 +188,9 @@ class JobContext:
     def progress(
         self, done: int, total: int | None = None, phase: str | None = None, *, unit: str | None = None
     ) -> None:
-        """Report progress; writes at most every PROGRESS_INTERVAL s and raises JobCancelled if cancelled."""
+        """Report progress; writes at most every PROGRESS_INTERVAL s, raises JobCancelled if cancelled and
+        JobTimedOut past the time limit."""
+        self.check_time()
         self.done = int(done)
         force = False
         if total is not None:
@@ -135,7 +207,8 @@ class JobContext:
         self._flush(now)
 
     def check_cancel(self) -> None:
-        """Write the current progress now and raise JobCancelled if the job was cancelled."""
+        """Write the current progress now; raise JobCancelled if the job was cancelled, JobTimedOut if late."""
+        self.check_time()
         self._flush(time.monotonic())
 
     def _flush(self, now: float) -> None:
@@ -260,6 +333,30 @@ def job_recover_stale() -> int:
             status=JobStatus.FAILED, error=STALE_MESSAGE, finished_at=now
         )
     logger.warning("recovered %d stale job(s): %s", count, ids)
+    return count
+
+
+def job_fail_overdue() -> int:
+    """Mark running jobs past their time limit (plus MACHIDATA_JOB_STALE_SECONDS of grace) as failed.
+
+    The backstop for a job stuck in one call in the runner's own thread: it stops at its next progress report
+    (which then finds the job no longer running) and its late result is not kept."""
+    now = timezone.now()
+    grace = dt.timedelta(seconds=settings.MACHIDATA_JOB_STALE_SECONDS)
+    overdue: dict[int, float] = {}
+    for pk, kind, started in Job.objects.filter(
+        status=JobStatus.RUNNING, started_at__isnull=False
+    ).values_list("pk", "kind", "started_at"):
+        limit = job_time_limit(kind)
+        if started is not None and started + dt.timedelta(seconds=limit) + grace < now:
+            overdue[pk] = limit
+    count = 0
+    for pk, limit in overdue.items():
+        count += Job.objects.filter(pk=pk, status=JobStatus.RUNNING).update(
+            status=JobStatus.FAILED, error=JobTimedOut(limit).message, finished_at=now
+        )
+    if count:
+        logger.warning("failed %d job(s) over their time limit: %s", count, sorted(overdue))
     return count
 
 

@@ -108,8 +108,8 @@ def test_synthetic_control_runs_as_a_job(actors: Actors, counter_table: Table) -
     assert AuditEvent.objects.filter(action="analysis.finish", object_id=str(analysis.pk)).exists()
 
 
-def test_dispatches_by_ward_and_hour_fill_empty_hours_with_zero(actors: Actors, lake_home: Any) -> None:
-    """An event table (one row per dispatch): hours without a dispatch are counted as 0, not reported as gaps."""
+def dispatch_table(actors: Actors) -> tuple[Table, list[dict[str, Any]]]:
+    """An event table (one row per dispatch) for two wards over four weeks, and its rows."""
     import datetime as dt
     import uuid
 
@@ -136,9 +136,32 @@ def test_dispatches_by_ward_and_hour_fill_empty_hours_with_zero(actors: Actors, 
         dataset=dataset, name="dispatches", title="救急出動記録（合成）", storage_key=uuid.uuid4().hex
     )
     write(table, rows, schema=schema)
+    return table, rows
+
+
+HOURLY: dict[str, Any] = {
+    "design": "forecast",
+    "time": "覚知日時",
+    "grain": "hour",
+    "unit": "区",
+    "horizon": 24,
+}
+
+
+def test_dispatches_by_ward_and_hour_fill_empty_hours_with_zero(actors: Actors, lake_home: Any) -> None:
+    """An event table (one row per dispatch): hours without a dispatch are counted as 0, not reported as gaps.
+
+    An hourly forecast runs as a job: its progress counts the wards."""
+    table, rows = dispatch_table(actors)
     actor = actor_for(actors.users["owner_editor"])
-    spec = {"design": "forecast", "time": "覚知日時", "grain": "hour", "unit": "区", "horizon": 24}
-    analysis = analysis_run(actor=actor, table=table, title="来週の出動", spec=spec)
+    analysis = analysis_run(actor=actor, table=table, title="来週の出動", spec=HOURLY)
+    assert analysis.status == Status.DONE, analysis.error
+    assert analysis.job is not None
+    assert (analysis.job.status, analysis.job.progress_done, analysis.job.progress_total) == (
+        "succeeded",
+        2,
+        2,
+    )
     history = [row for row in analysis.result["chart"] if row["kind"] == "実績"]
     first = min(r["覚知日時"] for r in rows).replace(minute=0)
     last = max(r["覚知日時"] for r in rows).replace(minute=0)

@@ -37,9 +37,10 @@ def test_weights_effect_fit_and_placebo() -> None:
     assert result.details["pre_rmspe"] < 0.5
     assert result.details["post_rmspe"] > 4
     assert {c.code: c.passed for c in result.checks}["pre_fit"]
-    # The treated unit's post/pre RMSPE ratio is the most extreme: no placebo is as extreme.
-    assert result.p_value is not None
-    assert result.p_value < 1 / 6
+    # The treated unit's post/pre RMSPE ratio is the most extreme of the 7 units: the exact permutation p-value
+    # is its rank over all units, 1/7 (never below it, however large the effect).
+    assert result.p_value == pytest.approx(1 / 7)
+    assert "出せる最も小さい値です" in result.interpretation
     placebo_units = {row["unit"] for row in result.details["gaps"] if row["kind"] == "プラセボ"}
     assert placebo_units == {f"区{i}" for i in range(1, 7)}
     assert "低くなっています" in result.interpretation
@@ -58,6 +59,7 @@ def test_no_effect_gives_a_large_placebo_p_value() -> None:
     assert result.estimate == pytest.approx(0.0, abs=0.5)
     assert result.p_value is not None
     assert result.p_value > 0.1
+    assert "出せる最も小さい値" not in result.interpretation
 
 
 def test_treated_unit_outside_the_donors_range_fails_the_fit_check() -> None:

@@ -48,10 +48,17 @@ def test_demo_saves_the_rule_change_analyses_once(settings: Any, tmp_path: Path)
     assert "合成" in dataset.description
     said: list[str] = []
     made = load_analysis_demo(home=settings.MACHIDATA_HOME, say=lambda text, end="\n": said.append(text))
-    assert made["ingested"] == len(opening_days()) * 9 * 5
+    assert (
+        made["ingested"] == len(opening_days()) * 9 * 5 + 12 * 12
+    )  # and the yearly table: 12 centres × 12 years
     saved = {a.design: a for a in Analysis.objects.filter(owner__username="admin")}
-    assert set(saved) == {"its", "did_twfe", "did_staggered"}
+    assert set(saved) == {"its", "did_twfe", "did_staggered", "synthetic_control"}
     assert all(a.status == Status.DONE for a in saved.values())
+    synth = saved.pop("synthetic_control")  # a job, run inline here
+    assert synth.job is not None
+    assert synth.result["details"]["placebo_units"] == 11
+    assert synth.result["estimate"] < 0
+    assert synth.result["p_value"] == pytest.approx(1 / 12)  # the most extreme of 12 units
     for analysis in saved.values():  # fewer visitors after booking was introduced, and not by chance
         assert analysis.result["estimate"] < 0
         assert analysis.result["ci_high"] < 0
@@ -65,4 +72,4 @@ def test_demo_saves_the_rule_change_analyses_once(settings: Any, tmp_path: Path)
     assert not Analysis.objects.filter(design="forecast").exists()
     again = load_analysis_demo(home=settings.MACHIDATA_HOME, say=lambda text, end="\n": None)
     assert again == {"ingested": 0, "analyses": 0}
-    assert Analysis.objects.count() == 3
+    assert Analysis.objects.count() == 4
