@@ -344,7 +344,10 @@ def test_stream_yields_the_same_rows_as_the_preview(files: dict[str, list[str]])
     recipe = _recipe("amb", {"type": "calculate", "name": "和暦", "expression": "wareki([日])"})
     with stream_recipe({"amb": files["amb"]}, recipe, exclude=["_id"]) as stream:
         table = stream.reader.read_all()
-        assert [s.rows for s in stream.steps] == [len(AMB), len(AMB)]
+        # A run counts no step (the preview does): the rows come out of the one query.
+        assert [s.rows for s in stream.steps] == [None, None]
+        assert [s.columns for s in stream.steps][-1][-1] == "和暦"
+    assert table.num_rows == len(AMB)
     assert "_id" not in table.column_names
     assert sorted(table.column("和暦").to_pylist()) == sorted(
         "令和6年" if r["日"] >= dt.date(2024, 1, 1) else "?" for r in AMB
@@ -404,3 +407,37 @@ def test_key_widths_that_differ_are_named(tmp_path: Path) -> None:
     )
     finding = next(f for f in _run(files, recipe).steps[1].findings if f["code"] == "key_widths")
     assert "キー「code」の桁数が違います（今の表: 6桁、結合する表: 5桁）" in finding["message"]
+
+
+def test_a_run_checks_only_what_can_stop_it(tmp_path: Path) -> None:
+    """Unmatched keys, a one-to-many join and a division by zero are the preview's warnings; a run writes."""
+    left = [{"k": "a", "v": 0}, {"k": "b", "v": 2}, {"k": "z", "v": 3}]
+    right = [{"k": "a", "w": 1}, {"k": "b", "w": 5}, {"k": "b", "w": 6}, {"k": "y", "w": 7}]
+    files = {"l": _write(tmp_path, "l", left), "r": _write(tmp_path, "r", right)}
+    recipe = _recipe(
+        "l",
+        {"type": "join", "source": "r", "keys": [{"left": "k", "right": "k"}]},
+        {"type": "calculate", "name": "q", "expression": "[w] / [v]"},
+        others=("r",),
+    )
+    preview = _run(files, recipe)
+    codes = {f["code"] for s in preview.steps for f in s.findings}
+    assert {"join_unmatched", "one_to_many", "division_by_zero"} <= codes
+    assert not preview.errors
+    with stream_recipe(files, recipe) as stream:
+        rows = stream.reader.read_all().to_pylist()
+        # The guard found a repeated key on the other side, so it computed the join's findings (a
+        # warning, no error); the division by zero is not counted on a run.
+        assert {f["code"] for f in stream.steps[1].findings} >= {"one_to_many"}
+        assert stream.steps[2].findings == []
+    expected = [(a["k"], b["w"]) for a in left for b in right if a["k"] == b["k"]] + [("z", None)]
+    assert sorted(((r["k"], r["w"]) for r in rows), key=str) == sorted(expected, key=str)
+    unique_right = _recipe(
+        "l",
+        {"type": "join", "source": "r", "keys": [{"left": "k", "right": "k"}]},
+        others=("r",),
+    )
+    files["r"] = _write(tmp_path, "r2", [{"k": "a", "w": 1}, {"k": "y", "w": 7}])
+    with stream_recipe(files, unique_right) as stream:
+        assert stream.reader.read_all().num_rows == len(left)
+        assert stream.steps[1].findings == []  # no key repeats on the other side: nothing else is computed

@@ -131,7 +131,7 @@ def test_a_starter_form_makes_an_ordinary_recipe_with_the_right_rates(
         "per": "1000",
     }
     bad = client.post(reverse("prep:starter", args=["rate"]), {**form, "population": ""})
-    assert "「人口の列」を入力してください。" in bad.content.decode()
+    assert "「人口の列」を指定してください。" in bad.content.decode()
     assert not Recipe.objects.filter(table_name="rate").exists()  # nothing half-made
     response = client.post(reverse("prep:starter", args=["rate"]), form)
     assert response.status_code == 302, response.content.decode()
