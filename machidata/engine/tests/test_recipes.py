@@ -441,3 +441,54 @@ def test_a_run_checks_only_what_can_stop_it(tmp_path: Path) -> None:
     with stream_recipe(files, unique_right) as stream:
         assert stream.reader.read_all().num_rows == len(left)
         assert stream.steps[1].findings == []  # no key repeats on the other side: nothing else is computed
+
+
+def test_a_join_by_month_matches_dates_of_the_same_month_and_refuses_text(tmp_path: Path) -> None:
+    """``normalise.month_index``: a datetime meets a date of the same month, or an integer month index."""
+    left = [
+        {"区": "東区", "t": dt.datetime(2024, 1, 15, 9), "v": 1},
+        {"区": "東区", "t": dt.datetime(2024, 2, 3, 9), "v": 2},
+        {"区": "西区", "t": dt.datetime(2024, 1, 20, 9), "v": 3},
+    ]
+    right = [
+        {"区": "東区", "月": dt.date(2024, 1, 1), "w": 10},
+        {"区": "西区", "月": dt.date(2023, 12, 1), "w": 20},
+    ]
+    files = {"l": _write(tmp_path, "l", left), "r": _write(tmp_path, "r", right)}
+    join = {
+        "type": "join",
+        "source": "r",
+        "keys": [{"left": "区", "right": "区"}, {"left": "t", "right": "月"}],
+        "normalise": {"month_index": True},
+        "columns": ["w"],
+    }
+    rows = _run(files, _recipe("l", join, others=("r",))).table.to_pylist()
+    expected = {
+        (a["区"], a["v"]): next(
+            (
+                b["w"]
+                for b in right
+                if b["区"] == a["区"] and (b["月"].year, b["月"].month) == (a["t"].year, a["t"].month)
+            ),
+            None,
+        )
+        for a in left
+    }
+    assert (
+        {(r["区"], r["v"]): r["w"] for r in rows}
+        == expected
+        == {("東区", 1): 10, ("東区", 2): None, ("西区", 3): None}
+    )
+    previous = _recipe(
+        "l",
+        {"type": "calculate", "name": "前月", "expression": "月番号([t]) - 1"},
+        {**join, "keys": [{"left": "区", "right": "区"}, {"left": "前月", "right": "月"}]},
+        others=("r",),
+    )
+    rows = _run(files, previous).table.to_pylist()
+    assert {(r["区"], r["v"]): r["w"] for r in rows} == {("東区", 1): None, ("東区", 2): 10, ("西区", 3): 20}
+    text = {"l": _write(tmp_path, "l2", [{"区": "東区", "t": "2024-01", "v": 1}]), "r": files["r"]}
+    with pytest.raises(
+        RecipeStepError, match="「月で結ぶ」には日付か整数（月番号）の列を選んでください（列「t」"
+    ):
+        _run(text, _recipe("l", join, others=("r",)))
