@@ -8,12 +8,16 @@ The data (generated once under ``.bench/prep/``, fixed seed): an ambulance-like 
     count per 区 × 年度 (with the number of distinct 町名), and dispatches per 1,000 residents.
 
 Each tool runs in a fresh subprocess (peak RSS = ``ru_maxrss`` of that child), ``--repeat`` times; in
-each child the work runs twice and the second (warm) run is compared — the first pays one-off
-import and file-cache costs a running server has already paid (its time is reported as ``cold``):
+each child the work runs once cold and ``--warm`` times warm, and the median of the warm runs is
+compared — the first run pays one-off import and file-cache costs a running server has already paid
+(its time is reported as ``cold``). The load average is printed with every repetition:
 
-* ``recipe``: :func:`machidata.engine.recipes.stream_recipe` with its pre-run checks (each step's row
-  count, unmatched keys on both sides of each join, many-to-many detection) — what a run does;
+* ``recipe``: :func:`machidata.engine.recipes.stream_recipe` with the checks that can stop a run (a
+  many-to-many join, unmapped codes) — what a run does; the whole recipe is one query;
 * ``recipe-nocheck``: the same compiled Ibis expression without the checks (the query alone);
+* ``recipe-preview``: what the recipe page's preview does over the whole table (each step's row count,
+  unmatched keys on both sides, one-to-many detection, zero divisions) and the first rows — reported,
+  not compared with the target;
 * ``sql``: the same result written by hand as one DuckDB SQL statement over the same Parquet files.
 
 Both engines use the same threads and memory limit. The printed ratio is against ``sql`` in the same
@@ -133,32 +137,40 @@ def _sql(files: dict[str, list[str]]) -> str:
     """  # noqa: S608
 
 
-def _child(tool: str, rows: int) -> None:
-    """Run one tool once and print its JSON result (wall seconds, output rows, peak RSS)."""
+def _child(tool: str, rows: int, warm: int) -> None:
+    """Run one tool cold then ``warm`` times and print its JSON result (median warm seconds, rows, peak RSS)."""
     files = _generate(rows)
     # Imports (ibis takes a second or two) are outside the timed work: a server has them loaded.
     import duckdb
 
-    from machidata.engine.recipes import Recipe, stream_recipe
+    from machidata.engine.recipes import Recipe, preview_recipe, stream_recipe
 
     def work() -> int:
         if tool == "sql":
             con = duckdb.connect(":memory:", config={"threads": THREADS, "memory_limit": MEMORY})
             return int(con.sql(_sql(files)).to_arrow_table().num_rows)
         recipe = Recipe.from_dict(RECIPE)
+        if tool == "recipe-preview":
+            preview = preview_recipe(
+                files, recipe, limit=20, threads=THREADS, memory_limit=MEMORY, timeout_s=3600
+            )
+            return int(preview.steps[-1].rows or 0)
         with stream_recipe(
             files, recipe, check=tool == "recipe", threads=THREADS, memory_limit=MEMORY, timeout_s=3600
         ) as stream:
             return int(stream.reader.read_all().num_rows)
 
     # The first run pays one-off costs (Ibis/sqlglot lazy imports, the OS file cache); a server has
-    # paid them already, so the second run is the one compared. Both are reported.
+    # paid them already, so the warm runs are the ones compared (their median). Both are reported.
     started = time.perf_counter()
     work()
     cold = time.perf_counter() - started
-    started = time.perf_counter()
-    out_rows = work()
-    wall = time.perf_counter() - started
+    times = []
+    for _ in range(max(1, warm)):
+        started = time.perf_counter()
+        out_rows = work()
+        times.append(time.perf_counter() - started)
+    wall = statistics.median(times)
     rss_mb = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024
     print(
         json.dumps({"tool": tool, "seconds": wall, "cold_seconds": cold, "rows": out_rows, "rss_mb": rss_mb})
@@ -170,19 +182,29 @@ def main(argv: list[str] | None = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bench prep", description=__doc__.splitlines()[0])
     parser.add_argument("--rows", type=int, default=1_000_000)
     parser.add_argument("--repeat", type=int, default=3)
-    parser.add_argument("--child", choices=["recipe", "recipe-nocheck", "sql"])
+    parser.add_argument("--warm", type=int, default=3, help="warm runs per child (their median is compared)")
+    parser.add_argument("--child", choices=["recipe", "recipe-nocheck", "recipe-preview", "sql"])
     args = parser.parse_args(argv)
     if args.child:
-        _child(args.child, args.rows)
+        _child(args.child, args.rows, args.warm)
         return
     print(f"データを用意しています（{args.rows:,} 行）…", flush=True)
     _generate(args.rows)
-    results: dict[str, list[dict[str, Any]]] = {"sql": [], "recipe-nocheck": [], "recipe": []}
+    results: dict[str, list[dict[str, Any]]] = {
+        "sql": [],
+        "recipe-nocheck": [],
+        "recipe": [],
+        "recipe-preview": [],
+    }
+    loads: list[float] = []
     env = {**os.environ, "PYTHONPATH": str(ROOT)}
     for rep in range(args.repeat):
         for tool, runs in results.items():
             proc = subprocess.run(  # noqa: S603 - our own interpreter and module, fixed arguments
-                [sys.executable, "-m", "bench", "prep", "--rows", str(args.rows), "--child", tool],
+                [
+                    *(sys.executable, "-m", "bench", "prep", "--rows", str(args.rows)),
+                    *("--warm", str(args.warm), "--child", tool),
+                ],
                 check=True,
                 capture_output=True,
                 text=True,
@@ -195,7 +217,8 @@ def main(argv: list[str] | None = None) -> None:
             f"{t} {results[t][rep]['seconds']:.3f}s ({results[t][rep]['seconds'] / sql:.2f}×, {results[t][rep]['rss_mb']:.0f} MB)"
             for t in results
         )
-        print(f"#{rep + 1}: {line}", flush=True)
+        loads.append(os.getloadavg()[0])
+        print(f"#{rep + 1}: {line}  load {loads[-1]:.2f}", flush=True)
     summary = {t: statistics.median(r["seconds"] for r in rs) for t, rs in results.items()}
     cold = {t: statistics.median(r["cold_seconds"] for r in rs) for t, rs in results.items()}
     print("初回（cold）の中央値: " + "  ".join(f"{t} {s:.3f}s" for t, s in cold.items()))
@@ -209,7 +232,7 @@ def main(argv: list[str] | None = None) -> None:
         print(f"目標 {t} ≤ max(1.2×SQL, SQL+50ms) = {target:.3f}s: {verdict}")
     DATA.mkdir(parents=True, exist_ok=True)
     (DATA / f"result-{args.rows}.json").write_text(
-        json.dumps({"runs": results, "median": summary}, ensure_ascii=False)
+        json.dumps({"runs": results, "median": summary, "load": loads}, ensure_ascii=False)
     )
 
 

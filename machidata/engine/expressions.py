@@ -15,6 +15,7 @@ The language::
     [人口] * 1000 / [世帯数]            arithmetic (+ - * / %), "/" by 0 gives a blank cell and a warning
     if([年齢] >= 65, '高齢', 'その他')   conditions; case(c1, v1, c2, v2, ..., 既定値)
     year([日付]) month() day() fiscal_year() (年度, April start) wareki() (和暦の年, 例: 令和6年)
+    month_index([日付]) (月番号: year × 12 + month − 1, so the previous month is month_index − 1)
     left(s, n) right(s, n) concat(a, b, ...) replace(s, 'a', 'b') trim(s) length(s) normalize(s) zero_pad(s, n)
     round(x, n) abs(x) coalesce(a, b) text(x) number(s) isblank(x)
 
@@ -479,6 +480,18 @@ def fiscal_year_of(value: ir.Value) -> ir.Value:
     return (value.year() - ibis.ifelse(value.month() < 4, 1, 0)).cast("int64")
 
 
+def month_index_of(value: ir.Value) -> ir.Value:
+    """The month as one integer (year × 12 + month − 1), so the previous month is ``index − 1`` across years."""
+    return (value.year() * 12 + value.month() - 1).cast("int64")
+
+
+def _f_month_index(c: _Checker, fname: str, args: list[Typed]) -> Typed:
+    _arity(fname, args, 1)
+    _want(fname, args[0], _TEMPORAL, "日付か日時")
+    a = args[0]
+    return Typed("integer", lambda tb: month_index_of(a.build(tb)))
+
+
 def _f_fiscal_year(c: _Checker, fname: str, args: list[Typed]) -> Typed:
     _arity(fname, args, 1)
     _want(fname, args[0], _TEMPORAL, "日付か日時")
@@ -594,6 +607,7 @@ _FUNCTIONS: dict[str, Callable[[_Checker, str, list[Typed]], Typed]] = {
     "month": _date_part("month"),
     "day": _date_part("day"),
     "fiscal_year": _f_fiscal_year,
+    "month_index": _f_month_index,
     "wareki": _f_wareki,
     "left": _string_fn(1, (_INT_ONLY,), lambda s, n: s.left(n)),
     "right": _string_fn(1, (_INT_ONLY,), lambda s, n: s.right(n)),
@@ -617,6 +631,7 @@ _ALIASES: dict[str, str] = {
     "月": "month",
     "日": "day",
     "年度": "fiscal_year",
+    "月番号": "month_index",
     "和暦": "wareki",
     "左": "left",
     "右": "right",

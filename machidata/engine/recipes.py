@@ -10,8 +10,9 @@ mappings; which files an actor may read is decided before they get here.
 
 :func:`preview_recipe` returns each step's row count, warnings (unmatched join keys on both sides,
 many-to-many joins with the row counts, divisions by zero, unmapped codes) and the final rows;
-:func:`stream_recipe` streams the result as Arrow batches for the lake to write, and refuses to start
-when a step has an error-level finding (unmapped codes, a key type clash), so nothing is written.
+:func:`stream_recipe` streams the result as Arrow batches for the lake to write (the whole recipe as one
+query), and refuses to start when a step has an error-level finding (a many-to-many join, unmapped
+codes, a key type clash), so nothing is written; it skips the preview's counts and warnings.
 """
 
 from __future__ import annotations
@@ -30,7 +31,7 @@ from pydantic import BaseModel, ConfigDict, Field, ValidationError
 from machidata.engine.backends import engine_name
 from machidata.engine.compile import _nfkc_lower, predicate
 from machidata.engine.errors import EngineQueryError
-from machidata.engine.expressions import Expression, parse_expression
+from machidata.engine.expressions import Expression, month_index_of, parse_expression
 from machidata.engine.query import Filter, TableQuery
 from machidata.engine.sandbox import DEFAULT_MEMORY_LIMIT, DEFAULT_THREADS, QuerySession, open_sandbox
 from machidata.engine.spark import open_spark
@@ -80,12 +81,24 @@ class JoinKey(_Step):
 
 
 class KeyNormalise(_Step):
-    """How both sides' keys are made comparable: as text, NFKC (全角→半角), trimmed, zero-padded."""
+    """How both sides' keys are made comparable: as text, NFKC (全角→半角), trimmed, zero-padded; or by month.
+
+    ``month_index`` (月で結ぶ): a key pair with a date or datetime on either side is compared by month —
+    a date becomes its month index (year × 12 + month − 1, the expression function ``month_index``),
+    an integer is taken as a month index already. So ``month_index([日付]) - 1`` on one side meets the
+    previous month's date on the other (前月比). Other key pairs (区, …) are compared as usual.
+    """
 
     as_text: bool = False
     nfkc: bool = False
     zero_pad: int | None = Field(default=None, ge=1, le=20)
     strip_leading_zeros: bool = False
+    month_index: bool = False
+
+    @property
+    def textual(self) -> bool:
+        """Keys are compared as text."""
+        return self.as_text or self.nfkc or self.zero_pad is not None or self.strip_leading_zeros
 
 
 class JoinStep(_Step):
@@ -283,9 +296,18 @@ def _check_name(name: str, fail: Any) -> str:
     return name
 
 
-def _normalised_key(value: ir.Value, norm: KeyNormalise, kind: str) -> ir.Value:
-    text_wanted = norm.as_text or norm.nfkc or norm.zero_pad is not None or norm.strip_leading_zeros
-    if not text_wanted:
+_TEMPORAL_KINDS = frozenset({"date", "datetime"})
+
+
+def _by_month(norm: KeyNormalise, left_kind: str, right_kind: str) -> bool:
+    """Whether this key pair is compared by month index."""
+    return norm.month_index and bool({left_kind, right_kind} & _TEMPORAL_KINDS)
+
+
+def _normalised_key(value: ir.Value, norm: KeyNormalise, kind: str, *, by_month: bool = False) -> ir.Value:
+    if by_month:
+        return month_index_of(value) if kind in _TEMPORAL_KINDS else value.cast("int64")
+    if not norm.textual:
         return value
     v = value if kind == "string" else value.cast("string")
     if norm.nfkc:
@@ -298,6 +320,29 @@ def _normalised_key(value: ir.Value, norm: KeyNormalise, kind: str) -> ir.Value:
     return v
 
 
+def _check_keys(cur: ir.Table, other: ir.Table, step: JoinStep, fail: Any) -> None:
+    """Each key pair exists on its side and the two kinds can be compared (as they are, as text, by month)."""
+    lk, rk = _kinds(cur), _kinds(other)
+    for k in step.keys:
+        _need(cur, k.left, fail, "キーの")
+        if k.right not in other.columns:
+            fail(f"結合する表にキーの列「{k.right}」はありません（列: {'、'.join(other.columns)}）。")
+        if _by_month(step.normalise, lk[k.left], rk[k.right]):
+            for name, kind in ((k.left, lk[k.left]), (k.right, rk[k.right])):
+                if kind not in ("date", "datetime", "integer"):
+                    fail(
+                        f"「月で結ぶ」には日付か整数（月番号）の列を選んでください（列「{name}」: {_label_kind(kind)}）。"
+                    )
+            continue
+        if lk[k.left] != rk[k.right] and not step.normalise.textual:
+            if {lk[k.left], rk[k.right]} <= NUMERIC_KINDS:
+                continue
+            fail(
+                f"キーの型が違います（左「{k.left}」: {_label_kind(lk[k.left])}、右「{k.right}」: {_label_kind(rk[k.right])}）。"
+                "「キーを文字として揃える」を選ぶと、先頭の0や全角・半角の違いも揃えられます。"
+            )
+
+
 def _compile_join(cur: ir.Table, step: JoinStep, tables: Mapping[str, ir.Table], fail: Any) -> _Stage:
     if step.source not in tables:
         fail(f"結合する表「{step.source}」が元の表にありません。")
@@ -305,22 +350,7 @@ def _compile_join(cur: ir.Table, step: JoinStep, tables: Mapping[str, ir.Table],
     if not step.keys:
         fail("結合のキーを1組以上選んでください。")
     lk, rk = _kinds(cur), _kinds(other)
-    for k in step.keys:
-        _need(cur, k.left, fail, "キーの")
-        if k.right not in other.columns:
-            fail(f"結合する表にキーの列「{k.right}」はありません（列: {'、'.join(other.columns)}）。")
-        if lk[k.left] != rk[k.right] and not (
-            step.normalise.as_text
-            or step.normalise.nfkc
-            or step.normalise.zero_pad
-            or step.normalise.strip_leading_zeros
-        ):
-            if {lk[k.left], rk[k.right]} <= NUMERIC_KINDS:
-                continue
-            fail(
-                f"キーの型が違います（左「{k.left}」: {_label_kind(lk[k.left])}、右「{k.right}」: {_label_kind(rk[k.right])}）。"
-                "「キーを文字として揃える」を選ぶと、先頭の0や全角・半角の違いも揃えられます。"
-            )
+    _check_keys(cur, other, step, fail)
     key_names = [f"__key{i}" for i in range(len(step.keys))]
     right_keys = {k.right for k in step.keys}
     wanted = list(step.columns) if step.columns else [c for c in other.columns if c not in right_keys]
@@ -333,16 +363,17 @@ def _compile_join(cur: ir.Table, step: JoinStep, tables: Mapping[str, ir.Table],
         if new in cur.columns or new in renamed.values():
             fail(f"結合で加える列「{new}」が今の表の列と重なります。別の接尾辞を指定してください。")
         renamed[c] = new
+    months = [_by_month(step.normalise, lk[k.left], rk[k.right]) for k in step.keys]
     left = cur.mutate(
         **{
-            n: _normalised_key(cur[k.left], step.normalise, lk[k.left])
-            for n, k in zip(key_names, step.keys, strict=True)
+            n: _normalised_key(cur[k.left], step.normalise, lk[k.left], by_month=m)
+            for n, k, m in zip(key_names, step.keys, months, strict=True)
         }
     )
     right = other.select(
         *[
-            _normalised_key(other[k.right], step.normalise, rk[k.right]).name(n)
-            for n, k in zip(key_names, step.keys, strict=True)
+            _normalised_key(other[k.right], step.normalise, rk[k.right], by_month=m).name(n)
+            for n, k, m in zip(key_names, step.keys, months, strict=True)
         ],
         *[other[c].name(new) for c, new in renamed.items()],
     )
@@ -785,8 +816,8 @@ def _unmatched_message(sides: dict[str, dict[str, Any]]) -> str:
 _ROW_PRESERVING = frozenset({"select", "calculate", "recode"})
 
 
-def _count_and_check(sb: QuerySession, stages: list[_Stage], *, stop_on_error: bool = False) -> None:
-    """Count rows after each step and collect its findings; with ``stop_on_error`` raise at the first error."""
+def _count_and_check(sb: QuerySession, stages: list[_Stage]) -> None:
+    """Count rows after each step and collect its findings (the preview's work)."""
     previous: int | None = None
     for stage in stages:
         _run_checks(sb, stage)  # a join's checks also give its row count, from the key groups
@@ -797,7 +828,49 @@ def _count_and_check(sb: QuerySession, stages: list[_Stage], *, stop_on_error: b
         else:
             stage.report.rows = int(_scalar(sb, stage.table.count()) or 0)
         previous = stage.report.rows
-        if stop_on_error and stage.report.errors:
+
+
+def _guard(sb: QuerySession, stages: list[_Stage]) -> None:
+    """Before a run: only the checks that can stop it, all probed in one small query; raise at the first error.
+
+    Warnings and counts (unmatched keys, divisions by zero, each step's rows) belong to the preview, which
+    the recipe page shows before anyone runs it; a run must only refuse what would write a wrong table:
+
+    * a join whose other side repeats a key (a many-to-many join, unless allowed, is an error): the
+      probe groups the other side's keys (a lookup table is small);
+    * a recode whose unmapped codes are an error: the probe looks for one unmapped code.
+
+    Each probe yields at most one row naming its step; all of them run as one query. Only for a step
+    that a probe named are the full findings computed (both sides' key groups and the row counts for
+    the message, or the unmapped codes with examples), exactly as the preview words them.
+    """
+    probes: list[ir.Table] = []
+    for number, stage in enumerate(stages):
+        for kind, payload in stage.checks:
+            hit: ir.Table | None = None
+            if kind == "join" and not payload[3].allow_many_to_many:
+                rkeys = payload[1].select(*payload[2])
+                groups = rkeys.group_by(payload[2]).aggregate(n=rkeys.count())
+                hit = groups.filter(groups.n > 1)
+            elif kind == "recode" and payload[3].unmapped == "error":
+                cur, code, codes, _step = payload
+                hit = cur.filter(code.notnull() & ~code.isin(codes))
+            if hit is not None:
+                probes.append(hit.select(__stage=ibis.literal(number, type="int64")).limit(1))
+    if not probes:
+        return
+    # Streamed rather than to_arrow: the same rows without Ibis's result conversion (~10 ms a query).
+    union = ibis.union(*probes, distinct=False)
+    found = set(sb.stream(union, batch_rows=1024).read_all().column("__stage").to_pylist())
+    for number, stage in enumerate(stages):
+        if number not in found:
+            continue
+        for kind, payload in stage.checks:
+            if kind == "join":
+                _join_findings(sb, stage.report, payload)
+            elif kind == "recode":
+                _run_checks(sb, _Stage(stage.table, stage.report, [(kind, payload)]))
+        if stage.report.errors:
             raise RecipeStepError(stage.report.index, stage.report.type, stage.report.errors[0]["message"])
 
 
@@ -854,20 +927,20 @@ def stream_recipe(
     threads: int = DEFAULT_THREADS,
     memory_limit: str = DEFAULT_MEMORY_LIMIT,
 ) -> Iterator[RecipeStream]:
-    """Open the recipe's result as a stream of Arrow batches, after checking every step.
+    """Open the recipe's result as one query streamed as Arrow batches, after the checks that can stop a run.
 
-    With ``check`` each step's rows are counted and its findings collected first; any error-level
-    finding raises :class:`RecipeStepError` before a single row is produced (so the caller writes
-    nothing).
+    The whole recipe is compiled into one query (no intermediate step is materialised). With ``check``
+    the error-level checks run first (:func:`_guard`: many-to-many joins, unmapped codes that are an
+    error) and raise :class:`RecipeStepError` before a single row is produced (so the caller writes
+    nothing). Rows after each step and the warnings are the preview's (:func:`preview_recipe`); here
+    the step reports carry only their columns (and the findings of a check that ran).
     """
     with _open(
         files, schemas, exclude=exclude, timeout_s=timeout_s, threads=threads, memory_limit=memory_limit
     ) as (sb, tables):
-        stages = compile_recipe(
-            recipe, tables, codelists=codelists, materialise=(lambda e: _temp(sb, e)) if check else None
-        )
+        stages = compile_recipe(recipe, tables, codelists=codelists)
         if check:
-            _count_and_check(sb, stages, stop_on_error=True)
+            _guard(sb, stages)
         final = stages[-1].table
         schema = final.schema().to_pyarrow()
         reader = sb.stream(final, batch_rows=batch_rows)

@@ -1,4 +1,4 @@
-"""Recipe API (/api/v1/recipes): list, create, inspect, replace the definition, step counts, run.
+"""Recipe API (/api/v1/recipes): list, create, inspect, replace the definition, step counts, run, starters.
 
 Signed-in staff only (401 otherwise); recipes of other 課 answer 404.
 """
@@ -12,7 +12,7 @@ from ninja import Router, Status
 
 from machidata.access.auth import api_staff
 from machidata.catalog.selectors import dataset_get
-from machidata.core.errors import InvalidInput
+from machidata.core.errors import InvalidInput, NotFound
 from machidata.prep import selectors, services
 from machidata.prep.models import Recipe
 from machidata.prep.schemas import (
@@ -22,8 +22,11 @@ from machidata.prep.schemas import (
     RecipeIn,
     RecipeJobOut,
     RecipeOut,
+    StarterIn,
+    StarterOut,
     StepsOut,
 )
+from machidata.prep.starters import STARTERS
 
 router = Router(tags=["recipes"])
 
@@ -73,6 +76,38 @@ def create_recipe(request: HttpRequest, payload: RecipeIn) -> Status:
         recipe = services.recipe_update(
             actor=actor, recipe=recipe, definition=payload.definition, lock_version=recipe.lock_version
         )
+    return Status(201, _out(selectors.recipe_get(actor=actor, pk=recipe.pk)))
+
+
+@router.get("/starters", response=list[StarterOut], summary="ひな形の一覧")
+def list_starters(request: HttpRequest) -> list[dict[str, Any]]:
+    """The starters (ひな形) and the fields each one asks for."""
+    api_staff(request)
+    return [s.as_dict() for s in STARTERS.values()]
+
+
+@router.post("/starters/{slug}", response={201: RecipeOut}, summary="ひな形から加工の手順を作る")
+def create_from_starter(request: HttpRequest, slug: str, payload: StarterIn) -> Status:
+    """An ordinary recipe made from a starter's fields (READ on every table, EDIT on the target dataset)."""
+    actor = api_staff(request)
+    starter = STARTERS.get(slug)
+    if starter is None:
+        raise NotFound("ひな形が見つかりません。")
+    source = selectors.source_table(actor=actor, key=payload.source)
+    wants_one = any(f.kind == "table" for f in starter.fields)
+    keys = ([payload.other] if payload.other else []) if wants_one else payload.others
+    others = [selectors.source_table(actor=actor, key=k) for k in keys]
+    dataset = dataset_get(actor=actor, slug=payload.dataset)
+    recipe = services.recipe_from_starter(
+        actor=actor,
+        starter=slug,
+        title=payload.title,
+        dataset=dataset,
+        table_name=payload.table_name,
+        source=source,
+        others=others,
+        params=dict(payload.params),
+    )
     return Status(201, _out(selectors.recipe_get(actor=actor, pk=recipe.pk)))
 
 

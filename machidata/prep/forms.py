@@ -110,6 +110,7 @@ def step_from_post(data: Any) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 — o
                 "nfkc": _flag(data, "nfkc"),
                 "zero_pad": int(pad) if pad else None,
                 "strip_leading_zeros": _flag(data, "strip_leading_zeros"),
+                "month_index": _flag(data, "month_index"),
             },
             "columns": _list(data, "columns"),
             "allow_many_to_many": _flag(data, "allow_many_to_many"),

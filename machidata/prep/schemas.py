@@ -6,6 +6,7 @@ import datetime as dt
 from typing import Any
 
 from ninja import Schema
+from pydantic import Field
 
 
 class RecipeIn(Schema):
@@ -75,3 +76,40 @@ class CertifyIn(Schema):
     """Certify (true) or withdraw the certificate (false)."""
 
     certify: bool = True
+
+
+class StarterFieldOut(Schema):
+    """One field of a starter: ``kind`` says what it takes (a column of the first table, several, a table…)."""
+
+    name: str
+    label: str
+    help: str
+    required: bool
+    kind: str
+    default: str
+    choices: list[dict[str, str]]
+
+
+class StarterOut(Schema):
+    """A starter (ひな形) and its fields."""
+
+    slug: str
+    title: str
+    description: str
+    fields: list[StarterFieldOut]
+
+
+class StarterIn(Schema):
+    """A new recipe from a starter: the tables as ``dataset-slug/table-name``; ``params`` by field name (text).
+
+    ``other`` is the table of a ``table`` field (the population table); ``others`` the tables of a
+    ``tables`` field (the months to stack); several columns are one comma-separated text.
+    """
+
+    title: str = Field(min_length=1, max_length=200)
+    source: str = Field(min_length=1, max_length=300)
+    dataset: str = Field(min_length=1, max_length=200)
+    table_name: str = Field(min_length=1, max_length=200)
+    other: str = Field(default="", max_length=300)
+    others: list[str] = Field(default_factory=list, max_length=50)
+    params: dict[str, str] = Field(default_factory=dict, max_length=20)

@@ -182,17 +182,17 @@ def recipe_page_preview(*, actor: Actor, recipe: RecipeRow, limit: int = 20) -> 
         return PagePreview(before, error=exc.message, error_step=step if isinstance(step, int) else None)
 
 
+def table_columns(*, actor: Actor, key: str) -> list[str]:
+    """The columns of a readable table's current version (``dataset-slug/table-name``), system columns left out."""
+    table = source_table(actor=actor, key=key)
+    assert table.current_version is not None
+    return [n for n in arrow_schema(table.current_version).names if n != "_id" and not n.endswith("__raw")]
+
+
 def source_columns(*, actor: Actor, recipe: RecipeRow) -> dict[str, list[str]]:
     """Each source's columns by alias (for the step forms), system columns left out."""
     parsed = Recipe.from_dict(recipe.definition)
-    out: dict[str, list[str]] = {}
-    for ref in parsed.sources:
-        table = source_table(actor=actor, key=ref.table)
-        assert table.current_version is not None
-        out[ref.alias] = [
-            n for n in arrow_schema(table.current_version).names if n != "_id" and not n.endswith("__raw")
-        ]
-    return out
+    return {ref.alias: table_columns(actor=actor, key=ref.table) for ref in parsed.sources}
 
 
 def codelist_list() -> QuerySet[CodeList]:

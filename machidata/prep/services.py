@@ -314,6 +314,10 @@ def recipe_execute(*, actor: Actor, recipe: RecipeRow, job_id: str = "") -> Tabl
         ) as stream:
             if any(f.name == "_id" for f in stream.schema):
                 raise InvalidInput("列名「_id」はシステムが使うため使えません。")
+            # A run counts no step (that is the preview's work): the rows in are the first source
+            # version's, the rows out the written version's.
+            steps = [s.as_dict() for s in stream.steps]
+            steps[0]["rows"] = sources.versions[parsed.sources[0].alias].rows
             table = _output_table(actor, recipe)
             version = write_version(
                 table=table,
@@ -323,9 +327,9 @@ def recipe_execute(*, actor: Actor, recipe: RecipeRow, job_id: str = "") -> Tabl
                 job_id=job_id or uuid.uuid4().hex,
                 actor_user_id=actor.user_id,
                 source_name=f"加工の手順「{recipe.title}」",
-                reports={"lineage": lineage, "recipe_steps": [s.as_dict() for s in stream.steps]},
+                reports={"lineage": lineage, "recipe_steps": steps},
             )
-            steps = [s.as_dict() for s in stream.steps]
+            steps[-1]["rows"] = version.rows
     except (EngineError, MachidataError) as exc:
         message = exc.message
         _record_failure(actor, recipe, message)

@@ -4,14 +4,19 @@ Four starters, each built only from the existing step types:
 
 - ``rate`` — 人口当たりの率: (optionally count rows by key and period,) join a population table on a key,
   calculate ``round(count * per / population, 2)``.
-- ``yoy`` — 前年比（増減）: calculate the previous period (``period - 1``), join the same table on the
-  group columns and that previous period, calculate the change and the change in percent.
+- ``yoy`` — 前年比・前月比（増減）: calculate the previous period, join the same table on the group
+  columns and that previous period, calculate the change and the change in percent. By year the
+  period is an integer column (``period - 1``); by month it is a date column, and the previous month
+  is ``month_index(period) - 1`` joined by month (the join's ``month_index`` key option), so January
+  meets the December before it.
 - ``stack`` — 月別の表の積み重ね: stack tables of the same shape with a column naming each row's table.
 - ``unpivot`` — e-Stat 形式の表の縦持ち: keep the label columns and the year columns, unpivot the year
   columns into (年, 値) with the year as an integer.
 
 :func:`starter_definition` is a plain function over table keys and column names; whether the columns
-exist and fit is checked by the engine when the recipe is saved and previewed, as for any edit.
+exist and fit is checked by the engine when the recipe is saved and previewed, as for any edit. The
+form picks columns from the chosen tables' schemas (field kinds ``column``, ``columns`` of the first
+table and ``other_column`` of the other table); the API takes the same names as text.
 """
 
 from __future__ import annotations
@@ -26,14 +31,29 @@ PREVIOUS: Final = "前の期"
 
 @dataclass(frozen=True)
 class StarterField:
-    """One field of a starter's form (text; column lists are comma-separated)."""
+    """One field of a starter's form; as parameters every value is text (column lists comma-separated)."""
 
     name: str
     label: str
     help: str = ""
     required: bool = True
-    kind: str = "text"  # "text", "table" (one readable table), "tables" (several)
+    # "text"; "table" (one readable table), "tables" (several); "column" / "columns" (of the first
+    # table), "other_column" (of the table in the "table" field); "choice" (one of ``choices``)
+    kind: str = "text"
     default: str = ""
+    choices: tuple[tuple[str, str], ...] = ()
+
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (the starter API)."""
+        return {
+            "name": self.name,
+            "label": self.label,
+            "help": self.help,
+            "required": self.required,
+            "kind": self.kind,
+            "default": self.default,
+            "choices": [{"value": v, "label": label} for v, label in self.choices],
+        }
 
 
 @dataclass(frozen=True)
@@ -45,6 +65,15 @@ class Starter:
     description: str
     fields: tuple[StarterField, ...]
 
+    def as_dict(self) -> dict[str, Any]:
+        """JSON-ready (the starter API)."""
+        return {
+            "slug": self.slug,
+            "title": self.title,
+            "description": self.description,
+            "fields": [f.as_dict() for f in self.fields],
+        }
+
 
 STARTERS: Final[dict[str, Starter]] = {
     s.slug: s
@@ -54,37 +83,50 @@ STARTERS: Final[dict[str, Starter]] = {
             "人口当たりの率",
             "件数を人口の表と結合し、人口千人当たりなどの率を計算します（例: 区別の千人当たり救急出動件数）。",
             (
-                StarterField("key", "元の表のキーの列", "人口の表と結び付ける列。例: 区"),
+                StarterField("key", "元の表のキーの列", "人口の表と結び付ける列。例: 区", kind="column"),
                 StarterField(
                     "count",
                     "件数の列",
-                    "空欄なら、キーの列（と下のまとめる列）ごとに行の数を数えて「件数」にします。",
+                    "選ばなければ、キーの列（と下のまとめる列）ごとに行の数を数えて「件数」にします。",
                     required=False,
+                    kind="column",
                 ),
                 StarterField(
                     "by",
                     "一緒にまとめる列（任意）",
-                    "件数の列が空欄のときに使います。例: 年度（複数はカンマ区切り）",
+                    "件数の列を選ばないときに使います。例: 年度（複数選べます）",
                     required=False,
+                    kind="columns",
                 ),
                 StarterField("other", "人口の表", kind="table"),
-                StarterField("other_key", "人口の表のキーの列", "例: 区名"),
-                StarterField("population", "人口の列", "例: 人口"),
+                StarterField("other_key", "人口の表のキーの列", "例: 区名", kind="other_column"),
+                StarterField("population", "人口の列", "例: 人口", kind="other_column"),
                 StarterField("per", "何人当たり", "例: 1000", default="1000"),
             ),
         ),
         Starter(
             "yoy",
-            "前年比（増減）",
-            "同じ表の前の年（年度）の値と並べ、増減と増減率（%）を計算します。年・年度は整数の列を選びます。",
+            "前年比・前月比（増減）",
+            "同じ表の前の年（年度）または前の月の値と並べ、増減と増減率（%）を計算します。",
             (
-                StarterField("period", "年・年度の列（整数）", "例: 年度"),
-                StarterField("value", "比べる値の列", "例: 出動件数"),
+                StarterField(
+                    "unit",
+                    "比べる期間",
+                    "年・年度は整数の列（例: 2024）、月は日付の列（例: 2024-04-01）を下で選びます。1月の前の月は前の年の12月です。",
+                    kind="choice",
+                    default="year",
+                    choices=(("year", "前の年・年度と比べる"), ("month", "前の月と比べる")),
+                ),
+                StarterField(
+                    "period", "年・年度（整数）または月（日付）の列", "例: 年度、年月", kind="column"
+                ),
+                StarterField("value", "比べる値の列", "例: 出動件数", kind="column"),
                 StarterField(
                     "by",
                     "区分の列（任意）",
-                    "区別などに分けて比べるときの列。例: 区（複数はカンマ区切り）",
+                    "区別などに分けて比べるときの列。例: 区（複数選べます）",
                     required=False,
+                    kind="columns",
                 ),
             ),
         ),
@@ -104,8 +146,13 @@ STARTERS: Final[dict[str, Starter]] = {
             "e-Stat 形式の表の縦持ち",
             "年ごとに列が並ぶ統計表（2019年、2020年…）を、「年」と「値」の行に並べ替えます。",
             (
-                StarterField("ids", "そのまま残す列", "例: 地域, 項目（カンマ区切り）"),
-                StarterField("columns", "縦に並べる年の列", "例: 2019年, 2020年, 2021年（カンマ区切り）"),
+                StarterField("ids", "そのまま残す列", "例: 地域、項目（複数選べます）", kind="columns"),
+                StarterField(
+                    "columns",
+                    "縦に並べる年の列",
+                    "例: 2019年、2020年、2021年（複数選べます）",
+                    kind="columns",
+                ),
                 StarterField("names_to", "年を入れる列の名前", default="年"),
                 StarterField("values_to", "値を入れる列の名前", default="値"),
             ),
@@ -122,8 +169,40 @@ def split_columns(text: str) -> list[str]:
 def _one(params: dict[str, str], name: str, label: str) -> str:
     value = str(params.get(name, "") or "").strip()
     if not value:
-        raise InvalidInput(f"「{label}」を入力してください。")
+        raise InvalidInput(f"「{label}」を指定してください。")
     return value
+
+
+def _yoy_steps(params: dict[str, str], labels: dict[str, str]) -> list[dict[str, Any]]:
+    """The year-over-year (or month-over-month) steps; the source is joined with itself as ``s2``."""
+    period = _one(params, "period", labels["period"])
+    value = _one(params, "value", labels["value"])
+    by = split_columns(params.get("by", ""))
+    prev = f"{value}（前の期）"
+    unit = str(params.get("unit", "") or "year").strip()
+    if unit not in ("year", "month"):
+        raise InvalidInput("「比べる期間」は「前の年・年度」か「前の月」を選んでください。")
+    by_month = unit == "month"
+    previous = f"month_index([{period}]) - 1" if by_month else f"[{period}] - 1"
+    return [
+        {"type": "calculate", "name": PREVIOUS, "expression": previous},
+        {
+            "type": "join",
+            "source": "s2",
+            "keys": [*({"left": c, "right": c} for c in by), {"left": PREVIOUS, "right": period}],
+            "how": "left",
+            "columns": [value],
+            "suffix": "（前の期）",
+            **({"normalise": {"month_index": True}} if by_month else {}),
+        },
+        {"type": "calculate", "name": "増減", "expression": f"[{value}] - [{prev}]"},
+        {
+            "type": "calculate",
+            "name": "増減率（%）",
+            "expression": f"round(([{value}] - [{prev}]) * 100 / [{prev}], 1)",
+        },
+        {"type": "select", "columns": [*by, period, value, prev, "増減", "増減率（%）"]},
+    ]
 
 
 def starter_definition(  # noqa: PLR0912 — one branch per starter
@@ -177,28 +256,7 @@ def starter_definition(  # noqa: PLR0912 — one branch per starter
         ]
     elif slug == "yoy":
         sources.append({"alias": "s2", "table": source[0], "label": f"{source[1]}（前の期）"})
-        period = _one(params, "period", labels["period"])
-        value = _one(params, "value", labels["value"])
-        by = split_columns(params.get("by", ""))
-        prev = f"{value}（前の期）"
-        steps = [
-            {"type": "calculate", "name": PREVIOUS, "expression": f"[{period}] - 1"},
-            {
-                "type": "join",
-                "source": "s2",
-                "keys": [*({"left": c, "right": c} for c in by), {"left": PREVIOUS, "right": period}],
-                "how": "left",
-                "columns": [value],
-                "suffix": "（前の期）",
-            },
-            {"type": "calculate", "name": "増減", "expression": f"[{value}] - [{prev}]"},
-            {
-                "type": "calculate",
-                "name": "増減率（%）",
-                "expression": f"round(([{value}] - [{prev}]) * 100 / [{prev}], 1)",
-            },
-            {"type": "select", "columns": [*by, period, value, prev, "増減", "増減率（%）"]},
-        ]
+        steps = _yoy_steps(params, labels)
     elif slug == "stack":
         if not others:
             raise InvalidInput("積み重ねる表を1つ以上選んでください。")
@@ -215,9 +273,9 @@ def starter_definition(  # noqa: PLR0912 — one branch per starter
         ids = split_columns(params.get("ids", ""))
         columns = split_columns(params.get("columns", ""))
         if not ids:
-            raise InvalidInput(f"「{labels['ids']}」を入力してください。")
+            raise InvalidInput(f"「{labels['ids']}」を指定してください。")
         if not columns:
-            raise InvalidInput(f"「{labels['columns']}」を入力してください。")
+            raise InvalidInput(f"「{labels['columns']}」を指定してください。")
         steps = [
             {"type": "select", "columns": [*ids, *columns]},
             {

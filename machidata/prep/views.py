@@ -249,25 +249,53 @@ def codelist_detail(request: HttpRequest, slug: str) -> HttpResponse:
     )
 
 
+def _starter_columns(actor: Actor, key: str) -> list[str]:
+    """The columns of a table chosen on the starter form ([] until one is chosen or when it cannot be read)."""
+    if not key:
+        return []
+    try:
+        return selectors.table_columns(actor=actor, key=key)
+    except (InvalidInput, PermissionDenied, NotFound):
+        return []
+
+
+def _starter_value(data: Any, field: Any) -> str:
+    """A field's value as starter parameters take it (several columns become a comma-separated text)."""
+    if field.kind == "columns":
+        return ",".join(v for v in data.getlist(field.name) if v)
+    if field.kind == "tables":
+        return ""
+    return str(data.get(field.name, field.default))
+
+
 @login_required
 @require_http_methods(["GET", "POST"])
 def starter(request: HttpRequest, slug: str) -> HttpResponse:
-    """A starter (ひな形): a short form that makes an ordinary recipe, then the recipe page to edit and run it."""
+    """A starter (ひな形): a short form that makes an ordinary recipe, then the recipe page to edit and run it.
+
+    The column fields are select boxes filled from the chosen tables' schemas: choosing the tables and
+    pressing 「列を読み込む」 sends the form by GET (no script) and the page comes back with the columns.
+    """
     actor = _actor(request)
     found = STARTERS.get(slug)
     if found is None:
         raise NotFound("ひな形が見つかりません。")
     tables = list(selectors.readable_tables(actor=actor))
     datasets = list(selectors.writable_datasets(actor=actor))
-    form = RecipeForm(request.POST or None, initial={"title": found.title})
+    data = request.POST if request.method == "POST" else request.GET
+    initial = {
+        "title": found.title,
+        **{k: data.get(k) for k in ("title", "source", "dataset", "table_name") if data.get(k)},
+    }
+    form = RecipeForm(request.POST or None, initial=initial)
     form.fields["source"].choices = [  # type: ignore[attr-defined]  # a ChoiceField
         (selectors.table_key(t), f"{t.dataset.title} / {t.title}") for t in tables
     ]
     form.fields["dataset"].choices = [(d.slug, d.title) for d in datasets]  # type: ignore[attr-defined]
-    values = {
-        f.name: (request.POST.get(f.name, f.default) if f.kind != "tables" else "") for f in found.fields
-    }
-    chosen = request.POST.getlist("others") if request.method == "POST" else []
+    values = {f.name: _starter_value(data, f) for f in found.fields}
+    chosen = data.getlist("others")
+    columns = _starter_columns(actor, str(data.get("source", "")))
+    other_columns = _starter_columns(actor, str(data.get("other", "")))
     error = ""
     if request.method == "POST" and form.is_valid():
         try:
@@ -301,9 +329,19 @@ def starter(request: HttpRequest, slug: str) -> HttpResponse:
         {
             "starter": found,
             "form": form,
-            "fields": [(f, values.get(f.name, "")) for f in found.fields],
+            "fields": [
+                {
+                    "field": f,
+                    "value": values.get(f.name, ""),
+                    "picked": set(values.get(f.name, "").split(",")),
+                    "columns": other_columns if f.kind == "other_column" else columns,
+                }
+                for f in found.fields
+            ],
             "tables": [(selectors.table_key(t), f"{t.dataset.title} / {t.title}") for t in tables],
             "chosen": chosen,
+            "columns_loaded": bool(columns),
+            "needs_other": any(f.kind == "other_column" for f in found.fields),
             "error": error,
             "can_create": bool(datasets and tables),
         },

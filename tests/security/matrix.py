@@ -636,6 +636,8 @@ MATRIX: dict[str, Rule] = {
     "prep:codelist": fixed(SIGNED_IN, lambda w: url("prep:codelist", "ward-kumamoto")),
     "GET /api/v1/recipes/": api("GET", SIGNED_IN, lambda w: "/api/v1/recipes/"),
     "POST /api/v1/recipes/": api("POST", EDITORS, lambda w: "/api/v1/recipes/"),
+    "GET /api/v1/recipes/starters": api("GET", SIGNED_IN, lambda w: "/api/v1/recipes/starters"),
+    "POST /api/v1/recipes/starters/{slug}": api("POST", EDITORS, lambda w: "/api/v1/recipes/starters/rate"),
     "GET /api/v1/recipes/{recipe_id}": api(
         "GET", RECIPE_VIEWERS, lambda w: f"/api/v1/recipes/{o(w, 'recipe')}"
     ),

@@ -344,7 +344,10 @@ def test_stream_yields_the_same_rows_as_the_preview(files: dict[str, list[str]])
     recipe = _recipe("amb", {"type": "calculate", "name": "和暦", "expression": "wareki([日])"})
     with stream_recipe({"amb": files["amb"]}, recipe, exclude=["_id"]) as stream:
         table = stream.reader.read_all()
-        assert [s.rows for s in stream.steps] == [len(AMB), len(AMB)]
+        # A run counts no step (the preview does): the rows come out of the one query.
+        assert [s.rows for s in stream.steps] == [None, None]
+        assert [s.columns for s in stream.steps][-1][-1] == "和暦"
+    assert table.num_rows == len(AMB)
     assert "_id" not in table.column_names
     assert sorted(table.column("和暦").to_pylist()) == sorted(
         "令和6年" if r["日"] >= dt.date(2024, 1, 1) else "?" for r in AMB
@@ -404,3 +407,88 @@ def test_key_widths_that_differ_are_named(tmp_path: Path) -> None:
     )
     finding = next(f for f in _run(files, recipe).steps[1].findings if f["code"] == "key_widths")
     assert "キー「code」の桁数が違います（今の表: 6桁、結合する表: 5桁）" in finding["message"]
+
+
+def test_a_run_checks_only_what_can_stop_it(tmp_path: Path) -> None:
+    """Unmatched keys, a one-to-many join and a division by zero are the preview's warnings; a run writes."""
+    left = [{"k": "a", "v": 0}, {"k": "b", "v": 2}, {"k": "z", "v": 3}]
+    right = [{"k": "a", "w": 1}, {"k": "b", "w": 5}, {"k": "b", "w": 6}, {"k": "y", "w": 7}]
+    files = {"l": _write(tmp_path, "l", left), "r": _write(tmp_path, "r", right)}
+    recipe = _recipe(
+        "l",
+        {"type": "join", "source": "r", "keys": [{"left": "k", "right": "k"}]},
+        {"type": "calculate", "name": "q", "expression": "[w] / [v]"},
+        others=("r",),
+    )
+    preview = _run(files, recipe)
+    codes = {f["code"] for s in preview.steps for f in s.findings}
+    assert {"join_unmatched", "one_to_many", "division_by_zero"} <= codes
+    assert not preview.errors
+    with stream_recipe(files, recipe) as stream:
+        rows = stream.reader.read_all().to_pylist()
+        # The guard found a repeated key on the other side, so it computed the join's findings (a
+        # warning, no error); the division by zero is not counted on a run.
+        assert {f["code"] for f in stream.steps[1].findings} >= {"one_to_many"}
+        assert stream.steps[2].findings == []
+    expected = [(a["k"], b["w"]) for a in left for b in right if a["k"] == b["k"]] + [("z", None)]
+    assert sorted(((r["k"], r["w"]) for r in rows), key=str) == sorted(expected, key=str)
+    unique_right = _recipe(
+        "l",
+        {"type": "join", "source": "r", "keys": [{"left": "k", "right": "k"}]},
+        others=("r",),
+    )
+    files["r"] = _write(tmp_path, "r2", [{"k": "a", "w": 1}, {"k": "y", "w": 7}])
+    with stream_recipe(files, unique_right) as stream:
+        assert stream.reader.read_all().num_rows == len(left)
+        assert stream.steps[1].findings == []  # no key repeats on the other side: nothing else is computed
+
+
+def test_a_join_by_month_matches_dates_of_the_same_month_and_refuses_text(tmp_path: Path) -> None:
+    """``normalise.month_index``: a datetime meets a date of the same month, or an integer month index."""
+    left = [
+        {"区": "東区", "t": dt.datetime(2024, 1, 15, 9), "v": 1},
+        {"区": "東区", "t": dt.datetime(2024, 2, 3, 9), "v": 2},
+        {"区": "西区", "t": dt.datetime(2024, 1, 20, 9), "v": 3},
+    ]
+    right = [
+        {"区": "東区", "月": dt.date(2024, 1, 1), "w": 10},
+        {"区": "西区", "月": dt.date(2023, 12, 1), "w": 20},
+    ]
+    files = {"l": _write(tmp_path, "l", left), "r": _write(tmp_path, "r", right)}
+    join = {
+        "type": "join",
+        "source": "r",
+        "keys": [{"left": "区", "right": "区"}, {"left": "t", "right": "月"}],
+        "normalise": {"month_index": True},
+        "columns": ["w"],
+    }
+    rows = _run(files, _recipe("l", join, others=("r",))).table.to_pylist()
+    expected = {
+        (a["区"], a["v"]): next(
+            (
+                b["w"]
+                for b in right
+                if b["区"] == a["区"] and (b["月"].year, b["月"].month) == (a["t"].year, a["t"].month)
+            ),
+            None,
+        )
+        for a in left
+    }
+    assert (
+        {(r["区"], r["v"]): r["w"] for r in rows}
+        == expected
+        == {("東区", 1): 10, ("東区", 2): None, ("西区", 3): None}
+    )
+    previous = _recipe(
+        "l",
+        {"type": "calculate", "name": "前月", "expression": "月番号([t]) - 1"},
+        {**join, "keys": [{"left": "区", "right": "区"}, {"left": "前月", "right": "月"}]},
+        others=("r",),
+    )
+    rows = _run(files, previous).table.to_pylist()
+    assert {(r["区"], r["v"]): r["w"] for r in rows} == {("東区", 1): None, ("東区", 2): 10, ("西区", 3): 20}
+    text = {"l": _write(tmp_path, "l2", [{"区": "東区", "t": "2024-01", "v": 1}]), "r": files["r"]}
+    with pytest.raises(
+        RecipeStepError, match="「月で結ぶ」には日付か整数（月番号）の列を選んでください（列「t」"
+    ):
+        _run(text, _recipe("l", join, others=("r",)))

@@ -121,3 +121,47 @@ def test_copy_and_certify(actors: Actors, world: dict[str, Any]) -> None:
     done = actors.client("admin").post(f"{BASE}/{rid}/certify", {"certify": True}, content_type=J)
     assert done.status_code == 200
     assert done.json()["certified_at"] is not None
+
+
+def test_starters_are_listed_and_make_a_recipe(actors: Actors, world: dict[str, Any]) -> None:
+    from machidata.prep.models import Recipe
+    from machidata.prep.starters import STARTERS
+
+    client = actors.client("owner_editor")
+    listed = client.get(f"{BASE}/starters").json()
+    assert [s["slug"] for s in listed] == list(STARTERS)
+    rate = next(s for s in listed if s["slug"] == "rate")
+    kinds = {f["name"]: f["kind"] for f in rate["fields"]}
+    assert (kinds["key"], kinds["other"], kinds["population"]) == ("column", "table", "other_column")
+    yoy = next(s for s in listed if s["slug"] == "yoy")
+    unit = next(f for f in yoy["fields"] if f["name"] == "unit")
+    assert {c["value"] for c in unit["choices"]} == {"year", "month"}
+    body = {
+        "title": "千人当たり",
+        "source": "kyukyu/dispatches",
+        "dataset": "kakou",
+        "table_name": "rate-api",
+        "other": "jinko/wards",
+        "params": {"key": "区", "other_key": "区名", "population": "人口", "per": "1000"},
+    }
+    bad = client.post(f"{BASE}/starters/rate", {**body, "params": {"key": "区"}}, content_type=J)
+    assert bad.status_code == 400
+    assert "を指定してください" in bad.json()["detail"]
+    assert not Recipe.objects.filter(table_name="rate-api").exists()
+    assert client.post(f"{BASE}/starters/nothing", body, content_type=J).status_code == 404
+    made = client.post(f"{BASE}/starters/rate", body, content_type=J)
+    assert made.status_code == 201, made.content.decode()
+    recipe = made.json()
+    assert [s["type"] for s in recipe["definition"]["steps"]] == ["aggregate", "join", "calculate"]
+    assert recipe["definition"]["sources"][1]["table"] == "jinko/wards"
+    steps = client.get(f"{BASE}/{recipe['id']}/steps").json()
+    counts: dict[str, int] = {}
+    for row in dispatch_rows():
+        counts[row["区"]] = counts.get(row["区"], 0) + 1
+    assert {r["区"]: r["件数"] for r in steps["rows"]} == counts
+    # Someone who may not edit the target dataset gets a refusal and nothing is made.
+    other = actors.client("other_editor").post(
+        f"{BASE}/starters/rate", {**body, "table_name": "rate-other"}, content_type=J
+    )
+    assert other.status_code in (403, 404)
+    assert not Recipe.objects.filter(table_name="rate-other").exists()

@@ -19,7 +19,7 @@ from machidata.catalog.models import Table, ValidationPolicy
 from machidata.core.testing import Actors, make_dataset
 from machidata.ingest.services import ingest_file, table_get_or_create
 from machidata.lake.readers import files_for
-from machidata.prep import services
+from machidata.prep import selectors, services
 from machidata.prep.tests.conftest import as_actor
 
 pytestmark = pytest.mark.django_db(transaction=True)
@@ -96,7 +96,12 @@ def test_unpivot_sex_and_age_band_columns_of_a_real_table(
     assert got == _expected()
     recipe.refresh_from_db()
     rows_in = recipe.last_steps[0]["rows"]
-    assert recipe.last_steps[2]["rows"] == rows_in * len(BANDS)  # the unpivot made one row per town × column
+    source_version = Table.objects.get(pk=table.pk).current_version
+    assert source_version is not None
+    assert rows_in == source_version.rows
+    assert recipe.last_steps[-1]["rows"] == len(got)  # a run records the rows in and out
+    preview = selectors.recipe_preview(actor=editor, recipe=recipe)  # the preview counts every step
+    assert preview.steps[2].rows == rows_in * len(BANDS)  # the unpivot made one row per town × column
 
 
 @pytest.mark.skipif(not REAL.is_file(), reason="the shared real-data folder is not here")

@@ -107,6 +107,51 @@ def test_year_over_year_pairs_each_row_with_the_previous_year_of_its_group(tmp_p
     assert list(rows[0]) == ["区", "年度", "件数", "件数（前の期）", "増減", "増減率（%）"]
 
 
+def test_month_over_month_meets_the_previous_month_across_the_new_year(tmp_path: Path) -> None:
+    import datetime as dt
+
+    definition = starter_definition(
+        "yoy",
+        source=("a/monthly", "月別件数"),
+        others=[],
+        params={"unit": "month", "period": "年月", "value": "件数", "by": "区"},
+    )
+    table = [
+        {"区": "中央区", "年月": dt.date(2023, 11, 1), "件数": 10},
+        {"区": "中央区", "年月": dt.date(2023, 12, 1), "件数": 12},
+        {"区": "中央区", "年月": dt.date(2024, 1, 1), "件数": 9},
+        {"区": "中央区", "年月": dt.date(2024, 3, 1), "件数": 4},  # February is missing
+        {"区": "東区", "年月": dt.date(2024, 1, 1), "件数": 7},
+    ]
+    rows = _run(tmp_path, definition, {"s1": table, "s2": table})
+    # By hand: the previous month of each (区, 年月) in the same table, or blank.
+    previous = {(r["区"], r["年月"].year * 12 + r["年月"].month - 1): r["件数"] for r in table}
+    expected = {}
+    for r in table:
+        before = previous.get((r["区"], r["年月"].year * 12 + r["年月"].month - 2))
+        change = None if before is None else r["件数"] - before
+        expected[(r["区"], r["年月"])] = (before, change)
+    assert expected[("中央区", dt.date(2024, 1, 1))] == (12, -3)  # January meets December
+    got = {(r["区"], r["年月"]): (r["件数（前の期）"], r["増減"]) for r in rows}
+    assert got == expected
+    assert list(rows[0]) == ["区", "年月", "件数", "件数（前の期）", "増減", "増減率（%）"]
+
+
+def test_the_month_join_refuses_a_text_period(tmp_path: Path) -> None:
+    from machidata.engine import RecipeStepError
+
+    definition = starter_definition(
+        "yoy", source=("a/m", "m"), others=[], params={"unit": "month", "period": "年月", "value": "件数"}
+    )
+    table = [{"年月": "2024-01", "件数": 1}]
+    with pytest.raises(RecipeStepError, match="日付か日時"):
+        _run(tmp_path, definition, {"s1": table, "s2": table})
+    with pytest.raises(InvalidInput, match="比べる期間"):
+        starter_definition(
+            "yoy", source=("a/m", "m"), others=[], params={"unit": "week", "period": "p", "value": "v"}
+        )
+
+
 def test_monthly_stack_appends_the_months_with_a_source_column(tmp_path: Path) -> None:
     definition = starter_definition(
         "stack",
@@ -149,7 +194,7 @@ def test_unpivot_of_an_estat_style_table_gives_year_and_value_rows(tmp_path: Pat
     [
         ("rate", [], {"key": "区"}, "人口の表"),
         ("rate", [("a/b", "b")], {"key": "区", "other_key": "区", "population": "人口", "per": "千"}, "整数"),
-        ("yoy", [], {"value": "件数"}, "年・年度の列"),
+        ("yoy", [], {"value": "件数"}, "年・年度（整数）または月（日付）の列」を指定"),
         ("stack", [], {"source_column": "月"}, "積み重ねる表"),
         ("unpivot", [], {"ids": "地域"}, "縦に並べる年の列"),
         ("nothing", [], {}, "ひな形"),

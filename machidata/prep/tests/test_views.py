@@ -131,7 +131,7 @@ def test_a_starter_form_makes_an_ordinary_recipe_with_the_right_rates(
         "per": "1000",
     }
     bad = client.post(reverse("prep:starter", args=["rate"]), {**form, "population": ""})
-    assert "「人口の列」を入力してください。" in bad.content.decode()
+    assert "「人口の列」を指定してください。" in bad.content.decode()
     assert not Recipe.objects.filter(table_name="rate").exists()  # nothing half-made
     response = client.post(reverse("prep:starter", args=["rate"]), form)
     assert response.status_code == 302, response.content.decode()
@@ -159,3 +159,55 @@ def test_starter_pages_answer_everyone_signed_in_and_404_to_unknown(
         {"anonymous": 302, "staff": 200, "other_editor": 200, "owner_editor": 200, "admin": 200},
     )
     assert actors.client("staff").get(reverse("prep:starter", args=["nothing"])).status_code == 404
+
+
+def test_starter_column_pickers_list_the_chosen_tables_columns(actors: Actors, world: dict[str, Any]) -> None:
+    import re
+
+    from machidata.prep.tests.conftest import pop_rows
+
+    client = actors.client("owner_editor")
+    url = reverse("prep:starter", args=["rate"])
+    first = client.get(url).content.decode()
+    assert "列を読み込む" in first
+    assert 'id="starter-key"' not in first  # no column picker before a table is chosen
+    html = client.get(url, {"source": "kyukyu/dispatches", "other": "jinko/wards"}).content.decode()
+
+    def options(field: str) -> list[str]:
+        block = re.search(rf'<select id="starter-{field}"[^>]*>(.*?)</select>', html, re.S)
+        assert block is not None, field
+        return [v for v in re.findall(r'<option value="([^"]*)"', block.group(1)) if v]
+
+    # The source's columns (from its schema) for the source's fields, the other table's for the others.
+    assert options("key") == list(dispatch_rows()[0])
+    assert options("by") == list(dispatch_rows()[0])
+    assert options("other_key") == list(pop_rows()[0])
+    assert options("population") == list(pop_rows()[0])
+    # Several columns picked in a multiple select become one parameter; the recipe groups by both.
+    response = client.post(
+        url,
+        {
+            "title": "区・区コード別",
+            "source": "kyukyu/dispatches",
+            "dataset": "kakou",
+            "table_name": "rate2",
+            "key": "区",
+            "by": ["区", "区コード"],
+            "other": "jinko/wards",
+            "other_key": "区名",
+            "population": "人口",
+            "per": "1000",
+        },
+    )
+    assert response.status_code == 302, response.content.decode()
+    recipe = Recipe.objects.get(table_name="rate2")
+    assert recipe.definition["steps"][0]["by"] == ["区", "区コード"]
+
+
+def test_the_year_over_year_starter_offers_the_month(actors: Actors, world: dict[str, Any]) -> None:
+    html = (
+        actors.client("owner_editor")
+        .get(reverse("prep:starter", args=["yoy"]), {"source": "kyukyu/dispatches"})
+        .content.decode()
+    )
+    assert '<option value="month">前の月と比べる</option>' in html
