@@ -39,6 +39,7 @@ from machidata.ingest.decoding import (
     _local,
     display_name,
     fix_pua,
+    has_fast_path,
 )
 from machidata.ingest.readers.base import SAMPLE_BYTES
 
@@ -57,6 +58,7 @@ __all__ = [
     "detect_encoding",
     "display_name",
     "fix_pua",
+    "has_fast_path",
     "normalise_encoding",
     "read_sample",
 ]

@@ -10,6 +10,7 @@ import pyarrow as pa
 import pytest
 
 from machidata.core.errors import InvalidInput
+from machidata.ingest import decoding
 from machidata.ingest.decoding import DecodingReader, ProcessDecodingReader, Replacements
 from machidata.ingest.readers import ReadOptions, read_source
 from machidata.ingest.readers import csv as csv_reader
@@ -99,6 +100,10 @@ def test_closing_early_stops_the_helper(tmp_path):
 def _read_both(path: Path, monkeypatch, options: ReadOptions | None = None) -> tuple[tuple, tuple]:
     def read(limit: int) -> tuple[pa.Table, dict]:
         monkeypatch.setattr(csv_reader, "PROCESS_DECODE_BYTES", limit)
+        # limit 0: the helper, also for CP932 (which has the in-process iconv fast path)
+        monkeypatch.setattr(
+            csv_reader, "has_fast_path", lambda codec: limit and decoding.has_fast_path(codec)
+        )
         source = read_source(path, options)
         return pa.Table.from_batches(list(source.batches), schema=source.schema), source.detection
 
@@ -163,6 +168,25 @@ def test_without_a_helper_process_the_file_is_decoded_in_process(tmp_path, monke
     (table, det), _ = _read_both(path, monkeypatch)
     monkeypatch.setattr(csv_reader, "ProcessDecodingReader", NoProcess)
     monkeypatch.setattr(csv_reader, "PROCESS_DECODE_BYTES", 0)
+    monkeypatch.setattr(csv_reader, "has_fast_path", lambda codec: False)
     source = read_source(path)
     assert pa.Table.from_batches(list(source.batches), schema=source.schema).equals(table)
     assert source.detection == det
+
+
+def test_large_cp932_file_is_decoded_in_process_by_iconv_and_euc_jp_by_the_helper(tmp_path, monkeypatch):
+    started = []
+
+    class Spy(ProcessDecodingReader):
+        def __init__(self, *args, **kwargs):
+            started.append(args[1])
+            super().__init__(*args, **kwargs)
+
+    monkeypatch.setattr(csv_reader, "ProcessDecodingReader", Spy)
+    monkeypatch.setattr(csv_reader, "PROCESS_DECODE_BYTES", 0)
+    for codec in ("cp932", "euc_jp"):
+        path = tmp_path / f"{codec}.csv"
+        path.write_bytes("氏名,金額\n".encode(codec) + "熊本,１２３\n".encode(codec) * 2000)
+        source = read_source(path, ReadOptions(encoding=codec))
+        assert sum(b.num_rows for b in source.batches) == 2000
+    assert started == (["euc_jp"] if decoding.has_fast_path("cp932") else ["cp932", "euc_jp"])

@@ -270,6 +270,7 @@ def test_large_cp932_file_through_the_decoding_helper_commits_what_the_in_proces
     reports = []
     for limit, name in ((1 << 62, "inproc"), (0, "helper")):
         monkeypatch.setattr(csv_reader, "PROCESS_DECODE_BYTES", limit)
+        monkeypatch.setattr(csv_reader, "has_fast_path", lambda codec, limit=limit: bool(limit))
         summary = _ingest(str(path), "--dataset", d.slug, "--table", name)
         assert summary["rows"] == 3000
         version = TableVersion.objects.get(table__dataset=d, table__name=name, number=1)
