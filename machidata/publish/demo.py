@@ -3,7 +3,10 @@ and one request waiting for the 課長.
 
 The published one is real data: 高松市オープンデータ「地域・年齢別人口」(高松市, CC BY) —
 takamatsu-city/opendata ``old_data/0066_202303.csv`` — summed into 町 × 年齢3区分, so the demo
-shows the small-count gate, the suppression tool and its audit. Idempotent: a second run changes nothing.
+shows the small-count gate, the suppression tool and its audit. :func:`publish_real_files` then files
+and walks the 公開申請 of every real file whose licence is open and whose gates pass (the others stay
+庁内, with the reason). The 課長 of every owning 課 comes from the demo seeding (``demo.content.HEADS``).
+Idempotent: a second run changes nothing.
 """
 
 from __future__ import annotations

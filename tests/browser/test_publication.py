@@ -145,3 +145,58 @@ def test_publication_route_in_the_browser_then_withdrawal(
         dataset_page, reverse("publish:new", args=[dataset.slug]), reverse("publish:detail", args=[req.pk]),
         reverse("publish:list"), reverse("publish:detail", args=[withdraw.pk]),
     }  # fmt: skip
+
+
+# The facilities' own switchboard numbers: the ingestion screen flags the column (a false positive).
+PHONES = (
+    "施設名,区,代表電話番号\n中央保健センター,中央区,096-328-2419\n東保健センター,東区,096-367-9127\n"
+    "西保健センター,西区,096-329-1147\n"
+)
+
+
+def test_deputy_override_and_privacy_consult_in_the_browser(
+    browser: Any, live_server: Any, cast: Actors, dataset: Dataset
+) -> None:
+    """The other roles of the route: データ戦略課 lets a false positive of the screen through with a
+    reason, the 代決者 decides for the 課長 (recorded as 代決), and the 個人情報 section is consulted."""
+    from machidata.publish.tests.conftest import ingest_text
+
+    version = ingest_text(cast, dataset, "facilities", PHONES)
+    assert "代表電話番号" in {f["column"] for f in version.reports["screen"]["flags"]}
+    people = {"public": Person(browser, live_server.url)}
+    for name in ("owner_editor", "deputy", "admin", "privacy"):
+        people[name] = Person(browser, live_server.url, cast.users[name].username)
+    owner, deputy, admin, privacy = (people[n] for n in ("owner_editor", "deputy", "admin", "privacy"))
+    try:
+        owner.visit(reverse("publish:new", args=[dataset.slug]))
+        owner.page.select_option("#licence", "cc-by-4.0")
+        owner.page.fill("#attribution", "熊本市オープンデータ（健康づくり推進課）")
+        owner.submit("button:has-text('申請する')")
+        req = PublicationRequest.objects.get(dataset=dataset)
+        assert [s["key"] for s in req.steps] == ["head", "strategy", "privacy"]  # the screen adds the consult
+        assert "要対応" in owner.page.content()
+
+        # データ戦略課 overrides the screen gate, with the reason shown on the request from then on.
+        admin.visit(reverse("publish:detail", args=[req.pk]))
+        row = admin.page.locator("tr", has_text="個人情報と思われる列")
+        row.locator("input[name=reason]").fill("施設の代表電話番号で、個人の番号ではないため。")
+        with admin.page.expect_navigation():
+            row.locator("button:has-text('例外承認する')").click()
+        admin.axe()
+        assert "例外承認: " in admin.page.content()
+
+        _decide(deputy, req)  # the 課長's deputy
+        deputy.visit(reverse("publish:detail", args=[req.pk]))
+        assert "の代決）" in deputy.page.content()
+        _decide(admin, req)
+        req.refresh_from_db()
+        assert (req.status, req.steps[req.current_step]["key"]) == (RequestStatus.PENDING, "privacy")
+        assert people["public"].visit(f"/open/datasets/{dataset.slug}/").status == 404
+        _decide(privacy, req)
+        req.refresh_from_db()
+        assert req.status == RequestStatus.APPROVED
+        assert people["public"].visit(f"/open/datasets/{dataset.slug}/").status == 200
+        assert selectors.public_version_for(version.table) == version
+    finally:
+        for person in people.values():
+            person.context.close()
