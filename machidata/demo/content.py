@@ -914,7 +914,8 @@ REAL_FILES: Final[dict[str, str]] = {d["identifier"]: d["real_file"] for d in DA
 
 # 課長 (決裁権者) of every 課 that owns a dataset: the 公開申請 and 非公開化 route's first step. The seeding
 # gives each a 閲覧 membership of the 課 and a 課長 designation. Two have names of their own (other rooms'
-# demos use them); the others are kacho-<所属コード>. Demo only: the passwords are published.
+# demos use them); the others are kacho-<所属コード> and share kacho's password (one password hash for
+# them all: hashing is slow on purpose, ~0.3–3 s each). Demo only: the passwords are published.
 _NAMED_HEADS: Final = {
     "30201000": ("kacho", "健康づくり推進課長", "demo-kacho-2024"),
     "70101000": ("keibo-kacho", "警防課長", "demo-keibo-kacho-2024"),
@@ -926,7 +927,7 @@ def _heads() -> list[tuple[str, str, str, str]]:
     out = []
     for code in dict.fromkeys(d["owner"] for d in DATASETS):
         username, display, password = _NAMED_HEADS.get(
-            code, (f"kacho-{code}", f"{names[code]}長", f"demo-kacho-{code}")
+            code, (f"kacho-{code}", f"{names[code]}長", "demo-kacho-2024")
         )
         out.append((username, display, code, password))
     return out

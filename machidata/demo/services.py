@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Final
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from django.utils import timezone
 
@@ -126,12 +127,16 @@ def _load_accounts(units: dict[str, Unit], summary: DemoSummary) -> dict[str, An
 def _load_heads(units: dict[str, Unit], summary: DemoSummary) -> None:
     """The 課長 of every 課 owning a dataset: a 閲覧 member of the 課, designated its 課長 (決裁権者)."""
     user_model = get_user_model()
+    hashes: dict[str, str] = {}  # one hash per distinct password: hashing is slow on purpose (~0.3–3 s)
     for username, display, unit_code, password in content.HEADS:
+        new = not user_model.objects.filter(username=username).exists()
         user = _upsert(
             user_model, {"username": username}, {"first_name": display, "is_active": True}, summary
         )
-        if not user.check_password(password):
-            user.set_password(password)
+        if new or not user.has_usable_password():  # an existing 課長 keeps the password they have
+            if password not in hashes:
+                hashes[password] = make_password(password)
+            user.password = hashes[password]
             user.save(update_fields=["password"])
         unit = units[unit_code]
         if not Membership.objects.active_on().filter(user=user, unit=unit).exists():

@@ -40,6 +40,17 @@ def test_demo_publishes_real_open_files_through_the_route_and_keeps_personal_nam
 
     settings.MACHIDATA_HOME = tmp_path  # type: ignore[attr-defined]
     load_demo(home=tmp_path)
+    # A 課長 designated for every 課 that owns a dataset, signing in with the published password.
+    from machidata.access.models import Unit
+    from machidata.access.routes import head_of
+
+    owners = {e["owner"] for e in content.DATASETS}
+    assert {code for _u, _d, code, _p in content.HEADS} == owners
+    for username, _display, code, password in content.HEADS:
+        head = head_of(Unit.objects.get(code=code).pk)
+        assert head is not None
+        assert head.username == username
+        assert head.check_password(password)
     by_file = {e["real_file"]: e for e in content.DATASETS if e["real_file"]}
     summary = DataSummary()
     for name in (TAKAMATSU.name, HOSPITALS, TAKAMATSU_EVACUATION, YAMAGUCHI):
