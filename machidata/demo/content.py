@@ -142,6 +142,11 @@ ACCOUNTS: Final[list[tuple[str, str, str, str, bool, str]]] = [
     ("steward", "健康づくり推進課 データ所有者", "30201000", "editor", False, "demo-steward-2024"),
     ("steward2", "保育幼稚園課 データ所有者", "31102000", "editor", False, "demo-steward2-2024"),
     ("staff", "警防課 職員", "70101000", "viewer", False, "demo-staff-2024"),
+    # Data owners of the 課 whose real files are openly licensed (they file the 公開申請 of those files).
+    ("seisaku", "政策企画課 データ所有者", "10101000", "editor", False, "demo-seisaku-2024"),
+    ("kikikanri", "危機管理課 データ所有者", "10201000", "editor", False, "demo-kikikanri-2024"),
+    ("iryo", "医療政策課 データ所有者", "30202000", "editor", False, "demo-iryo-2024"),
+    ("shokuhin", "食品保健課 データ所有者", "30203000", "editor", False, "demo-shokuhin-2024"),
 ]
 
 # ---- catalog entries ---------------------------------------------------------------------------------
@@ -906,6 +911,30 @@ DATASETS: Final[list[dict[str, Any]]] = [
 
 # The file names of entries that describe real files in shared/data/real/.
 REAL_FILES: Final[dict[str, str]] = {d["identifier"]: d["real_file"] for d in DATASETS if d["real_file"]}
+
+# 課長 (決裁権者) of every 課 that owns a dataset: the 公開申請 and 非公開化 route's first step. The seeding
+# gives each a 閲覧 membership of the 課 and a 課長 designation. Two have names of their own (other rooms'
+# demos use them); the others are kacho-<所属コード> and share kacho's password (one password hash for
+# them all: hashing is slow on purpose, ~0.3–3 s each). Demo only: the passwords are published.
+_NAMED_HEADS: Final = {
+    "30201000": ("kacho", "健康づくり推進課長", "demo-kacho-2024"),
+    "70101000": ("keibo-kacho", "警防課長", "demo-keibo-kacho-2024"),
+}
+
+
+def _heads() -> list[tuple[str, str, str, str]]:
+    names = {code: name for code, name, _kind, _parent in UNITS}
+    out = []
+    for code in dict.fromkeys(d["owner"] for d in DATASETS):
+        username, display, password = _NAMED_HEADS.get(
+            code, (f"kacho-{code}", f"{names[code]}長", "demo-kacho-2024")
+        )
+        out.append((username, display, code, password))
+    return out
+
+
+# (username, display name, unit code, password)
+HEADS: Final[list[tuple[str, str, str, str]]] = _heads()
 
 # ---- data requests (データの要望) -------------------------------------------------------------------
 # Filed, routed and answered through the services (so the timeline, audit trail and notices are real).

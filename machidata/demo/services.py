@@ -17,10 +17,11 @@ from pathlib import Path
 from typing import Any, Final
 
 from django.contrib.auth import get_user_model
+from django.contrib.auth.hashers import make_password
 from django.db import models, transaction
 from django.utils import timezone
 
-from machidata.access.models import Membership, Role, Unit
+from machidata.access.models import ApproverDesignation, DesignationKind, Membership, Role, Unit
 from machidata.access.policy import system_actor
 from machidata.audit.services import audit_record
 from machidata.catalog.models import (
@@ -123,6 +124,29 @@ def _load_accounts(units: dict[str, Unit], summary: DemoSummary) -> dict[str, An
     return users
 
 
+def _load_heads(units: dict[str, Unit], summary: DemoSummary) -> None:
+    """The 課長 of every 課 owning a dataset: a 閲覧 member of the 課, designated its 課長 (決裁権者)."""
+    user_model = get_user_model()
+    hashes: dict[str, str] = {}  # one hash per distinct password: hashing is slow on purpose (~0.3–3 s)
+    for username, display, unit_code, password in content.HEADS:
+        new = not user_model.objects.filter(username=username).exists()
+        user = _upsert(
+            user_model, {"username": username}, {"first_name": display, "is_active": True}, summary
+        )
+        if new or not user.has_usable_password():  # an existing 課長 keeps the password they have
+            if password not in hashes:
+                hashes[password] = make_password(password)
+            user.password = hashes[password]
+            user.save(update_fields=["password"])
+        unit = units[unit_code]
+        if not Membership.objects.active_on().filter(user=user, unit=unit).exists():
+            Membership.objects.create(user=user, unit=unit, role=Role.VIEWER, valid_from=VALID_FROM)
+            summary.created["membership"] += 1
+        if not ApproverDesignation.objects.filter(unit=unit, user=user, kind=DesignationKind.HEAD).exists():
+            ApproverDesignation.objects.create(unit=unit, user=user, kind=DesignationKind.HEAD)
+            summary.created["approverdesignation"] += 1
+
+
 def _dataset_values(entry: dict[str, Any], refs: dict[str, dict[str, Any]]) -> dict[str, Any]:
     values = {name: entry[name] for name in _DATASET_FIELDS if name in entry}
     for name in ("temporal_start", "temporal_end"):
@@ -209,6 +233,7 @@ def load_demo(*, home: Path) -> DemoSummary:
             for code, name in content.FORMATS
         }
         users = _load_accounts(refs["unit"], summary)
+        _load_heads(refs["unit"], summary)
         _load_datasets(refs, users["admin"], summary)
         summary.created.update(load_support_demo(users=users))
         summary.created.update(load_surveys_demo(users=users))
@@ -248,6 +273,7 @@ def accounts_table() -> str:
         (username, password, full_name(unit_code), _ROLE_LABELS[role])
         for username, _display, unit_code, role, _staff, password in content.ACCOUNTS
     ]
+    rows += [(u, password, full_name(code), "閲覧＋課長（決裁）") for u, _d, code, password in content.HEADS]
     widths = [max(_width(r[i]) for r in [header, *rows]) for i in range(len(header))]
     line = "+" + "+".join("-" * (w + 2) for w in widths) + "+"
     out = [line, "| " + " | ".join(_pad(h, w) for h, w in zip(header, widths, strict=True)) + " |", line]
@@ -416,6 +442,15 @@ def load_demo_data(  # noqa: PLR0915 - one short step per room of the demo, each
         say("公開申請の例を作っています … ", end="")
         made = load_publication_demo(home=Path(home), real_dir=real_dir)
         say(f"公開 {made['published']} 件、申請中 {made['pending']} 件")
+        from machidata.publish.demo import publish_real_files
+
+        say("実データの公開申請（データ所有者 → 課長 → データ戦略課） … ", end="")
+        real = publish_real_files(identifiers=list(content.REAL_FILES))
+        say(
+            f"公開 {len(real['published'])} 件、公開済み {len(real['already'])} 件、庁内のまま {len(real['internal'])} 件"
+        )
+        for title, reason in real["internal"].items():
+            say(f"  庁内のまま: {title} — {reason}")
         from machidata.standards.demo import load_standards_demo
 
         say("標準データセットの例（病院一覧 → 医療機関一覧） … ", end="")

@@ -212,9 +212,25 @@ def _dataset_meta(ds: Dataset, attribution: dict[str, Any] | None) -> dict[str, 
     tables = list(selectors.public_tables().filter(dataset=ds).order_by("name"))
     declared = _declarations([t.pk for t in tables])
     meta["tables"] = {
-        t.name: {**{f: getattr(t, f) for f in TABLE_FIELDS}, "standard": declared.get(t.pk)} for t in tables
+        t.name: {
+            **{f: getattr(t, f) for f in TABLE_FIELDS},
+            "schema": _public_schema(t, selectors.public_version_for(t)),
+            "standard": declared.get(t.pk),
+        }
+        for t in tables
     }
     return meta
+
+
+def _public_schema(table: Table, version: TableVersion | None) -> dict[str, Any]:
+    """The table's schema cut to the columns of its public version, as the portal shows it: a later
+    version's new column (say, a name) must not travel before its own approval, not even its name."""
+    schema = dict(table.schema or {})
+    if version is None:
+        return {**schema, "fields": []}
+    declared = {str(f.get("name")): f for f in schema.get("fields", []) if isinstance(f, dict)}
+    public = [f for f in (version.schema or {}).get("fields", []) if isinstance(f, dict)]
+    return {**schema, "fields": [declared.get(str(f.get("name")), f) for f in public]}
 
 
 def _declaration_model() -> Any:

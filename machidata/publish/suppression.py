@@ -48,7 +48,8 @@ class Grid:
     ``row_subtotals`` maps a 小計 row to the rows it adds up (``col_subtotals`` the same for columns).
     A 小計 row is a line of the interior like any other (its small cells are hidden too) and adds one
     equation per column: 小計 − Σ members = 0. The totals add up the rows (or columns) that belong to no
-    小計, so a 小計 and its members are never counted twice.
+    小計, so a 小計 and its members are never counted twice. 小計 nest (区 → 町 → 丁目): a member may be a
+    小計 itself, each with its own equations, and only the outermost 小計 are in the totals.
     """
 
     row_labels: list[str]
@@ -356,9 +357,37 @@ def check_spec(spec: Spec, columns: list[str]) -> None:
             raise InvalidInput("件数の列を1つ以上指定してください。")
         if spec.total_column in spec.count_columns:
             raise InvalidInput("合計の列は件数の列とは別に指定してください。")
-    for label, members in (*spec.row_subtotals, *spec.column_subtotals):
+    _check_nesting(spec.row_subtotals)
+    _check_nesting(spec.column_subtotals)
+
+
+def _check_nesting(declared: tuple[tuple[str, tuple[str, ...]], ...]) -> None:
+    """小計 may nest (区 → 町 → 丁目: a 小計 adds up other 小計), but each 区分 belongs to at most one
+    小計 (or the totals would count it twice), each 小計 is declared once, and no 小計 contains itself."""
+    members_of: dict[str, tuple[str, ...]] = {}
+    parent: dict[str, str] = {}
+    for label, members in declared:
         if label in members:
             raise InvalidInput(f"小計「{label}」の内訳に小計自身が入っています。")
+        if label in members_of:
+            raise InvalidInput(f"小計「{label}」が2回指定されています。内訳は1か所にまとめてください。")
+        members_of[label] = members
+        for m in members:
+            if m in parent:
+                raise InvalidInput(
+                    f"「{m}」が小計「{parent[m]}」と小計「{label}」の両方の内訳に入っています。"
+                    "入れ子の小計では、内訳にはすぐ上の小計だけを書いてください（区 → 町 → 丁目）。"
+                )
+            parent[m] = label
+    for label in members_of:
+        seen, up = {label}, parent.get(label)
+        while up is not None:
+            if up in seen:
+                raise InvalidInput(
+                    f"小計「{label}」の入れ子が循環しています（小計が自分自身を含んでいます）。"
+                )
+            seen.add(up)
+            up = parent.get(up)
 
 
 def _int(v: Any) -> int | None:

@@ -28,7 +28,7 @@ from machidata.publish.services import (
     publication_request_create,
     publication_withdraw_request,
 )
-from machidata.publish.tests.conftest import FACILITIES_V1, as_actor, ingest_text
+from machidata.publish.tests.conftest import FACILITIES_V1, FACILITIES_V2, as_actor, ingest_text
 
 pytestmark = pytest.mark.django_db(transaction=True)
 SHOPS = "店名,区,席数\n花屋,中央区,4\n本屋,東区,12\n"
@@ -267,6 +267,26 @@ def test_only_approved_versions_of_public_datasets_cross(
     assert [v["key"] for v in manifest["versions"]] == [f"{dataset.identifier}/facilities@{v1.number}"]
     assert list(manifest["datasets"]) == [dataset.identifier]
     assert len([n for n in names if n.startswith("data/")]) == len(readers.files_for(v1))
+
+
+def test_a_later_version_with_a_personal_column_stays_out_of_the_bundle(
+    cast: Actors, dataset: Dataset, v1: TableVersion, keys: Path
+) -> None:
+    """Issue 5 point 2: v2 adds 担当者氏名 after v1's approval; the bundle carries v1's files only."""
+    _publish(cast, dataset, [v1])
+    v2 = ingest_text(cast, dataset, "facilities", FACILITIES_V2)
+    assert "担当者氏名" in {f["column"] for f in v2.reports["screen"]["flags"]}
+    b.export_bundle(keys / "b1.tar")
+    with tarfile.open(keys / "b1.tar") as tar:
+        manifest = __import__("json").loads(tar.extractfile("manifest.json").read())  # type: ignore[union-attr]
+        data = [pq.read_table(tar.extractfile(m)) for m in tar.getmembers() if m.name.startswith("data/")]  # type: ignore[arg-type]
+        meta = b"".join(tar.extractfile(m).read() for m in tar.getmembers() if m.name.endswith(".json"))  # type: ignore[union-attr]
+    assert [v["key"] for v in manifest["versions"]] == [f"{dataset.identifier}/facilities@{v1.number}"]
+    assert len(data) == len(readers.files_for(v1))
+    rows = pa.concat_tables(data, promote_options="default")
+    assert "担当者氏名" not in rows.column_names
+    assert "南保健センター" not in rows.column("施設名").to_pylist()  # a row only v2 has
+    assert "担当者氏名".encode() not in meta  # nor in the schema or metadata that travel
 
 
 def test_commands_keygen_export_import(cast: Actors, dataset: Dataset, v1: TableVersion, tmp_path: Path,

@@ -9,7 +9,11 @@ import pytest
 from machidata.catalog.models import Dataset
 from machidata.publish import selectors
 from machidata.publish.demo import PENDING_SLUG, PUBLISHED_SLUG, load_publication_demo
-from machidata.publish.models import PublicationRequest, RequestStatus, SuppressionRun
+from machidata.publish.models import (
+    PublicationRequest,
+    RequestStatus,
+    SuppressionRun,
+)
 from machidata.publish.tests.conftest import REAL, TAKAMATSU
 
 pytestmark = [

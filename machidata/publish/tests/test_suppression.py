@@ -277,3 +277,115 @@ def test_subtotal_declarations_are_checked() -> None:
             Spec("町丁", ("男", "女"), "計", column_subtotals=(("男", ("男", "女")),)),
             ["町丁", "男", "女", "計"],
         )
+
+
+# 区 → 町 → 丁目: the 区 rows add up their 町 rows, which add up their 丁目 rows (小計 within 小計).
+_CHOME = {"a丁目": (3, 20), "b丁目": (25, 22), "c丁目": (2, 30), "d丁目": (3, 25),
+          "e丁目": (40, 35), "f丁目": (30, 28), "g丁目": (15, 12), "h丁目": (20, 18)}  # fmt: skip
+_TOWNS = {
+    "A町": ("a丁目", "b丁目"),
+    "B町": ("c丁目", "d丁目"),
+    "C町": ("e丁目", "f丁目"),
+    "D町": ("g丁目", "h丁目"),
+}
+_WARDS = {"中央区": ("A町", "B町"), "東区": ("C町", "D町")}
+_NESTED_ORDER = ["中央区", "A町", "a丁目", "b丁目", "B町", "c丁目", "d丁目",
+                 "東区", "C町", "e丁目", "f丁目", "D町", "g丁目", "h丁目"]  # fmt: skip
+
+
+def _nested_table() -> pa.Table:
+    """A wide 統計表 with a 合計 row first; every 小計 is written out by hand from the 丁目 above."""
+    counts: dict[str, tuple[int, int]] = dict(_CHOME)
+    for town, chome in _TOWNS.items():
+        counts[town] = (sum(_CHOME[c][0] for c in chome), sum(_CHOME[c][1] for c in chome))
+    for ward, towns in _WARDS.items():
+        counts[ward] = (sum(counts[t][0] for t in towns), sum(counts[t][1] for t in towns))
+    total = (sum(counts[w][0] for w in _WARDS), sum(counts[w][1] for w in _WARDS))
+    labels = ["合計", *_NESTED_ORDER]
+    rows = [total, *(counts[k] for k in _NESTED_ORDER)]
+    return pa.table({"地域": labels, "男": [r[0] for r in rows], "女": [r[1] for r in rows],
+                     "計": [r[0] + r[1] for r in rows]})  # fmt: skip
+
+
+NESTED_SPEC = Spec("地域", ("男", "女"), "計", "合計", row_subtotals=(*_WARDS.items(), *_TOWNS.items()))
+
+
+def _plan_without(grid: Grid, left_out: set[str]) -> set[tuple[int, int]]:
+    """Suppression planned on the table with the rows ``left_out`` dropped (their 小計 not declared),
+    mapped back onto the full table, where those rows are published as they are."""
+    keep = [i for i, lab in enumerate(grid.row_labels) if lab not in left_out]
+    where = {i: k for k, i in enumerate(keep)}
+
+    # Each kept 小計 adds up its nearest kept members (a 区 whose 町 are dropped adds up their 丁目).
+    def kept_members(i: int) -> list[int]:
+        out = []
+        for m in grid.row_subtotals.get(i, []):
+            out += [where[m]] if m in where else kept_members(m)
+        return out
+
+    sub = {where[s]: kept_members(s) for s in grid.row_subtotals if s in where}
+    assert grid.row_totals is not None
+    plan = Grid([grid.row_labels[i] for i in keep], grid.col_labels, [grid.values[i] for i in keep],
+                [grid.row_totals[i] for i in keep], grid.col_totals, sub)  # fmt: skip
+    hidden, report = suppress(plan, threshold=10)
+    assert report.exposed == []  # each plan is safe on its own table …
+    return {(keep[i], j) for i, j in hidden}
+
+
+def test_nested_subtotals_are_suppressed_with_zero_exposed_cells() -> None:
+    grid = grid_from_table(_nested_table(), NESTED_SPEC)
+    at = {lab: i for i, lab in enumerate(grid.row_labels)}
+    assert grid.row_subtotals[at["中央区"]] == [at["A町"], at["B町"]]
+    assert grid.row_subtotals[at["B町"]] == [at["c丁目"], at["d丁目"]]
+    # The 合計 row adds up the 区 only: a 町 or a 丁目 counted again would break the totals.
+    assert [line.total for line in grid.lines() if line.label == "「男」の列"] == [138]
+    first = primary(grid, 10)
+    assert {(grid.row_labels[i], grid.col_labels[j]) for i, j in first} == {
+        ("a丁目", "男"),
+        ("c丁目", "男"),
+        ("d丁目", "男"),
+        ("B町", "男"),
+    }
+    hidden, report = suppress(grid, threshold=10)
+    assert first <= hidden
+    assert report.checked == len(hidden)
+    assert report.exposed == []
+    assert all(c.width >= 10 for c in report.intervals)
+    truth = {(grid.row_labels[i], grid.col_labels[j]): grid.values[i][j] for i, j in hidden}
+    assert all(c.low - 1e-6 <= (truth[(c.row, c.column)] or 0) <= c.high + 1e-6 for c in report.intervals)
+    # The published file: x in the hidden cells, the 計 and the 合計 row never hidden.
+    rows = to_csv_rows(_nested_table(), NESTED_SPEC, grid, hidden)
+    marked = {(r[0], h) for r in rows[1:] for h, v in zip(rows[0], r, strict=True) if v == "x"}
+    assert marked == set(truth)
+    assert "x" not in rows[1]
+    assert all(r[3] != "x" for r in rows[1:])
+
+
+def test_leaving_the_nesting_out_exposes_cells() -> None:
+    grid = grid_from_table(_nested_table(), NESTED_SPEC)
+    # Planned with the 町 小計 left out (区 → 丁目), then published with the 町 rows as they are:
+    # B町／男 = 5 is published, so c丁目／男 + d丁目／男 = 5 and both lie in [0, 5] — narrower than 10.
+    no_towns = audit(grid, _plan_without(grid, set(_TOWNS)), threshold=10, primary_cells=primary(grid, 10))
+    small = {(c.row, c.column) for c in no_towns.exposed if c.primary}
+    assert {("c丁目", "男"), ("d丁目", "男")} <= small
+    c = next(c for c in no_towns.exposed if (c.row, c.column) == ("c丁目", "男"))
+    assert (c.low, c.high) == pytest.approx((0, 5))  # by hand: 0 ≤ c ≤ B町 − 0
+    # Planned with the 区 left out (町 → 丁目 only), then published with the 区 rows: 東区 − C町 gives D町.
+    no_wards = audit(grid, _plan_without(grid, set(_WARDS)), threshold=10)
+    assert {(c.row, c.column) for c in no_wards.exposed} >= {("D町", "男"), ("D町", "女")}
+    # The full nesting hides what the plans missed.
+    assert audit(grid, suppress(grid, threshold=10)[0], threshold=10).exposed == []
+
+
+def test_nested_subtotal_declarations_are_checked() -> None:
+    columns = ["地域", "男", "女", "計"]
+    twice = Spec("地域", ("男", "女"), "計", "合計",
+                 row_subtotals=(("中央区", ("A町", "a丁目")), ("A町", ("a丁目", "b丁目"))))  # fmt: skip
+    with pytest.raises(InvalidInput, match="「a丁目」が小計「中央区」と小計「A町」の両方"):
+        check_spec(twice, columns)
+    loop = Spec("地域", ("男", "女"), "計", "合計", row_subtotals=(("A町", ("B町",)), ("B町", ("A町",))))
+    with pytest.raises(InvalidInput, match="循環"):
+        check_spec(loop, columns)
+    again = Spec("地域", ("男", "女"), "計", "合計", row_subtotals=(("A町", ("a丁目",)), ("A町", ("b丁目",))))
+    with pytest.raises(InvalidInput, match="2回指定"):
+        check_spec(again, columns)

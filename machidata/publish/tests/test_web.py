@@ -217,3 +217,50 @@ def test_admin_designation_is_audited_and_requests_are_read_only(cast: Actors) -
     assert AuditEvent.objects.filter(action="approverdesignation.create").exists()
     assert admin.get(reverse("admin:publish_publicationrequest_add")).status_code == 403
     assert cast.client("staff").get(reverse("admin:access_approverdesignation_changelist")).status_code == 302
+
+
+def test_nested_subtotals_through_the_suppression_tool_page(cast: Actors) -> None:
+    """区 → 町 → 丁目 written on the form, one 小計 a line: the gate, the tool and its audit use the nesting."""
+    from machidata.publish.gates import run_gates
+    from machidata.publish.models import SuppressionRun
+    from machidata.publish.tests.test_suppression import _TOWNS, _WARDS, _nested_table
+
+    table = _nested_table()
+    text = "\n".join(",".join(str(v) for v in row.values()) for row in table.to_pylist())
+    ds = make_dataset(
+        cast.org.health_div, title="区・町・丁目別 人数", classification="internal", slug="chome"
+    )
+    v = ingest_text(cast, ds, "chome", ",".join(table.column_names) + "\n" + text + "\n")
+    url = reverse("publish:table_aggregate", args=[ds.slug, "chome"])
+    editor = cast.client("owner_editor")
+    subtotals = "\n".join(f"{k}: {'、'.join(m)}" for k, m in (*_WARDS.items(), *_TOWNS.items()))
+    form = {
+        "dimension": "地域",
+        "count_columns": ["男", "女"],
+        "total_column": "計",
+        "total_row_label": "合計",
+    }
+    editor.post(url, {**form, "row_subtotals": subtotals})
+    assert "統計表の設定を保存しました" in editor.get(url).content.decode()
+    (gate,) = [
+        r
+        for r in run_gates(ds, [v], licence=None, attribution="", check_licence=False)
+        if r.gate == "small_counts"
+    ]
+    assert not gate.passed
+    assert "c丁目／男" in gate.detail
+    # A 丁目 put under both its 町 and its 区 is refused on the page, and the saved nesting is kept.
+    editor.post(url, {**form, "row_subtotals": subtotals + "\n中央区: A町、a丁目"})
+    page = editor.get(url).content.decode()
+    assert "両方の内訳" in page
+    editor.post(url, {"action": "suppress"})
+    run = SuppressionRun.objects.get(table__dataset=ds)
+    assert run.report["cells_exposed"] == 0
+    assert run.report["primary"] == 4
+    assert run.result_version is not None
+    (after,) = [
+        r
+        for r in run_gates(ds, [run.result_version], licence=None, attribution="", check_licence=False)
+        if r.gate == "small_counts"
+    ]
+    assert after.passed, after.detail
