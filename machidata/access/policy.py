@@ -426,7 +426,13 @@ def may_download(dataset: Dataset) -> bool:
     return not is_pseudonymised(dataset)
 
 
-def _contract_publish_refusal(contract: Any) -> str:
+def contract_publish_refusal(contract: Any) -> str:
+    """Why terms (whatever the date) forbid publication, in Japanese; "" if they allow it.
+
+    Publication hands the data to anyone, so terms that name the units or staff who may use the data
+    cannot be published (the one rule: a published dataset's anonymous downloads are never refused
+    by a list of users; ``privacy.contracts.contract_set`` refuses to name users while it is public).
+    """
     from machidata.access.models import ContractKind, Rights
 
     if contract.kind == ContractKind.PAID and not contract.publication_allowed:
@@ -434,6 +440,9 @@ def _contract_publish_refusal(contract: Any) -> str:
     if contract.kind == ContractKind.COMMISSIONED and contract.rights != Rights.CITY:
         rights = contract.get_rights_display() or "未記入"
         return f"この委託成果物は権利が市に帰属していない（{rights}）ため、公開できません。"
+    if contract.pk and (contract.permitted_units.exists() or contract.permitted_users.exists()):
+        return (f"このデータ（{contract.get_kind_display()}）は契約で利用できる課・職員が決まっているため、"
+                "公開できません（公開するとだれでも使えます）。公開するなら、契約の「利用できる課・職員」を外してください。")  # fmt: skip
     return ""
 
 
@@ -471,7 +480,7 @@ def contract_refusal(actor: Actor | None, dataset: Dataset, *, use: str = "downl
         return (f"このデータ（{contract.get_kind_display()}）は契約期間（{period}）の外のため、{verb}。"
                 "所管課に契約を確かめてください。")  # fmt: skip
     if use == "publish":
-        return _contract_publish_refusal(contract)
+        return contract_publish_refusal(contract)
     return _contract_user_refusal(contract, actor)
 
 
