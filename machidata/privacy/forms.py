@@ -83,3 +83,25 @@ class ApprovedUseForm(forms.Form):
         label="決定の記録（PDFなど、20MBまで）", required=False,
         help_text="添付すると前の文書と置き換わります。",
     )  # fmt: skip
+
+
+class PartnerForm(forms.Form):
+    """A new 外部協力者 account (the keepers); the service checks everything again."""
+
+    use = forms.TypedChoiceField(label="承認された利用", coerce=int,
+                                 help_text="外部協力者は、この利用の仮名加工・匿名加工のデータセットだけを見られます。")  # fmt: skip
+    organisation = forms.CharField(label="所属機関（例: 熊本大学 公衆衛生学講座）", max_length=200)
+    name = forms.CharField(label="氏名（姓と名の間に空白）", max_length=150)
+    email = forms.EmailField(label="メールアドレス（任意）", required=False)
+    username = forms.CharField(label="ログイン名（半角英数字）", max_length=150)
+    starts_on = forms.DateField(label="利用開始日", widget=forms.DateInput(attrs={"type": "date"}))
+    ends_on = forms.DateField(
+        label="利用終了日", widget=forms.DateInput(attrs={"type": "date"}),
+        help_text="承認された利用の期間の中で。この日を過ぎるとログインしても何も見られません。",
+    )  # fmt: skip
+
+
+class PartnerEndForm(forms.Form):
+    """Why a partner's account ends now."""
+
+    reason = forms.CharField(label="終了の理由", required=False, max_length=2000)
