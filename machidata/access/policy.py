@@ -385,6 +385,34 @@ def access_dataset(
     return dataset
 
 
+def expired_grant_refusal(actor: Actor, dataset: Dataset) -> str:
+    """When ``actor`` may not read ``dataset`` but held a read grant on it that has ended (a 利用申請's
+    end date passed): say so in Japanese and audit the attempt (``access.grant_expired``); else "".
+
+    Callers that refuse a READ ask this first, so the person learns why and how to renew.
+    """
+    from django.db import transaction
+
+    from machidata.audit.services import audit_record
+    from machidata.catalog.models import DatasetGrant
+
+    if not actor.is_authenticated or actor.is_partner:
+        return ""
+    grant = (
+        DatasetGrant.objects.filter(dataset_id=dataset.pk, expires_on__lt=timezone.localdate())
+        .filter(Q(user_id=actor.user_id) | Q(unit_id__in=actor.unit_ids))
+        .order_by("-expires_on")
+        .first()
+    )
+    if grant is None or grant.expires_on is None:
+        return ""
+    with transaction.atomic():
+        audit_record(actor=actor, action="access.grant_expired", obj=dataset,
+                     changes={"grant": grant.pk, "expired_on": grant.expires_on.isoformat()})  # fmt: skip
+    return (f"このデータの利用の許可は {grant.expires_on:%Y-%m-%d} で終わりました。続けて使うときは、"
+            "利用申請の画面から更新を申請してください。")  # fmt: skip
+
+
 def require_admin(actor: Actor) -> None:
     """Refuse anyone but 管理 (データ戦略課): answers 404 so admin pages do not reveal themselves."""
     if not actor.is_admin:
