@@ -10,6 +10,7 @@ from ninja.errors import HttpError
 from ninja.security import APIKeyCookie, HttpBearer
 
 from machidata.access.models import ApiToken, hash_token
+from machidata.access.partners import partner_refusal
 from machidata.access.policy import ANONYMOUS, Actor, actor_for
 
 INVALID_TOKEN = "APIトークンが無効です（取り消されたか、誤っています）。新しいトークンを発行してください。"  # noqa: S105 - a message
@@ -46,6 +47,10 @@ class BearerTokenAuth(HttpBearer):
         actor = actor_for(found.user)
         request.user = found.user
         request.actor = actor  # type: ignore[attr-defined]
+        if actor.is_partner:  # an 外部協力者 reaches only its use's data (audited by PartnerGateMiddleware)
+            refusal = partner_refusal(request, actor)
+            if refusal is not None:
+                raise HttpError(*refusal)
         return actor
 
 

@@ -294,3 +294,44 @@ class DatasetContract(models.Model):
 
     def __str__(self) -> str:
         return f"{self.dataset_id}: {self.get_kind_display()}"
+
+
+class Partner(models.Model):
+    """An 外部協力者 (a university's or a company's researcher): a sign-in scoped to one approved use.
+
+    Kept in ``access`` because the policy decides with it: the partner holds no membership, reads only
+    the de-identified (仮名加工・匿名加工) datasets of ``use`` from ``starts_on`` to ``ends_on``, and
+    reaches no other page or API operation (``policy.PARTNER_ROUTES``). Ending the account
+    (``ended_at``) or the end of the period closes it at once.
+    """
+
+    user = models.OneToOneField(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="partner")
+    organisation = models.CharField("所属機関（大学・企業）", max_length=200)
+    use = models.ForeignKey(
+        "privacy.ApprovedUse",
+        verbose_name="承認された利用",
+        on_delete=models.PROTECT,
+        related_name="partners",
+    )
+    starts_on = models.DateField("利用開始日")
+    ends_on = models.DateField("利用終了日")
+    created_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    created_at = models.DateTimeField("登録日時", auto_now_add=True)
+    ended_at = models.DateTimeField("終了日時", null=True, blank=True)
+    ended_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    end_reason = models.TextField("終了の理由", blank=True)
+
+    class Meta:
+        verbose_name = "外部協力者"
+        verbose_name_plural = "外部協力者"
+        ordering = ["-created_at", "-id"]
+
+    def __str__(self) -> str:
+        return f"外部協力者 {self.user}（{self.organisation}）"
+
+    def is_open(self, day: dt.date | None = None) -> bool:
+        """Whether the account may be used on ``day`` (not ended, within its period)."""
+        day = day or timezone.localdate()
+        return self.ended_at is None and self.starts_on <= day <= self.ends_on

@@ -11,7 +11,10 @@ An actor stands in one or more *standings* towards a dataset:
 * ``owner`` — a member (any role) of the owning 課 or one of its 係;
 * ``owner_editor`` — an 編集 (データ所有者) member of the owning 課;
 * ``granted`` / ``granted_editor`` — holds a read / edit grant on the dataset (user or unit);
-* ``admin`` — 管理 (データ戦略課) or a superuser.
+* ``admin`` — 管理 (データ戦略課) or a superuser;
+* ``partner`` — an 外部協力者 (``access.Partner``) towards a dataset of its approved use, while its
+  period runs. A partner holds no other standing (not even ``staff``) and reaches only
+  :data:`PARTNER_ROUTES` (``access.partners``).
 
 A dataset is described by its classification and personal-data class (and, for 機密, whether its
 owner lets staff discover it). An action is allowed when any of the actor's standings allows it.
@@ -54,6 +57,7 @@ class Standing(StrEnum):
     GRANTED = "granted"
     GRANTED_EDITOR = "granted_editor"
     ADMIN = "admin"
+    PARTNER = "partner"
 
 
 C = Classification
@@ -66,6 +70,8 @@ ALL_PERSONAL: Final = tuple(P)
 # Personal data that only its owner (and those granted) may read, whatever the classification:
 # 個人情報 is used within the purpose it was collected for (個人情報保護法 第69条).
 RESTRICTED_PERSONAL: Final = frozenset({P.PERSONAL, P.SENSITIVE, P.PSEUDONYMISED})
+# What an 外部協力者 may read of its approved use: de-identified data only (仮名加工・匿名加工情報).
+DEIDENTIFIED: Final = frozenset({P.PSEUDONYMISED, P.ANONYMISED})
 
 
 @dataclass(frozen=True)
@@ -98,6 +104,8 @@ def decide(standing: Standing, action: Action, subject: Subject) -> bool:  # noq
         if action is A.READ:
             return c != C.CONFIDENTIAL and not personal
         return True
+    if standing is S.PARTNER:
+        return action in {A.DISCOVER, A.READ} and p in DEIDENTIFIED
     raise ValueError(standing)  # pragma: no cover - exhaustive over Standing
 
 
@@ -121,6 +129,17 @@ class Actor:
     unit_ids: frozenset[int] = field(default_factory=frozenset)
     editor_unit_ids: frozenset[int] = field(default_factory=frozenset)
     manager_unit_ids: frozenset[int] = field(default_factory=frozenset)  # where the person is 管理職
+    # An 外部協力者: the approved use it is scoped to, that use's datasets (empty once the period is
+    # over or the account ended), whether it may be used today, and its period in words.
+    partner_use_id: int | None = None
+    partner_dataset_ids: frozenset[int] = field(default_factory=frozenset)
+    partner_open: bool = False
+    partner_period: str = ""
+
+    @property
+    def is_partner(self) -> bool:
+        """Whether this is an 外部協力者 (not staff: no page or list of the city's beyond its use)."""
+        return self.partner_use_id is not None
 
     @property
     def is_authenticated(self) -> bool:
@@ -163,6 +182,9 @@ def actor_for(user: Any, *, day: dt.date | None = None) -> Actor:
     if user is None or not getattr(user, "is_authenticated", False) or not user.is_active:
         return ANONYMOUS
     day = day or timezone.localdate()
+    partner = _partner_actor(user, day)
+    if partner is not None:
+        return partner
     memberships = list(
         Membership.objects.active_on(day).filter(user=user).values_list("unit_id", "role", "rank")
     )
@@ -179,6 +201,25 @@ def actor_for(user: Any, *, day: dt.date | None = None) -> Actor:
     )
 
 
+def _partner_actor(user: Any, day: dt.date) -> Actor | None:
+    """An 外部協力者's actor: no membership, no 管理 (whatever the user record says), its use's datasets."""
+    from machidata.access.models import Partner
+
+    partner = Partner.objects.filter(user_id=user.pk).first()
+    if partner is None:
+        return None
+    is_open = partner.is_open(day)
+    ids = frozenset(partner.use.datasets.values_list("pk", flat=True)) if is_open else frozenset()
+    return Actor(
+        user_id=user.pk,
+        username=user.get_username(),
+        partner_use_id=partner.use_id,
+        partner_dataset_ids=ids,
+        partner_open=is_open,
+        partner_period=f"{partner.starts_on:%Y-%m-%d}〜{partner.ends_on:%Y-%m-%d}",
+    )
+
+
 # Q() is "no condition" but vanishes when OR-ed (Q(x) | Q() == Q(x)), so "every row" is spelled out.
 _EVERY_ROW: Final = Q(pk__isnull=False)
 _NO_ROW: Final = Q(pk__in=[])
@@ -190,6 +231,8 @@ def _standings_q(actor: Actor) -> dict[Standing, Q]:
 
     if not actor.is_authenticated:
         return {S.ANONYMOUS: _EVERY_ROW}
+    if actor.is_partner:
+        return {S.PARTNER: Q(pk__in=sorted(actor.partner_dataset_ids))}
     today = timezone.localdate()
     grants = DatasetGrant.objects.filter(dataset=OuterRef("pk")).filter(
         Q(user_id=actor.user_id) | Q(unit_id__in=actor.unit_ids),
@@ -248,7 +291,7 @@ def restrict_owned(
     queryset: QuerySet[Any], actor: Actor, *, owner_field: str = "created_by"
 ) -> QuerySet[Any]:
     """Records that belong to a person (jobs, requests, tokens): their owner and 管理 see them, nobody else."""
-    if not actor.is_authenticated:
+    if not actor.is_authenticated or actor.is_partner:
         return queryset.none()
     if actor.is_admin:
         return queryset
@@ -262,7 +305,7 @@ def restrict_routed(
 
     "The routed 課" is the owner standing: any member of that 課 or one of its 係 (as for datasets).
     """
-    if not actor.is_authenticated:
+    if not actor.is_authenticated or actor.is_partner:
         return queryset.none()
     if actor.is_admin:
         return queryset
@@ -273,7 +316,7 @@ def restrict_routed(
 
 def restrict_unit_owned(queryset: QuerySet[Any], actor: Actor, *, unit_field: str = "unit") -> QuerySet[Any]:
     """Records that belong to a 課 (consultations): its members (係 included) and 管理 see them, nobody else."""
-    if not actor.is_authenticated:
+    if not actor.is_authenticated or actor.is_partner:
         return queryset.none()
     if actor.is_admin:
         return queryset
@@ -305,6 +348,8 @@ def standings_of(actor: Actor, dataset: Dataset) -> set[Standing]:
 
     if not actor.is_authenticated:
         return {S.ANONYMOUS}
+    if actor.is_partner:
+        return {S.PARTNER} if dataset.pk in actor.partner_dataset_ids else set()
     held = {S.STAFF}
     if dataset.owner_id in actor.unit_ids:
         held.add(S.OWNER)
@@ -353,6 +398,34 @@ def access_dataset(
     return dataset
 
 
+def expired_grant_refusal(actor: Actor, dataset: Dataset) -> str:
+    """When ``actor`` may not read ``dataset`` but held a read grant on it that has ended (a 利用申請's
+    end date passed): say so in Japanese and audit the attempt (``access.grant_expired``); else "".
+
+    Callers that refuse a READ ask this first, so the person learns why and how to renew.
+    """
+    from django.db import transaction
+
+    from machidata.audit.services import audit_record
+    from machidata.catalog.models import DatasetGrant
+
+    if not actor.is_authenticated or actor.is_partner:
+        return ""
+    grant = (
+        DatasetGrant.objects.filter(dataset_id=dataset.pk, expires_on__lt=timezone.localdate())
+        .filter(Q(user_id=actor.user_id) | Q(unit_id__in=actor.unit_ids))
+        .order_by("-expires_on")
+        .first()
+    )
+    if grant is None or grant.expires_on is None:
+        return ""
+    with transaction.atomic():
+        audit_record(actor=actor, action="access.grant_expired", obj=dataset,
+                     changes={"grant": grant.pk, "expired_on": grant.expires_on.isoformat()})  # fmt: skip
+    return (f"このデータの利用の許可は {grant.expires_on:%Y-%m-%d} で終わりました。続けて使うときは、"
+            "利用申請の画面から更新を申請してください。")  # fmt: skip
+
+
 def require_admin(actor: Actor) -> None:
     """Refuse anyone but 管理 (データ戦略課): answers 404 so admin pages do not reveal themselves."""
     if not actor.is_admin:
@@ -384,7 +457,7 @@ def restrict_shared(
 
     Callers still check the data underneath (e.g. READ on a chart's table) with :func:`restrict_related`.
     """
-    if not actor.is_authenticated:
+    if not actor.is_authenticated or actor.is_partner:
         return queryset.none()
     if actor.is_admin:
         return queryset
@@ -409,7 +482,7 @@ def is_unit_member(actor: Actor, unit_id: int) -> bool:
 
 def restrict_staff(queryset: QuerySet[Any], actor: Actor) -> QuerySet[Any]:
     """Records shared across the city (EBPM projects and logic models): every signed-in member of staff."""
-    if not actor.is_authenticated:
+    if not actor.is_authenticated or actor.is_partner:
         return queryset.none()
     return queryset
 
@@ -439,7 +512,13 @@ def may_download(dataset: Dataset) -> bool:
     return not is_pseudonymised(dataset)
 
 
-def _contract_publish_refusal(contract: Any) -> str:
+def contract_publish_refusal(contract: Any) -> str:
+    """Why terms (whatever the date) forbid publication, in Japanese; "" if they allow it.
+
+    Publication hands the data to anyone, so terms that name the units or staff who may use the data
+    cannot be published (the one rule: a published dataset's anonymous downloads are never refused
+    by a list of users; ``privacy.contracts.contract_set`` refuses to name users while it is public).
+    """
     from machidata.access.models import ContractKind, Rights
 
     if contract.kind == ContractKind.PAID and not contract.publication_allowed:
@@ -447,6 +526,9 @@ def _contract_publish_refusal(contract: Any) -> str:
     if contract.kind == ContractKind.COMMISSIONED and contract.rights != Rights.CITY:
         rights = contract.get_rights_display() or "未記入"
         return f"この委託成果物は権利が市に帰属していない（{rights}）ため、公開できません。"
+    if contract.pk and (contract.permitted_units.exists() or contract.permitted_users.exists()):
+        return (f"このデータ（{contract.get_kind_display()}）は契約で利用できる課・職員が決まっているため、"
+                "公開できません（公開するとだれでも使えます）。公開するなら、契約の「利用できる課・職員」を外してください。")  # fmt: skip
     return ""
 
 
@@ -484,7 +566,7 @@ def contract_refusal(actor: Actor | None, dataset: Dataset, *, use: str = "downl
         return (f"このデータ（{contract.get_kind_display()}）は契約期間（{period}）の外のため、{verb}。"
                 "所管課に契約を確かめてください。")  # fmt: skip
     if use == "publish":
-        return _contract_publish_refusal(contract)
+        return contract_publish_refusal(contract)
     return _contract_user_refusal(contract, actor)
 
 
@@ -503,3 +585,41 @@ def is_privacy_officer(actor: Actor) -> bool:
     if unit_id is None:
         return False
     return unit_id in actor.editor_unit_ids or (actor.is_admin and unit_id in actor.unit_ids)
+
+
+# ---- 外部協力者 (partners): the only pages and API operations they reach -------------------------------
+# Everything else answers 404 to a partner (and is audited, ``access.partner_refused``), whatever the
+# page would show a signed-in member of staff: the catalog list, search, dashboards, charts, portal
+# staff pages, every API list. On the pages below the policy above decides per dataset.
+PARTNER_ROUTES: Final = frozenset(
+    {
+        "login",
+        "logout",
+        "partners:home",
+        "catalog:detail",
+        "catalog:table_detail",
+        "catalog:table_download",
+    }
+)
+PARTNER_API: Final = frozenset(
+    {
+        ("GET", "api/v1/datasets/<slug>"),
+        ("GET", "api/v1/datasets/<slug>/tables"),
+        ("GET", "api/v1/datasets/<slug>/tables/<name>"),
+        ("GET", "api/v1/datasets/<slug>/tables/<name>/versions"),
+        ("GET", "api/v1/datasets/<slug>/tables/<name>/rows"),
+        ("GET", "api/v1/datasets/<slug>/tables/<name>/download"),
+    }
+)
+PARTNER_EXPIRED: Final = (
+    "外部協力者としての利用期間（{period}）が終わったか、アカウントが終了されたため、まちデータは使えません。"
+    "引き続き利用するときは、市の担当課（データ戦略課または個人情報保護担当）に延長を依頼してください。"
+)
+PARTNER_OUTSIDE: Final = "外部協力者は、承認された利用の対象の仮名加工・匿名加工のデータだけを見られます。ほかのページ・データは使えません。"
+
+
+def partner_may_reach(method: str, view_name: str, route: str) -> bool:
+    """Whether an 外部協力者 may reach a page (by URL name) or API operation (by method and route)."""
+    if route.startswith("api/"):
+        return (method.upper(), route) in PARTNER_API
+    return view_name in PARTNER_ROUTES

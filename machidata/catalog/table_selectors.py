@@ -34,6 +34,7 @@ from machidata.access.policy import (
     access_dataset,
     can,
     contract_refusal,
+    expired_grant_refusal,
     may_download,
     restrict_related,
 )
@@ -152,7 +153,9 @@ def table_get(*, actor: Actor, slug: str, name: str, action: Action = Action.DIS
         raise NotFound("表が見つかりません。")
     if action is not Action.DISCOVER and not can(actor, action, dataset):
         raise PermissionDenied(
-            _read_refusal(dataset) if action is Action.READ else "この操作を行う権限がありません。"
+            (expired_grant_refusal(actor, dataset) or _read_refusal(dataset))
+            if action is Action.READ
+            else "この操作を行う権限がありません。"
         )
     return table
 
@@ -493,8 +496,10 @@ def _engine_kwargs() -> dict[str, Any]:
 
 def _readable_version(actor: Actor, table: Table, version: TableVersion | None) -> TableVersion | None:
     if not can(actor, Action.READ, table.dataset):
-        if can(actor, Action.DISCOVER, table.dataset):
-            raise PermissionDenied(_read_refusal(table.dataset))
+        if can(actor, Action.DISCOVER, table.dataset):  # an ended 利用申請 grant says so (audited)
+            raise PermissionDenied(
+                expired_grant_refusal(actor, table.dataset) or _read_refusal(table.dataset)
+            )
         raise NotFound("表が見つかりません。")
     if version is None:
         return table.current_version

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import copy
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from typing import Any, Final
 
 from django.db import transaction
@@ -350,13 +350,33 @@ def dashboard_move_item(
 DASHBOARD_EXPORTS: Final = {"pdf": ("application/pdf", "pdf"), "pptx": (PPTX_TYPE, "pptx")}
 
 
+def _exportable(actor: Actor, panel: Any, fmt: str) -> Any:
+    """A drawn panel, or in its place a note saying why it may not leave as a file: 仮名加工情報 and data
+    whose contract forbids it are checked as for a chart export (the same check, audited as refused)."""
+    if panel.rendered is None or panel.chart is None:
+        return panel
+    version = panel.rendered.data.version or panel.chart.table.current_version
+    if version is None:
+        return panel
+    try:
+        refuse_pseudonymised_export(
+            actor=actor, table=panel.chart.table, version=version, fmt=fmt, action="dashboard.export"
+        )
+    except PermissionDenied as refused:
+        return replace(panel, kind="text", text=f"「{panel.chart.title}」は書き出せません。{refused.message}",
+                       chart=None, rendered=None)  # fmt: skip
+    return panel
+
+
 def dashboard_export(
     *, actor: Actor, dashboard: Dashboard, fmt: str, chosen: dict[str, Any] | None = None
 ) -> tuple[bytes, str, str]:
     """The dashboard as A4 PDF or PPTX with the viewer's filters and access (hidden charts left out); audited."""
     if fmt not in DASHBOARD_EXPORTS:
         raise NotFound("その形式では書き出せません。")
-    panels = dashboard_render(actor=actor, dashboard=dashboard, chosen=chosen)
+    panels = [
+        _exportable(actor, p, fmt) for p in dashboard_render(actor=actor, dashboard=dashboard, chosen=chosen)
+    ]
     if fmt == "pdf":
         content = dashboard_pdf(dashboard.title, dashboard.description, panels)
     else:

@@ -185,6 +185,7 @@ MIDDLEWARE = [
     "django.middleware.csrf.CsrfViewMiddleware",
     "django.contrib.auth.middleware.AuthenticationMiddleware",
     "machidata.core.middleware.ActorMiddleware",
+    "machidata.access.partners.PartnerGateMiddleware",  # 外部協力者: only their use's data; refusals audited
     "django.contrib.messages.middleware.MessageMiddleware",
     "django.middleware.clickjacking.XFrameOptionsMiddleware",
     "machidata.core.middleware.ContentSecurityPolicyMiddleware",

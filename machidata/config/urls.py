@@ -27,6 +27,8 @@ urlpatterns = [
     path("access-requests/", include("machidata.privacy.urls")),
     path("privacy/register/", include("machidata.privacy.urls_register")),  # 個人情報ファイル簿
     path("privacy/uses/", include("machidata.privacy.urls_uses")),  # 承認された利用
+    path("partners/", include("machidata.privacy.urls_partners")),  # 外部協力者
+    path("privacy/contracts/", include("machidata.privacy.urls_contracts")),  # 契約条件
     path("deid/", include("machidata.deid.urls")),
     path("notifications/", include("machidata.notify.urls")),
     path("charts/", include("machidata.charts.urls")),

@@ -17,13 +17,17 @@ from ninja.pagination import paginate
 from machidata.access.auth import api_staff
 from machidata.access.policy import Action, access_dataset
 from machidata.core.pagination import Pages
-from machidata.privacy import contracts, register, uses
+from machidata.privacy import contracts, partners, register, uses
 from machidata.privacy.schemas import (
     ApprovedUseIn,
     ApprovedUseOut,
     ApprovedUseParams,
     ContractIn,
     ContractOut,
+    PartnerEndIn,
+    PartnerIn,
+    PartnerOut,
+    PartnerParams,
     RegisterEntryOut,
     RegisterParams,
 )
@@ -108,3 +112,37 @@ def put_contract(request: HttpRequest, slug: str, payload: ContractIn) -> dict[s
     actor = api_staff(request)
     dataset = access_dataset(actor, Action.DISCOVER, slug=slug[:200])
     return _contract_out(contracts.contract_set(actor=actor, dataset=dataset, data=payload.dict()))
+
+
+def _partner_out(p: Any, password: str = "") -> dict[str, Any]:
+    return {
+        "id": p.pk, "username": p.user.get_username(), "organisation": p.organisation, "use": p.use_id,
+        "starts_on": p.starts_on, "ends_on": p.ends_on, "state": partners.partner_state(p),
+        "ended_at": p.ended_at, "password": password,
+    }  # fmt: skip
+
+
+@router.get("/partners", response=list[PartnerOut], summary="外部協力者の一覧")
+@paginate(Pages, page_size=settings.MACHIDATA_PAGE_SIZE)
+def list_partners(request: HttpRequest, params: Query[PartnerParams]) -> list[dict[str, Any]]:
+    """Every partner account (データ戦略課 and the privacy officer; anyone else: 404)."""
+    return [_partner_out(p) for p in partners.partner_list(actor=api_staff(request), state=params.state)]
+
+
+@router.post("/partners", response={201: PartnerOut}, summary="外部協力者のアカウントを作る")
+def create_partner(request: HttpRequest, payload: PartnerIn) -> Status:
+    """Create a partner's sign-in for one approved use; the answer carries its first password, once."""
+    data = payload.dict()
+    use_id = data.pop("use")
+    partner, password = partners.partner_create(actor=api_staff(request), use_id=use_id, data=data)
+    return Status(201, _partner_out(partner, password))
+
+
+@router.post(
+    "/partners/{int:partner_id}/end", response=PartnerOut, summary="外部協力者のアカウントを終了する"
+)
+def end_partner(request: HttpRequest, partner_id: int, payload: PartnerEndIn) -> dict[str, Any]:
+    """End a partner's account now (its sessions and tokens stop working)."""
+    actor = api_staff(request)
+    partner = partners.partner_get(actor=actor, pk=partner_id)
+    return _partner_out(partners.partner_end(actor=actor, partner=partner, reason=payload.reason))

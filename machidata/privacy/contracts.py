@@ -13,10 +13,11 @@ from typing import Any
 from django.db import transaction
 
 from machidata.access.models import ContractKind, DatasetContract, Rights, Unit
-from machidata.access.policy import Action, Actor, can
+from machidata.access.policy import Action, Actor, can, contract_publish_refusal
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset
 from machidata.core.errors import InvalidInput, PermissionDenied
+from machidata.publish.selectors import public_datasets
 
 MAX_PEOPLE = 200
 
@@ -113,6 +114,10 @@ def contract_set(*, actor: Actor, dataset: Dataset, data: dict[str, Any] | None)
     contract, _ = DatasetContract.objects.update_or_create(dataset=dataset, defaults=fields)
     contract.permitted_units.set(units)
     contract.permitted_users.set(users)
+    refusal = contract_publish_refusal(contract)
+    if refusal and public_datasets().filter(pk=dataset.pk).exists():  # the transaction rolls back
+        raise InvalidInput(f"このデータセットは公開中のため、この契約条件にはできません。{refusal}"
+                           "契約がそうなったときは、先に「非公開化の申請」をしてください。")  # fmt: skip
     audit_record(actor=actor, action="dataset.contract", obj=dataset,
                  changes={"before": before, "after": contract_view(contract)})  # fmt: skip
     return contract

@@ -167,3 +167,41 @@ class ContractOut(ContractIn):
     """The terms as stored (``kind`` empty when the dataset has none)."""
 
     kind: Literal["", "paid", "commissioned"]  # type: ignore[assignment]
+
+
+class PartnerIn(Schema):
+    """A new 外部協力者 account: the approved use it is scoped to and a period inside that use's."""
+
+    use: int = Field(..., ge=1, le=2**31 - 1, description="承認された利用の番号")
+    username: str = Field(..., min_length=3, max_length=150)
+    name: str = Field(..., min_length=1, max_length=150, description="氏名（姓と名の間に空白）")
+    email: str = Field("", max_length=254)
+    organisation: str = Field(..., min_length=1, max_length=200)
+    starts_on: dt.date
+    ends_on: dt.date
+
+
+class PartnerOut(Schema):
+    """A partner account (the first password only in the answer to its creation)."""
+
+    id: int
+    username: str
+    organisation: str
+    use: int
+    starts_on: dt.date
+    ends_on: dt.date
+    state: str
+    ended_at: dt.datetime | None = None
+    password: str = ""
+
+
+class PartnerParams(Schema):
+    """Filters of the partner accounts."""
+
+    state: Literal["", "open", "closed"] = ""
+
+
+class PartnerEndIn(Schema):
+    """Why the account ends."""
+
+    reason: str = Field("", max_length=2000)

@@ -20,7 +20,7 @@ from django.urls import reverse
 from machidata.access.policy import Action
 from tests.security.world import ACTORS, SIGNED_IN, World
 
-EVERYONE = frozenset(ACTORS)
+EVERYONE = frozenset(ACTORS) - {"partner"}  # everyone but an 外部協力者 (see PARTNER_REACHES at the end)
 # The Django admin: 管理 manages these models there; the rest are for a superuser only (users,
 # groups, and records that have their own pages), and two are never added by hand.
 ADMIN_SITE_SUPERUSER_ONLY = frozenset(
@@ -128,6 +128,7 @@ def per_dataset(
         else:
             datasets = w.distinct()
         audience = SIGNED_IN if staff_only else EVERYONE  # staff-only rooms (support) add a sign-in
+        audience |= {"partner"}  # the policy decides; PARTNER_REACHES then keeps it only where it may go
         return [Probe(build(w, d), w.allowed(action, d) & audience, d.title, d) for d in datasets]
 
     return Rule(method, probes)
@@ -192,14 +193,14 @@ def on_register_entry(build: Callable[[World], str], method: str = "GET", *, kee
     return Rule(method, probes)
 
 
-def on_contract(method: str) -> Rule:
-    """A dataset's contract terms: its editors, and 管理 wherever it may discover the entry."""
+def on_contract(method: str, *, page: bool = False) -> Rule:
+    """A dataset's contract terms (API, or ``page``): its editors, and 管理 wherever it may discover the entry."""
 
     def probes(w: World) -> list[Probe]:
         datasets = w.distinct() if method == "GET" else w.sample()
         return [
             Probe(
-                f"/api/v1/privacy/contracts/{_slug(d)}",
+                url("privacy_contracts:edit", _slug(d)) if page else f"/api/v1/privacy/contracts/{_slug(d)}",
                 (w.allowed(Action.EDIT, d) | (ADMIN & w.allowed(Action.DISCOVER, d))) - {"anonymous"},
                 d.title,  # type: ignore[attr-defined]
                 d,
@@ -208,7 +209,7 @@ def on_contract(method: str) -> Rule:
             for d in datasets
         ]
 
-    return Rule(method, probes, api=True)
+    return Rule(method, probes, api=not page)
 
 
 def _slug(d: object) -> str:
@@ -498,6 +499,17 @@ MATRIX: dict[str, Rule] = {
     # The keepers (管理 and the privacy officer, none of the cast) see every entry and write; anyone
     # else sees the entries of their 課 (the world's entry is the owning 課's) and their own; the list
     # and its export are every signed-in member's (filtered to what they see).
+    # 外部協力者: the keepers (データ戦略課, the privacy officer) manage the accounts; a partner has its page.
+    "partners:list": fixed(ADMIN, lambda w: url("partners:list")),
+    "partners:new": fixed(ADMIN, lambda w: url("partners:new")),
+    "partners:end": fixed(ADMIN, lambda w: url("partners:end", o(w, "partner")), "POST"),
+    "partners:home": fixed({"partner"}, lambda w: url("partners:home")),
+    "GET /api/v1/privacy/partners": api("GET", ADMIN, lambda w: "/api/v1/privacy/partners"),
+    "POST /api/v1/privacy/partners": api("POST", ADMIN, lambda w: "/api/v1/privacy/partners"),
+    "POST /api/v1/privacy/partners/{partner_id}/end": api(
+        "POST", ADMIN, lambda w: f"/api/v1/privacy/partners/{o(w, 'partner')}/end"
+    ),
+    "privacy_contracts:edit": on_contract("GET", page=True),
     "privacy_uses:list": fixed(SIGNED_IN, lambda w: url("privacy_uses:list")),
     "privacy_uses:export": fixed(SIGNED_IN, lambda w: url("privacy_uses:export") + "?format=csv"),
     "privacy_uses:new": fixed(ADMIN, lambda w: url("privacy_uses:new")),
@@ -1373,3 +1385,49 @@ MATRIX: dict[str, Rule] = {
         reads=True,
     ),
 }
+
+
+# ---- 外部協力者 (partner) ---------------------------------------------------------------------------
+# A partner reaches only these routes (access.policy.PARTNER_ROUTES / PARTNER_API), and on the
+# dataset-bound ones only what the policy table lets it (its use's 仮名加工・匿名加工 datasets: the
+# probes' audiences come from World.allowed). The start page and the catalog list send it to its own
+# page (a redirect, not a refusal); it may sign in and out. Everywhere else it must be refused.
+PARTNER_REACHES = frozenset(
+    {
+        "catalog:detail",
+        "catalog:table_detail",
+        "catalog:table_download",
+        "GET /api/v1/datasets/{slug}",
+        "GET /api/v1/datasets/{slug}/tables",
+        "GET /api/v1/datasets/{slug}/tables/{name}",
+        "GET /api/v1/datasets/{slug}/tables/{name}/versions",
+        "GET /api/v1/datasets/{slug}/tables/{name}/rows",
+        "GET /api/v1/datasets/{slug}/tables/{name}/download",
+        "partners:home",
+    }
+)
+PARTNER_LANDS = frozenset({"home", "catalog:list", "login", "logout"})
+# Public API operations that take no sign-in: a token is never read there, so a partner calling with
+# one is served as the public (the published EBPM pages); through a session the gate refuses them.
+PARTNER_AS_PUBLIC = frozenset({"GET /api/v1/ebpm/public/pages", "GET /api/v1/ebpm/public/pages/{item_id}"})
+
+
+def _for_partner(key: str, rule: Rule) -> Rule:
+    def probes(w: World) -> list[Probe]:
+        out = []
+        for p in rule.probes(w):
+            if key in PARTNER_LANDS:
+                allowed = p.allowed | {"partner"}
+            elif key in PARTNER_AS_PUBLIC:
+                allowed = p.allowed | ({"partner"} if "anonymous" in p.allowed else set())
+            elif key in PARTNER_REACHES:
+                allowed = p.allowed
+            else:
+                allowed = p.allowed - {"partner"}
+            out.append(Probe(p.url, allowed, p.label, p.dataset, p.body))
+        return out
+
+    return Rule(rule.method, probes, rule.api, rule.reads)
+
+
+MATRIX = {key: _for_partner(key, rule) for key, rule in MATRIX.items()}

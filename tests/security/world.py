@@ -2,7 +2,8 @@
 
 Actors are the standard cast of :func:`machidata.core.testing.make_actors` (the owning 課 is
 健康づくり推進課) plus ``granted`` / ``granted_editor`` (警防課 viewers holding a read / edit grant
-on every dataset). Every dataset has one table with one committed version, so read routes have
+on every dataset) and ``partner`` (an 外部協力者 of a university, scoped to an approved use that covers
+every dataset but the 機密 仮名加工 ones: the policy lets it read the use's de-identified datasets). Every dataset has one table with one committed version, so read routes have
 rows to leak.
 """
 
@@ -29,8 +30,11 @@ ACTORS = (
     "admin",
     "granted",
     "granted_editor",
+    "partner",
 )
-SIGNED_IN = frozenset(ACTORS) - {"anonymous"}
+# Signed-in staff. The 外部協力者 is signed in but not staff: it is refused wherever staff get through
+# unless an entry lets it through (``matrix.PARTNER_REACHES``).
+SIGNED_IN = frozenset(ACTORS) - {"anonymous", "partner"}
 
 # Every valid subject (a 公開 dataset never holds personal data: the publication gates see to that).
 SUBJECTS = [
@@ -82,6 +86,30 @@ class World:
         return [d for d in self.datasets if (d.classification, d.personal_data) in wanted]
 
 
+def _partner(actors: Actors, datasets: list[Any]) -> Any:
+    """An 外部協力者 (access.Partner) on an approved use of every dataset but the 機密 仮名加工 ones."""
+    from django.contrib.auth import get_user_model
+    from django.utils import timezone
+
+    from machidata.access.models import Partner
+    from machidata.privacy.use_records import ApprovedUse
+
+    today = timezone.localdate()
+    use = ApprovedUse.objects.create(
+        title="熊本大学との共同研究（外部協力者）", purpose="匿名加工・仮名加工データの分析", legal_basis="other_purpose",
+        legal_ground="第69条第2項第4号", starts_on=today - dt.timedelta(days=30), ends_on=today + dt.timedelta(days=365),
+        created_by=actors.users["admin"],
+    )  # fmt: skip
+    use.datasets.set(
+        [d for d in datasets if not (d.classification == Classification.CONFIDENTIAL
+                                     and d.personal_data == PersonalData.PSEUDONYMISED)]
+    )  # fmt: skip
+    user = get_user_model().objects.create_user(username="partner", password=None)
+    Partner.objects.create(user=user, organisation="熊本大学", use=use, starts_on=use.starts_on,
+                           ends_on=use.ends_on, created_by=actors.users["admin"])  # fmt: skip
+    return user
+
+
 def build_world() -> World:
     """Create the world (call inside a test with database access and a private MACHIDATA_HOME)."""
     from machidata.audit.models import AuditEvent
@@ -123,6 +151,7 @@ def build_world() -> World:
         # every table is declared a standard dataset, so the standard-format CSV routes have data to leak
         StandardDeclaration.objects.create(table=table, standard="fire_hydrant", mapping={"種別": "名前"})
         datasets.append(d)
+    users["partner"] = _partner(actors, datasets)
     tokens = {name: make_token(users[name]) for name in ACTORS if name != "anonymous"}
     world = World(actors, datasets, tokens)
 
@@ -136,6 +165,7 @@ def build_world() -> World:
     )
     o = world.objects
     o["internal"] = internal
+    o["partner"] = users["partner"].partner  # its account (access.Partner), for the keepers' routes
     o["token_id"] = users["owner_editor"].api_tokens.first().pk
     o["job"] = Job.objects.create(kind="test", title="テスト処理", created_by=users["owner_editor"])
     o["consultation"] = support.consultation_open(

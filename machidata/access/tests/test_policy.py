@@ -49,6 +49,11 @@ def spec(standing: Standing, action: Action, c: str, p: str, discoverable: bool)
             A.ADMINISTER: True,
             A.READ: c != C.CONFIDENTIAL and not personal,
         },
+        # an 外部協力者, towards a dataset of its approved use: de-identified data only, to see and read
+        S.PARTNER: {
+            A.DISCOVER: p in {P.PSEUDONYMISED, P.ANONYMISED},
+            A.READ: p in {P.PSEUDONYMISED, P.ANONYMISED},
+        },
     }
     return table[standing].get(action, False)
 

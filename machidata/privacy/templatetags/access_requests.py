@@ -41,17 +41,18 @@ def access_request_link(context: dict[str, Any], dataset: Dataset, readable: boo
 
 @register.simple_tag(takes_context=True)
 def privacy_links(context: dict[str, Any], dataset: Dataset) -> str:
-    """Links from a dataset page to its 個人情報ファイル簿 entry and its approved uses, or "".
+    """Links from a dataset page to its 個人情報ファイル簿 entry, its approved uses and its contract terms, or "".
 
     The entry link is shown to whoever may open the entry (the keepers and the data owner); the
-    approved uses to whoever sees them (the keepers, and the 課 and people they name).
+    approved uses to whoever sees them (the keepers, and the 課 and people they name); the contract
+    terms to whoever may set them (the owning 課's editors and 管理).
     """
+    from machidata.privacy import contracts, uses
     from machidata.privacy import register as file_register
-    from machidata.privacy import uses
 
     request = context.get("request")
     actor: Actor | None = getattr(request, "actor", None)
-    if actor is None or not actor.is_authenticated:
+    if actor is None or not actor.is_authenticated or actor.is_partner:
         return ""
     links: list[tuple[str, str]] = []
     if dataset.personal_data in file_register.REGISTER_CLASSES and (
@@ -60,6 +61,10 @@ def privacy_links(context: dict[str, Any], dataset: Dataset) -> str:
         links.append((reverse("privacy_register:entry", args=[dataset.slug]), "個人情報ファイル簿の記載"))
     for use in uses.uses_of_dataset(actor=actor, dataset=dataset)[:5]:
         links.append((reverse("privacy_uses:detail", args=[use.pk]), f"承認された利用 #{use.pk}"))
+    if contracts.may_set_contract(actor, dataset):
+        links.append(
+            (reverse("privacy_contracts:edit", args=[dataset.slug]), "契約条件（有償データ・委託成果物）")
+        )
     if not links:
         return ""
     return format_html("（{}）", format_html_join("・", '<a href="{}">{}</a>', links))

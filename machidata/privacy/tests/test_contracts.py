@@ -140,3 +140,42 @@ def test_api(actors: Actors, table: Table) -> None:
     assert got["permitted_units"] == [actors.org.health_div.code]
     assert got["term_end"] == "2027-03-31"
     assert client.get(url, **staff).status_code == 403
+
+
+def test_page_sets_and_removes_terms_for_the_owner_and_admin(actors: Actors, table: Table) -> None:
+    page = reverse("privacy_contracts:edit", args=[table.dataset.slug])
+    for name, status in (("staff", 403), ("other_editor", 403), ("owner_viewer", 403), ("admin", 200)):
+        assert actors.client(name).get(page).status_code == status, name
+    assert actors.client("anonymous").get(page).status_code == 302  # to the sign-in page
+    client = actors.client("owner_editor")
+    shown = client.get(reverse("catalog:detail", args=[table.dataset.slug])).content.decode()
+    assert page in shown  # linked from the dataset page for those who may set them
+    assert (
+        page
+        not in actors.client("staff")
+        .get(reverse("catalog:detail", args=[table.dataset.slug]))
+        .content.decode()
+    )
+    assert "まだ契約条件がありません" in client.get(page).content.decode()
+    bad = client.post(page, {"kind": "commissioned", "contractor": "株式会社くまもと測量"})
+    assert bad.status_code == 400
+    assert "権利の帰属を選んでください" in bad.content.decode()
+    missing = client.post(page, {"kind": "paid", "permitted_users": "nobody-such"})
+    assert "見つからない課・職員があります: nobody-such" in missing.content.decode()
+    assert not DatasetContract.objects.exists()
+    saved = client.post(page, {"kind": "paid", "cost_yen": "1200000", "term_end": "2027-03-31",
+                               "permitted_units": f"{actors.org.health_div.code}\n",
+                               "permitted_users": actors.users["staff"].get_username()})  # fmt: skip
+    assert saved.status_code == 302
+    contract = DatasetContract.objects.get(dataset=table.dataset)
+    assert contract.cost_yen == 1_200_000
+    assert [u.pk for u in contract.permitted_users.all()] == [actors.users["staff"].pk]
+    assert (
+        contract_refusal(_a(actors, "other_editor"), table.dataset, day=TODAY) != ""
+    )  # the terms are obeyed
+    again = client.get(page).content.decode()
+    assert "1200000" in again
+    assert actors.users["staff"].get_username() in again
+    assert actors.client("admin").post(page, {"remove": "1"}).status_code == 302
+    assert not DatasetContract.objects.exists()
+    assert AuditEvent.objects.filter(action="dataset.contract").count() == 2
