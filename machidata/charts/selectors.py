@@ -8,6 +8,8 @@ cached, so no viewer can ever be served another viewer's rows.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -22,9 +24,12 @@ from machidata.catalog.table_selectors import table_fields, table_get
 from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard
 from machidata.charts.pivot import N_NAME, SUPPRESS_BELOW, Pivot, pivot_of, totals_name
 from machidata.charts.suppression import (
+    Answer,
     Hidden,
     SuppressionError,
+    hide_rows,
     shown_rows,
+    suppress_across,
     suppress_rows,
     with_row_count,
 )
@@ -89,6 +94,7 @@ class ChartData:
     notes: list[str] = field(default_factory=list)
     table: Table | None = None
     hidden: Hidden | None = None  # small-count suppression (秘匿) applied for this viewer
+    query: dict[str, Any] = field(default_factory=dict)  # the TableQuery run (dashboard filters included)
 
     @property
     def shown(self) -> list[dict[str, Any]]:
@@ -175,7 +181,7 @@ def document_data(*, actor: Actor, document: dict[str, Any], suppress_small: boo
             notes.append(hidden.note())
     return ChartData(
         rows=rows, columns=columns, version=answer.version, truncated=answer.truncated or answer.total > len(rows),
-        notes=notes, table=table, hidden=hidden,
+        notes=notes, table=table, hidden=hidden, query=query,
     )  # fmt: skip
 
 
@@ -267,9 +273,16 @@ def _note_hidden(spec: dict[str, Any], hidden: Hidden) -> None:
     spec["description"] = f"{spec.get('description') or ''}{groups}項目の値は小さい数を秘匿しています。"
 
 
-def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
-    """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``."""
-    data = document_data(actor=actor, document=document, suppress_small=True)
+def document_render(
+    *, actor: Actor, document: dict[str, Any], data: ChartData | None = None
+) -> RenderedChart:
+    """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``.
+
+    ``data``: the document's answer already read (and suppressed) for ``actor`` — a dashboard reads
+    every chart first to suppress them together (:func:`suppress_dashboard`).
+    """
+    if data is None:
+        data = document_data(actor=actor, document=document, suppress_small=True)
     pivot = None
     if (document.get("visual") or {}).get("type") == "pivot":
         document, pivot = _pivot(actor, document, data)
@@ -417,7 +430,8 @@ def dashboard_render(
     visible = {
         str(c.uuid): c for c in restrict_charts(_base(), actor).filter(uuid__in=[u for u in uuids if u])
     }
-    panels = []
+    panels: list[Panel] = []
+    read: list[tuple[int, Chart, dict[str, Any], ChartData, list[str]]] = []
     for index, item in enumerate(dashboard.items):
         width = max(1, min(12, int(item.get("width") or 6)))
         if item.get("kind") == "text":
@@ -440,9 +454,24 @@ def dashboard_render(
         visual["options"] = {**(visual.get("options") or {}), "responsive": True}  # fill the panel's width
         document = {**document, "visual": visual}
         try:
-            rendered = document_render(actor=actor, document=document)
+            data = document_data(actor=actor, document=document, suppress_small=True)
         except InvalidInput as exc:
             panels.append(Panel("chart", width, index, chart=chart, error=exc.message))
+            continue
+        read.append((len(panels), chart, document, data, used))
+        panels.append(Panel("chart", width, index, chart=chart))
+    try:
+        suppress_dashboard([data for _, _, _, data, _ in read])
+    except InvalidInput as exc:
+        for at, chart, _, _, _ in read:
+            panels[at] = Panel("chart", panels[at].width, panels[at].index, chart=chart, error=exc.message)
+        return panels
+    for at, chart, document, data, used in read:
+        width, index = panels[at].width, panels[at].index
+        try:
+            rendered = document_render(actor=actor, document=document, data=data)
+        except InvalidInput as exc:
+            panels[at] = Panel("chart", width, index, chart=chart, error=exc.message)
             continue
         field_name, column = click_target(chart.document)
         param = next(
@@ -453,11 +482,60 @@ def dashboard_render(
             ),
             "",
         )
-        panels.append(
-            Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used,
-                  click_field=field_name if param else "", click_param=param)
-        )  # fmt: skip
+        panels[at] = Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used,
+                           click_field=field_name if param else "", click_param=param)  # fmt: skip
     return panels
+
+
+def _signature(group: Any) -> tuple[str, str | None]:
+    if isinstance(group, dict):
+        return str(group.get("column")), (str(group["grain"]) if group.get("grain") else None)
+    return str(group), None
+
+
+def suppress_dashboard(answers: Sequence[ChartData]) -> None:
+    """Suppress a dashboard's charts together (:func:`machidata.charts.suppression.suppress_across`), in place.
+
+    A chart grouped by fewer keys over the same table version and filters publishes the margins of
+    a finer chart; each chart then hides what would give a cell of another away by subtraction.
+    """
+    compared, at = [], []
+    for n, data in enumerate(answers):
+        if data.hidden is None or data.version is None:
+            continue
+        query = data.query
+        group_by = list(query.get("group_by") or [])
+        names = [c.name for c in data.columns][: len(group_by)]
+        key = (
+            data.version.pk,
+            json.dumps(query.get("filters") or [], sort_keys=True, ensure_ascii=False, default=str),
+        )
+        complete = not (
+            data.truncated
+            or query.get("top_n")
+            or query.get("limit")
+            or query.get("offset")
+            or query.get("totals")
+        )
+        compared.append(
+            Answer(key, [_signature(g) for g in group_by], names, data.rows, data.hidden, complete)
+        )
+        at.append(n)
+    if len(compared) < 2:
+        return
+    try:
+        extra = suppress_across(compared)
+    except SpecError as exc:
+        raise InvalidInput(str(exc)) from None
+    for n, rows in zip(at, extra, strict=True):
+        data = answers[n]
+        if not rows or data.hidden is None:
+            continue
+        first = not data.hidden.cells
+        groups = len(data.query.get("group_by") or [])
+        hide_rows(data.rows, data.hidden, rows, [c.name for c in data.columns][groups:])
+        if first:
+            data.notes.append(data.hidden.note())
 
 
 def click_target(document: dict[str, Any]) -> tuple[str, str]:
