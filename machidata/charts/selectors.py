@@ -111,12 +111,23 @@ def _grains(query: dict[str, Any], names: list[str]) -> dict[str, str | None]:
     }
 
 
-def document_table(*, actor: Actor, document: dict[str, Any]) -> tuple[Table, int | None]:
-    """The table (READ) a chart document names and its pinned version number (None: the latest)."""
+def document_table(
+    *, actor: Actor, document: dict[str, Any], seen: dict[tuple[str, str], Table] | None = None
+) -> tuple[Table, int | None]:
+    """The table (READ) a chart document names and its pinned version number (None: the latest).
+
+    ``seen``: tables already checked for this ``actor`` in the same request (a dashboard's charts
+    mostly share one table: its access check runs once per render, not once per chart).
+    """
     ref = (document.get("query") or {}).get("table") or {}
     if not ref.get("dataset") or not ref.get("name"):
         raise InvalidInput("グラフにする表を選んでください。")
-    table = table_get(actor=actor, slug=str(ref["dataset"]), name=str(ref["name"]), action=Action.READ)
+    key = (str(ref["dataset"]), str(ref["name"]))
+    table = seen.get(key) if seen is not None else None
+    if table is None:
+        table = table_get(actor=actor, slug=key[0], name=key[1], action=Action.READ)
+        if seen is not None:
+            seen[key] = table
     number = ref.get("version")
     return table, int(number) if number else None
 
@@ -134,14 +145,17 @@ def document_query(document: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def document_data(*, actor: Actor, document: dict[str, Any], suppress_small: bool = False) -> ChartData:
+def document_data(
+    *, actor: Actor, document: dict[str, Any], suppress_small: bool = False,
+    seen: dict[tuple[str, str], Table] | None = None,
+) -> ChartData:  # fmt: skip
     """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path.
 
     With ``suppress_small`` (every page, panel and file of the charts room), an aggregated chart read
     outside the 課 that owns the table (or by the 課 asking for it) has its small groups suppressed
     (:mod:`machidata.charts.suppression`); pivots are suppressed when laid out.
     """
-    table, number = document_table(actor=actor, document=document)
+    table, number = document_table(actor=actor, document=document, seen=seen)
     visual = document.get("visual") or {}
     kind = visual.get("type")
     threshold = suppression_threshold(actor, table, visual.get("options") or {}) if suppress_small else None
@@ -432,6 +446,7 @@ def dashboard_render(
     }
     panels: list[Panel] = []
     read: list[tuple[int, Chart, dict[str, Any], ChartData, list[str]]] = []
+    seen: dict[tuple[str, str], Table] = {}  # tables already checked for this viewer in this render
     for index, item in enumerate(dashboard.items):
         width = max(1, min(12, int(item.get("width") or 6)))
         if item.get("kind") == "text":
@@ -454,7 +469,7 @@ def dashboard_render(
         visual["options"] = {**(visual.get("options") or {}), "responsive": True}  # fill the panel's width
         document = {**document, "visual": visual}
         try:
-            data = document_data(actor=actor, document=document, suppress_small=True)
+            data = document_data(actor=actor, document=document, suppress_small=True, seen=seen)
         except InvalidInput as exc:
             panels.append(Panel("chart", width, index, chart=chart, error=exc.message))
             continue

@@ -264,3 +264,32 @@ def test_each_view_by_staff_is_recorded_for_the_usage_figures(actors: Actors, ta
         (actors.users["owner_viewer"].username, str(board.pk)),
         (actors.users["staff"].username, str(board.pk)),
     ]
+
+
+@pytest.mark.django_db
+def test_a_dashboard_checks_a_shared_table_once_per_render(
+    actors: Actors, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.charts import selectors
+
+    editor = actor_for(actors.users["owner_editor"])
+    board = dashboard_create(actor=editor, title="同じ表", sharing=Sharing.DEPARTMENT)
+    for _ in range(3):
+        chart = make_chart(actors, table, sharing=Sharing.DEPARTMENT)
+        board = dashboard_add_chart(actor=editor, dashboard=board, lock_version=board.lock_version,
+                                    chart_uuid=str(chart.uuid))  # fmt: skip
+    checked: list[str] = []
+    original = selectors.table_get
+
+    def counting(**kwargs: Any) -> Table:
+        checked.append(kwargs["name"])
+        return original(**kwargs)
+
+    monkeypatch.setattr(selectors, "table_get", counting)
+    panels = selectors.dashboard_render(actor=actor_for(actors.users["owner_viewer"]), dashboard=board)
+    assert [p.rendered is not None for p in panels] == [True, True, True]
+    assert checked == [table.name]  # one access check for the three charts of one table
+    selectors.dashboard_render(actor=actor_for(actors.users["owner_viewer"]), dashboard=board)
+    assert checked == [table.name, table.name]  # never kept across renders (nor viewers)
+    outsider = selectors.dashboard_render(actor=actor_for(actors.users["staff"]), dashboard=board)
+    assert all(p.rendered is None for p in outsider)
