@@ -17,7 +17,16 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from machidata.access.policy import Action, Actor, is_unit_member, restrict_related, restrict_shared
+from machidata.access.policy import (
+    Action,
+    Actor,
+    Standing,
+    Subject,
+    decide,
+    is_unit_member,
+    restrict_related,
+    restrict_shared,
+)
 from machidata.catalog.models import Table, TableVersion
 from machidata.catalog.query_selectors import table_query
 from machidata.catalog.table_selectors import table_fields, table_get
@@ -216,9 +225,16 @@ def suppression_threshold(actor: Actor, table: Table, options: dict[str, Any]) -
 
     The same rule as survey tables: a table read outside the 課 that owns the data (管理 included)
     hides cells under :data:`~machidata.charts.pivot.SUPPRESS_BELOW`; the 課 itself may ask for it
-    (``options.suppress``) to see the table as it will leave.
+    (``options.suppress``) to see the table as it will leave. A table whose rows anyone may read (公開, no
+    personal data) is not suppressed: its rows are open already, and an already-counted table (人口 by 区 ×
+    年齢階級, one row per cell) would otherwise be hidden whole.
     """
-    if not is_unit_member(actor, table.dataset.owner_id) or options.get("suppress"):
+    if options.get("suppress"):
+        return SUPPRESS_BELOW
+    dataset = table.dataset
+    if decide(Standing.ANONYMOUS, Action.READ, Subject(dataset.classification, dataset.personal_data)):
+        return None
+    if not is_unit_member(actor, dataset.owner_id):
         return SUPPRESS_BELOW
     return None
 
