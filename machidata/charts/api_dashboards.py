@@ -1,4 +1,4 @@
-"""Dashboard API (/api/v1/dashboards): list and get. Signed-in callers only; hidden dashboards answer 404.
+"""Dashboard API (/api/v1/dashboards): list, get and export. Signed-in callers only; hidden dashboards answer 404.
 
 A dashboard's charts are fetched through /api/v1/charts/{uuid}/spec, each with the caller's access.
 """
@@ -6,11 +6,13 @@ A dashboard's charts are fetched through /api/v1/charts/{uuid}/spec, each with t
 # No ``from __future__ import annotations`` here: @paginate re-reads the endpoint's annotations.
 from django.conf import settings
 from django.db.models import QuerySet
-from django.http import HttpRequest
+from django.http import HttpRequest, HttpResponse
 from ninja import Router
 from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
+from machidata.charts import services
+from machidata.charts.dashboard_filters import chosen_filters
 from machidata.charts.models import Dashboard
 from machidata.charts.schemas import DashboardOut
 from machidata.charts.selectors import dashboard_get, dashboard_list
@@ -30,3 +32,21 @@ def list_dashboards(request: HttpRequest) -> QuerySet[Dashboard]:
 def get_dashboard(request: HttpRequest, dashboard_uuid: str) -> Dashboard:
     """One dashboard's grid and filters."""
     return dashboard_get(actor=api_staff(request), uuid=dashboard_uuid)
+
+
+@router.get("/{uuid:dashboard_uuid}/export/{fmt}", summary="ダッシュボードの書き出し（pdf, pptx）")
+def export_dashboard(request: HttpRequest, dashboard_uuid: str, fmt: str) -> HttpResponse:
+    """The dashboard as an A4 PDF or a PPTX (one slide per chart), exactly as its page's export (audited).
+
+    The shared filters are the page's query parameters (``f0``, ``f0_from``/``f0_to`` …); each chart is read
+    with the caller's access and suppressed as on the page; charts the caller may not read are left out.
+    """
+    actor = api_staff(request)
+    dashboard = dashboard_get(actor=actor, uuid=dashboard_uuid)
+    chosen, _ = chosen_filters(request.GET, dashboard)
+    content, content_type, ext = services.dashboard_export(
+        actor=actor, dashboard=dashboard, fmt=fmt, chosen=chosen
+    )
+    response = HttpResponse(content, content_type=content_type)
+    response["Content-Disposition"] = f"attachment; filename=dashboard-{dashboard.uuid}.{ext}"
+    return response

@@ -325,7 +325,7 @@ def choices_from(document: dict[str, Any]) -> dict[str, Any]:
 
 
 class BoundaryForm(forms.Form):
-    """A boundary file (GeoJSON) for a new or existing boundary set, and how its areas are named."""
+    """A boundary file (GeoJSON or a zipped Shapefile) for a new or existing boundary set, and how its areas are named."""
 
     name = forms.CharField(
         label="境界データの名前",
@@ -335,7 +335,13 @@ class BoundaryForm(forms.Form):
     description = forms.CharField(
         label="説明", required=False, max_length=2000, widget=forms.Textarea(attrs={"rows": 2})
     )
-    file = forms.FileField(label="GeoJSON ファイル（経度・緯度、20MBまで）")
+    file = forms.FileField(
+        label="境界のファイル（GeoJSON か Shapefile の zip、20MBまで）",
+        help_text="Shapefile は .shp・.shx・.dbf・.prj（あれば .cpg も）を1つの zip にまとめてください。",
+        widget=forms.ClearableFileInput(
+            attrs={"accept": ".geojson,.json,.zip,application/geo+json,application/zip"}
+        ),
+    )
     code_property = forms.CharField(label="コードの属性（例: KEY_CODE）", required=False, max_length=100)
     name_property = forms.CharField(label="名前の属性（例: S_NAME）", required=False, max_length=100)
     attribution = forms.CharField(label="出典・著作権表示（地図の下に表示します）", max_length=500)

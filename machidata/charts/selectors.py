@@ -8,6 +8,8 @@ cached, so no viewer can ever be served another viewer's rows.
 from __future__ import annotations
 
 import datetime as dt
+import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Any, Final
 
@@ -15,16 +17,28 @@ from django.conf import settings
 from django.core.exceptions import ValidationError
 from django.db.models import QuerySet
 
-from machidata.access.policy import Action, Actor, is_unit_member, restrict_related, restrict_shared
+from machidata.access.policy import (
+    Action,
+    Actor,
+    Standing,
+    Subject,
+    decide,
+    is_unit_member,
+    restrict_related,
+    restrict_shared,
+)
 from machidata.catalog.models import Table, TableVersion
 from machidata.catalog.query_selectors import table_query
 from machidata.catalog.table_selectors import table_fields, table_get
 from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard
 from machidata.charts.pivot import N_NAME, SUPPRESS_BELOW, Pivot, pivot_of, totals_name
 from machidata.charts.suppression import (
+    Answer,
     Hidden,
     SuppressionError,
+    hide_rows,
     shown_rows,
+    suppress_across,
     suppress_rows,
     with_row_count,
 )
@@ -89,6 +103,7 @@ class ChartData:
     notes: list[str] = field(default_factory=list)
     table: Table | None = None
     hidden: Hidden | None = None  # small-count suppression (秘匿) applied for this viewer
+    query: dict[str, Any] = field(default_factory=dict)  # the TableQuery run (dashboard filters included)
 
     @property
     def shown(self) -> list[dict[str, Any]]:
@@ -105,12 +120,23 @@ def _grains(query: dict[str, Any], names: list[str]) -> dict[str, str | None]:
     }
 
 
-def document_table(*, actor: Actor, document: dict[str, Any]) -> tuple[Table, int | None]:
-    """The table (READ) a chart document names and its pinned version number (None: the latest)."""
+def document_table(
+    *, actor: Actor, document: dict[str, Any], seen: dict[tuple[str, str], Table] | None = None
+) -> tuple[Table, int | None]:
+    """The table (READ) a chart document names and its pinned version number (None: the latest).
+
+    ``seen``: tables already checked for this ``actor`` in the same request (a dashboard's charts
+    mostly share one table: its access check runs once per render, not once per chart).
+    """
     ref = (document.get("query") or {}).get("table") or {}
     if not ref.get("dataset") or not ref.get("name"):
         raise InvalidInput("グラフにする表を選んでください。")
-    table = table_get(actor=actor, slug=str(ref["dataset"]), name=str(ref["name"]), action=Action.READ)
+    key = (str(ref["dataset"]), str(ref["name"]))
+    table = seen.get(key) if seen is not None else None
+    if table is None:
+        table = table_get(actor=actor, slug=key[0], name=key[1], action=Action.READ)
+        if seen is not None:
+            seen[key] = table
     number = ref.get("version")
     return table, int(number) if number else None
 
@@ -128,14 +154,17 @@ def document_query(document: dict[str, Any]) -> dict[str, Any]:
     return query
 
 
-def document_data(*, actor: Actor, document: dict[str, Any], suppress_small: bool = False) -> ChartData:
+def document_data(
+    *, actor: Actor, document: dict[str, Any], suppress_small: bool = False,
+    seen: dict[tuple[str, str], Table] | None = None,
+) -> ChartData:  # fmt: skip
     """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path.
 
     With ``suppress_small`` (every page, panel and file of the charts room), an aggregated chart read
     outside the 課 that owns the table (or by the 課 asking for it) has its small groups suppressed
     (:mod:`machidata.charts.suppression`); pivots are suppressed when laid out.
     """
-    table, number = document_table(actor=actor, document=document)
+    table, number = document_table(actor=actor, document=document, seen=seen)
     visual = document.get("visual") or {}
     kind = visual.get("type")
     threshold = suppression_threshold(actor, table, visual.get("options") or {}) if suppress_small else None
@@ -175,7 +204,7 @@ def document_data(*, actor: Actor, document: dict[str, Any], suppress_small: boo
             notes.append(hidden.note())
     return ChartData(
         rows=rows, columns=columns, version=answer.version, truncated=answer.truncated or answer.total > len(rows),
-        notes=notes, table=table, hidden=hidden,
+        notes=notes, table=table, hidden=hidden, query=query,
     )  # fmt: skip
 
 
@@ -196,9 +225,16 @@ def suppression_threshold(actor: Actor, table: Table, options: dict[str, Any]) -
 
     The same rule as survey tables: a table read outside the 課 that owns the data (管理 included)
     hides cells under :data:`~machidata.charts.pivot.SUPPRESS_BELOW`; the 課 itself may ask for it
-    (``options.suppress``) to see the table as it will leave.
+    (``options.suppress``) to see the table as it will leave. A table whose rows anyone may read (公開, no
+    personal data) is not suppressed: its rows are open already, and an already-counted table (人口 by 区 ×
+    年齢階級, one row per cell) would otherwise be hidden whole.
     """
-    if not is_unit_member(actor, table.dataset.owner_id) or options.get("suppress"):
+    if options.get("suppress"):
+        return SUPPRESS_BELOW
+    dataset = table.dataset
+    if decide(Standing.ANONYMOUS, Action.READ, Subject(dataset.classification, dataset.personal_data)):
+        return None
+    if not is_unit_member(actor, dataset.owner_id):
         return SUPPRESS_BELOW
     return None
 
@@ -267,9 +303,16 @@ def _note_hidden(spec: dict[str, Any], hidden: Hidden) -> None:
     spec["description"] = f"{spec.get('description') or ''}{groups}項目の値は小さい数を秘匿しています。"
 
 
-def document_render(*, actor: Actor, document: dict[str, Any]) -> RenderedChart:
-    """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``."""
-    data = document_data(actor=actor, document=document, suppress_small=True)
+def document_render(
+    *, actor: Actor, document: dict[str, Any], data: ChartData | None = None
+) -> RenderedChart:
+    """The Vega-Lite spec, text alternative and table view of a chart document for ``actor``.
+
+    ``data``: the document's answer already read (and suppressed) for ``actor`` — a dashboard reads
+    every chart first to suppress them together (:func:`suppress_dashboard`).
+    """
+    if data is None:
+        data = document_data(actor=actor, document=document, suppress_small=True)
     pivot = None
     if (document.get("visual") or {}).get("type") == "pivot":
         document, pivot = _pivot(actor, document, data)
@@ -417,7 +460,9 @@ def dashboard_render(
     visible = {
         str(c.uuid): c for c in restrict_charts(_base(), actor).filter(uuid__in=[u for u in uuids if u])
     }
-    panels = []
+    panels: list[Panel] = []
+    read: list[tuple[int, Chart, dict[str, Any], ChartData, list[str]]] = []
+    seen: dict[tuple[str, str], Table] = {}  # tables already checked for this viewer in this render
     for index, item in enumerate(dashboard.items):
         width = max(1, min(12, int(item.get("width") or 6)))
         if item.get("kind") == "text":
@@ -440,9 +485,24 @@ def dashboard_render(
         visual["options"] = {**(visual.get("options") or {}), "responsive": True}  # fill the panel's width
         document = {**document, "visual": visual}
         try:
-            rendered = document_render(actor=actor, document=document)
+            data = document_data(actor=actor, document=document, suppress_small=True, seen=seen)
         except InvalidInput as exc:
             panels.append(Panel("chart", width, index, chart=chart, error=exc.message))
+            continue
+        read.append((len(panels), chart, document, data, used))
+        panels.append(Panel("chart", width, index, chart=chart))
+    try:
+        suppress_dashboard([data for _, _, _, data, _ in read])
+    except InvalidInput as exc:
+        for at, chart, _, _, _ in read:
+            panels[at] = Panel("chart", panels[at].width, panels[at].index, chart=chart, error=exc.message)
+        return panels
+    for at, chart, document, data, used in read:
+        width, index = panels[at].width, panels[at].index
+        try:
+            rendered = document_render(actor=actor, document=document, data=data)
+        except InvalidInput as exc:
+            panels[at] = Panel("chart", width, index, chart=chart, error=exc.message)
             continue
         field_name, column = click_target(chart.document)
         param = next(
@@ -453,11 +513,60 @@ def dashboard_render(
             ),
             "",
         )
-        panels.append(
-            Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used,
-                  click_field=field_name if param else "", click_param=param)
-        )  # fmt: skip
+        panels[at] = Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used,
+                           click_field=field_name if param else "", click_param=param)  # fmt: skip
     return panels
+
+
+def _signature(group: Any) -> tuple[str, str | None]:
+    if isinstance(group, dict):
+        return str(group.get("column")), (str(group["grain"]) if group.get("grain") else None)
+    return str(group), None
+
+
+def suppress_dashboard(answers: Sequence[ChartData]) -> None:
+    """Suppress a dashboard's charts together (:func:`machidata.charts.suppression.suppress_across`), in place.
+
+    A chart grouped by fewer keys over the same table version and filters publishes the margins of
+    a finer chart; each chart then hides what would give a cell of another away by subtraction.
+    """
+    compared, at = [], []
+    for n, data in enumerate(answers):
+        if data.hidden is None or data.version is None:
+            continue
+        query = data.query
+        group_by = list(query.get("group_by") or [])
+        names = [c.name for c in data.columns][: len(group_by)]
+        key = (
+            data.version.pk,
+            json.dumps(query.get("filters") or [], sort_keys=True, ensure_ascii=False, default=str),
+        )
+        complete = not (
+            data.truncated
+            or query.get("top_n")
+            or query.get("limit")
+            or query.get("offset")
+            or query.get("totals")
+        )
+        compared.append(
+            Answer(key, [_signature(g) for g in group_by], names, data.rows, data.hidden, complete)
+        )
+        at.append(n)
+    if len(compared) < 2:
+        return
+    try:
+        extra = suppress_across(compared)
+    except SpecError as exc:
+        raise InvalidInput(str(exc)) from None
+    for n, rows in zip(at, extra, strict=True):
+        data = answers[n]
+        if not rows or data.hidden is None:
+            continue
+        first = not data.hidden.cells
+        groups = len(data.query.get("group_by") or [])
+        hide_rows(data.rows, data.hidden, rows, [c.name for c in data.columns][groups:])
+        if first:
+            data.notes.append(data.hidden.note())
 
 
 def click_target(document: dict[str, Any]) -> tuple[str, str]:

@@ -14,7 +14,7 @@ from machidata.access.policy import Action, Actor, restrict_related, unit_member
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Table
 from machidata.catalog.table_selectors import refuse_pseudonymised_export
-from machidata.charts.boundaries import BoundaryError, read_geojson
+from machidata.charts.boundaries import BoundaryError, read_boundaries
 from machidata.charts.models import BoundarySet, BoundaryVersion, Chart, Dashboard, Sharing
 from machidata.charts.render import FORMATS, render
 from machidata.charts.reports import PPTX_TYPE, dashboard_pdf, dashboard_pptx
@@ -402,7 +402,7 @@ def boundary_upload(
 ) -> BoundaryVersion:  # fmt: skip
     """Add a version of a boundary set (made on first upload); データ戦略課（管理）only; audited.
 
-    The file is checked and simplified first (:func:`machidata.charts.boundaries.read_geojson`): any
+    The file is checked and simplified first (:func:`machidata.charts.boundaries.read_boundaries`: GeoJSON or a zipped Shapefile): any
     problem raises InvalidInput with the reason and nothing is stored.
     """
     if not actor.is_admin or actor.user_id is None:
@@ -415,7 +415,7 @@ def boundary_upload(
     if errors:
         raise InvalidInput(next(iter(errors.values())), details=errors)
     try:
-        read = read_geojson(data, code_property=code_property.strip(), name_property=name_property.strip())
+        read = read_boundaries(data, code_property=code_property.strip(), name_property=name_property.strip())
     except BoundaryError as exc:
         raise InvalidInput(str(exc), details={"file": str(exc)}) from None
     with transaction.atomic():

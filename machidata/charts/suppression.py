@@ -16,6 +16,11 @@ aggregated charts (bar, line, area, pie, heatmap, table, number card, ward and m
   interval at least the threshold wide. Shares of a sum (not of the count), and 前期比 (a hidden
   period is the next period's base ÷ its ratio), are hidden in every group once any group is hidden.
 * The chart carries a note that cells were hidden.
+* Across the charts of one dashboard (:func:`suppress_across`): a chart grouped by fewer keys on the
+  same table, version and filters publishes the margins of a finer one (件数 by 区 beside 件数 by
+  区 × 事故種別, or a number card of the total), so a cell hidden in the finer chart would be the
+  margin minus the shown cells. Each such margin becomes a scope of the finer chart's pivot check,
+  and charts with the same keys hide the same groups, until nothing more is hidden.
 
 Plain rows (scatter, histogram, point map) are not counts; the histogram, which counts rows into
 bins in the browser, is refused outside the 課 (an aggregated bar chart gives the same picture).
@@ -43,6 +48,8 @@ class Hidden:
 
     threshold: int
     cells: set[tuple[int, str]] = field(default_factory=set)
+    counts: list[int] = field(default_factory=list)  # each row's count (the basis; never shown)
+    groups: set[int] = field(default_factory=set)  # rows hidden whole (small or complementary)
 
     @property
     def rows(self) -> set[int]:
@@ -108,7 +115,7 @@ def suppress_rows(
     """
     counts = [int(r.get(N_NAME) or 0) for r in rows]
     out = [{k: v for k, v in r.items() if k != N_NAME} for r in rows]
-    hidden = Hidden(threshold)
+    hidden = Hidden(threshold, counts=counts)
     small = {i for i, n in enumerate(counts) if 1 <= n < threshold}
     if not small:
         return out, hidden
@@ -135,6 +142,7 @@ def suppress_rows(
             rows_hidden |= {row_of[c[0]] for c in cells if c[0] in row_of}
         if len(rows_hidden) == before:
             break
+    hidden.groups = set(rows_hidden)
     for i in rows_hidden:
         hidden.cells |= {(i, n) for n in names}
     everywhere = [
@@ -155,3 +163,71 @@ def shown_rows(rows: Sequence[Mapping[str, Any]], hidden: Hidden | None) -> list
         for i, n in hidden.cells:
             out[i][n] = HIDDEN
     return out
+
+
+@dataclass
+class Answer:
+    """One suppressed chart answer of a dashboard, as :func:`suppress_across` compares them.
+
+    ``key`` is equal for answers over the same rows (table, version, filters); ``groups`` are the
+    group keys' signatures (column, time grain) in output order and ``names`` their output names;
+    ``complete`` is False when the answer was cut (top N, a limit, the row cap): its groups do not
+    add up to the margins, and it is left as it is.
+    """
+
+    key: Any
+    groups: list[tuple[str, str | None]]
+    names: list[str]
+    rows: list[dict[str, Any]]
+    hidden: Hidden
+    complete: bool = True
+
+
+def _group_rows(answer: Answer) -> dict[tuple[Any, ...], int]:
+    return {tuple(r.get(n) for n in answer.names): i for i, r in enumerate(answer.rows)}
+
+
+def suppress_across(answers: Sequence[Answer]) -> list[set[int]]:
+    """The rows each answer must hide besides its own so no two answers of one dashboard give a cell away.
+
+    For every pair over the same rows where one answer's group keys are a proper subset of the
+    other's, the finer answer's groups are laid out under the coarser one's groups (published
+    margins) and protected by :func:`machidata.charts.pivot.complement`; answers with the same keys
+    hide the union of their hidden groups. Repeated until no answer hides another group.
+    """
+    hidden = [set(a.hidden.groups) for a in answers]
+    indexes = [_group_rows(a) for a in answers]
+    for _ in range(sum(len(a.rows) for a in answers) + 1):
+        before = sum(len(h) for h in hidden)
+        for f, fine in enumerate(answers):
+            if not fine.complete:
+                continue
+            for c, coarse in enumerate(answers):
+                if c == f or coarse.key != fine.key or not set(coarse.groups) <= set(fine.groups):
+                    continue
+                if set(coarse.groups) == set(fine.groups):  # the same groups: hide what the other hides
+                    at = [coarse.groups.index(g) for g in fine.groups]
+                    for i in hidden[c]:
+                        key = tuple(tuple(coarse.rows[i].get(n) for n in coarse.names)[k] for k in at)
+                        if key in indexes[f]:
+                            hidden[f].add(indexes[f][key])
+                    continue
+                if not hidden[f]:
+                    continue
+                keys = [fine.names[fine.groups.index(g)] for g in coarse.groups]
+                pivot, line_of = _scope_pivot(fine.rows, keys, fine.hidden.counts)
+                row_of = {line: i for i, line in enumerate(line_of)}
+                cells = complement(pivot, {(line_of[i], 0) for i in hidden[f]}, fine.hidden.threshold)
+                hidden[f] |= {row_of[cell[0]] for cell in cells if cell[0] in row_of}
+        if sum(len(h) for h in hidden) == before:
+            break
+    return [h - a.hidden.groups for h, a in zip(hidden, answers, strict=True)]
+
+
+def hide_rows(rows: list[dict[str, Any]], hidden: Hidden, extra: set[int], names: Sequence[str]) -> None:
+    """Hide whole rows ``extra`` (every measure in ``names``) in ``rows`` and record them in ``hidden``."""
+    for i in extra:
+        hidden.groups.add(i)
+        for n in names:
+            rows[i][n] = None
+            hidden.cells.add((i, n))

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import datetime as dt
 from typing import Any
 
 from django.conf import settings
@@ -12,13 +11,12 @@ from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.urls import reverse
-from django.utils import timezone
 from django.views.decorators.http import require_GET, require_http_methods, require_POST
 
 from machidata.access.policy import Actor
 from machidata.charts import services
+from machidata.charts.dashboard_filters import chosen_filters
 from machidata.charts.forms import AddChartForm, AddTextForm, DashboardEditForm, DashboardForm
-from machidata.charts.models import Dashboard
 from machidata.charts.selectors import (
     chart_list,
     dashboard_get,
@@ -27,9 +25,6 @@ from machidata.charts.selectors import (
     may_edit_dashboard,
 )
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
-from machidata.jp.fiscal import fiscal_year, format_fiscal_year
-
-FISCAL_YEARS_SHOWN = 15  # the 年度 filter offers this year's and the 14 before
 
 
 def _actor(request: HttpRequest) -> Actor:
@@ -72,53 +67,13 @@ def dashboard_new_view(request: HttpRequest) -> HttpResponse:
     )
 
 
-def _day(text: str) -> str:
-    """An ISO date typed in a date field, or "" when it is not one."""
-    try:
-        return dt.date.fromisoformat(text[:10]).isoformat()
-    except ValueError:
-        return ""
-
-
-def fiscal_year_choices(today: dt.date | None = None) -> list[tuple[str, str]]:
-    """The 年度 a dashboard filter offers: this fiscal year first, then the ones before (令和6年度（2024年度））."""
-    current = fiscal_year(today or timezone.localdate())
-    return [
-        (str(y), f"{format_fiscal_year(y)}（{y}年度）")
-        for y in range(current, current - FISCAL_YEARS_SHOWN, -1)
-    ]
-
-
-def _chosen(request: HttpRequest, dashboard: Dashboard) -> tuple[dict[str, Any], list[dict[str, Any]]]:
-    """The filter values the viewer chose (``f0``, ``f0_from``/``f0_to``) and the filter form's fields."""
-    chosen: dict[str, Any] = {}
-    fields = []
-    for i, f in enumerate(dashboard.filters):
-        column, kind = str(f["column"]), str(f["kind"])
-        if kind == "date_range":
-            start, end = _day(request.GET.get(f"f{i}_from", "")), _day(request.GET.get(f"f{i}_to", ""))
-            chosen[column] = (start or None, end or None)
-            fields.append({"i": i, "column": column, "kind": kind, "start": start, "end": end})
-        elif kind == "fiscal_year":
-            text = request.GET.get(f"f{i}", "")[:4]
-            year = int(text) if text.isdigit() and 1900 <= int(text) <= 2200 else None
-            chosen[column] = year
-            fields.append({"i": i, "column": column, "kind": kind, "value": str(year or ""),
-                           "choices": fiscal_year_choices()})  # fmt: skip
-        else:
-            value = request.GET.get(f"f{i}", "")[:200]
-            chosen[column] = value or None
-            fields.append({"i": i, "column": column, "kind": kind, "value": value})
-    return chosen, fields
-
-
 @require_GET
 @login_required
 def dashboard_detail_view(request: HttpRequest, uuid: str) -> HttpResponse:
     """One dashboard: its charts on a grid, each read with the viewer's access, the shared filters applied."""
     actor = _actor(request)
     dashboard = dashboard_get(actor=actor, uuid=uuid)
-    chosen, filter_fields = _chosen(request, dashboard)
+    chosen, filter_fields = chosen_filters(request.GET, dashboard)
     panels = dashboard_render(actor=actor, dashboard=dashboard, chosen=chosen)
     services.dashboard_view_record(actor=actor, dashboard=dashboard)
     can_edit = may_edit_dashboard(actor, dashboard)
@@ -243,7 +198,7 @@ def dashboard_export_view(request: HttpRequest, uuid: str, fmt: str) -> HttpResp
     """The dashboard as A4 PDF or PPTX, with the filters on screen (audited)."""
     actor = _actor(request)
     dashboard = dashboard_get(actor=actor, uuid=uuid)
-    chosen, _ = _chosen(request, dashboard)
+    chosen, _ = chosen_filters(request.GET, dashboard)
     content, content_type, ext = services.dashboard_export(
         actor=actor, dashboard=dashboard, fmt=fmt, chosen=chosen
     )

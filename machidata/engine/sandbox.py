@@ -15,6 +15,11 @@ Why each setting:
 - A watcher thread calls ``connection.interrupt()`` at the deadline, and again every
   ``INTERRUPT_EVERY_S`` until the sandbox closes (a query started after the deadline is stopped
   too); DuckDB then raises ``InterruptException``, which becomes :class:`EngineTimeout`.
+- The view ``t`` over the files: Ibis's ``read_parquet`` creates it and then asks DuckDB for its
+  schema again (``DESCRIBE``, which reads the Parquet footers a second time). A version's data files
+  never change, so the schema is kept per process by (path, mtime, size) of every file
+  (``SCHEMA_CACHE``); the next sandbox over the same files creates the same view and builds the Ibis
+  table from the kept schema. A changed file has another mtime or size and is described afresh.
 """
 
 from __future__ import annotations
@@ -31,9 +36,15 @@ from typing import Any, Protocol
 
 import duckdb
 import ibis
+import ibis.expr.operations as ops
+import ibis.expr.schema as sch
 import ibis.expr.types as ir
 import pyarrow as pa
+import sqlglot as sg
+import sqlglot.expressions as sge
+from ibis import util
 from ibis.backends.duckdb import Backend as DuckDBBackend
+from ibis.backends.sql.compilers.base import STAR
 
 from machidata.engine.compile import NFKC_FUNCTION, nfkc_lower_arrow
 from machidata.engine.errors import EngineError, EngineQueryError, EngineTimeout
@@ -44,6 +55,10 @@ DEFAULT_TIMEOUT_S = 30.0
 INTERRUPT_EVERY_S = 0.05  # after the deadline, how often the watcher interrupts again
 TABLE_NAME = "t"
 SPARE_CONNECTIONS = True  # keep one pre-opened, unconfigured connection per (threads, memory limit)
+SCHEMA_CACHE = True  # keep the schema of a file list (by path, mtime and size): no second DESCRIBE per query
+SCHEMA_CACHE_SIZE = 256
+_schemas: dict[tuple[tuple[str, int, int], ...], sch.Schema] = {}
+_schemas_lock = threading.Lock()
 
 _SpareKey = tuple[int, int, str]  # (process id, threads, memory limit)
 _spares: dict[_SpareKey, duckdb.DuckDBPyConnection] = {}
@@ -255,7 +270,7 @@ def _configure(
     backend = ibis.duckdb.from_connection(raw)
     table: ir.Table | None = None
     if paths:
-        table = backend.read_parquet(paths, table_name=TABLE_NAME, union_by_name=True)
+        table = _parquet_view(backend, paths)
     elif schema is not None:
         raw.register(TABLE_NAME, schema.empty_table())  # Ibis 12's create_table trips on DuckDB 2
         table = backend.table(TABLE_NAME)
@@ -423,6 +438,37 @@ def reused_sandbox(
             _drop_kept(kept)
         else:
             raw.close()
+
+
+def _files_key(paths: Sequence[str]) -> tuple[tuple[str, int, int], ...] | None:
+    try:
+        return tuple((p, st.st_mtime_ns, st.st_size) for p in paths for st in (os.stat(p),))
+    except OSError:
+        return None  # let DuckDB say what is wrong with the file
+
+
+def _parquet_view(backend: DuckDBBackend, paths: list[str]) -> ir.Table:
+    """The view ``t`` over ``paths`` (union by name) as an Ibis table; described once per file list."""
+    key = _files_key(paths) if SCHEMA_CACHE else None
+    with _schemas_lock:
+        schema = _schemas.get(key) if key is not None else None
+    if schema is None:
+        table = backend.read_parquet(paths, table_name=TABLE_NAME, union_by_name=True)
+        if key is not None:
+            with _schemas_lock:
+                if len(_schemas) >= SCHEMA_CACHE_SIZE:
+                    _schemas.pop(next(iter(_schemas)))
+                _schemas[key] = table.schema()
+        return table
+    # the same view Ibis's read_parquet creates (its SQL generation), without asking for the schema
+    union = sg.to_identifier("union_by_name").eq(sge.convert(True))
+    definition = sg.select(STAR).from_(
+        backend.compiler.f.read_parquet(util.normalize_filenames(paths), union)
+    )
+    backend._create_temp_view(TABLE_NAME, definition)  # Ibis's own view DDL keeps the SQL identical
+    return ops.DatabaseTable(
+        TABLE_NAME, schema=schema, source=backend, namespace=ops.Namespace(catalog=None, database=None)
+    ).to_expr()
 
 
 def _call_nfkc(values: pa.Array) -> pa.Array:

@@ -634,6 +634,9 @@ MATRIX: dict[str, Rule] = {
     ),
     "GET /api/v1/dashboards/": api("GET", SIGNED_IN, lambda w: "/api/v1/dashboards/"),
     "GET /api/v1/dashboards/{dashboard_uuid}": on_dashboards(lambda u: f"/api/v1/dashboards/{u}", api=True),
+    "GET /api/v1/dashboards/{dashboard_uuid}/export/{fmt}": on_dashboards(
+        lambda u: f"/api/v1/dashboards/{u}/export/pptx", api=True
+    ),
     # ---- data preparation (加工) -----------------------------------------------------------------
     "prep:list": fixed(SIGNED_IN, lambda w: url("prep:list")),
     "prep:detail": fixed(RECIPE_VIEWERS, lambda w: url("prep:detail", o(w, "recipe"))),

@@ -93,7 +93,7 @@ def test_a_good_file_is_simplified_oriented_and_keyed() -> None:
     ("data", "kwargs", "message"),
     [
         (b"\x89PNG not json", {"code_property": "KEY_CODE"}, "読めません"),
-        (b"PK\x03\x04zip", {"code_property": "KEY_CODE"}, "Shapefile"),
+        (b"PK\x03\x04zip", {"code_property": "KEY_CODE"}, "zip ファイルです"),
         (json.dumps({"type": "Feature"}).encode(), {"code_property": "KEY_CODE"}, "FeatureCollection"),
         (collection(), {"code_property": "KEY_CODE"}, "1つもありません"),
         (TOWNS, {}, "属性（コードの属性か名前の属性）"),
@@ -242,7 +242,7 @@ def test_the_page_lists_sets_and_only_data_strategy_uploads(actors: Actors) -> N
     bad = admin.post(reverse("charts:boundary_upload"),
                      {**upload, "file": SimpleUploadedFile("t.geojson", b"PK\x03\x04")})  # fmt: skip
     assert bad.status_code == 400
-    assert "Shapefile" in bad.content.decode()
+    assert "zip ファイルとして読めません" in bad.content.decode()
     ok = admin.post(
         reverse("charts:boundary_upload"), {**upload, "file": SimpleUploadedFile("t.geojson", TOWNS)}
     )

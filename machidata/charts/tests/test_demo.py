@@ -39,10 +39,13 @@ def test_demo_charts_are_created_once_and_count_right(settings: Any, tmp_path: P
     settings.MACHIDATA_HOME = tmp_path / "home"
     load_demo(home=settings.MACHIDATA_HOME)
     load_demo_data(home=settings.MACHIDATA_HOME, files=[PERMITS], ambulance=False, system=False)
-    assert Chart.objects.count() == 3
-    board = Dashboard.objects.get()
-    assert [i["kind"] for i in board.items] == ["text", "chart", "chart"]
+    assert Chart.objects.count() == 4
+    board = Dashboard.objects.get(title="飲食店営業許可の概況（デモ）")
+    assert [i["kind"] for i in board.items] == ["text", "chart", "chart", "chart"]
+    # Without the synthetic tables only the KPI placeholder board is made beside it.
+    assert set(Dashboard.objects.values_list("title", flat=True)) == {board.title, "データ戦略のKPI（デモ）"}
     assert load_charts_demo() == 0
+    assert Chart.objects.count() == 4
     chart = Chart.objects.get(title="飲食店営業許可の件数（許可日の年度別）")
     staff = actor_for(
         chart.owner.__class__.objects.get(username="staff")
@@ -68,3 +71,31 @@ def test_demo_pivot_totals_match_the_csv(settings: Any, tmp_path: Path) -> None:
     got = {pivot.cols[j].key[0]: pivot.values.get((total_line, j)) for j in range(len(pivot.cols) - 1)}
     assert got == expected
     assert pivot.grand_total in (None, sum(expected.values()))
+
+
+def test_a_board_made_before_a_new_demo_chart_gets_it_once(settings: Any, tmp_path: Path) -> None:
+    settings.MACHIDATA_HOME = tmp_path / "home"
+    load_demo(home=settings.MACHIDATA_HOME)
+    load_demo_data(home=settings.MACHIDATA_HOME, files=[PERMITS], ambulance=False, system=False)
+    board = Dashboard.objects.get(title="飲食店営業許可の概況（デモ）")
+    monthly = Chart.objects.get(title__startswith="飲食店営業許可の件数（許可日の月別")
+    board.items = [i for i in board.items if i.get("chart") != str(monthly.uuid)]  # as an older demo left it
+    board.save(update_fields=["items"])
+    monthly.delete()
+    assert load_charts_demo() == 1  # the chart, added to the existing board
+    board.refresh_from_db()
+    assert [i["kind"] for i in board.items] == ["text", "chart", "chart", "chart"]
+    assert load_charts_demo() == 0
+    board.refresh_from_db()
+    assert len(board.items) == 4
+
+
+def test_kpi_placeholder_links_to_the_ebpm_board(settings: Any, tmp_path: Path, client: Any) -> None:
+    settings.MACHIDATA_HOME = tmp_path / "home"
+    load_demo(home=settings.MACHIDATA_HOME)
+    load_charts_demo()
+    board = Dashboard.objects.get(title="データ戦略のKPI（デモ）")
+    client.force_login(board.owner)
+    page = client.get(f"/charts/dashboards/{board.uuid}/").content.decode()
+    assert '<a href="/ebpm/strategy/">/ebpm/strategy/</a>' in page
+    assert client.get("/ebpm/strategy/").status_code == 200

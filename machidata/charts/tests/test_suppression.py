@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from openpyxl import load_workbook
 
+from machidata.access.models import Classification
 from machidata.access.policy import actor_for
 from machidata.catalog.models import Table
 from machidata.charts.pivot import HIDDEN, N_NAME, SUPPRESS_BELOW
@@ -150,6 +151,23 @@ def test_readers_outside_the_unit_never_see_a_small_count(actors: Actors, table:
     assert "秘匿" in " ".join(outside.spec["title"]["subtitle"])
     assert "秘匿" in outside.description
     assert any("秘匿" in n for n in outside.data.notes)
+
+
+@pytest.mark.django_db
+def test_a_table_anyone_may_read_is_not_suppressed(actors: Actors, table: Table) -> None:
+    plain = _ward_year()
+    dataset = table.dataset
+    dataset.classification = Classification.PUBLIC  # rows open to anyone: its counts hide nothing
+    dataset.save(update_fields=["classification"])
+    outside = document_render(actor=actor_for(actors.users["staff"]), document=heat_document(table))
+    assert sorted(_numbers([r["件数"] for r in outside.data.rows])) == sorted(plain.values())
+    assert not outside.data.notes
+    dataset.classification = Classification.INTERNAL  # 庁内: readable by staff, not by anyone
+    dataset.save(update_fields=["classification"])
+    staff = document_render(actor=actor_for(actors.users["staff"]), document=heat_document(table))
+    assert {(r["区"], r["年度"]) for r in staff.data.rows if r["件数"] is None} == {
+        k for k, n in plain.items() if 1 <= n < T
+    }
 
 
 @pytest.mark.django_db

@@ -6,6 +6,7 @@ import time
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.parquet as pq
 import pytest
 
 from machidata.engine import EngineError, TableQuery, run_query
@@ -95,3 +96,38 @@ def test_a_used_connection_is_closed_in_the_background(files: list[str]) -> None
         thread.join(timeout=10)
     with pytest.raises(Exception, match="closed"):
         used.execute("SELECT 1")
+
+
+def test_the_schema_of_a_file_list_is_described_once_and_again_when_a_file_changes(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    described: list[str] = []
+    original = sandbox_module.DuckDBBackend.get_schema
+
+    def counting(self: object, name: str, **kwargs: object) -> object:
+        described.append(name)
+        return original(self, name, **kwargs)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(sandbox_module.DuckDBBackend, "get_schema", counting)
+    monkeypatch.setattr(sandbox_module, "_schemas", {})
+    path = tmp_path / "part-0.parquet"
+    pq_rows = [{"a": 1, "b": "x"}, {"a": 2, "b": "y"}]
+    pa_table = pa.Table.from_pylist(pq_rows)
+    pq.write_table(pa_table, path)
+    query = TableQuery.model_validate({"group_by": ["b"], "measures": [{"op": "sum", "column": "a"}]})
+    first = run_query([str(path)], query)
+    assert described == ["t"]
+    again = run_query([str(path)], query)
+    assert described == ["t"]  # the kept schema: no second DESCRIBE
+    assert again.table.to_pylist() == first.table.to_pylist()
+    assert sorted(r["b"] for r in again.table.to_pylist()) == ["x", "y"]
+    # the same path rewritten with another column: another size (and mtime), described afresh
+    pq.write_table(pa.Table.from_pylist([{"a": 5, "b": "z", "c": 1.5}]), path)
+    with open_sandbox([str(path)]) as sb:
+        assert sb.table.schema().names == ("a", "b", "c")
+    assert described == ["t", "t"]
+    # switched off: every sandbox describes its view
+    monkeypatch.setattr(sandbox_module, "SCHEMA_CACHE", False)
+    with open_sandbox([str(path)]) as sb:
+        assert "c" in sb.table.schema().names
+    assert described == ["t", "t", "t"]
