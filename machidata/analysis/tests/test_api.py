@@ -32,7 +32,8 @@ def test_run_list_and_fetch(actors: Actors, counter_table: Table) -> None:
     # Only 中央区 gains 20 a day from July: the sum over five wards rises by 20.
     assert created["result"]["ci_low"] < 20 < created["result"]["ci_high"]
     listed = client.get(f"{BASE}/").json()
-    assert listed["count"] == 1 and [a["id"] for a in listed["items"]] == [created["id"]]
+    assert listed["count"] == 1
+    assert [a["id"] for a in listed["items"]] == [created["id"]]
     fetched = client.get(f"{BASE}/{created['id']}").json()
     assert fetched["result"]["interpretation"] == created["result"]["interpretation"]
     assert actors.client("owner_viewer").get(f"{BASE}/{created['id']}").status_code == 404
