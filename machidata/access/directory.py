@@ -18,7 +18,7 @@ from typing import Any
 
 from django.conf import settings
 
-from machidata.access.models import Role
+from machidata.access.models import Role, StaffRank
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +62,15 @@ def role_for(groups: Iterable[str]) -> str:
     mapping = {_norm(g): r for g, r in dict(settings.MACHIDATA_SSO_ROLE_GROUPS).items() if r in Role.values}
     roles = [mapping[_norm(g)] for g in groups if _norm(g) in mapping]
     return max(roles, key=lambda r: _RANK[Role(r)], default=Role.VIEWER)
+
+
+def rank_for(groups: Iterable[str]) -> str | None:
+    """管理職 when one of ``groups`` is a manager group (``MACHIDATA_SSO_MANAGER_GROUPS``), else 一般職;
+    None when no manager group is configured (the directory does not say, so the kept rank stays)."""
+    managers = {_norm(g) for g in settings.MACHIDATA_SSO_MANAGER_GROUPS}
+    if not managers:
+        return None
+    return StaffRank.MANAGER if managers & {_norm(g) for g in groups} else StaffRank.GENERAL
 
 
 def unit_code_for(value: str) -> str:

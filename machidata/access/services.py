@@ -18,7 +18,14 @@ from django.db import transaction
 from django.db.models import F
 from django.utils import timezone
 
-from machidata.access.directory import NOT_ALLOWED, DirectoryPerson, is_allowed, role_for, unit_code_for
+from machidata.access.directory import (
+    NOT_ALLOWED,
+    DirectoryPerson,
+    is_allowed,
+    rank_for,
+    role_for,
+    unit_code_for,
+)
 from machidata.access.models import (
     ApiToken,
     ApproverDesignation,
@@ -488,7 +495,14 @@ def directory_sign_in(*, person: DirectoryPerson) -> Any:
         code = unit_code_for(person.unit_value)
         unit = Unit.objects.active_on(today).filter(code=code).first() if code else None
         if unit is not None:
-            membership_set(actor=actor, user=user, unit=unit, role=role_for(person.groups), valid_from=today)
+            membership_set(
+                actor=actor,
+                user=user,
+                unit=unit,
+                role=role_for(person.groups),
+                valid_from=today,
+                rank=rank_for(person.groups),
+            )
         else:
             logger.warning("directory 所属 %r of %s matches no unit", person.unit_value, person.username)
             _end_memberships(actor=actor, user=user, day=today)
@@ -612,7 +626,12 @@ def organisation_import_apply(
             else:
                 _user_update(actor=actor, user=user, full_name=staff.name, email=staff.email)
             membership_set(
-                actor=actor, user=user, unit=units[staff.unit_code], role=staff.role, valid_from=day
+                actor=actor,
+                user=user,
+                unit=units[staff.unit_code],
+                role=staff.role,
+                valid_from=day,
+                rank=staff.rank,
             )
 
         # 4. Closures, deepest first: datasets, grants and remaining staff go to the successor.

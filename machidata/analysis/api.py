@@ -7,14 +7,17 @@ from __future__ import annotations
 
 from typing import Any
 
+from django.conf import settings
 from django.http import HttpRequest
 from ninja import Router, Status
+from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
 from machidata.analysis import selectors, services
 from machidata.analysis.models import Analysis
 from machidata.analysis.power import sample_size as plan_sample_size
 from machidata.analysis.schemas import AnalysisOut, AnalysisRunIn, AnalysisSampleSizeIn, AnalysisSampleSizeOut
+from machidata.core.pagination import LazyPage, Pages
 
 router = Router(tags=["analyses"])
 
@@ -52,9 +55,10 @@ def _progress(analysis: Analysis) -> dict[str, Any] | None:
 
 
 @router.get("/", response=list[AnalysisOut], summary="保存した分析の一覧")
-def list_analyses(request: HttpRequest) -> list[dict[str, Any]]:
-    """My analyses (管理: all) on tables I may still read, newest first (at most 200)."""
-    return [_out(a) for a in selectors.analysis_list(actor=api_staff(request))[:200]]
+@paginate(Pages, page_size=settings.MACHIDATA_PAGE_SIZE)
+def list_analyses(request: HttpRequest) -> Any:
+    """My analyses (管理: all) on tables I may still read, newest first, a page at a time."""
+    return LazyPage(selectors.analysis_list(actor=api_staff(request)), _out)
 
 
 @router.post("/", response={201: AnalysisOut}, summary="分析を実行して保存する")

@@ -2,8 +2,10 @@
 
 from __future__ import annotations
 
+from django.conf import settings
 from django.contrib import messages
 from django.contrib.auth.decorators import login_required
+from django.core.paginator import Paginator
 from django.http import HttpRequest, HttpResponse
 from django.shortcuts import redirect, render
 from django.views.decorators.http import require_GET, require_http_methods
@@ -79,11 +81,15 @@ def analysis_list(request: HttpRequest) -> HttpResponse:
             else:
                 messages.success(request, "分析しました。")
             return redirect("analysis:detail", analysis.pk)
+    page = Paginator(selectors.analysis_list(actor=actor), settings.MACHIDATA_PAGE_SIZE).get_page(
+        request.GET.get("page")
+    )
     return render(
         request,
         "analysis/analysis_list.html",
         {
-            "analyses": selectors.analysis_list(actor=actor)[:100],
+            "analyses": page,
+            "page_obj": page,
             "form": form,
             "has_tables": bool(tables),
             "designs": DESIGN_HELP,

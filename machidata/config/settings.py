@@ -578,6 +578,9 @@ MACHIDATA_SSO_ALLOWED_GROUPS = _env_list("MACHIDATA_SSO_ALLOWED_GROUPS", "")
 # Group → role as JSON ({"cn=machidata-editors,ou=groups,…": "editor", "…": "admin"}); highest role wins,
 # 閲覧 (viewer) otherwise.
 MACHIDATA_SSO_ROLE_GROUPS = json.loads(_env("MACHIDATA_SSO_ROLE_GROUPS", "{}") or "{}")
+# Groups whose members are 管理職 (課長級以上), comma-separated: a person in one is 管理職 at every sign-in,
+# anyone else 一般職. Empty = the directory does not say: the rank set in the admin or the staff list stays.
+MACHIDATA_SSO_MANAGER_GROUPS = _env_list("MACHIDATA_SSO_MANAGER_GROUPS", "")
 # Directory value → 所属コード as JSON, when the directory names units differently ({"健康づくり推進課": "1234"});
 # a value not listed is taken as the 所属コード itself.
 MACHIDATA_SSO_UNIT_MAP = json.loads(_env("MACHIDATA_SSO_UNIT_MAP", "{}") or "{}")

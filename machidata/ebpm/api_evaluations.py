@@ -17,7 +17,7 @@ from ninja.pagination import paginate
 from machidata.access.auth import api_staff
 from machidata.access.policy import Actor
 from machidata.core.errors import InvalidInput
-from machidata.core.pagination import Pages
+from machidata.core.pagination import LazyPage, Pages
 from machidata.core.schemas import FiscalYear
 from machidata.ebpm import selectors, services_evaluations
 from machidata.ebpm import selectors_evaluations as sel
@@ -84,20 +84,7 @@ def list_evaluations(
     rows = sel.evaluation_list(
         actor=actor, item_id=item_id, fiscal_year=fiscal_year, unit_id=unit_id, direction=direction or None
     )
-    return _Lazy(actor, rows)  # type: ignore[return-value]
-
-
-class _Lazy:
-    """A list view of a queryset that turns only the page's evaluations into dictionaries (figures are computed)."""
-
-    def __init__(self, actor: Actor, rows: Any) -> None:
-        self.actor, self.rows = actor, rows
-
-    def __len__(self) -> int:
-        return int(self.rows.count())
-
-    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
-        return [_evaluation(self.actor, e) for e in self.rows[index]]
+    return LazyPage(rows, lambda e: _evaluation(actor, e))  # type: ignore[return-value]
 
 
 @router.get("/evaluations/{int:evaluation_id}", response=EbpmEvaluationOut, summary="事業評価")

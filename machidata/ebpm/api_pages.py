@@ -17,7 +17,7 @@ from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
 from machidata.core.errors import InvalidInput
-from machidata.core.pagination import Pages
+from machidata.core.pagination import LazyPage, Pages
 from machidata.ebpm import selectors, services_pages
 from machidata.ebpm import selectors_pages as sel
 from machidata.ebpm.api import router
@@ -32,19 +32,6 @@ from machidata.ebpm.schemas import (
 )
 
 SCOPES = ("all", "mine", "awaiting")
-
-
-class _Lazy:
-    """A list view of a queryset that turns only the page's rows into dictionaries."""
-
-    def __init__(self, rows: Any, convert: Any) -> None:
-        self.rows, self.convert = rows, convert
-
-    def __len__(self) -> int:
-        return int(self.rows.count())
-
-    def __getitem__(self, index: slice) -> list[dict[str, Any]]:
-        return [self.convert(r) for r in self.rows[index]]
 
 
 def _request(req: PageRequest) -> dict[str, Any]:
@@ -78,7 +65,7 @@ def list_page_requests(request: HttpRequest, item_id: int | None = None, scope: 
     actor = api_staff(request)
     if scope not in SCOPES:
         raise InvalidInput(f"scope は {'・'.join(SCOPES)} のどれかにしてください。")
-    return _Lazy(sel.page_requests(actor=actor, item_id=item_id, scope=scope), _request)
+    return LazyPage(sel.page_requests(actor=actor, item_id=item_id, scope=scope), _request)
 
 
 @router.get("/page-requests/{int:request_id}", response=EbpmPageRequestOut, summary="事業ページの公開申請")
@@ -148,7 +135,7 @@ def cancel_page_request(request: HttpRequest, request_id: int) -> dict[str, Any]
 @paginate(Pages, page_size=settings.MACHIDATA_PAGE_SIZE)
 def list_public_pages(request: HttpRequest) -> Any:
     """Published 事業 pages (no sign-in; the same for everyone), newest first."""
-    return _Lazy(sel.public_pages(), lambda p: _public(request, p, full=False))
+    return LazyPage(sel.public_pages(), lambda p: _public(request, p, full=False))
 
 
 @router.get(

@@ -25,6 +25,7 @@ from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
 from machidata.privacy import uses
+from machidata.privacy.fields import parse_date as _date
 from machidata.privacy.use_records import ApprovedUse
 
 KEEPERS_ONLY: Final = "外部協力者のアカウントを作成・終了できるのは、データ戦略課と個人情報保護担当です。"
@@ -70,17 +71,6 @@ def partner_get(*, actor: Actor, pk: int) -> Partner:
     if partner is None:
         raise NotFound("外部協力者が見つかりません。")
     return partner
-
-
-def _date(value: Any, label: str, field: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        raise InvalidInput(
-            f"{label}を入力してください（例: 2026-04-01）。", details={field: "日付の形が違います。"}
-        ) from None
 
 
 def _text(value: Any, label: str, field: str, *, limit: int, required: bool = True) -> str:

@@ -25,6 +25,7 @@ from machidata.catalog.models import Dataset, Table
 from machidata.catalog.services import grant_create, grant_set_expiry
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 from machidata.notify.services import notify
+from machidata.privacy.fields import parse_date as _date
 from machidata.privacy.models import AccessAction, AccessDecision, AccessRequest, AccessStatus, LegalBasis
 from machidata.privacy.uses import use_choices, use_from_request
 
@@ -58,17 +59,6 @@ def _text(value: Any, label: str, field: str, *, required: bool = False, limit: 
     if len(text) > limit:
         raise InvalidInput(f"{label}は{limit}文字以内で入力してください。", details={field: "長すぎます。"})
     return text
-
-
-def _date(value: Any, label: str, field: str) -> dt.date:
-    if isinstance(value, dt.date):
-        return value
-    try:
-        return dt.date.fromisoformat(str(value or "").strip())
-    except ValueError:
-        raise InvalidInput(
-            f"{label}を入力してください（例: 2026-04-01）。", details={field: "必須です。"}
-        ) from None
 
 
 def _requester_unit(actor: Actor) -> Unit | None:

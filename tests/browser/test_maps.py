@@ -34,8 +34,6 @@ pytestmark = [
     pytest.mark.skipif(CHROMIUM is None, reason="no Chromium on this machine"),
 ]
 __all__ = ["lake_home"]  # the fixture: a private MACHIDATA_HOME (lake) per test
-ARGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-background-networking",
-        "--disable-component-update", "--disable-sync", "--no-first-run", "--disable-quic"]  # fmt: skip
 AXE_OPTIONS = {"runOnly": {"type": "tag", "values": ["wcag2a", "wcag2aa", "wcag21a", "wcag21aa"]}}
 WARDS = ["中央区", "東区", "西区", "南区", "北区"]
 TOWNS = ["水前寺一丁目", "水前寺二丁目", "出水一丁目"]
@@ -60,8 +58,7 @@ def _session_cookie(user: Any, url: str) -> dict[str, Any]:
             "domain": urlparse(url).hostname, "path": "/"}  # fmt: skip
 
 
-def test_every_map_draws_offline_and_accessibly(live_server: Any, lake_home: Any) -> None:
-    sync_api = pytest.importorskip("playwright.sync_api")
+def test_every_map_draws_offline_and_accessibly(live_server: Any, lake_home: Any, browser: Any) -> None:
     axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
     actors = make_actors()
     dataset = make_dataset(actors.org.health_div, classification=Classification.INTERNAL, slug="places")
@@ -102,9 +99,10 @@ def test_every_map_draws_offline_and_accessibly(live_server: Any, lake_home: Any
     elsewhere: list[str] = []
     problems: list[str] = []
     failures: list[str] = []
-    with sync_api.sync_playwright() as p:
-        browser = p.chromium.launch(executable_path=CHROMIUM, args=ARGS)
-        context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    # the session's Chromium (tests/browser/conftest.py): a second sync_playwright() in the same
+    # process fails ("Sync API inside the asyncio loop") when another browser test ran first
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    try:
         context.add_cookies([viewer])
         page = context.new_page()
         page.on("request", lambda r: elsewhere.append(r.url) if urlparse(r.url).netloc not in {own_host, ""}
@@ -131,7 +129,8 @@ def test_every_map_draws_offline_and_accessibly(live_server: Any, lake_home: Any
         text = page.content()
         assert "テストの町丁境界" in text  # the uploaded set's attribution under its map
         assert "国土数値情報" in text  # the shipped ward boundaries' attribution
-        browser.close()
+    finally:
+        context.close()
     assert not elsewhere, elsewhere
     assert not [m for m in problems if "Content Security Policy" in m or "unsafe-eval" in m], problems
     assert not failures, "\n".join(failures)

@@ -20,7 +20,7 @@ from django.contrib.auth import get_user_model
 from django.core.exceptions import ValidationError
 from django.core.validators import validate_email
 
-from machidata.access.models import Membership, Role, Unit, UnitKind
+from machidata.access.models import Membership, Role, StaffRank, Unit, UnitKind
 from machidata.access.orgimport.reading import Sheet
 
 KIND_WORDS: dict[str, str] = {
@@ -44,6 +44,14 @@ ROLE_WORDS: dict[str, str] = {
 }
 for _role in Role:
     ROLE_WORDS.setdefault(_role.label, _role.value)
+# 職位 (the optional column of the staff list): what a city's list calls them
+RANK_WORDS: dict[str, str] = {
+    "管理職": StaffRank.MANAGER,
+    "課長級以上": StaffRank.MANAGER,
+    "一般職": StaffRank.GENERAL,
+    "一般": StaffRank.GENERAL,
+    **{r.value: r.value for r in StaffRank},
+}
 TOP_LEVEL = {UnitKind.BUREAU, UnitKind.WARD_OFFICE, UnitKind.COMMISSION, UnitKind.ENTERPRISE}
 _OLD_CODE_SEPARATORS = re.compile(r"[、,，;；/\s]+")
 FIELD_LABELS = {
@@ -106,6 +114,7 @@ class StaffRow:
     unit_code: str
     role: str
     email: str | None
+    rank: str | None = None  # None: the list has no 職位 (or the cell is empty): the person's rank stays
 
 
 @dataclass
@@ -191,11 +200,13 @@ class MembershipMove:
     reason: str  # "名簿" (the staff list) or "組織改正" (their unit closes)
     new_user: bool = False
     user_changes: dict[str, str] = field(default_factory=dict)
+    rank: str | None = None  # 職位 from the list; None keeps the person's rank
 
     @property
     def role_label(self) -> str:
-        """役割 in Japanese."""
-        return role_label(self.role)
+        """役割 in Japanese, with the 職位 when the list sets one."""
+        label = role_label(self.role)
+        return f"{label}・{StaffRank(self.rank).label}" if self.rank else label
 
 
 @dataclass
@@ -380,6 +391,7 @@ def _parse_staff(sheet: Sheet, unit_codes: set[str], preview: OrgImportPreview) 
     for number, values in sheet.rows:
         username, unit_code = values.get("username", ""), values.get("unit", "")
         role_word = "".join(values.get("role", "").split())
+        rank_word = "".join(values.get("rank", "").split())
         problem_count = len(errors)
         if not username:
             errors.append(Problem("職員ID（ユーザー名）が空です。", sheet.label, number))
@@ -400,6 +412,11 @@ def _parse_staff(sheet: Sheet, unit_codes: set[str], preview: OrgImportPreview) 
                     f"役割「{role_word}」は使えません（閲覧・編集・管理のいずれか）。", sheet.label, number
                 )
             )
+        rank = RANK_WORDS.get(rank_word) if rank_word else None
+        if rank_word and rank is None:
+            errors.append(
+                Problem(f"職位「{rank_word}」は使えません（管理職・一般職のいずれか）。", sheet.label, number)
+            )
         email = values.get("email") if "email" in sheet.columns else None
         if email:
             try:
@@ -417,6 +434,7 @@ def _parse_staff(sheet: Sheet, unit_codes: set[str], preview: OrgImportPreview) 
                 unit_code=unit_code,
                 role=role,
                 email=email,
+                rank=rank,
             )
         )
     return rows
@@ -521,7 +539,12 @@ def plan_import(org: Sheet, staff: Sheet | None, *, effective_date: dt.date) -> 
         if s.email is not None and (user is None or user.email != s.email):
             user_changes["メール"] = s.email
         mine = active.get(user.pk, []) if user is not None else []
-        same = len(mine) == 1 and mine[0].unit.code == s.unit_code and mine[0].role == s.role
+        same = (
+            len(mine) == 1
+            and mine[0].unit.code == s.unit_code
+            and mine[0].role == s.role
+            and (s.rank is None or mine[0].rank == s.rank)
+        )
         if user is not None and same and not user_changes:
             continue
         preview.memberships.append(
@@ -535,6 +558,7 @@ def plan_import(org: Sheet, staff: Sheet | None, *, effective_date: dt.date) -> 
                 reason="名簿",
                 new_user=user is None,
                 user_changes=user_changes,
+                rank=s.rank,
             )
         )
 

@@ -25,6 +25,7 @@ STAFF_COLUMNS: dict[str, tuple[str, ...]] = {
     "name": ("氏名", "名前"),
     "unit": ("所属コード",),
     "role": ("役割", "権限"),
+    "rank": ("職位", "職位区分", "職階"),
     "email": ("メール", "メールアドレス"),
 }
 ORG_REQUIRED = ("code", "name", "kind")

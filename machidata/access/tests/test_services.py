@@ -368,3 +368,29 @@ def test_rename_and_move_are_dated_in_the_tree(org):
     unit_update(actor=admin, unit=org.health_div, name="健康増進課", effective_date=dt.date(2026, 4, 1))
     assert "健康推進課" in names(dt.date(2025, 10, 1))["政策局"]
     assert "健康増進課" in names(dt.date(2026, 4, 1))["政策局"]
+
+
+def test_the_staff_list_sets_the_rank_where_it_has_a_rank_column(kumamoto: Kumamoto, tmp_path: Path) -> None:
+    actor = actor_for(kumamoto.users["k0001"])
+    Membership.objects.filter(user=kumamoto.users["k0002"]).update(rank=StaffRank.MANAGER)
+    header = [*STAFF_HEADER, "職位"]
+    ranks = {"k0001": "管理職", "k0002": "", "k0003": "一般職"}  # k0002's cell is empty: her rank stays
+    rows = [[*row, ranks[row[0]]] for row in STAFF_2025]
+    org_csv = write_csv(tmp_path / "org.csv", ORG_HEADER, rows_2025(), encoding="cp932")
+    staff_csv = write_csv(tmp_path / "staff.csv", header, rows, encoding="cp932")
+    organisation_import_apply(actor=actor, org_file=org_csv, staff_file=staff_csv, effective_date=D2025)
+
+    def rank(username: str) -> str:
+        return Membership.objects.get(user__username=username, valid_to=None).rank
+
+    assert rank("k0001") == StaffRank.MANAGER  # was 一般職 (the default) before the list said 管理職
+    assert rank("k0002") == StaffRank.MANAGER
+    assert rank("k0003") == StaffRank.GENERAL
+    assert actor_for(kumamoto.users["k0001"], day=D2025).manager_unit_ids
+
+    # A 職位 the city does not use is refused by row, and nothing is written.
+    bad = write_csv(tmp_path / "bad.csv", header, [[*rows[0][:-1], "部長"]], encoding="cp932")
+    before = Membership.objects.count()
+    with pytest.raises(InvalidInput):
+        organisation_import_apply(actor=actor, org_file=org_csv, staff_file=bad, effective_date=D2025)
+    assert Membership.objects.count() == before

@@ -17,7 +17,8 @@ from django.utils import timezone
 
 from machidata.access.backends import OIDC_FAILED, OIDC_UNREACHABLE
 from machidata.access.directory import NOT_ALLOWED
-from machidata.access.models import Membership, Role
+from machidata.access.models import Membership, Role, StaffRank
+from machidata.access.policy import actor_for
 from machidata.access.tests.oidc_provider import CLIENT_ID, Provider, new_key, start_provider
 from machidata.audit.models import AuditEvent
 from machidata.core.testing import Org
@@ -27,6 +28,7 @@ User = get_user_model()
 
 STAFF_GROUP = "7f1c-machidata-users"  # Entra ID names groups by object id
 EDITOR_GROUP = "9a2d-machidata-editors"
+MANAGER_GROUP = "3c5e-kachokyu"
 
 
 @pytest.fixture(scope="module")
@@ -105,6 +107,22 @@ def test_a_good_sign_in_creates_the_account_with_the_shared_mapping(oidc_on: Pro
     assert AuditEvent.objects.filter(action="auth.login", object_id=str(user.pk)).exists()
     assert AuditEvent.objects.get(action="user.create").actor_label == "directory:oidc"
     assert oidc_on.token_requests[-1]["code_verifier"]  # the code was exchanged with PKCE
+
+
+def test_the_manager_group_sets_the_rank_at_each_sign_in(oidc_on: Provider, settings: Any) -> None:
+    _sign_in(oidc_on, _claims("kacho", "200100", STAFF_GROUP))
+    user = User.objects.get(username="kacho")
+    Membership.objects.filter(user=user).update(rank=StaffRank.MANAGER)  # set by hand in the admin
+    _sign_in(oidc_on, _claims("kacho", "200100", STAFF_GROUP))
+    assert (
+        Membership.objects.get(user=user, valid_to=None).rank == StaffRank.MANAGER
+    )  # no manager groups: kept
+    settings.MACHIDATA_SSO_MANAGER_GROUPS = [MANAGER_GROUP.upper()]  # group names compare without case
+    _sign_in(oidc_on, _claims("kacho", "200100", STAFF_GROUP))
+    assert Membership.objects.get(user=user, valid_to=None).rank == StaffRank.GENERAL  # not in the group
+    _sign_in(oidc_on, _claims("kacho", "200100", STAFF_GROUP, MANAGER_GROUP))
+    assert Membership.objects.get(user=user, valid_to=None).rank == StaffRank.MANAGER
+    assert actor_for(user).manager_unit_ids
 
 
 def test_a_moved_person_loses_the_old_membership(oidc_on: Provider, org: Org) -> None:

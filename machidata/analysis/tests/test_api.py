@@ -31,7 +31,9 @@ def test_run_list_and_fetch(actors: Actors, counter_table: Table) -> None:
     assert created["table_version"] == counter_table.current_version.number  # type: ignore[union-attr]
     # Only 中央区 gains 20 a day from July: the sum over five wards rises by 20.
     assert created["result"]["ci_low"] < 20 < created["result"]["ci_high"]
-    assert [a["id"] for a in client.get(f"{BASE}/").json()] == [created["id"]]
+    listed = client.get(f"{BASE}/").json()
+    assert listed["count"] == 1
+    assert [a["id"] for a in listed["items"]] == [created["id"]]
     fetched = client.get(f"{BASE}/{created['id']}").json()
     assert fetched["result"]["interpretation"] == created["result"]["interpretation"]
     assert actors.client("owner_viewer").get(f"{BASE}/{created['id']}").status_code == 404
@@ -92,3 +94,28 @@ def test_staggered_adoption_runs_and_refuses_without_comparison(actors: Actors, 
     assert refused.status_code == 400
     assert "まだ介入を受けていない" in refused.json()["detail"]
     assert "comparison" in refused.json()["errors"]
+
+
+def test_the_list_comes_a_page_at_a_time(actors: Actors, counter_table: Table) -> None:
+    client = actors.client("owner_editor")
+    spec = {
+        "design": "before_after",
+        "time": "日付",
+        "grain": "day",
+        "outcome": "来庁者数",
+        "intervention": "2025-07-01",
+    }
+    made = []
+    for n in range(3):
+        response = client.post(
+            f"{BASE}/", {"title": f"前後比較 {n}", "table_id": counter_table.pk, "spec": spec}, content_type=J
+        )
+        assert response.status_code == 201, response.content.decode()
+        made.append(response.json()["id"])
+    first = client.get(f"{BASE}/", {"page_size": 2}).json()
+    second = client.get(f"{BASE}/", {"page_size": 2, "page": 2}).json()
+    assert first["count"] == second["count"] == 3
+    # newest first, no item twice, none left out
+    assert [a["id"] for a in first["items"] + second["items"]] == made[::-1]
+    assert client.get(f"{BASE}/", {"page": 0}).status_code == 422
+    assert actors.client("owner_viewer").get(f"{BASE}/").json()["count"] == 0

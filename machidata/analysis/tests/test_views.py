@@ -130,3 +130,23 @@ def test_form_dates_narrow_the_rows(actors: Actors, counter_table: Table) -> Non
     bad = client.post(reverse("analysis:list"), _post(counter_table, since="そのうち"))
     assert bad.status_code == 200
     assert Analysis.objects.count() == 1
+
+
+def test_saved_analyses_are_listed_a_page_at_a_time(
+    actors: Actors, counter_table: Table, settings: object
+) -> None:
+    settings.MACHIDATA_PAGE_SIZE = 2  # type: ignore[attr-defined]
+    client = actors.client("owner_editor")
+    for n in range(3):
+        data = {**_post(counter_table), "title": f"差の差 {n}"}
+        assert client.post(reverse("analysis:list"), data).status_code == 302
+    titles = [a.title for a in Analysis.objects.order_by("-created_at")]
+    first = client.get(reverse("analysis:list")).content.decode()
+    second = client.get(reverse("analysis:list"), {"page": 2}).content.decode()
+    assert titles[0] in first
+    assert titles[1] in first
+    assert titles[2] not in first
+    assert titles[2] in second
+    assert titles[0] not in second
+    assert "1 / 2 ページ" in first
+    assert 'rel="next"' in first
