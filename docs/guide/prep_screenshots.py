@@ -12,6 +12,8 @@ and 「高松市の人口を縦持ちにする」 owned by データ戦略課 (d
 
 from __future__ import annotations
 
+from typing import Any
+
 from guide_browser import BASE, admin_page, shot
 
 
@@ -32,7 +34,19 @@ def main() -> None:
         shot(page, "prep-05-unpivot-steps.png", "section:has(#steps-h)")
         shot(page, "prep-06-unpivot-result.png", "section:has(#result-h)")
         page.goto(f"{BASE}/prep/starters/rate/")
+        # The starter as staff use it: pick the two tables, 「列を読み込む」, and the column lists appear.
+        page.select_option("#pick-source", label=_option(page, "#pick-source", "救急"))
+        page.select_option("#pick-other", label=_option(page, "#pick-other", "人口"))
+        with page.expect_navigation():
+            page.click("button:has-text('列を読み込む')")
+        page.wait_for_selector("#starter-key")
         shot(page, "prep-07-starter.png")
+
+
+def _option(page: Any, select: str, word: str) -> str:
+    """The label of the first option of ``select`` that contains ``word``."""
+    labels = [str(t) for t in page.locator(f"{select} option").all_inner_texts()]
+    return next(label for label in labels if word in label)
 
 
 if __name__ == "__main__":
