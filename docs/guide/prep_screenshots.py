@@ -35,8 +35,8 @@ def main() -> None:
         shot(page, "prep-06-unpivot-result.png", "section:has(#result-h)")
         page.goto(f"{BASE}/prep/starters/rate/")
         # The starter as staff use it: pick the two tables, 「列を読み込む」, and the column lists appear.
-        page.select_option("#pick-source", label=_option(page, "#pick-source", "救急"))
-        page.select_option("#pick-other", label=_option(page, "#pick-other", "人口"))
+        page.select_option("#pick-source", label=_option(page, "#pick-source", "救急出動率"))
+        page.select_option("#pick-other", label=_option(page, "#pick-other", "区別人口（デモ用"))
         with page.expect_navigation():
             page.click("button:has-text('列を読み込む')")
         page.wait_for_selector("#starter-key")
