@@ -486,6 +486,13 @@ def parse_field(column: Arr, f: Field, cache: ParseCache | None = None) -> Parse
     )
 
 
+def _time_text(typed: Arr) -> Arr:
+    """time64 values as the stored ``HH:MM:SS`` text, formatted once per distinct time (a day has 86,400)."""
+    enc = pc.dictionary_encode(typed)
+    text = pc.utf8_slice_codeunits(pc.cast(enc.dictionary, pa.string()), 0, 8)
+    return pc.take(text, enc.indices)
+
+
 def _row_numbers(batch: pa.RecordBatch, row_offset: int) -> Callable[[int], int]:
     if "__source_row" in batch.schema.names:  # readers that drop rows may say where each row was
         rows = batch.column("__source_row").to_pylist()
@@ -519,7 +526,7 @@ def normalise_batch(
         p = parse_field(source, f, cache)
         typed = p.typed if p.clean else pc.if_else(p.ok, p.typed, pa.scalar(None, p.typed.type))
         if f.type == "time":  # parsed as time64, stored as "HH:MM:SS" text (see schema.ARROW_TYPES)
-            typed = pc.utf8_slice_codeunits(pc.cast(typed, pa.string()), 0, 8)
+            typed = _time_text(typed)
         arrays.append(pc.cast(typed, f.arrow_type()))
         if p.clean:  # nothing failed, nothing changed: no issue, no raw text to keep
             continue

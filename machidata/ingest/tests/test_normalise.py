@@ -16,6 +16,7 @@ from machidata.ingest.normalise import (
     ParseCache,
     Parsed,
     _parse_text_column,
+    _time_text,
     arrow_schema_with_raw,
     normalise_batch,
     parse_field,
@@ -390,3 +391,19 @@ def test_clean_shortcut_on_the_real_files(monkeypatch: pytest.MonkeyPatch, name:
     cache = ParseCache()
     fast = [normalise_batch(b, schema, cache=cache) for b in batches]
     _same(fast, _without_shortcut(monkeypatch, batches, schema))
+
+
+def test_time_text_formats_each_cell_as_the_per_cell_cast_does() -> None:
+    micros = [
+        0,
+        1_000_000,
+        59 * 60_000_000,
+        (23 * 3600 + 59 * 60 + 59) * 1_000_000,
+        None,
+        1_000_000,
+        1_500_000,
+    ]
+    typed = pa.array(micros, pa.time64("us"))
+    expected = pc.utf8_slice_codeunits(pc.cast(typed, pa.string()), 0, 8).to_pylist()
+    assert expected == ["00:00:00", "00:00:01", "00:59:00", "23:59:59", None, "00:00:01", "00:00:01"]
+    assert _time_text(typed).to_pylist() == expected

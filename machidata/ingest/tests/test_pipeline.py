@@ -122,6 +122,26 @@ def test_mynumber_column_is_rejected(actors, tmp_path):
     assert not TableVersion.objects.filter(status=VersionStatus.COMMITTED).exists()
 
 
+def test_mynumber_column_is_named_before_an_append_with_other_columns(actors, tmp_path):
+    """The schema is now settled before the screen runs; a マイナンバー column still comes first."""
+    from machidata.jp.mynumber import mynumber_check_digit
+
+    d = make_dataset(actors.org.health_div, slug="mn-append")
+    _ingest(
+        str(_write(tmp_path, "a.csv", "区,件数\n中央区,1\n東区,2\n")), "--dataset", d.slug, "--table", "t"
+    )
+    numbers = []
+    for i in range(40):
+        body = f"{100000000 + i * 7919:011d}"
+        numbers.append(body + str(mynumber_check_digit(body)))
+    text = "氏名コード,番号\n" + "\n".join(f"A{i},{n}" for i, n in enumerate(numbers)) + "\n"
+    with pytest.raises(CommandError, match=r"個人番号|マイナンバー"):
+        _ingest(
+            str(_write(tmp_path, "mn.csv", text)), "--dataset", d.slug, "--table", "t", "--mode", "append"
+        )
+    assert TableVersion.objects.filter(status=VersionStatus.COMMITTED).count() == 1
+
+
 def test_web_upload_preview_and_job(actors, tmp_path):
     d = make_dataset(actors.org.health_div, slug="web")
     client = actors.client("owner_editor")
