@@ -41,6 +41,8 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
+from bench import bi_dashboard
+
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / ".bench" / "data"
 RESULTS_DIR = REPO / ".bench" / "results"
@@ -412,15 +414,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--label", help="suffix of the doc block (keep several runs of one size)")
     parser.add_argument("--report", type=Path, help="rewrite the doc block from a saved results JSON file")
+    board = parser.add_argument_group("the 8-chart dashboard through the server (bench/bi_dashboard.py)")
+    board.add_argument("--no-dashboard", action="store_true", help="only the queries, no server")
+    board.add_argument("--dashboard-only", action="store_true", help="only the dashboard, not the queries")
+    board.add_argument("--home", type=Path, help="MACHIDATA_HOME for the server (reused once prepared)")
+    board.add_argument("--cold-runs", type=int, default=3, help="freshly started servers (default 3)")
+    board.add_argument("--cached-runs", type=int, default=10, help="cached requests after each (default 10)")
+    board.add_argument(
+        "--uncached-runs", type=int, default=3, help="requests with the result cache off (default 3)"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     if args.report is not None:
         res = json.loads(args.report.read_text(encoding="utf-8"))
-        block = report(res, res.get("finished", args.report.stem))
+        dashboard = "cold" in res
+        block = bi_dashboard.report(res) if dashboard else report(res, res.get("finished", args.report.stem))
         print(block)
         if not args.no_doc:
-            write_doc(res["rows"], block, args.label)
+            (bi_dashboard.write_doc if dashboard else write_doc)(res["rows"], block, args.label)
         return
+    if not args.dashboard_only:
+        _queries(args)
+    if not args.no_dashboard:
+        board_res = bi_dashboard.run(
+            generate(args.rows), args.rows, home=args.home, cold_runs=args.cold_runs,
+            cached_runs=args.cached_runs, uncached_runs=args.uncached_runs,
+        )  # fmt: skip
+        block = bi_dashboard.report(board_res)
+        print(block)
+        if not args.no_doc:
+            bi_dashboard.write_doc(args.rows, block, args.label)
+
+
+def _queries(args: argparse.Namespace) -> None:
+    """The 8 queries through machidata, DuckDB and SQLite; results saved and (unless --no-doc) written."""
     res = measure(args.rows, args.repeat, args.sqlite_max_rows)
     finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     res["finished"] = finished
