@@ -39,7 +39,7 @@ from machidata.catalog.table_selectors import (
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.engine import EngineError, Sort, TableQuery, run_query, table_arrow_stream, table_csv
 from machidata.engine.query import Measure, group_default_name, measure_default_name
-from machidata.lake.readers import arrow_schema, files_for
+from machidata.lake.readers import version_read
 
 QUERY_FORMATS: Final = ("json", "csv", "arrow")
 CACHE_PREFIX: Final = "catalog:query:v1:"
@@ -122,7 +122,8 @@ def table_query(
     readable = _readable_version(actor, table, version_get(actor=actor, table=table, number=version))
     if readable is None:
         raise NotFound("この表にはまだデータがありません。")
-    schema = arrow_schema(readable)
+    read = version_read(readable)  # files and schema resolved once per committed version, not per query
+    schema = read.schema
     if not parsed.is_aggregate:
         update: dict[str, Any] = {}
         if parsed.limit is None:
@@ -142,7 +143,7 @@ def table_query(
         )
     try:
         answer = run_query(
-            files_for(readable),
+            list(read.files),
             parsed,
             max_rows=max_rows,
             timeout_s=settings.MACHIDATA_ENGINE_TIMEOUT_S,
