@@ -21,7 +21,10 @@ Each run:
 3. checks that the three answers agree (sorted rows, floats to 9 digits), prints median and best
    seconds per query and the ratio machidata ÷ DuckDB against the issue's target
    (≤ max(1.2× DuckDB, DuckDB + 25 ms)), the sum of the 8 queries (one dashboard, nothing cached),
-   and rewrites the block of ``docs/benchmarks.md`` for that row count (``--no-doc`` leaves it alone).
+   and rewrites the block of ``docs/benchmarks.md`` for that row count (``--no-doc`` leaves it alone);
+4. then (unless ``--no-dashboard``; ``--dashboard-only`` skips 1–3's queries) the same 8 queries as an
+   8-chart dashboard through a freshly started ``machidata serve``: cold, from the result cache and with
+   it off (:mod:`bench.bi_dashboard`).
 """
 
 # ruff: noqa: S608 — the peers' SQL is written by hand from this file's constants (that is the benchmark)

@@ -68,6 +68,7 @@ VISUALS: dict[str, dict[str, Any]] = {
     "fy_type_change": {"type": "line", "x": "g0", "y": "m1", "color": "g1", "options": {"era": "wareki"}},
     "chuo_age": {"type": "table", "options": {}},
 }  # fmt: skip
+ANCHORS = ("<!-- bench:bi-dashboard:results -->", "<!-- bench:bi:results -->")  # where a new block goes
 ASSETS = re.compile(r'<(?:script[^>]*\ssrc|link[^>]*\shref)="(/static/[^"]+)"')
 
 
@@ -356,7 +357,7 @@ def report(res: dict[str, Any]) -> str:
 
 
 def write_doc(rows: int, block: str, label: str | None = None) -> None:
-    """Replace (or add, after the BI results anchor) the dashboard block for ``rows``."""
+    """Replace (or add, after the dashboard results anchor) the dashboard block for ``rows``."""
     from bench.bi import DOC
 
     tag = f"{rows}" + (f"-{label}" if label else "")
@@ -367,8 +368,8 @@ def write_doc(rows: int, block: str, label: str | None = None) -> None:
         before, rest = text.split(start, 1)
         text = before + new + rest.split(end, 1)[1]
     else:
-        anchor = "<!-- bench:bi:results -->"
-        text = text.replace(anchor, f"{anchor}\n\n{new}", 1) if anchor in text else text + f"\n{new}\n"
+        anchor = next((a for a in ANCHORS if a in text), "")
+        text = text.replace(anchor, f"{anchor}\n\n{new}", 1) if anchor else text + f"\n{new}\n"
     DOC.write_text(text, encoding="utf-8")
 
 
