@@ -21,7 +21,10 @@ Each run:
 3. checks that the three answers agree (sorted rows, floats to 9 digits), prints median and best
    seconds per query and the ratio machidata ÷ DuckDB against the issue's target
    (≤ max(1.2× DuckDB, DuckDB + 25 ms)), the sum of the 8 queries (one dashboard, nothing cached),
-   and rewrites the block of ``docs/benchmarks.md`` for that row count (``--no-doc`` leaves it alone).
+   and rewrites the block of ``docs/benchmarks.md`` for that row count (``--no-doc`` leaves it alone);
+4. then (unless ``--no-dashboard``; ``--dashboard-only`` skips 1–3's queries) the same 8 queries as an
+   8-chart dashboard through a freshly started ``machidata serve``: cold, from the result cache and with
+   it off (:mod:`bench.bi_dashboard`).
 """
 
 # ruff: noqa: S608 — the peers' SQL is written by hand from this file's constants (that is the benchmark)
@@ -40,6 +43,8 @@ import time
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
+
+from bench import bi_dashboard
 
 REPO = Path(__file__).resolve().parents[1]
 DATA_DIR = REPO / ".bench" / "data"
@@ -412,15 +417,40 @@ def main(argv: list[str] | None = None) -> None:
     parser.add_argument("--no-doc", action="store_true", help="do not rewrite docs/benchmarks.md")
     parser.add_argument("--label", help="suffix of the doc block (keep several runs of one size)")
     parser.add_argument("--report", type=Path, help="rewrite the doc block from a saved results JSON file")
+    board = parser.add_argument_group("the 8-chart dashboard through the server (bench/bi_dashboard.py)")
+    board.add_argument("--no-dashboard", action="store_true", help="only the queries, no server")
+    board.add_argument("--dashboard-only", action="store_true", help="only the dashboard, not the queries")
+    board.add_argument("--home", type=Path, help="MACHIDATA_HOME for the server (reused once prepared)")
+    board.add_argument("--cold-runs", type=int, default=3, help="freshly started servers (default 3)")
+    board.add_argument("--cached-runs", type=int, default=10, help="cached requests after each (default 10)")
+    board.add_argument(
+        "--uncached-runs", type=int, default=3, help="requests with the result cache off (default 3)"
+    )
     args = parser.parse_args(argv)
     sys.path.insert(0, str(REPO))
     if args.report is not None:
         res = json.loads(args.report.read_text(encoding="utf-8"))
-        block = report(res, res.get("finished", args.report.stem))
+        dashboard = "cold" in res
+        block = bi_dashboard.report(res) if dashboard else report(res, res.get("finished", args.report.stem))
         print(block)
         if not args.no_doc:
-            write_doc(res["rows"], block, args.label)
+            (bi_dashboard.write_doc if dashboard else write_doc)(res["rows"], block, args.label)
         return
+    if not args.dashboard_only:
+        _queries(args)
+    if not args.no_dashboard:
+        board_res = bi_dashboard.run(
+            generate(args.rows), args.rows, home=args.home, cold_runs=args.cold_runs,
+            cached_runs=args.cached_runs, uncached_runs=args.uncached_runs,
+        )  # fmt: skip
+        block = bi_dashboard.report(board_res)
+        print(block)
+        if not args.no_doc:
+            bi_dashboard.write_doc(args.rows, block, args.label)
+
+
+def _queries(args: argparse.Namespace) -> None:
+    """The 8 queries through machidata, DuckDB and SQLite; results saved and (unless --no-doc) written."""
     res = measure(args.rows, args.repeat, args.sqlite_max_rows)
     finished = dt.datetime.now(dt.UTC).strftime("%Y-%m-%d %H:%M UTC")
     res["finished"] = finished

@@ -39,7 +39,7 @@ from machidata.catalog.table_selectors import (
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.engine import EngineError, Sort, TableQuery, run_query, table_arrow_stream, table_csv
 from machidata.engine.query import Measure, group_default_name, measure_default_name
-from machidata.lake.readers import arrow_schema, files_for
+from machidata.lake.readers import version_read
 
 QUERY_FORMATS: Final = ("json", "csv", "arrow")
 CACHE_PREFIX: Final = "catalog:query:v1:"
@@ -111,18 +111,28 @@ def table_query(
     table: Table,
     query: TableQuery | dict[str, Any] | None,
     version: int | None = None,
+    checked: dict[tuple[int, int | None], TableVersion] | None = None,
 ) -> QueryAnswer:
     """Run ``query`` over a version of ``table`` (READ; the current version unless ``version`` pins one).
 
     Row queries (no group_by/measures) get one page (the API's default page size when they name no
     limit) with ``_id`` appended to the sort, and leave out the ``__raw`` columns unless named;
     aggregate queries get every group up to ``MACHIDATA_ENGINE_MAX_ROWS``.
+
+    ``checked``: versions this ``actor`` was already allowed to read in the same request, by (table,
+    asked version) — a dashboard's charts mostly read one table, so its access is decided once per
+    page, not twice per chart. Only a caller that keeps it for one actor and one request may pass it.
     """
     parsed = _parse(query)
-    readable = _readable_version(actor, table, version_get(actor=actor, table=table, number=version))
+    readable = checked.get((table.pk, version)) if checked is not None else None
     if readable is None:
-        raise NotFound("この表にはまだデータがありません。")
-    schema = arrow_schema(readable)
+        readable = _readable_version(actor, table, version_get(actor=actor, table=table, number=version))
+        if readable is None:
+            raise NotFound("この表にはまだデータがありません。")
+        if checked is not None:
+            checked[(table.pk, version)] = readable
+    read = version_read(readable)  # files and schema resolved once per committed version, not per query
+    schema = read.schema
     if not parsed.is_aggregate:
         update: dict[str, Any] = {}
         if parsed.limit is None:
@@ -142,7 +152,7 @@ def table_query(
         )
     try:
         answer = run_query(
-            files_for(readable),
+            list(read.files),
             parsed,
             max_rows=max_rows,
             timeout_s=settings.MACHIDATA_ENGINE_TIMEOUT_S,

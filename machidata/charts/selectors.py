@@ -157,12 +157,14 @@ def document_query(document: dict[str, Any]) -> dict[str, Any]:
 def document_data(
     *, actor: Actor, document: dict[str, Any], suppress_small: bool = False,
     seen: dict[tuple[str, str], Table] | None = None,
+    checked: dict[tuple[int, int | None], TableVersion] | None = None,
 ) -> ChartData:  # fmt: skip
     """Run a chart document's query for ``actor`` (READ on its table, checked now) through the catalog's query path.
 
     With ``suppress_small`` (every page, panel and file of the charts room), an aggregated chart read
     outside the 課 that owns the table (or by the 課 asking for it) has its small groups suppressed
-    (:mod:`machidata.charts.suppression`); pivots are suppressed when laid out.
+    (:mod:`machidata.charts.suppression`); pivots are suppressed when laid out. ``seen`` and ``checked``:
+    the tables and versions already checked for ``actor`` in the same render (:func:`dashboard_render`).
     """
     table, number = document_table(actor=actor, document=document, seen=seen)
     visual = document.get("visual") or {}
@@ -177,7 +179,7 @@ def document_data(
     query = document_query(document)
     if protect:
         query = with_row_count(query)
-    answer = table_query(actor=actor, table=table, query=query, version=number)
+    answer = table_query(actor=actor, table=table, query=query, version=number, checked=checked)
     names = list(answer.result.column_names)
     grains = _grains(query, names) if answer.aggregate else {}
     columns = [Column(c["name"], c["type"], grains.get(c["name"])) for c in answer.columns]
@@ -463,6 +465,7 @@ def dashboard_render(
     panels: list[Panel] = []
     read: list[tuple[int, Chart, dict[str, Any], ChartData, list[str]]] = []
     seen: dict[tuple[str, str], Table] = {}  # tables already checked for this viewer in this render
+    checked: dict[tuple[int, int | None], TableVersion] = {}  # and the versions READ was decided for
     for index, item in enumerate(dashboard.items):
         width = max(1, min(12, int(item.get("width") or 6)))
         if item.get("kind") == "text":
@@ -485,7 +488,9 @@ def dashboard_render(
         visual["options"] = {**(visual.get("options") or {}), "responsive": True}  # fill the panel's width
         document = {**document, "visual": visual}
         try:
-            data = document_data(actor=actor, document=document, suppress_small=True, seen=seen)
+            data = document_data(
+                actor=actor, document=document, suppress_small=True, seen=seen, checked=checked
+            )
         except InvalidInput as exc:
             panels.append(Panel("chart", width, index, chart=chart, error=exc.message))
             continue

@@ -30,7 +30,7 @@ from machidata.engine.recipes import (
     preview_recipe,
     stream_recipe,
 )
-from machidata.engine.run import QueryResult, run_query
+from machidata.engine.run import QueryResult, prepare_query, run_query
 from machidata.engine.staging import StagedParquet, stage_csv_to_parquet
 from machidata.engine.types import Kind, kind_of
 
@@ -65,6 +65,7 @@ __all__ = [
     "kind_of",
     "nfkc_lower",
     "parse_expression",
+    "prepare_query",
     "preview_recipe",
     "profile_columns",
     "run_query",

@@ -343,3 +343,33 @@ def test_dashboard_and_chart_lists_page(actors: Actors, table: Table) -> None:
         uuids = {i["uuid"] for i in first["items"]} | {i["uuid"] for i in second["items"]}
         assert len(uuids) == 3
         assert client.get(path, {"page": 0}).status_code == 422
+
+
+def test_a_render_decides_each_tables_access_once_not_per_chart(
+    actors: Actors, table: Table, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.catalog import table_selectors
+    from machidata.charts.selectors import dashboard_render
+
+    actor = actor_for(actors.users["owner_editor"])
+    board = dashboard_create(actor=actor, title="三つのグラフ", sharing=Sharing.STAFF)
+    for n in range(3):
+        chart = make_chart(actors, table, sharing=Sharing.STAFF)
+        board = dashboard_add_chart(
+            actor=actor, dashboard=board, lock_version=n + 1, chart_uuid=str(chart.uuid)
+        )
+    calls: list[str] = []
+    real = table_selectors.can
+
+    def counting(who: Any, action: Any, dataset: Any) -> bool:
+        calls.append(str(action))
+        return real(who, action, dataset)
+
+    monkeypatch.setattr(table_selectors, "can", counting)
+    panels = dashboard_render(actor=actor, dashboard=board)
+    assert [p.rendered is not None for p in panels] == [True, True, True]
+    assert len(calls) == 3  # READ for table_get, DISCOVER and READ for the version: once for the 3 charts
+    # each render decides again (nothing is kept between pages): another 課 without READ sees no chart
+    calls.clear()
+    hidden = dashboard_render(actor=actor_for(actors.users["staff"]), dashboard=board)
+    assert [p.kind for p in hidden] == ["hidden", "hidden", "hidden"]
