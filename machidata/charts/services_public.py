@@ -262,7 +262,7 @@ def public_withdraw(*, actor: Actor, obj: Chart | Dashboard, reason: str = "") -
 
 def public_chart_export(*, uuid: Any, fmt: str) -> tuple[bytes, str, str, str]:
     """A public chart as PNG/SVG (drawn on the server) or its data as CSV, read as the anonymous public from
-    the published version; audited (``chart.public_export``). Returns (content, type, extension, title)."""
+    the published version; audited (``chart.public.export``). Returns (content, type, extension, title)."""
     if fmt not in PUBLIC_EXPORTS:
         raise NotFound("その形式では書き出せません。")
     share, chart = public.public_chart(uuid)
@@ -283,6 +283,6 @@ def public_chart_export(*, uuid: Any, fmt: str) -> tuple[bytes, str, str, str]:
             note=rendered.data.hidden.note() if rendered.data.hidden and rendered.data.hidden.cells else "",
         )  # fmt: skip
     with transaction.atomic():
-        audit_record(actor=ANONYMOUS, action="chart.public_export", obj=share,
+        audit_record(actor=ANONYMOUS, action="chart.public.export", obj=share,
                      changes={"format": fmt, "uuid": str(uuid), "version": chart.version.number})  # fmt: skip
     return content, content_type, ext, chart.title

@@ -355,7 +355,7 @@ def test_public_chart_page_attribution_and_exports(cast: Actors, open_table: Tab
     rows = list(csv.reader(io.StringIO(data.content.decode("utf-8-sig"))))
     assert ["中央区", "5"] in rows
     assert client.get(f"/open/charts/{chart.uuid}/export/xlsx/").status_code == 404  # PNG/SVG/CSV only
-    assert AuditEvent.objects.filter(action="chart.public_export").count() == 3
+    assert AuditEvent.objects.filter(action="chart.public.export").count() == 3
 
 
 def test_private_or_unpublished_things_are_404_for_everyone(cast: Actors, open_table: Table) -> None:
