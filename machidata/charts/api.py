@@ -9,9 +9,17 @@ from ninja import Router, Status
 from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
-from machidata.charts import services
+from machidata.charts import public, services, services_public
 from machidata.charts.models import Chart
-from machidata.charts.schemas import ChartDetailOut, ChartIn, ChartOut, SpecOut
+from machidata.charts.schemas import (
+    ChartDetailOut,
+    ChartIn,
+    ChartOut,
+    PublicStateOut,
+    ShareRequestIn,
+    ShareRequestOut,
+    SpecOut,
+)
 from machidata.charts.selectors import chart_get, chart_list, chart_render
 from machidata.core.pagination import Pages
 
@@ -57,3 +65,22 @@ def export_chart(request: HttpRequest, chart_uuid: str, fmt: str) -> HttpRespons
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename=chart-{chart_uuid}.{ext}"
     return response
+
+
+@router.post(
+    "/{uuid:chart_uuid}/public-requests", response={201: ShareRequestOut}, summary="グラフの公開申請"
+)
+def request_public(request: HttpRequest, chart_uuid: str, payload: ShareRequestIn) -> Status:
+    """File a 公開申請 (owner, an 編集 of its 課, or 管理); refused with the reasons when a gate fails."""
+    actor = api_staff(request)
+    obj = chart_get(actor=actor, uuid=chart_uuid)
+    return Status(201, services_public.share_request_create(actor=actor, obj=obj, reason=payload.reason))
+
+
+@router.post("/{uuid:chart_uuid}/public-withdrawal", response=PublicStateOut, summary="グラフの公開をやめる")
+def withdraw_public(request: HttpRequest, chart_uuid: str, payload: ShareRequestIn) -> dict[str, str]:
+    """Stop publishing the chart at once (its owner or 管理)."""
+    actor = api_staff(request)
+    obj = chart_get(actor=actor, uuid=chart_uuid)
+    services_public.public_withdraw(actor=actor, obj=obj, reason=payload.reason)
+    return {"public": public.public_state(obj)}

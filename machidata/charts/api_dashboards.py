@@ -7,14 +7,14 @@ A dashboard's charts are fetched through /api/v1/charts/{uuid}/spec, each with t
 from django.conf import settings
 from django.db.models import QuerySet
 from django.http import HttpRequest, HttpResponse
-from ninja import Router
+from ninja import Router, Status
 from ninja.pagination import paginate
 
 from machidata.access.auth import api_staff
-from machidata.charts import services
+from machidata.charts import public, services, services_public
 from machidata.charts.dashboard_filters import chosen_filters
 from machidata.charts.models import Dashboard
-from machidata.charts.schemas import DashboardOut
+from machidata.charts.schemas import DashboardOut, PublicStateOut, ShareRequestIn, ShareRequestOut
 from machidata.charts.selectors import dashboard_get, dashboard_list
 from machidata.core.pagination import Pages
 
@@ -50,3 +50,28 @@ def export_dashboard(request: HttpRequest, dashboard_uuid: str, fmt: str) -> Htt
     response = HttpResponse(content, content_type=content_type)
     response["Content-Disposition"] = f"attachment; filename=dashboard-{dashboard.uuid}.{ext}"
     return response
+
+
+@router.post(
+    "/{uuid:dashboard_uuid}/public-requests",
+    response={201: ShareRequestOut},
+    summary="ダッシュボードの公開申請",
+)
+def request_public(request: HttpRequest, dashboard_uuid: str, payload: ShareRequestIn) -> Status:
+    """File a 公開申請 of the dashboard and every chart on it; refused with the reasons when a gate fails."""
+    actor = api_staff(request)
+    obj = dashboard_get(actor=actor, uuid=dashboard_uuid)
+    return Status(201, services_public.share_request_create(actor=actor, obj=obj, reason=payload.reason))
+
+
+@router.post(
+    "/{uuid:dashboard_uuid}/public-withdrawal",
+    response=PublicStateOut,
+    summary="ダッシュボードの公開をやめる",
+)
+def withdraw_public(request: HttpRequest, dashboard_uuid: str, payload: ShareRequestIn) -> dict[str, str]:
+    """Stop publishing the dashboard at once (its owner or 管理)."""
+    actor = api_staff(request)
+    obj = dashboard_get(actor=actor, uuid=dashboard_uuid)
+    services_public.public_withdraw(actor=actor, obj=obj, reason=payload.reason)
+    return {"public": public.public_state(obj)}

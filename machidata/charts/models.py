@@ -14,7 +14,8 @@ class Sharing(models.TextChoices):
     PRIVATE = "private", "自分だけ"
     DEPARTMENT = "department", "所属課で共有"
     STAFF = "staff", "職員全体で共有"
-    # 公開 (public) comes only through the publication route (公開申請), a later issue.
+    # 公開 (public) is not a sharing level one picks: it comes only through a 公開申請 walking the publication's
+    # 決裁 route (ShareRequest → PublicShare below) and lasts only while every source table is published.
 
 
 class Chart(models.Model):
@@ -136,3 +137,146 @@ class BoundaryVersion(models.Model):
 
     def __str__(self) -> str:
         return f"{self.boundary_set} 第{self.number}版"
+
+
+# ---- public sharing (公開) of a chart or a dashboard, only through the publication route --------------
+
+
+class ShareRequestKind(models.TextChoices):
+    """What a 公開申請 of the charts room is about."""
+
+    CHART = "chart", "グラフ"
+    DASHBOARD = "dashboard", "ダッシュボード"
+
+
+class ShareRequestStatus(models.TextChoices):
+    """Where a 公開申請 of a chart or dashboard stands."""
+
+    PENDING = "pending", "決裁中"
+    APPROVED = "approved", "決裁済み"
+    RETURNED = "returned", "差戻し"
+    REJECTED = "rejected", "却下"
+    CANCELLED = "cancelled", "取り下げ"
+
+
+class ShareDecision(models.TextChoices):
+    """What an approver did at a step."""
+
+    APPROVE = "approve", "承認"
+    RETURN = "return", "差戻し"
+    REJECT = "reject", "却下"
+
+
+class ShareRequest(models.Model):
+    """A 公開申請 of a chart or a dashboard, walking the publication's 決裁 route (課長 → データ戦略課).
+
+    ``snapshot`` is what would be published, taken at filing: the chart document(s), titles, descriptions,
+    sources (and a dashboard's grid); ``fingerprint`` is its SHA-256. Every approval takes it again and
+    refuses when it changed, so approvers approve exactly what they saw; the last approval freezes it as
+    a :class:`PublicShare`. Later edits of the chart never reach the public until a new request is approved.
+    """
+
+    kind = models.CharField("種類", max_length=10, choices=ShareRequestKind.choices)
+    chart = models.ForeignKey(
+        Chart, null=True, blank=True, on_delete=models.CASCADE, related_name="share_requests"
+    )
+    dashboard = models.ForeignKey(
+        Dashboard, null=True, blank=True, on_delete=models.CASCADE, related_name="share_requests"
+    )
+    # The 課 whose 課長 decides the first step (the chart's or dashboard's 課 when filed).
+    unit = models.ForeignKey("access.Unit", on_delete=models.PROTECT, related_name="+")
+    requested_by = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    reason = models.TextField("申請の理由・メモ（庁内）", max_length=2000, blank=True)
+    snapshot = models.JSONField("公開する内容", default=dict)
+    fingerprint = models.CharField("内容の指紋", max_length=64)
+    route_name = models.CharField("決裁ルート", max_length=40)
+    steps = models.JSONField("決裁の段階", default=list)
+    current_step = models.PositiveSmallIntegerField("現在の段階", default=0)
+    status = models.CharField(
+        "状態", max_length=10, choices=ShareRequestStatus.choices, default=ShareRequestStatus.PENDING
+    )
+    created_at = models.DateTimeField("申請日時", auto_now_add=True)
+    decided_at = models.DateTimeField("決定日時", null=True, blank=True)
+
+    class Meta:
+        verbose_name = "グラフ・ダッシュボードの公開申請"
+        verbose_name_plural = "グラフ・ダッシュボードの公開申請"
+        ordering = ["-created_at", "-id"]
+        constraints = [
+            models.CheckConstraint(
+                condition=(models.Q(chart__isnull=False, dashboard__isnull=True, kind="chart")
+                           | models.Q(chart__isnull=True, dashboard__isnull=False, kind="dashboard")),
+                name="charts_share_request_one_subject",
+            )
+        ]  # fmt: skip
+
+    def __str__(self) -> str:
+        return f"公開申請 #{self.pk}（{self.get_kind_display()}「{self.snapshot.get('title', '')}」）"
+
+
+class ShareAction(models.Model):
+    """One decision at one step of a 公開申請; ``on_behalf_of`` is set for a 代決."""
+
+    request = models.ForeignKey(ShareRequest, on_delete=models.CASCADE, related_name="actions")
+    step_index = models.PositiveSmallIntegerField()
+    step_key = models.CharField(max_length=40)
+    decision = models.CharField("判断", max_length=10, choices=ShareDecision.choices)
+    actor = models.ForeignKey(settings.AUTH_USER_MODEL, on_delete=models.PROTECT, related_name="+")
+    on_behalf_of = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+    comment = models.TextField("コメント", max_length=2000, blank=True)
+    created_at = models.DateTimeField(auto_now_add=True)
+
+    class Meta:
+        verbose_name = "公開申請の決裁の記録"
+        verbose_name_plural = "公開申請の決裁の記録"
+        ordering = ["request_id", "id"]
+
+    def __str__(self) -> str:
+        return f"#{self.request_id} {self.step_key}: {self.decision}"
+
+
+class PublicShare(models.Model):
+    """A chart or dashboard made public by an approved request: the frozen snapshot, shown only while
+    every source table's shown version is published (checked at view time)."""
+
+    kind = models.CharField("種類", max_length=10, choices=ShareRequestKind.choices)
+    chart = models.ForeignKey(
+        Chart, null=True, blank=True, on_delete=models.CASCADE, related_name="public_shares"
+    )
+    dashboard = models.ForeignKey(
+        Dashboard, null=True, blank=True, on_delete=models.CASCADE, related_name="public_shares"
+    )
+    request = models.OneToOneField(ShareRequest, on_delete=models.CASCADE, related_name="public")
+    snapshot = models.JSONField("公開した内容")
+    published_at = models.DateTimeField("公開日時", auto_now_add=True)
+    superseded_at = models.DateTimeField("新しい公開に替わった日時", null=True, blank=True)
+    withdrawn_at = models.DateTimeField("公開をやめた日時", null=True, blank=True)
+    withdrawn_by = models.ForeignKey(
+        settings.AUTH_USER_MODEL, null=True, blank=True, on_delete=models.PROTECT, related_name="+"
+    )
+
+    class Meta:
+        verbose_name = "公開中のグラフ・ダッシュボード"
+        verbose_name_plural = "公開中のグラフ・ダッシュボード"
+        ordering = ["-published_at", "-id"]
+        constraints = [
+            models.UniqueConstraint(
+                fields=["chart"],
+                condition=models.Q(
+                    chart__isnull=False, superseded_at__isnull=True, withdrawn_at__isnull=True
+                ),
+                name="charts_one_live_public_chart",
+            ),
+            models.UniqueConstraint(
+                fields=["dashboard"],
+                condition=models.Q(
+                    dashboard__isnull=False, superseded_at__isnull=True, withdrawn_at__isnull=True
+                ),
+                name="charts_one_live_public_dashboard",
+            ),
+        ]
+
+    def __str__(self) -> str:
+        return f"公開中: {self.snapshot.get('title', '')}"

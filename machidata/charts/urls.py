@@ -2,7 +2,7 @@
 
 from django.urls import path
 
-from machidata.charts import views, views_dashboards
+from machidata.charts import views, views_dashboards, views_share
 
 app_name = "charts"
 urlpatterns = [
@@ -15,6 +15,25 @@ urlpatterns = [
     path("<uuid:uuid>/edit/", views.chart_edit_view, name="edit"),
     path("<uuid:uuid>/delete/", views.chart_delete_view, name="delete"),
     path("<uuid:uuid>/export/<str:fmt>/", views.chart_export_view, name="export"),
+    path("<uuid:uuid>/public-request/", views_share.chart_public_request_view, name="public_request_new"),
+    path("<uuid:uuid>/public-withdraw/", views_share.chart_public_withdraw_view, name="public_withdraw"),
+    path("public-requests/<int:pk>/", views_share.public_request_view, name="public_request"),
+    path("public-requests/<int:pk>/act/", views_share.public_request_act_view, name="public_request_act"),
+    path(
+        "public-requests/<int:pk>/cancel/",
+        views_share.public_request_cancel_view,
+        name="public_request_cancel",
+    ),
+    path(
+        "dashboards/<uuid:uuid>/public-request/",
+        views_share.dashboard_public_request_view,
+        name="dashboard_public_request_new",
+    ),
+    path(
+        "dashboards/<uuid:uuid>/public-withdraw/",
+        views_share.dashboard_public_withdraw_view,
+        name="dashboard_public_withdraw",
+    ),
     path("dashboards/", views_dashboards.dashboard_list_view, name="dashboards"),
     path("dashboards/new/", views_dashboards.dashboard_new_view, name="dashboard_new"),
     path("dashboards/<uuid:uuid>/", views_dashboards.dashboard_detail_view, name="dashboard"),

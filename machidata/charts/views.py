@@ -30,6 +30,7 @@ from machidata.charts.selectors import (
     document_render,
     may_edit,
 )
+from machidata.charts.views_share import share_context
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
@@ -189,7 +190,8 @@ def chart_detail_view(request: HttpRequest, uuid: str) -> HttpResponse:
         {"chart": chart, "rendered": rendered, "preview_error": error, "can_edit": may_edit(actor, chart),
          "spec_json": json.dumps(rendered.spec, ensure_ascii=False) if rendered else "",
          "click_field": field_name if drill else "", "drill_base": drill,
-         "formats": [("png", "PNG画像"), ("svg", "SVG画像"), ("pdf", "PDF"), ("csv", "CSV（データ）"), ("xlsx", "Excel（データ）")]},
+         "formats": [("png", "PNG画像"), ("svg", "SVG画像"), ("pdf", "PDF"), ("csv", "CSV（データ）"), ("xlsx", "Excel（データ）")],
+         **share_context(actor, chart)},
     )  # fmt: skip
 
 

@@ -24,6 +24,7 @@ from machidata.charts.selectors import (
     dashboard_render,
     may_edit_dashboard,
 )
+from machidata.charts.views_share import share_context
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
 
 
@@ -90,6 +91,7 @@ def dashboard_detail_view(request: HttpRequest, uuid: str) -> HttpResponse:
         charts = [(str(c.uuid), c.title) for c in chart_list(actor=actor)[:200]]
         context["add_chart"] = AddChartForm(initial={"lock_version": dashboard.lock_version}, charts=charts)
         context["add_text"] = AddTextForm(initial={"lock_version": dashboard.lock_version})
+    context.update(share_context(actor, dashboard))
     return render(request, "charts/dashboard_detail.html", context)
 
 

@@ -35,6 +35,7 @@ urlpatterns = [
     path("prep/", include("machidata.prep.urls")),
     path("api/v1/", api.urls),
     path("open/projects/", include("machidata.ebpm.public_urls")),  # 事業の説明 (EBPM public pages)
+    path("open/", include("machidata.charts.public_urls")),  # 公開グラフ・ダッシュボード
     path("open/personal-information-files/", include("machidata.privacy.urls_public")),  # 個人情報ファイル簿
     path("standards/", include("machidata.standards.urls")),
     path("api/", include(ckan_urlpatterns)),  # CKAN Action API: /api/3/action/<name>, /api/action/<name>

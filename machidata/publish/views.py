@@ -11,6 +11,7 @@ from django.views.decorators.http import require_GET, require_http_methods, requ
 
 from machidata.access.policy import Action, Actor, access_dataset
 from machidata.catalog.models import Licence, TableVersion, VersionStatus
+from machidata.charts.public import share_request_list
 from machidata.core.errors import Conflict, InvalidInput, PermissionDenied
 from machidata.publish import selectors, services
 from machidata.publish.models import Decision
@@ -31,7 +32,13 @@ def request_list_view(request: HttpRequest) -> HttpResponse:
     if scope not in SCOPES:
         scope = "awaiting"
     rows = selectors.request_list(actor=actor, scope=scope)[:200]
-    return render(request, "publish/request_list.html", {"requests": rows, "scope": scope, "scopes": SCOPES})
+    # 公開申請 of charts and dashboards walk the same route; they are decided on the charts room's page.
+    shares = share_request_list(actor=actor, scope=scope)[:200]
+    return render(
+        request,
+        "publish/request_list.html",
+        {"requests": rows, "share_requests": shares, "scope": scope, "scopes": SCOPES},
+    )
 
 
 @login_required

@@ -637,6 +637,72 @@ MATRIX: dict[str, Rule] = {
     "GET /api/v1/dashboards/{dashboard_uuid}/export/{fmt}": on_dashboards(
         lambda u: f"/api/v1/dashboards/{u}/export/pptx", api=True
     ),
+    # ---- public sharing of charts and dashboards (公開, issue 7 point 5) --------------------------------
+    # Filing and stopping: the chart's (dashboard's) owner, an 編集 of its 課 (here the owner) or 管理, among
+    # those who see it. A request is seen by its requester and owner, 管理 and whoever may decide a step (the
+    # world has no 課長: nobody may decide the pending request's first step); the requester or 管理 takes it back.
+    "charts:public_request_new": on_charts(lambda u: url("charts:public_request_new", u), "POST", edit=True),
+    "charts:public_withdraw": on_charts(lambda u: url("charts:public_withdraw", u), "POST", edit=True),
+    "charts:dashboard_public_request_new": on_dashboards(
+        lambda u: url("charts:dashboard_public_request_new", u), "POST", edit=True
+    ),
+    "charts:dashboard_public_withdraw": on_dashboards(
+        lambda u: url("charts:dashboard_public_withdraw", u), "POST", edit=True
+    ),
+    "charts:public_request": fixed(
+        MAKER, lambda w: url("charts:public_request", o(w, "chart_share_request"))
+    ),
+    "charts:public_request_act": fixed(
+        NOBODY, lambda w: url("charts:public_request_act", o(w, "chart_share_request")), "POST"
+    ),
+    "charts:public_request_cancel": fixed(
+        REQUESTER | ADMIN, lambda w: url("charts:public_request_cancel", o(w, "chart_share_request")), "POST"
+    ),
+    "POST /api/v1/charts/{chart_uuid}/public-requests": on_charts(
+        lambda u: f"/api/v1/charts/{u}/public-requests", "POST", edit=True, api=True
+    ),
+    "POST /api/v1/charts/{chart_uuid}/public-withdrawal": on_charts(
+        lambda u: f"/api/v1/charts/{u}/public-withdrawal", "POST", edit=True, api=True
+    ),
+    "POST /api/v1/dashboards/{dashboard_uuid}/public-requests": on_dashboards(
+        lambda u: f"/api/v1/dashboards/{u}/public-requests", "POST", edit=True, api=True
+    ),
+    "POST /api/v1/dashboards/{dashboard_uuid}/public-withdrawal": on_dashboards(
+        lambda u: f"/api/v1/dashboards/{u}/public-withdrawal", "POST", edit=True, api=True
+    ),
+    # The public pages: no sign-in, the same for everyone; only what the route published, and only while its
+    # tables are published (the chart under decision is 404 to everyone, its owner and 管理 included).
+    "charts_public:list": fixed(EVERYONE, lambda w: url("charts_public:list")),
+    "charts_public:chart": Rule(
+        "GET",
+        lambda w: [
+            Probe(url("charts_public:chart", w.objects["public_chart"].uuid), EVERYONE, "published"),
+            Probe(url("charts_public:chart", w.objects["pending_public_chart"].uuid), NOBODY, "pending"),
+            Probe(url("charts_public:chart", w.objects["chart_staff"].uuid), NOBODY, "internal"),
+        ],
+    ),
+    "charts_public:chart_export": Rule(
+        "GET",
+        lambda w: [
+            Probe(
+                url("charts_public:chart_export", w.objects["public_chart"].uuid, "csv"),
+                EVERYONE,
+                "published",
+            ),
+            Probe(
+                url("charts_public:chart_export", w.objects["pending_public_chart"].uuid, "csv"),
+                NOBODY,
+                "pending",
+            ),
+        ],
+    ),
+    "charts_public:dashboard": Rule(
+        "GET",
+        lambda w: [
+            Probe(url("charts_public:dashboard", w.objects["public_dashboard"].uuid), EVERYONE, "published"),
+            Probe(url("charts_public:dashboard", w.objects["dashboard_staff"].uuid), NOBODY, "internal"),
+        ],
+    ),
     # ---- data preparation (加工) -----------------------------------------------------------------
     "prep:list": fixed(SIGNED_IN, lambda w: url("prep:list")),
     "prep:detail": fixed(RECIPE_VIEWERS, lambda w: url("prep:detail", o(w, "recipe"))),

@@ -183,7 +183,15 @@ _GROUP_PREFIXES: tuple[tuple[str, tuple[str, ...]], ...] = (
     ),
     (
         "charts-prep",
-        ("charts:", "prep:", "GET /api/v1/charts", "POST /api/v1/charts", "GET /api/v1/dashboards"),
+        (
+            "charts:",
+            "charts_public:",
+            "prep:",
+            "GET /api/v1/charts",
+            "POST /api/v1/charts",
+            "GET /api/v1/dashboards",
+            "POST /api/v1/dashboards",
+        ),
     ),
     ("charts-prep", ("GET /api/v1/recipes", "POST /api/v1/recipes", "PUT /api/v1/recipes")),
     ("api", ("GET /api", "POST /api", "PUT /api", "PATCH /api", "DELETE /api")),

@@ -225,6 +225,7 @@ def build_world() -> World:
             attribution="熊本市（テスト）",
         )
     _charts_and_recipes(world, as_)
+    _public_charts(world, as_)
     _ebpm(world, as_)
     # ---- privacy: a pending 利用申請 by ``staff`` on a 所属限定 entry (first step: staff's 課長, whom
     # none of the cast is, so nobody may act yet; 代決者・課長 are designated in the privacy tests).
@@ -409,6 +410,49 @@ def _charts_and_recipes(world: World, as_: Any) -> None:
         table_name="derived",
         source=internal.tables.get(name="t"),
     )
+
+
+def _public_charts(world: World, as_: Any) -> None:
+    """Public sharing (issue 7 point 5): a chart and a dashboard made public through the route, on a 公開
+    table of its own (outside ``world.datasets``) whose version is published, and a pending 公開申請."""
+    from django.test import override_settings
+
+    from machidata.catalog.models import Licence
+    from machidata.charts.services import chart_create, dashboard_add_chart, dashboard_create
+    from machidata.charts.services_public import share_request_act, share_request_create
+    from machidata.publish.models import PublicationRequest, PublishedVersion
+
+    o = world.objects
+    dataset = make_dataset(world.actors.org.health_div, title="公開グラフの元データ",
+                           classification=Classification.PUBLIC, personal_data=PersonalData.NONE)  # fmt: skip
+    table = make_table(dataset, name="t", title="区別人口")
+    version = write(table, ROWS[:5])
+    approved = PublicationRequest.objects.create(
+        dataset=dataset, route_name="full", steps=[], status="approved", requested_by=world.actors.users["admin"],
+        licence=Licence.objects.get(code="cc-by-4.0"), attribution="熊本市（テスト）",
+    )  # fmt: skip
+    PublishedVersion.objects.create(table=table, version=version, request=approved)
+    document = {
+        "query": {"table": {"dataset": dataset.slug, "name": "t"}, "filters": [],
+                  "group_by": [{"column": "区"}], "measures": [{"op": "count"}]},
+        "visual": {"type": "bar", "x": "区", "y": "件数", "options": {}}, "meta": {},
+    }  # fmt: skip
+    editor = as_("owner_editor")
+    chart = chart_create(actor=editor, title="公開グラフ", document=document, sharing="staff")
+    board = dashboard_create(actor=editor, title="公開ダッシュボード", sharing="staff")
+    board = dashboard_add_chart(actor=editor, dashboard=board, lock_version=board.lock_version,
+                                chart_uuid=str(chart.uuid))  # fmt: skip
+    # The world has no 課長: a one-step route (データ戦略課) publishes them.
+    one_step = {"chart_public": [{"key": "strategy", "label": "データ戦略課の確認", "who": "admin"}]}
+    with override_settings(MACHIDATA_PUBLICATION_ROUTES=one_step):
+        for obj in (chart, board):
+            req = share_request_create(actor=editor, obj=obj)
+            share_request_act(actor=as_("admin"), request=req, decision="approve")
+    o["public_chart"], o["public_dashboard"] = chart, board
+    # A chart under decision (課長 → データ戦略課; nobody in the world may decide its first step).
+    pending = chart_create(actor=editor, title="申請中のグラフ", document=document, sharing="staff")
+    o["pending_public_chart"] = pending
+    o["chart_share_request"] = share_request_create(actor=editor, obj=pending)
 
 
 def _ebpm(world: World, as_: Any) -> None:

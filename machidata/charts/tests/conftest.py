@@ -12,9 +12,10 @@ from machidata.catalog.models import Table
 from machidata.catalog.tests.table_fixtures import ROWS, lake_home, make_table, write
 from machidata.charts.models import Chart, Sharing
 from machidata.charts.services import chart_create
+from machidata.charts.tests.public_fixtures import cast, open_table
 from machidata.core.testing import Actors, make_dataset
 
-__all__ = ["ROWS", "lake_home"]
+__all__ = ["ROWS", "cast", "lake_home", "open_table"]
 
 
 @pytest.fixture
