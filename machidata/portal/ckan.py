@@ -107,6 +107,10 @@ _INDEXED: Final = frozenset(
     {"organization", "owner_org", "groups", "tags", "res_format", "license_id", "name", "id", "type", "state"}
 )
 LOOKUP_WORD_IDS: Final = 200_000  # ids kept in the free-word memo of one package list (then it starts over)
+LOOKUP_ANSWERS: Final = 512  # searches (matches in order and facets) kept with one package list
+LOOKUP_ANSWER_PKGS: Final = 400_000  # packages listed in those kept answers, in all
+# A search's answer before paging: the matching packages in order, ``facets`` and ``search_facets``.
+_Answer = tuple[list[dict[str, Any]], dict[str, dict[str, int]], dict[str, Any]]
 
 
 class _Lookup:
@@ -121,7 +125,26 @@ class _Lookup:
         self._words: dict[str, frozenset[str]] = {}
         self._word_ids = 0
         self._by_id: dict[str, dict[str, Any]] | None = None
+        self._answers: dict[tuple[Any, ...], _Answer] = {}
+        self._answer_pkgs = 0
         self._lock = threading.Lock()
+
+    def answer(self, key: tuple[Any, ...], make: Callable[[], _Answer]) -> _Answer:
+        """The matching packages in order and the facets of one search (``key``: everything that decides
+        them), made by ``make`` once and kept with the list (at most :data:`LOOKUP_ANSWERS` searches and
+        :data:`LOOKUP_ANSWER_PKGS` packages listed in all, then it starts over). Never change them."""
+        with self._lock:
+            hit = self._answers.get(key)
+        if hit is not None:
+            return hit
+        made = make()
+        with self._lock:
+            if len(self._answers) >= LOOKUP_ANSWERS or self._answer_pkgs + len(made[0]) > LOOKUP_ANSWER_PKGS:
+                self._answers.clear()
+                self._answer_pkgs = 0
+            self._answers[key] = made
+            self._answer_pkgs += len(made[0])
+        return made
 
     def by_id(self) -> dict[str, dict[str, Any]]:
         """Package by id."""
@@ -320,23 +343,30 @@ def package_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
     lookup = _lookup_for(every, texts)
     sort = str(params.get("sort") or "score desc, metadata_modified desc")
     q, fq = str(params.get("q") or ""), str(params.get("fq") or "")
-    pkgs = _sorted_all(every, sort)
-    (q_ok, q_ids), (fq_ok, fq_ids) = lookup.ids(q), lookup.ids(fq)
-    if q_ok and fq_ok:  # answered from the indexes kept with the list
-        ids = q_ids if fq_ids is None else fq_ids if q_ids is None else q_ids & fq_ids
-        pkgs = pkgs if ids is None else _in_order(pkgs, sort, ids, lookup)
-    else:  # ranges, ``*`` and other fields: package by package
-        pkgs = _filter(_filter(pkgs, q, texts, lookup), fq, texts, lookup)
-    facets: dict[str, dict[str, int]] = {}
-    search_facets: dict[str, Any] = {}
-    for field in _facet_fields(params):
-        counts = Counter(v for p in pkgs for v in _field_values(p, field))
-        top = counts.most_common(None if facet_limit < 0 else facet_limit)
-        facets[field] = dict(top)
-        search_facets[field] = {
-            "title": field,
-            "items": [{"name": n, "display_name": _display(pkgs, field, n), "count": c} for n, c in top],
-        }
+    ordered = _sorted_all(every, sort)
+    fields = tuple(_facet_fields(params))
+
+    def search() -> _Answer:
+        pkgs = ordered
+        (q_ok, q_ids), (fq_ok, fq_ids) = lookup.ids(q), lookup.ids(fq)
+        if q_ok and fq_ok:  # answered from the indexes kept with the list
+            ids = q_ids if fq_ids is None else fq_ids if q_ids is None else q_ids & fq_ids
+            pkgs = pkgs if ids is None else _in_order(pkgs, sort, ids, lookup)
+        else:  # ranges, ``*`` and other fields: package by package
+            pkgs = _filter(_filter(pkgs, q, texts, lookup), fq, texts, lookup)
+        facets: dict[str, dict[str, int]] = {}
+        search_facets: dict[str, Any] = {}
+        for field in fields:
+            counts = Counter(v for p in pkgs for v in _field_values(p, field))
+            top = counts.most_common(None if facet_limit < 0 else facet_limit)
+            facets[field] = dict(top)
+            search_facets[field] = {
+                "title": field,
+                "items": [{"name": n, "display_name": _display(pkgs, field, n), "count": c} for n, c in top],
+            }
+        return pkgs, facets, search_facets
+
+    pkgs, facets, search_facets = lookup.answer((sort, q, fq, fields, facet_limit), search)
     return {
         "count": len(pkgs),
         "results": pkgs[start : start + rows],
