@@ -14,6 +14,8 @@ from collections import Counter
 from collections.abc import Callable
 from typing import Any, Final
 
+from django.core.serializers.json import DjangoJSONEncoder
+
 from machidata.core.errors import NotFound
 from machidata.portal import selectors as s
 
@@ -127,6 +129,7 @@ class _Lookup:
         self._by_id: dict[str, dict[str, Any]] | None = None
         self._answers: dict[tuple[Any, ...], _Answer] = {}
         self._answer_pkgs = 0
+        self._json: dict[str, str] = {}
         self._lock = threading.Lock()
 
     def answer(self, key: tuple[Any, ...], make: Callable[[], _Answer]) -> _Answer:
@@ -145,6 +148,15 @@ class _Lookup:
             self._answers[key] = made
             self._answer_pkgs += len(made[0])
         return made
+
+    def json_of(self, pkg: dict[str, Any]) -> str:
+        """The JSON text of one package of the list, as the API's encoder writes it (made once)."""
+        key = pkg["id"]
+        hit = self._json.get(key)
+        if hit is None:
+            hit = json.dumps(pkg, ensure_ascii=False, cls=DjangoJSONEncoder)
+            self._json[key] = hit  # one writer or two: the same text
+        return hit
 
     def by_id(self) -> dict[str, dict[str, Any]]:
         """Package by id."""
@@ -334,6 +346,20 @@ def _display(pkgs: list[dict[str, Any]], field: str, name: str) -> str:
     return name
 
 
+class PackageResults(list[dict[str, Any]]):
+    """A page of packages of the cached list that also knows their JSON text: the API writes it as is
+    (``json_text``) instead of encoding 10–1000 package dicts again on every request. As a list it is
+    the plain list of package dicts."""
+
+    def __init__(self, pkgs: list[dict[str, Any]], lookup: _Lookup) -> None:
+        super().__init__(pkgs)
+        self._lookup = lookup
+
+    def json_text(self) -> str:
+        """``[pkg, …]`` as JSON, byte for byte what ``json.dumps`` of the list gives with the API's settings."""
+        return "[" + ", ".join(self._lookup.json_of(p) for p in self) + "]"
+
+
 def package_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
     """``package_search``: q, fq, rows (≤1000), start, sort, facet.field, facet.limit."""
     rows = _int(params, "rows", DEFAULT_ROWS, high=MAX_ROWS)
@@ -369,7 +395,7 @@ def package_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
     pkgs, facets, search_facets = lookup.answer((sort, q, fq, fields, facet_limit), search)
     return {
         "count": len(pkgs),
-        "results": pkgs[start : start + rows],
+        "results": PackageResults(pkgs[start : start + rows], lookup),
         "sort": str(params.get("sort") or "score desc, metadata_modified desc"),
         "facets": facets,
         "search_facets": search_facets,

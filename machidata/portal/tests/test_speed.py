@@ -269,3 +269,27 @@ def test_searches_answered_from_the_kept_indexes_match_a_plain_scan(monkeypatch:
                 got = ckan.package_search({**params, "sort": sort, "rows": 1000}, "http://x")
                 assert got["count"] == len(expected), (params, sort)
                 assert [p["id"] for p in got["results"]] == [p["id"] for p in expected], (params, sort)
+
+
+def test_package_search_writes_the_kept_json_byte_for_byte(cast: Actors, published: Dataset) -> None:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    more_public(cast, 2)
+    client = Client()
+    for params in ({}, {"q": "施設", "rows": 2, "start": 1}, {"sort": "id asc", "facet.field": '["tags"]'}):
+        for _ in range(2):  # the second time the packages' text comes from the kept JSON
+            r = client.get("/api/3/action/package_search", params)
+            assert r.status_code == 200
+            assert r["Content-Type"] == "application/json"
+            body = r.json()
+            assert body["success"] is True
+            assert r.content == json.dumps(body, ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
+    assert [p["name"] for p in client.get("/api/3/action/package_search", {"sort": "name asc"}).json()["result"]["results"]] == [
+        "hoken-center", "shisetsu-0", "shisetsu-1",
+    ]  # fmt: skip
+    # an error keeps CKAN's envelope
+    bad = client.get("/api/3/action/package_search", {"rows": "x"})
+    assert bad.status_code == 409
+    assert bad.json()["error"]["rows"] == ["Invalid integer"]
