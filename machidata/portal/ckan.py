@@ -129,7 +129,7 @@ class _Lookup:
         self._by_id: dict[str, dict[str, Any]] | None = None
         self._answers: dict[tuple[Any, ...], _Answer] = {}
         self._answer_pkgs = 0
-        self._json: dict[str, str] = {}
+        self._json: dict[str, str] = dict(s.package_json_texts(pkgs))  # made with the list, when it was
         self._lock = threading.Lock()
 
     def answer(self, key: tuple[Any, ...], make: Callable[[], _Answer]) -> _Answer:
