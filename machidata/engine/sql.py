@@ -13,7 +13,9 @@ Two layers, each enough on its own for what it covers:
    scope, parameters, and text with control or invisible format characters. What runs is the SQL
    sqlglot *generates* from the checked tree, without comments, so DuckDB never sees text the check
    did not understand (a comment hiding a second statement, a parser differential).
-2. :func:`run_sql` runs that SQL in a fresh ``python -I machidata/engine/sql_worker.py`` process:
+2. :func:`run_sql` runs that SQL in a ``python -I machidata/engine/sql_worker.py`` process — a
+   pre-started one of :class:`WorkerPool` (a fresh in-memory database per statement) or, with
+   ``pooled=False``, one started for this statement:
    DuckDB's own parser must again see exactly one SELECT; the only files are the Parquet files of
    the views the caller passes (access decided by the caller); the lockdown of
    :mod:`machidata.engine.sandbox` applies (``allowed_paths``, ``enable_external_access = false``,
