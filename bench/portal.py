@@ -62,6 +62,7 @@ import requests
 from bench.live import (
     api_token,
     free_port,
+    machidata,
     prepare,
     production_env,
     server,
@@ -311,9 +312,11 @@ def _setup_child(argv: list[str]) -> None:
 def prepare_home(
     home: Path, env: dict[str, str], *, datasets: int, rows: int, templates: int
 ) -> dict[str, Any]:
-    """Migrate, load the demo organisation and run :func:`setup` in a child; a prepared home is reused."""
+    """Migrate, load the demo organisation and run :func:`setup` in a child; a prepared home is reused
+    (migrated first: the code may have new migrations since it was prepared)."""
     done = home / "bench" / "setup.json"
     if done.is_file():
+        machidata(env, "migrate", log=home / "setup.log")
         return dict(json.loads(done.read_text(encoding="utf-8")))
     home.mkdir(parents=True, exist_ok=True)
     prepare(home, env, data=False)

@@ -178,7 +178,11 @@ class Dataset(models.Model):
                 name="dataset_public_without_personal_data",
             ),
         ]
-        indexes = [models.Index(fields=["classification", "owner"])]
+        indexes = [
+            models.Index(fields=["classification", "owner"]),
+            # the newest edit, asked by every cache of public lists (publish.selectors.public_fingerprint)
+            models.Index(fields=["updated_at"], name="dataset_updated_at"),
+        ]
 
     def __str__(self) -> str:
         return self.title
@@ -287,6 +291,8 @@ class Table(models.Model):
         constraints = [
             models.UniqueConstraint(fields=["dataset", "name"], name="table_name_unique_in_dataset")
         ]
+        # the newest edit, asked by every cache of public lists (publish.selectors.public_fingerprint)
+        indexes = [models.Index(fields=["updated_at"], name="table_updated_at")]
 
     def __str__(self) -> str:
         return f"{self.dataset.title} / {self.title}"

@@ -13,7 +13,9 @@ Two layers, each enough on its own for what it covers:
    scope, parameters, and text with control or invisible format characters. What runs is the SQL
    sqlglot *generates* from the checked tree, without comments, so DuckDB never sees text the check
    did not understand (a comment hiding a second statement, a parser differential).
-2. :func:`run_sql` runs that SQL in a fresh ``python -I machidata/engine/sql_worker.py`` process:
+2. :func:`run_sql` runs that SQL in a ``python -I machidata/engine/sql_worker.py`` process — a
+   pre-started one of :class:`WorkerPool` (a fresh in-memory database per statement) or, with
+   ``pooled=False``, one started for this statement:
    DuckDB's own parser must again see exactly one SELECT; the only files are the Parquet files of
    the views the caller passes (access decided by the caller); the lockdown of
    :mod:`machidata.engine.sandbox` applies (``allowed_paths``, ``enable_external_access = false``,
@@ -30,15 +32,20 @@ to Spark because it outgrew one machine.
 
 from __future__ import annotations
 
+import atexit
+import contextlib
 import datetime as dt
 import json
 import logging
 import math
 import os
 import re
+import select
+import shutil
 import subprocess
 import sys
 import tempfile
+import threading
 import time
 import unicodedata
 from collections.abc import Sequence
@@ -473,12 +480,15 @@ def run_sql(
     threads: int = 2,
     address_space_mb: int | None = None,
     check: bool = True,
+    pooled: bool = True,
 ) -> SqlResult:
     """Run one checked statement over ``views`` in a worker process; the first ``max_rows`` rows.
 
     ``statement`` is normally a :class:`CheckedSql`: every table it names must be one of ``views``.
     With ``check=False`` (tests of the lockdown only) a raw string runs as written, without
     sqlglot's check and without DuckDB's one-SELECT check: only the worker's lockdown and limits apply.
+    ``pooled`` (the default) takes a pre-started worker of :class:`WorkerPool` (a fresh locked-down
+    database per statement, the same limits); ``pooled=False`` starts a process for this statement alone.
     """
     if engine_name() == "spark":
         raise EngineQueryError(SPARK_MESSAGE)
@@ -494,7 +504,7 @@ def run_sql(
         checked = check_sql(statement)
         return run_sql(
             checked, views, max_rows=max_rows, timeout_s=timeout_s, memory_mb=memory_mb,
-            threads=threads, address_space_mb=address_space_mb,
+            threads=threads, address_space_mb=address_space_mb, pooled=pooled,
         )  # fmt: skip
     else:
         sql, tables = statement, ()
@@ -517,7 +527,7 @@ def run_sql(
         "max_bytes": MAX_RESULT_BYTES,
     }
     started = time.monotonic()
-    answer = _spawn(request, timeout_s=timeout_s, memory_mb=memory_mb)
+    answer = _POOL.run(request, timeout_s=timeout_s) if pooled else _spawn(request, timeout_s=timeout_s)
     duration_ms = int((time.monotonic() - started) * 1000)
     if not answer.get("ok"):
         raise _error_message(str(answer.get("kind")), str(answer.get("message") or ""), memory_mb=memory_mb)
@@ -530,12 +540,25 @@ def run_sql(
     )
 
 
-def _spawn(request: dict[str, Any], *, timeout_s: float, memory_mb: int) -> dict[str, Any]:
+def _worker_env(home: str) -> dict[str, str]:
+    """The worker's whole environment: no secrets, ``HOME``/``TMPDIR`` an empty folder of its own."""
+    env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": home}
+    if os.environ.get("TZ"):
+        env["TZ"] = os.environ["TZ"]
+    return env
+
+
+def _died(err_tail: str, returncode: int | None) -> dict[str, Any]:
+    """The answer for a worker that died without answering (the address-space limit outside DuckDB, a crash)."""
+    if "MemoryError" in err_tail or "bad_alloc" in err_tail or "memory" in err_tail.lower():
+        return {"ok": False, "kind": "memory", "message": err_tail}
+    return {"ok": False, "kind": "crashed", "message": f"exit {returncode}"}
+
+
+def _spawn(request: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
     """Start the worker in an empty folder with a bare environment, wait at most ``timeout_s``, kill on overrun."""
     with tempfile.TemporaryDirectory(prefix="machidata-sql-") as home:
-        env = {"PATH": "/usr/bin:/bin", "HOME": home, "LANG": "C.UTF-8", "LC_ALL": "C.UTF-8", "TMPDIR": home}
-        if os.environ.get("TZ"):
-            env["TZ"] = os.environ["TZ"]
+        env = _worker_env(home)
         proc = subprocess.Popen(  # noqa: S603 — our own interpreter and script, no shell
             [_python(), "-I", str(WORKER)],
             stdin=subprocess.PIPE,
@@ -563,7 +586,159 @@ def _spawn(request: dict[str, Any], *, timeout_s: float, memory_mb: int) -> dict
     if isinstance(answer, dict) and answer.get("protocol") == 1:
         return answer
     # No answer: the process died (the address-space limit hit outside DuckDB, or a crash).
-    tail = err.decode("utf-8", "replace")[-500:]
-    if "MemoryError" in tail or "bad_alloc" in tail or "memory" in tail.lower():
-        return {"ok": False, "kind": "memory", "message": tail}
-    return {"ok": False, "kind": "crashed", "message": f"exit {proc.returncode}"}
+    return _died(err.decode("utf-8", "replace")[-500:], proc.returncode)
+
+
+# ---- the pool of pre-started workers ---------------------------------------------------------------
+
+POOL_IDLE: Final = 2  # idle workers kept per address-space limit and server process
+POOL_USES: Final = 200  # statements a worker answers before it is replaced (bounds any slow leak)
+POOL_READY_S: Final = 30.0  # how long a new worker may take to load DuckDB
+
+
+class _Worker:
+    """One pooled ``sql_worker.py --serve`` process, its empty home folder and its stderr file."""
+
+    def __init__(self, address_space_mb: int) -> None:
+        self.address_space_mb = address_space_mb
+        self.uses = 0
+        self.home = tempfile.mkdtemp(prefix="machidata-sql-")
+        self.err = open(os.path.join(self.home, ".stderr"), "w+b")  # noqa: SIM115 — closed in stop()
+        self.proc = subprocess.Popen(  # noqa: S603 — our own interpreter and script, no shell
+            [_python(), "-I", str(WORKER), "--serve", str(address_space_mb)],
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self.err,
+            cwd=self.home,
+            env=_worker_env(self.home),
+            close_fds=True,
+            start_new_session=True,
+        )
+        self._buffer = b""
+        ready = self._line(time.monotonic() + POOL_READY_S)
+        if not (isinstance(ready, dict) and ready.get("ready")):
+            self.stop()
+            raise EngineError("SQL を実行する処理を起動できませんでした。")
+
+    def _line(self, deadline: float) -> dict[str, Any] | None:
+        """The next JSON line from the worker, None when it closed; :class:`EngineTimeout` past ``deadline``."""
+        assert self.proc.stdout is not None
+        fd = self.proc.stdout.fileno()
+        while b"\n" not in self._buffer:
+            left = deadline - time.monotonic()
+            if left <= 0:
+                raise EngineTimeout("")
+            readable, _, _ = select.select([fd], [], [], left)
+            if not readable:
+                continue
+            chunk = os.read(fd, 1 << 20)
+            if not chunk:
+                return None
+            self._buffer += chunk
+        line, _, self._buffer = self._buffer.partition(b"\n")
+        try:
+            answer = json.loads(line.decode("utf-8"))
+        except (UnicodeDecodeError, json.JSONDecodeError):
+            return None
+        return answer if isinstance(answer, dict) and answer.get("protocol") == 1 else None
+
+    def ask(self, request: dict[str, Any], *, timeout_s: float) -> dict[str, Any] | None:
+        """Send one request and wait at most ``timeout_s`` for its answer (None: the worker died)."""
+        deadline = time.monotonic() + timeout_s
+        self.uses += 1
+        assert self.proc.stdin is not None
+        try:
+            self.proc.stdin.write(json.dumps(request).encode("utf-8") + b"\n")
+            self.proc.stdin.flush()
+        except (BrokenPipeError, OSError):
+            return None
+        return self._line(deadline)
+
+    def error_tail(self) -> str:
+        """The end of what the worker wrote on stderr."""
+        try:
+            self.proc.wait(timeout=5)
+            self.err.seek(0, os.SEEK_END)
+            self.err.seek(max(0, self.err.tell() - 500))
+            return self.err.read().decode("utf-8", "replace")
+        except (OSError, subprocess.TimeoutExpired):
+            return ""
+
+    def stop(self) -> None:
+        """Kill the worker and remove its folder."""
+        if self.proc.poll() is None:
+            self.proc.kill()
+        with contextlib.suppress(OSError, subprocess.TimeoutExpired):
+            self.proc.wait(timeout=5)
+        for stream in (self.proc.stdin, self.proc.stdout, self.err):
+            with contextlib.suppress(OSError):
+                if stream is not None:
+                    stream.close()
+        shutil.rmtree(self.home, ignore_errors=True)
+
+
+class WorkerPool:
+    """Pre-started SQL workers, per server process: a statement takes an idle worker (or starts one),
+    and gives it back when it answered normally.
+
+    The guarantees of a process per statement hold: every statement gets a fresh in-memory DuckDB
+    database with the same lockdown and limits in a process capped by ``RLIMIT_AS``; a worker that
+    overran the time limit is killed (as before); one that failed for memory, crashed or sent anything
+    but a well-formed answer is discarded, never reused; each is replaced after :data:`POOL_USES`
+    statements. Forked server processes start their own workers (the pool notices the new pid)."""
+
+    def __init__(self) -> None:
+        self._lock = threading.Lock()
+        self._idle: dict[int, list[_Worker]] = {}
+        self._pid = os.getpid()
+
+    def _take(self, address_space_mb: int) -> _Worker:
+        with self._lock:
+            if self._pid != os.getpid():  # a forked child: the parent's workers are not ours
+                self._idle, self._pid = {}, os.getpid()
+            idle = self._idle.get(address_space_mb)
+            if idle:
+                return idle.pop()
+        return _Worker(address_space_mb)
+
+    def _give_back(self, worker: _Worker) -> None:
+        if worker.uses < POOL_USES and worker.proc.poll() is None:
+            with self._lock:
+                idle = self._idle.setdefault(worker.address_space_mb, [])
+                if self._pid == os.getpid() and len(idle) < POOL_IDLE:
+                    idle.append(worker)
+                    return
+        worker.stop()
+
+    def run(self, request: dict[str, Any], *, timeout_s: float) -> dict[str, Any]:
+        """One request on a pooled worker; the answer as :func:`_spawn` gives it."""
+        worker = self._take(int(request["address_space_mb"]))
+        try:
+            answer = worker.ask(request, timeout_s=timeout_s)
+        except EngineTimeout:
+            worker.stop()
+            raise EngineTimeout(_timeout_message(timeout_s)) from None
+        except BaseException:
+            worker.stop()
+            raise
+        if answer is None:  # died without answering: the address-space limit outside DuckDB, a crash
+            answer = _died(worker.error_tail(), worker.proc.returncode)
+            worker.stop()
+            return answer
+        if answer.get("ok") or answer.get("kind") in ("query", "refused", "too_large", "setup"):
+            self._give_back(worker)
+        else:  # memory, interrupted, anything unexpected: never reuse that process
+            worker.stop()
+        return answer
+
+    def close(self) -> None:
+        """Stop every idle worker (at exit and in tests)."""
+        with self._lock:
+            workers = [w for ws in self._idle.values() for w in ws]
+            self._idle = {}
+        for w in workers:
+            w.stop()
+
+
+_POOL: Final = WorkerPool()
+atexit.register(_POOL.close)

@@ -20,6 +20,14 @@ Limits, in the order they bite:
 
 The environment is the parent's choice (no secrets, ``HOME`` and the working folder an empty
 temporary folder), so ``~`` and relative paths lead nowhere.
+
+Two ways to run: ``python -I sql_worker.py`` answers the one request on stdin and exits (a process per
+statement); ``python -I sql_worker.py --serve <address space MB>`` is a pooled worker
+(:class:`machidata.engine.sql.WorkerPool`): it caps its address space, loads DuckDB once, then answers
+requests one JSON line at a time until stdin closes. Each statement still gets a fresh in-memory DuckDB
+database with its own lockdown and limits, closed after it (DuckDB keeps no state between two
+``connect(":memory:")``); the parent kills the worker on overrun or after a memory failure, and replaces
+it after :data:`machidata.engine.sql.POOL_USES` statements.
 """
 
 from __future__ import annotations
@@ -72,13 +80,10 @@ def _scrub(message: str, paths: list[str]) -> str:
     return message
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, PLR0915 — one linear procedure
-    """Set up the views, check the statement with DuckDB's own parser, run it, return capped rows."""
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    """Run one request on a fresh locked-down in-memory database, closed afterwards."""
     import duckdb
 
-    views: list[dict[str, Any]] = request["views"]
-    files = [f for v in views for f in v["files"]]
-    folders = sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
     con = duckdb.connect(
         ":memory:",
         config={
@@ -88,6 +93,19 @@ def run(request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, P
             "autoload_known_extensions": False,
         },
     )
+    try:
+        return _run_on(con, request)
+    finally:
+        con.close()
+
+
+def _run_on(con: Any, request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, PLR0915 — one linear procedure
+    """Set up the views, check the statement with DuckDB's own parser, run it, return capped rows."""
+    import duckdb
+
+    views: list[dict[str, Any]] = request["views"]
+    files = [f for v in views for f in v["files"]]
+    folders = sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
     try:
         con.execute("SET temp_directory = ''")  # nothing spills to disk
         if files:
@@ -159,17 +177,47 @@ def run(request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, P
     return {"protocol": PROTOCOL, "ok": True, "columns": columns, "rows": rows, "truncated": truncated}
 
 
-def main() -> int:
-    """Read the request, cap the address space, answer on stdout."""
-    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
-    limit = int(request["address_space_mb"]) * 1024 * 1024
+def _limit(address_space_mb: int) -> None:
+    limit = address_space_mb * 1024 * 1024
     resource.setrlimit(resource.RLIMIT_AS, (limit, limit))
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file of a crashed query
+
+
+def _answer(request: dict[str, Any]) -> str:
     try:
         answer = run(request)
     except MemoryError:
         answer = _fail("memory", "MemoryError")
-    sys.stdout.write(json.dumps(answer, ensure_ascii=False, allow_nan=False))
+    return json.dumps(answer, ensure_ascii=False, allow_nan=False)
+
+
+def serve(address_space_mb: int) -> int:
+    """A pooled worker: cap the address space, load DuckDB, answer one JSON line per request line."""
+    _limit(address_space_mb)
+    import duckdb  # noqa: F401 — loaded once, before the first request
+
+    sys.stdout.write(json.dumps({"protocol": PROTOCOL, "ready": True}) + "\n")
+    sys.stdout.flush()
+    for line in sys.stdin.buffer:
+        if not line.strip():
+            continue
+        request = json.loads(line.decode("utf-8"))
+        if int(request["address_space_mb"]) != address_space_mb:  # the parent keys workers by it
+            text = json.dumps(_fail("setup", "address space limit mismatch"))
+        else:
+            text = _answer(request)
+        sys.stdout.write(text + "\n")  # JSON text never holds a raw newline
+        sys.stdout.flush()
+    return 0
+
+
+def main() -> int:
+    """Read the request, cap the address space, answer on stdout (or serve requests: ``--serve MB``)."""
+    if sys.argv[1:2] == ["--serve"]:
+        return serve(int(sys.argv[2]))
+    request = json.loads(sys.stdin.buffer.read().decode("utf-8"))
+    _limit(int(request["address_space_mb"]))
+    sys.stdout.write(_answer(request))
     sys.stdout.flush()
     return 0
 

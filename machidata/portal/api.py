@@ -3,14 +3,16 @@
 from __future__ import annotations
 
 import json
+import secrets
 from typing import Any
 
-from django.http import HttpRequest, JsonResponse
+from django.core.serializers.json import DjangoJSONEncoder
+from django.http import HttpRequest, HttpResponse, JsonResponse
 from django.views.decorators.csrf import csrf_exempt
 from django.views.decorators.http import require_http_methods
 
 from machidata.core.errors import NotFound
-from machidata.portal.ckan import ACTIONS, AUTH, ActionError, not_found
+from machidata.portal.ckan import ACTIONS, AUTH, ActionError, PackageResults, not_found
 
 
 def _params(request: HttpRequest) -> dict[str, Any]:
@@ -33,7 +35,7 @@ def _params(request: HttpRequest) -> dict[str, Any]:
 
 @csrf_exempt
 @require_http_methods(["GET", "POST"])
-def action(request: HttpRequest, name: str) -> JsonResponse:
+def action(request: HttpRequest, name: str) -> HttpResponse:
     """``/api/3/action/<name>``: CKAN's envelope ``{help, success, result | error}``."""
     base_url = request.build_absolute_uri("/").rstrip("/")
     help_url = f"{base_url}/api/3/action/help_show?name={name}"
@@ -51,6 +53,21 @@ def action(request: HttpRequest, name: str) -> JsonResponse:
         status, body = err.status, body | {"success": False, "error": err.error}
     except ActionError as err:
         status, body = err.status, body | {"success": False, "error": err.error}
-    response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
+    results = body.get("result", {}).get("results") if isinstance(body.get("result"), dict) else None
+    if isinstance(results, PackageResults):  # package_search: the packages' JSON text is kept with them
+        response = _with_results(body, results, status)
+    else:
+        response = JsonResponse(body, status=status, json_dumps_params={"ensure_ascii": False})
     response["Access-Control-Allow-Origin"] = "*"
     return response
+
+
+def _with_results(body: dict[str, Any], results: PackageResults, status: int) -> HttpResponse:
+    """The envelope as ``JsonResponse`` writes it, with ``result.results`` spliced in from the kept JSON
+    text of each package (a one-off token marks its place: no request text can hold it)."""
+    mark = f"machidata-results-{secrets.token_hex(16)}"
+    text = json.dumps(
+        {**body, "result": {**body["result"], "results": mark}}, ensure_ascii=False, cls=DjangoJSONEncoder
+    )
+    text = text.replace(json.dumps(mark), results.json_text(), 1)
+    return HttpResponse(text.encode("utf-8"), status=status, content_type="application/json")

@@ -9,7 +9,7 @@ stable, and ``_links`` give the start and the next page as CKAN does.
 
 ``datastore_search_sql`` runs one read-only SELECT through the SQL console's sandbox
 (:func:`machidata.engine.sql.check_sql` then :func:`machidata.engine.sql.run_sql`: sqlglot's check,
-DuckDB's one-SELECT check, a worker process with only the named public versions' files allowed,
+DuckDB's one-SELECT check, a pooled worker process with only the named public versions' files allowed,
 external access off, configuration locked, memory/thread limits and a wall-clock kill). Tables are
 named by resource id (``SELECT * FROM "<resource id>"``), as in CKAN; a name that is not a public
 resource answers CKAN's 403, the same for missing and hidden.

@@ -11,6 +11,7 @@ the public instance (database keys differ between the two). A resource's id foll
 from __future__ import annotations
 
 import datetime as dt
+import json
 import re
 import threading
 import time
@@ -18,6 +19,7 @@ import uuid
 from dataclasses import dataclass, field
 from typing import Any, Final
 
+from django.core.serializers.json import DjangoJSONEncoder
 from django.db.models import Count, QuerySet
 from django.utils.translation import gettext_lazy as _
 
@@ -295,7 +297,7 @@ def _build_package_dicts(base_url: str) -> list[dict[str, Any]]:
 # PACKAGE_CACHE_TTL_S is rebuilt whatever the fingerprint says (changes made straight in the database,
 # outside the audited services, show within that time).
 PACKAGE_CACHE_TTL_S: Final = 300.0
-_packages: dict[str, tuple[tuple[Any, ...], float, list[dict[str, Any]], dict[str, str]]] = {}
+_packages: dict[str, tuple[tuple[Any, ...], float, list[dict[str, Any]], dict[str, str], dict[str, str]]] = {}
 _packages_lock = threading.Lock()
 
 
@@ -326,10 +328,20 @@ def cached_packages(*, base_url: str) -> tuple[list[dict[str, Any]], dict[str, s
             return hit[2], hit[3]
         pkgs = _build_package_dicts(base_url)
         texts = {p["id"]: package_text(p) for p in pkgs}
+        # the JSON text of each package as the API writes it (package_search pages splice it in)
+        jsons = {p["id"]: json.dumps(p, ensure_ascii=False, cls=DjangoJSONEncoder) for p in pkgs}
         if len(_packages) > 8:  # a handful of base URLs at most (host names of one site)
             _packages.clear()
-        _packages[base_url] = (key, time.monotonic(), pkgs, texts)
+        _packages[base_url] = (key, time.monotonic(), pkgs, texts, jsons)
         return pkgs, texts
+
+
+def package_json_texts(pkgs: list[dict[str, Any]]) -> dict[str, str]:
+    """The JSON text by id of each package of ``pkgs``, a list :func:`cached_packages` gave (else empty)."""
+    for entry in list(_packages.values()):
+        if entry[2] is pkgs:
+            return entry[4]
+    return {}
 
 
 def package_dicts(*, base_url: str) -> list[dict[str, Any]]:

@@ -10,7 +10,8 @@ from __future__ import annotations
 
 from typing import Any, Final
 
-from django.db.models import Count, Exists, Max, OuterRef, Q, QuerySet
+from django.db import connection
+from django.db.models import Exists, OuterRef, Q, QuerySet
 
 from machidata.access import route_requests
 from machidata.access.models import Classification
@@ -73,15 +74,25 @@ def public_history(table: Table) -> list[PublishedVersion]:
 
 
 def public_fingerprint() -> tuple[Any, ...]:
-    """What changes whenever something public can change, in 3 plain aggregates (no join), for caches of
-    public lists: the published versions (count, newest id, newest publication and withdrawal) are the
-    public set itself; an edit of a dataset or a table (its 公開 classification, retirement, metadata, a
-    new version) moves its ``updated_at``. Not the audit log: reads are audited too (downloads, queries),
-    so it moves on every read. A renamed unit, category or licence does not move it: caches also expire."""
-    pv = PublishedVersion.objects.aggregate(Count("pk"), Max("pk"), Max("published_at"), Max("withdrawn_at"))
-    ds = Dataset.objects.aggregate(Count("pk"), Max("updated_at"))
-    ts = Table.objects.aggregate(Count("pk"), Max("updated_at"))
-    return (*sorted(pv.items()), *sorted(ds.items()), *sorted(ts.items()))
+    """What changes whenever something public can change, for caches of public lists: the published
+    versions (count, newest id — a publication adds a row —, newest withdrawal) are the public set itself; an edit of a
+    dataset or a table (its 公開 classification, retirement, metadata, a new version) moves its
+    ``updated_at``. Not the audit log: reads are audited too (downloads, queries), so it moves on every read.
+    A renamed unit, category or licence does not move it: caches also expire.
+
+    One statement of separate scalar subqueries: a lone ``MAX(updated_at)`` is one step down the
+    ``updated_at`` index (catalog migration 0005) and ``COUNT(*)`` reads the narrowest index, where one
+    aggregate of count and maximum together read all 20,000 wide rows (~120 ms at 20,000 datasets)."""
+    pv, ds, ts = (connection.ops.quote_name(m._meta.db_table) for m in (PublishedVersion, Dataset, Table))
+    asked = (
+        ("COUNT(*)", pv), ("MAX(id)", pv), ("MAX(withdrawn_at)", pv),
+        ("COUNT(*)", ds), ("MAX(updated_at)", ds), ("COUNT(*)", ts), ("MAX(updated_at)", ts),
+    )  # fmt: skip
+    sql = "SELECT " + ", ".join(f"(SELECT {agg} FROM {table})" for agg, table in asked)  # noqa: S608 — our own names
+    with connection.cursor() as cursor:
+        cursor.execute(sql)
+        row = cursor.fetchone()
+    return tuple(row)
 
 
 def public_attributions() -> dict[int, dict[str, Any]]:

@@ -228,3 +228,68 @@ def test_the_sorted_package_list_is_kept_with_the_list_and_filters_keep_its_orde
     again = search(client, q="*:*", sort="name desc", rows=100)
     assert again["results"][0]["name"] == "shisetsu-9"
     assert sorts == ["name desc", "name asc", "name desc"]
+
+
+def _pkg(i: int) -> dict[str, Any]:
+    """A plain package dict of the shape the search reads (no database)."""
+    org = f"unit-{i % 4}"
+    return {
+        "id": f"id-{i:03d}", "name": f"ds-{i:03d}", "title": f"データ{i}", "notes": "人口" if i % 3 == 0 else "",
+        "organization": {"name": org, "title": org, "id": f"org-{i % 4}"},
+        "groups": [{"name": f"g{i % 5}", "title": f"g{i % 5}"}], "tags": [{"name": f"t{i % 7}"}],
+        "resources": [{"name": "表", "format": "CSV"}], "metadata_modified": f"2026-01-{1 + i % 28:02d}T00:00:00.{i:06d}",
+        "license_id": "cc-by-4.0",
+    }  # fmt: skip
+
+
+@pytest.mark.django_db(transaction=False)
+def test_searches_answered_from_the_kept_indexes_match_a_plain_scan(monkeypatch: pytest.MonkeyPatch) -> None:
+    from machidata.portal import ckan
+
+    pkgs = [_pkg(i) for i in range(200)]
+    texts = {p["id"]: s.package_text(p) for p in pkgs}
+    monkeypatch.setattr(s, "cached_packages", lambda base_url: (pkgs, texts))
+    org = lambda p: p["organization"]["name"]  # noqa: E731
+    tags = lambda p: [t["name"] for t in p["tags"]]  # noqa: E731
+    cases = [
+        ({"q": "人口"}, lambda p: "人口" in p["notes"]),
+        ({"fq": "organization:unit-1"}, lambda p: org(p) == "unit-1"),
+        ({"fq": "-tags:t3"}, lambda p: "t3" not in tags(p)),
+        ({"fq": '+organization:"unit-2" tags:t4'}, lambda p: org(p) == "unit-2" and "t4" in tags(p)),
+        ({"q": "人口", "fq": "groups:g1 -organization:unit-0"},
+         lambda p: "人口" in p["notes"] and p["groups"][0]["name"] == "g1" and org(p) != "unit-0"),
+        ({"q": "データ1"}, lambda p: "データ1" in p["title"]),
+        ({"fq": "organization:nobody"}, lambda p: False),
+        ({"fq": "metadata_modified:[2026-01-20T00:00:00Z TO *]"}, lambda p: p["metadata_modified"] >= "2026-01-20"),
+    ]  # fmt: skip
+    for params, keep in cases:
+        for sort in ("score desc, metadata_modified desc", "id asc"):
+            expected = sorted((p for p in pkgs if keep(p)), key=lambda p: p[sort.split()[-2] if "," in sort else "id"], reverse="desc" in sort.split(",")[-1])  # fmt: skip
+            for _ in range(2):  # the second time from the kept indexes and word ids
+                got = ckan.package_search({**params, "sort": sort, "rows": 1000}, "http://x")
+                assert got["count"] == len(expected), (params, sort)
+                assert [p["id"] for p in got["results"]] == [p["id"] for p in expected], (params, sort)
+
+
+def test_package_search_writes_the_kept_json_byte_for_byte(cast: Actors, published: Dataset) -> None:
+    import json
+
+    from django.core.serializers.json import DjangoJSONEncoder
+
+    more_public(cast, 2)
+    client = Client()
+    for params in ({}, {"q": "施設", "rows": 2, "start": 1}, {"sort": "id asc", "facet.field": '["tags"]'}):
+        for _ in range(2):  # the second time the packages' text comes from the kept JSON
+            r = client.get("/api/3/action/package_search", params)
+            assert r.status_code == 200
+            assert r["Content-Type"] == "application/json"
+            body = r.json()
+            assert body["success"] is True
+            assert r.content == json.dumps(body, ensure_ascii=False, cls=DjangoJSONEncoder).encode("utf-8")
+    assert [p["name"] for p in client.get("/api/3/action/package_search", {"sort": "name asc"}).json()["result"]["results"]] == [
+        "hoken-center", "shisetsu-0", "shisetsu-1",
+    ]  # fmt: skip
+    # an error keeps CKAN's envelope
+    bad = client.get("/api/3/action/package_search", {"rows": "x"})
+    assert bad.status_code == 409
+    assert bad.json()["error"]["rows"] == ["Invalid integer"]
