@@ -22,7 +22,7 @@ from typing import Any, Literal, TypeAlias
 import numpy as np
 import pyarrow as pa
 import pyarrow.dataset as pads
-from deltalake import CommitProperties, PostCommitHookProperties, WriterProperties, write_deltalake
+from deltalake import CommitProperties, PostCommitHookProperties, write_deltalake
 from django.db import transaction
 from django.db.models import Max
 from django.utils import timezone
@@ -52,11 +52,10 @@ TABLE_PROPERTIES = {
 }
 # Checkpoints speed up loading; expired-log cleanup stays off so every commit's JSON is kept.
 _POST_COMMIT = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
-# Parquet row groups of at most ROW_GROUP_ROWS rows (the writer's default is 1,048,576: a 1M-row version
-# was one row group). Rows are written in ``_id`` order, so each group's min/max of ``_id`` lets DuckDB
-# skip groups for a page ordered by ``_id`` (top-N) and lets 2 threads share one file's scan.
-ROW_GROUP_ROWS = 100_000
-_WRITER = WriterProperties(max_row_group_size=ROW_GROUP_ROWS, compression="SNAPPY")
+# Row groups: the writer's default (1,048,576 rows). Smaller groups (100,000, tried in session 10 for the
+# portal's filtered pages) made the writer split a version into several files earlier, and readers that
+# concatenate a version's files in log order then returned rows out of _id order; reverted until every
+# reader orders a version's files by _id.
 SYSTEM_ACTOR = system_actor("lake")
 logger = logging.getLogger(__name__)
 
@@ -305,7 +304,6 @@ def _write(
                 schema_mode=None if delta_append else "overwrite",
                 configuration=TABLE_PROPERTIES,
                 target_file_size=target_file_size,
-                writer_properties=_WRITER,
                 commit_properties=CommitProperties(
                     custom_metadata={JOB_KEY: job_id, NUMBER_KEY: str(version.number)}
                 ),

@@ -20,6 +20,14 @@ from django.urls import reverse
 from machidata.access.policy import Action
 from tests.security.world import ACTORS, SIGNED_IN, World
 
+
+def _public_units() -> set[str]:
+    """Codes of the units that own a public dataset (their 所管課 page is public)."""
+    from machidata.publish.selectors import public_datasets
+
+    return set(public_datasets().values_list("owner__code", flat=True))
+
+
 EVERYONE = frozenset(ACTORS) - {"partner"}  # everyone but an 外部協力者 (see PARTNER_REACHES at the end)
 # The Django admin: 管理 manages these models there; the rest are for a superuser only (users,
 # groups, and records that have their own pages), and two are never added by hand.
@@ -914,11 +922,12 @@ MATRIX: dict[str, Rule] = {
             Probe(url("portal:download_as", d.slug, "t", "xlsx"), NOBODY, d.slug) for d in w.distinct()
         ],
     ),
-    # a 所管課 page exists only for units with a public dataset: none in the world
+    # a 所管課 page exists only for units with a public dataset (the world publishes one table for the
+    # public charts): that unit's page is open to everyone, every other unit's page is 404
     "portal:organization": Rule(
         "GET",
         lambda w: [
-            Probe(url("portal:organization", code), NOBODY, code)
+            Probe(url("portal:organization", code), EVERYONE if code in _public_units() else NOBODY, code)
             for code in sorted({d.owner.code for d in w.distinct()})
         ],
     ),
