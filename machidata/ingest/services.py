@@ -193,19 +193,6 @@ def _schema_for(
     return ov.apply_wording(_merge_wording(inferred, table.schema or None), overrides)
 
 
-def _schema_screened(
-    *, table: Table, source: Any, sample: pa.Table, mode: str, overrides: dict[str, Any] | None
-) -> Any:
-    """:func:`_schema_for`; when it refuses the file, a マイナンバー column in the sample is named first."""
-    from machidata.ingest import screen
-
-    try:
-        return _schema_for(table=table, source=source, sample=sample, mode=mode, overrides=overrides)
-    except InvalidInput:
-        screen.screen_sample(sample)  # raises MyNumberDetected, as when the screen ran first
-        raise
-
-
 def _coalesce(batches: Iterator[pa.RecordBatch], rows: int) -> Iterator[pa.RecordBatch]:
     """Join the reader's small batches (its parse blocks are ~1 MB) into batches of about ``rows`` rows."""
     pending: list[pa.RecordBatch] = []
@@ -436,40 +423,37 @@ def _ingest_file(
     sample = pa.Table.from_batches(head).slice(0, SAMPLE_ROWS) if head else _empty_sample(source.columns)
     fault_point("during_parse")  # crash tests: the file is half read, nothing written yet
 
-    # The reader starts on its worker thread now and reads ahead while the sample is inferred.
+    # The reader starts on its worker thread now and reads ahead while the sample is screened.
     reading = _ahead(_coalesce(itertools.chain(head, rest), BATCH_ROWS), READ_AHEAD_BATCHES)
-    normalising: _Ahead[tuple[pa.RecordBatch, Any, list[Any]]] | None = None
     try:
         progress(0, None, "項目の型と個人情報を調べています")
-        schema = _schema_screened(table=table, source=source, sample=sample, mode=mode, overrides=overrides)
-        # The normaliser starts as soon as the schema is known: it types the first batches on the
-        # other core while this thread screens the sample and writes the readability report (an
-        # argument of write_version below, so it is made before anything is written).
-        first_row = int(source.detection.get("data_start_row", 2) or 2)
-        normalising = stage = _ahead(_normalised(reading, schema, first_row), PREFETCH_BATCHES)
         # A マイナンバー column stops here, before anything is written.
         screening = screen.screen_sample(sample)
+        schema = _schema_for(table=table, source=source, sample=sample, mode=mode, overrides=overrides)
         # Typed sources (Parquet) have no original text to keep; text sources keep it in `__raw` columns.
         typed_source = bool(source.detection.get("typed"))
         arrow_schema = schema_to_arrow(schema) if typed_source else normalise.arrow_schema_with_raw(schema)
         report = validate.ValidationReport(limit=MAX_REPORTED_ISSUES)
+        first_row = int(source.detection.get("data_start_row", 2) or 2)
         rows_done = 0
         reject = table.validation_policy == ValidationPolicy.REJECT
 
         def typed_batches() -> Iterator[pa.RecordBatch]:
             nonlocal rows_done
             # Three stages on three threads: read (pyarrow parse, CP932 decode), normalise, write.
-            for batch, result, issues in stage:
-                report.add(result.issues + issues, extra_counts=result.failures)
-                if reject and not report.ok:
-                    raise InvalidInput(
-                        f"{report.summary_ja()}。取り込みを中止しました（何も保存していません）。"
-                        "ファイルを直すか、表の設定を「警告つきで受け付ける」にしてください。",
-                        details=report.to_dict(),
-                    )
-                rows_done += batch.num_rows
-                progress(rows_done, None, f"{rows_done:,} 行を取り込んでいます")
-                yield result.batch if typed_source else result.with_raw()
+            stage = _ahead(_normalised(reading, schema, first_row), PREFETCH_BATCHES)
+            with contextlib.closing(stage):
+                for batch, result, issues in stage:
+                    report.add(result.issues + issues, extra_counts=result.failures)
+                    if reject and not report.ok:
+                        raise InvalidInput(
+                            f"{report.summary_ja()}。取り込みを中止しました（何も保存していません）。"
+                            "ファイルを直すか、表の設定を「警告つきで受け付ける」にしてください。",
+                            details=report.to_dict(),
+                        )
+                    rows_done += batch.num_rows
+                    progress(rows_done, None, f"{rows_done:,} 行を取り込んでいます")
+                    yield result.batch if typed_source else result.with_raw()
 
         version = write_version(
             table=table,
@@ -494,8 +478,6 @@ def _ingest_file(
             },
         )
     finally:
-        if normalising is not None:
-            normalising.close()  # stops the normaliser, which closes the reader
         reading.close()
     with transaction.atomic():
         if mode == "replace" or not table.schema:
