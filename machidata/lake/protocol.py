@@ -52,10 +52,9 @@ TABLE_PROPERTIES = {
 }
 # Checkpoints speed up loading; expired-log cleanup stays off so every commit's JSON is kept.
 _POST_COMMIT = PostCommitHookProperties(create_checkpoint=True, cleanup_expired_logs=False)
-# Row groups: the writer's default (1,048,576 rows). Smaller groups (100,000, tried in session 10 for the
-# portal's filtered pages) made the writer split a version into several files earlier, and readers that
-# concatenate a version's files in log order then returned rows out of _id order; reverted until every
-# reader orders a version's files by _id.
+# Row groups: the writer's default (1,048,576 rows). Smaller groups (100,000, tried in session 10 so that
+# DuckDB can skip groups on the portal's filtered pages) were taken out while a CI failure was diagnosed;
+# the cause was elsewhere, and they return with a CI run of their own.
 SYSTEM_ACTOR = system_actor("lake")
 logger = logging.getLogger(__name__)
 
