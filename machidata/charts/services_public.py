@@ -132,7 +132,7 @@ def share_request_create(*, actor: Actor, obj: Chart | Dashboard, reason: str = 
 
 def _locked(request: ShareRequest) -> ShareRequest:
     current = (
-        ShareRequest.objects.select_for_update()
+        ShareRequest.objects.select_for_update(of=("self",))
         .select_related("chart", "dashboard", "requested_by")
         .filter(pk=request.pk)
         .first()
