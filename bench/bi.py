@@ -12,7 +12,7 @@ Each run:
 2. runs 8 typical dashboard queries, each ``--repeat`` times (default 5), interleaved:
 
    * ``machidata``: ``machidata.engine.run_query(files, TableQuery)`` — validation, Ibis compile, a
-     fresh sandboxed DuckDB connection per query (as every request gets), the total-groups window;
+     fresh sandboxed DuckDB connection per query (as every request gets), the groups' count;
    * ``duckdb``: the same question as hand-written SQL over ``read_parquet`` on one warm connection
      with the same thread count (the limit);
    * ``sqlite``: hand-written SQLite SQL on the database (strftime for time buckets, a window for
@@ -383,8 +383,8 @@ def report(res: dict[str, Any], finished: str) -> str:
         f"SQL cached); DuckDB SQL {sums['duckdb']:.2f} s; SQLite {sums['sqlite']:.1f} s{' (on fewer rows)' if lite_rows != rows else ''}. "
         "Target ≤ 2 s at 10M rows on a quiet machine.",
         "- machidata's median includes what every request pays: validation, a fresh sandboxed DuckDB connection "
-        "(pre-opened in the background after the previous query), reading the Parquet footer, the total-groups "
-        "window; its first run also compiles through Ibis (tens of ms, then cached per process by query and schema).",
+        "(pre-opened in the background after the previous query), reading the Parquet footer, the groups' "
+        "count (a scalar subquery over the grouped rows); its first run also compiles through Ibis (tens of ms, then cached per process by query and schema).",
     ]
     return "\n".join(lines)
 

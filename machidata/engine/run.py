@@ -150,7 +150,7 @@ def _run_on_spark(
         limit = _limit(checked, max_rows)
         if checked.is_aggregate:
             total_column = _total_column(checked)
-            expr = _aggregate_expr(sb.table, checked, total_column, limit)
+            expr = _aggregate_expr(sb.table, checked, total_column, limit, window=True)
             table = sb.to_arrow(expr)
             if table.num_rows:
                 total = int(table.column(total_column)[0].as_py())
@@ -179,10 +179,24 @@ def _total_column(checked: ValidatedQuery) -> str:
     return total_column
 
 
-def _aggregate_expr(t: ir.Table, checked: ValidatedQuery, total_column: str, limit: int) -> ir.Table:
-    """One page of groups with the number of groups riding along as ``total_column`` (a window count)."""
+def _aggregate_expr(
+    t: ir.Table, checked: ValidatedQuery, total_column: str, limit: int, *, window: bool = False
+) -> ir.Table:
+    """One page of groups with the number of groups riding along as ``total_column``.
+
+    On DuckDB the count is a scalar subquery over the grouped rows, which Ibis writes as a CTE that
+    DuckDB materialises, so the files are still scanned once. A window ``COUNT(*) OVER ()`` does the
+    same in one pass, but DuckDB then finalises holistic aggregates (median, quantiles, count distinct)
+    on one thread: 10M rows, median by 区, took 0.24 s with the window against 0.19 s with the
+    subquery and 0.17 s for the hand-written query. Spark does not materialise CTEs, so there the
+    window (``window=True``) keeps it at one scan.
+    """
     grouped = apply_aggregation(filtered(t, checked), checked)
-    every = grouped[grouped.columns[0]].isnull().count().over(ibis.window())  # counts rows, blank keys too
+    if window:
+        # Counts rows, blank keys too.
+        every = grouped[grouped.columns[0]].isnull().count().over(ibis.window())
+    else:
+        every = grouped.count().as_scalar()
     grouped = grouped.mutate(**{total_column: every})
     return aggregated_page(grouped, checked, limit=limit, carry=(total_column,))
 

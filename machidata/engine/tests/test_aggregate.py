@@ -461,3 +461,35 @@ def test_aggregates_export_like_rows(big: list[str], tmp_path: Path, fmt: str) -
         }
         assert text[0] == '"曜日","件数"'
         assert text[1:] == [f'"{d}",{counts[d]}' for d in WEEKDAYS]
+
+
+def test_holistic_measures_are_counted_without_a_window(big: list[str]) -> None:
+    """The groups' count rides along as a subquery: a window makes DuckDB finalise a median on one thread.
+
+    Blank wards are a group of their own and are counted; the page past ``offset`` still says how many
+    groups there are.
+    """
+    from machidata.engine import run as engine_run
+    from machidata.engine.sandbox import reused_sandbox
+
+    query = TableQuery.from_dict(
+        {
+            "group_by": ["ward"],
+            "measures": [{"op": "median", "column": "minutes", "as": "中央値"}],
+            "offset": 2,
+        }
+    )
+    with reused_sandbox(big, threads=1, memory_limit="1GB", timeout_s=30) as sb:
+        schema = sb.view_schema()
+    checked = query.validate_against(schema)
+    sql, _ = engine_run._aggregate_sql(checked, schema, engine_run._total_column(checked), 100)
+    assert " OVER " not in sql.upper()
+    result = run_query(big, query)
+    wards = _groups(lambda r: r["ward"])
+    assert result.total == len(wards)
+    assert None in wards
+    assert result.table.num_rows == len(wards) - 2
+    for r in result.table.to_pylist():
+        assert _approx(
+            r["中央値"], statistics.median(x["minutes"] for x in wards[r["ward"]] if x["minutes"] is not None)
+        )
