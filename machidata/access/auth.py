@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from typing import Any
 
 from django.http import HttpRequest
@@ -14,6 +15,9 @@ from machidata.access.partners import partner_refusal
 from machidata.access.policy import ANONYMOUS, Actor, actor_for
 
 INVALID_TOKEN = "APIトークンが無効です（取り消されたか、誤っています）。新しいトークンを発行してください。"  # noqa: S105 - a message
+# A token's 最終使用日時 is kept to this precision: writing it on every call would make each API read a
+# database write (on SQLite a lock every concurrent request waits for).
+LAST_USED_PRECISION = dt.timedelta(minutes=1)
 SIGN_IN = "ログインするか、APIトークン（Authorization: Bearer …）を指定してください。"
 
 
@@ -43,7 +47,9 @@ class BearerTokenAuth(HttpBearer):
         if found is None:
             # The caller meant to be someone: refuse rather than serve them as the anonymous public.
             raise HttpError(401, INVALID_TOKEN)
-        ApiToken.objects.filter(pk=found.pk).update(last_used_at=timezone.now())
+        now = timezone.now()
+        if found.last_used_at is None or now - found.last_used_at >= LAST_USED_PRECISION:
+            ApiToken.objects.filter(pk=found.pk).update(last_used_at=now)
         actor = actor_for(found.user)
         request.user = found.user
         request.actor = actor  # type: ignore[attr-defined]

@@ -131,6 +131,8 @@ def table_query(
             raise NotFound("この表にはまだデータがありません。")
         if checked is not None:
             checked[(table.pk, version)] = readable
+    if readable.table_id == table.pk:
+        readable.table = table  # the same row: version_read needs its folder, not another query
     read = version_read(readable)  # files and schema resolved once per committed version, not per query
     schema = read.schema
     if not parsed.is_aggregate:

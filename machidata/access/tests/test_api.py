@@ -81,3 +81,30 @@ def test_session_post_needs_csrf(db: None) -> None:
     response = client.post("/api/v1/tokens", json.dumps({"name": "x"}), content_type="application/json")
     assert response.status_code == 403
     assert not ApiToken.objects.exists()
+
+
+def test_token_last_use_is_written_once_a_minute(db: None) -> None:
+    """Each call would otherwise write to the database; the 最終使用日時 is kept to the minute."""
+    import datetime as dt
+
+    from django.db import connection
+    from django.test.utils import CaptureQueriesContext
+    from django.utils import timezone
+
+    raw = make_token(make_user(), "bi")
+    client = Client(HTTP_AUTHORIZATION=f"Bearer {raw}")
+
+    def updates() -> int:
+        with CaptureQueriesContext(connection) as seen:
+            assert client.get("/api/v1/tokens").status_code == 200
+        return sum(
+            q["sql"].startswith("UPDATE") and "access_apitoken" in q["sql"] for q in seen.captured_queries
+        )
+
+    assert updates() == 1
+    first = ApiToken.objects.get().last_used_at
+    assert first is not None
+    assert updates() == 0
+    ApiToken.objects.update(last_used_at=timezone.now() - dt.timedelta(minutes=2))
+    assert updates() == 1
+    assert ApiToken.objects.get().last_used_at >= first
