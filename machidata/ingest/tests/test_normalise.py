@@ -407,3 +407,20 @@ def test_time_text_formats_each_cell_as_the_per_cell_cast_does() -> None:
     expected = pc.utf8_slice_codeunits(pc.cast(typed, pa.string()), 0, 8).to_pylist()
     assert expected == ["00:00:00", "00:00:01", "00:59:00", "23:59:59", None, "00:00:01", "00:00:01"]
     assert _time_text(typed).to_pylist() == expected
+
+
+@pytest.mark.parametrize(
+    "cells",
+    [
+        ["a", "", None, "熊本"],  # blanks become null
+        ["a", None, "熊本"],  # nothing blank: returned as read
+        [None, None],  # no text at all
+        ["", ""],
+        [],
+    ],
+)
+def test_plain_text_blank_cells_are_null_as_per_cell_comparison_gives(cells: list[str | None]) -> None:
+    f = Field(name="備考", title="備考", type="string")
+    r = _run({"備考": cells}, [f])
+    assert r.batch.column("備考").to_pylist() == [None if c in ("", None) else c for c in cells]
+    assert r.batch.column("備考").type == pa.string()
