@@ -26,6 +26,7 @@ from machidata.access import route_requests, routes
 from machidata.access.policy import Actor
 from machidata.audit.services import audit_record
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.core.text import typed_text
 from machidata.ebpm.models import (
     Evaluation,
     Level,
@@ -41,7 +42,6 @@ from machidata.ebpm.selectors import logic_model_of, may_edit
 from machidata.ebpm.selectors_pages import fingerprint, page_snapshot, public_pages
 from machidata.notify.services import notify
 
-TEXT_MAX: Final = 2000
 ROUTE_SETTING: Final = "MACHIDATA_PUBLICATION_ROUTES"
 PUBLISH_ROUTE: Final = "ebpm_page"
 WITHDRAW_ROUTE: Final = "ebpm_page_withdraw"
@@ -65,17 +65,6 @@ def _uid(actor: Actor) -> int:
     if actor.user_id is None:
         raise PermissionDenied()
     return actor.user_id
-
-
-def _text(value: Any, label: str, field: str, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidInput(f"{label}を入力してください。", details={field: "必須です。"})
-    if len(text) > TEXT_MAX:
-        raise InvalidInput(
-            f"{label}は{TEXT_MAX}文字以内で入力してください。", details={field: "長すぎます。"}
-        )
-    return text
 
 
 def _require_owner(actor: Actor, item: PlanItem) -> None:
@@ -133,7 +122,7 @@ def page_request_create(
         raise InvalidInput(
             "この事業の評価ではないものが選ばれています。", details={"evaluation_ids": "不明な評価です。"}
         )
-    reason = _text(reason, "申請の理由・メモ", "reason")
+    reason = typed_text(reason, "申請の理由・メモ", "reason")
     snapshot = page_snapshot(item, model_number=model.number, evaluation_ids=sorted(found))
     return _file(
         actor, item, PageRequestKind.PUBLISH, PUBLISH_ROUTE, reason=reason, logic_model_number=model.number,
@@ -149,7 +138,7 @@ def page_withdraw_create(*, actor: Actor, item: PlanItem, reason: str) -> PageRe
     if not public_pages().filter(item=item).exists():
         raise InvalidInput("この事業のページは公開されていません。")
     _no_pending(item)
-    reason = _text(reason, "非公開にする理由", "reason", required=True)
+    reason = typed_text(reason, "非公開にする理由", "reason", required=True)
     return _file(actor, item, PageRequestKind.WITHDRAW, WITHDRAW_ROUTE, reason=reason)
 
 
@@ -233,7 +222,7 @@ def page_request_act(*, actor: Actor, request: PageRequest, decision: str, comme
         approved_before=approving
         and req.actions.filter(actor_id=actor.user_id, decision=PageDecision.APPROVE).exists(),
     )  # fmt: skip
-    comment = _text(comment, "コメント", "comment", required=decision != PageDecision.APPROVE)
+    comment = typed_text(comment, "コメント", "comment", required=decision != PageDecision.APPROVE)
     snapshot: dict[str, Any] = {}
     if decision == PageDecision.APPROVE and req.kind == PageRequestKind.PUBLISH:
         snapshot = _check_unchanged(req)

@@ -24,6 +24,7 @@ from machidata.access.policy import DEIDENTIFIED, Action, Actor, restrict
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
+from machidata.core.text import typed_text
 from machidata.privacy import uses
 from machidata.privacy.fields import parse_date as _date
 from machidata.privacy.use_records import ApprovedUse
@@ -73,15 +74,6 @@ def partner_get(*, actor: Actor, pk: int) -> Partner:
     return partner
 
 
-def _text(value: Any, label: str, field: str, *, limit: int, required: bool = True) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidInput(f"{label}を入力してください。", details={field: "必須です。"})
-    if len(text) > limit:
-        raise InvalidInput(f"{label}は{limit}文字以内で入力してください。", details={field: "長すぎます。"})
-    return text
-
-
 def _audit_view(partner: Partner) -> dict[str, Any]:
     return {
         "username": partner.user.get_username(), "organisation": partner.organisation, "use": partner.use_id,
@@ -101,16 +93,16 @@ def partner_create(*, actor: Actor, use_id: Any, data: dict[str, Any]) -> tuple[
     )
     if use is None or actor.user_id is None:
         raise InvalidInput("承認された利用が見つかりません。", details={"use": "不明です。"})
-    username = _text(data.get("username"), "ログイン名", "username", limit=150)
+    username = typed_text(data.get("username"), "ログイン名", "username", limit=150, required=True)
     if not USERNAME.match(username):
         raise InvalidInput("ログイン名は半角の英数字と . _ @ + - で3〜150文字にしてください。",
                            details={"username": "使えない文字があります。"})  # fmt: skip
     user_model = get_user_model()
     if user_model.objects.filter(username__iexact=username).exists():
         raise InvalidInput("そのログイン名はもう使われています。", details={"username": "使われています。"})
-    organisation = _text(data.get("organisation"), "所属機関", "organisation", limit=200)
-    name = _text(data.get("name"), "氏名", "name", limit=150)
-    email = _text(data.get("email"), "メールアドレス", "email", limit=254, required=False)
+    organisation = typed_text(data.get("organisation"), "所属機関", "organisation", limit=200, required=True)
+    name = typed_text(data.get("name"), "氏名", "name", limit=150, required=True)
+    email = typed_text(data.get("email"), "メールアドレス", "email", limit=254)
     start = _date(data.get("starts_on"), "利用開始日", "starts_on")
     end = _date(data.get("ends_on"), "利用終了日", "ends_on")
     if end < start:
@@ -152,7 +144,7 @@ def partner_end(*, actor: Actor, partner: Partner, reason: str = "") -> Partner:
         raise InvalidInput("この外部協力者のアカウントはすでに終了しています。")
     current.ended_at = timezone.now()
     current.ended_by_id = actor.user_id
-    current.end_reason = _text(reason, "終了の理由", "reason", limit=2000, required=False)
+    current.end_reason = typed_text(reason, "終了の理由", "reason", limit=2000)
     current.save(update_fields=["ended_at", "ended_by", "end_reason"])
     revoked = ApiToken.objects.filter(user_id=current.user_id, revoked_at__isnull=True).update(
         revoked_at=timezone.now()

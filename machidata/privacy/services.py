@@ -24,12 +24,12 @@ from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Table
 from machidata.catalog.services import grant_create, grant_set_expiry
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.core.text import typed_text
 from machidata.notify.services import notify
 from machidata.privacy.fields import parse_date as _date
 from machidata.privacy.models import AccessAction, AccessDecision, AccessRequest, AccessStatus, LegalBasis
 from machidata.privacy.uses import use_choices, use_from_request
 
-TEXT_MAX: Final = 2000
 MAX_DAYS: Final = 3 * 366  # a grant runs at most about three years; renew for longer
 ROUTE_SETTING: Final = "MACHIDATA_ACCESS_REQUEST_ROUTES"
 DEFAULT_ROUTES: Final[dict[str, list[dict[str, str]]]] = {
@@ -50,15 +50,6 @@ def _uid(actor: Actor) -> int:
     if actor.user_id is None:
         raise PermissionDenied()
     return actor.user_id
-
-
-def _text(value: Any, label: str, field: str, *, required: bool = False, limit: int = TEXT_MAX) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidInput(f"{label}を入力してください。", details={field: "必須です。"})
-    if len(text) > limit:
-        raise InvalidInput(f"{label}は{limit}文字以内で入力してください。", details={field: "長すぎます。"})
-    return text
 
 
 def _requester_unit(actor: Actor) -> Unit | None:
@@ -114,7 +105,7 @@ def access_request_create(
         raise Conflict(
             "このデータセットへの利用申請が決裁中です。結果を待つか、取り下げてから申請してください。"
         )
-    purpose = _text(purpose, "利用目的", "purpose", required=True)
+    purpose = typed_text(purpose, "利用目的", "purpose", required=True)
     start = _date(starts_on, "利用開始日", "starts_on")
     end = _date(ends_on, "利用終了日", "ends_on")
     today = timezone.localdate()
@@ -134,7 +125,7 @@ def access_request_create(
         )
     if legal_basis not in LegalBasis.values:
         raise InvalidInput("法的根拠を選んでください。", details={"legal_basis": "必須です。"})
-    ground = _text(legal_ground, "目的外利用の根拠", "legal_ground",
+    ground = typed_text(legal_ground, "目的外利用の根拠", "legal_ground",
                    required=legal_basis == LegalBasis.OTHER_PURPOSE)  # fmt: skip
     wanted = [str(c).strip() for c in (columns or []) if str(c).strip()]
     unknown = sorted(set(wanted) - set(column_choices(dataset)))
@@ -223,7 +214,7 @@ def access_request_act(
         approved_before=approving
         and req.actions.filter(actor_id=actor.user_id, decision=AccessDecision.APPROVE).exists(),
     )  # fmt: skip
-    comment = _text(comment, "コメント", "comment", required=decision != AccessDecision.APPROVE)
+    comment = typed_text(comment, "コメント", "comment", required=decision != AccessDecision.APPROVE)
     AccessAction.objects.create(
         request=req, step_index=req.current_step, step_key=step["key"], decision=decision,
         actor_id=_uid(actor), on_behalf_of_id=on_behalf, comment=comment,
@@ -289,7 +280,7 @@ def access_grant_renew(
     req.ends_on = end
     req.save(update_fields=["ends_on"])
     AccessAction.objects.create(request=req, step_key="renew", decision="renew", actor_id=_uid(actor),
-                                comment=_text(comment, "コメント", "comment"))  # fmt: skip
+                                comment=typed_text(comment, "コメント", "comment"))  # fmt: skip
     audit_record(actor=actor, action="access_request.renew", obj=req,
                  changes={"before": before.isoformat(), "after": end.isoformat()})  # fmt: skip
     route_requests.notify_requester(FLOW, actor=actor, request=req)
@@ -300,7 +291,7 @@ def access_grant_renew(
 def access_grant_revoke(*, actor: Actor, request: AccessRequest, reason: str) -> AccessRequest:
     """End a granted access now (取消し): the grant ends yesterday, so it gives nothing from today."""
     req = _granted(actor, request)
-    reason = _text(reason, "取消しの理由", "reason", required=True)
+    reason = typed_text(reason, "取消しの理由", "reason", required=True)
     assert req.grant is not None
     yesterday = timezone.localdate() - dt.timedelta(days=1)
     grant_set_expiry(actor=actor, grant=req.grant, expires_on=yesterday, reference=f"access_request#{req.pk}")

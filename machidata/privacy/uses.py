@@ -28,10 +28,10 @@ from machidata.audit.exports import safe_cell, titled_sheet
 from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
+from machidata.core.text import typed_text
 from machidata.privacy.models import AccessRequest, LegalBasis
 from machidata.privacy.use_records import DOCUMENT_MAX_BYTES, DOCUMENT_SUFFIXES, ApprovedUse
 
-TEXT_MAX: Final = 2000
 MAX_DATASETS: Final = 50
 STATES: Final = {"": "すべて", "current": "利用期間中", "upcoming": "開始前", "ended": "終了"}
 COLUMNS: Final = [
@@ -111,15 +111,6 @@ def uses_of_dataset(*, actor: Actor, dataset: Dataset) -> list[ApprovedUse]:
 # ---- writing ----------------------------------------------------------------------------------------
 
 
-def _text(value: Any, label: str, field: str, *, required: bool = False, limit: int = TEXT_MAX) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidInput(f"{label}を入力してください。", details={field: "必須です。"})
-    if len(text) > limit:
-        raise InvalidInput(f"{label}は{limit}文字以内で入力してください。", details={field: "長すぎます。"})
-    return text
-
-
 def _date(value: Any, label: str, field: str, *, required: bool = True) -> dt.date | None:
     if isinstance(value, dt.date):
         return value
@@ -169,10 +160,10 @@ def _clean(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
             "決定日に未来の日付は入れられません。", details={"decision_date": "未来の日付です。"}
         )
     return {
-        "title": _text(data.get("title"), "利用の名称", "title", required=True, limit=200),
-        "purpose": _text(data.get("purpose"), "利用目的", "purpose", required=True),
+        "title": typed_text(data.get("title"), "利用の名称", "title", required=True, limit=200),
+        "purpose": typed_text(data.get("purpose"), "利用目的", "purpose", required=True),
         "legal_basis": legal_basis,
-        "legal_ground": _text(
+        "legal_ground": typed_text(
             data.get("legal_ground"),
             "目的外利用・提供の根拠",
             "legal_ground",
@@ -180,10 +171,10 @@ def _clean(actor: Actor, data: dict[str, Any]) -> dict[str, Any]:
         ),
         "starts_on": start,
         "ends_on": end,
-        "decision_body": _text(data.get("decision_body"), "決定した機関", "decision_body", limit=200),
+        "decision_body": typed_text(data.get("decision_body"), "決定した機関", "decision_body", limit=200),
         "decision_date": decision_date,
-        "decision_number": _text(data.get("decision_number"), "決定番号", "decision_number", limit=100),
-        "decision_note": _text(data.get("decision_note"), "決定の内容・条件", "decision_note"),
+        "decision_number": typed_text(data.get("decision_number"), "決定番号", "decision_number", limit=100),
+        "decision_note": typed_text(data.get("decision_note"), "決定の内容・条件", "decision_note"),
         "unit_id": _unit_id(data.get("unit_id")),
     }
 

@@ -24,6 +24,7 @@ from machidata.audit.services import audit_record
 from machidata.catalog.models import Dataset, Licence, Table, TableVersion, VersionStatus
 from machidata.catalog.services import dataset_set_publication
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.core.text import typed_text
 from machidata.notify.services import notify
 from machidata.publish import gates as g
 from machidata.publish import suppression
@@ -41,7 +42,6 @@ from machidata.publish.models import (
     SuppressionRun,
 )
 
-TEXT_MAX: Final = 2000
 CHANGED: Final = "確認した後で版または設定が変わりました。「もう一度確認する」を押してから決裁してください。"
 
 
@@ -50,15 +50,6 @@ def _uid(actor: Actor) -> int:
     if actor.user_id is None:
         raise PermissionDenied()
     return actor.user_id
-
-
-def _text(value: Any, label: str, *, required: bool = False, limit: int = TEXT_MAX) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidInput(f"{label}を入力してください。", details={label: ["必須です。"]})
-    if len(text) > limit:
-        raise InvalidInput(f"{label}は{limit}文字以内で入力してください。")
-    return text
 
 
 def request_versions(request: PublicationRequest) -> list[TableVersion]:
@@ -168,7 +159,7 @@ def publication_request_create(
     )
     req = PublicationRequest.objects.create(
         dataset=dataset, kind=RequestKind.PUBLISH, route_name=route_name, steps=[s.as_dict() for s in steps],
-        licence=licence, attribution=_text(attribution, "出典の表記", limit=500), note=_text(note, "備考"),
+        licence=licence, attribution=typed_text(attribution, "出典の表記", limit=500), note=typed_text(note, "備考"),
         requested_by_id=_uid(actor),
     )  # fmt: skip
     RequestVersion.objects.bulk_create([RequestVersion(request=req, version=v) for v in versions])
@@ -197,7 +188,7 @@ def publication_withdraw_request(*, actor: Actor, dataset: Dataset, note: str) -
     steps = routes.resolve("withdraw", owner_unit_id=dataset.owner_id, personal_data=False)
     req = PublicationRequest.objects.create(
         dataset=dataset, kind=RequestKind.WITHDRAW, route_name="withdraw", steps=[s.as_dict() for s in steps],
-        note=_text(note, "非公開化の理由", required=True), requested_by_id=_uid(actor), checked_at=timezone.now(),
+        note=typed_text(note, "非公開化の理由", required=True), requested_by_id=_uid(actor), checked_at=timezone.now(),
     )  # fmt: skip
     audit_record(
         actor=actor,
@@ -283,7 +274,7 @@ def gate_override(
         raise InvalidInput("決裁中の公開申請だけ例外承認できます。")
     if actor.user_id == req.requested_by_id:
         raise PermissionDenied("自分の申請の確認項目は例外承認できません。")
-    reason = _text(reason, "例外承認の理由", required=True)
+    reason = typed_text(reason, "例外承認の理由", required=True)
     if gate in g.NOT_OVERRIDABLE:
         raise InvalidInput(f"「{g.GATE_LABELS.get(gate, gate)}」は例外承認できません。内容を直してください。")
     failing = [
@@ -331,7 +322,7 @@ def publication_act(
         actor, step, requested_by_id=req.requested_by_id, approving=approving,
         approved_before=approving and _acted_before(req, actor),
     )  # fmt: skip
-    comment = _text(comment, "コメント", required=decision != Decision.APPROVE)
+    comment = typed_text(comment, "コメント", required=decision != Decision.APPROVE)
     versions = request_versions(req)
     if req.kind == RequestKind.PUBLISH and decision == Decision.APPROVE:
         results, now_fp = _check(req, versions)
