@@ -33,7 +33,11 @@ What one invocation does (issue 6, "Speed (benchmark)"):
 
 The grouped query: machidata's public grouped endpoint is CKAN ``datastore_search_sql`` with a GROUP BY
 (anonymous, through the engine's SQL sandbox); ``/api/v1/query`` (a TableQuery with group_by and
-measures, with a signed-in person's API token) is measured too.
+measures, with a signed-in person's API token) is measured too. ``datastore_search_sql`` keeps answers
+(a result cache per public version), so it is measured twice: the same GROUP BY again and again (the
+cache answers all but the first request per server), and ``GROUP BY, no cache`` — the same grouping over
+a date range that no other request of the invocation asks (:func:`group_range`), so every request runs
+the statement. The home's result caches (``MACHIDATA_HOME/cache``) are emptied before the server starts.
 """
 
 from __future__ import annotations
