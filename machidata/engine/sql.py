@@ -14,7 +14,8 @@ Two layers, each enough on its own for what it covers:
    sqlglot *generates* from the checked tree, without comments, so DuckDB never sees text the check
    did not understand (a comment hiding a second statement, a parser differential).
 2. :func:`run_sql` runs that SQL in a ``python -I machidata/engine/sql_worker.py`` process — a
-   pre-started one of :class:`WorkerPool` (a fresh in-memory database per statement) or, with
+   pre-started one of :class:`WorkerPool` (a locked-down in-memory database, kept for the next checked
+   statement over the same views) or, with
    ``pooled=False``, one started for this statement:
    DuckDB's own parser must again see exactly one SELECT; the only files are the Parquet files of
    the views the caller passes (access decided by the caller); the lockdown of
@@ -48,6 +49,7 @@ import tempfile
 import threading
 import time
 import unicodedata
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -156,11 +158,16 @@ class TableRef:
 
 @dataclass(frozen=True, slots=True)
 class CheckedSql:
-    """A statement that passed :func:`check_sql`: the SQL that will run and the tables it names."""
+    """A statement that passed :func:`check_sql`: the SQL that will run and the tables it names.
+
+    ``volatile``: its answer may differ between two runs over the same data (``random()``, ``now()``,
+    ``current_date``, ``USING SAMPLE``, …): such a statement is never answered from a result cache.
+    """
 
     text: str
     sql: str
     tables: tuple[TableRef, ...]
+    volatile: bool = False
 
 
 @dataclass(frozen=True, slots=True)
@@ -353,13 +360,40 @@ def _check_characters(text: str) -> None:
             )
 
 
+CHECKED_KEPT: Final = 512  # accepted statements kept per process (by text): a repeat skips sqlglot
+_checked: OrderedDict[tuple[str, str | None], CheckedSql] = OrderedDict()
+_checked_lock = threading.Lock()
+
+
 def check_sql(text: str, *, bare_schema: str | None = None) -> CheckedSql:
     """Accept exactly one read-only query; raise :class:`SqlRefused` with a Japanese reason otherwise.
 
     ``bare_schema`` (e.g. ``"main"``, where DuckDB looks up unqualified names) lets a statement name
     tables without a schema, as CKAN's ``datastore_search_sql`` does with ``FROM "<resource id>"``;
     the caller offers those tables as views in that schema.
+
+    The check is a pure function of ``(text, bare_schema)``: the last :data:`CHECKED_KEPT` accepted
+    statements are kept by their exact text, so a statement sent again (a dashboard, a client polling)
+    is not parsed again. Refusals are not kept (they are made again, with the same message).
     """
+    key = (text, bare_schema) if isinstance(text, str) else None
+    if key is not None:
+        with _checked_lock:
+            hit = _checked.get(key)
+            if hit is not None:
+                _checked.move_to_end(key)
+                return hit
+    checked = _check_text(text, bare_schema)
+    if key is not None:
+        with _checked_lock:
+            _checked[key] = checked
+            while len(_checked) > CHECKED_KEPT:
+                _checked.popitem(last=False)
+    return checked
+
+
+def _check_text(text: str, bare_schema: str | None) -> CheckedSql:
+    """:func:`check_sql` without the kept statements."""
     if not text or not text.strip():
         raise _refuse("SQL を入力してください。")
     if len(text) > MAX_SQL_CHARS:
@@ -376,7 +410,7 @@ def check_sql(text: str, *, bare_schema: str | None = None) -> CheckedSql:
         raise _refuse("SQL を読み取れません。書き方を確かめてください。") from None
 
 
-def _check_tree(text: str, bare_schema: str | None = None) -> CheckedSql:
+def _check_tree(text: str, bare_schema: str | None = None) -> CheckedSql:  # noqa: PLR0912 — one walk, one branch per kind of node
     """Parse and walk: the body of :func:`check_sql` (any error it raises is a refusal)."""
     statements = [s for s in sqlglot.parse(text, read="duckdb") if s is not None]
     if not statements:
@@ -387,7 +421,10 @@ def _check_tree(text: str, bare_schema: str | None = None) -> CheckedSql:
     if not isinstance(tree, _QUERY_ROOTS):
         raise _refuse("実行できるのはデータを読む SELECT 文（WITH を含む）だけです。")
     refs: set[TableRef] = set()
+    volatile = False
     for node in tree.walk():
+        if isinstance(node, exp.TableSample):
+            volatile = True  # a sample without a seed differs from run to run
         if isinstance(node, _STATEMENT_NODES):
             raise _refuse(
                 "実行できるのはデータを読む SELECT 文だけです（作成・変更・設定などの命令は使えません）。"
@@ -402,12 +439,50 @@ def _check_tree(text: str, bare_schema: str | None = None) -> CheckedSql:
                 raise _refuse("range・generate_series の範囲は、数値か日付の定数で書いてください。")
             if size > MAX_SERIES:
                 raise _refuse(f"range・generate_series で作れる値は {MAX_SERIES:,} 個までです。")
-        elif isinstance(node, exp.Func) and any(_blocked(n) for n in _function_names(node)):
-            raise _refuse(
-                f"関数「{_display_name(node)}」は使えません（ファイルや設定を読む関数は使えません）。"
-            )
+        elif isinstance(node, exp.Func):
+            names = _function_names(node)
+            if any(_blocked(n) for n in names):
+                raise _refuse(
+                    f"関数「{_display_name(node)}」は使えません（ファイルや設定を読む関数は使えません）。"
+                )
+            volatile = volatile or not names.isdisjoint(volatile_functions())
     sql = tree.sql(dialect="duckdb", comments=False)
-    return CheckedSql(text=text, sql=sql, tables=tuple(sorted(refs)))
+    return CheckedSql(text=text, sql=sql, tables=tuple(sorted(refs)), volatile=volatile)
+
+
+# Functions whose answer is not decided by their arguments and the data alone: those DuckDB marks VOLATILE
+# (``duckdb_functions().stability``: random(), uuid(), nextval(), …) and the clock's. DuckDB marks many
+# more CONSISTENT_WITHIN_QUERY (``+``, ``year``, ``date_trunc``, ``strftime``…) because of their
+# TIMESTAMPTZ forms, which depend on the TimeZone setting: fixed here (the server's TZ, the configuration
+# locked), so those are decided by the data.
+_VOLATILE_ALWAYS: Final = frozenset(
+    {
+        "random", "uuid", "gen_random_uuid", "uuidv4", "uuidv7", "now", "today", "current_date",
+        "current_time", "current_timestamp", "get_current_time", "get_current_timestamp", "localtime",
+        "localtimestamp", "transaction_timestamp", "current_localtime", "current_localtimestamp",
+        "currval", "nextval", "setseed", "current_query", "current_database", "current_catalog",
+        "current_schema", "current_user", "user", "session_user", "version",
+    }
+)  # fmt: skip
+_volatile: list[frozenset[str]] = []
+
+
+def volatile_functions() -> frozenset[str]:
+    """Names (lower-case) of the functions whose answer may change between two runs on the same data."""
+    if not _volatile:
+        names = set(_VOLATILE_ALWAYS)
+        con = duckdb.connect(":memory:")
+        try:
+            rows = con.execute(
+                "SELECT DISTINCT lower(function_name) FROM duckdb_functions() WHERE stability = 'VOLATILE'"
+            ).fetchall()
+            names.update(str(r[0]) for r in rows)
+        except duckdb.Error:
+            pass  # an older DuckDB without the column: the fixed list alone
+        finally:
+            con.close()
+        _volatile.append(frozenset(names))
+    return _volatile[0]
 
 
 # ---- running ---------------------------------------------------------------------------------------
@@ -487,8 +562,9 @@ def run_sql(
     ``statement`` is normally a :class:`CheckedSql`: every table it names must be one of ``views``.
     With ``check=False`` (tests of the lockdown only) a raw string runs as written, without
     sqlglot's check and without DuckDB's one-SELECT check: only the worker's lockdown and limits apply.
-    ``pooled`` (the default) takes a pre-started worker of :class:`WorkerPool` (a fresh locked-down
-    database per statement, the same limits); ``pooled=False`` starts a process for this statement alone.
+    ``pooled`` (the default) takes a pre-started worker of :class:`WorkerPool` (a locked-down database,
+    fresh or kept from the previous checked statement over the same views; the same limits);
+    ``pooled=False`` starts a process for this statement alone.
     """
     if engine_name() == "spark":
         raise EngineQueryError(SPARK_MESSAGE)
@@ -681,8 +757,10 @@ class WorkerPool:
     """Pre-started SQL workers, per server process: a statement takes an idle worker (or starts one),
     and gives it back when it answered normally.
 
-    The guarantees of a process per statement hold: every statement gets a fresh in-memory DuckDB
-    database with the same lockdown and limits in a process capped by ``RLIMIT_AS``; a worker that
+    The guarantees of a process per statement hold: every statement runs on a locked-down in-memory
+    DuckDB database with the same limits in a process capped by ``RLIMIT_AS`` — a fresh one, or the one
+    the previous checked statement over the same views used (``sql_worker.Kept``: a statement that passed
+    both checks creates nothing and cannot change a setting); a worker that
     overran the time limit is killed (as before); one that failed for memory, crashed or sent anything
     but a well-formed answer is discarded, never reused; each is replaced after :data:`POOL_USES`
     statements. Forked server processes start their own workers (the pool notices the new pid)."""

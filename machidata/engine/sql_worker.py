@@ -24,10 +24,11 @@ temporary folder), so ``~`` and relative paths lead nowhere.
 Two ways to run: ``python -I sql_worker.py`` answers the one request on stdin and exits (a process per
 statement); ``python -I sql_worker.py --serve <address space MB>`` is a pooled worker
 (:class:`machidata.engine.sql.WorkerPool`): it caps its address space, loads DuckDB once, then answers
-requests one JSON line at a time until stdin closes. Each statement still gets a fresh in-memory DuckDB
-database with its own lockdown and limits, closed after it (DuckDB keeps no state between two
-``connect(":memory:")``); the parent kills the worker on overrun or after a memory failure, and replaces
-it after :data:`machidata.engine.sql.POOL_USES` statements.
+requests one JSON line at a time until stdin closes. A checked statement over the same views and limits
+as the previous one runs on that statement's locked-down database (:class:`Kept`: a checked SELECT leaves
+nothing behind); any other statement gets a fresh in-memory DuckDB database with its own lockdown and
+limits (DuckDB keeps no state between two ``connect(":memory:")``); the parent kills the worker on
+overrun or after a memory failure, and replaces it after :data:`machidata.engine.sql.POOL_USES` statements.
 """
 
 from __future__ import annotations
@@ -80,11 +81,11 @@ def _scrub(message: str, paths: list[str]) -> str:
     return message
 
 
-def run(request: dict[str, Any]) -> dict[str, Any]:
-    """Run one request on a fresh locked-down in-memory database, closed afterwards."""
+def _connect(request: dict[str, Any]) -> Any:
+    """A new in-memory DuckDB database with the request's thread and memory limits, extensions off."""
     import duckdb
 
-    con = duckdb.connect(
+    return duckdb.connect(
         ":memory:",
         config={
             "threads": int(request["threads"]),
@@ -93,19 +94,70 @@ def run(request: dict[str, Any]) -> dict[str, Any]:
             "autoload_known_extensions": False,
         },
     )
+
+
+def run(request: dict[str, Any]) -> dict[str, Any]:
+    """Run one request on a fresh locked-down in-memory database, closed afterwards."""
+    con = _connect(request)
     try:
-        return _run_on(con, request)
+        failed = _set_up(con, request)
+        return failed or _execute(con, request)
     finally:
         con.close()
 
 
-def _run_on(con: Any, request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912, PLR0915 — one linear procedure
-    """Set up the views, check the statement with DuckDB's own parser, run it, return capped rows."""
+class Kept:
+    """The locked-down database of the last checked statement's views, kept for the next one (``--serve``).
+
+    A statement that passed both checks (sqlglot's in the parent, DuckDB's one-SELECT check here) can
+    leave nothing behind: no table, view, macro, type, setting or variable can be made by a SELECT, and
+    ``lock_configuration`` refuses every SET. So the next checked statement over the *same* views, limits
+    and threads runs on the same database, its views already bound, instead of a new one. A statement
+    sent without the check (tests of the lockdown) never touches the kept database; after any answer that
+    is not a normal one (an error, a refusal) the kept database is closed and the next one is new.
+    """
+
+    def __init__(self) -> None:
+        self.key = ""
+        self.con: Any = None
+
+    def close(self) -> None:
+        if self.con is not None:
+            self.con.close()
+        self.key, self.con = "", None
+
+    def run(self, request: dict[str, Any]) -> dict[str, Any]:
+        """Run one request, on the kept database when it is a checked statement over the same views."""
+        if not request.get("check", True):
+            return run(request)
+        key = json.dumps([request["views"], request["threads"], request["memory_mb"]], sort_keys=True)
+        if key != self.key or self.con is None:
+            self.close()
+            con = _connect(request)
+            failed = _set_up(con, request)
+            if failed is not None:
+                con.close()
+                return failed
+            self.key, self.con = key, con
+        answer = _execute(self.con, request)
+        if not answer.get("ok"):
+            self.close()
+        return answer
+
+
+def _paths(request: dict[str, Any]) -> list[str]:
+    """The data files of the request's views and their folders (never shown in an error)."""
+    files = [f for v in request["views"] for f in v["files"]]
+    return files + sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
+
+
+def _set_up(con: Any, request: dict[str, Any]) -> dict[str, Any] | None:
+    """Lock the database down with the views' files allowed and make the views; a failure answer or None."""
     import duckdb
 
     views: list[dict[str, Any]] = request["views"]
     files = [f for v in views for f in v["files"]]
-    folders = sorted({f.rsplit("/", 1)[0] for f in files if "/" in f})
+    hidden = _paths(request)
     try:
         con.execute("SET temp_directory = ''")  # nothing spills to disk
         if files:
@@ -127,18 +179,25 @@ def _run_on(con: Any, request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR09
             con.execute(f"CREATE VIEW {target} AS {body}")
         con.execute("SET lock_configuration = true")
     except duckdb.OutOfMemoryException as exc:
-        return _fail("memory", _scrub(str(exc), files + folders))
+        return _fail("memory", _scrub(str(exc), hidden))
     except duckdb.Error as exc:
-        return _fail("setup", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
+        return _fail("setup", _scrub(f"{type(exc).__name__}: {exc}", hidden))
+    return None
 
+
+def _execute(con: Any, request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR0911, PLR0912 — one answer per outcome
+    """Check the statement with DuckDB's own parser, run it on the set-up database, return capped rows."""
+    import duckdb
+
+    hidden = _paths(request)
     sql: str = request["sql"]
     if request.get("check", True):
         try:
             statements = duckdb.extract_statements(sql)
         except duckdb.OutOfMemoryException as exc:  # the address-space cap can strike while parsing too
-            return _fail("memory", _scrub(str(exc), files + folders))
+            return _fail("memory", _scrub(str(exc), hidden))
         except duckdb.Error as exc:
-            return _fail("refused", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
+            return _fail("refused", _scrub(f"{type(exc).__name__}: {exc}", hidden))
         if len(statements) != 1 or statements[0].type != duckdb.StatementType.SELECT:
             return _fail("refused", "DuckDB の解析で、1 つの SELECT 文ではありませんでした。")
 
@@ -167,11 +226,11 @@ def _run_on(con: Any, request: dict[str, Any]) -> dict[str, Any]:  # noqa: PLR09
             if truncated:
                 break
     except duckdb.OutOfMemoryException as exc:
-        return _fail("memory", _scrub(str(exc), files + folders))
+        return _fail("memory", _scrub(str(exc), hidden))
     except duckdb.InterruptException as exc:
         return _fail("interrupted", str(exc))
     except duckdb.Error as exc:
-        return _fail("query", _scrub(f"{type(exc).__name__}: {exc}", files + folders))
+        return _fail("query", _scrub(f"{type(exc).__name__}: {exc}", hidden))
     except MemoryError:
         return _fail("memory", "MemoryError")
     return {"protocol": PROTOCOL, "ok": True, "columns": columns, "rows": rows, "truncated": truncated}
@@ -183,10 +242,12 @@ def _limit(address_space_mb: int) -> None:
     resource.setrlimit(resource.RLIMIT_CORE, (0, 0))  # no core file of a crashed query
 
 
-def _answer(request: dict[str, Any]) -> str:
+def _answer(request: dict[str, Any], kept: Kept | None = None) -> str:
     try:
-        answer = run(request)
+        answer = kept.run(request) if kept is not None else run(request)
     except MemoryError:
+        if kept is not None:
+            kept.close()
         answer = _fail("memory", "MemoryError")
     return json.dumps(answer, ensure_ascii=False, allow_nan=False)
 
@@ -198,6 +259,7 @@ def serve(address_space_mb: int) -> int:
 
     sys.stdout.write(json.dumps({"protocol": PROTOCOL, "ready": True}) + "\n")
     sys.stdout.flush()
+    kept = Kept()
     for line in sys.stdin.buffer:
         if not line.strip():
             continue
@@ -205,7 +267,7 @@ def serve(address_space_mb: int) -> int:
         if int(request["address_space_mb"]) != address_space_mb:  # the parent keys workers by it
             text = json.dumps(_fail("setup", "address space limit mismatch"))
         else:
-            text = _answer(request)
+            text = _answer(request, kept)
         sys.stdout.write(text + "\n")  # JSON text never holds a raw newline
         sys.stdout.flush()
     return 0

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import threading
-from collections import OrderedDict
+from pathlib import Path
 from typing import Any, Final
 from urllib.parse import urlencode
 
@@ -29,7 +29,8 @@ from machidata.access.policy import ANONYMOUS
 from machidata.catalog.table_selectors import table_fields, table_rows
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.engine import EngineError, EngineQueryError, EngineTimeout, Filter, Sort, TableQuery
-from machidata.engine.sql import SqlRefused, SqlView, check_sql, run_sql, view_columns
+from machidata.engine.result_cache import ResultCache, digest
+from machidata.engine.sql import CheckedSql, SqlRefused, SqlResult, SqlView, check_sql, run_sql, view_columns
 from machidata.lake.readers import version_read
 from machidata.portal import selectors as s
 from machidata.portal.ckan import ActionError, _bool, _int, validation
@@ -160,50 +161,60 @@ def _field_dicts(pt: s.PublicTable) -> list[dict[str, Any]]:
     return out
 
 
-PAGE_CACHE_ROWS: Final = 200_000  # rows kept in the page cache per server process, over all pages
 PAGE_CACHE_MAX_PAGE: Final = 1_000  # a longer page is read every time (never cached)
-_pages: OrderedDict[tuple[Any, ...], tuple[list[dict[str, Any]], int]] = OrderedDict()
-_pages_rows = [0]
-_pages_lock = threading.Lock()
+_caches: dict[tuple[str, str], ResultCache] = {}
+_caches_lock = threading.Lock()
+
+
+def _cache(name: str) -> ResultCache:
+    """The result cache ``name`` of this home: this process's entries and files shared with the other
+    server processes under ``MACHIDATA_HOME/cache/<name>`` (see :mod:`machidata.engine.result_cache`)."""
+    folder = Path(settings.MACHIDATA_HOME) / "cache" / name
+    key = (str(folder), name)
+    with _caches_lock:
+        cache = _caches.get(key)
+        if cache is None:
+            cache = _caches[key] = ResultCache(folder)
+    return cache
+
+
+def _version_identity(pt: s.PublicTable) -> list[Any]:
+    """What names a committed version for good: the table's storage key (random, never reused, so a
+    database reset that reuses ids never meets an old entry), the version row, its number and Delta version."""
+    return [pt.table.storage_key, pt.version.pk, pt.version.number, pt.version.delta_version]
 
 
 def _page(pt: s.PublicTable, query: TableQuery, limit: int) -> tuple[list[dict[str, Any]], int]:
     """The rows of one page (``limit`` at most) and the filtered total, from the page cache when it has them.
 
-    What is cached: the JSON rows and total of a page, keyed by the public version (table, version
-    row, its Delta version) and the whole query. Why it is safe: a committed version's rows never
+    What is cached: the JSON rows and total of a page, keyed by the public version (its storage key,
+    row, number and Delta version) and the whole query; kept in this process and shared with the other
+    server processes (``MACHIDATA_HOME/cache/pages``). Why it is safe: a committed version's rows never
     change, so the same key always has the same answer; the key names the version the public may see
     *now* — :func:`machidata.portal.selectors.public_table` asks the database on every request before
     this is called, so a withdrawn or replaced version is refused (404) or reads a new key at once,
     and its old entries are never reached again (they age out). Only pages of at most
-    :data:`PAGE_CACHE_MAX_PAGE` rows, :data:`PAGE_CACHE_ROWS` rows in all per process.
+    :data:`PAGE_CACHE_MAX_PAGE` rows.
     """
-    key = (pt.table.pk, pt.version.pk, pt.version.delta_version, query.model_dump_json(), limit)
-    with _pages_lock:
-        hit = _pages.get(key)
-        if hit is not None:
-            _pages.move_to_end(key)
-            return hit
+    cache = _cache("pages")
+    key = digest("datastore_search", _version_identity(pt), query.model_dump_json(), limit)
+    hit = cache.get(key)
+    if hit is not None:
+        return hit[0], int(hit[1])
     try:
         page = table_rows(actor=ANONYMOUS, table=pt.table, version=pt.version, query=query)
     except InvalidInput as exc:  # a value that does not fit its column, a search that is too long, …
         raise ActionError(409, "Validation Error", message=exc.message) from None
     answer = (page.rows[:limit], int(page.total))
     if len(answer[0]) <= PAGE_CACHE_MAX_PAGE:
-        with _pages_lock:
-            if key not in _pages:
-                _pages[key] = answer
-                _pages_rows[0] += max(1, len(answer[0]))
-            while _pages_rows[0] > PAGE_CACHE_ROWS and _pages:
-                _pages_rows[0] -= max(1, len(_pages.popitem(last=False)[1][0]))
+        cache.put(key, [answer[0], answer[1]])
     return answer
 
 
 def forget_pages() -> None:
-    """Empty the page cache (tests)."""
-    with _pages_lock:
-        _pages.clear()
-        _pages_rows[0] = 0
+    """Empty the page and SQL caches of this home, here and in the shared folder (tests)."""
+    _cache("pages").clear()
+    _cache("sql").clear()
 
 
 def datastore_search(params: dict[str, Any], base_url: str) -> dict[str, Any]:
@@ -274,22 +285,52 @@ def datastore_search_sql(params: dict[str, Any], base_url: str) -> dict[str, Any
         checked = check_sql(sql, bare_schema=SQL_SCHEMA)
     except SqlRefused as exc:
         raise _sql_error(exc.message) from None
-    views = []
+    views: list[SqlView] = []
+    identity: list[Any] = []
     for ref in checked.tables:
         if ref.schema != SQL_SCHEMA:
             raise _denied()
         try:
-            pt = s.public_table(ref.name)
+            pt = s.public_table(ref.name)  # asks the database every time: what is public *now*
         except NotFound:
             raise _denied() from None
         read = version_read(pt.version)  # resolved once per committed version
         files = read.files
         columns = () if files else view_columns(read.schema)
         views.append(SqlView(SQL_SCHEMA, ref.name, files, columns))
+        identity.append([ref.name, *_version_identity(pt), list(files)])
+    # The answer of a statement whose result depends only on the data is kept by the statement as it
+    # runs and the exact public versions it reads (see _page for why that is safe); random(), now(),
+    # samples and the like are run every time.
+    cache = _cache("sql")
+    key = None if checked.volatile else digest("datastore_search_sql", checked.sql, identity, SQL_ROWS_MAX)
+    kept = cache.get(key) if key is not None else None
+    columns_: list[dict[str, str]]
+    rows: list[list[Any]]
+    if kept is not None:
+        columns_, rows, truncated = kept["columns"], kept["rows"], bool(kept["truncated"])
+    else:
+        result = _run_public_sql(checked, views)
+        columns_, rows, truncated = result.columns, result.rows, result.truncated
+        if key is not None:
+            cache.put(key, {"columns": columns_, "rows": rows, "truncated": truncated})
+    names = [c["name"] for c in columns_]
+    fields = [
+        {"id": c["name"], "type": SQL_TYPES.get(c["type"].upper(), c["type"].lower())} for c in columns_
+    ]
+    records = [dict(zip(names, row, strict=True)) for row in rows]
+    out: dict[str, Any] = {"sql": sql, "records": records, "fields": fields}
+    if truncated:
+        out["records_truncated"] = True
+    return out
+
+
+def _run_public_sql(checked: CheckedSql, views: list[SqlView]) -> SqlResult:
+    """Run a checked statement in the sandbox (at most two at once per server process); CKAN's 409 on failure."""
     if not _SQL_SLOTS.acquire(timeout=float(settings.MACHIDATA_SQL_TIMEOUT_S)):
         raise _sql_error("Too many queries at once; try again later")
     try:
-        result = run_sql(
+        return run_sql(
             checked, views, max_rows=SQL_ROWS_MAX, timeout_s=float(settings.MACHIDATA_SQL_TIMEOUT_S),
             memory_mb=int(settings.MACHIDATA_SQL_MEMORY_MB), threads=1,
         )  # fmt: skip
@@ -301,12 +342,3 @@ def datastore_search_sql(params: dict[str, Any], base_url: str) -> dict[str, Any
         raise _sql_error(exc.message) from None
     finally:
         _SQL_SLOTS.release()
-    names = [c["name"] for c in result.columns]
-    fields = [
-        {"id": c["name"], "type": SQL_TYPES.get(c["type"].upper(), c["type"].lower())} for c in result.columns
-    ]
-    records = [dict(zip(names, row, strict=True)) for row in result.rows]
-    out: dict[str, Any] = {"sql": sql, "records": records, "fields": fields}
-    if result.truncated:
-        out["records_truncated"] = True
-    return out

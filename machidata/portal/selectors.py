@@ -390,6 +390,7 @@ def public_table(id_: str) -> PublicTable:
     version = public_version_for(table) if table is not None else None
     if table is None or version is None:
         raise NotFound("Not found")
+    version.table = table  # the same row (public_version_for filtered on it): readers need not load it again
     return PublicTable(table=table, version=version)
 
 

@@ -89,6 +89,13 @@ def test_the_harness_asks_both_servers_the_same_questions(
 
         assert groups(sql) == groups(api) == groups(dset)
         assert sum(g[2] for g in groups(dset)) == 1000
+        # the cache-defeating grouping: a date range, another one on every request, within the groups
+        ranged = _answer("datastore_search_sql GROUP BY, no cache", target)["result"]
+        assert "BETWEEN" in ranged["sql"]
+        full = {(g[0], g[1]): g[2] for g in groups(dset)}
+        assert ranged["records"]
+        assert all(int(r["n"]) <= full[(r["区"], r["分類"])] for r in ranged["records"])
+        assert _answer("datastore_search_sql GROUP BY, no cache", target)["result"]["sql"] != ranged["sql"]
         # one facet: Datasette's counts per ward are the grouped counts added up
         facet = _answer("datasette one facet", target)["facet_results"]
         items = facet["results"]["区"]["results"] if "results" in facet else facet["区"]["results"]

@@ -248,3 +248,58 @@ def test_bare_table_names_only_when_the_caller_names_their_schema() -> None:
         check_sql("SELECT * FROM read_text('/etc/passwd')", bare_schema="main")
     with pytest.raises(SqlRefused):
         check_sql('SELECT * FROM main."0b1e-x"', bare_schema="main")  # reserved schemas stay refused
+
+
+# ---- kept checks and volatile statements ------------------------------------------------------------
+
+
+def test_an_accepted_statement_is_kept_by_its_text_and_a_refusal_is_made_again(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    from machidata.engine import sql as sqlmod
+
+    parsed: list[str] = []
+    real = sqlmod._check_tree
+    monkeypatch.setattr(sqlmod, "_check_tree", lambda t, b=None: (parsed.append(t), real(t, b))[1])
+    text = 'SELECT "ward", count(*) FROM "kenko-data"."shops" GROUP BY 1 -- kept'
+    first = check_sql(text)
+    assert check_sql(text) is first
+    assert parsed == [text]
+    assert check_sql(text, bare_schema="main") is not first  # another schema rule: checked on its own
+    assert len(parsed) == 2
+    for _ in range(2):
+        with pytest.raises(SqlRefused, match="SELECT"):
+            check_sql("DROP TABLE x")
+    assert parsed[-2:] == ["DROP TABLE x", "DROP TABLE x"]
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        "SELECT random()",
+        "SELECT now()",
+        "SELECT current_date",
+        "SELECT CURRENT_TIMESTAMP",
+        "SELECT gen_random_uuid()",
+        "SELECT uuid()",
+        'SELECT * FROM "kenko-data"."shops" USING SAMPLE 10%',
+        'SELECT * FROM "kenko-data"."shops" TABLESAMPLE 50 ROWS',
+        'SELECT "id" FROM "kenko-data"."shops" WHERE "id" < 3 * random()',
+        'SELECT "id" FROM "kenko-data"."shops" ORDER BY random() LIMIT 1',
+    ],
+)
+def test_statements_whose_answer_may_change_are_volatile(sql: str) -> None:
+    assert check_sql(sql).volatile, sql
+
+
+@pytest.mark.parametrize(
+    "sql",
+    [
+        'SELECT "ward", count(*) AS n, sum("amount") FROM "kenko-data"."shops" GROUP BY 1 ORDER BY 1',
+        "SELECT upper('a'), round(1.25, 1), DATE '2024-04-01' + INTERVAL 1 DAY",
+        'SELECT * FROM "kenko-data"."shops" WHERE "day" >= DATE \'2024-04-01\'',
+        "SELECT count(*) FROM range(10)",
+    ],
+)
+def test_statements_decided_by_the_data_alone_are_not_volatile(sql: str) -> None:
+    assert not check_sql(sql).volatile, sql

@@ -3,8 +3,10 @@ the same limits as a process per statement (time, memory, address space)."""
 
 from __future__ import annotations
 
+import importlib.util
 from collections.abc import Iterator
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -117,3 +119,96 @@ def test_one_process_per_statement_still_works(pool: WorkerPool, views: list[Sql
     result = run_sql(check_sql('SELECT count(*) FROM "kenko-data"."shops"'), views, pooled=False)
     assert result.rows == [[len(ROWS)]]
     assert idle(pool) == []
+
+
+# ---- the kept database of checked statements -------------------------------------------------------
+
+
+def _worker_module() -> Any:
+    """``sql_worker.py`` loaded in this process (it imports nothing from the project)."""
+    spec = importlib.util.spec_from_file_location("machidata_sql_worker_under_test", sqlmod.WORKER)
+    assert spec is not None
+    assert spec.loader is not None
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module
+
+
+def _request(views: list[SqlView], sql: str, *, check: bool = True) -> dict[str, Any]:
+    return {
+        "sql": sql, "check": check, "threads": 1, "memory_mb": 256, "address_space_mb": 0,
+        "max_rows": 100, "max_bytes": 1_000_000,
+        "views": [{"schema": v.schema, "name": v.name, "files": list(v.files), "columns": []} for v in views],
+    }  # fmt: skip
+
+
+def test_checked_statements_over_the_same_views_share_one_locked_down_database(
+    views: list[SqlView], tmp_path: Path
+) -> None:
+    w = _worker_module()
+    kept = w.Kept()
+    count = 'SELECT count(*) FROM "kenko-data"."shops"'
+    assert kept.run(_request(views, count))["rows"] == [[len(ROWS)]]
+    con = kept.con
+    assert kept.run(_request(views, 'SELECT max(id) FROM "kenko-data"."shops"'))["rows"] == [[10]]
+    assert kept.con is con  # the same database, its view already made
+    # still locked down: no setting can be changed, no other file read
+    secret = tmp_path / "secret.csv"
+    secret.write_text("a\n1\n", encoding="utf-8")
+    for attack in (f"SELECT * FROM read_csv('{secret}')", "SET enable_external_access = true"):  # noqa: S608
+        assert not kept.run(_request(views, attack))["ok"]
+    # other views: another database
+    other = [SqlView("kenko-data", "shops", views[0].files), SqlView("x", "y", views[0].files)]
+    assert kept.run(_request(other, count))["ok"]
+    assert kept.con is not con
+    kept.close()
+
+
+def test_an_unchecked_statement_never_runs_on_the_kept_database(views: list[SqlView]) -> None:
+    w = _worker_module()
+    kept = w.Kept()
+    assert kept.run(_request(views, "SELECT 1"))["ok"]
+    con = kept.con
+    made = kept.run(_request(views, "CREATE TEMP TABLE left_behind AS SELECT 42 AS x", check=False))
+    assert made["ok"]
+    assert kept.con is con
+    assert con.execute("SELECT count(*) FROM duckdb_tables()").fetchone() == (0,)  # made elsewhere
+    seen = kept.run(_request(views, "SELECT * FROM left_behind"))  # a checked statement: the kept database
+    assert not seen["ok"]
+    assert "left_behind" in seen["message"]
+
+
+def test_a_failed_statement_closes_the_kept_database(views: list[SqlView]) -> None:
+    w = _worker_module()
+    kept = w.Kept()
+    assert kept.run(_request(views, "SELECT 1"))["ok"]
+    con = kept.con
+    assert kept.run(_request(views, 'SELECT no_such_column FROM "kenko-data"."shops"'))["kind"] == "query"
+    assert kept.con is None
+    assert kept.run(_request(views, "SELECT 1"))["ok"]
+    assert kept.con is not con
+
+
+def test_a_statement_that_leaves_nothing_behind_runs_again_and_again(
+    pool: WorkerPool, views: list[SqlView]
+) -> None:
+    """CTEs, window functions, UNNEST…: twice each through the pool (the kept database), the same answer.
+    PIVOT is not among them: DuckDB runs it as several statements that create ENUM types, so its own
+    check refuses it (it is not one SELECT) and nothing is left behind."""
+    for text in (
+        'WITH w AS (SELECT "ward", count(*) AS n FROM "kenko-data"."shops" GROUP BY 1) SELECT * FROM w ORDER BY 1',
+        'SELECT "id", row_number() OVER (PARTITION BY "ward" ORDER BY "id") FROM "kenko-data"."shops" ORDER BY 1',
+        "SELECT unnest([1, 2, 3]) AS x",
+        'SELECT "ward", list("id" ORDER BY "id") FROM "kenko-data"."shops" GROUP BY 1 ORDER BY 1',
+    ):
+        first = run_sql(check_sql(text), views)
+        assert first.rows
+        assert run_sql(check_sql(text), views).rows == first.rows, text
+    (worker,) = [w for ws in pool._idle.values() for w in ws]
+    assert worker.uses == 8
+    for text in (
+        'PIVOT "kenko-data"."shops" ON "ward" USING count(*)',
+        'SELECT * FROM (PIVOT "kenko-data"."shops" ON "ward" USING sum("visits"))',
+    ):
+        with pytest.raises(sqlmod.SqlRefused):
+            run_sql(check_sql(text), views)

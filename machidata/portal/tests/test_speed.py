@@ -293,3 +293,75 @@ def test_package_search_writes_the_kept_json_byte_for_byte(cast: Actors, publish
     bad = client.get("/api/3/action/package_search", {"rows": "x"})
     assert bad.status_code == 409
     assert bad.json()["error"]["rows"] == ["Invalid integer"]
+
+
+def _sql(client: Client, text: str) -> tuple[int, dict[str, Any]]:
+    r = client.get("/api/3/action/datastore_search_sql", {"sql": text})
+    return r.status_code, r.json()
+
+
+def test_sql_answers_are_kept_by_version_and_a_withdrawn_version_is_never_served(
+    cast: Actors, published: Dataset, v1: TableVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.portal import datastore
+
+    datastore.forget_pages()
+    runs: list[str] = []
+    real = datastore.run_sql
+    monkeypatch.setattr(datastore, "run_sql", lambda checked, views, **kw: (runs.append(checked.sql), real(checked, views, **kw))[1])  # fmt: skip
+    client = Client()
+    resource = client.get("/api/3/action/package_show", {"id": "hoken-center"}).json()["result"]["resources"][
+        0
+    ]["id"]
+    count = f'SELECT count(*) AS n FROM "{resource}"'  # noqa: S608
+    rows = len(FACILITIES_V1.strip().splitlines()) - 1  # v1's rows (the header aside)
+    status, first = _sql(client, count)
+    assert (status, first["result"]["records"]) == (200, [{"n": rows}])
+    assert _sql(client, count)[1] == first
+    assert len(runs) == 1  # the second answer came from the cache
+    # another server process (its own memory, the same home) answers from the shared folder
+    datastore._caches.clear()
+    assert _sql(client, count)[1] == first
+    assert len(runs) == 1
+    # the same statement written differently is the same checked SQL: one run
+    assert _sql(client, count.replace(" AS n", "  AS  n"))[1]["result"]["records"] == [{"n": rows}]
+    assert len(runs) == 1
+    # a statement whose answer may change is run every time
+    rnd = f'SELECT count(*) AS n, random() < 2 AS r FROM "{resource}"'  # noqa: S608
+    _sql(client, rnd)
+    _sql(client, rnd)
+    assert len(runs) == 3
+    # a newer approved version is another key: its rows show at once
+    v2 = ingest_text(cast, published, "facilities", FACILITIES_V1 + "南保健センター,南区,25\n")
+    assert _sql(client, count)[1]["result"]["records"] == [{"n": rows}]  # not public yet: still v1, cached
+    assert len(runs) == 3
+    publish(cast, published, [v2])
+    assert _sql(client, count)[1]["result"]["records"] == [{"n": rows + 1}]
+    assert len(runs) == 4
+    # a withdrawal answers 403 at once although the answers are still kept
+    req = publication_withdraw_request(actor=as_actor(cast, "owner_editor"), dataset=published, note="誤り")
+    publication_act(actor=as_actor(cast, "head"), request=req, decision="approve")
+    status, body = _sql(client, count)
+    assert (status, body["error"]["__type"]) == (403, "Authorization Error")
+    datastore._caches.clear()  # nor from the shared folder, in a process that never saw it
+    assert _sql(client, count)[0] == 403
+    assert len(runs) == 4
+
+
+def test_datastore_pages_are_shared_between_server_processes(
+    published: Dataset, v1: TableVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from machidata.portal import datastore
+
+    datastore.forget_pages()
+    reads: list[int] = []
+    real = datastore.table_rows
+    monkeypatch.setattr(datastore, "table_rows", lambda **kw: (reads.append(kw["version"].pk), real(**kw))[1])
+    client = Client()
+    resource = client.get("/api/3/action/package_show", {"id": "hoken-center"}).json()["result"]["resources"][
+        0
+    ]["id"]
+    first = _rows(client, resource, filters='{"区": "東区"}')[1]
+    datastore._caches.clear()  # another process: nothing in its memory
+    assert _rows(client, resource, filters='{"区": "東区"}')[1] == first
+    assert reads == [v1.pk]
