@@ -43,7 +43,7 @@ def export_dashboard(request: HttpRequest, dashboard_uuid: str, fmt: str) -> Htt
     """
     actor = api_staff(request)
     dashboard = dashboard_get(actor=actor, uuid=dashboard_uuid)
-    chosen, _ = chosen_filters(request.GET, dashboard)
+    chosen, _ = chosen_filters(request.GET, dashboard.filters)
     content, content_type, ext = services.dashboard_export(
         actor=actor, dashboard=dashboard, fmt=fmt, chosen=chosen
     )

@@ -11,21 +11,31 @@ list, with no request needed; a newer published version shows up by itself.
 The result cache (``catalog.query_selectors``) keys every answer by the access context (the user, or
 ``anonymous``), the table version and the query: the public pages read as ``anonymous`` at the public
 version and so never meet a member of staff's cached rows, nor staff the public's.
+
+A public dashboard keeps its filters (frozen in the snapshot, covered by the fingerprint): the public page
+offers the staff page's filter form and cross-filter (the same query parameters, the same
+:func:`~machidata.charts.dashboard_filters.chosen_filters` and :func:`~machidata.charts.selectors.filters_for`).
+A chosen filter is added to each chart's own filters where the published version has the column, so it
+only ever narrows what the anonymous public already sees.
 """
 
 from __future__ import annotations
 
 import copy
+import datetime as dt
 import hashlib
 import json
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Final
 
 from django.db.models import Q, QuerySet
 
 from machidata.access import route_requests, routes
-from machidata.access.policy import ANONYMOUS, Action, Actor, can
+from machidata.access.policy import ANONYMOUS, Action, Actor, Standing, Subject, can, decide
 from machidata.catalog.models import Dataset, Table, TableVersion
+from machidata.catalog.table_selectors import table_fields
+from machidata.charts.dashboard_filters import chosen_filters
 from machidata.charts.models import (
     Chart,
     Dashboard,
@@ -35,14 +45,19 @@ from machidata.charts.models import (
     ShareRequestStatus,
 )
 from machidata.charts.selectors import (
+    DASHBOARD_FILTER_KINDS,
     ChartData,
     RenderedChart,
+    cross_filter,
     document_data,
     document_render,
+    filter_kinds,
+    filters_for,
     restrict_charts,
     suppress_dashboard,
 )
 from machidata.core.errors import InvalidInput, NotFound, PermissionDenied
+from machidata.publish.models import PublishedVersion
 from machidata.publish.selectors import public_attribution, public_history, public_version_for
 
 STATE_NONE: Final = "非公開"
@@ -92,11 +107,26 @@ def dashboard_snapshot(*, actor: Actor, dashboard: Dashboard) -> dict[str, Any]:
             items.append({"kind": "chart", "chart": str(item.get("chart")), "width": width})
         else:
             items.append({"kind": "text", "text": str(item.get("text") or ""), "width": width})
-    return {
+    snapshot = {
         "kind": ShareRequestKind.DASHBOARD, "uuid": str(dashboard.uuid), "title": dashboard.title,
         "description": dashboard.description, "items": items,
         "charts": {u: _chart_part(c) for u, c in visible.items()},
     }  # fmt: skip
+    filters = snapshot_filters({"filters": dashboard.filters})
+    if filters:  # only when there are some: a request filed before they were published keeps its fingerprint
+        snapshot["filters"] = filters
+    return snapshot
+
+
+def snapshot_filters(snapshot: dict[str, Any]) -> list[dict[str, str]]:
+    """The filters a public dashboard offers the public (the dashboard's, frozen with the rest): column and kind."""
+    out = []
+    for f in snapshot.get("filters") or []:
+        if isinstance(f, dict) and str(f.get("column") or ""):
+            kind = str(f.get("kind") or "value")
+            kind = kind if kind in DASHBOARD_FILTER_KINDS else "value"
+            out.append({"column": str(f["column"]), "kind": kind})
+    return out
 
 
 def fingerprint(snapshot: dict[str, Any]) -> str:
@@ -224,9 +254,83 @@ def _visible(share: PublicShare) -> bool:
     )
 
 
+def _ref(part: dict[str, Any]) -> tuple[str, str, int | None]:
+    """(dataset slug, table name, pinned version number or None) a chart part of a snapshot reads."""
+    ref = ((part.get("document") or {}).get("query") or {}).get("table") or {}
+    pinned = ref.get("version")
+    try:
+        number = int(pinned) if pinned else None
+    except (TypeError, ValueError):
+        number = -1  # no version has that number: never shown
+    return str(ref.get("dataset") or ""), str(ref.get("name") or ""), number
+
+
+def _shown_now(shares: list[PublicShare]) -> tuple[list[PublicShare], dt.datetime | None]:
+    """The shares whose every source table shows a published version now, checked in one query for all,
+    and when that last changed (a version published or withdrawn, a source dataset edited).
+
+    The batch form of :func:`shown_source` (same rule): the dataset is one the anonymous public may READ
+    and not retired, and the table has a live published version (a pinned chart: that very version).
+    """
+    refs = {_ref(p) for share in shares for p in snapshot_charts(share.snapshot)}
+    if not refs:
+        return [], None
+    live: dict[tuple[str, str], set[int]] = {}
+    changed: list[dt.datetime] = []
+    rows = PublishedVersion.objects.filter(
+        table__dataset__slug__in={slug for slug, _, _ in refs}, table__name__in={name for _, name, _ in refs}
+    ).values_list("table__dataset__slug", "table__name", "version__number", "table__dataset__classification",
+                  "table__dataset__personal_data", "table__dataset__retired_at", "withdrawn_at", "published_at",
+                  "table__dataset__updated_at")  # fmt: skip
+    for slug, name, number, classification, personal, retired, withdrawn, published, updated in rows:
+        changed.extend(t for t in (retired, withdrawn, published, updated) if t is not None)
+        anyone = decide(Standing.ANONYMOUS, Action.READ, Subject(classification, personal))
+        if anyone and retired is None and withdrawn is None:
+            live.setdefault((slug, name), set()).add(number)
+
+    def shown(share: PublicShare) -> bool:
+        parts = [_ref(p) for p in snapshot_charts(share.snapshot)]
+        return bool(parts) and all(
+            bool(live.get(ref[:2])) if ref[2] is None else ref[2] in live.get(ref[:2], set()) for ref in parts
+        )
+
+    return [s for s in shares if shown(s)], max(changed, default=None)
+
+
 def public_list() -> list[PublicShare]:
     """公開グラフ・ダッシュボード: every live public share whose every source table shows a published version."""
-    return [s for s in live_shares() if _visible(s)]
+    return _shown_now(list(live_shares()))[0]
+
+
+@dataclass(frozen=True)
+class DatasetCharts:
+    """The public charts and dashboards drawn from a dataset, and when that list last changed."""
+
+    shares: list[PublicShare]
+    changed_at: dt.datetime | None
+
+
+def public_shares_from(dataset: Dataset) -> DatasetCharts:
+    """The public charts and dashboards drawn (in part) from ``dataset``'s tables, for its portal page.
+
+    Only live shares whose every source table shows a published version now (as :func:`public_list`),
+    newest first; two queries whatever their number: the shares whose snapshot names the dataset's slug
+    (withdrawn and superseded ones too, for ``changed_at``), then the published versions of every table the
+    live ones read. ``changed_at`` (for the page's ``Last-Modified``): the newest publication, withdrawal or
+    supersession of such a share, or change of a source table's publication.
+    """
+    named = list(
+        PublicShare.objects.select_related("chart", "dashboard")
+        .filter(snapshot__icontains=json.dumps(dataset.slug))
+        .order_by("-published_at", "-id")
+    )
+    mine = [s for s in named if any(_ref(p)[0] == dataset.slug for p in snapshot_charts(s.snapshot))]
+    changed = [t for s in mine for t in (s.published_at, s.withdrawn_at, s.superseded_at) if t is not None]
+    live = [s for s in mine if s.withdrawn_at is None and s.superseded_at is None]
+    shown, sources_changed = _shown_now(live)
+    if sources_changed is not None:
+        changed.append(sources_changed)
+    return DatasetCharts(shown, max(changed, default=None))
 
 
 @dataclass
@@ -243,6 +347,9 @@ class PublicChart:
     licence: dict[str, Any] = field(default_factory=dict)
     error: str = ""
     index: int = 0
+    filtered: list[str] = field(default_factory=list)  # the dashboard filters applied to this chart
+    click_field: str = ""  # output name a click on a bar or slice selects (cross-filter)
+    click_param: str = ""  # the query parameter that click sets
 
     @property
     def spec_id(self) -> str:
@@ -272,14 +379,14 @@ def _sources(snapshot: dict[str, Any]) -> list[tuple[dict[str, Any], Source]]:
 
 
 def _public_chart(part: dict[str, Any], source: Source, rendered: RenderedChart | None, error: str,
-                  index: int) -> PublicChart:  # fmt: skip
+                  index: int, **extra: Any) -> PublicChart:  # fmt: skip
     assert source.table is not None
     assert source.version is not None
     dataset = source.table.dataset
     return PublicChart(
         title=str(part.get("title") or ""), description=str(part.get("description") or ""),
         source=str(part.get("source") or ""), rendered=rendered, dataset=dataset, table=source.table,
-        version=source.version, licence=public_attribution(dataset) or {}, error=error, index=index,
+        version=source.version, licence=public_attribution(dataset) or {}, error=error, index=index, **extra,
     )  # fmt: skip
 
 
@@ -305,12 +412,41 @@ def public_chart(uuid: Any) -> tuple[PublicShare, PublicChart]:
     return share, _public_chart(part, source, rendered, error, 0)
 
 
-def public_dashboard(uuid: Any) -> tuple[PublicShare, list[PublicPanel]]:
-    """A public dashboard's panels for the anonymous public (charts suppressed together); NotFound otherwise."""
+@dataclass
+class PublicBoard:
+    """A public dashboard as the public sees it: the share, its panels, and the filter form's fields."""
+
+    share: PublicShare
+    panels: list[PublicPanel]
+    filter_fields: list[dict[str, Any]] = field(default_factory=list)
+    chosen: dict[str, Any] = field(default_factory=dict)
+
+    @property
+    def filtering(self) -> bool:
+        """Whether the viewer chose any filter (the page says so and offers 絞り込みを外す)."""
+        return any(v not in (None, "", (None, None)) for v in self.chosen.values())
+
+
+# a chart of a public dashboard read before suppression: its place, panel, part, source, document, answer, extras
+_Read = tuple[int, PublicPanel, dict[str, Any], Source, dict[str, Any], ChartData, dict[str, Any]]
+
+
+def public_dashboard(uuid: Any, params: Mapping[str, str] | None = None) -> PublicBoard:
+    """A public dashboard's panels for the anonymous public (charts suppressed together); NotFound otherwise.
+
+    ``params``: the page's query parameters (``f0``, ``f0_from``/``f0_to`` …, as on the staff page) choosing
+    the dashboard's filters frozen in the snapshot. Each applies to the charts whose published version has
+    the column, and only narrows what the public sees already: it is added to the chart's own filters and
+    read as the anonymous public from the published version; small counts are suppressed across the
+    filtered answers together.
+    """
     share = _share(ShareRequestKind.DASHBOARD, uuid)
     sources = {str(p.get("uuid")): (p, s) for p, s in _sources(share.snapshot)}
+    filters = snapshot_filters(share.snapshot)
+    chosen, fields = chosen_filters(params or {}, filters)
+    kinds = filter_kinds(filters)
     panels: list[PublicPanel] = []
-    read: list[tuple[int, PublicPanel, dict[str, Any], Source, dict[str, Any], ChartData]] = []
+    read: list[_Read] = []
     seen: dict[tuple[str, str], Table] = {}
     for index, item in enumerate(share.snapshot.get("items") or []):
         width = max(1, min(12, int(item.get("width") or 6)))
@@ -319,31 +455,37 @@ def public_dashboard(uuid: Any) -> tuple[PublicShare, list[PublicPanel]]:
             continue
         part, source = sources[str(item.get("chart"))]
         assert source.version is not None
-        doc = public_document(part["document"], source.version)
+        assert source.table is not None
+        columns = {f.name: f.kind for f in table_fields(source.table, source.version)}
+        doc, used = filters_for(public_document(part["document"], source.version), columns, chosen, kinds)
         visual = dict(doc.get("visual") or {})
         visual["options"] = {**(visual.get("options") or {}), "responsive": True}
         doc = {**doc, "visual": visual}
+        click_field, click_param = cross_filter(part["document"], filters)
+        extra = {"filtered": used, "click_field": click_field, "click_param": click_param}
         panel = PublicPanel("chart", width)
         panels.append(panel)
         try:
             data = document_data(actor=ANONYMOUS, document=doc, suppress_small=True, seen=seen)
         except InvalidInput as exc:
-            panel.chart = _public_chart(part, source, None, exc.message, index)
+            panel.chart = _public_chart(part, source, None, exc.message, index, filtered=used)
             continue
-        read.append((index, panel, part, source, doc, data))
+        read.append((index, panel, part, source, doc, data, extra))
+    board = PublicBoard(share, panels, fields, chosen)
     try:
-        suppress_dashboard([data for *_, data in read])
+        suppress_dashboard([data for *_, data, _ in read])
     except InvalidInput as exc:
-        for index, panel, part, source, _, _ in read:
+        for index, panel, part, source, *_ in read:
             panel.chart = _public_chart(part, source, None, exc.message, index)
-        return share, panels
-    for index, panel, part, source, doc, data in read:
+        return board
+    for index, panel, part, source, doc, data, extra in read:
         try:
-            rendered, error = document_render(actor=ANONYMOUS, document=doc, data=data), ""
+            rendered = document_render(actor=ANONYMOUS, document=doc, data=data)
         except InvalidInput as exc:
-            rendered, error = None, exc.message
-        panel.chart = _public_chart(part, source, rendered, error, index)
-    return share, panels
+            panel.chart = _public_chart(part, source, None, exc.message, index, filtered=extra["filtered"])
+            continue
+        panel.chart = _public_chart(part, source, rendered, "", index, **extra)
+    return board
 
 
 # ---- state and requests, for staff -----------------------------------------------------------------

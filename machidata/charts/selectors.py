@@ -452,12 +452,29 @@ def filters_for(
     return {**document, "query": query}, used
 
 
+def filter_kinds(filters: Sequence[dict[str, Any]]) -> dict[str, str]:
+    """Column → kind (value / date_range / fiscal_year) of a dashboard's filters, for :func:`filters_for`."""
+    return {str(f.get("column")): str(f.get("kind") or "value") for f in filters}
+
+
+def cross_filter(document: dict[str, Any], filters: Sequence[dict[str, Any]]) -> tuple[str, str]:
+    """(output name, query parameter) a click on a bar or pie slice of the chart sets (cross-filter).
+
+    The dashboard's value filter on the chart's first group key (``f2`` …); ("", "") when it has none.
+    """
+    field_name, column = click_target(document)
+    param = next(
+        (f"f{i}" for i, f in enumerate(filters) if f.get("kind") == "value" and f.get("column") == column), ""
+    )
+    return (field_name, param) if param and column else ("", "")
+
+
 def dashboard_render(
     *, actor: Actor, dashboard: Dashboard, chosen: dict[str, Any] | None = None
 ) -> list[Panel]:
     """The dashboard's panels for ``actor``: each chart checked and read with ``actor``'s access, filters applied."""
     chosen = chosen or {}
-    kinds = {str(f.get("column")): str(f.get("kind") or "value") for f in dashboard.filters}
+    kinds = filter_kinds(dashboard.filters)
     uuids = [i.get("chart") for i in dashboard.items if i.get("kind") == "chart"]
     visible = {
         str(c.uuid): c for c in restrict_charts(_base(), actor).filter(uuid__in=[u for u in uuids if u])
@@ -509,17 +526,9 @@ def dashboard_render(
         except InvalidInput as exc:
             panels[at] = Panel("chart", width, index, chart=chart, error=exc.message)
             continue
-        field_name, column = click_target(chart.document)
-        param = next(
-            (
-                f"f{i}"
-                for i, f in enumerate(dashboard.filters)
-                if f.get("kind") == "value" and f.get("column") == column
-            ),
-            "",
-        )
+        field_name, param = cross_filter(chart.document, dashboard.filters)
         panels[at] = Panel("chart", width, index, chart=chart, rendered=rendered, filtered=used,
-                           click_field=field_name if param else "", click_param=param)  # fmt: skip
+                           click_field=field_name, click_param=param)  # fmt: skip
     return panels
 
 

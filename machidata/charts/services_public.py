@@ -178,7 +178,7 @@ def _check_unchanged(actor: Actor, req: ShareRequest) -> dict[str, Any]:
         snapshot = {}
     if public.fingerprint(snapshot) != req.fingerprint:
         raise Conflict(
-            "申請の後に、公開する内容（グラフの定義・題名・説明・並べたグラフ）が変わりました。"
+            "申請の後に、公開する内容（グラフの定義・題名・説明・並べたグラフ・絞り込み）が変わりました。"
             "この申請を取り下げて、いまの内容でもう一度申請してください。"
         )
     return snapshot

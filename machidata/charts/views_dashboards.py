@@ -74,7 +74,7 @@ def dashboard_detail_view(request: HttpRequest, uuid: str) -> HttpResponse:
     """One dashboard: its charts on a grid, each read with the viewer's access, the shared filters applied."""
     actor = _actor(request)
     dashboard = dashboard_get(actor=actor, uuid=uuid)
-    chosen, filter_fields = chosen_filters(request.GET, dashboard)
+    chosen, filter_fields = chosen_filters(request.GET, dashboard.filters)
     panels = dashboard_render(actor=actor, dashboard=dashboard, chosen=chosen)
     services.dashboard_view_record(actor=actor, dashboard=dashboard)
     can_edit = may_edit_dashboard(actor, dashboard)
@@ -200,7 +200,7 @@ def dashboard_export_view(request: HttpRequest, uuid: str, fmt: str) -> HttpResp
     """The dashboard as A4 PDF or PPTX, with the filters on screen (audited)."""
     actor = _actor(request)
     dashboard = dashboard_get(actor=actor, uuid=uuid)
-    chosen, _ = chosen_filters(request.GET, dashboard)
+    chosen, _ = chosen_filters(request.GET, dashboard.filters)
     content, content_type, ext = services.dashboard_export(
         actor=actor, dashboard=dashboard, fmt=fmt, chosen=chosen
     )

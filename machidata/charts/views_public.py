@@ -1,5 +1,5 @@
-"""Public pages of charts and dashboards (no sign-in) under /open/: the list, each chart, each dashboard,
-and a public chart's PNG/SVG/CSV.
+"""Public pages of charts and dashboards (no sign-in) under /open/: the list, each chart, each dashboard
+(with its filters and cross-filter), and a public chart's PNG/SVG/CSV.
 
 Every visitor sees the same thing, signed in or not: only what an approved 公開申請 published, drawn as the
 anonymous public from the published version of each source table (:mod:`machidata.charts.public`); a chart
@@ -53,9 +53,13 @@ def public_chart_export_view(request: HttpRequest, uuid: str, fmt: str) -> HttpR
 
 @require_GET
 def public_dashboard_view(request: HttpRequest, uuid: str) -> HttpResponse:
-    """One public dashboard: its charts and text blocks on the grid, each with its 出典 and licence."""
+    """One public dashboard: its charts and text blocks on the grid, each with its 出典 and licence; the
+    dashboard's filters (``f0``, ``f0_from``/``f0_to`` … as on the staff page) narrow every chart with the column."""
     try:
-        share, panels = public.public_dashboard(uuid)
+        board = public.public_dashboard(uuid, request.GET)
     except NotFound:
         raise Http404("公開されているダッシュボードが見つかりません。") from None
-    return render(request, "charts/public/dashboard.html", {"share": share, "panels": panels})
+    return render(request, "charts/public/dashboard.html", {
+        "share": board.share, "panels": board.panels, "filter_fields": board.filter_fields,
+        "filtering": board.filtering,
+    })  # fmt: skip

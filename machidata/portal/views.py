@@ -14,6 +14,7 @@ from django.utils.http import http_date
 from django.utils.translation import get_language
 
 from machidata.catalog.models import Dataset
+from machidata.charts.public import public_shares_from
 from machidata.core.errors import InvalidInput, NotFound
 from machidata.portal import selectors as s
 from machidata.publish.selectors import public_attribution, public_datasets
@@ -118,13 +119,14 @@ def organization(request: HttpRequest, code: str) -> HttpResponse:
 
 
 def dataset(request: HttpRequest, slug: str) -> HttpResponse:
-    """データセット: metadata, licence and attribution, and per table a preview of the approved version,
-    its 項目定義, 更新履歴 and downloads."""
+    """データセット: metadata, licence and attribution, the public charts and dashboards drawn from it, and per
+    table a preview of the approved version, its 項目定義, 更新履歴 and downloads."""
     try:
         ds = s.public_dataset(slug)
     except NotFound:
         raise Http404("データセットが見つかりません。") from None
     public = s.public_tables_of(ds)
+    charts = public_shares_from(ds)  # 公開グラフ・ダッシュボード drawn from its tables (2 queries)
     tables = []
     for pt in public:
         page = s.preview(pt)
@@ -142,8 +144,10 @@ def dataset(request: HttpRequest, slug: str) -> HttpResponse:
     response = render(request, "portal/dataset.html", {
         "dataset": ds, **_text(ds), "tables": tables, "attribution": public_attribution(ds) or {},
         "package": s.package_dict(ds, base_url=_base(request), tables=public),
+        "public_charts": charts.shares,
     })  # fmt: skip
-    _last_modified(response, s.modified(ds, public))
+    modified = s.modified(ds, public)  # a chart published or withdrawn since is news too
+    _last_modified(response, max(modified, charts.changed_at) if charts.changed_at else modified)
     return response
 
 

@@ -1,11 +1,13 @@
 """Making a chart public in headless Chromium (issue 7 point 5): the owner files the 公開申請 on the chart
 page, the 課長 and データ戦略課 approve on the request page, the anonymous public sees the chart drawn
 from the published version under the strict CSP (no other host, axe-core: no WCAG 2.1 AA violation),
-and after the table's 非公開化 the public page answers 404.
+and after the table's 非公開化 the public page answers 404. On a public dashboard the visitor filters and
+cross-filters as on the staff page (points 3 and 5).
 """
 
 from __future__ import annotations
 
+import datetime as dt
 import shutil
 from typing import Any
 from urllib.parse import urlparse
@@ -112,4 +114,76 @@ def test_file_approve_twice_public_then_withdrawn(live_server: Any, lake_home: A
     finally:
         for context in contexts:
             context.close()
+    assert not elsewhere, elsewhere
+
+
+def test_public_dashboard_filter_then_cross_filter(live_server: Any, lake_home: Any, browser: Any) -> None:
+    """On the public dashboard a visitor picks a 年度 in the filter form, then clicks a bar of 区別の件数:
+    the other chart (the total) is narrowed by both, under the strict CSP, with no request to another host."""
+    from machidata.charts.services import chart_create, dashboard_update
+    from machidata.charts.tests.public_fixtures import approve_all, as_, bar_document, make_board
+
+    actors = make_actors()
+    hdiv = actors.org.health_div
+    actors.users["head"] = make_user("head", unit=hdiv, role=Role.VIEWER, first_name="課長")
+    ApproverDesignation.objects.create(unit=hdiv, user=actors.users["head"], kind=DesignationKind.HEAD)
+    dataset = make_dataset(
+        hdiv, classification=Classification.PUBLIC, slug="pop-open", title="区別人口（公開）"
+    )
+    table = make_table(dataset)
+    publish(table, write(table, V1_ROWS), actors.users["owner_editor"])
+    by_ward = make_public_chart_candidate(actors, table)  # type: ignore[arg-type]
+    total = bar_document(table)
+    total["query"]["group_by"] = []
+    total["visual"] = {"type": "number", "y": "件数", "options": {}}
+    editor = as_(actors, "owner_editor")
+    card = chart_create(actor=editor, title="合計", document=total, source="熊本市", sharing="staff")
+    board = make_board(actors, [by_ward, card])
+    board = dashboard_update(
+        actor=editor, dashboard=board, lock_version=board.lock_version, title=board.title,
+        description=board.description, sharing=board.sharing,
+        filters=[{"column": "区", "kind": "value"}, {"column": "時刻", "kind": "fiscal_year"}],
+    )  # fmt: skip
+    approve_all(actors, board)
+    base = live_server.url
+    own_host = urlparse(base).netloc
+    elsewhere: list[str] = []
+    context = browser.new_context(locale="ja-JP", viewport={"width": 1280, "height": 900})
+    try:
+        page = context.new_page()
+        page.on("request", lambda r: elsewhere.append(r.url) if urlparse(r.url).netloc not in {own_host, ""}
+                and not r.url.startswith(("data:", "blob:")) else None)  # fmt: skip
+        response = page.goto(f"{base}/open/dashboards/{board.uuid}/")
+        assert response is not None
+        assert response.status == 200
+        assert "script-src 'self'" in (response.headers.get("content-security-policy") or "")
+        page.wait_for_selector("[data-click-param] svg.marks", timeout=20_000)
+        card_table = page.locator('section[aria-label="合計"] table.grid tbody')
+        assert (card_table.text_content() or "").strip() == str(len(V1_ROWS))
+
+        def fy2024(r: dict[str, Any]) -> bool:  # 4/1/2024 ≤ 時刻 < 4/1/2025 (the first row is 3/31 23:30)
+            return dt.datetime(2024, 4, 1) <= r["時刻"] < dt.datetime(2025, 4, 1)
+
+        page.select_option("#f1", "2024")
+        page.get_by_role("button", name="絞り込む").click()
+        page.wait_for_url("**f1=2024**")
+        page.wait_for_selector("[data-click-param] svg.marks", timeout=20_000)
+        assert (card_table.text_content() or "").strip() == str(sum(1 for r in V1_ROWS if fy2024(r)))
+        assert page.locator("text=絞り込み: 時刻").count() == 2
+        # a click on a bar of 区別の件数 filters the whole dashboard by its ward (the 年度 kept)
+        page.locator('[data-click-param="f0"] svg [aria-roledescription="bar"]').first.click()
+        page.wait_for_url("**f0=*")
+        page.wait_for_selector("[data-click-param] svg.marks", timeout=20_000)
+        ward = page.input_value("#f0")
+        assert ward in {r["区"] for r in V1_ROWS}
+        assert "f1=2024" in page.url
+        want = sum(1 for r in V1_ROWS if fy2024(r) and r["区"] == ward)
+        assert (card_table.text_content() or "").strip() == str(want)
+        assert page.locator('section[aria-label="区別の件数"] table.grid tbody tr').count() == 1
+        assert page.locator("text=絞り込み: 区・時刻").count() == 2
+        page.get_by_role("link", name="絞り込みを外す").click()
+        page.wait_for_load_state()
+        assert (card_table.text_content() or "").strip() == str(len(V1_ROWS))
+    finally:
+        context.close()
     assert not elsewhere, elsewhere

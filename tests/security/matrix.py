@@ -708,6 +708,14 @@ MATRIX: dict[str, Rule] = {
         "GET",
         lambda w: [
             Probe(url("charts_public:dashboard", w.objects["public_dashboard"].uuid), EVERYONE, "published"),
+            Probe(  # its filters with bad values: taken as not chosen, never a 500
+                url("charts_public:dashboard", w.objects["public_dashboard"].uuid)
+                + "?f0="
+                + "東" * 300
+                + "&f1_from=2024-13-40&f1_to=abc&f2=abc&f9=x",
+                EVERYONE,
+                "published, bad filter values",
+            ),
             Probe(url("charts_public:dashboard", w.objects["dashboard_staff"].uuid), NOBODY, "internal"),
         ],
     ),
