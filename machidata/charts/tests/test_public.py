@@ -688,6 +688,10 @@ def test_dataset_page_lists_its_live_public_charts(cast: Actors, open_table: Tab
     assert f'<a href="/open/charts/{chart.uuid}/">区別の件数</a>（グラフ）' in page
     assert f'<a href="/open/dashboards/{board.uuid}/">区のようす</a>（ダッシュボード）' in page
     assert str(not_public.uuid) not in page
+    english = client.get("/en/open/datasets/pop-open/").content.decode()
+    assert "Charts and dashboards of this data" in english
+    assert f'/open/charts/{chart.uuid}/">区別の件数</a> (chart)' in english
+    assert f'/open/dashboards/{board.uuid}/">区のようす</a> (dashboard)' in english
     shops_page = client.get("/open/datasets/shops-open/").content.decode()
     assert f"/open/dashboards/{board.uuid}/" in shops_page  # the dashboard reads both datasets
     assert f"/open/charts/{chart.uuid}/" not in shops_page
