@@ -18,10 +18,11 @@ from django.test import Client
 
 from machidata.access.models import ApproverDesignation, Classification, DesignationKind, Role
 from machidata.access.policy import actor_for
+from machidata.catalog.models import Table
 from machidata.catalog.tests.table_fixtures import lake_home, make_table, write
 from machidata.charts.models import ShareRequest
 from machidata.charts.tests.public_fixtures import V1_ROWS, make_public_chart_candidate, publish
-from machidata.core.testing import make_actors, make_dataset, make_user
+from machidata.core.testing import Actors, make_actors, make_dataset, make_user
 
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
 pytestmark = [
@@ -40,10 +41,8 @@ def _cookie(user: Any, url: str) -> dict[str, Any]:
             "domain": urlparse(url).hostname, "path": "/"}  # fmt: skip
 
 
-def test_file_approve_twice_public_then_withdrawn(live_server: Any, lake_home: Any, browser: Any) -> None:
-    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
-    from machidata.publish.services import publication_act, publication_withdraw_request
-
+def _published_table() -> tuple[Actors, Table]:
+    """The cast with a 課長 of the health 課, and its public table 区別人口（公開） published at V1_ROWS."""
     actors = make_actors()
     hdiv = actors.org.health_div
     actors.users["head"] = make_user("head", unit=hdiv, role=Role.VIEWER, first_name="課長")
@@ -53,7 +52,15 @@ def test_file_approve_twice_public_then_withdrawn(live_server: Any, lake_home: A
     )
     table = make_table(dataset)
     publish(table, write(table, V1_ROWS), actors.users["owner_editor"])
-    chart = make_public_chart_candidate(actors, table)  # type: ignore[arg-type]
+    return actors, table
+
+
+def test_file_approve_twice_public_then_withdrawn(live_server: Any, lake_home: Any, browser: Any) -> None:
+    axe_module = pytest.importorskip("axe_playwright_python.sync_playwright")
+    from machidata.publish.services import publication_act, publication_withdraw_request
+
+    actors, table = _published_table()
+    chart = make_public_chart_candidate(actors, table)
     base = live_server.url
     own_host = urlparse(base).netloc
     elsewhere: list[str] = []
@@ -105,7 +112,7 @@ def test_file_approve_twice_public_then_withdrawn(live_server: Any, lake_home: A
         violations = axe_module.Axe().run(visitor, options=AXE_OPTIONS).response["violations"]
         assert not violations, [f"{v['id']} {v['help']}" for v in violations]
         # the table's publication is withdrawn through the publish room's own route
-        withdraw = publication_withdraw_request(actor=actor_for(actors.users["owner_editor"]), dataset=dataset,
+        withdraw = publication_withdraw_request(actor=actor_for(actors.users["owner_editor"]), dataset=table.dataset,
                                                 note="誤りが見つかった")  # fmt: skip
         publication_act(actor=actor_for(actors.users["head"]), request=withdraw, decision="approve")
         gone = visitor.goto(f"{base}/open/charts/{chart.uuid}/")
@@ -123,16 +130,8 @@ def test_public_dashboard_filter_then_cross_filter(live_server: Any, lake_home: 
     from machidata.charts.services import chart_create, dashboard_update
     from machidata.charts.tests.public_fixtures import approve_all, as_, bar_document, make_board
 
-    actors = make_actors()
-    hdiv = actors.org.health_div
-    actors.users["head"] = make_user("head", unit=hdiv, role=Role.VIEWER, first_name="課長")
-    ApproverDesignation.objects.create(unit=hdiv, user=actors.users["head"], kind=DesignationKind.HEAD)
-    dataset = make_dataset(
-        hdiv, classification=Classification.PUBLIC, slug="pop-open", title="区別人口（公開）"
-    )
-    table = make_table(dataset)
-    publish(table, write(table, V1_ROWS), actors.users["owner_editor"])
-    by_ward = make_public_chart_candidate(actors, table)  # type: ignore[arg-type]
+    actors, table = _published_table()
+    by_ward = make_public_chart_candidate(actors, table)
     total = bar_document(table)
     total["query"]["group_by"] = []
     total["visual"] = {"type": "number", "y": "件数", "options": {}}
