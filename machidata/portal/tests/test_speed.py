@@ -4,6 +4,7 @@ a resource id is found again without recomputing every table's id — and none o
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 import pytest
@@ -136,18 +137,37 @@ def _rows(client: Client, resource: str, **params: Any) -> tuple[int, dict[str, 
     return r.status_code, r.json()
 
 
-def test_datastore_pages_are_cached_by_version_and_withdrawal_removes_them_at_once(
-    cast: Actors, published: Dataset, v1: TableVersion, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def _watch(monkeypatch: pytest.MonkeyPatch, name: str, note: Callable[..., Any]) -> list[Any]:
+    """Empty the portal's caches, then record ``note(*args, **kwargs)`` of every call of ``datastore.<name>``."""
     from machidata.portal import datastore
 
     datastore.forget_pages()
-    reads: list[int] = []
-    real = datastore.table_rows
-    monkeypatch.setattr(datastore, "table_rows", lambda **kw: (reads.append(kw["version"].pk), real(**kw))[1])
+    seen: list[Any] = []
+    real = getattr(datastore, name)
+
+    def spy(*args: Any, **kwargs: Any) -> Any:
+        seen.append(note(*args, **kwargs))
+        return real(*args, **kwargs)
+
+    monkeypatch.setattr(datastore, name, spy)
+    return seen
+
+
+def _hoken_resource(client: Client) -> str:
+    """The resource id of the hoken-center dataset's table, as a CKAN client finds it."""
+    return str(
+        client.get("/api/3/action/package_show", {"id": "hoken-center"}).json()["result"]["resources"][0][
+            "id"
+        ]
+    )
+
+
+def test_datastore_pages_are_cached_by_version_and_withdrawal_removes_them_at_once(
+    cast: Actors, published: Dataset, v1: TableVersion, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads = _watch(monkeypatch, "table_rows", lambda **kw: kw["version"].pk)
     client = Client()
-    pkg = client.get("/api/3/action/package_show", {"id": "hoken-center"}).json()["result"]
-    resource = pkg["resources"][0]["id"]
+    resource = _hoken_resource(client)
     status, first = _rows(client, resource, filters='{"区": "東区"}')
     assert status == 200
     assert [r["施設名"] for r in first["result"]["records"]] == ["東保健センター"]
@@ -305,14 +325,9 @@ def test_sql_answers_are_kept_by_version_and_a_withdrawn_version_is_never_served
 ) -> None:
     from machidata.portal import datastore
 
-    datastore.forget_pages()
-    runs: list[str] = []
-    real = datastore.run_sql
-    monkeypatch.setattr(datastore, "run_sql", lambda checked, views, **kw: (runs.append(checked.sql), real(checked, views, **kw))[1])  # fmt: skip
+    runs = _watch(monkeypatch, "run_sql", lambda checked, views, **kw: checked.sql)
     client = Client()
-    resource = client.get("/api/3/action/package_show", {"id": "hoken-center"}).json()["result"]["resources"][
-        0
-    ]["id"]
+    resource = _hoken_resource(client)
     count = f'SELECT count(*) AS n FROM "{resource}"'  # noqa: S608
     rows = len(FACILITIES_V1.strip().splitlines()) - 1  # v1's rows (the header aside)
     status, first = _sql(client, count)
