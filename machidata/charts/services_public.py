@@ -37,9 +37,9 @@ from machidata.charts.render import FORMATS, render
 from machidata.charts.selectors import may_edit, may_edit_dashboard
 from machidata.charts.tables import data_file, pivot_file
 from machidata.core.errors import Conflict, InvalidInput, NotFound, PermissionDenied
+from machidata.core.text import typed_text
 from machidata.notify.services import notify
 
-TEXT_MAX: Final = 2000
 ROUTE_SETTING: Final = "MACHIDATA_PUBLICATION_ROUTES"
 PUBLISH_ROUTE: Final = "chart_public"
 SHARE_ROUTES: Final[dict[str, list[dict[str, str]]]] = {
@@ -61,17 +61,6 @@ def _uid(actor: Actor) -> int:
     if actor.user_id is None:
         raise PermissionDenied("ログインしてください。")
     return actor.user_id
-
-
-def _text(value: Any, label: str, field: str, *, required: bool = False) -> str:
-    text = str(value or "").strip()
-    if required and not text:
-        raise InvalidInput(f"{label}を入力してください。", details={field: "必須です。"})
-    if len(text) > TEXT_MAX:
-        raise InvalidInput(
-            f"{label}は{TEXT_MAX}文字以内で入力してください。", details={field: "長すぎます。"}
-        )
-    return text
 
 
 def may_file(actor: Actor, obj: Chart | Dashboard) -> bool:
@@ -107,7 +96,7 @@ def share_request_create(*, actor: Actor, obj: Chart | Dashboard, reason: str = 
         raise Conflict(
             "このグラフ（ダッシュボード）の公開申請が決裁中です。結果を待つか、取り下げてから申請してください。"
         )
-    reason = _text(reason, "申請の理由・メモ", "reason")
+    reason = typed_text(reason, "申請の理由・メモ", "reason")
     snapshot = _snapshot(actor, obj)
     _gates(snapshot)
     steps = routes.resolve(
@@ -218,7 +207,7 @@ def share_request_act(
         approved_before=approving
         and req.actions.filter(actor_id=actor.user_id, decision=ShareDecision.APPROVE).exists(),
     )  # fmt: skip
-    comment = _text(comment, "コメント", "comment", required=not approving)
+    comment = typed_text(comment, "コメント", "comment", required=not approving)
     if approving:
         _check_unchanged(actor, req)
         _gates(req.snapshot)
@@ -251,7 +240,7 @@ def public_withdraw(*, actor: Actor, obj: Chart | Dashboard, reason: str = "") -
     share = PublicShare.objects.select_for_update().filter(pk=live.pk).first() if live is not None else None
     if share is None:
         raise InvalidInput("公開されていません。")
-    reason = _text(reason, "公開をやめる理由", "reason")
+    reason = typed_text(reason, "公開をやめる理由", "reason")
     share.withdrawn_at = timezone.now()
     share.withdrawn_by_id = _uid(actor)
     share.save(update_fields=["withdrawn_at", "withdrawn_by"])
